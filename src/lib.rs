@@ -1,1 +1,10 @@
 #![forbid(unsafe_code)]
+//! leadsync: two-way sync between a Google Sheet of leads and a Trello board.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod http;
+pub mod store;
+pub mod telemetry;
