@@ -6,5 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod http;
+pub mod model;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
