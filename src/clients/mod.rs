@@ -1,0 +1,2 @@
+//! Outbound API clients: the shared HTTP policy and one typed client per system.
+pub mod http;
