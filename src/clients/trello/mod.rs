@@ -354,3 +354,8 @@ fn id_segment<'a>(endpoint: &'static str, id: &'a str) -> Result<&'a str, Client
 fn same_name(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
 }
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_faults;
