@@ -3,10 +3,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod config;
 pub mod http;
 pub mod model;
+pub mod sandbox;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
