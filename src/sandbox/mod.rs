@@ -1,0 +1,3 @@
+//! In-process emulators of the Trello and Google Sheets APIs (demo, tests, benchmarks).
+
+pub mod common;
