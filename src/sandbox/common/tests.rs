@@ -3,7 +3,8 @@
 use super::*;
 use axum::Router;
 use axum::routing::get;
-use std::sync::atomic::AtomicUsize;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn app(gate: &Gate, hits: Arc<AtomicUsize>) -> Router {
     let hooks = GateHooks {
