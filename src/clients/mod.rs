@@ -1,0 +1,3 @@
+//! Outbound API clients: the shared HTTP policy and one typed client per system.
+pub mod http;
+pub mod sheets;
