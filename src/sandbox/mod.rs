@@ -1,3 +1,4 @@
 //! In-process emulators of the Trello and Google Sheets APIs (demo, tests, benchmarks).
 
 pub mod common;
+pub mod google;
