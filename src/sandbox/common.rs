@@ -34,6 +34,8 @@ pub struct Faults {
     /// Deterministic: the next calls answer these statuses in order (e.g. `[429, 500]`);
     /// status 0 resets the connection instead of answering.
     pub fail_next: Vec<u16>,
+    /// Deterministic: the next this-many calls (after `fail_next`) hang for `hang_for`.
+    pub hang_next: u32,
     /// `Retry-After` seconds sent with injected 429s; `None` sends no header.
     pub retry_after_secs: Option<u64>,
     /// When true, hangs and resets happen after the handler ran: the change is made but the
@@ -195,6 +197,10 @@ impl Gate {
             } else {
                 Decision::Fail(status, faults.retry_after_secs)
             };
+        }
+        if faults.hang_next > 0 {
+            faults.hang_next -= 1;
+            return Decision::Hang(faults.hang_for);
         }
         let mut rng = rand::rng();
         if rng.random::<f64>() < faults.reset_rate {

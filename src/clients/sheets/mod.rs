@@ -338,4 +338,6 @@ impl SheetsClient {
 }
 
 #[cfg(test)]
+mod resilience_tests;
+#[cfg(test)]
 mod tests;

@@ -227,3 +227,5 @@ fn router(shared: Arc<Shared>, gate: Gate) -> Router {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;

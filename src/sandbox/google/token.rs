@@ -39,9 +39,24 @@ pub struct Issued {
     pub expires_at: Instant,
 }
 
-fn refuse(error: &str, description: &str) -> Response {
-    let body = json!({ "error": error, "error_description": description });
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+/// A refused grant: Google's OAuth error code and description, answered with 400.
+struct Refusal {
+    error: &'static str,
+    description: String,
+}
+
+fn refuse(error: &'static str, description: &str) -> Refusal {
+    Refusal {
+        error,
+        description: description.to_owned(),
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.error, "error_description": self.description });
+        (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    }
 }
 
 /// `POST /token` with `grant_type=…&assertion=…` (form-encoded).
@@ -67,18 +82,19 @@ pub async fn token_endpoint(
         return refuse(
             "unsupported_grant_type",
             &format!("Invalid grant_type: {grant_type}"),
-        );
+        )
+        .into_response();
     }
     let Some(assertion) = field("assertion") else {
-        return refuse("invalid_request", "Missing required parameter: assertion");
+        return refuse("invalid_request", "Missing required parameter: assertion").into_response();
     };
     match verify(&shared, assertion) {
         Ok(email) => issue(&shared, email),
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
-fn verify(shared: &Shared, assertion: &str) -> Result<String, Response> {
+fn verify(shared: &Shared, assertion: &str) -> Result<String, Refusal> {
     let invalid = || refuse("invalid_grant", "Invalid JWT Signature.");
     let unverified: Claims =
         jsonwebtoken::dangerous::insecure_decode_claims(assertion).map_err(|_| invalid())?;
