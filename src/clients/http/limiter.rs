@@ -8,8 +8,11 @@ use tokio::time::Instant;
 
 /// Client-side limit: at most `max_requests` per `per` window; `acquire()` waits for a slot.
 ///
-/// Called a token bucket for short, but kept as a sliding log of grant times: a classic bucket
-/// lets 2×max through across a refill boundary, which would break the servers' sliding windows.
+/// Two rules, both must allow a grant:
+/// - a sliding log of grant times: never more than `max` within any `per` (a classic token bucket
+///   lets 2×max through across a refill boundary, which breaks the servers' sliding windows);
+/// - pacing (GCRA) at `per / max` with a burst of `max / 20`: requests arrive at the server with
+///   jitter, so a full window's budget sent at once could land inside the server's next window.
 #[derive(Clone)]
 pub struct RateLimiter {
     window: Arc<Mutex<Window>>,
@@ -23,9 +26,30 @@ struct Window {
     per: Duration,
     granted: VecDeque<Instant>,
     paused_until: Option<Instant>,
+    /// GCRA's theoretical arrival time of the next request.
+    tat: Option<Instant>,
 }
 
 impl Window {
+    fn new(max: u32, per: Duration) -> Self {
+        let max = max.max(1);
+        Self {
+            max,
+            per,
+            granted: VecDeque::new(),
+            paused_until: None,
+            tat: None,
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        self.per / self.max
+    }
+
+    fn burst_tolerance(&self) -> Duration {
+        self.interval() * ((self.max / 20).max(1) - 1)
+    }
+
     /// Takes a slot at `now`, or says when to ask again.
     fn try_take(&mut self, now: Instant) -> Result<(), Instant> {
         if let Some(until) = self.paused_until {
@@ -41,8 +65,14 @@ impl Window {
         {
             self.granted.pop_front();
         }
-        if self.granted.len() < self.max.max(1) as usize {
+        let tat = self.tat.map_or(now, |t| t.max(now));
+        let paced_at = tat.checked_sub(self.burst_tolerance()).unwrap_or(now);
+        if paced_at > now {
+            return Err(paced_at);
+        }
+        if self.granted.len() < self.max as usize {
             self.granted.push_back(now);
+            self.tat = Some(tat + self.interval());
             return Ok(());
         }
         Err(self.granted.front().map_or(now, |t| *t + self.per))
@@ -66,14 +96,8 @@ impl Window {
 
 impl RateLimiter {
     pub fn new(max_requests: u32, per: Duration) -> Self {
-        let window = Window {
-            max: max_requests,
-            per,
-            granted: VecDeque::new(),
-            paused_until: None,
-        };
         Self {
-            window: Arc::new(Mutex::new(window)),
+            window: Arc::new(Mutex::new(Window::new(max_requests, per))),
             remaining_header: None,
         }
     }
@@ -111,28 +135,36 @@ mod tests {
     use super::*;
 
     fn window(max: u32, per_ms: u64) -> Window {
-        Window {
-            max,
-            per: Duration::from_millis(per_ms),
-            granted: VecDeque::new(),
-            paused_until: None,
+        Window::new(max, Duration::from_millis(per_ms))
+    }
+
+    fn ms(t0: Instant, ms: u64) -> Instant {
+        t0 + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn limiter_paces_requests_after_a_small_burst() {
+        let mut w = window(100, 1000);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(w.try_take(t0), Ok(()));
         }
+        assert_eq!(w.try_take(t0), Err(ms(t0, 10)));
+        assert_eq!(w.try_take(ms(t0, 10)), Ok(()));
+        let mut slow = window(20, 1000);
+        assert_eq!(slow.try_take(t0), Ok(()));
+        assert_eq!(slow.try_take(ms(t0, 10)), Err(ms(t0, 50)));
     }
 
     #[test]
     fn limiter_grants_max_per_window_then_waits_for_the_oldest_to_age_out() {
-        let mut w = window(3, 1000);
+        // Pacing alone would allow 41 grants in the first second here; the log stops at 40.
+        let mut w = window(40, 1000);
         let t0 = Instant::now();
-        for i in 0..3 {
-            assert_eq!(w.try_take(t0 + Duration::from_millis(i * 100)), Ok(()));
-        }
-        assert_eq!(
-            w.try_take(t0 + Duration::from_millis(500)),
-            Err(t0 + Duration::from_secs(1))
-        );
-        assert_eq!(w.try_take(t0 + Duration::from_secs(1)), Ok(()));
-        let next = t0 + Duration::from_millis(1050);
-        assert_eq!(w.try_take(next), Err(t0 + Duration::from_millis(1100)));
+        let granted = (0..1000).filter(|m| w.try_take(ms(t0, *m)).is_ok()).count();
+        assert_eq!(granted, 40);
+        assert_eq!(w.try_take(ms(t0, 999)), Err(t0 + Duration::from_secs(1)));
+        assert_eq!(w.try_take(ms(t0, 1000)), Ok(()));
     }
 
     #[test]

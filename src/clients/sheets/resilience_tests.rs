@@ -1,6 +1,6 @@
 //! Client resilience tests against the Google emulator: retries, timeouts, auth, secrets, limits.
 
-use super::tests::{SS, client, client_with, policy, sandbox, sandbox_with};
+use super::tests::{SS, client, client_with, policy, roomy_limiter, sandbox, sandbox_with};
 use super::*;
 use crate::sandbox::common::{Faults, Quota};
 use crate::sandbox::google::{
@@ -59,7 +59,7 @@ async fn retries_a_hang_past_the_timeout_then_succeeds() {
             total_timeout: Duration::from_millis(300),
             ..policy()
         },
-        SheetsClient::default_user_limiter(),
+        roomy_limiter(),
     );
     let sheet = c.read_sheet(SS, "Leads").await.unwrap();
     assert_eq!(sheet.values.len(), 3);
@@ -78,7 +78,7 @@ async fn a_hang_on_every_attempt_ends_in_a_classified_timeout() {
         max_attempts: 2,
         ..policy()
     };
-    let err = client_with(&g, p, SheetsClient::default_user_limiter())
+    let err = client_with(&g, p, roomy_limiter())
         .read_sheet(SS, "Leads")
         .await
         .unwrap_err();
@@ -105,7 +105,7 @@ async fn a_refused_service_account_is_an_auth_error_not_retried() {
         &g.sheets_api_base(),
         key_with(&g, UNREGISTERED_PRIVATE_KEY),
         policy(),
-        SheetsClient::default_user_limiter(),
+        roomy_limiter(),
     )
     .unwrap();
     let err = c.read_sheet(SS, "Leads").await.unwrap_err();
@@ -134,7 +134,7 @@ async fn no_error_or_debug_output_shows_a_secret_or_url() {
         &g.sheets_api_base(),
         key_with(&g, UNREGISTERED_PRIVATE_KEY),
         policy(),
-        SheetsClient::default_user_limiter(),
+        roomy_limiter(),
     )
     .unwrap();
     let mut errors = vec![
@@ -158,7 +158,7 @@ async fn no_error_or_debug_output_shows_a_secret_or_url() {
             max_attempts: 1,
             ..policy()
         },
-        SheetsClient::default_user_limiter(),
+        roomy_limiter(),
     );
     errors.push(quick.spreadsheet(SS).await.unwrap_err());
     errors.push(
