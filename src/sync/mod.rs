@@ -1,4 +1,8 @@
-//! The sync engine: field mapping and the pure merge that decides every change.
+//! The sync engine: field mapping, the pure merge that decides every change, the planner that
+//! turns decisions into outbox commands, and the workers that run them.
 
+pub mod commands;
+pub mod context;
 pub mod mapping;
 pub mod merge;
+pub mod plan;
