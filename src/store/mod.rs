@@ -1,11 +1,22 @@
 //! SQLite storage: the pool, its pragmas, the embedded migrations, and readiness probes.
 
+pub mod absences;
+pub mod activity;
+pub mod field_states;
+pub mod inbox_work;
+pub mod links;
+pub mod outbox;
+pub mod pairs;
+pub mod status;
+#[cfg(test)]
+pub(crate) mod testdb;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 /// Migrations from `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -28,6 +39,15 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The UNIQUE(pair, card_id) index refused a second link to one card.
+    #[error("pair {pair}: card {card_id} is already linked to another lead")]
+    CardAlreadyLinked { pair: String, card_id: String },
+    #[error("stored JSON in {table}.{column} is invalid: {source}")]
+    BadJson {
+        table: &'static str,
+        column: &'static str,
+        source: serde_json::Error,
+    },
 }
 
 /// The database handle shared by every part of the daemon.
@@ -99,6 +119,14 @@ impl Db {
             .await?;
         conn.close().await?;
         Ok(())
+    }
+
+    /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so two
+    /// writers queue on `busy_timeout` instead of failing mid-transaction on lock upgrade.
+    /// Pass `&mut *tx` to the store functions that make up one decision, then `tx.commit()`.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        // SQLite-only statement; a Postgres backend would use a plain BEGIN.
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     pub fn path(&self) -> &Path {
