@@ -5,4 +5,5 @@ pub mod commands;
 pub mod context;
 pub mod mapping;
 pub mod merge;
+pub mod observe;
 pub mod plan;
