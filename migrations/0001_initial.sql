@@ -22,6 +22,7 @@ CREATE TABLE links (
     card_short_url TEXT,
     row_hint       INTEGER,             -- last known 1-based sheet row; a hint only, rows move
     card_closed    INTEGER NOT NULL DEFAULT 0,
+    card_deleted   INTEGER NOT NULL DEFAULT 0, -- deleted in Trello: no new card until the status changes
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
     PRIMARY KEY (pair, lead_id)
@@ -37,6 +38,12 @@ CREATE TABLE field_states (
     agreed_value TEXT NOT NULL,
     agreed_at    INTEGER NOT NULL,      -- time of the change that produced the agreed value
     last_writer  TEXT CHECK (last_writer IN ('sheet', 'trello')),
+    -- Per side: the latest change time already decided on (older events are old news), and
+    -- when leadsync last wrote that side (a user change older than our blind write was lost).
+    sheet_seen_at     INTEGER,
+    sheet_written_at  INTEGER,
+    trello_seen_at    INTEGER,
+    trello_written_at INTEGER,
     updated_at   INTEGER NOT NULL,
     PRIMARY KEY (pair, lead_id, field),
     FOREIGN KEY (pair, lead_id) REFERENCES links(pair, lead_id) ON DELETE CASCADE

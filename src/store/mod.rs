@@ -4,6 +4,7 @@ pub mod absences;
 pub mod activity;
 pub mod field_states;
 pub mod inbox_work;
+pub mod lead_state;
 pub mod links;
 pub mod outbox;
 pub mod pairs;

@@ -7,3 +7,4 @@ pub mod mapping;
 pub mod merge;
 pub mod observe;
 pub mod plan;
+pub mod state;

@@ -1,0 +1,128 @@
+//! The engine's view of stored merge state: every field state column of a lead (or of a whole
+//! pair, for reconciliation), and the deleted-card tombstone of a link.
+
+use std::collections::HashMap;
+
+use sqlx::SqliteExecutor;
+
+use super::{StoreError, now_ms};
+
+/// One row of `field_states` with the per-side memory the merge keeps. Times are unix ms.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredField {
+    pub lead_id: String,
+    pub field: String,
+    pub agreed_hash: String,
+    pub agreed_value: String,
+    pub agreed_at: i64,
+    pub last_writer: Option<String>,
+    pub sheet_seen_at: Option<i64>,
+    pub sheet_written_at: Option<i64>,
+    pub trello_seen_at: Option<i64>,
+    pub trello_written_at: Option<i64>,
+}
+
+const COLUMNS: &str = "lead_id, field, agreed_hash, agreed_value, agreed_at, last_writer, \
+    sheet_seen_at, sheet_written_at, trello_seen_at, trello_written_at";
+
+pub async fn load_lead(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<Vec<StoredField>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM field_states WHERE pair = $1 AND lead_id = $2");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(pair)
+        .bind(lead_id)
+        .fetch_all(exec)
+        .await?)
+}
+
+/// Every field state of a pair in one query, grouped by lead: reconciliation of thousands of
+/// leads must not cost a query per lead.
+pub async fn load_pair(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<HashMap<String, Vec<StoredField>>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM field_states WHERE pair = $1");
+    let rows: Vec<StoredField> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(pair)
+        .fetch_all(exec)
+        .await?;
+    let mut out: HashMap<String, Vec<StoredField>> = HashMap::new();
+    for row in rows {
+        out.entry(row.lead_id.clone()).or_default().push(row);
+    }
+    Ok(out)
+}
+
+/// Inserts or replaces one field's full state. The link must exist.
+pub async fn save(exec: impl SqliteExecutor<'_>, pair: &str, f: &StoredField) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO field_states (pair, lead_id, field, agreed_hash, agreed_value, agreed_at,
+             last_writer, sheet_seen_at, sheet_written_at, trello_seen_at, trello_written_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (pair, lead_id, field) DO UPDATE SET
+             agreed_hash = excluded.agreed_hash, agreed_value = excluded.agreed_value,
+             agreed_at = excluded.agreed_at, last_writer = excluded.last_writer,
+             sheet_seen_at = excluded.sheet_seen_at, sheet_written_at = excluded.sheet_written_at,
+             trello_seen_at = excluded.trello_seen_at, trello_written_at = excluded.trello_written_at,
+             updated_at = excluded.updated_at",
+    )
+    .bind(pair)
+    .bind(&f.lead_id)
+    .bind(&f.field)
+    .bind(&f.agreed_hash)
+    .bind(&f.agreed_value)
+    .bind(f.agreed_at)
+    .bind(&f.last_writer)
+    .bind(f.sheet_seen_at)
+    .bind(f.sheet_written_at)
+    .bind(f.trello_seen_at)
+    .bind(f.trello_written_at)
+    .bind(now_ms())
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// The card was deleted in Trello: forget it, and remember not to recreate it on its own.
+pub async fn mark_card_deleted(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE links SET card_id = NULL, card_short_url = NULL, card_closed = 0, card_deleted = 1,
+             updated_at = $3
+         WHERE pair = $1 AND lead_id = $2",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .bind(now_ms())
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// Leads of a pair whose card was deleted in Trello.
+pub async fn deleted_cards(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT lead_id FROM links WHERE pair = $1 AND card_deleted = 1")
+        .bind(pair)
+        .fetch_all(exec)
+        .await?)
+}
+
+/// A new card replaces a deleted one: the tombstone is lifted.
+pub async fn clear_card_deleted(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE links SET card_deleted = 0 WHERE pair = $1 AND lead_id = $2")
+        .bind(pair)
+        .bind(lead_id)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
