@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::SqliteExecutor;
 
 use super::StoreError;
 use super::outbox::ms;
@@ -11,26 +11,21 @@ use super::outbox::ms;
 /// Notes that a full read at `now` missed the lead, keeping the time of the first miss.
 /// Returns that first-miss time.
 pub async fn record_miss(
-    conn: &mut SqliteConnection,
+    exec: impl SqliteExecutor<'_>,
     pair: &str,
     lead_id: &str,
     now: i64,
 ) -> Result<i64, StoreError> {
-    sqlx::query(
+    // The no-op update makes RETURNING yield the kept row on conflict (SQLite and Postgres).
+    Ok(sqlx::query_scalar(
         "INSERT INTO row_absences (pair, lead_id, first_missed_at) VALUES ($1, $2, $3)
-         ON CONFLICT (pair, lead_id) DO NOTHING",
+         ON CONFLICT (pair, lead_id) DO UPDATE SET first_missed_at = row_absences.first_missed_at
+         RETURNING first_missed_at",
     )
     .bind(pair)
     .bind(lead_id)
     .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(sqlx::query_scalar(
-        "SELECT first_missed_at FROM row_absences WHERE pair = $1 AND lead_id = $2",
-    )
-    .bind(pair)
-    .bind(lead_id)
-    .fetch_one(&mut *conn)
+    .fetch_one(exec)
     .await?)
 }
 
@@ -38,13 +33,13 @@ pub async fn record_miss(
 /// earlier miss, at least `min_gap` before, confirms the row is really gone (so `on_row_deleted`
 /// applies). A first miss only starts the clock.
 pub async fn confirmed_missing(
-    conn: &mut SqliteConnection,
+    exec: impl SqliteExecutor<'_>,
     pair: &str,
     lead_id: &str,
     now: i64,
     min_gap: Duration,
 ) -> Result<bool, StoreError> {
-    let first = record_miss(conn, pair, lead_id, now).await?;
+    let first = record_miss(exec, pair, lead_id, now).await?;
     Ok(now.saturating_sub(first) >= ms(min_gap))
 }
 
@@ -88,22 +83,22 @@ mod tests {
         let db = temp_db().await;
         let mut conn = db.pool.acquire().await.expect("conn");
         assert!(
-            !confirmed_missing(&mut conn, "a", "L1", T0, MINUTE)
+            !confirmed_missing(&mut *conn, "a", "L1", T0, MINUTE)
                 .await
                 .expect("1st")
         );
         assert!(
-            !confirmed_missing(&mut conn, "a", "L1", T0 + 59_999, MINUTE)
+            !confirmed_missing(&mut *conn, "a", "L1", T0 + 59_999, MINUTE)
                 .await
                 .expect("2nd")
         );
         assert!(
-            confirmed_missing(&mut conn, "a", "L1", T0 + 60_000, MINUTE)
+            confirmed_missing(&mut *conn, "a", "L1", T0 + 60_000, MINUTE)
                 .await
                 .expect("3rd")
         );
         assert!(
-            !confirmed_missing(&mut conn, "b", "L1", T0 + 60_000, MINUTE)
+            !confirmed_missing(&mut *conn, "b", "L1", T0 + 60_000, MINUTE)
                 .await
                 .expect("b")
         );
@@ -118,11 +113,11 @@ mod tests {
         let db = temp_db().await;
         let mut conn = db.pool.acquire().await.expect("conn");
         assert_eq!(
-            record_miss(&mut conn, "a", "L1", T0).await.expect("miss"),
+            record_miss(&mut *conn, "a", "L1", T0).await.expect("miss"),
             T0
         );
         assert_eq!(
-            record_miss(&mut conn, "a", "L1", T0 + 5)
+            record_miss(&mut *conn, "a", "L1", T0 + 5)
                 .await
                 .expect("miss"),
             T0
@@ -131,7 +126,7 @@ mod tests {
         assert!(!clear(&mut *conn, "a", "L1").await.expect("seen again"));
         let later = T0 + 90_000;
         assert!(
-            !confirmed_missing(&mut conn, "a", "L1", later, MINUTE)
+            !confirmed_missing(&mut *conn, "a", "L1", later, MINUTE)
                 .await
                 .expect("miss")
         );

@@ -124,6 +124,21 @@ pub async fn depth_by_pair(
     Ok(rows.into_iter().collect())
 }
 
+/// Deletes processed (done or failed) events older than `days` days; returns how many. Their
+/// dedupe keys go with them, so keep `days` well beyond the senders' redelivery windows.
+pub async fn prune_processed_older_than(
+    exec: impl SqliteExecutor<'_>,
+    days: u32,
+) -> Result<u64, StoreError> {
+    let cutoff = now_ms() - i64::from(days) * 86_400_000;
+    let result =
+        sqlx::query("DELETE FROM inbox WHERE status IN ('done', 'failed') AND processed_at < $1")
+            .bind(cutoff)
+            .execute(exec)
+            .await?;
+    Ok(result.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +277,33 @@ mod tests {
         let depth = depth_by_pair(&db.pool).await.expect("depth");
         assert_eq!(depth.get("a"), Some(&1));
         assert_eq!(depth.get("b"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn pruning_deletes_old_processed_events_only() {
+        let db = temp_db().await;
+        let old = received(&db, "a", "x1", 0).await;
+        let recent = received(&db, "a", "x2", 0).await;
+        let waiting = received(&db, "a", "x3", 0).await;
+        claim_ready(&db, None, 0, 2, LONG).await.expect("claim");
+        mark_done(&db.pool, old).await.expect("done");
+        mark_failed(&db.pool, recent, "bad").await.expect("failed");
+        sqlx::query("UPDATE inbox SET processed_at = $1 WHERE id = $2")
+            .bind(now_ms() - 8 * 86_400_000)
+            .bind(old)
+            .execute(&db.pool)
+            .await
+            .expect("age");
+        assert_eq!(
+            prune_processed_older_than(&db.pool, 7)
+                .await
+                .expect("prune"),
+            1
+        );
+        let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM inbox ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .expect("ids");
+        assert_eq!(left, [recent, waiting]);
     }
 }

@@ -119,13 +119,20 @@ pub async fn enqueue(exec: impl SqliteExecutor<'_>, cmd: &NewCommand) -> Result<
     Ok(result.rows_affected() == 1)
 }
 
-/// Claims up to `limit` due commands, in id order, marking them `in_flight` for `lease`.
+/// Claims up to `limit` due commands (of one pair, or all), in id order, marking them
+/// `in_flight` for `lease`. The lease must outlast a command's longest send (all its retries):
+/// a command still in flight when its lease runs out may be claimed and sent a second time.
 ///
 /// A command is due when it is pending (or in flight with an expired lease: its dispatcher died)
 /// and its time has come, and its lead has no earlier unfinished command and no other command in
 /// flight. So each lead's commands go out one at a time in order, a lead waiting on a retry
 /// holds back only itself, and two claimers never get the same command (one write transaction).
-pub async fn claim_due(db: &Db, limit: i64, lease: Duration) -> Result<Vec<Command>, StoreError> {
+pub async fn claim_due(
+    db: &Db,
+    pair: Option<&str>,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Command>, StoreError> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     // Postgres would add `FOR UPDATE SKIP LOCKED` to the inner SELECT; SQLite's write lock
@@ -135,6 +142,7 @@ pub async fn claim_due(db: &Db, limit: i64, lease: Duration) -> Result<Vec<Comma
          WHERE id IN (
              SELECT c.id FROM outbox c
              WHERE c.status IN ('pending', 'in_flight') AND c.next_attempt_at <= $1
+               AND ($4 IS NULL OR c.pair = $4)
                AND NOT EXISTS (
                    SELECT 1 FROM outbox o
                    WHERE o.pair = c.pair AND o.lead_id = c.lead_id AND o.id <> c.id
@@ -148,6 +156,7 @@ pub async fn claim_due(db: &Db, limit: i64, lease: Duration) -> Result<Vec<Comma
         .bind(now)
         .bind(now.saturating_add(ms(lease)))
         .bind(limit)
+        .bind(pair)
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -305,6 +314,20 @@ pub async fn leads_with_unsent(
     .bind(pair)
     .fetch_all(exec)
     .await?)
+}
+
+/// Deletes sent commands older than `days` days; returns how many. Their idempotency keys go
+/// with them, so keep `days` well beyond any replay of the decisions that made them.
+pub async fn prune_done_older_than(
+    exec: impl SqliteExecutor<'_>,
+    days: u32,
+) -> Result<u64, StoreError> {
+    let cutoff = now_ms() - i64::from(days) * 86_400_000;
+    let result = sqlx::query("DELETE FROM outbox WHERE status = 'done' AND updated_at < $1")
+        .bind(cutoff)
+        .execute(exec)
+        .await?;
+    Ok(result.rows_affected())
 }
 
 pub async fn get(exec: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Command>, StoreError> {

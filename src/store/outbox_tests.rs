@@ -20,7 +20,7 @@ fn cmd(pair: &str, lead: Option<&str>, key: &str) -> NewCommand {
 }
 
 async fn ids(db: &Db, limit: i64, lease: Duration) -> Vec<i64> {
-    claim_due(db, limit, lease)
+    claim_due(db, None, limit, lease)
         .await
         .expect("claim")
         .into_iter()
@@ -59,7 +59,7 @@ async fn enqueue_is_idempotent_by_key_and_keeps_the_payload() {
     let mut again = cmd("a", Some("L1"), "k1");
     again.kind = "something_else".into();
     assert!(!enqueue(&db.pool, &again).await.expect("second"));
-    let claimed = claim_due(&db, 10, LONG).await.expect("claim");
+    let claimed = claim_due(&db, None, 10, LONG).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].kind, "update_card");
     assert_eq!(claimed[0].payload["name"], "Zoë");
@@ -233,7 +233,7 @@ async fn depths_errors_and_unsent_leads_are_reported_per_pair() {
         ],
     )
     .await;
-    claim_due(&db, 10, LONG).await.expect("claim");
+    claim_due(&db, None, 10, LONG).await.expect("claim");
     complete(&db.pool, id[0]).await.expect("done");
     dead_letter(&db.pool, id[1], "older error")
         .await
@@ -278,7 +278,7 @@ async fn two_concurrent_dispatchers_never_claim_the_same_command() {
     let worker = |db: Db| async move {
         let mut mine = Vec::new();
         for _ in 0..1_000 {
-            let claimed = claim_due(&db, 4, LONG).await.expect("claim");
+            let claimed = claim_due(&db, None, 4, LONG).await.expect("claim");
             for c in &claimed {
                 assert!(complete(&db.pool, c.id).await.expect("complete"));
                 mine.push(c.id);
@@ -304,4 +304,29 @@ async fn two_concurrent_dispatchers_never_claim_the_same_command() {
     let unique: HashSet<i64> = all.iter().copied().collect();
     assert_eq!(all.len(), unique.len(), "a command was claimed twice");
     assert_eq!(unique.len(), 120);
+}
+
+#[tokio::test]
+async fn a_claim_can_be_limited_to_one_pair_and_old_sent_commands_are_pruned() {
+    let db = temp_db().await;
+    let id = enqueue_all(&db, &[cmd("a", Some("L1"), "1"), cmd("b", Some("L1"), "2")]).await;
+    let claimed = claim_due(&db, Some("b"), 10, LONG).await.expect("claim b");
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), [id[1]]);
+    complete(&db.pool, id[1]).await.expect("done");
+    assert_eq!(
+        prune_done_older_than(&db.pool, 30).await.expect("prune"),
+        0,
+        "recent"
+    );
+    sqlx::query("UPDATE outbox SET updated_at = $1")
+        .bind(now_ms() - 31 * 86_400_000)
+        .execute(&db.pool)
+        .await
+        .expect("age");
+    assert_eq!(prune_done_older_than(&db.pool, 30).await.expect("prune"), 1);
+    assert!(get(&db.pool, id[1]).await.expect("get").is_none());
+    assert!(
+        get(&db.pool, id[0]).await.expect("get").is_some(),
+        "unsent commands stay"
+    );
 }

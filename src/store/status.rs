@@ -113,7 +113,7 @@ mod tests {
                 .await
                 .expect("enqueue");
         }
-        let claimed = outbox::claim_due(&db, 10, Duration::from_secs(60))
+        let claimed = outbox::claim_due(&db, None, 10, Duration::from_secs(60))
             .await
             .expect("claim");
         outbox::dead_letter(&db.pool, claimed[0].id, "HTTP 403")
