@@ -57,7 +57,11 @@ pub async fn load_pair(
 }
 
 /// Inserts or replaces one field's full state. The link must exist.
-pub async fn save(exec: impl SqliteExecutor<'_>, pair: &str, f: &StoredField) -> Result<(), StoreError> {
+pub async fn save(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    f: &StoredField,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO field_states (pair, lead_id, field, agreed_hash, agreed_value, agreed_at,
              last_writer, sheet_seen_at, sheet_written_at, trello_seen_at, trello_written_at, updated_at)
@@ -106,11 +110,16 @@ pub async fn mark_card_deleted(
 }
 
 /// Leads of a pair whose card was deleted in Trello.
-pub async fn deleted_cards(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT lead_id FROM links WHERE pair = $1 AND card_deleted = 1")
-        .bind(pair)
-        .fetch_all(exec)
-        .await?)
+pub async fn deleted_cards(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT lead_id FROM links WHERE pair = $1 AND card_deleted = 1")
+            .bind(pair)
+            .fetch_all(exec)
+            .await?,
+    )
 }
 
 /// A new card replaces a deleted one: the tombstone is lifted.
@@ -125,4 +134,73 @@ pub async fn clear_card_deleted(
         .execute(exec)
         .await?;
     Ok(())
+}
+
+/// Whether the lead's card was deleted in Trello (and not replaced since).
+pub async fn is_card_deleted(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<bool, StoreError> {
+    let flag: Option<i64> =
+        sqlx::query_scalar("SELECT card_deleted FROM links WHERE pair = $1 AND lead_id = $2")
+            .bind(pair)
+            .bind(lead_id)
+            .fetch_optional(exec)
+            .await?;
+    Ok(flag == Some(1))
+}
+
+/// Whether a card create for the lead is queued or on its way.
+pub async fn create_pending(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE pair = $1 AND lead_id = $2 AND kind = 'create_card'
+           AND status IN ('pending', 'in_flight')",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .fetch_one(exec)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The lead leadsync recently created for a row that had no id yet: the same row edited again
+/// before our id reached it must not become a second lead.
+pub async fn lead_at_new_row(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    row: i64,
+    created_since_ms: i64,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT lead_id FROM links WHERE pair = $1 AND row_hint = $2 AND created_at >= $3
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(pair)
+    .bind(row)
+    .bind(created_since_ms)
+    .fetch_optional(exec)
+    .await?)
+}
+
+/// Inbox events due now (pending, or processing with an expired lease), oldest first. The
+/// worker reads them all to group each lead's events before deciding which are ready.
+pub async fn due_events(
+    exec: impl SqliteExecutor<'_>,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<super::inbox_work::InboxEvent>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, source, dedupe_key, pair, received_at, body, attempts FROM inbox
+         WHERE status IN ('pending', 'processing') AND next_attempt_at <= $1
+         ORDER BY id LIMIT $2",
+    )
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(exec)
+    .await?)
 }

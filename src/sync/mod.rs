@@ -1,6 +1,7 @@
 //! The sync engine: field mapping, the pure merge that decides every change, the planner that
 //! turns decisions into outbox commands, and the workers that run them.
 
+pub mod apply;
 pub mod commands;
 pub mod context;
 pub mod mapping;
@@ -8,3 +9,5 @@ pub mod merge;
 pub mod observe;
 pub mod plan;
 pub mod state;
+pub mod worker;
+pub mod worker_lead;

@@ -1,0 +1,163 @@
+//! Commits a lead's plan: new field states, activity rows and outbox commands in the caller's
+//! transaction, and the decision log lines once that transaction is committed.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use crate::model::Side;
+use crate::store::{StoreError, activity, lead_state, outbox};
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::merge::{DecisionKind, DecisionRecord};
+use crate::sync::plan::LeadPlan;
+use crate::sync::state::stored;
+
+/// Writes everything a plan decided. `key` makes the outbox idempotency keys deterministic for
+/// the decision set (replaying the same inbox events enqueues nothing twice).
+pub async fn record_plan(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    lead_id: &str,
+    card_id: Option<&str>,
+    plan: &LeadPlan,
+    key: &str,
+) -> Result<(), StoreError> {
+    for d in &plan.decisions {
+        if let Some(row) = stored(lead_id, d.field, &d.next) {
+            lead_state::save(&mut *conn, &ctx.name, &row).await?;
+        }
+        if d.kind != DecisionKind::Noop {
+            activity::insert(
+                &mut *conn,
+                &activity::NewActivity {
+                    pair: ctx.name.clone(),
+                    lead_id: Some(lead_id.to_owned()),
+                    card_id: card_id.map(str::to_owned),
+                    field: Some(d.field.as_str().to_owned()),
+                    decision: d.kind.as_str().to_owned(),
+                    detail: record_detail(&d.record),
+                },
+            )
+            .await?;
+        }
+    }
+    for (i, cmd) in plan.commands.iter().enumerate() {
+        enqueue(&mut *conn, ctx, cmd, &format!("{key}:{lead_id}:{i}")).await?;
+    }
+    Ok(())
+}
+
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    cmd: &Command,
+    idempotency_key: &str,
+) -> Result<bool, StoreError> {
+    let payload = serde_json::to_value(cmd).map_err(|source| StoreError::BadJson {
+        table: "outbox",
+        column: "payload",
+        source,
+    })?;
+    outbox::enqueue(
+        &mut *conn,
+        &outbox::NewCommand {
+            pair: ctx.name.clone(),
+            lead_id: Some(cmd.lead_id().to_owned()),
+            target: cmd.target().to_owned(),
+            kind: cmd.kind().to_owned(),
+            payload,
+            idempotency_key: idempotency_key.to_owned(),
+        },
+    )
+    .await
+}
+
+/// An activity row for something other than a field decision (a card deleted, a lead created …).
+pub async fn note(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    lead_id: &str,
+    card_id: Option<&str>,
+    decision: &str,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    activity::insert(
+        &mut *conn,
+        &activity::NewActivity {
+            pair: ctx.name.clone(),
+            lead_id: Some(lead_id.to_owned()),
+            card_id: card_id.map(str::to_owned),
+            field: None,
+            decision: decision.to_owned(),
+            detail,
+        },
+    )
+    .await
+}
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn record_detail(r: &DecisionRecord) -> serde_json::Value {
+    json!({
+        "sheet_value_hash": r.sheet_value_hash.as_ref().map(|h| h.as_str().to_owned()),
+        "trello_value_hash": r.trello_value_hash.as_ref().map(|h| h.as_str().to_owned()),
+        "sheet_changed_at": rfc3339(r.sheet_changed_at),
+        "trello_changed_at": rfc3339(r.trello_changed_at),
+        "winner": r.winner.map(Side::as_str),
+        "policy": r.policy.as_str(),
+    })
+}
+
+/// One structured event per decision (CONTRACT §6): conflicts and copies at INFO, echoes and
+/// no-ops at DEBUG. Called after the commit, so a log line never describes a rolled-back decision.
+pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &LeadPlan) {
+    let card = card_id.unwrap_or("");
+    for d in &plan.decisions {
+        let r = &d.record;
+        let decision = d.kind.as_str();
+        metrics::counter!("leadsync_sync_decisions_total", "pair" => ctx.name.clone(), "decision" => decision)
+            .increment(1);
+        match d.kind {
+            DecisionKind::Conflict { winner } => {
+                metrics::counter!("leadsync_conflicts_total", "pair" => ctx.name.clone())
+                    .increment(1);
+                tracing::info!(
+                    pair = %ctx.name,
+                    lead_id,
+                    card_id = card,
+                    field = d.field.as_str(),
+                    decision,
+                    sheet_value_hash = r.sheet_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
+                    trello_value_hash = r.trello_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
+                    sheet_changed_at = rfc3339(r.sheet_changed_at).unwrap_or_default(),
+                    trello_changed_at = rfc3339(r.trello_changed_at).unwrap_or_default(),
+                    winner = winner.as_str(),
+                    policy = r.policy.as_str(),
+                    "conflict resolved"
+                );
+            }
+            DecisionKind::CopyToSheet | DecisionKind::CopyToTrello => tracing::info!(
+                pair = %ctx.name,
+                lead_id,
+                card_id = card,
+                field = d.field.as_str(),
+                decision,
+                "field copied"
+            ),
+            DecisionKind::Echo | DecisionKind::Noop => tracing::debug!(
+                pair = %ctx.name,
+                lead_id,
+                card_id = card,
+                field = d.field.as_str(),
+                decision,
+                "no change to send"
+            ),
+        }
+    }
+    for w in &plan.warnings {
+        tracing::warn!(pair = %ctx.name, lead_id, card_id = card, "{w}");
+    }
+}

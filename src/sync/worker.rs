@@ -1,0 +1,235 @@
+//! The inbox worker: turns stored webhook events into decisions. A lead's events are applied
+//! together once none has arrived for `debounce` (so a burst of edits is one decision set), and
+//! the decisions, commands and the events' `done` mark commit in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::trello::TrelloEvent;
+use crate::store::inbox_work::{self, InboxEvent};
+use crate::store::{Db, StoreError, lead_state, links, now_ms};
+use crate::sync::context::PairContext;
+use crate::sync::observe::{
+    CardChange, RowObservation, SheetEvent, SheetEventKind, observe_card_event, observe_event_row,
+};
+use crate::sync::worker_lead::{Group, apply_group};
+
+/// Events read per pass; more wait for the next pass.
+const BATCH: i64 = 500;
+/// An event that keeps failing is parked as `failed` after this many attempts.
+const MAX_ATTEMPTS: i64 = 5;
+
+/// What one event contributes, per lead key.
+enum Item {
+    Row(RowObservation),
+    Card(CardChange),
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerReport {
+    pub events_done: usize,
+    pub events_waiting: usize,
+    pub events_failed: usize,
+}
+
+pub struct Worker {
+    db: Db,
+    pairs: HashMap<String, Arc<PairContext>>,
+    debounce: Duration,
+    /// Pairs whose structure changed (Apps Script "change" events) go to the reconciler.
+    reconcile: Option<mpsc::UnboundedSender<String>>,
+}
+
+impl Worker {
+    pub fn new(
+        db: Db,
+        pairs: HashMap<String, Arc<PairContext>>,
+        debounce: Duration,
+        reconcile: Option<mpsc::UnboundedSender<String>>,
+    ) -> Self {
+        Self {
+            db,
+            pairs,
+            debounce,
+            reconcile,
+        }
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) {
+        let idle = Duration::from_millis(200).min(self.debounce.max(Duration::from_millis(20)));
+        loop {
+            match self.run_once().await {
+                Ok(r) if r.events_done > 0 => continue,
+                Ok(_) => {}
+                Err(err) => tracing::error!(error = %err, "inbox worker pass failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+
+    /// One pass: read due events, apply those whose leads are quiet, leave the rest for later.
+    pub async fn run_once(&self) -> Result<WorkerReport, StoreError> {
+        let now = now_ms();
+        let events = lead_state::due_events(&self.db.pool, now, BATCH).await?;
+        let mut report = WorkerReport::default();
+        let mut parsed: Vec<(InboxEvent, Vec<(String, Item)>)> = Vec::new();
+        for event in events {
+            match self.parse(&event).await {
+                Ok(items) => parsed.push((event, items)),
+                Err(reason) => {
+                    report.events_failed += 1;
+                    tracing::warn!(event_id = event.id, pair = %event.pair, error = %reason, "inbox event cannot be processed");
+                    inbox_work::mark_failed(&self.db.pool, event.id, &reason).await?;
+                }
+            }
+        }
+        // A lead is quiet when its newest event is older than the debounce window.
+        let mut newest: HashMap<(String, String), i64> = HashMap::new();
+        for (event, items) in &parsed {
+            for (key, _) in items {
+                let slot = newest.entry((event.pair.clone(), key.clone())).or_insert(0);
+                *slot = (*slot).max(event.received_at);
+            }
+        }
+        let cutoff = now - i64::try_from(self.debounce.as_millis()).unwrap_or(i64::MAX);
+        let mut ready = Vec::new();
+        for (event, items) in parsed {
+            let quiet = items
+                .iter()
+                .all(|(key, _)| newest[&(event.pair.clone(), key.clone())] <= cutoff);
+            if quiet {
+                ready.push((event, items));
+            } else {
+                report.events_waiting += 1;
+            }
+        }
+        if ready.is_empty() {
+            return Ok(report);
+        }
+        report.events_done = self.apply(ready).await?;
+        Ok(report)
+    }
+
+    async fn apply(
+        &self,
+        ready: Vec<(InboxEvent, Vec<(String, Item)>)>,
+    ) -> Result<usize, StoreError> {
+        let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+        let ids: Vec<i64> = ready.iter().map(|(e, _)| e.id).collect();
+        for (event, items) in ready {
+            for (key, item) in items {
+                let group = groups.entry((event.pair.clone(), key)).or_default();
+                group.event_ids.push(event.id);
+                match item {
+                    Item::Row(row) => group.rows.push(row),
+                    Item::Card(change) => group.cards.push(change),
+                }
+            }
+        }
+        let now = Utc::now();
+        let mut tx = self.db.begin_write().await?;
+        let mut logs = Vec::new();
+        for ((pair, key), group) in groups {
+            let Some(ctx) = self.pairs.get(&pair) else {
+                continue;
+            };
+            if let Some(log) = apply_group(&mut tx, ctx, &key, group, now).await? {
+                logs.push((Arc::clone(ctx), log));
+            }
+        }
+        for id in &ids {
+            inbox_work::mark_done(&mut *tx, *id).await?;
+        }
+        tx.commit().await?;
+        for (ctx, log) in logs {
+            log.emit(&ctx);
+        }
+        metrics::counter!("leadsync_events_processed_total").increment(ids.len() as u64);
+        Ok(ids.len())
+    }
+
+    /// Splits an event into (lead key, item) pairs. Keys: `id:<lead>` for a known lead,
+    /// `row:<n>` for a sheet row without an id, `card:<id>` for a card with no link yet.
+    async fn parse(&self, event: &InboxEvent) -> Result<Vec<(String, Item)>, String> {
+        let ctx = self
+            .pairs
+            .get(&event.pair)
+            .ok_or_else(|| format!("pair {} is not configured", event.pair))?;
+        let mut warnings = Vec::new();
+        let items = match event.source.as_str() {
+            "sheets" => {
+                let sheet: SheetEvent =
+                    serde_json::from_slice(&event.body).map_err(|e| e.to_string())?;
+                if sheet.kind == SheetEventKind::Change {
+                    if let Some(tx) = &self.reconcile {
+                        let _ = tx.send(event.pair.clone());
+                    }
+                    return Ok(Vec::new());
+                }
+                sheet
+                    .rows
+                    .iter()
+                    .map(|row| observe_event_row(ctx, row, sheet.edited_at, &mut warnings))
+                    .filter(|row| row.lead.is_lead())
+                    .map(|row| {
+                        let key = if row.lead.id.is_empty() {
+                            format!("row:{}", row.row)
+                        } else {
+                            format!("id:{}", row.lead.id)
+                        };
+                        (key, Item::Row(row))
+                    })
+                    .collect()
+            }
+            "trello" => {
+                let action = TrelloEvent::parse(&event.body).map_err(|e| e.to_string())?;
+                let change = observe_card_event(ctx, &action, &mut warnings);
+                let card_id = match &change {
+                    CardChange::Fields { card_id, .. }
+                    | CardChange::Created { card_id, .. }
+                    | CardChange::Deleted { card_id } => card_id.clone(),
+                    CardChange::Ignored => return Ok(Vec::new()),
+                };
+                let key = match links::get_by_card(&self.db.pool, &ctx.name, &card_id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    Some(link) => format!("id:{}", link.lead_id),
+                    None => {
+                        // A card a user made in a mapped list becomes a row; the reconciler
+                        // reads the whole card first, so its description and fields come too.
+                        if let CardChange::Created {
+                            by_us: false,
+                            list_id: Some(list),
+                            ..
+                        } = &change
+                            && ctx.create_rows_from_cards
+                            && ctx.status_for_list(list).is_some()
+                            && let Some(tx) = &self.reconcile
+                        {
+                            let _ = tx.send(event.pair.clone());
+                        }
+                        format!("card:{card_id}")
+                    }
+                };
+                vec![(key, Item::Card(change))]
+            }
+            other => return Err(format!("unknown inbox source {other}")),
+        };
+        for w in warnings {
+            tracing::warn!(pair = %ctx.name, event_id = event.id, "{w}");
+        }
+        if event.attempts >= MAX_ATTEMPTS {
+            return Err(format!("gave up after {} attempts", event.attempts));
+        }
+        Ok(items)
+    }
+}

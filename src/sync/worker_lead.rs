@@ -1,0 +1,211 @@
+//! Applies one lead's debounced events inside the worker's transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use crate::model::LeadId;
+use crate::store::{StoreError, lead_state, links};
+use crate::sync::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::merge::LeadObservation;
+use crate::sync::observe::{CardChange, RowObservation};
+use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
+use crate::sync::state::lead_state as merge_state;
+
+/// A row without an id that leadsync gave an id within this window is the same lead when it is
+/// edited again (our id write may not have reached the sheet yet).
+const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// One lead's share of a batch of events, in arrival order.
+#[derive(Debug, Default)]
+pub struct Group {
+    pub event_ids: Vec<i64>,
+    pub rows: Vec<RowObservation>,
+    pub cards: Vec<CardChange>,
+}
+
+/// What to log once the batch has committed.
+pub struct LeadLog {
+    lead_id: String,
+    card_id: Option<String>,
+    plan: LeadPlan,
+}
+
+impl LeadLog {
+    pub fn emit(&self, ctx: &PairContext) {
+        log_plan(ctx, &self.lead_id, self.card_id.as_deref(), &self.plan);
+    }
+}
+
+/// The latest observation of each field wins; equal times go to the later event.
+fn combine<'a>(observations: impl Iterator<Item = &'a LeadObservation>) -> LeadObservation {
+    let mut out = LeadObservation::new();
+    for obs in observations {
+        for (field, o) in obs {
+            let newer = match out.get(field) {
+                Some(prev) => o.changed_at >= prev.changed_at,
+                None => true,
+            };
+            if newer {
+                out.insert(*field, o.clone());
+            }
+        }
+    }
+    out
+}
+
+pub async fn apply_group(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    key: &str,
+    group: Group,
+    now: DateTime<Utc>,
+) -> Result<Option<LeadLog>, StoreError> {
+    let first_event = group.event_ids.iter().min().copied().unwrap_or_default();
+    let key_prefix = format!("ev{first_event}");
+    let (kind, value) = key.split_once(':').unwrap_or(("", key));
+    let last_row = group.rows.last().map(|r| r.row);
+    let mut id_write = None;
+    let lead_id = match kind {
+        "id" => value.to_owned(),
+        "row" => {
+            let row = i64::from(last_row.unwrap_or_default());
+            let since = now.timestamp_millis() - NEW_ROW_WINDOW_MS;
+            let lead = match lead_state::lead_at_new_row(&mut *conn, &ctx.name, row, since).await? {
+                Some(existing) => existing,
+                None => LeadId::generate().to_string(),
+            };
+            id_write = Some(lead.clone());
+            lead
+        }
+        // A card with no lead: a user made it in Trello. The reconciler reads the whole card
+        // (description, custom fields) before turning it into a row, so nothing is lost.
+        _ => return Ok(None),
+    };
+    let Ok(parsed_id) = LeadId::parse(&lead_id) else {
+        tracing::warn!(pair = %ctx.name, lead_id, "the id cell holds an invalid lead id (A-Z, a-z, 0-9, _ and - only, at most 32); row left alone");
+        return Ok(None);
+    };
+    let mut link = links::get_by_lead(&mut *conn, &ctx.name, &lead_id).await?;
+    if link.is_none() {
+        if group.rows.is_empty() {
+            return Ok(None);
+        }
+        links::insert(
+            &mut *conn,
+            &links::NewLink {
+                pair: ctx.name.clone(),
+                lead_id: lead_id.clone(),
+                row_hint: last_row.map(i64::from),
+                ..links::NewLink::default()
+            },
+        )
+        .await?;
+        note(
+            &mut *conn,
+            ctx,
+            &lead_id,
+            None,
+            "lead_created",
+            json!({"from": "sheet", "row": last_row}),
+        )
+        .await?;
+        link = links::get_by_lead(&mut *conn, &ctx.name, &lead_id).await?;
+    }
+    let Some(mut link) = link else {
+        return Ok(None);
+    };
+    if let (Some(row), Some(hint)) = (last_row, link.row_hint)
+        && i64::from(row) != hint
+    {
+        links::set_row_hint(&mut *conn, &ctx.name, &lead_id, i64::from(row)).await?;
+    }
+    let mut extra = Vec::new();
+    if let Some(card_id) = group.cards.iter().find_map(|c| match c {
+        CardChange::Deleted { card_id } => Some(card_id.clone()),
+        _ => None,
+    }) {
+        lead_state::mark_card_deleted(&mut *conn, &ctx.name, &lead_id).await?;
+        note(
+            &mut *conn,
+            ctx,
+            &lead_id,
+            Some(&card_id),
+            "card_deleted",
+            json!({}),
+        )
+        .await?;
+        if let Some(header) = &ctx.settings.columns.card {
+            extra.push(Command::WriteRow {
+                lead_id: lead_id.clone(),
+                row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+                expect_name: None,
+                cells: BTreeMap::from([(header.clone(), String::new())]),
+            });
+        }
+        link.card_id = None;
+    }
+    let sheet = combine(group.rows.iter().map(|r| &r.fields));
+    let trello = combine(group.cards.iter().filter_map(|c| match c {
+        CardChange::Fields { fields, .. } => Some(fields),
+        _ => None,
+    }));
+    let state = merge_state(&lead_state::load_lead(&mut *conn, &ctx.name, &lead_id).await?);
+    let view = LinkView {
+        lead_id: parsed_id,
+        has_card: link.card_id.is_some(),
+        create_pending: lead_state::create_pending(&mut *conn, &ctx.name, &lead_id).await?,
+        card_closed: link.card_closed,
+        card_deleted: lead_state::is_card_deleted(&mut *conn, &ctx.name, &lead_id).await?,
+        row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+    };
+    let mut plan = plan_lead(ctx, &view, &state, &sheet, &trello, now);
+    if let Some(id) = id_write {
+        let name = group
+            .rows
+            .last()
+            .and_then(|r| r.lead.fields.get(crate::model::Field::Name))
+            .map(str::to_owned);
+        extra.push(Command::WriteRow {
+            lead_id: id.clone(),
+            row_hint: last_row,
+            expect_name: name,
+            cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id)]),
+        });
+    }
+    if plan
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::CreateCard { .. }))
+    {
+        lead_state::clear_card_deleted(&mut *conn, &ctx.name, &lead_id).await?;
+    }
+    record_plan(
+        &mut *conn,
+        ctx,
+        &lead_id,
+        link.card_id.as_deref(),
+        &plan,
+        &key_prefix,
+    )
+    .await?;
+    for (i, cmd) in extra.iter().enumerate() {
+        enqueue(
+            &mut *conn,
+            ctx,
+            cmd,
+            &format!("{key_prefix}:{lead_id}:x{i}"),
+        )
+        .await?;
+    }
+    plan.commands.extend(extra);
+    Ok(Some(LeadLog {
+        lead_id,
+        card_id: link.card_id,
+        plan,
+    }))
+}
