@@ -23,6 +23,10 @@ pub enum Command {
     /// Change fields of the lead's card; only the `Some` ones are sent.
     UpdateCard {
         lead_id: String,
+        /// Set when the link is gone by the time this is sent (archiving the card of a deleted
+        /// row); otherwise the card is the link's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        card_id: Option<String>,
         name: Option<String>,
         desc: Option<String>,
         id_list: Option<String>,

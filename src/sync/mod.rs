@@ -8,6 +8,8 @@ pub mod mapping;
 pub mod merge;
 pub mod observe;
 pub mod plan;
+pub mod reconcile;
+pub mod reconcile_plan;
 pub mod state;
 pub mod worker;
 pub mod worker_lead;

@@ -121,6 +121,7 @@ fn card_updates(
     if name.is_some() || desc.is_some() || id_list.is_some() || closed.is_some() {
         plan.commands.push(Command::UpdateCard {
             lead_id: lead_id.clone(),
+            card_id: None,
             name,
             desc,
             id_list,

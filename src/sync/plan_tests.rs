@@ -146,6 +146,7 @@ fn sheet_edits_of_a_linked_lead_become_one_update_and_custom_field_sets() {
         vec![
             Command::UpdateCard {
                 lead_id: "L1".into(),
+                card_id: None,
                 name: Some("Ada L".into()),
                 desc: None,
                 id_list: Some("l-lost".into()),

@@ -1,0 +1,342 @@
+//! Full reconciliation: read the whole sheet (one call) and the whole board (as few calls as
+//! Trello allows), plan with the same merge as webhooks, and apply in one transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::http::ClientError;
+use crate::clients::sheets::SheetsClient;
+use crate::clients::trello::TrelloClient;
+use crate::config::OnRowDeleted;
+use crate::store::{Db, StoreError, absences, activity, lead_state, links, outbox, pairs};
+use crate::sync::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::reconcile_plan::{Action, Known, plan_reconcile};
+use crate::sync::state::lead_state as merge_state;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("pair {0} is not configured")]
+    UnknownPair(String),
+    #[error("reading {system}: {source}")]
+    Read {
+        system: &'static str,
+        #[source]
+        source: ClientError,
+    },
+    #[error("sheet header: {0}")]
+    Header(#[from] crate::sync::mapping::MissingColumns),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a reconciliation planned (and, unless a dry run, applied).
+#[derive(Debug)]
+pub struct ReconcileOutcome {
+    pub pair: String,
+    pub actions: Vec<Action>,
+    pub commands: usize,
+}
+
+#[derive(Clone)]
+pub struct Reconciler {
+    db: Db,
+    trello: TrelloClient,
+    sheets: SheetsClient,
+    pairs: HashMap<String, Arc<PairContext>>,
+    on_row_deleted: OnRowDeleted,
+    retention_days: u32,
+}
+
+impl Reconciler {
+    pub fn new(
+        db: Db,
+        trello: TrelloClient,
+        sheets: SheetsClient,
+        pairs: HashMap<String, Arc<PairContext>>,
+        on_row_deleted: OnRowDeleted,
+        retention_days: u32,
+    ) -> Self {
+        Self {
+            db,
+            trello,
+            sheets,
+            pairs,
+            on_row_deleted,
+            retention_days,
+        }
+    }
+
+    pub fn pair_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.pairs.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Reconciles one pair. A failed read changes nothing (a partial read never deletes).
+    pub async fn reconcile(
+        &self,
+        pair: &str,
+        dry_run: bool,
+    ) -> Result<ReconcileOutcome, ReconcileError> {
+        let ctx = self
+            .pairs
+            .get(pair)
+            .ok_or_else(|| ReconcileError::UnknownPair(pair.to_owned()))?;
+        let started = Instant::now();
+        let result = self.reconcile_ctx(ctx, dry_run).await;
+        metrics::histogram!("leadsync_reconcile_duration_seconds", "pair" => pair.to_owned())
+            .record(started.elapsed().as_secs_f64());
+        if !dry_run && let Err(err) = &result {
+            let _ = pairs::record_error(&self.db.pool, pair, &err.to_string()).await;
+            tracing::error!(pair, error = %err, "reconciliation failed");
+        }
+        result
+    }
+
+    async fn reconcile_ctx(
+        &self,
+        ctx: &PairContext,
+        dry_run: bool,
+    ) -> Result<ReconcileOutcome, ReconcileError> {
+        let s = &ctx.settings;
+        let grid = self
+            .sheets
+            .read_sheet(&s.spreadsheet_id, &s.sheet)
+            .await
+            .map_err(|source| ReconcileError::Read {
+                system: "sheets",
+                source,
+            })?
+            .values;
+        let cards = self
+            .trello
+            .board_cards(&s.board_id)
+            .await
+            .map_err(|source| ReconcileError::Read {
+                system: "trello",
+                source,
+            })?;
+        let known = self.known(&ctx.name).await?;
+        let now = Utc::now();
+        let actions = plan_reconcile(ctx, self.on_row_deleted, &grid, &cards, &known, now)?;
+        let commands = actions
+            .iter()
+            .map(|a| match a {
+                Action::Lead { commands, .. } => commands.len(),
+                _ => 0,
+            })
+            .sum();
+        if !dry_run {
+            self.apply(ctx, &actions, now.timestamp_millis()).await?;
+            tracing::info!(pair = %ctx.name, rows = grid.len().saturating_sub(1), cards = cards.len(), commands, "reconciliation done");
+        }
+        Ok(ReconcileOutcome {
+            pair: ctx.name.clone(),
+            actions,
+            commands,
+        })
+    }
+
+    async fn known(&self, pair: &str) -> Result<Known, StoreError> {
+        let pool = &self.db.pool;
+        Ok(Known {
+            links: links::list(pool, pair)
+                .await?
+                .into_iter()
+                .map(|l| (l.lead_id.clone(), l))
+                .collect(),
+            states: lead_state::load_pair(pool, pair)
+                .await?
+                .into_iter()
+                .map(|(lead, rows)| (lead, merge_state(&rows)))
+                .collect(),
+            unsent: outbox::leads_with_unsent(pool, pair)
+                .await?
+                .into_iter()
+                .collect(),
+            deleted_cards: lead_state::deleted_cards(pool, pair)
+                .await?
+                .into_iter()
+                .collect(),
+            absences: absences::list(pool, pair).await?.into_iter().collect(),
+        })
+    }
+
+    async fn apply(
+        &self,
+        ctx: &PairContext,
+        actions: &[Action],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let key = format!("rc{now_ms}");
+        let pair = ctx.name.as_str();
+        let mut tx = self.db.begin_write().await?;
+        for action in actions {
+            match action {
+                Action::LinkLead {
+                    lead_id,
+                    card_id,
+                    card_short_url,
+                    row,
+                } => {
+                    let new = links::NewLink {
+                        pair: pair.to_owned(),
+                        lead_id: lead_id.clone(),
+                        card_id: card_id.clone(),
+                        card_short_url: card_short_url.clone(),
+                        row_hint: row.map(i64::from),
+                    };
+                    match links::insert(&mut *tx, &new).await {
+                        Ok(_) => {
+                            note(
+                                &mut tx,
+                                ctx,
+                                lead_id,
+                                card_id.as_deref(),
+                                "lead_linked",
+                                json!({"by": "reconcile"}),
+                            )
+                            .await?
+                        }
+                        Err(StoreError::CardAlreadyLinked { card_id, .. }) => {
+                            tracing::warn!(
+                                pair,
+                                lead_id,
+                                card_id,
+                                "card already linked to another lead; not linked twice"
+                            );
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
+                Action::AdoptCard {
+                    lead_id,
+                    card_id,
+                    card_short_url,
+                } => {
+                    links::set_card(&mut *tx, pair, lead_id, card_id, Some(card_short_url)).await?;
+                }
+                Action::CardDeleted { lead_id, card_id } => {
+                    lead_state::mark_card_deleted(&mut *tx, pair, lead_id).await?;
+                    note(
+                        &mut tx,
+                        ctx,
+                        lead_id,
+                        Some(card_id),
+                        "card_deleted",
+                        json!({"by": "reconcile"}),
+                    )
+                    .await?;
+                    if let Some(header) = &ctx.settings.columns.card {
+                        let clear = Command::WriteRow {
+                            lead_id: lead_id.clone(),
+                            row_hint: None,
+                            expect_name: None,
+                            cells: [(header.clone(), String::new())].into(),
+                        };
+                        enqueue(
+                            &mut tx,
+                            ctx,
+                            &clear,
+                            &format!("{key}:{lead_id}:card-deleted"),
+                        )
+                        .await?;
+                    }
+                }
+                Action::RowHint { lead_id, row } => {
+                    links::set_row_hint(&mut *tx, pair, lead_id, i64::from(*row)).await?;
+                }
+                Action::RowMissing { lead_id } => {
+                    absences::record_miss(&mut *tx, pair, lead_id, now_ms).await?;
+                }
+                Action::RowSeen { lead_id } => {
+                    absences::clear(&mut *tx, pair, lead_id).await?;
+                }
+                Action::DropLink { lead_id, reason } => {
+                    note(
+                        &mut tx,
+                        ctx,
+                        lead_id,
+                        None,
+                        "row_deleted",
+                        json!({"reason": reason}),
+                    )
+                    .await?;
+                    links::delete(&mut *tx, pair, lead_id).await?;
+                    absences::clear(&mut *tx, pair, lead_id).await?;
+                }
+                Action::Lead {
+                    lead_id,
+                    card_id,
+                    plan,
+                    ..
+                } => {
+                    if plan
+                        .commands
+                        .iter()
+                        .any(|c| matches!(c, Command::CreateCard { .. }))
+                    {
+                        lead_state::clear_card_deleted(&mut *tx, pair, lead_id).await?;
+                    }
+                    record_plan(&mut tx, ctx, lead_id, card_id.as_deref(), plan, &key).await?;
+                }
+                Action::Warning { .. } => {}
+            }
+        }
+        pairs::record_reconcile(&mut *tx, pair, now_ms).await?;
+        activity::prune_older_than(&mut *tx, self.retention_days).await?;
+        tx.commit().await?;
+        for action in actions {
+            match action {
+                Action::Lead {
+                    lead_id,
+                    card_id,
+                    plan,
+                    ..
+                } => log_plan(ctx, lead_id, card_id.as_deref(), plan),
+                Action::Warning { message } => tracing::warn!(pair, "{message}"),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reconciles every pair each `interval` (never, if zero) and whenever a pair name arrives
+    /// on `requests`; pairs run one after another so one pair's failure never stops the others.
+    pub async fn run(
+        self,
+        interval: Duration,
+        mut requests: mpsc::UnboundedReceiver<String>,
+        shutdown: CancellationToken,
+    ) {
+        let mut ticker = (!interval.is_zero()).then(|| tokio::time::interval(interval));
+        loop {
+            let wanted: Vec<String> = tokio::select! {
+                () = shutdown.cancelled() => return,
+                Some(pair) = requests.recv() => {
+                    let mut wanted = vec![pair];
+                    while let Ok(more) = requests.try_recv() {
+                        if !wanted.contains(&more) { wanted.push(more); }
+                    }
+                    wanted
+                }
+                _ = async { match ticker.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending::<()>().await } } => self.pair_names(),
+            };
+            for pair in wanted {
+                let known = self.pairs.contains_key(&pair);
+                let names = if known { vec![pair] } else { self.pair_names() };
+                for name in names {
+                    let _ = self.reconcile(&name, false).await;
+                }
+            }
+        }
+    }
+}

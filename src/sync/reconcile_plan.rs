@@ -1,0 +1,454 @@
+//! Reconciliation as a pure function: from a full read of the sheet and the board plus the
+//! stored links, the list of actions that makes both sides equal. `--dry-run` prints them;
+//! otherwise they are applied in one transaction.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::clients::trello::Card;
+use crate::config::OnRowDeleted;
+use crate::model::{Field, LeadId};
+use crate::store::links::Link;
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::mapping::{
+    CardInput, ColumnMap, MissingColumns, card_fields, compose_description, split_description,
+};
+use crate::sync::merge::{LeadObservation, LeadState, Observed};
+use crate::sync::observe::observe_row;
+use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
+
+/// A row must be missing from reads at least this far apart before it counts as deleted.
+pub const ROW_GONE_AFTER_MS: i64 = 60_000;
+
+/// What the database knows of a pair, loaded before planning.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub links: HashMap<String, Link>,
+    pub states: HashMap<String, LeadState>,
+    /// Leads with commands still on their way: their other side may be stale, so skip them.
+    pub unsent: HashSet<String>,
+    pub deleted_cards: HashSet<String>,
+    /// Lead -> first time a full read missed its row (unix ms).
+    pub absences: HashMap<String, i64>,
+}
+
+/// One step of a reconciliation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    LinkLead {
+        lead_id: String,
+        card_id: Option<String>,
+        card_short_url: Option<String>,
+        row: Option<u32>,
+    },
+    AdoptCard {
+        lead_id: String,
+        card_id: String,
+        card_short_url: String,
+    },
+    CardDeleted {
+        lead_id: String,
+        card_id: String,
+    },
+    RowHint {
+        lead_id: String,
+        row: u32,
+    },
+    RowMissing {
+        lead_id: String,
+    },
+    RowSeen {
+        lead_id: String,
+    },
+    DropLink {
+        lead_id: String,
+        reason: String,
+    },
+    Lead {
+        lead_id: String,
+        card_id: Option<String>,
+        #[serde(skip)]
+        plan: LeadPlan,
+        decisions: Vec<PlannedDecision>,
+        commands: Vec<Command>,
+    },
+    Warning {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedDecision {
+    pub field: &'static str,
+    pub decision: &'static str,
+}
+
+fn lead_action(lead_id: &str, card_id: Option<&str>, plan: LeadPlan) -> Action {
+    let decisions = plan
+        .decisions
+        .iter()
+        .map(|d| PlannedDecision {
+            field: d.field.as_str(),
+            decision: d.kind.as_str(),
+        })
+        .collect();
+    Action::Lead {
+        lead_id: lead_id.to_owned(),
+        card_id: card_id.map(str::to_owned),
+        commands: plan.commands.clone(),
+        plan,
+        decisions,
+    }
+}
+
+/// Reads a card as the merge sees it, observed `now` (reconciliation has no change times).
+pub fn card_observation(
+    ctx: &PairContext,
+    card: &Card,
+    now: DateTime<Utc>,
+) -> (LeadObservation, Option<LeadId>, Option<String>) {
+    let custom: Vec<(String, String)> = card
+        .custom_texts
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let read = card_fields(
+        CardInput {
+            name: &card.name,
+            desc: &card.desc,
+            list_id: &card.id_list,
+            custom_fields: &custom,
+        },
+        &ctx.board,
+        &ctx.statuses,
+    );
+    let mut fields: LeadObservation = read
+        .fields
+        .iter()
+        .map(|(f, v)| (f, Observed::user(v, Some(now))))
+        .collect();
+    if card.closed
+        && let Some(status) = &ctx.archived_status
+    {
+        fields.insert(Field::Status, Observed::user(status.clone(), Some(now)));
+    }
+    (fields, read.lead_id, read.unmapped_list)
+}
+
+/// Plans a full reconciliation of one pair. `grid` is the whole sheet (row 1 = headers).
+pub fn plan_reconcile(
+    ctx: &PairContext,
+    on_row_deleted: OnRowDeleted,
+    grid: &[Vec<String>],
+    cards: &[Card],
+    known: &Known,
+    now: DateTime<Utc>,
+) -> Result<Vec<Action>, MissingColumns> {
+    let header = grid.first().cloned().unwrap_or_default();
+    let columns = ColumnMap::from_header(&header, &ctx.columns)?;
+    let mut actions = Vec::new();
+    let by_id: HashMap<&str, &Card> = cards.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut by_marker: HashMap<String, &Card> = HashMap::new();
+    for card in cards {
+        if let Some(lead) = split_description(&card.desc).1 {
+            // Two cards with one marker: keep the open one, then the older (smaller id).
+            let keep = match by_marker.get(lead.as_str()) {
+                Some(prev) => (card.closed, &card.id) < (prev.closed, &prev.id),
+                None => true,
+            };
+            if keep {
+                by_marker.insert(lead.to_string(), card);
+            }
+        }
+    }
+    let linked_cards: HashSet<&str> = known
+        .links
+        .values()
+        .filter_map(|l| l.card_id.as_deref())
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let empty = LeadState::new();
+    for (index, cells) in grid.iter().enumerate().skip(1) {
+        let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let lead = columns.read_row(cells);
+        if !lead.is_lead() {
+            continue;
+        }
+        let mut warnings = Vec::new();
+        let sheet_url = lead.card_url.clone();
+        let observed = observe_row(ctx, row, lead, Some(now), &mut warnings);
+        actions.extend(
+            warnings
+                .into_iter()
+                .map(|message| Action::Warning { message }),
+        );
+        if observed.lead.id.is_empty() {
+            let id = LeadId::generate();
+            actions.push(Action::LinkLead {
+                lead_id: id.to_string(),
+                card_id: None,
+                card_short_url: None,
+                row: Some(row),
+            });
+            let view = LinkView {
+                lead_id: id.clone(),
+                has_card: false,
+                create_pending: false,
+                card_closed: false,
+                card_deleted: false,
+                row_hint: Some(row),
+            };
+            let mut plan = plan_lead(
+                ctx,
+                &view,
+                &empty,
+                &observed.fields,
+                &LeadObservation::new(),
+                now,
+            );
+            plan.commands.push(Command::WriteRow {
+                lead_id: id.to_string(),
+                row_hint: Some(row),
+                expect_name: observed.lead.fields.get(Field::Name).map(str::to_owned),
+                cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id.to_string())]),
+            });
+            actions.push(lead_action(id.as_str(), None, plan));
+            continue;
+        }
+        let Ok(id) = LeadId::parse(&observed.lead.id) else {
+            actions.push(Action::Warning {
+                message: format!(
+                    "row {row}: \"{}\" is not a valid lead id; row left alone",
+                    observed.lead.id
+                ),
+            });
+            continue;
+        };
+        if !seen.insert(id.to_string()) {
+            actions.push(Action::Warning {
+                message: format!(
+                    "row {row}: lead id {id} appears twice; the later row is left alone"
+                ),
+            });
+            continue;
+        }
+        if known.absences.contains_key(id.as_str()) {
+            actions.push(Action::RowSeen {
+                lead_id: id.to_string(),
+            });
+        }
+        if known.unsent.contains(id.as_str()) {
+            continue;
+        }
+        let link = known.links.get(id.as_str());
+        let mut card_deleted = known.deleted_cards.contains(id.as_str());
+        let card: Option<&Card> = match link {
+            None => {
+                let card = by_marker.get(id.as_str()).copied();
+                actions.push(Action::LinkLead {
+                    lead_id: id.to_string(),
+                    card_id: card.map(|c| c.id.clone()),
+                    card_short_url: card.map(|c| c.short_url.clone()),
+                    row: Some(row),
+                });
+                card
+            }
+            Some(link) => {
+                if link.row_hint != Some(i64::from(row)) {
+                    actions.push(Action::RowHint {
+                        lead_id: id.to_string(),
+                        row,
+                    });
+                }
+                match link.card_id.as_deref() {
+                    Some(card_id) => match by_id.get(card_id) {
+                        Some(card) => Some(*card),
+                        None => {
+                            actions.push(Action::CardDeleted {
+                                lead_id: id.to_string(),
+                                card_id: card_id.to_owned(),
+                            });
+                            card_deleted = true;
+                            None
+                        }
+                    },
+                    None if !card_deleted => {
+                        // A create whose answer was lost: the card carries our marker.
+                        let adopted = by_marker
+                            .get(id.as_str())
+                            .copied()
+                            .filter(|c| !linked_cards.contains(c.id.as_str()));
+                        if let Some(card) = adopted {
+                            actions.push(Action::AdoptCard {
+                                lead_id: id.to_string(),
+                                card_id: card.id.clone(),
+                                card_short_url: card.short_url.clone(),
+                            });
+                        }
+                        adopted
+                    }
+                    None => None,
+                }
+            }
+        };
+        let trello = match card {
+            Some(card) => {
+                let (fields, _, unmapped) = card_observation(ctx, card, now);
+                if let Some(list) = unmapped.filter(|_| !card.closed) {
+                    actions.push(Action::Warning { message: format!("card {} is in list \"{list}\" which has no status; its status is left alone", card.id) });
+                }
+                fields
+            }
+            None => LeadObservation::new(),
+        };
+        let view = LinkView {
+            lead_id: id.clone(),
+            has_card: card.is_some(),
+            create_pending: false,
+            card_closed: card.is_some_and(|c| c.closed),
+            card_deleted,
+            row_hint: Some(row),
+        };
+        let state = known.states.get(id.as_str()).unwrap_or(&empty);
+        let mut plan = plan_lead(ctx, &view, state, &observed.fields, &trello, now);
+        if let (Some(card), Some(header)) = (card, &ctx.settings.columns.card)
+            && sheet_url.as_deref() != Some(card.short_url.as_str())
+        {
+            plan.commands.push(Command::WriteRow {
+                lead_id: id.to_string(),
+                row_hint: Some(row),
+                expect_name: None,
+                cells: BTreeMap::from([(header.clone(), card.short_url.clone())]),
+            });
+        }
+        actions.push(lead_action(id.as_str(), card.map(|c| c.id.as_str()), plan));
+    }
+    missing_rows(ctx, on_row_deleted, known, &seen, &by_id, now, &mut actions);
+    new_cards(ctx, cards, &linked_cards, now, &mut actions);
+    Ok(actions)
+}
+
+fn missing_rows(
+    ctx: &PairContext,
+    on_row_deleted: OnRowDeleted,
+    known: &Known,
+    seen: &HashSet<String>,
+    by_id: &HashMap<&str, &Card>,
+    now: DateTime<Utc>,
+    actions: &mut Vec<Action>,
+) {
+    let now_ms = now.timestamp_millis();
+    let mut gone: Vec<&Link> = known
+        .links
+        .values()
+        .filter(|l| !seen.contains(&l.lead_id))
+        .collect();
+    gone.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
+    for link in gone {
+        let confirmed = known
+            .absences
+            .get(&link.lead_id)
+            .is_some_and(|first| now_ms - first >= ROW_GONE_AFTER_MS);
+        if !confirmed {
+            actions.push(Action::RowMissing {
+                lead_id: link.lead_id.clone(),
+            });
+            continue;
+        }
+        if on_row_deleted == OnRowDeleted::ArchiveCard
+            && let Some(card) = link.card_id.as_deref().and_then(|id| by_id.get(id))
+            && !card.closed
+        {
+            let plan = LeadPlan {
+                commands: vec![Command::UpdateCard {
+                    lead_id: link.lead_id.clone(),
+                    card_id: Some(card.id.clone()),
+                    name: None,
+                    desc: None,
+                    id_list: None,
+                    closed: Some(true),
+                }],
+                ..LeadPlan::default()
+            };
+            actions.push(lead_action(&link.lead_id, Some(&card.id), plan));
+        }
+        actions.push(Action::DropLink {
+            lead_id: link.lead_id.clone(),
+            reason: format!("row deleted from sheet \"{}\"", ctx.settings.sheet),
+        });
+    }
+}
+
+/// Cards users made in mapped lists that carry no marker become rows (and get the marker).
+fn new_cards(
+    ctx: &PairContext,
+    cards: &[Card],
+    linked: &HashSet<&str>,
+    now: DateTime<Utc>,
+    actions: &mut Vec<Action>,
+) {
+    if !ctx.create_rows_from_cards {
+        return;
+    }
+    let empty = LeadState::new();
+    for card in cards
+        .iter()
+        .filter(|c| !c.closed && !linked.contains(c.id.as_str()))
+    {
+        let (fields, marker, unmapped) = card_observation(ctx, card, now);
+        if marker.is_some() || unmapped.is_some() {
+            continue;
+        }
+        let id = LeadId::generate();
+        let view = LinkView {
+            lead_id: id.clone(),
+            has_card: true,
+            create_pending: false,
+            card_closed: false,
+            card_deleted: false,
+            row_hint: None,
+        };
+        let mut plan = plan_lead(ctx, &view, &empty, &LeadObservation::new(), &fields, now);
+        let mut cells = BTreeMap::from([(ctx.settings.columns.id.clone(), id.to_string())]);
+        if let Some(header) = &ctx.settings.columns.card {
+            cells.insert(header.clone(), card.short_url.clone());
+        }
+        plan.commands = plan
+            .commands
+            .into_iter()
+            .map(|c| match c {
+                Command::WriteRow { cells: written, .. } => {
+                    cells.extend(written);
+                    Command::AppendRow {
+                        lead_id: id.to_string(),
+                        cells: cells.clone(),
+                    }
+                }
+                other => other,
+            })
+            .collect();
+        let notes = fields
+            .get(&Field::Notes)
+            .map(|o| o.value.clone())
+            .unwrap_or_default();
+        plan.commands.push(Command::UpdateCard {
+            lead_id: id.to_string(),
+            card_id: Some(card.id.clone()),
+            name: None,
+            desc: Some(compose_description(&notes, &id)),
+            id_list: None,
+            closed: None,
+        });
+        actions.push(Action::LinkLead {
+            lead_id: id.to_string(),
+            card_id: Some(card.id.clone()),
+            card_short_url: Some(card.short_url.clone()),
+            row: None,
+        });
+        actions.push(lead_action(id.as_str(), Some(&card.id), plan));
+    }
+}
