@@ -10,6 +10,9 @@ pub mod observe;
 pub mod plan;
 pub mod reconcile;
 pub mod reconcile_plan;
+pub mod resolve;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod worker;
 pub mod worker_lead;

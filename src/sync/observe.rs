@@ -123,20 +123,16 @@ pub fn observe_card_event(
     };
     let mut fields = LeadObservation::new();
     match event {
-        TrelloEvent::CreateCard { card, list_id, .. } => {
-            return CardChange::Created {
-                card_id: card.id.clone(),
-                list_id: list_id.clone().or_else(|| card.id_list.clone()),
-                name: card.name.clone().unwrap_or_default(),
-                by_us: ours,
-                at: meta.date,
-            };
-        }
-        TrelloEvent::DeleteCard { card_id, .. } => {
-            return CardChange::Deleted {
-                card_id: card_id.clone(),
-            };
-        }
+        TrelloEvent::CreateCard { card, list_id, .. } => CardChange::Created {
+            card_id: card.id.clone(),
+            list_id: list_id.clone().or_else(|| card.id_list.clone()),
+            name: card.name.clone().unwrap_or_default(),
+            by_us: ours,
+            at: meta.date,
+        },
+        TrelloEvent::DeleteCard { card_id, .. } => CardChange::Deleted {
+            card_id: card_id.clone(),
+        },
         TrelloEvent::UpdateCard {
             card, list_id, old, ..
         } => {

@@ -452,3 +452,7 @@ fn new_cards(
         actions.push(lead_action(id.as_str(), Some(&card.id), plan));
     }
 }
+
+#[cfg(test)]
+#[path = "reconcile_plan_tests.rs"]
+mod tests;

@@ -1,0 +1,107 @@
+//! Start-up resolution: for each configured pair, find its lists and custom fields by name, the
+//! token's member, and the sheet's header columns; a missing one is a clear error naming it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::clients::http::ClientError;
+use crate::clients::sheets::SheetsClient;
+use crate::clients::sheets::a1::quote_sheet;
+use crate::clients::trello::TrelloClient;
+use crate::config::Settings;
+use crate::store::{Db, StoreError, pairs};
+use crate::sync::context::{BoardLayout, PairContext, Unresolved};
+use crate::sync::mapping::{ColumnMap, MissingColumns};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no [[pairs]] configured: add one to the config file (see config/example.toml)")]
+    NoPairs,
+    #[error("pair {pair}: {source}")]
+    Api {
+        pair: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("{0}; run `leadsync check --fix` to create what is missing")]
+    Board(#[from] Unresolved),
+    #[error(
+        "pair {pair}: sheet \"{sheet}\": {source}; run `leadsync check --fix` to add the header cells"
+    )]
+    Columns {
+        pair: String,
+        sheet: String,
+        #[source]
+        source: MissingColumns,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Resolves every pair and records them (and the member id) in the database.
+pub async fn resolve_pairs(
+    settings: &Settings,
+    db: &Db,
+    trello: &TrelloClient,
+    sheets: &SheetsClient,
+) -> Result<HashMap<String, Arc<PairContext>>, ResolveError> {
+    if settings.pairs.is_empty() {
+        return Err(ResolveError::NoPairs);
+    }
+    let api = |pair: &str| {
+        let pair = pair.to_owned();
+        move |source| ResolveError::Api { pair, source }
+    };
+    let first = &settings.pairs[0].name;
+    let member = trello.me().await.map_err(api(first))?;
+    let mut out = HashMap::new();
+    let mut records = Vec::new();
+    for pair in &settings.pairs {
+        let lists = trello
+            .lists(&pair.board_id)
+            .await
+            .map_err(api(&pair.name))?;
+        let fields = trello
+            .custom_fields(&pair.board_id)
+            .await
+            .map_err(api(&pair.name))?;
+        let layout = BoardLayout {
+            lists: lists
+                .into_iter()
+                .filter(|l| !l.closed)
+                .map(|l| (l.id, l.name))
+                .collect(),
+            custom_fields: fields
+                .into_iter()
+                .map(|f| (f.id, f.name, f.field_type))
+                .collect(),
+        };
+        let ctx = PairContext::new(settings, pair, &layout, &member.id)?;
+        let header = sheets
+            .read_range(
+                &pair.spreadsheet_id,
+                &format!("{}!1:1", quote_sheet(&pair.sheet)),
+            )
+            .await
+            .map_err(api(&pair.name))?;
+        let row1 = header.values.into_iter().next().unwrap_or_default();
+        ColumnMap::from_header(&row1, &ctx.columns).map_err(|source| ResolveError::Columns {
+            pair: pair.name.clone(),
+            sheet: pair.sheet.clone(),
+            source,
+        })?;
+        records.push(pairs::NewPair {
+            name: pair.name.clone(),
+            spreadsheet_id: pair.spreadsheet_id.clone(),
+            sheet: pair.sheet.clone(),
+            board_id: pair.board_id.clone(),
+        });
+        tracing::info!(pair = %pair.name, board = %pair.board_id, sheet = %pair.sheet, "pair resolved");
+        out.insert(pair.name.clone(), Arc::new(ctx));
+    }
+    pairs::upsert_all(db, &records).await?;
+    for name in out.keys() {
+        pairs::set_member_id(&db.pool, name, &member.id).await?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,84 @@
+//! Test helpers shared by the sync modules' unit tests.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::clients::trello::Card;
+use crate::config::{self, Settings, Sources};
+use crate::sync::context::{BoardLayout, PairContext};
+
+pub fn settings() -> Settings {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "[[pairs]]\nname = \"p\"\nspreadsheet_id = \"s\"\nsheet = \"Leads\"\nboard_id = \"b\"\n\
+         [pairs.status_lists]\nNew = \"New\"\nLost = \"Lost\"\n",
+    )
+    .expect("write");
+    config::load(&Sources {
+        file: Some(file),
+        dotenv: HashMap::new(),
+        env: HashMap::new(),
+    })
+    .expect("settings")
+}
+
+/// A pair "p" with lists New (l-new) and Lost (l-lost) and text fields f-email/f-phone/f-company.
+pub fn ctx() -> PairContext {
+    let settings = settings();
+    let board = BoardLayout {
+        lists: vec![
+            ("l-new".into(), "New".into()),
+            ("l-lost".into(), "lost".into()),
+            ("l-other".into(), "Someday".into()),
+        ],
+        custom_fields: vec![
+            ("f-email".into(), "Email".into(), "text".into()),
+            ("f-phone".into(), "Phone".into(), "text".into()),
+            ("f-company".into(), "Company".into(), "text".into()),
+        ],
+    };
+    PairContext::new(&settings, &settings.pairs[0], &board, "me").expect("resolves")
+}
+
+pub fn t(s: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + s, 0)
+        .single()
+        .expect("time")
+}
+
+pub fn card(id: &str, name: &str, desc: &str, list: &str) -> Card {
+    Card {
+        id: id.into(),
+        short_link: format!("s{id}"),
+        short_url: format!("https://trello.com/c/s{id}"),
+        name: name.into(),
+        desc: desc.into(),
+        id_list: list.into(),
+        id_board: "b".into(),
+        closed: false,
+        due: None,
+        custom_texts: BTreeMap::new(),
+        date_last_activity: t(0),
+    }
+}
+
+pub const HEADER: [&str; 8] = [
+    "Lead ID",
+    "Name",
+    "Email",
+    "Phone",
+    "Company",
+    "Status",
+    "Notes",
+    "Trello Card",
+];
+
+pub fn grid(rows: &[[&str; 8]]) -> Vec<Vec<String>> {
+    std::iter::once(HEADER)
+        .chain(rows.iter().copied())
+        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+        .collect()
+}
