@@ -1,3 +1,14 @@
 #![forbid(unsafe_code)]
+//! leadsync: two-way sync between a Google Sheet of leads and a Trello board.
 
+pub mod app;
+pub mod cli;
+pub mod clients;
+pub mod commands;
+pub mod config;
 pub mod http;
+pub mod model;
+pub mod sandbox;
+pub mod store;
+pub mod sync;
+pub mod telemetry;

@@ -1,0 +1,111 @@
+//! The daemon as a value: build it (database, migrations, listener), then run it until stopped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::store::Db;
+
+/// How long in-flight requests may take to finish after a stop signal before we exit anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+pub struct App {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+}
+
+impl App {
+    /// Opens the database, applies pending migrations and binds `server.bind` (port 0 picks a
+    /// free port, which is how tests run several apps at once).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database.url)
+            .await
+            .context("opening the database")?;
+        let report = db.migrate().await.context("applying migrations")?;
+        for name in &report.applied {
+            tracing::info!(migration = %name, "migration applied");
+        }
+        let listener = TcpListener::bind(&settings.server.bind)
+            .await
+            .with_context(|| format!("binding server.bind {}", settings.server.bind))?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            settings: Arc::new(settings),
+            db,
+            metrics: http::metrics::handle(),
+            started: Instant::now(),
+        };
+        Ok(Self {
+            listener,
+            addr,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled, lets in-flight requests finish (bounded by
+    /// [`SHUTDOWN_GRACE`]), then closes the database.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let App {
+            listener,
+            addr,
+            state,
+        } = self;
+        tracing::info!(%addr, "listening");
+        let db = state.db.clone();
+        let router = http::router(state);
+        let stop = shutdown.clone();
+        let server = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await });
+        let mut server = std::pin::pin!(server.into_future());
+        tokio::select! {
+            result = &mut server => result.context("HTTP server")?,
+            () = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+                tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "in-flight requests did not finish in time");
+            }
+        }
+        db.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// Resolves when the process receives SIGINT or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

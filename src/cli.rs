@@ -1,0 +1,52 @@
+//! Command-line interface: subcommands and the global `--config` flag.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// leadsync keeps a Google Sheet of leads and a Trello board in two-way sync.
+#[derive(Debug, Parser)]
+#[command(name = "leadsync", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// TOML config file layered over the built-in defaults (then .env, then LEADSYNC__* variables).
+    #[arg(long, global = true, env = "LEADSYNC_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: apply migrations, start the HTTP server and workers; stop on SIGINT/SIGTERM.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// GET the local /healthz (for a container HEALTHCHECK); exit 0 when healthy, 1 otherwise.
+    Healthcheck {
+        /// URL to check instead of http://127.0.0.1:<port of server.bind>/healthz.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn config_is_accepted_before_or_after_the_subcommand() {
+        let before =
+            Cli::try_parse_from(["leadsync", "--config", "a.toml", "serve"]).expect("parses");
+        let after =
+            Cli::try_parse_from(["leadsync", "serve", "--config", "a.toml"]).expect("parses");
+        assert_eq!(before.config, Some(PathBuf::from("a.toml")));
+        assert_eq!(after.config, before.config);
+    }
+}

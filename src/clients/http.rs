@@ -1,0 +1,352 @@
+//! Shared outbound HTTP policy: timeouts, retries with backoff and jitter, rate limits, error classes, metrics.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use tokio::time::Instant;
+
+mod error;
+mod limiter;
+pub use error::ClientError;
+pub use limiter::RateLimiter;
+
+/// How one logical call is attempted: timeouts per attempt and bounds on retrying.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub connect_timeout: Duration,
+    /// Per attempt (reqwest `.timeout()`): connect, send and read the whole body.
+    pub total_timeout: Duration,
+    /// First try included.
+    pub max_attempts: u32,
+    /// Full jitter: sleep = rand(0 ..= min(max_delay, base * 2^n)).
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// No new attempt starts after this much time since the first one.
+    pub max_elapsed: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(30),
+            max_attempts: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+            max_elapsed: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Upper bound of the jittered sleep before retry number `retry` (0 = the first retry).
+    pub fn backoff_cap(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// Full jitter: a uniformly random sleep in `0..=backoff_cap(retry)`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let cap = self.backoff_cap(retry).as_millis() as u64;
+        Duration::from_millis(rand::rng().random_range(0..=cap))
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date (a date in the past means "now").
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// What one attempt ended with, before deciding whether to retry.
+enum Failure {
+    Status(StatusCode, String),
+    NoAnswer(String),
+}
+
+/// One outbound system's HTTP client: policy, limiters and metrics around `reqwest`.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    policy: RetryPolicy,
+    limiters: Vec<RateLimiter>,
+    system: &'static str,
+}
+
+impl ApiClient {
+    pub fn new(
+        system: &'static str,
+        policy: RetryPolicy,
+        limiters: Vec<RateLimiter>,
+    ) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.total_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("leadsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                ClientError::Config(format!("{system}: http client: {}", e.without_url()))
+            })?;
+        Ok(Self {
+            http,
+            policy,
+            limiters,
+            system,
+        })
+    }
+
+    pub fn system(&self) -> &'static str {
+        self.system
+    }
+
+    /// Sends the request built by `make` (called again for each attempt), acquiring every limiter
+    /// first, retrying 429/5xx/timeouts/connection errors with backoff + full jitter, honouring
+    /// Retry-After and the limiters' remaining-quota headers. Returns the 2xx response.
+    pub async fn send(
+        &self,
+        endpoint: &'static str,
+        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        self.run(endpoint, make, |r| async move { Ok(r) }).await
+    }
+
+    /// `send` + decode the JSON body into `T`; the whole body is read inside the retried attempt.
+    pub async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let body = self.run(endpoint, make, |r| r.bytes()).await?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::Decode {
+            system: self.system,
+            endpoint,
+            message: format!("invalid JSON at line {} column {}", e.line(), e.column()),
+        })
+    }
+
+    async fn run<T, Fut>(
+        &self,
+        endpoint: &'static str,
+        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        finish: impl Fn(reqwest::Response) -> Fut,
+    ) -> Result<T, ClientError>
+    where
+        Fut: Future<Output = reqwest::Result<T>>,
+    {
+        let started = Instant::now();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            for limiter in &self.limiters {
+                limiter.acquire().await;
+            }
+            let (failure, retry_after) = match make(&self.http).send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    self.observe(resp.headers());
+                    self.record(endpoint, status.as_str());
+                    if status.is_success() {
+                        match finish(resp).await {
+                            Ok(value) => return Ok(value),
+                            Err(e) => (self.no_answer(endpoint, e)?, None),
+                        }
+                    } else {
+                        let retry_after = resp
+                            .headers()
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                        let text = resp.text().await.unwrap_or_default();
+                        (self.classify(endpoint, status, text)?, retry_after)
+                    }
+                }
+                Err(e) => {
+                    let label = if e.is_timeout() { "timeout" } else { "connect" };
+                    self.record(endpoint, label);
+                    (self.no_answer(endpoint, e)?, None)
+                }
+            };
+            let delay = retry_after.unwrap_or_else(|| self.policy.backoff(attempts - 1));
+            let out_of_time = started.elapsed() + delay > self.policy.max_elapsed;
+            if attempts >= self.policy.max_attempts || out_of_time {
+                return Err(self.give_up(endpoint, attempts, failure));
+            }
+            tracing::debug!(
+                system = self.system,
+                endpoint,
+                attempts,
+                ?delay,
+                "retrying outbound call"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Non-retryable statuses become errors here; retryable ones are handed back to the loop.
+    fn classify(
+        &self,
+        endpoint: &'static str,
+        status: StatusCode,
+        text: String,
+    ) -> Result<Failure, ClientError> {
+        let system = self.system;
+        let code = status.as_u16();
+        match code {
+            429 | 500..=599 => Ok(Failure::Status(status, text)),
+            401 | 403 => Err(ClientError::Auth {
+                system,
+                endpoint,
+                status: code,
+            }),
+            404 => Err(ClientError::NotFound { system, endpoint }),
+            400..=499 => {
+                let message: String = text.trim().chars().take(200).collect();
+                Err(ClientError::BadRequest {
+                    system,
+                    endpoint,
+                    status: code,
+                    message,
+                })
+            }
+            _ => Err(ClientError::Decode {
+                system,
+                endpoint,
+                message: format!("HTTP {code}"),
+            }),
+        }
+    }
+
+    fn no_answer(&self, endpoint: &'static str, e: reqwest::Error) -> Result<Failure, ClientError> {
+        let e = e.without_url();
+        if e.is_builder() {
+            return Err(ClientError::Config(format!(
+                "{} {endpoint}: {e}",
+                self.system
+            )));
+        }
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else {
+            "connection error"
+        };
+        Ok(Failure::NoAnswer(format!("{kind}: {e}")))
+    }
+
+    fn give_up(&self, endpoint: &'static str, attempts: u32, failure: Failure) -> ClientError {
+        let system = self.system;
+        match failure {
+            Failure::Status(StatusCode::TOO_MANY_REQUESTS, _) => ClientError::RateLimited {
+                system,
+                endpoint,
+                attempts,
+            },
+            Failure::Status(status, text) => {
+                let body: String = text.trim().chars().take(120).collect();
+                let last = format!("HTTP {}: {body}", status.as_u16());
+                ClientError::Retryable {
+                    system,
+                    endpoint,
+                    attempts,
+                    last,
+                    outcome_unknown: false,
+                }
+            }
+            Failure::NoAnswer(last) => ClientError::Retryable {
+                system,
+                endpoint,
+                attempts,
+                last,
+                outcome_unknown: true,
+            },
+        }
+    }
+
+    fn observe(&self, headers: &HeaderMap) {
+        for limiter in &self.limiters {
+            let remaining = limiter
+                .remaining_header
+                .and_then(|h| headers.get(h))
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok());
+            if let Some(remaining) = remaining {
+                limiter.observe_remaining(remaining);
+            }
+        }
+    }
+
+    fn record(&self, endpoint: &'static str, status: &str) {
+        metrics::counter!(
+            "leadsync_outbound_requests_total",
+            "system" => self.system,
+            "endpoint" => endpoint,
+            "status" => status.to_owned()
+        )
+        .increment(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_cap_doubles_from_the_base_and_stops_at_max_delay() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff_cap(0), Duration::from_millis(250));
+        assert_eq!(p.backoff_cap(1), Duration::from_millis(500));
+        assert_eq!(p.backoff_cap(3), Duration::from_secs(2));
+        assert_eq!(p.backoff_cap(6), Duration::from_secs(10));
+        assert_eq!(p.backoff_cap(200), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn full_jitter_stays_within_zero_and_the_cap() {
+        let p = RetryPolicy::default();
+        for retry in 0..8 {
+            for _ in 0..50 {
+                assert!(p.backoff(retry) <= p.backoff_cap(retry));
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn errors_are_classified_for_retry_and_unknown_outcome() {
+        let e = ClientError::Retryable {
+            system: "trello",
+            endpoint: "create_card",
+            attempts: 5,
+            last: "timeout".into(),
+            outcome_unknown: true,
+        };
+        assert!(e.is_retryable() && e.is_timeout_or_connection());
+        let e = ClientError::Auth {
+            system: "trello",
+            endpoint: "me",
+            status: 401,
+        };
+        assert!(!e.is_retryable() && !e.is_timeout_or_connection());
+        assert_eq!(e.to_string(), "trello me: authentication failed (HTTP 401)");
+    }
+}

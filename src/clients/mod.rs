@@ -1,0 +1,4 @@
+//! Outbound API clients: the shared HTTP policy and one typed client per system.
+pub mod http;
+pub mod sheets;
+pub mod trello;

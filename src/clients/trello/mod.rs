@@ -1,0 +1,361 @@
+//! Typed Trello REST client: members, boards, lists, custom fields, cards and webhooks.
+//!
+//! Auth goes only in the `Authorization: OAuth oauth_consumer_key=…, oauth_token=…` header, never
+//! in a query string. One exception is forced by the API: listing the token's webhooks takes the
+//! token in the path (`/tokens/{token}/webhooks`); errors never carry URLs, so it still cannot leak.
+
+mod events;
+mod types;
+mod wire;
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use super::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
+pub use events::{ActionMeta, CardOld, CardState, EventParseError, TrelloEvent};
+pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
+use wire::{WireBoard, WireCard, WireCustomField, WireList, WireMember, WireWebhook};
+
+const SYSTEM: &str = "trello";
+/// Trello answers at most this many cards per call; more need paging with `before`.
+const PAGE: usize = 1000;
+
+/// Client-side request budgets, kept below Trello's 100 per token and 300 per key per 10 s.
+#[derive(Clone, Debug)]
+pub struct TrelloLimits {
+    pub per_token: (u32, Duration),
+    pub per_key: (u32, Duration),
+}
+
+impl Default for TrelloLimits {
+    fn default() -> Self {
+        Self {
+            per_token: (90, Duration::from_secs(10)),
+            per_key: (270, Duration::from_secs(10)),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct TrelloClient {
+    api: ApiClient,
+    base: String,
+    auth: HeaderValue,
+    token: SecretString,
+}
+
+impl TrelloClient {
+    pub fn new(
+        api_base: String,
+        api_key: SecretString,
+        api_token: SecretString,
+        policy: RetryPolicy,
+        limits: TrelloLimits,
+    ) -> Result<Self, ClientError> {
+        let header = format!(
+            "OAuth oauth_consumer_key=\"{}\", oauth_token=\"{}\"",
+            api_key.expose_secret(),
+            api_token.expose_secret()
+        );
+        let mut auth = HeaderValue::from_str(&header).map_err(|_| {
+            ClientError::Config("trello: key or token has invalid characters".into())
+        })?;
+        auth.set_sensitive(true);
+        let limiters = vec![
+            RateLimiter::new(limits.per_token.0, limits.per_token.1)
+                .with_remaining_header("x-rate-limit-api-token-remaining"),
+            RateLimiter::new(limits.per_key.0, limits.per_key.1)
+                .with_remaining_header("x-rate-limit-api-key-remaining"),
+        ];
+        let api = ApiClient::new(SYSTEM, policy, limiters)?;
+        let base = api_base.trim_end_matches('/').to_owned();
+        Ok(Self {
+            api,
+            base,
+            auth,
+            token: api_token,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        url: String,
+        query: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        self.api
+            .send_json(endpoint, |c| {
+                c.get(&url)
+                    .header(AUTHORIZATION, self.auth.clone())
+                    .query(query)
+            })
+            .await
+    }
+
+    async fn write<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        method: reqwest::Method,
+        url: String,
+        body: &serde_json::Value,
+    ) -> Result<T, ClientError> {
+        self.api
+            .send_json(endpoint, |c| {
+                c.request(method.clone(), &url)
+                    .header(AUTHORIZATION, self.auth.clone())
+                    .json(body)
+            })
+            .await
+    }
+
+    pub async fn me(&self) -> Result<Member, ClientError> {
+        let query = [("fields", "id,username,fullName")];
+        let w: WireMember = self
+            .get("members_me", self.url("/members/me"), &query)
+            .await?;
+        Ok(w.into())
+    }
+
+    pub async fn board(&self, board_id: &str) -> Result<Board, ClientError> {
+        let url = self.url(&format!("/boards/{}", id_segment("board", board_id)?));
+        let query = [("fields", "id,name,closed,url,shortUrl")];
+        let w: WireBoard = self.get("board", url, &query).await?;
+        Ok(w.into())
+    }
+
+    /// The board's open lists, in board order.
+    pub async fn lists(&self, board_id: &str) -> Result<Vec<TrelloList>, ClientError> {
+        let url = self.url(&format!(
+            "/boards/{}/lists",
+            id_segment("board_lists", board_id)?
+        ));
+        let w: Vec<WireList> = self.get("board_lists", url, &[("filter", "open")]).await?;
+        Ok(w.into_iter().map(Into::into).collect())
+    }
+
+    /// An open list whose name matches, ignoring case and surrounding spaces.
+    pub async fn find_list(
+        &self,
+        board_id: &str,
+        name: &str,
+    ) -> Result<Option<TrelloList>, ClientError> {
+        let lists = self.lists(board_id).await?;
+        Ok(lists.into_iter().find(|l| same_name(&l.name, name)))
+    }
+
+    pub async fn create_list(&self, board_id: &str, name: &str) -> Result<TrelloList, ClientError> {
+        let body = json!({"name": name, "idBoard": board_id, "pos": "bottom"});
+        let w: WireList = self
+            .write(
+                "create_list",
+                reqwest::Method::POST,
+                self.url("/lists"),
+                &body,
+            )
+            .await?;
+        Ok(w.into())
+    }
+
+    pub async fn custom_fields(&self, board_id: &str) -> Result<Vec<CustomField>, ClientError> {
+        let url = self.url(&format!(
+            "/boards/{}/customFields",
+            id_segment("custom_fields", board_id)?
+        ));
+        let w: Vec<WireCustomField> = self.get("custom_fields", url, &[]).await?;
+        Ok(w.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn find_custom_field(
+        &self,
+        board_id: &str,
+        name: &str,
+    ) -> Result<Option<CustomField>, ClientError> {
+        let fields = self.custom_fields(board_id).await?;
+        Ok(fields.into_iter().find(|f| same_name(&f.name, name)))
+    }
+
+    /// Creates a text custom field shown on the card front.
+    pub async fn create_text_field(
+        &self,
+        board_id: &str,
+        name: &str,
+    ) -> Result<CustomField, ClientError> {
+        let body = json!({"idModel": board_id, "modelType": "board", "name": name, "type": "text",
+            "pos": "bottom", "display_cardFront": true});
+        let url = self.url("/customFields");
+        let w: WireCustomField = self
+            .write("create_custom_field", reqwest::Method::POST, url, &body)
+            .await?;
+        Ok(w.into())
+    }
+
+    /// Every card of the board, open and archived, with custom field items: one call per 1000 cards.
+    pub async fn board_cards(&self, board_id: &str) -> Result<Vec<Card>, ClientError> {
+        let url = self.url(&format!(
+            "/boards/{}/cards/all",
+            id_segment("board_cards", board_id)?
+        ));
+        let limit = PAGE.to_string();
+        let mut cards: Vec<Card> = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let mut query = vec![("customFieldItems", "true"), ("limit", limit.as_str())];
+            if let Some(b) = &before {
+                query.push(("before", b.as_str()));
+            }
+            let page: Vec<WireCard> = self.get("board_cards", url.clone(), &query).await?;
+            let full = page.len() >= PAGE;
+            // Ids start with their creation time in hex, so the smallest is the oldest of the page.
+            before = page.iter().map(|c| c.id().to_owned()).min();
+            cards.extend(page.into_iter().map(Card::from));
+            if !full || before.is_none() {
+                break;
+            }
+        }
+        cards.sort_by(|a, b| a.id.cmp(&b.id));
+        cards.dedup_by(|a, b| a.id == b.id);
+        Ok(cards)
+    }
+
+    pub async fn card(&self, card_id: &str) -> Result<Card, ClientError> {
+        let url = self.url(&format!("/cards/{}", id_segment("card", card_id)?));
+        let w: WireCard = self
+            .get("card", url, &[("customFieldItems", "true")])
+            .await?;
+        Ok(w.into())
+    }
+
+    pub async fn create_card(&self, card: &NewCard) -> Result<Card, ClientError> {
+        let body = serde_json::to_value(card).map_err(|e| ClientError::Config(e.to_string()))?;
+        let w: WireCard = self
+            .write(
+                "create_card",
+                reqwest::Method::POST,
+                self.url("/cards"),
+                &body,
+            )
+            .await?;
+        Ok(w.into())
+    }
+
+    /// Sends only the fields set in `update`; answers the card as it now is.
+    pub async fn update_card(
+        &self,
+        card_id: &str,
+        update: &CardUpdate,
+    ) -> Result<Card, ClientError> {
+        let url = self.url(&format!("/cards/{}", id_segment("update_card", card_id)?));
+        let body = serde_json::to_value(update).map_err(|e| ClientError::Config(e.to_string()))?;
+        let w: WireCard = self
+            .write("update_card", reqwest::Method::PUT, url, &body)
+            .await?;
+        Ok(w.into())
+    }
+
+    /// Sets a text custom field on a card; an empty text clears it (Trello's `"value": ""`).
+    pub async fn set_custom_text(
+        &self,
+        card_id: &str,
+        field_id: &str,
+        text: &str,
+    ) -> Result<(), ClientError> {
+        let card = id_segment("set_custom_field", card_id)?;
+        let field = id_segment("set_custom_field", field_id)?;
+        let url = self.url(&format!("/cards/{card}/customField/{field}/item"));
+        let body = if text.is_empty() {
+            json!({"value": ""})
+        } else {
+            json!({"value": {"text": text}})
+        };
+        let _: serde_json::Value = self
+            .write("set_custom_field", reqwest::Method::PUT, url, &body)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_card(&self, card_id: &str) -> Result<(), ClientError> {
+        let url = self.url(&format!("/cards/{}", id_segment("delete_card", card_id)?));
+        let auth = self.auth.clone();
+        self.api
+            .send("delete_card", |c| {
+                c.delete(&url).header(AUTHORIZATION, auth.clone())
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_webhook(
+        &self,
+        callback_url: &str,
+        id_model: &str,
+        description: &str,
+    ) -> Result<Webhook, ClientError> {
+        let body =
+            json!({"callbackURL": callback_url, "idModel": id_model, "description": description});
+        let url = self.url("/webhooks");
+        let w: WireWebhook = self
+            .write("create_webhook", reqwest::Method::POST, url, &body)
+            .await?;
+        Ok(w.into())
+    }
+
+    /// The webhooks registered with this token (on every model).
+    pub async fn webhooks(&self) -> Result<Vec<Webhook>, ClientError> {
+        let token = id_segment("list_webhooks", self.token.expose_secret())?;
+        let url = self.url(&format!("/tokens/{token}/webhooks"));
+        let w: Vec<WireWebhook> = self.get("list_webhooks", url, &[]).await?;
+        Ok(w.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn delete_webhook(&self, webhook_id: &str) -> Result<(), ClientError> {
+        let url = self.url(&format!(
+            "/webhooks/{}",
+            id_segment("delete_webhook", webhook_id)?
+        ));
+        let auth = self.auth.clone();
+        self.api
+            .send("delete_webhook", |c| {
+                c.delete(&url).header(AUTHORIZATION, auth.clone())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for TrelloClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrelloClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Trello ids, short links and tokens are alphanumeric; anything else must not reach a URL path.
+fn id_segment<'a>(endpoint: &'static str, id: &'a str) -> Result<&'a str, ClientError> {
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(id)
+    } else {
+        Err(ClientError::BadRequest {
+            system: SYSTEM,
+            endpoint,
+            status: 0,
+            message: "id is not a Trello id".into(),
+        })
+    }
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_faults;

@@ -1,0 +1,190 @@
+//! Typed settings: the shape of `config/default.toml`, with secrets held as `SecretString`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything leadsync is configured with, after all layers are merged and validated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub trello: TrelloSettings,
+    pub google: GoogleSettings,
+    pub apps_script: AppsScriptSettings,
+    pub sync: SyncSettings,
+    #[serde(default)]
+    pub pairs: Vec<PairSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub public_url: String,
+    pub admin_token: SecretString,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrelloSettings {
+    pub api_base: String,
+    pub api_key: SecretString,
+    pub api_token: SecretString,
+    pub api_secret: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleSettings {
+    pub sheets_api_base: String,
+    pub credentials_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppsScriptSettings {
+    pub secret: SecretString,
+    pub tolerance_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicySetting {
+    LastWriterWins,
+    PreferSheet,
+    PreferTrello,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRowDeleted {
+    ArchiveCard,
+    Ignore,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    pub reconcile_interval_secs: u64,
+    pub debounce_ms: u64,
+    pub conflict_policy: ConflictPolicySetting,
+    /// Raw text ("status:Lost" or "ignore"); read it through [`SyncSettings::card_archived_action`].
+    pub on_card_archived: String,
+    pub on_row_deleted: OnRowDeleted,
+    pub create_rows_from_cards: bool,
+    pub activity_retention_days: u32,
+}
+
+/// What an archived card does to its row, parsed from `sync.on_card_archived`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnCardArchived {
+    SetStatus(String),
+    Ignore,
+}
+
+impl SyncSettings {
+    /// `None` when the text is neither `ignore` nor `status:<non-empty>`; validation rejects that at load.
+    pub fn card_archived_action(&self) -> Option<OnCardArchived> {
+        let raw = self.on_card_archived.trim();
+        if raw.eq_ignore_ascii_case("ignore") {
+            return Some(OnCardArchived::Ignore);
+        }
+        let status = raw.strip_prefix("status:")?.trim();
+        (!status.is_empty()).then(|| OnCardArchived::SetStatus(status.to_string()))
+    }
+}
+
+/// One sheet <-> board pair.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairSettings {
+    pub name: String,
+    pub spreadsheet_id: String,
+    pub sheet: String,
+    pub board_id: String,
+    #[serde(default)]
+    pub columns: ColumnSettings,
+    #[serde(default)]
+    pub status_lists: BTreeMap<String, String>,
+}
+
+/// Sheet header text of each lead field. Defaults are the contract's example headers, so a
+/// sheet laid out that way needs no `[pairs.columns]` table at all.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ColumnSettings {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub company: String,
+    pub status: String,
+    pub notes: String,
+    pub card: Option<String>,
+}
+
+impl Default for ColumnSettings {
+    fn default() -> Self {
+        Self {
+            id: "Lead ID".into(),
+            name: "Name".into(),
+            email: "Email".into(),
+            phone: "Phone".into(),
+            company: "Company".into(),
+            status: "Status".into(),
+            notes: "Notes".into(),
+            card: Some("Trello Card".into()),
+        }
+    }
+}
+
+impl ColumnSettings {
+    /// (key, header) for every configured column, in a stable order, for validation and lookup.
+    pub fn entries(&self) -> Vec<(&'static str, &str)> {
+        let mut out = vec![
+            ("id", self.id.as_str()),
+            ("name", self.name.as_str()),
+            ("email", self.email.as_str()),
+            ("phone", self.phone.as_str()),
+            ("company", self.company.as_str()),
+            ("status", self.status.as_str()),
+            ("notes", self.notes.as_str()),
+        ];
+        if let Some(card) = &self.card {
+            out.push(("card", card.as_str()));
+        }
+        out
+    }
+}
+
+impl Settings {
+    /// The database file path inside `database.url` (`sqlite://path` or `sqlite:path`).
+    pub fn database_path(&self) -> Option<PathBuf> {
+        let url = self.database.url.as_str();
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// The callback URL Trello delivers to, from `server.public_url`.
+    pub fn trello_callback_url(&self) -> String {
+        format!("{}/webhooks/trello", self.server.public_url)
+    }
+
+    pub fn pair(&self, name: &str) -> Option<&PairSettings> {
+        self.pairs.iter().find(|p| p.name == name)
+    }
+}

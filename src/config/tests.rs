@@ -1,0 +1,297 @@
+//! Precedence and validation tests for configuration loading.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+const PAIR: &str = r#"
+[[pairs]]
+name = "default"
+spreadsheet_id = "sheet-1"
+sheet = "Leads"
+board_id = "board-1"
+[pairs.status_lists]
+New = "New"
+Lost = "Lost"
+"#;
+
+fn file_with(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().expect("temp file");
+    f.write_all(text.as_bytes()).expect("write");
+    f
+}
+
+fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load_with(
+    file: Option<&str>,
+    dotenv: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Result<Settings, ConfigError> {
+    let tmp = file.map(file_with);
+    load(&Sources {
+        file: tmp.as_ref().map(|f| f.path().to_path_buf()),
+        dotenv: vars(dotenv),
+        env: vars(env),
+    })
+}
+
+fn error_text(file: &str) -> String {
+    load_with(Some(file), &[], &[])
+        .expect_err("should be rejected")
+        .to_string()
+}
+
+#[test]
+fn defaults_alone_load_and_match_the_contract() {
+    let s = load_with(None, &[], &[]).expect("defaults load");
+    assert_eq!(s.server.bind, "0.0.0.0:8080");
+    assert_eq!(s.server.max_body_bytes, 1_048_576);
+    assert_eq!(s.database.url, "sqlite://data/leadsync.db");
+    assert_eq!(s.trello.api_base, "https://api.trello.com/1");
+    assert_eq!(s.sync.debounce_ms, 1500);
+    assert_eq!(s.sync.reconcile_interval_secs, 300);
+    assert_eq!(
+        s.sync.conflict_policy,
+        ConflictPolicySetting::LastWriterWins
+    );
+    assert_eq!(
+        s.sync.card_archived_action(),
+        Some(OnCardArchived::SetStatus("Lost".into()))
+    );
+    assert_eq!(s.sync.on_row_deleted, OnRowDeleted::ArchiveCard);
+    assert_eq!(s.sync.activity_retention_days, 30);
+    assert!(s.pairs.is_empty());
+}
+
+#[test]
+fn later_layers_win_file_then_dotenv_then_environment() {
+    let file = "[server]\npublic_url = \"https://from-file.example\"\nmax_body_bytes = 10\n[sync]\ndebounce_ms = 1\n";
+    let s = load_with(
+        Some(file),
+        &[
+            ("LEADSYNC__SERVER__MAX_BODY_BYTES", "20"),
+            ("LEADSYNC__SYNC__DEBOUNCE_MS", "2"),
+        ],
+        &[("LEADSYNC__SYNC__DEBOUNCE_MS", "3")],
+    )
+    .expect("loads");
+    assert_eq!(
+        s.server.public_url, "https://from-file.example",
+        "file beats default"
+    );
+    assert_eq!(s.server.max_body_bytes, 20, ".env beats file");
+    assert_eq!(s.sync.debounce_ms, 3, "environment beats .env");
+}
+
+#[test]
+fn secrets_come_from_the_environment_and_are_redacted_in_debug() {
+    let s = load_with(None, &[], &[("LEADSYNC__TRELLO__API_TOKEN", "tok-123456")]).expect("loads");
+    assert_eq!(s.trello.api_token.expose_secret(), "tok-123456");
+    assert!(!format!("{s:?}").contains("tok-123456"));
+}
+
+#[test]
+fn numeric_looking_secrets_stay_strings() {
+    let s = load_with(None, &[], &[("LEADSYNC__TRELLO__API_KEY", "0123456789")]).expect("loads");
+    assert_eq!(s.trello.api_key.expose_secret(), "0123456789");
+}
+
+#[test]
+fn unrelated_environment_variables_are_ignored() {
+    let s = load_with(
+        None,
+        &[],
+        &[
+            ("LEADSYNC_CONFIG", "x.toml"),
+            ("LEADSYNC_LOG_FORMAT", "pretty"),
+            ("PATH", "/bin"),
+        ],
+    );
+    assert!(s.is_ok());
+}
+
+#[test]
+fn a_pair_loads_with_default_columns() {
+    let s = load_with(Some(PAIR), &[], &[]).expect("loads");
+    assert_eq!(s.pairs.len(), 1);
+    assert_eq!(s.pairs[0].columns.id, "Lead ID");
+    assert_eq!(s.pairs[0].columns.card.as_deref(), Some("Trello Card"));
+    assert_eq!(
+        s.pairs[0].status_lists.get("Lost").map(String::as_str),
+        Some("Lost")
+    );
+}
+
+#[test]
+fn public_url_must_be_http() {
+    assert_eq!(
+        error_text("[server]\npublic_url = \"ftp://x\""),
+        "server.public_url: must start with http:// or https://"
+    );
+}
+
+#[test]
+fn public_url_must_not_end_with_a_slash() {
+    assert_eq!(
+        error_text("[server]\npublic_url = \"https://x.example/\""),
+        "server.public_url: must not end with a slash"
+    );
+}
+
+#[test]
+fn bind_must_be_a_socket_address() {
+    assert!(error_text("[server]\nbind = \"localhost\"").starts_with("server.bind: "));
+}
+
+#[test]
+fn unknown_keys_are_rejected_by_name() {
+    assert_eq!(
+        error_text("[server]\nbindd = \"x\""),
+        "server.bindd: unknown key"
+    );
+    assert_eq!(
+        error_text("[serverr]\nbind = \"x\""),
+        "serverr: unknown key"
+    );
+    let env = load_with(None, &[], &[("LEADSYNC__SYNC__DEBOUNCE", "5")]).expect_err("rejected");
+    assert_eq!(env.to_string(), "sync.debounce: unknown key");
+}
+
+#[test]
+fn wrong_types_name_the_key() {
+    let text = error_text("[server]\nmax_body_bytes = \"lots\"");
+    assert!(text.starts_with("server.max_body_bytes: "), "{text}");
+}
+
+#[test]
+fn body_limit_must_be_positive() {
+    assert_eq!(
+        error_text("[server]\nmax_body_bytes = 0"),
+        "server.max_body_bytes: must be greater than 0"
+    );
+}
+
+#[test]
+fn database_url_must_be_sqlite() {
+    assert!(error_text("[database]\nurl = \"postgres://x\"").starts_with("database.url: "));
+}
+
+#[test]
+fn apps_script_secret_must_be_a_whsec_key() {
+    assert_eq!(
+        error_text("[apps_script]\nsecret = \"abc\""),
+        "apps_script.secret: must start with whsec_"
+    );
+    assert_eq!(
+        error_text("[apps_script]\nsecret = \"whsec_!!!\""),
+        "apps_script.secret: the part after whsec_ is not valid base64"
+    );
+}
+
+#[test]
+fn conflict_policy_must_be_known() {
+    assert!(
+        error_text("[sync]\nconflict_policy = \"coin_flip\"").starts_with("sync.conflict_policy: ")
+    );
+}
+
+#[test]
+fn on_card_archived_must_be_ignore_or_status() {
+    assert!(
+        error_text("[sync]\non_card_archived = \"status:\"").starts_with("sync.on_card_archived: ")
+    );
+    let ok = load_with(Some("[sync]\non_card_archived = \"ignore\""), &[], &[]).expect("loads");
+    assert_eq!(ok.sync.card_archived_action(), Some(OnCardArchived::Ignore));
+}
+
+#[test]
+fn status_lists_must_not_be_empty() {
+    let file = PAIR.replace("[pairs.status_lists]\nNew = \"New\"\nLost = \"Lost\"\n", "");
+    assert_eq!(error_text(&file), "pairs[0].status_lists: empty");
+}
+
+#[test]
+fn pair_fields_must_not_be_empty() {
+    assert_eq!(
+        error_text(&PAIR.replace("board-1", "")),
+        "pairs[0].board_id: must not be empty"
+    );
+}
+
+#[test]
+fn pair_names_must_be_unique() {
+    let file = format!("{PAIR}{}", PAIR.replace("sheet-1", "sheet-2"));
+    assert_eq!(
+        error_text(&file),
+        "pairs[1].name: \"default\" is used twice"
+    );
+}
+
+#[test]
+fn two_columns_cannot_share_a_header() {
+    let file = format!("{PAIR}[pairs.columns]\nemail = \"name\"\n");
+    assert_eq!(
+        error_text(&file),
+        "pairs[0].columns.email: header \"name\" is used by another column"
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let err = load(&Sources {
+        file: Some("/nonexistent/leadsync.toml".into()),
+        ..Sources::default()
+    })
+    .expect_err("missing file");
+    assert!(
+        err.to_string()
+            .starts_with("config file /nonexistent/leadsync.toml: ")
+    );
+}
+
+#[test]
+fn a_malformed_config_file_reports_the_line() {
+    let text = error_text("[server\nbind = 1");
+    assert!(text.contains("line 1"), "{text}");
+}
+
+#[test]
+fn database_path_is_taken_from_the_url() {
+    let s = load_with(
+        Some("[database]\nurl = \"sqlite:///tmp/x/y.db?mode=rwc\""),
+        &[],
+        &[],
+    )
+    .expect("loads");
+    assert_eq!(
+        s.database_path(),
+        Some(std::path::PathBuf::from("/tmp/x/y.db"))
+    );
+}
+
+#[test]
+fn every_default_key_is_documented_in_the_readme() {
+    let readme = include_str!("../../README.md");
+    let defaults: toml::Table = toml::from_str(DEFAULT_TOML).expect("defaults parse");
+    for (section, table) in &defaults {
+        let table = table
+            .as_table()
+            .expect("every top-level default is a table");
+        for key in table.keys() {
+            let needle = format!("| `{section}.{key}` |");
+            assert!(
+                readme.contains(&needle),
+                "README's configuration table lacks {needle}"
+            );
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Validation of merged settings: every problem is reported as `key: what is wrong`.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use secrecy::ExposeSecret;
+
+use super::ConfigError;
+use super::settings::Settings;
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Checks every rule that serde cannot express. Returns the first problem found, in file order,
+/// so the message a user sees points at the earliest key to fix.
+pub fn validate(s: &Settings) -> Result<(), ConfigError> {
+    s.server.bind.parse::<SocketAddr>().map_err(|_| {
+        invalid(
+            "server.bind",
+            "must be an address:port such as 0.0.0.0:8080",
+        )
+    })?;
+    check_base_url("server.public_url", &s.server.public_url)?;
+    if s.server.max_body_bytes == 0 {
+        return Err(invalid("server.max_body_bytes", "must be greater than 0"));
+    }
+    if s.database_path().is_none() {
+        return Err(invalid(
+            "database.url",
+            "must be a SQLite file URL such as sqlite://data/leadsync.db",
+        ));
+    }
+    check_base_url("trello.api_base", &s.trello.api_base)?;
+    check_base_url("google.sheets_api_base", &s.google.sheets_api_base)?;
+    if s.google.credentials_file.as_os_str().is_empty() {
+        return Err(invalid("google.credentials_file", "must not be empty"));
+    }
+    check_apps_script_secret(s.apps_script.secret.expose_secret())?;
+    if s.apps_script.tolerance_secs == 0 {
+        return Err(invalid(
+            "apps_script.tolerance_secs",
+            "must be greater than 0",
+        ));
+    }
+    if s.sync.card_archived_action().is_none() {
+        return Err(invalid(
+            "sync.on_card_archived",
+            "must be \"ignore\" or \"status:<Status>\" (for example \"status:Lost\")",
+        ));
+    }
+    if s.sync.activity_retention_days == 0 {
+        return Err(invalid(
+            "sync.activity_retention_days",
+            "must be at least 1",
+        ));
+    }
+    validate_pairs(s)
+}
+
+fn check_base_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(invalid(key, "must start with http:// or https://"));
+    }
+    if url.ends_with('/') {
+        return Err(invalid(key, "must not end with a slash"));
+    }
+    let host = url.split("://").nth(1).unwrap_or_default();
+    if host.is_empty() || host.starts_with('/') {
+        return Err(invalid(key, "has no host"));
+    }
+    Ok(())
+}
+
+fn check_apps_script_secret(secret: &str) -> Result<(), ConfigError> {
+    if secret.is_empty() {
+        return Ok(());
+    }
+    let key = "apps_script.secret";
+    let encoded = secret
+        .strip_prefix("whsec_")
+        .ok_or_else(|| invalid(key, "must start with whsec_"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid(key, "the part after whsec_ is not valid base64"))?;
+    if bytes.len() < 16 {
+        return Err(invalid(key, "is too short: use at least 16 random bytes"));
+    }
+    Ok(())
+}
+
+fn validate_pairs(s: &Settings) -> Result<(), ConfigError> {
+    let mut names = HashSet::new();
+    for (i, pair) in s.pairs.iter().enumerate() {
+        let at = |key: &str| format!("pairs[{i}].{key}");
+        for (key, value) in [
+            ("name", &pair.name),
+            ("spreadsheet_id", &pair.spreadsheet_id),
+            ("sheet", &pair.sheet),
+            ("board_id", &pair.board_id),
+        ] {
+            if value.trim().is_empty() {
+                return Err(invalid(at(key), "must not be empty"));
+            }
+        }
+        if !names.insert(pair.name.as_str()) {
+            return Err(invalid(
+                at("name"),
+                format!("\"{}\" is used twice", pair.name),
+            ));
+        }
+        let mut headers = HashSet::new();
+        for (key, header) in pair.columns.entries() {
+            if header.trim().is_empty() {
+                return Err(invalid(at(&format!("columns.{key}")), "must not be empty"));
+            }
+            if !headers.insert(header.trim().to_lowercase()) {
+                return Err(invalid(
+                    at(&format!("columns.{key}")),
+                    format!("header \"{header}\" is used by another column"),
+                ));
+            }
+        }
+        if pair.status_lists.is_empty() {
+            return Err(invalid(at("status_lists"), "empty"));
+        }
+        let mut statuses = HashSet::new();
+        for (status, list) in &pair.status_lists {
+            if status.trim().is_empty() || list.trim().is_empty() {
+                return Err(invalid(
+                    at("status_lists"),
+                    "status values and list names must not be empty",
+                ));
+            }
+            if !statuses.insert(status.trim().to_lowercase()) {
+                return Err(invalid(
+                    at("status_lists"),
+                    format!(
+                        "status \"{status}\" is listed twice (statuses compare case-insensitively)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

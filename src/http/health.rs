@@ -1,0 +1,48 @@
+//! Liveness, readiness and the Prometheus scrape endpoint.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::json;
+
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let probe = tokio::time::timeout(std::time::Duration::from_secs(3), state.db.probe()).await;
+    match probe {
+        Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"status": "ready"}))),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness probe failed");
+            not_ready("database unavailable")
+        }
+        Err(_) => not_ready("database did not answer in time"),
+    }
+}
+
+fn not_ready(reason: &str) -> (StatusCode, axum::Json<serde_json::Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({"status": "not ready", "error": reason})),
+    )
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ::metrics::gauge!("leadsync_uptime_seconds").set(state.started.elapsed().as_secs_f64());
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

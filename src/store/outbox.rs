@@ -1,0 +1,321 @@
+//! The `outbox` table: commands for Trello and the sheet, committed with the decision that made
+//! them, claimed by the dispatcher in per-lead FIFO order, retried, and dead-lettered.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::SqliteExecutor;
+
+use super::{Db, StoreError, now_ms};
+
+/// A command to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCommand {
+    pub pair: String,
+    /// `None` for pair-wide commands, which are not ordered against any lead.
+    pub lead_id: Option<String>,
+    /// `"trello"` or `"sheets"`.
+    pub target: String,
+    /// `create_card`, `update_card`, `set_custom_field`, `write_cells`, …
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// The same decision replayed must produce the same key: a second enqueue is then a no-op.
+    pub idempotency_key: String,
+}
+
+/// A stored command.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Command {
+    pub id: i64,
+    pub pair: String,
+    pub lead_id: Option<String>,
+    pub target: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub idempotency_key: String,
+    /// `pending`, `in_flight`, `done` or `dead`.
+    pub status: String,
+    /// Failed attempts so far (a claim alone does not count).
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+    pub dead_lettered_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CommandRow {
+    id: i64,
+    pair: String,
+    lead_id: Option<String>,
+    target: String,
+    kind: String,
+    payload: String,
+    idempotency_key: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    next_attempt_at: i64,
+    dead_lettered_at: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<CommandRow> for Command {
+    type Error = StoreError;
+    fn try_from(row: CommandRow) -> Result<Self, StoreError> {
+        let payload = serde_json::from_str(&row.payload).map_err(|source| StoreError::BadJson {
+            table: "outbox",
+            column: "payload",
+            source,
+        })?;
+        Ok(Command {
+            id: row.id,
+            pair: row.pair,
+            lead_id: row.lead_id,
+            target: row.target,
+            kind: row.kind,
+            payload,
+            idempotency_key: row.idempotency_key,
+            status: row.status,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            next_attempt_at: row.next_attempt_at,
+            dead_lettered_at: row.dead_lettered_at,
+            created_at: row.created_at,
+        })
+    }
+}
+
+fn commands(rows: Vec<CommandRow>) -> Result<Vec<Command>, StoreError> {
+    rows.into_iter().map(Command::try_from).collect()
+}
+
+const COLUMNS: &str = "id, pair, lead_id, target, kind, payload, idempotency_key, status, attempts, \
+                       last_error, next_attempt_at, dead_lettered_at, created_at";
+
+pub(crate) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Enqueues a command, due now. Returns false when its idempotency key is already stored.
+pub async fn enqueue(exec: impl SqliteExecutor<'_>, cmd: &NewCommand) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "INSERT INTO outbox (pair, lead_id, target, kind, payload, idempotency_key,
+                             next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(&cmd.pair)
+    .bind(&cmd.lead_id)
+    .bind(&cmd.target)
+    .bind(&cmd.kind)
+    .bind(cmd.payload.to_string())
+    .bind(&cmd.idempotency_key)
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Claims up to `limit` due commands, in id order, marking them `in_flight` for `lease`.
+///
+/// A command is due when it is pending (or in flight with an expired lease: its dispatcher died)
+/// and its time has come, and its lead has no earlier unfinished command and no other command in
+/// flight. So each lead's commands go out one at a time in order, a lead waiting on a retry
+/// holds back only itself, and two claimers never get the same command (one write transaction).
+pub async fn claim_due(db: &Db, limit: i64, lease: Duration) -> Result<Vec<Command>, StoreError> {
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    // Postgres would add `FOR UPDATE SKIP LOCKED` to the inner SELECT; SQLite's write lock
+    // already serialises claimers.
+    let sql = format!(
+        "UPDATE outbox SET status = 'in_flight', next_attempt_at = $2, updated_at = $1
+         WHERE id IN (
+             SELECT c.id FROM outbox c
+             WHERE c.status IN ('pending', 'in_flight') AND c.next_attempt_at <= $1
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox o
+                   WHERE o.pair = c.pair AND o.lead_id = c.lead_id AND o.id <> c.id
+                     AND ((o.id < c.id AND o.status IN ('pending', 'in_flight'))
+                          OR (o.status = 'in_flight' AND o.next_attempt_at > $1)))
+             ORDER BY c.id
+             LIMIT $3)
+         RETURNING {COLUMNS}"
+    );
+    let mut rows: Vec<CommandRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(now.saturating_add(ms(lease)))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    rows.sort_by_key(|r| r.id);
+    commands(rows)
+}
+
+/// Marks a claimed command done. Returns false if it was not in flight.
+pub async fn complete(exec: impl SqliteExecutor<'_>, id: i64) -> Result<bool, StoreError> {
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'done', updated_at = $1 WHERE id = $2 AND status = 'in_flight'",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Counts a failed attempt and makes the command due again after `delay`.
+pub async fn retry_later(
+    exec: impl SqliteExecutor<'_>,
+    id: i64,
+    error: &str,
+    delay: Duration,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'pending', attempts = attempts + 1, last_error = $1,
+                           next_attempt_at = $2, updated_at = $3
+         WHERE id = $4 AND status = 'in_flight'",
+    )
+    .bind(error)
+    .bind(now.saturating_add(ms(delay)))
+    .bind(now)
+    .bind(id)
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Gives up on a command (counting this attempt); the lead's later commands may then go out.
+pub async fn dead_letter(
+    exec: impl SqliteExecutor<'_>,
+    id: i64,
+    error: &str,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1,
+                           dead_lettered_at = $2, updated_at = $2
+         WHERE id = $3 AND status = 'in_flight'",
+    )
+    .bind(error)
+    .bind(now)
+    .bind(id)
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Makes dead letters (of one pair, or all) due now with fresh attempts; returns how many.
+pub async fn requeue_dead_letters(
+    exec: impl SqliteExecutor<'_>,
+    pair: Option<&str>,
+) -> Result<u64, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1,
+                           dead_lettered_at = NULL, updated_at = $1
+         WHERE status = 'dead' AND ($2 IS NULL OR pair = $2)",
+    )
+    .bind(now)
+    .bind(pair)
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Per pair: commands waiting or in flight, and dead letters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxDepth {
+    pub depth: i64,
+    pub dead_letters: i64,
+}
+
+/// Queue depths of every pair that has unfinished or dead commands.
+pub async fn depths(
+    exec: impl SqliteExecutor<'_>,
+) -> Result<BTreeMap<String, OutboxDepth>, StoreError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT pair,
+                SUM(CASE WHEN status IN ('pending', 'in_flight') THEN 1 ELSE 0 END),
+                SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END)
+         FROM outbox WHERE status <> 'done' GROUP BY pair",
+    )
+    .fetch_all(exec)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(pair, depth, dead_letters)| {
+            (
+                pair,
+                OutboxDepth {
+                    depth,
+                    dead_letters,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The most recent error among the pair's unfinished or dead commands.
+pub async fn last_error(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT last_error FROM outbox
+         WHERE pair = $1 AND status <> 'done' AND last_error IS NOT NULL
+         ORDER BY updated_at DESC, id DESC LIMIT 1",
+    )
+    .bind(pair)
+    .fetch_optional(exec)
+    .await?)
+}
+
+/// Dead letters (of one pair, or all), oldest first.
+pub async fn dead_letters(
+    exec: impl SqliteExecutor<'_>,
+    pair: Option<&str>,
+) -> Result<Vec<Command>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE status = 'dead' AND ($1 IS NULL OR pair = $1) ORDER BY id"
+    );
+    commands(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(pair)
+            .fetch_all(exec)
+            .await?,
+    )
+}
+
+/// Leads of a pair with commands not yet sent: reconciliation must not read their stale side
+/// as a fresh change while our write is still on its way.
+pub async fn leads_with_unsent(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT lead_id FROM outbox
+         WHERE pair = $1 AND lead_id IS NOT NULL AND status IN ('pending', 'in_flight')
+         ORDER BY lead_id",
+    )
+    .bind(pair)
+    .fetch_all(exec)
+    .await?)
+}
+
+pub async fn get(exec: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Command>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = $1");
+    let row: Option<CommandRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(exec)
+        .await?;
+    row.map(Command::try_from).transpose()
+}
+
+#[cfg(test)]
+#[path = "outbox_tests.rs"]
+mod tests;

@@ -1,0 +1,307 @@
+//! Tests of the outbox: idempotent enqueue, per-lead FIFO claims, leases, retries, dead letters.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::*;
+use crate::store::testdb::temp_db;
+
+const LONG: Duration = Duration::from_secs(3600);
+
+fn cmd(pair: &str, lead: Option<&str>, key: &str) -> NewCommand {
+    NewCommand {
+        pair: pair.into(),
+        lead_id: lead.map(Into::into),
+        target: "trello".into(),
+        kind: "update_card".into(),
+        payload: serde_json::json!({ "key": key, "name": "Zoë" }),
+        idempotency_key: key.into(),
+    }
+}
+
+async fn ids(db: &Db, limit: i64, lease: Duration) -> Vec<i64> {
+    claim_due(db, limit, lease)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+/// Enqueues in order and returns the ids.
+async fn enqueue_all(db: &Db, cmds: &[NewCommand]) -> Vec<i64> {
+    let mut tx = db.begin_write().await.expect("begin");
+    for c in cmds {
+        assert!(enqueue(&mut *tx, c).await.expect("enqueue"));
+    }
+    tx.commit().await.expect("commit");
+    let keys: Vec<&str> = cmds.iter().map(|c| c.idempotency_key.as_str()).collect();
+    let mut out = Vec::new();
+    for key in keys {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_one(&db.pool)
+            .await
+            .expect("id");
+        out.push(id);
+    }
+    out
+}
+
+#[tokio::test]
+async fn enqueue_is_idempotent_by_key_and_keeps_the_payload() {
+    let db = temp_db().await;
+    assert!(
+        enqueue(&db.pool, &cmd("a", Some("L1"), "k1"))
+            .await
+            .expect("first")
+    );
+    let mut again = cmd("a", Some("L1"), "k1");
+    again.kind = "something_else".into();
+    assert!(!enqueue(&db.pool, &again).await.expect("second"));
+    let claimed = claim_due(&db, 10, LONG).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].kind, "update_card");
+    assert_eq!(claimed[0].payload["name"], "Zoë");
+    assert_eq!(
+        (claimed[0].status.as_str(), claimed[0].attempts),
+        ("in_flight", 0)
+    );
+}
+
+#[tokio::test]
+async fn a_leads_second_command_waits_for_the_first_while_other_leads_go_out() {
+    let db = temp_db().await;
+    let id = enqueue_all(
+        &db,
+        &[
+            cmd("a", Some("L1"), "1"),
+            cmd("a", Some("L1"), "2"),
+            cmd("a", Some("L2"), "3"),
+            cmd("b", Some("L1"), "4"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&db, 10, LONG).await, [id[0], id[2], id[3]]);
+    assert!(
+        ids(&db, 10, LONG).await.is_empty(),
+        "L1's second waits while its first is in flight"
+    );
+    assert!(complete(&db.pool, id[0]).await.expect("complete"));
+    assert_eq!(ids(&db, 10, LONG).await, [id[1]]);
+    assert!(
+        !complete(&db.pool, id[0]).await.expect("complete twice"),
+        "already done"
+    );
+}
+
+#[tokio::test]
+async fn a_lead_waiting_on_a_retry_blocks_only_itself() {
+    let db = temp_db().await;
+    let id = enqueue_all(
+        &db,
+        &[
+            cmd("a", Some("L1"), "1"),
+            cmd("a", Some("L1"), "2"),
+            cmd("a", Some("L2"), "3"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&db, 1, LONG).await, [id[0]], "the limit is honoured");
+    assert!(
+        retry_later(&db.pool, id[0], "HTTP 500", LONG)
+            .await
+            .expect("retry")
+    );
+    let retried = get(&db.pool, id[0]).await.expect("get").expect("cmd");
+    assert_eq!((retried.status.as_str(), retried.attempts), ("pending", 1));
+    assert_eq!(retried.last_error.as_deref(), Some("HTTP 500"));
+    assert_eq!(ids(&db, 10, LONG).await, [id[2]]);
+    // Due again at once: it goes out before L1's second command.
+    assert!(
+        !retry_later(&db.pool, id[0], "not in flight", Duration::ZERO)
+            .await
+            .expect("r")
+    );
+    sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE id = $1")
+        .bind(id[0])
+        .execute(&db.pool)
+        .await
+        .expect("make due");
+    assert_eq!(ids(&db, 10, LONG).await, [id[0]]);
+}
+
+#[tokio::test]
+async fn commands_without_a_lead_are_not_ordered_against_each_other() {
+    let db = temp_db().await;
+    let id = enqueue_all(&db, &[cmd("a", None, "1"), cmd("a", None, "2")]).await;
+    assert_eq!(ids(&db, 10, LONG).await, id);
+}
+
+#[tokio::test]
+async fn an_expired_lease_makes_a_crashed_command_claimable_again_before_later_ones() {
+    let db = temp_db().await;
+    let id = enqueue_all(&db, &[cmd("a", Some("L1"), "1"), cmd("a", Some("L1"), "2")]).await;
+    // A dispatcher claims with a lease that has already run out, then "crashes".
+    assert_eq!(ids(&db, 10, Duration::ZERO).await, [id[0]]);
+    assert_eq!(
+        ids(&db, 10, LONG).await,
+        [id[0]],
+        "reclaimed, not its successor"
+    );
+    assert!(
+        ids(&db, 10, LONG).await.is_empty(),
+        "a live lease is respected"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_letter_unblocks_its_lead_and_is_requeued_on_request() {
+    let db = temp_db().await;
+    let id = enqueue_all(
+        &db,
+        &[
+            cmd("a", Some("L1"), "1"),
+            cmd("a", Some("L1"), "2"),
+            cmd("b", Some("L9"), "3"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&db, 10, LONG).await, [id[0], id[2]]);
+    assert!(
+        dead_letter(&db.pool, id[0], "card gone")
+            .await
+            .expect("dead")
+    );
+    assert!(
+        dead_letter(&db.pool, id[2], "board gone")
+            .await
+            .expect("dead")
+    );
+    let dead = dead_letters(&db.pool, Some("a")).await.expect("list");
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].id, dead[0].attempts), (id[0], 1));
+    assert!(dead[0].dead_lettered_at.is_some());
+    assert_eq!(dead_letters(&db.pool, None).await.expect("all").len(), 2);
+    assert_eq!(
+        ids(&db, 10, LONG).await,
+        [id[1]],
+        "the lead's next command goes out"
+    );
+
+    assert_eq!(
+        requeue_dead_letters(&db.pool, Some("a"))
+            .await
+            .expect("requeue"),
+        1
+    );
+    let requeued = get(&db.pool, id[0]).await.expect("get").expect("cmd");
+    assert_eq!(
+        (requeued.status.as_str(), requeued.attempts),
+        ("pending", 0)
+    );
+    assert!(
+        ids(&db, 10, LONG).await.is_empty(),
+        "waits while the lead has one in flight"
+    );
+    complete(&db.pool, id[1]).await.expect("complete");
+    assert_eq!(ids(&db, 10, LONG).await, [id[0]]);
+    assert_eq!(
+        requeue_dead_letters(&db.pool, None)
+            .await
+            .expect("requeue all"),
+        1
+    );
+    assert_eq!(
+        requeue_dead_letters(&db.pool, None)
+            .await
+            .expect("none left"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn depths_errors_and_unsent_leads_are_reported_per_pair() {
+    let db = temp_db().await;
+    let id = enqueue_all(
+        &db,
+        &[
+            cmd("a", Some("L1"), "1"),
+            cmd("a", Some("L2"), "2"),
+            cmd("a", Some("L3"), "3"),
+            cmd("b", None, "4"),
+        ],
+    )
+    .await;
+    claim_due(&db, 10, LONG).await.expect("claim");
+    complete(&db.pool, id[0]).await.expect("done");
+    dead_letter(&db.pool, id[1], "older error")
+        .await
+        .expect("dead");
+    retry_later(&db.pool, id[2], "newest error", LONG)
+        .await
+        .expect("retry");
+    let depths = depths(&db.pool).await.expect("depths");
+    assert_eq!(
+        depths.get("a"),
+        Some(&OutboxDepth {
+            depth: 1,
+            dead_letters: 1
+        })
+    );
+    assert_eq!(
+        depths.get("b"),
+        Some(&OutboxDepth {
+            depth: 1,
+            dead_letters: 0
+        })
+    );
+    // Same-millisecond updates fall back to id order, so the later write wins either way.
+    assert_eq!(
+        last_error(&db.pool, "a").await.expect("e").as_deref(),
+        Some("newest error")
+    );
+    assert_eq!(last_error(&db.pool, "b").await.expect("e"), None);
+    assert_eq!(
+        leads_with_unsent(&db.pool, "a").await.expect("unsent"),
+        ["L3"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_dispatchers_never_claim_the_same_command() {
+    let db = temp_db().await;
+    let cmds: Vec<NewCommand> = (0..120)
+        .map(|i| cmd("a", Some(&format!("L{}", i % 15)), &format!("k{i}")))
+        .collect();
+    enqueue_all(&db, &cmds).await;
+    let worker = |db: Db| async move {
+        let mut mine = Vec::new();
+        for _ in 0..1_000 {
+            let claimed = claim_due(&db, 4, LONG).await.expect("claim");
+            for c in &claimed {
+                assert!(complete(&db.pool, c.id).await.expect("complete"));
+                mine.push(c.id);
+            }
+            let left: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status <> 'done'")
+                    .fetch_one(&db.pool)
+                    .await
+                    .expect("count");
+            if left == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        mine
+    };
+    let (one, two) = tokio::join!(
+        tokio::spawn(worker(db.db.clone())),
+        tokio::spawn(worker(db.db.clone()))
+    );
+    let (one, two) = (one.expect("task one"), two.expect("task two"));
+    let all: Vec<i64> = one.iter().chain(two.iter()).copied().collect();
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), unique.len(), "a command was claimed twice");
+    assert_eq!(unique.len(), 120);
+}

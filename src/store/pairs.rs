@@ -1,0 +1,191 @@
+//! The `pairs` table: configured sheet ↔ board pairs, their Trello member and reconcile health.
+
+use sqlx::SqliteExecutor;
+
+use super::{Db, StoreError, now_ms};
+
+/// A pair as configured (the part of `[[pairs]]` the database keeps).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPair {
+    pub name: String,
+    pub spreadsheet_id: String,
+    pub sheet: String,
+    pub board_id: String,
+}
+
+/// A stored pair.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Pair {
+    pub name: String,
+    pub spreadsheet_id: String,
+    pub sheet: String,
+    pub board_id: String,
+    pub member_id: Option<String>,
+    pub last_reconcile_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// Upserts every configured pair in one transaction. Pairs no longer configured are kept: deleting
+/// them would cascade to their links, and a pair briefly commented out must not lose its history.
+pub async fn upsert_all(db: &Db, pairs: &[NewPair]) -> Result<(), StoreError> {
+    let mut tx = db.begin_write().await?;
+    for pair in pairs {
+        upsert(&mut *tx, pair).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts a pair or updates its sheet and board, keeping member id and reconcile state.
+pub async fn upsert(exec: impl SqliteExecutor<'_>, pair: &NewPair) -> Result<(), StoreError> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO pairs (name, spreadsheet_id, sheet, board_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (name) DO UPDATE SET
+             spreadsheet_id = excluded.spreadsheet_id,
+             sheet = excluded.sheet,
+             board_id = excluded.board_id,
+             updated_at = excluded.updated_at",
+    )
+    .bind(&pair.name)
+    .bind(&pair.spreadsheet_id)
+    .bind(&pair.sheet)
+    .bind(&pair.board_id)
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+const COLUMNS: &str =
+    "name, spreadsheet_id, sheet, board_id, member_id, last_reconcile_at, last_error";
+
+pub async fn get(exec: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Pair>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM pairs WHERE name = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(name)
+        .fetch_optional(exec)
+        .await?)
+}
+
+/// All pairs, by name.
+pub async fn list(exec: impl SqliteExecutor<'_>) -> Result<Vec<Pair>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM pairs ORDER BY name");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(exec)
+        .await?)
+}
+
+/// Records the Trello member id of the pair's token (learned at start-up).
+pub async fn set_member_id(
+    exec: impl SqliteExecutor<'_>,
+    name: &str,
+    member_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE pairs SET member_id = $1, updated_at = $2 WHERE name = $3")
+        .bind(member_id)
+        .bind(now_ms())
+        .bind(name)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+/// Records a completed reconciliation at `at_ms` and clears the pair's last error.
+pub async fn record_reconcile(
+    exec: impl SqliteExecutor<'_>,
+    name: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE pairs SET last_reconcile_at = $1, last_error = NULL, updated_at = $2 WHERE name = $3",
+    )
+    .bind(at_ms)
+    .bind(now_ms())
+    .bind(name)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// Records the pair's most recent failure (shown by `/admin/status`).
+pub async fn record_error(
+    exec: impl SqliteExecutor<'_>,
+    name: &str,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE pairs SET last_error = $1, updated_at = $2 WHERE name = $3")
+        .bind(error)
+        .bind(now_ms())
+        .bind(name)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear_error(exec: impl SqliteExecutor<'_>, name: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE pairs SET last_error = NULL, updated_at = $1 WHERE name = $2")
+        .bind(now_ms())
+        .bind(name)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testdb::{pair, temp_db};
+
+    #[tokio::test]
+    async fn upsert_updates_the_sheet_and_board_but_keeps_member_and_reconcile_state() {
+        let db = temp_db().await;
+        set_member_id(&db.pool, "a", "member-1")
+            .await
+            .expect("member");
+        record_reconcile(&db.pool, "a", 1_000)
+            .await
+            .expect("reconcile");
+        let mut changed = pair("a");
+        changed.board_id = "board-new".into();
+        upsert_all(&db, &[changed, pair("c")])
+            .await
+            .expect("upsert");
+        let a = get(&db.pool, "a").await.expect("get").expect("pair a");
+        assert_eq!(a.board_id, "board-new");
+        assert_eq!(a.member_id.as_deref(), Some("member-1"));
+        assert_eq!(a.last_reconcile_at, Some(1_000));
+        let names: Vec<String> = list(&db.pool)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert!(get(&db.pool, "zzz").await.expect("get").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_error_is_recorded_cleared_and_also_cleared_by_a_reconcile() {
+        let db = temp_db().await;
+        record_error(&db.pool, "a", "sheet read failed")
+            .await
+            .expect("err");
+        let a = get(&db.pool, "a").await.expect("get").expect("a");
+        assert_eq!(a.last_error.as_deref(), Some("sheet read failed"));
+        clear_error(&db.pool, "a").await.expect("clear");
+        assert_eq!(
+            get(&db.pool, "a")
+                .await
+                .expect("get")
+                .expect("a")
+                .last_error,
+            None
+        );
+        record_error(&db.pool, "a", "again").await.expect("err");
+        record_reconcile(&db.pool, "a", 5).await.expect("rec");
+        let a = get(&db.pool, "a").await.expect("get").expect("a");
+        assert_eq!((a.last_error, a.last_reconcile_at), (None, Some(5)));
+    }
+}

@@ -1,0 +1,104 @@
+//! Outbox commands: the side effects the engine decided on, as JSON that survives restarts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One side effect, stored in `outbox.payload` (`kind()` goes into `outbox.kind`). Trello
+/// commands name the lead, not the card: the dispatcher reads the card id from the link when it
+/// sends, so an update queued behind a pending create reaches the card that create made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Command {
+    /// Create the lead's card. Not idempotent at Trello, so a retry whose earlier outcome is
+    /// unknown first looks for a card already carrying the lead's marker.
+    CreateCard {
+        lead_id: String,
+        list_id: String,
+        name: String,
+        desc: String,
+        /// Custom field id -> text (only non-empty ones).
+        custom: BTreeMap<String, String>,
+    },
+    /// Change fields of the lead's card; only the `Some` ones are sent.
+    UpdateCard {
+        lead_id: String,
+        name: Option<String>,
+        desc: Option<String>,
+        id_list: Option<String>,
+        closed: Option<bool>,
+    },
+    /// Set (or clear, with "") one text custom field of the lead's card.
+    SetCustomField {
+        lead_id: String,
+        field_id: String,
+        text: String,
+    },
+    /// Write cells of the lead's row, found by its id or, for a row whose id is not written
+    /// yet, by its row number when the name there still matches.
+    WriteRow {
+        lead_id: String,
+        row_hint: Option<u32>,
+        expect_name: Option<String>,
+        /// Header text -> value.
+        cells: BTreeMap<String, String>,
+    },
+    /// Add a row for a lead that exists only as a card.
+    AppendRow {
+        lead_id: String,
+        /// Header text -> value.
+        cells: BTreeMap<String, String>,
+    },
+}
+
+impl Command {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateCard { .. } => "create_card",
+            Self::UpdateCard { .. } => "update_card",
+            Self::SetCustomField { .. } => "set_custom_field",
+            Self::WriteRow { .. } => "write_row",
+            Self::AppendRow { .. } => "append_row",
+        }
+    }
+
+    /// The system the command talks to: `"trello"` or `"sheets"`.
+    pub fn target(&self) -> &'static str {
+        match self {
+            Self::CreateCard { .. } | Self::UpdateCard { .. } | Self::SetCustomField { .. } => {
+                "trello"
+            }
+            Self::WriteRow { .. } | Self::AppendRow { .. } => "sheets",
+        }
+    }
+
+    pub fn lead_id(&self) -> &str {
+        match self {
+            Self::CreateCard { lead_id, .. }
+            | Self::UpdateCard { lead_id, .. }
+            | Self::SetCustomField { lead_id, .. }
+            | Self::WriteRow { lead_id, .. }
+            | Self::AppendRow { lead_id, .. } => lead_id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_round_trip_through_json_with_their_kind_and_target() {
+        let cmd = Command::SetCustomField {
+            lead_id: "L1".into(),
+            field_id: "f1".into(),
+            text: "Zoë".into(),
+        };
+        let json = serde_json::to_value(&cmd).expect("serialise");
+        assert_eq!(json["kind"], "set_custom_field");
+        let back: Command = serde_json::from_value(json).expect("parse");
+        assert_eq!(back, cmd);
+        assert_eq!(back.target(), "trello");
+        assert_eq!(back.lead_id(), "L1");
+    }
+}

@@ -1,0 +1,204 @@
+//! The rules of the merge, case by case (kept apart from the types so each file stays small).
+
+use chrono::{DateTime, Utc};
+
+use super::{Agreed, Decision, DecisionKind, DecisionRecord, Merge, Observed, View, Write};
+use crate::model::{ConflictPolicy, Field, Side, ValueHash};
+
+impl<'a> Merge<'a> {
+    pub(super) fn classify<'o>(&self, side: Side, obs: Option<&'o Observed>) -> View<'o> {
+        let Some(obs) = obs else {
+            return View::Unobserved;
+        };
+        if obs.by_leadsync {
+            // We only ever write agreed values and record each write, so our write coming
+            // back says nothing new, whatever it holds.
+            return View::Ours;
+        }
+        if let Some(agreed) = &self.state.agreed
+            && ValueHash::of(&obs.value) == agreed.hash
+        {
+            return View::Agrees;
+        }
+        let Some(t) = obs.changed_at else {
+            return View::Changed(obs);
+        };
+        let seen = self.state.side(side).seen_at.is_some_and(|seen| t <= seen);
+        // This side's own later change is the agreed one: anything older from it is superseded.
+        let superseded = self
+            .state
+            .agreed
+            .as_ref()
+            .is_some_and(|a| a.writer == Some(side) && t < a.agreed_at);
+        if seen || superseded {
+            View::Old
+        } else {
+            View::Changed(obs)
+        }
+    }
+
+    pub(super) fn remember(&mut self, side: Side, obs: Option<&Observed>) {
+        let Some(Observed {
+            changed_at: Some(t),
+            by_leadsync,
+            ..
+        }) = obs
+        else {
+            return;
+        };
+        let memory = self.next.side_mut(side);
+        let slot = if *by_leadsync {
+            &mut memory.written_at
+        } else {
+            &mut memory.seen_at
+        };
+        *slot = Some(slot.map_or(*t, |s| s.max(*t)));
+    }
+
+    /// Neither side holds a new value: an echo if what came in is a write of ours.
+    pub(super) fn unchanged(&self, views: &[(Side, View<'_>); 2]) -> DecisionKind {
+        let writer = self.state.agreed.as_ref().and_then(|a| a.writer);
+        let echo = views.iter().any(|(side, view)| match view {
+            View::Ours => true,
+            View::Agrees => writer == Some(side.other()),
+            _ => false,
+        });
+        if echo {
+            DecisionKind::Echo
+        } else {
+            DecisionKind::Noop
+        }
+    }
+
+    pub(super) fn one_changed(&mut self, side: Side, obs: &Observed) -> DecisionKind {
+        let state = self.state;
+        let Some(agreed) = state.agreed.as_ref() else {
+            return self.win(side, obs, false);
+        };
+        // A change older than the agreed one (which then came from the other side or from
+        // both, see `classify`): this side changed before hearing of it, so both sides changed
+        // since their last agreement.
+        let older = obs.changed_at.is_some_and(|t| t < agreed.agreed_at);
+        if !older {
+            return self.win(side, obs, false);
+        }
+        let winner = match self.policy {
+            // The agreed change is the later one.
+            ConflictPolicy::LastWriterWins => side.other(),
+            ConflictPolicy::PreferSheet => Side::Sheet,
+            ConflictPolicy::PreferTrello => Side::Trello,
+        };
+        if winner == side {
+            return self.win(side, obs, true);
+        }
+        // Our copy of the agreed value, if it landed after this change, already replaced it.
+        if !self.overwritten_since(side, obs.changed_at) {
+            self.write(side, agreed.value.clone());
+        }
+        DecisionKind::Conflict { winner }
+    }
+
+    pub(super) fn both_changed(&mut self, sheet: &Observed, trello: &Observed) -> DecisionKind {
+        if ValueHash::of(&sheet.value) == ValueHash::of(&trello.value) {
+            let at = [sheet.changed_at, trello.changed_at]
+                .into_iter()
+                .flatten()
+                .max();
+            self.next.agreed = Some(Agreed::new(&sheet.value, at.unwrap_or(self.now), None));
+            for (side, obs) in [(Side::Sheet, sheet), (Side::Trello, trello)] {
+                if self.overwritten_since(side, obs.changed_at) {
+                    self.write(side, obs.value.clone());
+                }
+            }
+            // Only a side we had overwritten needs the value (rare); say which.
+            return match self.writes.first().map(|w| w.side) {
+                Some(Side::Sheet) => DecisionKind::CopyToSheet,
+                Some(Side::Trello) => DecisionKind::CopyToTrello,
+                None => DecisionKind::Noop,
+            };
+        }
+        let winner = match self.policy {
+            ConflictPolicy::LastWriterWins => match (sheet.changed_at, trello.changed_at) {
+                (Some(s), Some(t)) if t > s => Side::Trello,
+                // Ties and unknown times go to the sheet (CONTRACT §5).
+                _ => Side::Sheet,
+            },
+            ConflictPolicy::PreferSheet => Side::Sheet,
+            ConflictPolicy::PreferTrello => Side::Trello,
+        };
+        let obs = if winner == Side::Sheet { sheet } else { trello };
+        self.win(winner, obs, true)
+    }
+
+    /// `side`'s value becomes the agreed one and goes to the other side (and back to its own
+    /// side if a blind write of ours replaced it after the change).
+    fn win(&mut self, side: Side, obs: &Observed, conflict: bool) -> DecisionKind {
+        let at = obs.changed_at.unwrap_or(self.now);
+        self.next.agreed = Some(Agreed::new(&obs.value, at, Some(side)));
+        self.write(side.other(), obs.value.clone());
+        if self.overwritten_since(side, obs.changed_at) {
+            self.write(side, obs.value.clone());
+        }
+        match (conflict, side) {
+            (true, winner) => DecisionKind::Conflict { winner },
+            (false, Side::Sheet) => DecisionKind::CopyToTrello,
+            (false, Side::Trello) => DecisionKind::CopyToSheet,
+        }
+    }
+
+    fn overwritten_since(&self, side: Side, changed_at: Option<DateTime<Utc>>) -> bool {
+        match (self.state.side(side).written_at, changed_at) {
+            (Some(w), Some(t)) => w > t,
+            _ => false,
+        }
+    }
+
+    fn write(&mut self, side: Side, value: String) {
+        self.next.side_mut(side).written_at = Some(self.now);
+        self.writes.push(Write { side, value });
+    }
+
+    pub(super) fn finish(
+        self,
+        field: Field,
+        kind: DecisionKind,
+        sheet: Option<&Observed>,
+        trello: Option<&Observed>,
+    ) -> Decision {
+        let conflict = matches!(kind, DecisionKind::Conflict { .. });
+        // In a conflict an unobserved side is the one holding the agreed value.
+        let standing = self
+            .state
+            .agreed
+            .as_ref()
+            .filter(|_| conflict)
+            .map(|a| (a.hash.clone(), Some(a.agreed_at)));
+        let describe = |obs: Option<&Observed>| match obs {
+            Some(o) => (Some(ValueHash::of(&o.value)), o.changed_at),
+            None => standing
+                .clone()
+                .map_or((None, None), |(h, at)| (Some(h), at)),
+        };
+        let (sheet_value_hash, sheet_changed_at) = describe(sheet);
+        let (trello_value_hash, trello_changed_at) = describe(trello);
+        Decision {
+            field,
+            kind,
+            writes: self.writes,
+            next: self.next,
+            record: DecisionRecord {
+                field,
+                decision: kind.as_str(),
+                sheet_value_hash,
+                trello_value_hash,
+                sheet_changed_at,
+                trello_changed_at,
+                winner: match kind {
+                    DecisionKind::Conflict { winner } => Some(winner),
+                    _ => None,
+                },
+                policy: self.policy,
+            },
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! From one lead's observations to its decisions and outbox commands. Pure: the worker and the
+//! reconciler both call it, and it is tested without I/O.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{Field, LeadId, Side};
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::mapping::compose_description;
+use crate::sync::merge::{Decision, DecisionKind, LeadObservation, LeadState, merge_lead};
+
+/// What the planner needs of a lead's link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkView {
+    pub lead_id: LeadId,
+    pub has_card: bool,
+    /// A create is queued and not done yet: later changes become updates of that card.
+    pub create_pending: bool,
+    pub card_closed: bool,
+    /// The card was deleted in Trello: no new card until the sheet's status next changes.
+    pub card_deleted: bool,
+    pub row_hint: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LeadPlan {
+    pub decisions: Vec<Decision>,
+    pub commands: Vec<Command>,
+    /// Things left as they are, to log as warnings (unmapped statuses …).
+    pub warnings: Vec<String>,
+}
+
+/// Merges every observed field and turns the writes into commands: one card update (or one
+/// create) and one row write at most, plus a command per custom field.
+pub fn plan_lead(
+    ctx: &PairContext,
+    link: &LinkView,
+    state: &LeadState,
+    sheet: &LeadObservation,
+    trello: &LeadObservation,
+    now: DateTime<Utc>,
+) -> LeadPlan {
+    let decisions = merge_lead(state, sheet, trello, ctx.policy, now);
+    let mut to_trello: BTreeMap<Field, String> = BTreeMap::new();
+    let mut to_sheet: BTreeMap<Field, String> = BTreeMap::new();
+    for d in &decisions {
+        for w in &d.writes {
+            match w.side {
+                Side::Trello => to_trello.insert(d.field, w.value.clone()),
+                Side::Sheet => to_sheet.insert(d.field, w.value.clone()),
+            };
+        }
+    }
+    let mut plan = LeadPlan::default();
+    if !to_trello.is_empty() {
+        if link.has_card || link.create_pending {
+            card_updates(ctx, link, &to_trello, &mut plan);
+        } else if !link.card_deleted || sheet_changed_status(&decisions) {
+            create_card(ctx, link, state, &decisions, sheet, &mut plan);
+        }
+    }
+    if !to_sheet.is_empty() {
+        let cells = to_sheet
+            .into_iter()
+            .map(|(f, v)| (ctx.header(f).to_owned(), v))
+            .collect();
+        plan.commands.push(Command::WriteRow {
+            lead_id: link.lead_id.to_string(),
+            row_hint: link.row_hint,
+            expect_name: None,
+            cells,
+        });
+    }
+    plan.decisions = decisions;
+    plan
+}
+
+fn sheet_changed_status(decisions: &[Decision]) -> bool {
+    decisions.iter().any(|d| {
+        d.field == Field::Status
+            && matches!(
+                d.kind,
+                DecisionKind::CopyToTrello
+                    | DecisionKind::Conflict {
+                        winner: Side::Sheet
+                    }
+            )
+    })
+}
+
+fn card_updates(
+    ctx: &PairContext,
+    link: &LinkView,
+    writes: &BTreeMap<Field, String>,
+    plan: &mut LeadPlan,
+) {
+    let lead_id = link.lead_id.to_string();
+    let mut id_list = None;
+    let mut closed = None;
+    if let Some(status) = writes.get(&Field::Status) {
+        match ctx.list_for_status(status) {
+            Some(list) => {
+                id_list = Some(list.to_owned());
+                // A status set in the sheet brings an archived card back, unless it is the
+                // very status archiving stands for.
+                if link.card_closed && ctx.archived_status.as_deref() != Some(status.as_str()) {
+                    closed = Some(false);
+                }
+            }
+            None => plan.warnings.push(format!(
+                "status \"{status}\" has no list in status_lists; card not moved"
+            )),
+        }
+    }
+    let name = writes.get(&Field::Name).cloned();
+    let desc = writes
+        .get(&Field::Notes)
+        .map(|notes| compose_description(notes, &link.lead_id));
+    if name.is_some() || desc.is_some() || id_list.is_some() || closed.is_some() {
+        plan.commands.push(Command::UpdateCard {
+            lead_id: lead_id.clone(),
+            name,
+            desc,
+            id_list,
+            closed,
+        });
+    }
+    for field in [Field::Email, Field::Phone, Field::Company] {
+        if let (Some(text), Some(field_id)) = (writes.get(&field), ctx.field_id(field)) {
+            plan.commands.push(Command::SetCustomField {
+                lead_id: lead_id.clone(),
+                field_id: field_id.to_owned(),
+                text: text.clone(),
+            });
+        }
+    }
+}
+
+/// The card gets every field's value as now agreed (falling back to what the sheet shows).
+fn create_card(
+    ctx: &PairContext,
+    link: &LinkView,
+    state: &LeadState,
+    decisions: &[Decision],
+    sheet: &LeadObservation,
+    plan: &mut LeadPlan,
+) {
+    let value = |field: Field| -> String {
+        decisions
+            .iter()
+            .find(|d| d.field == field)
+            .and_then(|d| d.next.agreed.as_ref())
+            .or_else(|| state.get(&field).and_then(|s| s.agreed.as_ref()))
+            .map(|a| a.value.clone())
+            .or_else(|| sheet.get(&field).map(|o| o.value.clone()))
+            .unwrap_or_default()
+    };
+    let status = value(Field::Status);
+    let Some(list_id) = ctx.list_for_status(&status) else {
+        plan.warnings.push(format!(
+            "status \"{status}\" has no list in status_lists; no card created until it has one"
+        ));
+        return;
+    };
+    let custom = [Field::Email, Field::Phone, Field::Company]
+        .into_iter()
+        .filter_map(|f| {
+            let text = value(f);
+            let id = ctx.field_id(f)?;
+            (!text.is_empty()).then(|| (id.to_owned(), text))
+        })
+        .collect();
+    plan.commands.push(Command::CreateCard {
+        lead_id: link.lead_id.to_string(),
+        list_id: list_id.to_owned(),
+        name: value(Field::Name),
+        desc: compose_description(&value(Field::Notes), &link.lead_id),
+        custom,
+    });
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,297 @@
+//! Planner tests: which commands a set of observations produces.
+
+use std::collections::HashMap;
+
+use chrono::{TimeZone, Utc};
+
+use super::*;
+use crate::config::{self, Sources};
+use crate::sync::context::BoardLayout;
+use crate::sync::merge::{Agreed, FieldState, Observed};
+
+fn ctx() -> PairContext {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "[[pairs]]\nname = \"p\"\nspreadsheet_id = \"s\"\nsheet = \"Leads\"\nboard_id = \"b\"\n\
+         [pairs.status_lists]\nNew = \"New\"\nLost = \"Lost\"\n",
+    )
+    .expect("write");
+    let settings = config::load(&Sources {
+        file: Some(file),
+        dotenv: HashMap::new(),
+        env: HashMap::new(),
+    })
+    .expect("settings");
+    let board = BoardLayout {
+        lists: vec![
+            ("l-new".into(), "New".into()),
+            ("l-lost".into(), "lost".into()),
+        ],
+        custom_fields: vec![
+            ("f-email".into(), "Email".into(), "text".into()),
+            ("f-phone".into(), "Phone".into(), "text".into()),
+            ("f-company".into(), "Company".into(), "text".into()),
+        ],
+    };
+    PairContext::new(&settings, &settings.pairs[0], &board, "me").expect("resolves")
+}
+
+fn t(s: i64) -> chrono::DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + s, 0)
+        .single()
+        .expect("time")
+}
+
+fn link(has_card: bool) -> LinkView {
+    LinkView {
+        lead_id: LeadId::parse("L1").expect("id"),
+        has_card,
+        create_pending: false,
+        card_closed: false,
+        card_deleted: false,
+        row_hint: Some(5),
+    }
+}
+
+fn sheet_row(pairs: &[(Field, &str)], at: i64) -> LeadObservation {
+    pairs
+        .iter()
+        .map(|(f, v)| (*f, Observed::user(*v, Some(t(at)))))
+        .collect()
+}
+
+fn agreed(pairs: &[(Field, &str)]) -> LeadState {
+    pairs
+        .iter()
+        .map(|(f, v)| {
+            (
+                *f,
+                FieldState {
+                    agreed: Some(Agreed::new(*v, t(0), None)),
+                    ..FieldState::default()
+                },
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_lead_becomes_one_create_card_with_marker_list_and_custom_fields() {
+    let sheet = sheet_row(
+        &[
+            (Field::Name, "Ada"),
+            (Field::Status, "new"),
+            (Field::Notes, "met at expo"),
+            (Field::Email, "ada@example.com"),
+            (Field::Phone, ""),
+        ],
+        10,
+    );
+    let plan = plan_lead(
+        &ctx(),
+        &link(false),
+        &LeadState::new(),
+        &sheet,
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert_eq!(plan.commands.len(), 1, "{:?}", plan.commands);
+    let Command::CreateCard {
+        list_id,
+        name,
+        desc,
+        custom,
+        ..
+    } = &plan.commands[0]
+    else {
+        panic!("expected a create: {:?}", plan.commands);
+    };
+    assert_eq!(list_id, "l-new", "status maps case-insensitively");
+    assert_eq!(name, "Ada");
+    assert_eq!(desc, "met at expo\n\nleadsync:L1");
+    assert_eq!(
+        custom.get("f-email").map(String::as_str),
+        Some("ada@example.com")
+    );
+    assert!(!custom.contains_key("f-phone"), "empty values are not sent");
+}
+
+#[test]
+fn sheet_edits_of_a_linked_lead_become_one_update_and_custom_field_sets() {
+    let state = agreed(&[
+        (Field::Name, "Ada"),
+        (Field::Status, "New"),
+        (Field::Company, "A"),
+    ]);
+    let sheet = sheet_row(
+        &[
+            (Field::Name, "Ada L"),
+            (Field::Status, "Lost"),
+            (Field::Company, "B"),
+        ],
+        10,
+    );
+    let plan = plan_lead(
+        &ctx(),
+        &link(true),
+        &state,
+        &sheet,
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert_eq!(
+        plan.commands,
+        vec![
+            Command::UpdateCard {
+                lead_id: "L1".into(),
+                name: Some("Ada L".into()),
+                desc: None,
+                id_list: Some("l-lost".into()),
+                closed: None,
+            },
+            Command::SetCustomField {
+                lead_id: "L1".into(),
+                field_id: "f-company".into(),
+                text: "B".into(),
+            },
+        ]
+    );
+}
+
+#[test]
+fn trello_edits_become_one_row_write_by_header() {
+    let state = agreed(&[(Field::Name, "Ada"), (Field::Status, "New")]);
+    let trello = sheet_row(&[(Field::Name, "Ada B"), (Field::Status, "Lost")], 10);
+    let plan = plan_lead(
+        &ctx(),
+        &link(true),
+        &state,
+        &LeadObservation::new(),
+        &trello,
+        t(11),
+    );
+    let [
+        Command::WriteRow {
+            cells, row_hint, ..
+        },
+    ] = &plan.commands[..]
+    else {
+        panic!("expected one row write: {:?}", plan.commands);
+    };
+    assert_eq!(*row_hint, Some(5));
+    assert_eq!(cells.get("Name").map(String::as_str), Some("Ada B"));
+    assert_eq!(cells.get("Status").map(String::as_str), Some("Lost"));
+}
+
+#[test]
+fn an_unmapped_status_moves_nothing_and_warns() {
+    let state = agreed(&[(Field::Status, "New")]);
+    let sheet = sheet_row(&[(Field::Status, "Dormant")], 10);
+    let plan = plan_lead(
+        &ctx(),
+        &link(true),
+        &state,
+        &sheet,
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert!(plan.commands.is_empty(), "{:?}", plan.commands);
+    assert_eq!(plan.warnings.len(), 1);
+    assert!(plan.warnings[0].contains("Dormant"));
+}
+
+#[test]
+fn a_deleted_card_is_not_recreated_until_the_sheet_status_changes() {
+    let state = agreed(&[(Field::Name, "Ada"), (Field::Status, "New")]);
+    let mut tomb = link(false);
+    tomb.card_deleted = true;
+    let renamed = sheet_row(&[(Field::Name, "Ada L"), (Field::Status, "New")], 10);
+    let plan = plan_lead(
+        &ctx(),
+        &tomb,
+        &state,
+        &renamed,
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert!(plan.commands.is_empty(), "{:?}", plan.commands);
+    let moved = sheet_row(&[(Field::Name, "Ada L"), (Field::Status, "Lost")], 20);
+    let plan = plan_lead(
+        &ctx(),
+        &tomb,
+        &state,
+        &moved,
+        &LeadObservation::new(),
+        t(21),
+    );
+    assert!(
+        matches!(&plan.commands[..], [Command::CreateCard { list_id, name, .. }] if list_id == "l-lost" && name == "Ada L"),
+        "{:?}",
+        plan.commands
+    );
+}
+
+#[test]
+fn a_status_set_in_the_sheet_unarchives_the_card_unless_it_is_the_archive_status() {
+    let state = agreed(&[(Field::Status, "Lost")]);
+    let mut archived = link(true);
+    archived.card_closed = true;
+    let plan = plan_lead(
+        &ctx(),
+        &archived,
+        &state,
+        &sheet_row(&[(Field::Status, "New")], 10),
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert!(
+        matches!(
+            &plan.commands[..],
+            [Command::UpdateCard {
+                closed: Some(false),
+                ..
+            }]
+        ),
+        "{:?}",
+        plan.commands
+    );
+}
+
+#[test]
+fn updates_queue_behind_a_pending_create_instead_of_a_second_create() {
+    let state = agreed(&[(Field::Name, "Ada")]);
+    let mut pending = link(false);
+    pending.create_pending = true;
+    let plan = plan_lead(
+        &ctx(),
+        &pending,
+        &state,
+        &sheet_row(&[(Field::Name, "Ada L")], 10),
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert!(
+        matches!(&plan.commands[..], [Command::UpdateCard { .. }]),
+        "{:?}",
+        plan.commands
+    );
+}
+
+#[test]
+fn an_echo_of_our_own_write_plans_nothing() {
+    let state = agreed(&[(Field::Name, "Ada")]);
+    let mut trello = LeadObservation::new();
+    trello.insert(Field::Name, Observed::leadsync("Ada", Some(t(10))));
+    let plan = plan_lead(
+        &ctx(),
+        &link(true),
+        &state,
+        &LeadObservation::new(),
+        &trello,
+        t(11),
+    );
+    assert!(plan.commands.is_empty());
+    assert_eq!(plan.decisions[0].kind.as_str(), "echo");
+}

@@ -1,0 +1,172 @@
+//! The binary as a user runs it: exit codes, config errors, migrate, healthcheck, SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_leadsync");
+
+fn leadsync(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_remove("LEADSYNC_CONFIG")
+        .env_remove("RUST_LOG")
+        .env(
+            "LEADSYNC__DATABASE__URL",
+            format!("sqlite://{}", dir.join("db/leadsync.db").display()),
+        );
+    cmd
+}
+
+#[test]
+fn a_bad_config_exits_2_and_names_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[server]\npublic_url = \"sync.example.com\"\n").expect("write");
+    let out = leadsync(dir.path())
+        .arg("migrate")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("server.public_url: must start with http:// or https://"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_env_override_exits_2_and_names_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = leadsync(dir.path())
+        .arg("migrate")
+        .env("LEADSYNC__SERVER__PORT", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.port: unknown key"));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = leadsync(dir.path())
+        .arg("frobnicate")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = leadsync(dir.path()).arg("migrate").output().expect("runs");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("applied 1 initial"), "{stdout}");
+    assert!(dir.path().join("db/leadsync.db").exists());
+    let second = leadsync(dir.path()).arg("migrate").output().expect("runs");
+    assert!(second.status.success());
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        stdout.starts_with("0 migration(s) applied, 1 already present"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn help_describes_every_subcommand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = leadsync(dir.path()).arg("--help").output().expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "migrate", "healthcheck", "--config"] {
+        assert!(text.contains(word), "{word} missing from --help:\n{text}");
+    }
+}
+
+/// Starts `serve` on a free port, waits for its "listening" log line, checks it with the
+/// `healthcheck` subcommand, then sends SIGTERM and expects a clean exit 0.
+#[test]
+fn serve_answers_healthcheck_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = leadsync(dir.path())
+        .arg("serve")
+        .env("LEADSYNC__SERVER__BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = wait_for_line(&rx, "\"listening\"")
+        .and_then(|line| serde_json::from_str::<serde_json::Value>(&line).ok())
+        .and_then(|v| v["addr"].as_str().map(str::to_owned))
+        .expect("serve logs its address as JSON");
+
+    let check = leadsync(dir.path())
+        .args(["healthcheck", "--url", &format!("http://{addr}/healthz")])
+        .output()
+        .expect("runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = wait_for_exit(&mut child, Duration::from_secs(30)).expect("exits after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    assert!(wait_for_line(&rx, "shutdown complete").is_some());
+
+    let after = leadsync(dir.path())
+        .args(["healthcheck", "--url", &format!("http://{addr}/healthz")])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        after.status.code(),
+        Some(1),
+        "healthcheck fails once the server is gone"
+    );
+}
+
+fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return Some(line),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn wait_for_exit(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}

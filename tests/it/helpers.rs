@@ -1,0 +1,95 @@
+//! Shared test scaffolding: spawn the real app, build settings, and wait with bounded polling.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use leadsync::app::App;
+use leadsync::config::{self, Settings, Sources};
+use leadsync::http::AppState;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pub shutdown: CancellationToken,
+    pub handle: JoinHandle<anyhow::Result<()>>,
+    /// Kept so the temp database lives as long as the app.
+    pub _dir: tempfile::TempDir,
+}
+
+/// Settings for a test: defaults plus a loopback port-0 bind and a database in `dir`, then `extra`
+/// overrides in `LEADSYNC__…` form.
+pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("LEADSYNC__SERVER__BIND".into(), "127.0.0.1:0".into());
+    env.insert(
+        "LEADSYNC__DATABASE__URL".into(),
+        format!("sqlite://{}", dir.join("leadsync.db").display()),
+    );
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    config::load(&Sources {
+        file: None,
+        dotenv: HashMap::new(),
+        env,
+    })
+    .expect("test settings are valid")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = test_settings(dir.path(), extra);
+    let app = App::build(settings).await.expect("app builds");
+    let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    TestApp {
+        base,
+        state,
+        client: reqwest::Client::new(),
+        shutdown,
+        handle,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`; panics naming `what` otherwise.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
