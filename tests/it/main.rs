@@ -3,3 +3,5 @@
 mod cli;
 mod health;
 mod helpers;
+mod ingress_support;
+mod webhooks;
