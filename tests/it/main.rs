@@ -2,6 +2,7 @@
 
 mod apps_script;
 mod cli;
+mod crash;
 mod health;
 mod helpers;
 mod ingress_support;
