@@ -7,3 +7,4 @@ mod health;
 mod helpers;
 mod ingress_support;
 mod webhooks;
+mod webhooks_faults;
