@@ -32,6 +32,9 @@ impl App {
         for name in &report.applied {
             tracing::info!(migration = %name, "migration applied");
         }
+        let ingress = http::webhooks::Ingress::load(&settings, &db)
+            .await
+            .context("preparing webhook verification")?;
         let listener = TcpListener::bind(&settings.server.bind)
             .await
             .with_context(|| format!("binding server.bind {}", settings.server.bind))?;
@@ -41,6 +44,7 @@ impl App {
             db,
             metrics: http::metrics::handle(),
             started: Instant::now(),
+            ingress: Arc::new(ingress),
         };
         Ok(Self {
             listener,

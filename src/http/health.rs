@@ -41,6 +41,11 @@ fn not_ready(reason: &str) -> (StatusCode, axum::Json<serde_json::Value>) {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ::metrics::gauge!("leadsync_uptime_seconds").set(state.started.elapsed().as_secs_f64());
+    // Read at scrape time: counting on every webhook would cost a query per event.
+    match crate::store::inbox::depth(&state.db.pool).await {
+        Ok(depth) => ::metrics::gauge!("leadsync_inbox_depth").set(depth as f64),
+        Err(err) => tracing::warn!(error = %err, "inbox depth unavailable"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

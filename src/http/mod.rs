@@ -2,6 +2,7 @@
 
 mod health;
 pub mod metrics;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub db: Db,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub started: Instant,
+    /// Webhook verifiers and the event → pair routing table.
+    pub ingress: Arc<webhooks::Ingress>,
 }
 
 /// The full router with its layers, ready to serve.
@@ -28,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
     Router::new()
         .merge(health::router())
+        .merge(webhooks::router())
         .layer(axum::middleware::from_fn(metrics::track_requests))
         // Both limits: the tower layer answers 413 from Content-Length before a body is read,
         // axum's applies to bodies that are streamed without one.

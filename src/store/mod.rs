@@ -3,6 +3,7 @@
 pub mod absences;
 pub mod activity;
 pub mod field_states;
+pub mod inbox;
 pub mod inbox_work;
 pub mod lead_state;
 pub mod links;

@@ -1,5 +1,10 @@
 //! Integration tests: one binary that starts the real app on 127.0.0.1:0 with a temp database.
 
+mod apps_script;
 mod cli;
+mod crash;
 mod health;
 mod helpers;
+mod ingress_support;
+mod webhooks;
+mod webhooks_faults;

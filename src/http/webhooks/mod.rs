@@ -1,0 +1,27 @@
+//! Webhook ingress: `POST /webhooks/trello`, `HEAD /webhooks/trello` and `POST /webhooks/sheets`.
+//! Every other method on these paths answers 405.
+
+mod ingress;
+mod receive;
+pub mod signature;
+
+use axum::Router;
+use axum::routing::post;
+
+pub use ingress::{Ingress, IngressError, SHEETS_PATH, TRELLO_PATH};
+
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            TRELLO_PATH,
+            post(receive::trello)
+                .head(receive::trello_head)
+                .fallback(receive::method_not_allowed),
+        )
+        .route(
+            SHEETS_PATH,
+            post(receive::sheets).fallback(receive::method_not_allowed),
+        )
+}

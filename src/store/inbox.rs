@@ -1,0 +1,146 @@
+//! The ingress side of the `inbox` table: store a verified webhook event once, durably, before
+//! it is acknowledged. The worker's side (claims) lives in `store::inbox_work`.
+
+use sqlx::SqliteExecutor;
+
+use super::{Db, StoreError, now_ms};
+use crate::http::webhooks::signature::{RawEvent, Verified};
+
+/// What storing an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// A new row with this id.
+    New(i64),
+    /// An event with the same (source, dedupe key) was stored before; nothing changed.
+    Duplicate,
+}
+
+/// Stores `event` for `pair` in one autocommit statement. The pool runs with
+/// `synchronous=FULL`, so once this returns the row survives a crash or power loss. Concurrent
+/// calls with one key race on the unique index: exactly one of them gets `New`.
+pub async fn insert(db: &Db, event: &Verified<RawEvent>, pair: &str) -> Result<Stored, StoreError> {
+    insert_at(&db.pool, event, pair, now_ms()).await
+}
+
+async fn insert_at(
+    exec: impl SqliteExecutor<'_>,
+    event: &Verified<RawEvent>,
+    pair: &str,
+    received_at: i64,
+) -> Result<Stored, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $4)
+         ON CONFLICT (source, dedupe_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(event.source.as_str())
+    .bind(&event.dedupe_key)
+    .bind(pair)
+    .bind(received_at)
+    .bind(event.body.as_ref())
+    .fetch_optional(exec)
+    .await?;
+    Ok(id.map_or(Stored::Duplicate, Stored::New))
+}
+
+/// Events stored and not yet processed (pending or being processed), over all pairs.
+pub async fn depth(exec: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')")
+            .fetch_one(exec)
+            .await?,
+    )
+}
+
+/// Callback URLs of every Trello webhook registered earlier: their signatures stay valid.
+pub async fn registered_callback_urls(
+    exec: impl SqliteExecutor<'_>,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT callback_url FROM trello_webhooks ORDER BY callback_url",
+    )
+    .fetch_all(exec)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::http::webhooks::signature::{TrelloVerifier, Unverified};
+    use crate::store::testdb::temp_db;
+
+    const URL: &str = "http://127.0.0.1/webhooks/trello";
+
+    fn verified(action_id: &str) -> Verified<RawEvent> {
+        let verifier =
+            TrelloVerifier::new(&SecretString::from("s3cret"), vec![URL.to_owned()]).unwrap();
+        let body = format!(r#"{{"action":{{"id":"{action_id}"}},"model":{{"id":"board-a"}}}}"#);
+        let mut headers = HeaderMap::new();
+        let signature = verifier.sign(body.as_bytes(), URL);
+        headers.insert("x-trello-webhook", signature.parse().unwrap());
+        verifier
+            .verify(&Unverified::new(headers, Bytes::from(body)))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_repeated_key_is_stored_once_and_reported_as_duplicate() {
+        let db = temp_db().await;
+        let event = verified("act-1");
+        let first = insert(&db, &event, "a").await.unwrap();
+        assert!(matches!(first, Stored::New(_)));
+        assert_eq!(insert(&db, &event, "a").await.unwrap(), Stored::Duplicate);
+        assert_eq!(depth(&db.pool).await.unwrap(), 1);
+        let (source, key, pair, body): (String, String, String, Vec<u8>) =
+            sqlx::query_as("SELECT source, dedupe_key, pair, body FROM inbox")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            (source.as_str(), key.as_str(), pair.as_str()),
+            ("trello", "act-1", "a")
+        );
+        assert_eq!(body, event.body.as_ref());
+    }
+
+    #[tokio::test]
+    async fn stored_events_are_due_at_once_for_the_worker() {
+        let db = temp_db().await;
+        insert_at(&db.pool, &verified("act-2"), "b", 1_000)
+            .await
+            .unwrap();
+        let (received, due, status): (i64, i64, String) =
+            sqlx::query_as("SELECT received_at, next_attempt_at, status FROM inbox")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!((received, due, status.as_str()), (1_000, 1_000, "pending"));
+    }
+
+    #[tokio::test]
+    async fn callback_urls_of_registered_webhooks_are_listed_once() {
+        let db = temp_db().await;
+        for (id, url) in [
+            ("w1", "https://a/x"),
+            ("w2", "https://a/x"),
+            ("w3", "https://b/y"),
+        ] {
+            sqlx::query(
+                "INSERT INTO trello_webhooks (id, board_id, callback_url, created_at)
+                 VALUES ($1, 'board-a', $2, 0)",
+            )
+            .bind(id)
+            .bind(url)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+        let urls = registered_callback_urls(&db.pool).await.unwrap();
+        assert_eq!(urls, ["https://a/x", "https://b/y"]);
+    }
+}

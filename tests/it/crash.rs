@@ -1,0 +1,83 @@
+//! Durable first: an event answered 200 is in the database even if the process is killed
+//! (SIGKILL, no shutdown) right after the answer.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use leadsync::store::Db;
+
+use crate::ingress_support::*;
+
+#[tokio::test]
+async fn an_acknowledged_event_survives_sigkill_right_after_the_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("leadsync.toml");
+    std::fs::write(&file, config_toml(dir.path(), 1_048_576)).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leadsync"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .env_remove("LEADSYNC_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut child = KillOnDrop(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = listening_addr(&rx).expect("serve logs its address");
+
+    let body = trello_action("act-crash", BOARD);
+    let signature = trello_signer().sign(body.as_bytes(), CALLBACK);
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/webhooks/trello"))
+        .header("x-trello-webhook", signature)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().expect("reaped");
+
+    let db = Db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("leadsync.db").display()
+    ))
+    .await
+    .expect("reopen");
+    let stored: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT dedupe_key, body FROM inbox")
+        .fetch_all(&db.pool)
+        .await
+        .expect("query");
+    assert_eq!(stored, vec![("act-crash".to_owned(), body.into_bytes())]);
+}
+
+fn listening_addr(rx: &std::sync::mpsc::Receiver<String>) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let line = rx.recv_timeout(left).ok()?;
+        if line.contains("\"listening\"") {
+            let value: serde_json::Value = serde_json::from_str(&line).ok()?;
+            return value["addr"].as_str().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// Kills the server if an assertion fails before the test does.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
