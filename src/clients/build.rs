@@ -127,7 +127,8 @@ mod tests {
     #[test]
     fn an_invalid_key_file_names_google_credentials_file_without_key_material() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let secret_looking = "-----BEGIN PRIVATE KEY-----\nNOTAKEYsecretmaterial\n-----END PRIVATE KEY-----\n";
+        let secret_looking =
+            "-----BEGIN PRIVATE KEY-----\nNOTAKEYsecretmaterial\n-----END PRIVATE KEY-----\n";
         for (name, text) in [
             ("garbage.json", "not json at all".to_owned()),
             ("partial.json", r#"{"client_email": "a@b"}"#.to_owned()),
