@@ -95,10 +95,14 @@ mod tests {
 
     #[test]
     fn empty_trello_credentials_are_refused_by_key_name() {
-        let err = trello_client(&settings(&[])).err().expect("refused");
+        let Err(err) = trello_client(&settings(&[])) else {
+            panic!("empty credentials were accepted")
+        };
         assert_eq!(err.to_string(), "trello.api_key is empty");
         let s = settings(&[("LEADSYNC__TRELLO__API_KEY", "k")]);
-        let err = trello_client(&s).err().expect("refused");
+        let Err(err) = trello_client(&s) else {
+            panic!("an empty token was accepted")
+        };
         assert_eq!(err.to_string(), "trello.api_token is empty");
     }
 
