@@ -22,6 +22,17 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Check every pair online: credentials, board, lists, custom fields, sheet and header row.
+    ///
+    /// Prints one line per finding (`[pair] ok|missing|fixed|error: …`) and a summary; exits 0
+    /// only when everything is usable, 1 otherwise. Secrets are never printed.
+    Check {
+        /// Create what is missing: Trello lists of `status_lists`, text custom fields named like
+        /// the email/phone/company headers, and header cells (appended after the last used one).
+        /// A missing sheet, an unreachable board or a custom field of another type is not fixed.
+        #[arg(long)]
+        fix: bool,
+    },
     /// GET the local /healthz (for a container HEALTHCHECK); exit 0 when healthy, 1 otherwise.
     Healthcheck {
         /// URL to check instead of http://127.0.0.1:<port of server.bind>/healthz.
@@ -48,5 +59,13 @@ mod tests {
             Cli::try_parse_from(["leadsync", "serve", "--config", "a.toml"]).expect("parses");
         assert_eq!(before.config, Some(PathBuf::from("a.toml")));
         assert_eq!(after.config, before.config);
+    }
+
+    #[test]
+    fn check_takes_an_optional_fix_flag() {
+        let plain = Cli::try_parse_from(["leadsync", "check"]).expect("parses");
+        assert!(matches!(plain.command, Command::Check { fix: false }));
+        let fix = Cli::try_parse_from(["leadsync", "check", "--fix"]).expect("parses");
+        assert!(matches!(fix.command, Command::Check { fix: true }));
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, App};
+use crate::check;
 use crate::config::Settings;
 use crate::store::Db;
 
@@ -39,6 +40,20 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
     );
     db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Findings on stdout, one per line, then the summary; logs (if any) stay on stderr.
+pub async fn check(settings: Settings, fix: bool) -> anyhow::Result<ExitCode> {
+    let findings = check::run(&settings, fix).await;
+    for finding in &findings {
+        println!("{finding}");
+    }
+    println!("{}", check::summary(&findings));
+    Ok(if check::usable(&findings) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,7 @@
 //! leadsync: two-way sync between a Google Sheet of leads and a Trello board.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod clients;
 pub mod commands;

@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => leadsync::commands::serve(settings).await,
         Command::Migrate => leadsync::commands::migrate(settings).await,
+        Command::Check { fix } => leadsync::commands::check(settings, fix).await,
         Command::Healthcheck { url } => leadsync::commands::healthcheck(settings, url).await,
     };
     result.unwrap_or_else(|err| {

@@ -1,0 +1,177 @@
+//! `leadsync check [--fix]`: verifies, online, that every configured pair is usable — credentials,
+//! board, lists, custom fields, spreadsheet, sheet and header row — and with `fix` creates what is
+//! missing on the Trello board and in the header row. Produces [`Finding`]s; printing is the
+//! caller's, so tests assert on findings rather than on text.
+
+mod sheets;
+mod trello;
+
+use std::fmt;
+
+use crate::clients::build;
+use crate::clients::http::ClientError;
+use crate::config::Settings;
+
+/// How one checked item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// Absent, and `--fix` would (or could) create it.
+    Missing,
+    /// Was absent; created by this run.
+    Fixed,
+    /// Broken in a way this run cannot repair.
+    Error,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Missing => "missing",
+            Self::Fixed => "fixed",
+            Self::Error => "error",
+        }
+    }
+
+    pub fn is_usable(self) -> bool {
+        matches!(self, Self::Ok | Self::Fixed)
+    }
+}
+
+/// One line of the report: `[pair] outcome: what`. `what` never holds a secret: it is built from
+/// names, ids and `ClientError`s, which carry neither URLs nor credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub pair: String,
+    pub outcome: Outcome,
+    pub what: String,
+}
+
+impl Finding {
+    pub fn new(pair: &str, outcome: Outcome, what: impl Into<String>) -> Self {
+        Self {
+            pair: pair.to_owned(),
+            outcome,
+            what: what.into(),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}: {}", self.pair, self.outcome.label(), self.what)
+    }
+}
+
+/// Pair name used for findings that belong to no pair.
+pub const NO_PAIR: &str = "config";
+
+/// Exit status 0 is earned only when every finding is usable (and there is at least one).
+pub fn usable(findings: &[Finding]) -> bool {
+    !findings.is_empty() && findings.iter().all(|f| f.outcome.is_usable())
+}
+
+/// The last line of the report: counts per outcome and the verdict.
+pub fn summary(findings: &[Finding]) -> String {
+    let count = |o: Outcome| findings.iter().filter(|f| f.outcome == o).count();
+    let (missing, errors) = (count(Outcome::Missing), count(Outcome::Error));
+    let verdict = if usable(findings) {
+        "usable".to_owned()
+    } else if errors == 0 {
+        "not usable: run `leadsync check --fix` to create what is missing".to_owned()
+    } else {
+        "not usable".to_owned()
+    };
+    format!(
+        "check: {} ok, {} fixed, {missing} missing, {errors} error(s): {verdict}",
+        count(Outcome::Ok),
+        count(Outcome::Fixed),
+    )
+}
+
+/// What each API side's account check ended with, done once and reported for every pair.
+enum Account<C> {
+    Usable(C, String),
+    Broken(String),
+}
+
+/// Runs every check for every pair. Never fails as a whole: each problem is a finding.
+pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
+    if settings.pairs.is_empty() {
+        return vec![Finding::new(
+            NO_PAIR,
+            Outcome::Error,
+            "no [[pairs]] configured",
+        )];
+    }
+    let trello = trello_account(settings).await;
+    let sheets = sheets_account(settings).await;
+    let mut out = Vec::new();
+    for pair in &settings.pairs {
+        let name = pair.name.as_str();
+        out.push(Finding::new(name, Outcome::Ok, "config valid"));
+        match &trello {
+            Account::Usable(client, who) => {
+                out.push(Finding::new(name, Outcome::Ok, who.as_str()));
+                trello::check_pair(client, pair, fix, &mut out).await;
+            }
+            Account::Broken(why) => out.push(Finding::new(name, Outcome::Error, why.as_str())),
+        }
+        match &sheets {
+            Account::Usable(client, who) => {
+                out.push(Finding::new(name, Outcome::Ok, who.as_str()));
+                sheets::check_pair(client, pair, fix, &mut out).await;
+            }
+            Account::Broken(why) => out.push(Finding::new(name, Outcome::Error, why.as_str())),
+        }
+    }
+    out
+}
+
+async fn trello_account(settings: &Settings) -> Account<crate::clients::trello::TrelloClient> {
+    let client = match build::trello_client(settings) {
+        Ok(c) => c,
+        Err(e) => return Account::Broken(format!("trello: {e}")),
+    };
+    match client.me().await {
+        Ok(me) => {
+            let who = format!("trello: token of {} (@{})", me.full_name, me.username);
+            Account::Usable(client, who)
+        }
+        Err(e @ ClientError::Auth { .. }) => Account::Broken(format!(
+            "trello: key or token refused, check trello.api_key and trello.api_token ({e})"
+        )),
+        Err(e) => Account::Broken(format!("trello: cannot reach the API ({e})")),
+    }
+}
+
+async fn sheets_account(settings: &Settings) -> Account<crate::clients::sheets::SheetsClient> {
+    let client = match build::sheets_client(settings) {
+        Ok(c) => c,
+        Err(e) => return Account::Broken(format!("google: {e}")),
+    };
+    match client.authenticate().await {
+        Ok(()) => {
+            let who = format!(
+                "google: token obtained for service account {}",
+                client.service_account()
+            );
+            Account::Usable(client, who)
+        }
+        Err(e) => Account::Broken(format!(
+            "google: no token for service account {} ({e})",
+            client.service_account()
+        )),
+    }
+}
+
+/// Trello and Sheets names are matched as users type them: case and outer spaces do not matter.
+fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_fix;
