@@ -45,6 +45,7 @@ impl App {
             metrics: http::metrics::handle(),
             started: Instant::now(),
             ingress: Arc::new(ingress),
+            engine: None,
         };
         Ok(Self {
             listener,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub started: Instant,
     /// Webhook verifiers and the event → pair routing table.
     pub ingress: Arc<webhooks::Ingress>,
+    /// The sync engine, when pairs are configured and resolved.
+    pub engine: Option<crate::sync::handle::EngineHandle>,
 }
 
 /// The full router with its layers, ready to serve.
@@ -37,6 +39,24 @@ pub fn router(state: AppState) -> Router {
         // axum's applies to bodies that are streamed without one.
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(json_payload_too_large))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The body-limit layer answers 413 in plain text; every answer of ours is JSON (CONTRACT §4).
+async fn json_payload_too_large(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(serde_json::json!({"error": "request body too large"})),
+        )
+            .into_response();
+    }
+    response
 }

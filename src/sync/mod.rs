@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod commands;
 pub mod context;
+pub mod handle;
 pub mod mapping;
 pub mod merge;
 pub mod observe;

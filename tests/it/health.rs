@@ -78,6 +78,8 @@ async fn oversized_bodies_get_413() {
         .await
         .expect("request");
     assert_eq!(resp.status(), 413);
+    let body: serde_json::Value = resp.json().await.expect("413 answers JSON");
+    assert_eq!(body["error"], "request body too large");
 }
 
 async fn spawn_app_small_limit() -> crate::helpers::TestApp {
