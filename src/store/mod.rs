@@ -2,6 +2,7 @@
 
 pub mod absences;
 pub mod activity;
+pub mod dispatch_support;
 pub mod field_states;
 pub mod inbox_work;
 pub mod links;

@@ -3,6 +3,12 @@
 
 pub mod commands;
 pub mod context;
+pub mod dispatch;
+#[cfg(test)]
+mod dispatch_bench;
+mod dispatch_record;
+mod dispatch_sheets;
+mod dispatch_trello;
 pub mod mapping;
 pub mod merge;
 pub mod observe;
