@@ -8,9 +8,12 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::clients::sheets::SheetsClient;
+use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::store::Db;
+use crate::sync::engine::Engine;
 
 /// How long in-flight requests may take to finish after a stop signal before we exit anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -19,12 +22,34 @@ pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
+    engine: Option<Engine>,
+}
+
+/// Whether and how the sync engine runs beside the HTTP server.
+pub enum EngineMode {
+    /// Only the HTTP side (webhooks are stored, nothing is synced): used by ingress tests.
+    Off,
+    /// Clients built from the settings (production).
+    FromSettings,
+    /// Clients given by the caller (the demo and tests, with their own rate limits).
+    WithClients(Box<(TrelloClient, SheetsClient)>),
 }
 
 impl App {
-    /// Opens the database, applies pending migrations and binds `server.bind` (port 0 picks a
-    /// free port, which is how tests run several apps at once).
+    /// The daemon as `serve` runs it: the engine starts when pairs are configured, after they
+    /// resolve against the real APIs.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let mode = if settings.pairs.is_empty() {
+            EngineMode::Off
+        } else {
+            EngineMode::FromSettings
+        };
+        Self::build_with(settings, mode).await
+    }
+
+    /// Opens the database, applies pending migrations, resolves the engine's pairs and binds
+    /// `server.bind` (port 0 picks a free port, which is how tests run several apps at once).
+    pub async fn build_with(settings: Settings, mode: EngineMode) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database.url)
             .await
             .context("opening the database")?;
@@ -35,6 +60,14 @@ impl App {
         let ingress = http::webhooks::Ingress::load(&settings, &db)
             .await
             .context("preparing webhook verification")?;
+        let engine = match mode {
+            EngineMode::Off => None,
+            EngineMode::FromSettings => Some(Engine::build(&settings, db.clone()).await?),
+            EngineMode::WithClients(clients) => {
+                let (trello, sheets) = *clients;
+                Some(Engine::build_with(&settings, db.clone(), trello, sheets).await?)
+            }
+        };
         let listener = TcpListener::bind(&settings.server.bind)
             .await
             .with_context(|| format!("binding server.bind {}", settings.server.bind))?;
@@ -45,12 +78,13 @@ impl App {
             metrics: http::metrics::handle(),
             started: Instant::now(),
             ingress: Arc::new(ingress),
-            engine: None,
+            engine: engine.as_ref().map(Engine::handle),
         };
         Ok(Self {
             listener,
             addr,
             state,
+            engine,
         })
     }
 
@@ -73,7 +107,9 @@ impl App {
             listener,
             addr,
             state,
+            engine,
         } = self;
+        let tasks = engine.map(|e| e.spawn(&shutdown)).unwrap_or_default();
         tracing::info!(%addr, "listening");
         let db = state.db.clone();
         let router = http::router(state);
@@ -87,9 +123,20 @@ impl App {
                 tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "in-flight requests did not finish in time");
             }
         }
+        // The engine's loops finish their current pass (a committed transaction or none).
+        let drain = futures_join_all(tasks);
+        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+            tracing::warn!("engine tasks did not stop in time");
+        }
         db.close().await;
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+async fn futures_join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
     }
 }
 

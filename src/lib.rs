@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod model;
 pub mod sandbox;

@@ -80,6 +80,13 @@ pub struct ApiClient {
     system: &'static str,
 }
 
+/// Which failures a call may retry by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Always,
+    OnlyRefused,
+}
+
 impl ApiClient {
     pub fn new(
         system: &'static str,
@@ -115,7 +122,8 @@ impl ApiClient {
         endpoint: &'static str,
         make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ClientError> {
-        self.run(endpoint, make, |r| async move { Ok(r) }).await
+        self.run(endpoint, Retry::Always, make, |r| async move { Ok(r) })
+            .await
     }
 
     /// `send` + decode the JSON body into `T`; the whole body is read inside the retried attempt.
@@ -124,7 +132,29 @@ impl ApiClient {
         endpoint: &'static str,
         make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let body = self.run(endpoint, make, |r| r.bytes()).await?;
+        self.send_json_with(endpoint, Retry::Always, make).await
+    }
+
+    /// `send_json` for a call that is not idempotent (creating a card): only a 429, which the
+    /// server refused before acting, is retried here. A 5xx, a timeout or a reset may have
+    /// done the work, so it comes back at once as an outcome-unknown error for the caller to
+    /// check before trying again.
+    pub async fn send_json_not_idempotent<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        self.send_json_with(endpoint, Retry::OnlyRefused, make)
+            .await
+    }
+
+    async fn send_json_with<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        retry: Retry,
+        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let body = self.run(endpoint, retry, make, |r| r.bytes()).await?;
         serde_json::from_slice(&body).map_err(|e| ClientError::Decode {
             system: self.system,
             endpoint,
@@ -135,6 +165,7 @@ impl ApiClient {
     async fn run<T, Fut>(
         &self,
         endpoint: &'static str,
+        retry: Retry,
         make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         finish: impl Fn(reqwest::Response) -> Fut,
     ) -> Result<T, ClientError>
@@ -174,6 +205,17 @@ impl ApiClient {
                     (self.no_answer(endpoint, e)?, None)
                 }
             };
+            let refused = matches!(failure, Failure::Status(StatusCode::TOO_MANY_REQUESTS, _));
+            if retry == Retry::OnlyRefused && !refused {
+                let mut err = self.give_up(endpoint, attempts, failure);
+                if let ClientError::Retryable {
+                    outcome_unknown, ..
+                } = &mut err
+                {
+                    *outcome_unknown = true;
+                }
+                return Err(err);
+            }
             let delay = retry_after.unwrap_or_else(|| self.policy.backoff(attempts - 1));
             let out_of_time = started.elapsed() + delay > self.policy.max_elapsed;
             if attempts >= self.policy.max_attempts || out_of_time {

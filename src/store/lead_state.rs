@@ -186,21 +186,3 @@ pub async fn lead_at_new_row(
     .fetch_optional(exec)
     .await?)
 }
-
-/// Inbox events due now (pending, or processing with an expired lease), oldest first. The
-/// worker reads them all to group each lead's events before deciding which are ready.
-pub async fn due_events(
-    exec: impl SqliteExecutor<'_>,
-    now_ms: i64,
-    limit: i64,
-) -> Result<Vec<super::inbox_work::InboxEvent>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, source, dedupe_key, pair, received_at, body, attempts FROM inbox
-         WHERE status IN ('pending', 'processing') AND next_attempt_at <= $1
-         ORDER BY id LIMIT $2",
-    )
-    .bind(now_ms)
-    .bind(limit)
-    .fetch_all(exec)
-    .await?)
-}

@@ -4,6 +4,13 @@
 pub mod apply;
 pub mod commands;
 pub mod context;
+pub mod dispatch;
+#[cfg(test)]
+mod dispatch_bench;
+mod dispatch_record;
+mod dispatch_sheets;
+mod dispatch_trello;
+pub mod engine;
 pub mod handle;
 pub mod mapping;
 pub mod merge;

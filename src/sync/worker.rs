@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::trello::TrelloEvent;
-use crate::store::inbox_work::{self, InboxEvent};
-use crate::store::{Db, StoreError, lead_state, links, now_ms};
+use crate::store::inbox_engine;
+use crate::store::inbox_work::InboxEvent;
+use crate::store::{Db, StoreError, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::observe::{
     CardChange, RowObservation, SheetEvent, SheetEventKind, observe_card_event, observe_event_row,
@@ -78,7 +79,7 @@ impl Worker {
     /// One pass: read due events, apply those whose leads are quiet, leave the rest for later.
     pub async fn run_once(&self) -> Result<WorkerReport, StoreError> {
         let now = now_ms();
-        let events = lead_state::due_events(&self.db.pool, now, BATCH).await?;
+        let events = inbox_engine::due_events(&self.db.pool, now, BATCH).await?;
         let mut report = WorkerReport::default();
         let mut parsed: Vec<(InboxEvent, Vec<(String, Item)>)> = Vec::new();
         for event in events {
@@ -87,7 +88,7 @@ impl Worker {
                 Err(reason) => {
                     report.events_failed += 1;
                     tracing::warn!(event_id = event.id, pair = %event.pair, error = %reason, "inbox event cannot be processed");
-                    inbox_work::mark_failed(&self.db.pool, event.id, &reason).await?;
+                    inbox_engine::fail(&self.db.pool, event.id, &reason).await?;
                 }
             }
         }
@@ -146,7 +147,7 @@ impl Worker {
             }
         }
         for id in &ids {
-            inbox_work::mark_done(&mut *tx, *id).await?;
+            inbox_engine::finish(&mut *tx, *id).await?;
         }
         tx.commit().await?;
         for (ctx, log) in logs {

@@ -5,19 +5,26 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use leadsync::demo::world::{World, WorldOptions};
 use leadsync::store::Db;
 
-use crate::ingress_support::*;
+use crate::ingress_support::trello_action;
 
-#[tokio::test]
+// Multi-threaded: the emulators live in this process and must answer while the test thread
+// waits for the child's output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_event_survives_sigkill_right_after_the_answer() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("leadsync.toml");
-    std::fs::write(&file, config_toml(dir.path(), 1_048_576)).expect("write config");
+    // The real binary against the emulators (serve resolves its pair at start-up).
+    let w = World::start(WorldOptions {
+        start_app: false,
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("world");
     let mut child = Command::new(env!("CARGO_BIN_EXE_leadsync"))
         .args(["serve", "--config"])
-        .arg(&file)
-        .current_dir(dir.path())
+        .arg(w.config_path())
+        .current_dir(w.dir())
         .env_remove("LEADSYNC_CONFIG")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -34,8 +41,13 @@ async fn an_acknowledged_event_survives_sigkill_right_after_the_answer() {
     });
     let addr = listening_addr(&rx).expect("serve logs its address");
 
-    let body = trello_action("act-crash", BOARD);
-    let signature = trello_signer().sign(body.as_bytes(), CALLBACK);
+    let board = &w.pairs[0].board.board_id;
+    let body = trello_action("act-crash", board);
+    let signature = leadsync::sandbox::trello::sign(
+        w.trello.api_secret(),
+        body.as_bytes(),
+        &w.settings.trello_callback_url(),
+    );
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/webhooks/trello"))
         .header("x-trello-webhook", signature)
@@ -47,12 +59,7 @@ async fn an_acknowledged_event_survives_sigkill_right_after_the_answer() {
     child.0.kill().expect("SIGKILL");
     child.0.wait().expect("reaped");
 
-    let db = Db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("leadsync.db").display()
-    ))
-    .await
-    .expect("reopen");
+    let db = Db::connect(&w.settings.database.url).await.expect("reopen");
     let stored: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT dedupe_key, body FROM inbox")
         .fetch_all(&db.pool)
         .await

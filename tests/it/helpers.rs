@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use leadsync::app::App;
+use leadsync::app::{App, EngineMode};
 use leadsync::config::{self, Settings, Sources};
 use leadsync::http::AppState;
 use tokio::task::JoinHandle;
@@ -47,7 +47,9 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = test_settings(dir.path(), extra);
-    let app = App::build(settings).await.expect("app builds");
+    let app = App::build_with(settings, EngineMode::Off)
+        .await
+        .expect("app builds");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let shutdown = CancellationToken::new();
@@ -91,5 +93,12 @@ where
             panic!("timed out after {limit:?} waiting for {what}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Tests log nothing unless `TEST_LOG=1` (then JSON lines on stderr, filtered by `RUST_LOG`).
+pub fn test_log() {
+    if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+        leadsync::telemetry::init(leadsync::telemetry::LogTarget::Stderr);
     }
 }

@@ -1,7 +1,7 @@
 //! Scaffolding for the webhook ingress tests: an app with secrets and one pair configured, the
 //! signers a real Trello and Apps Script would use, and inbox queries.
 
-use leadsync::app::App;
+use leadsync::app::{App, EngineMode};
 use leadsync::config::{self, Sources};
 use leadsync::http::webhooks::signature::{StandardWebhooksKey, TrelloVerifier};
 use secrecy::SecretString;
@@ -61,7 +61,9 @@ pub async fn spawn_ingress_app_limited(max_body_bytes: usize) -> TestApp {
         ..Sources::default()
     })
     .expect("valid config");
-    let app = App::build(settings).await.expect("app builds");
+    let app = App::build_with(settings, EngineMode::Off)
+        .await
+        .expect("app builds");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let shutdown = CancellationToken::new();

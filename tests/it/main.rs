@@ -4,6 +4,7 @@ mod apps_script;
 mod check;
 mod cli;
 mod crash;
+mod e2e;
 mod health;
 mod helpers;
 mod ingress_support;

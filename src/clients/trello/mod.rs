@@ -234,13 +234,16 @@ impl TrelloClient {
 
     pub async fn create_card(&self, card: &NewCard) -> Result<Card, ClientError> {
         let body = serde_json::to_value(card).map_err(|e| ClientError::Config(e.to_string()))?;
+        // Not retried on an unknown outcome: a second POST would make a second card. The
+        // dispatcher looks for the card by its marker before it tries again.
+        let url = self.url("/cards");
         let w: WireCard = self
-            .write(
-                "create_card",
-                reqwest::Method::POST,
-                self.url("/cards"),
-                &body,
-            )
+            .api
+            .send_json_not_idempotent("create_card", |c| {
+                c.post(&url)
+                    .header(AUTHORIZATION, self.auth.clone())
+                    .json(&body)
+            })
             .await?;
         Ok(w.into())
     }

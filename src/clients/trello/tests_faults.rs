@@ -195,3 +195,42 @@ async fn a_burst_of_200_calls_stays_under_the_enforced_quota() {
     assert_eq!(sb.gate().calls().count_status(429), 0);
     assert_eq!(sb.gate().calls().count("GET", "/1/members/me"), 200);
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_not_posted_twice() {
+    let (sb, c, b) = setup().await;
+    sb.gate().set_faults(Faults {
+        fail_next: vec![0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    let list = b.lists["New"].clone();
+    let new = NewCard {
+        id_list: list,
+        name: "Ada".into(),
+        desc: String::new(),
+        pos: None,
+    };
+    let err = c.create_card(&new).await.expect_err("the answer was lost");
+    assert!(err.is_timeout_or_connection(), "{err}");
+    assert_eq!(
+        sb.gate().calls().count("POST", "/1/cards"),
+        1,
+        "no blind second POST"
+    );
+    assert_eq!(sb.cards(&b.board_id).len(), 1, "the card was made once");
+}
+
+#[tokio::test]
+async fn a_create_refused_with_429_is_retried() {
+    let (sb, c, b) = setup().await;
+    sb.gate().set_faults(fail_next(&[429], Some(0)));
+    let new = NewCard {
+        id_list: b.lists["New"].clone(),
+        name: "Ada".into(),
+        desc: String::new(),
+        pos: None,
+    };
+    c.create_card(&new).await.expect("created after the 429");
+    assert_eq!(sb.cards(&b.board_id).len(), 1);
+}

@@ -1,0 +1,4 @@
+//! `leadsync demo` and the sandbox world it runs in (also used by tests and benchmarks).
+
+pub mod ops;
+pub mod world;

@@ -1,0 +1,313 @@
+//! A complete sandbox world on loopback: the Trello and Google emulators with a board and a
+//! sheet per pair, a generated config, and the real daemon running against them. The demo, the
+//! end-to-end tests and the benchmarks all stand on it.
+
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use secrecy::SecretString;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{App, EngineMode};
+use crate::clients::http::{RateLimiter, RetryPolicy};
+use crate::clients::sheets::SheetsClient;
+use crate::clients::sheets::auth::ServiceAccountKey;
+use crate::clients::trello::{TrelloClient, TrelloLimits};
+use crate::config::{self, Settings, Sources};
+use crate::http::AppState;
+use crate::sandbox::common::Quota;
+use crate::sandbox::google::{GoogleOptions, GoogleSandbox};
+use crate::sandbox::trello::{BoardSetup, SandboxQuotas, TrelloSandbox};
+
+/// The sheet's header row in every world sheet.
+pub const HEADER: [&str; 8] = [
+    "Lead ID",
+    "Name",
+    "Email",
+    "Phone",
+    "Company",
+    "Status",
+    "Notes",
+    "Trello Card",
+];
+pub const LISTS: [&str; 4] = ["New", "Contacted", "Qualified", "Lost"];
+pub const FIELDS: [&str; 3] = ["Email", "Phone", "Company"];
+pub const SHEET: &str = "Leads";
+
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    pub pairs: Vec<String>,
+    pub debounce_ms: u64,
+    pub conflict_policy: String,
+    pub reconcile_interval_secs: u64,
+    /// Quotas of the emulators are the real ones times this (the clients keep 90 % of them):
+    /// the real Sheets quota of 60 a minute would make every test wait.
+    pub quota_scale: u32,
+    /// Where the config and database live; a temporary folder when `None`.
+    pub dir: Option<PathBuf>,
+    /// Start the daemon in this process (false: a test runs the binary with `config_path()`).
+    pub start_app: bool,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        Self {
+            pairs: vec!["default".into()],
+            debounce_ms: 150,
+            conflict_policy: "last_writer_wins".into(),
+            reconcile_interval_secs: 0,
+            quota_scale: 20,
+            dir: None,
+            start_app: true,
+        }
+    }
+}
+
+pub struct WorldPair {
+    pub name: String,
+    pub board: BoardSetup,
+    pub spreadsheet_id: String,
+}
+
+pub(crate) struct RunningApp {
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+    pub handle: JoinHandle<anyhow::Result<()>>,
+}
+
+pub struct World {
+    pub trello: TrelloSandbox,
+    pub google: GoogleSandbox,
+    pub pairs: Vec<WorldPair>,
+    pub settings: Settings,
+    pub options: WorldOptions,
+    pub(crate) app: Option<RunningApp>,
+    dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    port: u16,
+}
+
+fn scaled(max: u32, scale: u32, secs: u64) -> Quota {
+    Quota {
+        max_requests: max.saturating_mul(scale.max(1)),
+        per: Duration::from_secs(secs),
+    }
+}
+
+impl World {
+    pub async fn start(options: WorldOptions) -> anyhow::Result<Self> {
+        let scale = options.quota_scale;
+        let trello = TrelloSandbox::start_with(SandboxQuotas {
+            per_token: Some(scaled(100, scale, 10)),
+            per_key: Some(scaled(300, scale, 10)),
+        })
+        .await?;
+        let google = GoogleSandbox::start_with(GoogleOptions {
+            quota: Some(scaled(60, scale, 60)),
+            ..GoogleOptions::default()
+        })
+        .await?;
+        let (tmp, dir) = match &options.dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                (None, dir.clone())
+            }
+            None => {
+                let tmp = tempfile::tempdir()?;
+                let dir = tmp.path().to_path_buf();
+                (Some(tmp), dir)
+            }
+        };
+        let mut pairs = Vec::new();
+        for (i, name) in options.pairs.iter().enumerate() {
+            let board = trello.setup_board(&format!("Leads {name}"), &LISTS, &FIELDS);
+            let spreadsheet_id = format!(
+                "sheet{}{}",
+                i + 1,
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            );
+            google.create_spreadsheet(&spreadsheet_id);
+            google
+                .add_sheet(&spreadsheet_id, SHEET)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            google
+                .set_rows(&spreadsheet_id, SHEET, 1, &[HEADER])
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            pairs.push(WorldPair {
+                name: name.clone(),
+                board,
+                spreadsheet_id,
+            });
+        }
+        google.write_service_account_key(&dir.join("service_account.json"))?;
+        let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let secret = format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
+        );
+        let text = config_text(&options, &trello, &google, &pairs, &dir, port, &secret);
+        std::fs::write(dir.join("leadsync.toml"), text)?;
+        let settings = config::load(&Sources {
+            file: Some(dir.join("leadsync.toml")),
+            ..Sources::default()
+        })
+        .context("the generated config")?;
+        let mut world = Self {
+            trello,
+            google,
+            pairs,
+            settings,
+            options,
+            app: None,
+            dir,
+            _tmp: tmp,
+            port,
+        };
+        if world.options.start_app {
+            world.start_app().await?;
+            world.register_webhooks().await?;
+        }
+        Ok(world)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("leadsync.toml")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Clients like the daemon's, with limits scaled to the emulators' quotas.
+    pub fn clients(&self) -> anyhow::Result<(TrelloClient, SheetsClient)> {
+        let scale = self.options.quota_scale.max(1);
+        let t = &self.settings.trello;
+        let trello = TrelloClient::new(
+            t.api_base.clone(),
+            t.api_key.clone(),
+            t.api_token.clone(),
+            RetryPolicy::default(),
+            TrelloLimits {
+                per_token: (90 * scale, Duration::from_secs(10)),
+                per_key: (270 * scale, Duration::from_secs(10)),
+            },
+        )?;
+        let key = ServiceAccountKey::from_file(&self.settings.google.credentials_file)?;
+        let sheets = SheetsClient::new(
+            &self.settings.google.sheets_api_base,
+            key,
+            RetryPolicy::default(),
+            RateLimiter::new(54 * scale, Duration::from_secs(60)),
+        )?;
+        Ok((trello, sheets))
+    }
+
+    /// Starts (or restarts, on the same database) the daemon in this process.
+    pub async fn start_app(&mut self) -> anyhow::Result<()> {
+        let (trello, sheets) = self.clients()?;
+        let app = App::build_with(
+            self.settings.clone(),
+            EngineMode::WithClients(Box::new((trello, sheets))),
+        )
+        .await?;
+        let state = app.state().clone();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        self.app = Some(RunningApp {
+            state,
+            shutdown,
+            handle,
+        });
+        Ok(())
+    }
+
+    /// Stops the daemon gracefully and waits for it.
+    pub async fn stop_app(&mut self) -> anyhow::Result<()> {
+        if let Some(app) = self.app.take() {
+            app.shutdown.cancel();
+            app.handle.await??;
+        }
+        Ok(())
+    }
+
+    /// Registers one Trello webhook per pair on the daemon's callback URL (Trello checks it
+    /// with a HEAD first, so the daemon must be listening).
+    pub async fn register_webhooks(&self) -> anyhow::Result<()> {
+        let (trello, _) = self.clients()?;
+        let callback = self.settings.trello_callback_url();
+        for pair in &self.pairs {
+            trello
+                .create_webhook(
+                    &callback,
+                    &pair.board.board_id,
+                    &format!("leadsync {}", pair.name),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub fn state(&self) -> Option<&AppState> {
+        self.app.as_ref().map(|a| &a.state)
+    }
+
+    pub fn pair(&self, name: &str) -> &WorldPair {
+        self.pairs
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or(&self.pairs[0])
+    }
+}
+
+fn config_text(
+    o: &WorldOptions,
+    trello: &TrelloSandbox,
+    google: &GoogleSandbox,
+    pairs: &[WorldPair],
+    dir: &Path,
+    port: u16,
+    secret: &str,
+) -> String {
+    let mut text = format!(
+        "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nadmin_token = \"{admin}\"\n\n\
+         [database]\nurl = \"sqlite://{db}\"\n\n\
+         [trello]\napi_base = \"{tb}\"\napi_key = \"{tk}\"\napi_token = \"{tt}\"\napi_secret = \"{ts}\"\n\n\
+         [google]\nsheets_api_base = \"{gb}\"\ncredentials_file = \"{cf}\"\n\n\
+         [apps_script]\nsecret = \"{secret}\"\n\n\
+         [sync]\nreconcile_interval_secs = {ri}\ndebounce_ms = {db_ms}\nconflict_policy = \"{policy}\"\n",
+        admin = uuid::Uuid::new_v4().simple(),
+        db = dir.join("leadsync.db").display(),
+        tb = trello.api_base(),
+        tk = trello.api_key(),
+        tt = trello.api_token(),
+        ts = trello.api_secret(),
+        gb = google.sheets_api_base(),
+        cf = dir.join("service_account.json").display(),
+        ri = o.reconcile_interval_secs,
+        db_ms = o.debounce_ms,
+        policy = o.conflict_policy,
+    );
+    for pair in pairs {
+        text.push_str(&format!(
+            "\n[[pairs]]\nname = \"{}\"\nspreadsheet_id = \"{}\"\nsheet = \"{SHEET}\"\nboard_id = \"{}\"\n\n[pairs.status_lists]\n",
+            pair.name, pair.spreadsheet_id, pair.board.board_id
+        ));
+        for list in LISTS {
+            text.push_str(&format!("{list} = \"{list}\"\n"));
+        }
+    }
+    text
+}
+
+/// The secret shared with the world's Apps Script stand-in.
+pub(crate) fn apps_script_secret(settings: &Settings) -> SecretString {
+    settings.apps_script.secret.clone()
+}

@@ -1,0 +1,223 @@
+//! The outbox dispatcher: claims due commands, sends Trello ones concurrently and Sheets ones
+//! batched per pair, and records each outcome (done, retried with backoff, or dead-lettered).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::sheets::SheetsClient;
+use crate::clients::trello::TrelloClient;
+use crate::store::outbox::{self, Command as Stored};
+use crate::store::{Db, StoreError};
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::dispatch_record::{Outcome, Recorded};
+
+/// Knobs of the dispatcher; the defaults suit production.
+#[derive(Debug, Clone)]
+pub struct DispatchOptions {
+    /// Commands claimed per round.
+    pub batch: i64,
+    /// How long a claim holds before another dispatcher may take the command over; longer
+    /// than any round can take (rate-limited calls with their own retries).
+    pub lease: Duration,
+    /// Trello calls in flight at once; the client's rate limiters pace them further.
+    pub trello_concurrency: usize,
+    /// Tries before a still-retryable command is dead-lettered.
+    pub max_attempts: i64,
+    /// Backoff of the first retry, doubled per failed attempt up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Pause of [`Dispatcher::run`] after a round that found nothing due.
+    pub idle: Duration,
+}
+
+impl Default for DispatchOptions {
+    fn default() -> Self {
+        Self {
+            batch: 64,
+            lease: Duration::from_secs(300),
+            trello_concurrency: 8,
+            max_attempts: 8,
+            base_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            idle: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    pub claimed: usize,
+    pub sent: usize,
+    /// Completed without a call (nothing left to change, row or card gone).
+    pub skipped: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+impl DispatchReport {
+    fn add(&mut self, recorded: Recorded) {
+        match recorded {
+            Recorded::Sent => self.sent += 1,
+            Recorded::Skipped => self.skipped += 1,
+            Recorded::Retried => self.retried += 1,
+            Recorded::Dead => self.dead += 1,
+            Recorded::Lost => {}
+        }
+    }
+}
+
+/// A claimed command with its parsed payload.
+pub(crate) struct Claimed {
+    pub row: Stored,
+    pub cmd: Command,
+}
+
+/// Sends the outbox through the real clients. Cheap to clone: every part is shared.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub(crate) db: Db,
+    pub(crate) trello: TrelloClient,
+    pub(crate) sheets: SheetsClient,
+    pub(crate) pairs: HashMap<String, Arc<PairContext>>,
+    pub(crate) options: DispatchOptions,
+}
+
+impl Dispatcher {
+    pub fn new(
+        db: Db,
+        trello: TrelloClient,
+        sheets: SheetsClient,
+        pairs: impl IntoIterator<Item = Arc<PairContext>>,
+    ) -> Self {
+        Self {
+            db,
+            trello,
+            sheets,
+            pairs: pairs.into_iter().map(|p| (p.name.clone(), p)).collect(),
+            options: DispatchOptions::default(),
+        }
+    }
+
+    pub fn with_options(mut self, options: DispatchOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Claims up to `batch` due commands, sends them, records every outcome and waits for all.
+    /// A store error is returned after the round; commands whose outcome it kept from being
+    /// recorded stay claimed until their lease runs out and are then sent again.
+    pub async fn run_once(&self) -> Result<DispatchReport, StoreError> {
+        let claimed =
+            outbox::claim_due(&self.db, None, self.options.batch, self.options.lease).await?;
+        let mut report = DispatchReport {
+            claimed: claimed.len(),
+            ..DispatchReport::default()
+        };
+        let mut tasks: JoinSet<Result<Vec<Recorded>, StoreError>> = JoinSet::new();
+        let permits = Arc::new(Semaphore::new(self.options.trello_concurrency.max(1)));
+        let mut sheet_batches: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
+        let mut first_error = None;
+        for row in claimed {
+            let cmd = match serde_json::from_value::<Command>(row.payload.clone()) {
+                Ok(cmd) => cmd,
+                Err(e) => {
+                    let why = Outcome::Invalid(format!("unreadable command payload: {e}"));
+                    keep(&mut report, &mut first_error, self.record(&row, why).await);
+                    continue;
+                }
+            };
+            if !self.pairs.contains_key(&row.pair) {
+                let why = Outcome::Invalid(format!("pair {} is not configured", row.pair));
+                keep(&mut report, &mut first_error, self.record(&row, why).await);
+                continue;
+            }
+            let claimed = Claimed { row, cmd };
+            if claimed.cmd.target() == "sheets" {
+                let pair = claimed.row.pair.clone();
+                sheet_batches.entry(pair).or_default().push(claimed);
+                continue;
+            }
+            let this = self.clone();
+            let permits = permits.clone();
+            tasks.spawn(async move {
+                // The semaphore is never closed, so acquiring only fails if it were.
+                let _permit = permits.acquire_owned().await.ok();
+                let outcome = this.send_trello(&claimed).await?;
+                Ok(vec![this.record(&claimed.row, outcome).await?])
+            });
+        }
+        for (_, batch) in sheet_batches {
+            let this = self.clone();
+            tasks.spawn(async move {
+                let outcomes = this.send_sheets(&batch).await;
+                let mut recorded = Vec::with_capacity(batch.len());
+                for (claimed, outcome) in batch.iter().zip(outcomes) {
+                    recorded.push(this.record(&claimed.row, outcome).await?);
+                }
+                Ok(recorded)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(recorded)) => recorded.into_iter().for_each(|r| report.add(r)),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "dispatcher could not record an outcome");
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => tracing::error!(error = %e, "dispatch task failed"),
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Dispatches until `shutdown` is cancelled, pausing briefly whenever nothing was due. A
+    /// round under way is finished first, so no claimed command is left behind.
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let busy = match self.run_once().await {
+                Ok(report) => report.claimed > 0,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox dispatch round failed");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(self.options.idle) => {}
+                }
+            }
+        }
+    }
+
+    pub(crate) fn pair(&self, name: &str) -> Option<&Arc<PairContext>> {
+        self.pairs.get(name)
+    }
+}
+
+fn keep(
+    report: &mut DispatchReport,
+    first_error: &mut Option<StoreError>,
+    recorded: Result<Recorded, StoreError>,
+) {
+    match recorded {
+        Ok(r) => report.add(r),
+        Err(e) => {
+            first_error.get_or_insert(e);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -1,0 +1,273 @@
+//! Outcomes of dispatched commands and how they are recorded: the command's completion commits
+//! together with the link changes and follow-up commands it implies; failures are retried with
+//! exponential backoff and jitter or dead-lettered.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::clients::http::ClientError;
+use crate::store::outbox::{self, Command as Stored, NewCommand};
+use crate::store::{StoreError, links};
+use crate::sync::commands::Command;
+use crate::sync::dispatch::Dispatcher;
+
+/// Store changes that belong to a command's success and commit with its completion.
+#[derive(Debug, Default)]
+pub(crate) struct FollowUp {
+    /// The card made (or adopted) for the lead: id and short URL.
+    pub card: Option<(String, String)>,
+    /// The card is gone from Trello: the link keeps the lead but loses the card.
+    pub clear_card: bool,
+    pub closed: Option<bool>,
+    pub row_hint: Option<i64>,
+    pub enqueue: Vec<NewCommand>,
+}
+
+pub(crate) enum Outcome {
+    /// Finished; `skipped` says why nothing (or not everything) was sent.
+    Done {
+        follow: FollowUp,
+        skipped: Option<String>,
+    },
+    /// The call failed; `retryable` failures are tried again until the attempts run out.
+    Failed { retryable: bool, error: String },
+    /// The command can never succeed as it is (bad payload, missing column …).
+    Invalid(String),
+}
+
+impl Outcome {
+    pub fn sent(follow: FollowUp) -> Self {
+        Self::Done {
+            follow,
+            skipped: None,
+        }
+    }
+
+    pub fn skipped(why: impl Into<String>) -> Self {
+        Self::Done {
+            follow: FollowUp::default(),
+            skipped: Some(why.into()),
+        }
+    }
+
+    pub fn failed(e: &ClientError) -> Self {
+        Self::Failed {
+            retryable: e.is_retryable(),
+            error: e.to_string(),
+        }
+    }
+}
+
+/// How an outcome ended up in the outbox; `Lost` when the claim had already lapsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    Sent,
+    Skipped,
+    Retried,
+    Dead,
+    Lost,
+}
+
+impl Recorded {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Skipped => "skipped",
+            Self::Retried => "retried",
+            Self::Dead => "dead",
+            Self::Lost => "lease_lost",
+        }
+    }
+}
+
+/// A follow-up command for the same lead, keyed by the command that caused it, so recording the
+/// same outcome twice enqueues it once.
+pub(crate) fn follow_up(row: &Stored, purpose: &str, cmd: &Command) -> Result<NewCommand, String> {
+    let payload = serde_json::to_value(cmd).map_err(|e| format!("cannot encode {purpose}: {e}"))?;
+    Ok(NewCommand {
+        pair: row.pair.clone(),
+        lead_id: Some(cmd.lead_id().to_owned()),
+        target: cmd.target().to_owned(),
+        kind: cmd.kind().to_owned(),
+        payload,
+        idempotency_key: format!("outbox:{}:{purpose}", row.id),
+    })
+}
+
+/// `base · 2^attempts`, capped, then drawn from its upper half so retries of many commands
+/// that failed together spread out.
+pub(crate) fn backoff(attempts: i64, base: Duration, max: Duration) -> Duration {
+    let exp = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
+    let full = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
+    let half = full / 2;
+    half + full
+        .saturating_sub(half)
+        .mul_f64(rand::rng().random::<f64>())
+}
+
+impl Dispatcher {
+    pub(crate) async fn record(
+        &self,
+        row: &Stored,
+        outcome: Outcome,
+    ) -> Result<Recorded, StoreError> {
+        let lead = row.lead_id.as_deref().unwrap_or("");
+        let (recorded, detail) = match outcome {
+            Outcome::Done { follow, skipped } => match self.complete(row, follow).await? {
+                Ok(true) if skipped.is_some() => (Recorded::Skipped, skipped),
+                Ok(true) => (Recorded::Sent, None),
+                Ok(false) => (Recorded::Lost, None),
+                Err(conflict) => (self.dead(row, &conflict).await?, Some(conflict)),
+            },
+            Outcome::Failed { retryable, error } => {
+                let last_try = row.attempts.saturating_add(1) >= self.options.max_attempts;
+                if retryable && !last_try {
+                    let o = &self.options;
+                    let delay = backoff(row.attempts, o.base_backoff, o.max_backoff);
+                    let ok = outbox::retry_later(&self.db.pool, row.id, &error, delay).await?;
+                    (
+                        if ok {
+                            Recorded::Retried
+                        } else {
+                            Recorded::Lost
+                        },
+                        Some(error),
+                    )
+                } else {
+                    (self.dead(row, &error).await?, Some(error))
+                }
+            }
+            Outcome::Invalid(error) => (self.dead(row, &error).await?, Some(error)),
+        };
+        metrics::counter!(
+            "leadsync_outbox_commands_total",
+            "pair" => row.pair.clone(),
+            "kind" => row.kind.clone(),
+            "outcome" => recorded.label()
+        )
+        .increment(1);
+        let detail = detail.unwrap_or_default();
+        let (pair, kind, attempts, outcome) =
+            (&row.pair, &row.kind, row.attempts, recorded.label());
+        match recorded {
+            Recorded::Sent => {
+                tracing::info!(pair, lead_id = lead, kind, outcome, "outbox command sent");
+            }
+            Recorded::Skipped => {
+                tracing::warn!(
+                    pair,
+                    lead_id = lead,
+                    kind,
+                    outcome,
+                    detail,
+                    "outbox command skipped"
+                );
+            }
+            Recorded::Retried => {
+                tracing::warn!(
+                    pair,
+                    lead_id = lead,
+                    kind,
+                    outcome,
+                    attempts,
+                    error = detail,
+                    "outbox command will be retried"
+                );
+            }
+            Recorded::Dead => {
+                tracing::error!(
+                    pair,
+                    lead_id = lead,
+                    kind,
+                    outcome,
+                    attempts,
+                    error = detail,
+                    "outbox command dead-lettered"
+                );
+            }
+            Recorded::Lost => {
+                tracing::warn!(
+                    pair,
+                    lead_id = lead,
+                    kind,
+                    outcome,
+                    "outbox command's claim lapsed before its outcome was recorded"
+                );
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Completes the command with its follow-up in one transaction. `Err` carries the reason
+    /// the follow-up cannot be stored (a card linked twice), after rolling back.
+    async fn complete(
+        &self,
+        row: &Stored,
+        follow: FollowUp,
+    ) -> Result<Result<bool, String>, StoreError> {
+        let pair = row.pair.as_str();
+        let lead = row.lead_id.as_deref().unwrap_or("");
+        let mut tx = self.db.begin_write().await?;
+        if let Some((card_id, url)) = &follow.card {
+            match links::set_card(&mut *tx, pair, lead, card_id, Some(url)).await {
+                Ok(_) => {}
+                Err(StoreError::CardAlreadyLinked { card_id, .. }) => {
+                    // Two leads claiming one card means a marker was copied or an id reused:
+                    // a human must look, so nothing is linked.
+                    return Ok(Err(format!(
+                        "card {card_id} carries lead {lead}'s marker but is already linked to \
+                         another lead of pair {pair}; not linked (check for copied markers)"
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if follow.clear_card {
+            // A tombstone, not just a cleared card: the lead gets no new card until its status
+            // next changes in the sheet (CONTRACT §5).
+            crate::store::lead_state::mark_card_deleted(&mut *tx, pair, lead).await?;
+        }
+        if let Some(closed) = follow.closed {
+            links::set_closed(&mut *tx, pair, lead, closed).await?;
+        }
+        if let Some(row_hint) = follow.row_hint {
+            links::set_row_hint(&mut *tx, pair, lead, row_hint).await?;
+        }
+        for cmd in &follow.enqueue {
+            outbox::enqueue(&mut *tx, cmd).await?;
+        }
+        // Committed even when the claim lapsed: the link changes describe what is now true in
+        // Trello and the sheet, and they keep a second dispatcher from repeating the work.
+        let done = outbox::complete(&mut *tx, row.id).await?;
+        tx.commit().await?;
+        Ok(Ok(done))
+    }
+
+    async fn dead(&self, row: &Stored, error: &str) -> Result<Recorded, StoreError> {
+        Ok(
+            if outbox::dead_letter(&self.db.pool, row.id, error).await? {
+                Recorded::Dead
+            } else {
+                Recorded::Lost
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_attempt_within_its_jitter_band_and_stops_at_the_cap() {
+        let (base, max) = (Duration::from_secs(2), Duration::from_secs(600));
+        for (attempts, full) in [(0, 2), (1, 4), (3, 16), (8, 512), (9, 600), (40, 600)] {
+            let full = Duration::from_secs(full);
+            for _ in 0..20 {
+                let d = backoff(attempts, base, max);
+                assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?}");
+            }
+        }
+    }
+}

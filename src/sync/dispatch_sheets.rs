@@ -1,0 +1,260 @@
+//! Sheet commands of the dispatcher, batched per pair: one read of the whole sheet locates every
+//! row, one `batchUpdate` writes every cell, one `append` adds every new row. Sheets allow about
+//! one call per second, so never one call per command.
+
+use std::collections::BTreeMap;
+
+use crate::clients::http::ClientError;
+use crate::clients::sheets::ValueRange;
+use crate::clients::sheets::a1::{A1Range, cell_at};
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::dispatch::{Claimed, Dispatcher};
+use crate::sync::dispatch_record::{FollowUp, Outcome};
+
+/// Row 1 of the sheet, for finding columns by header text.
+struct Header<'a> {
+    cells: &'a [String],
+    sheet: &'a str,
+}
+
+impl Header<'_> {
+    /// 1-based column of `name` (trimmed, case-insensitive), or an error naming it.
+    fn column(&self, name: &str) -> Result<u32, String> {
+        let wanted = name.trim().to_lowercase();
+        self.cells
+            .iter()
+            .position(|h| h.trim().to_lowercase() == wanted)
+            .and_then(|i| u32::try_from(i + 1).ok())
+            .ok_or_else(|| {
+                format!(
+                    "column \"{name}\" is missing from the header row of sheet \"{}\"",
+                    self.sheet
+                )
+            })
+    }
+}
+
+/// The sheet as read, 0-based rows (row 1 is the header).
+struct Grid<'a> {
+    rows: &'a [Vec<String>],
+    id_col: usize,
+}
+
+impl Grid<'_> {
+    fn row_of(&self, lead_id: &str) -> Option<u32> {
+        let i =
+            (1..self.rows.len()).find(|&i| cell_at(self.rows, i, self.id_col).trim() == lead_id)?;
+        u32::try_from(i + 1).ok()
+    }
+
+    fn cell(&self, row: u32, col: u32) -> &str {
+        cell_at(self.rows, row as usize - 1, col as usize - 1)
+    }
+
+    fn row_is_empty(&self, row: u32) -> bool {
+        self.rows
+            .get(row as usize - 1)
+            .is_none_or(|r| r.iter().all(|c| c.trim().is_empty()))
+    }
+}
+
+impl Dispatcher {
+    /// Sends the sheet commands of one pair; answers one outcome per command, in order.
+    pub(crate) async fn send_sheets(&self, batch: &[Claimed]) -> Vec<Outcome> {
+        let Some(ctx) = batch.first().and_then(|c| self.pair(&c.row.pair)).cloned() else {
+            return batch
+                .iter()
+                .map(|c| Outcome::Invalid(format!("pair {} is not configured", c.row.pair)))
+                .collect();
+        };
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        let read = match self.sheets.read_sheet(ss, sheet).await {
+            Ok(read) => read,
+            Err(e) => return batch.iter().map(|_| Outcome::failed(&e)).collect(),
+        };
+        let header = Header {
+            cells: read.values.first().map_or(&[][..], Vec::as_slice),
+            sheet,
+        };
+        let id_col = match header.column(&ctx.columns.id) {
+            Ok(c) => c as usize - 1,
+            Err(e) => return batch.iter().map(|_| Outcome::Invalid(e.clone())).collect(),
+        };
+        let grid = Grid {
+            rows: &read.values,
+            id_col,
+        };
+        let mut outcomes: Vec<Option<Outcome>> = batch.iter().map(|_| None).collect();
+        let mut writes: Vec<(usize, u32)> = Vec::new();
+        let mut data: Vec<ValueRange> = Vec::new();
+        let mut appends: Vec<usize> = Vec::new();
+        let mut new_rows: Vec<Vec<String>> = Vec::new();
+        for (i, claimed) in batch.iter().enumerate() {
+            match &claimed.cmd {
+                Command::WriteRow {
+                    lead_id,
+                    row_hint,
+                    expect_name,
+                    cells,
+                } => {
+                    let located = locate(&ctx, &header, &grid, lead_id, *row_hint, expect_name);
+                    let row = match located {
+                        Ok(Some(row)) => row,
+                        Ok(None) => {
+                            outcomes[i] = Some(Outcome::skipped(format!(
+                                "the row of lead {lead_id} is gone from the sheet; nothing written"
+                            )));
+                            continue;
+                        }
+                        Err(e) => {
+                            outcomes[i] = Some(Outcome::Invalid(e));
+                            continue;
+                        }
+                    };
+                    match cell_ranges(&header, sheet, row, cells) {
+                        Ok(ranges) => {
+                            data.extend(ranges);
+                            writes.push((i, row));
+                        }
+                        Err(e) => outcomes[i] = Some(Outcome::Invalid(e)),
+                    }
+                }
+                Command::AppendRow { lead_id, cells } => {
+                    // A retried append whose first try landed finds its row already there.
+                    if let Some(row) = grid.row_of(lead_id) {
+                        outcomes[i] = Some(Outcome::sent(hint(row)));
+                        continue;
+                    }
+                    match new_row(&header, id_col, lead_id, cells) {
+                        Ok(values) => {
+                            new_rows.push(values);
+                            appends.push(i);
+                        }
+                        Err(e) => outcomes[i] = Some(Outcome::Invalid(e)),
+                    }
+                }
+                other => {
+                    outcomes[i] = Some(Outcome::Invalid(format!(
+                        "a {} command reached the sheet sender",
+                        other.kind()
+                    )));
+                }
+            }
+        }
+        if !data.is_empty() {
+            let result = self.sheets.batch_update(ss, &data).await;
+            for &(i, row) in &writes {
+                outcomes[i] = Some(match &result {
+                    Ok(_) => Outcome::sent(hint(row)),
+                    Err(e) => Outcome::failed(e),
+                });
+            }
+        } else {
+            for &(i, row) in &writes {
+                outcomes[i] = Some(Outcome::sent(hint(row)));
+            }
+        }
+        if !new_rows.is_empty() {
+            let width = new_rows.iter().map(Vec::len).max().unwrap_or(1);
+            let width = u32::try_from(width).unwrap_or(u32::MAX);
+            let table = A1Range::rect(sheet, 1, 1, width, None).to_string();
+            let result = self.sheets.append(ss, &table, &new_rows).await;
+            for (n, &i) in appends.iter().enumerate() {
+                outcomes[i] = Some(appended(&result, n));
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Outcome::Invalid("no outcome was decided".into())))
+            .collect()
+    }
+}
+
+/// The row a WriteRow targets: the one holding the lead's id; else, for a row whose id is not
+/// written yet, the hinted row if its id cell is empty, it is not blank, and its name is the
+/// expected one. `None` when the row is gone.
+fn locate(
+    ctx: &PairContext,
+    header: &Header<'_>,
+    grid: &Grid<'_>,
+    lead_id: &str,
+    row_hint: Option<u32>,
+    expect_name: &Option<String>,
+) -> Result<Option<u32>, String> {
+    if let Some(row) = grid.row_of(lead_id) {
+        return Ok(Some(row));
+    }
+    let Some(row) = row_hint.filter(|&r| r >= 2) else {
+        return Ok(None);
+    };
+    let id_col = u32::try_from(grid.id_col + 1).unwrap_or(u32::MAX);
+    if !grid.cell(row, id_col).trim().is_empty() || grid.row_is_empty(row) {
+        return Ok(None);
+    }
+    if let Some(expected) = expect_name {
+        let name_col = header.column(&ctx.columns.name)?;
+        if grid.cell(row, name_col).trim() != expected.trim() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(row))
+}
+
+fn cell_ranges(
+    header: &Header<'_>,
+    sheet: &str,
+    row: u32,
+    cells: &BTreeMap<String, String>,
+) -> Result<Vec<ValueRange>, String> {
+    cells
+        .iter()
+        .map(|(name, value)| {
+            Ok(ValueRange {
+                range: A1Range::cell(sheet, header.column(name)?, row).to_string(),
+                values: vec![vec![value.clone()]],
+            })
+        })
+        .collect()
+}
+
+/// The values of an appended row in header order; the id column always carries the lead's id,
+/// so the row is found by it (and not appended twice) later.
+fn new_row(
+    header: &Header<'_>,
+    id_col: usize,
+    lead_id: &str,
+    cells: &BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
+    let mut values = vec![String::new(); header.cells.len().max(id_col + 1)];
+    for (name, value) in cells {
+        values[header.column(name)? as usize - 1] = value.clone();
+    }
+    values[id_col] = lead_id.to_owned();
+    Ok(values)
+}
+
+fn hint(row: u32) -> FollowUp {
+    FollowUp {
+        row_hint: Some(i64::from(row)),
+        ..FollowUp::default()
+    }
+}
+
+fn appended(
+    result: &Result<crate::clients::sheets::AppendResult, ClientError>,
+    n: usize,
+) -> Outcome {
+    match result {
+        Ok(done) => match done.range.first_row {
+            Some(first) => Outcome::sent(hint(first + u32::try_from(n).unwrap_or(0))),
+            // Written, but where is unknown: the next read of the sheet finds the row by its id.
+            None => Outcome::sent(FollowUp::default()),
+        },
+        Err(e) => Outcome::failed(e),
+    }
+}
+
+#[cfg(test)]
+#[path = "dispatch_sheets_tests.rs"]
+mod tests;

@@ -1,0 +1,211 @@
+//! Sheet commands through the dispatcher: batching, row location, appends, dead columns.
+
+use std::collections::BTreeMap;
+
+use crate::sync::commands::Command;
+use crate::sync::dispatch::DispatchReport;
+use crate::sync::dispatch_bench::{Bench, CARD_COL, SS};
+
+fn write(
+    lead: &str,
+    row_hint: Option<u32>,
+    expect_name: Option<&str>,
+    cells: &[(&str, &str)],
+) -> Command {
+    Command::WriteRow {
+        lead_id: lead.into(),
+        row_hint,
+        expect_name: expect_name.map(Into::into),
+        cells: cells
+            .iter()
+            .map(|(h, v)| ((*h).into(), (*v).into()))
+            .collect(),
+    }
+}
+
+fn calls(b: &Bench, method: &str, suffix: &str) -> usize {
+    b.google
+        .gate()
+        .calls()
+        .records()
+        .iter()
+        .filter(|r| {
+            r.method == method
+                && r.path.starts_with(&format!("/v4/spreadsheets/{SS}/values"))
+                && r.path.ends_with(suffix)
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn five_row_writes_of_one_pair_cost_one_read_and_one_batch_update() {
+    let b = Bench::start().await;
+    let leads = ["L1", "L2", "L3", "L4", "L5"];
+    for (i, lead) in leads.iter().enumerate() {
+        b.rows(
+            2 + i as u32,
+            &[&[lead, &format!("Name {i}"), "", "", "", "New"]],
+        );
+        b.link(lead, None, None).await;
+    }
+    for lead in leads {
+        b.enqueue(&write(
+            lead,
+            None,
+            None,
+            &[("status", "Won"), (" Notes ", &format!("note {lead}"))],
+        ))
+        .await;
+    }
+    b.google.gate().calls().clear();
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!((report.claimed, report.sent), (5, 5));
+    assert_eq!(calls(&b, "GET", ""), 1, "one read of the whole sheet");
+    assert_eq!(
+        calls(&b, "POST", ":batchUpdate"),
+        1,
+        "one write for every cell"
+    );
+    assert_eq!(b.google.gate().calls().records().len(), 2);
+    for (i, lead) in leads.iter().enumerate() {
+        let row = 2 + i as u32;
+        assert_eq!(
+            (b.cell(row, 6), b.cell(row, 7)),
+            ("Won".to_owned(), format!("note {lead}"))
+        );
+        assert_eq!(b.get_link(lead).await.row_hint, Some(i64::from(row)));
+    }
+}
+
+#[tokio::test]
+async fn a_row_is_found_by_its_id_wherever_it_moved_and_by_its_hint_only_while_its_name_matches() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["", "Cy"], &["L1", "Ada"], &["", "Bob"]]);
+    b.link("L1", None, Some(2)).await;
+    b.link("L2", None, Some(4)).await;
+    b.link("L3", None, Some(2)).await;
+    b.enqueue(&write("L1", Some(2), None, &[("Email", "ada@x")]))
+        .await;
+    b.enqueue(&write("L2", Some(4), Some("Bob"), &[("Lead ID", "L2")]))
+        .await;
+    b.enqueue(&write("L3", Some(2), Some("Dora"), &[("Lead ID", "L3")]))
+        .await;
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!((report.sent, report.skipped), (2, 1));
+    assert_eq!(b.cell(3, 3), "ada@x", "by id, not by the stale hint");
+    assert_eq!(b.cell(2, 3), "");
+    assert_eq!(
+        b.cell(4, 1),
+        "L2",
+        "by hint: empty id and the expected name"
+    );
+    assert_eq!(
+        b.cell(2, 1),
+        "",
+        "the hinted row holds another name: the row is gone"
+    );
+    assert_eq!(b.get_link("L1").await.row_hint, Some(3));
+}
+
+#[tokio::test]
+async fn append_row_adds_the_row_in_header_order_sets_the_hint_and_is_not_repeated() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["L1", "Ada"], &["L2", "Bob"]]);
+    b.link("L9", Some("c9"), None).await;
+    let cells = BTreeMap::from([
+        ("Name".to_owned(), "Zoë".to_owned()),
+        ("Status".to_owned(), "New".to_owned()),
+        (
+            "Trello Card".to_owned(),
+            "https://trello.com/c/c9".to_owned(),
+        ),
+    ]);
+    let append = Command::AppendRow {
+        lead_id: "L9".into(),
+        cells,
+    };
+    b.enqueue(&append).await;
+    b.google.gate().calls().clear();
+    assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 1);
+    assert_eq!(calls(&b, "POST", ":append"), 1);
+    let grid = b.google.grid(SS, "Leads").expect("grid");
+    assert_eq!(grid.len(), 4);
+    assert_eq!(
+        grid[3],
+        [
+            "L9",
+            "Zoë",
+            "",
+            "",
+            "",
+            "New",
+            "",
+            "https://trello.com/c/c9"
+        ]
+    );
+    assert_eq!(b.get_link("L9").await.row_hint, Some(4));
+
+    // Appending again (a retry whose first try landed) finds the row and adds nothing.
+    b.enqueue(&append).await;
+    assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 1);
+    assert_eq!(b.google.grid(SS, "Leads").expect("grid").len(), 4);
+    assert_eq!(b.cell(4, CARD_COL), "https://trello.com/c/c9");
+}
+
+#[tokio::test]
+async fn a_missing_column_dead_letters_only_its_command_and_other_leads_go_on() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["L1", "Ada"], &["L2", "Bob"]]);
+    b.link("L1", None, None).await;
+    b.link("L2", None, None).await;
+    let dead = b
+        .enqueue(&write("L1", None, None, &[("Budget", "9")]))
+        .await;
+    let later = b
+        .enqueue(&write("L1", None, None, &[("Email", "ada@x")]))
+        .await;
+    b.enqueue(&write("L2", None, None, &[("Email", "bob@x")]))
+        .await;
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!(
+        report,
+        DispatchReport {
+            claimed: 2,
+            sent: 1,
+            dead: 1,
+            ..DispatchReport::default()
+        }
+    );
+    let stored = b.stored(dead).await;
+    assert_eq!(stored.status, "dead");
+    assert!(stored.last_error.expect("error").contains("\"Budget\""));
+    assert_eq!(b.cell(3, 3), "bob@x");
+    // The dead letter no longer holds its own lead back either.
+    assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 1);
+    assert_eq!(b.stored(later).await.status, "done");
+    assert_eq!(b.cell(2, 3), "ada@x");
+}
+
+#[tokio::test]
+async fn a_failed_read_retries_every_command_of_the_batch_and_writes_nothing() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["L1", "Ada"], &["L2", "Bob"]]);
+    b.link("L1", None, None).await;
+    b.link("L2", None, None).await;
+    b.enqueue(&write("L1", None, None, &[("Email", "ada@x")]))
+        .await;
+    b.enqueue(&write("L2", None, None, &[("Email", "bob@x")]))
+        .await;
+    b.google.gate().set_faults(crate::sandbox::common::Faults {
+        fail_next: vec![503],
+        ..Default::default()
+    });
+    assert_eq!(b.dispatcher.run_once().await.expect("run").retried, 2);
+    assert_eq!(b.cell(2, 3), "");
+    b.make_retries_due().await;
+    assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 2);
+    assert_eq!(
+        (b.cell(2, 3), b.cell(3, 3)),
+        ("ada@x".to_owned(), "bob@x".to_owned())
+    );
+}

@@ -1,0 +1,274 @@
+//! Trello commands of the dispatcher: create (or adopt) a lead's card, update it, set a custom
+//! field. The card id is read from the link at send time, never from the command.
+
+use std::collections::BTreeMap;
+
+use crate::clients::http::ClientError;
+use crate::clients::trello::{Card, CardUpdate, NewCard};
+use crate::store::StoreError;
+use crate::store::dispatch_support::note_outcome_unknown;
+use crate::store::links::{self, Link};
+use crate::sync::commands::Command;
+use crate::sync::context::PairContext;
+use crate::sync::dispatch::{Claimed, Dispatcher};
+use crate::sync::dispatch_record::{FollowUp, Outcome, follow_up};
+use crate::sync::mapping::split_description;
+
+const CREATE_NOTE: &str = "create_card sent; its outcome is unknown until Trello answers";
+
+impl Dispatcher {
+    pub(crate) async fn send_trello(&self, claimed: &Claimed) -> Result<Outcome, StoreError> {
+        let Some(ctx) = self.pair(&claimed.row.pair).cloned() else {
+            return Ok(Outcome::Invalid(format!(
+                "pair {} is not configured",
+                claimed.row.pair
+            )));
+        };
+        // An update naming its card outlives the link (archiving the card of a deleted row).
+        if let Command::UpdateCard {
+            card_id: Some(card_id),
+            name,
+            desc,
+            id_list,
+            closed,
+            ..
+        } = &claimed.cmd
+        {
+            let update = CardUpdate {
+                name: name.clone(),
+                desc: desc.clone(),
+                id_list: id_list.clone(),
+                closed: *closed,
+                due: None,
+            };
+            return Ok(match self.trello.update_card(card_id, &update).await {
+                Ok(_) => Outcome::sent(FollowUp::default()),
+                Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
+                Err(e) => Outcome::failed(&e),
+            });
+        }
+        let link = links::get_by_lead(&self.db.pool, &ctx.name, claimed.cmd.lead_id()).await?;
+        let Some(link) = link else {
+            return Ok(Outcome::skipped("the lead has no link any more"));
+        };
+        match &claimed.cmd {
+            Command::CreateCard { .. } => self.create_card(&ctx, claimed, &link).await,
+            Command::UpdateCard {
+                name,
+                desc,
+                id_list,
+                closed,
+                ..
+            } => {
+                let Some(card_id) = link.card_id.as_deref() else {
+                    return Ok(Outcome::skipped("the lead has no card to update"));
+                };
+                let update = CardUpdate {
+                    name: name.clone(),
+                    desc: desc.clone(),
+                    id_list: id_list.clone(),
+                    closed: *closed,
+                    due: None,
+                };
+                if update.is_empty() {
+                    return Ok(Outcome::skipped("the update changes nothing"));
+                }
+                Ok(match self.trello.update_card(card_id, &update).await {
+                    Ok(_) => Outcome::sent(FollowUp {
+                        closed: *closed,
+                        ..FollowUp::default()
+                    }),
+                    Err(ClientError::NotFound { .. }) => card_gone(&ctx, claimed, &link, card_id),
+                    Err(e) => Outcome::failed(&e),
+                })
+            }
+            Command::SetCustomField { field_id, text, .. } => {
+                let Some(card_id) = link.card_id.as_deref() else {
+                    return Ok(Outcome::skipped("the lead has no card to update"));
+                };
+                Ok(
+                    match self.trello.set_custom_text(card_id, field_id, text).await {
+                        Ok(()) => Outcome::sent(FollowUp::default()),
+                        // Either the card or the field definition is gone: ask about the card.
+                        Err(ClientError::NotFound { .. }) => {
+                            match self.trello.card(card_id).await {
+                                Err(ClientError::NotFound { .. }) => {
+                                    card_gone(&ctx, claimed, &link, card_id)
+                                }
+                                Ok(_) => Outcome::Invalid(format!(
+                                    "custom field {field_id} no longer exists on the board of pair {}",
+                                    ctx.name
+                                )),
+                                Err(e) => Outcome::failed(&e),
+                            }
+                        }
+                        Err(e) => Outcome::failed(&e),
+                    },
+                )
+            }
+            Command::WriteRow { .. } | Command::AppendRow { .. } => Ok(Outcome::Invalid(
+                "a sheet command reached the Trello sender".into(),
+            )),
+        }
+    }
+
+    /// Creates the lead's card, or adopts the one an earlier try made, sets its custom fields,
+    /// and links it; the card's short URL goes to the sheet as a follow-up command.
+    async fn create_card(
+        &self,
+        ctx: &PairContext,
+        claimed: &Claimed,
+        link: &Link,
+    ) -> Result<Outcome, StoreError> {
+        let Command::CreateCard {
+            lead_id,
+            list_id,
+            name,
+            desc,
+            custom,
+        } = &claimed.cmd
+        else {
+            return Ok(Outcome::Invalid("not a create_card command".into()));
+        };
+        if link.card_id.is_some() {
+            return Ok(Outcome::skipped("the lead already has a card"));
+        }
+        let row = &claimed.row;
+        // A failed try, or a note left by a dispatcher that died mid-call: the card may exist.
+        let maybe_created = row.attempts > 0 || row.last_error.is_some();
+        let adopted = if maybe_created {
+            match self.find_marked(ctx, lead_id).await {
+                Ok(found) => found,
+                Err(e) => return Ok(Outcome::failed(&e)),
+            }
+        } else {
+            None
+        };
+        if let Some(card) = &adopted {
+            let owner = links::get_by_card(&self.db.pool, &ctx.name, &card.id).await?;
+            if let Some(other) = owner.filter(|o| o.lead_id != *lead_id) {
+                return Ok(Outcome::Invalid(format!(
+                    "card {} carries lead {lead_id}'s marker but is linked to lead {}; \
+                     not adopted (check for a copied marker)",
+                    card.id, other.lead_id
+                )));
+            }
+        }
+        let card = match adopted {
+            Some(card) => {
+                tracing::info!(pair = %ctx.name, lead_id = %lead_id, card_id = %card.id,
+                    "adopting the card an earlier create_card made");
+                match self.align(&card, list_id, name, desc).await {
+                    Ok(()) => card,
+                    Err(e) => return Ok(Outcome::failed(&e)),
+                }
+            }
+            None => {
+                note_outcome_unknown(&self.db.pool, row.id, CREATE_NOTE).await?;
+                let new = NewCard {
+                    id_list: list_id.clone(),
+                    name: name.clone(),
+                    desc: desc.clone(),
+                    pos: None,
+                };
+                match self.trello.create_card(&new).await {
+                    Ok(card) => card,
+                    Err(e) => return Ok(Outcome::failed(&e)),
+                }
+            }
+        };
+        for (field_id, text) in custom {
+            if card.custom_texts.get(field_id) == Some(text) {
+                continue;
+            }
+            if let Err(e) = self.trello.set_custom_text(&card.id, field_id, text).await {
+                return Ok(Outcome::failed(&e));
+            }
+        }
+        let mut follow = FollowUp {
+            card: Some((card.id.clone(), card.short_url.clone())),
+            ..FollowUp::default()
+        };
+        if let Some(column) = ctx.columns.card.clone() {
+            let write = Command::WriteRow {
+                lead_id: lead_id.clone(),
+                row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+                expect_name: Some(name.clone()),
+                cells: BTreeMap::from([(column, card.short_url.clone())]),
+            };
+            match follow_up(row, "card-url", &write) {
+                Ok(cmd) => follow.enqueue.push(cmd),
+                Err(e) => return Ok(Outcome::Invalid(e)),
+            }
+        }
+        Ok(Outcome::sent(follow))
+    }
+
+    /// The lead's card on the pair's board, found by its description marker; an open one is
+    /// preferred over an archived one.
+    async fn find_marked(
+        &self,
+        ctx: &PairContext,
+        lead_id: &str,
+    ) -> Result<Option<Card>, ClientError> {
+        let cards = self.trello.board_cards(&ctx.settings.board_id).await?;
+        let mut marked: Vec<Card> = cards
+            .into_iter()
+            .filter(|c| {
+                split_description(&c.desc)
+                    .1
+                    .is_some_and(|id| id.as_str() == lead_id)
+            })
+            .collect();
+        marked.sort_by_key(|c| c.closed);
+        Ok(marked.into_iter().next())
+    }
+
+    /// Brings an adopted card to what the command asked for, in one call if anything differs.
+    async fn align(
+        &self,
+        card: &Card,
+        list_id: &str,
+        name: &str,
+        desc: &str,
+    ) -> Result<(), ClientError> {
+        let differs = |have: &str, want: &str| (have != want).then(|| want.to_owned());
+        let update = CardUpdate {
+            name: differs(&card.name, name),
+            desc: differs(&card.desc, desc),
+            id_list: differs(&card.id_list, list_id),
+            ..CardUpdate::default()
+        };
+        if !update.is_empty() {
+            self.trello.update_card(&card.id, &update).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The card was deleted in Trello: the link keeps the lead (and its row its data) but loses the
+/// card, and the sheet's card cell is cleared.
+fn card_gone(ctx: &PairContext, claimed: &Claimed, link: &Link, card_id: &str) -> Outcome {
+    let mut follow = FollowUp {
+        clear_card: true,
+        ..FollowUp::default()
+    };
+    if let Some(column) = ctx.columns.card.clone() {
+        let clear = Command::WriteRow {
+            lead_id: link.lead_id.clone(),
+            row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+            expect_name: None,
+            cells: BTreeMap::from([(column, String::new())]),
+        };
+        match follow_up(&claimed.row, "card-gone", &clear) {
+            Ok(cmd) => follow.enqueue.push(cmd),
+            Err(e) => return Outcome::Invalid(e),
+        }
+    }
+    Outcome::Done {
+        follow,
+        skipped: Some(format!(
+            "card {card_id} was deleted in Trello; the link's card is cleared"
+        )),
+    }
+}

@@ -1,0 +1,162 @@
+//! The running engine: resolves the pairs, then runs the inbox worker, the outbox dispatcher,
+//! the reconciler and the housekeeping loop until shutdown. `EngineHandle` is what the HTTP
+//! side sees of it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::build::{sheets_client, trello_client};
+use crate::clients::http::ClientError;
+use crate::clients::sheets::SheetsClient;
+use crate::clients::trello::TrelloClient;
+use crate::config::Settings;
+use crate::store::{Db, StoreError, activity, inbox_work, outbox};
+use crate::sync::context::PairContext;
+use crate::sync::dispatch::Dispatcher;
+use crate::sync::handle::EngineHandle;
+use crate::sync::reconcile::Reconciler;
+use crate::sync::resolve::{ResolveError, resolve_pairs};
+use crate::sync::worker::Worker;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+}
+
+/// Worker, dispatcher, reconciler, housekeeping.
+const TASKS: usize = 4;
+
+/// A built engine, not yet running.
+pub struct Engine {
+    pub contexts: HashMap<String, Arc<PairContext>>,
+    pub reconciler: Reconciler,
+    pub worker: Worker,
+    pub dispatcher: Dispatcher,
+    requests: mpsc::UnboundedReceiver<String>,
+    handle: EngineHandle,
+    running: Arc<AtomicUsize>,
+    reconcile_interval: Duration,
+    retention_days: u32,
+    db: Db,
+}
+
+impl Engine {
+    /// Builds the clients from the settings and resolves every pair (fails naming what is missing).
+    pub async fn build(settings: &Settings, db: Db) -> Result<Self, EngineError> {
+        let trello = trello_client(settings)?;
+        let sheets = sheets_client(settings)?;
+        Self::build_with(settings, db, trello, sheets).await
+    }
+
+    /// As `build`, with clients made by the caller (the demo and tests set their own limits).
+    pub async fn build_with(
+        settings: &Settings,
+        db: Db,
+        trello: TrelloClient,
+        sheets: SheetsClient,
+    ) -> Result<Self, EngineError> {
+        let contexts = resolve_pairs(settings, &db, &trello, &sheets).await?;
+        let (requests_tx, requests) = mpsc::unbounded_channel();
+        let running = Arc::new(AtomicUsize::new(0));
+        let handle = EngineHandle::new(requests_tx.clone(), Arc::clone(&running), TASKS);
+        let reconciler = Reconciler::new(
+            db.clone(),
+            trello.clone(),
+            sheets.clone(),
+            contexts.clone(),
+            settings.sync.on_row_deleted,
+            settings.sync.activity_retention_days,
+        );
+        let worker = Worker::new(
+            db.clone(),
+            contexts.clone(),
+            Duration::from_millis(settings.sync.debounce_ms),
+            Some(requests_tx.clone()),
+        );
+        let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
+        Ok(Self {
+            contexts,
+            reconciler,
+            worker,
+            dispatcher,
+            requests,
+            handle,
+            running,
+            reconcile_interval: Duration::from_secs(settings.sync.reconcile_interval_secs),
+            retention_days: settings.sync.activity_retention_days,
+            db,
+        })
+    }
+
+    /// What the HTTP side keeps: reconcile requests and liveness.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// Starts every loop; they stop when `shutdown` is cancelled.
+    pub fn spawn(self, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {
+        let running = self.running;
+        let track = |running: &Arc<AtomicUsize>,
+                     fut: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| {
+            let running = Arc::clone(running);
+            running.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                fut.await;
+                running.fetch_sub(1, Ordering::SeqCst);
+            })
+        };
+        let tasks = vec![
+            track(&running, Box::pin(self.worker.run(shutdown.clone()))),
+            track(&running, Box::pin(self.dispatcher.run(shutdown.clone()))),
+            track(
+                &running,
+                Box::pin(self.reconciler.run(
+                    self.reconcile_interval,
+                    self.requests,
+                    shutdown.clone(),
+                )),
+            ),
+            track(
+                &running,
+                Box::pin(housekeeping(self.db, self.retention_days, shutdown.clone())),
+            ),
+        ];
+        debug_assert_eq!(tasks.len(), TASKS);
+        tasks
+    }
+}
+
+/// Hourly: prune the activity log, sent commands and processed events past retention.
+async fn housekeeping(db: Db, days: u32, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let pruned: Result<(u64, u64, u64), StoreError> = async {
+            Ok((
+                activity::prune_older_than(&db.pool, days).await?,
+                outbox::prune_done_older_than(&db.pool, days).await?,
+                inbox_work::prune_processed_older_than(&db.pool, days).await?,
+            ))
+        }
+        .await;
+        match pruned {
+            Ok((a, o, i)) if a + o + i > 0 => {
+                tracing::info!(activity = a, outbox = o, inbox = i, "pruned old rows");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "pruning failed"),
+        }
+    }
+}
