@@ -303,3 +303,29 @@ async fn run_stops_when_cancelled() {
         .expect("stops")
         .expect("no panic");
 }
+
+#[tokio::test]
+async fn many_leads_go_out_in_one_round_and_a_failing_lead_holds_back_only_itself() {
+    let b = Bench::start().await;
+    let mut cards = Vec::new();
+    for i in 0..12 {
+        let lead = format!("L{i}");
+        let card = b.user_card(&lead, "New", "x");
+        b.link(&lead, Some(&card), None).await;
+        b.enqueue(&update(&lead, Some(&format!("Lead {i}")), None))
+            .await;
+        cards.push(card);
+    }
+    // Whichever lead's call comes first is refused for good.
+    b.trello.gate().set_faults(Faults {
+        fail_next: vec![400],
+        ..Faults::default()
+    });
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!((report.claimed, report.sent, report.dead), (12, 11, 1));
+    let renamed = cards
+        .iter()
+        .filter(|c| b.trello.card(c).expect("card").name.starts_with("Lead "))
+        .count();
+    assert_eq!(renamed, 11);
+}
