@@ -33,6 +33,22 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Run one full reconciliation of every pair (or one), send what it planned, then exit.
+    Reconcile {
+        /// Only this pair (its `name` in the config).
+        #[arg(long, value_name = "NAME")]
+        pair: Option<String>,
+        /// Print the plan (one JSON object per planned change) and change nothing anywhere.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run the daemon against built-in Trello and Google Sheets emulators on 127.0.0.1 and play
+    /// a short scenario (create, move, edit, conflict). Needs no account and no config.
+    Demo {
+        /// Keep the daemon and the emulators running after the scenario (until Ctrl-C).
+        #[arg(long)]
+        keep_running: bool,
+    },
     /// GET the local /healthz (for a container HEALTHCHECK); exit 0 when healthy, 1 otherwise.
     Healthcheck {
         /// URL to check instead of http://127.0.0.1:<port of server.bind>/healthz.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod model;
+pub mod reconcile_cmd;
 pub mod sandbox;
 pub mod store;
 pub mod sync;

@@ -18,6 +18,21 @@ async fn main() -> ExitCode {
         Command::Serve => LogTarget::Stdout,
         _ => LogTarget::Stderr,
     };
+    if let Command::Demo { keep_running } = cli.command {
+        // The demo's own output is the point: logs only at warn unless RUST_LOG says otherwise.
+        if std::env::var_os("RUST_LOG").is_none() {
+            telemetry::init_with_default(target, "warn");
+        } else {
+            telemetry::init(target);
+        }
+        return match leadsync::demo::run::run(keep_running).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("leadsync demo: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     telemetry::init(target);
     let settings = match Sources::from_process(cli.config.clone()).and_then(|s| config::load(&s)) {
         Ok(settings) => settings,
@@ -30,6 +45,10 @@ async fn main() -> ExitCode {
         Command::Serve => leadsync::commands::serve(settings).await,
         Command::Migrate => leadsync::commands::migrate(settings).await,
         Command::Check { fix } => leadsync::commands::check(settings, fix).await,
+        Command::Reconcile { pair, dry_run } => {
+            leadsync::reconcile_cmd::run(settings, pair, dry_run).await
+        }
+        Command::Demo { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Healthcheck { url } => leadsync::commands::healthcheck(settings, url).await,
     };
     result.unwrap_or_else(|err| {

@@ -13,7 +13,13 @@ pub enum LogTarget {
 /// Installs the global subscriber. Secrets cannot reach it: they are `SecretString`s whose
 /// `Debug` is redacted, and outbound errors are stripped of URLs before they are logged.
 pub fn init(target: LogTarget) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default(target, "info");
+}
+
+/// As [`init`], with another filter when `RUST_LOG` is unset.
+pub fn init_with_default(target: LogTarget, default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let writer = match target {
         LogTarget::Stdout => BoxMakeWriter::new(std::io::stdout),
         LogTarget::Stderr => BoxMakeWriter::new(std::io::stderr),

@@ -1,4 +1,5 @@
 //! `leadsync demo` and the sandbox world it runs in (also used by tests and benchmarks).
 
 pub mod ops;
+pub mod run;
 pub mod world;

@@ -45,6 +45,40 @@ pub async fn resolve_pairs(
     trello: &TrelloClient,
     sheets: &SheetsClient,
 ) -> Result<HashMap<String, Arc<PairContext>>, ResolveError> {
+    let out = resolve_contexts(settings, trello, sheets).await?;
+    record_pairs(settings, db, &out).await?;
+    Ok(out)
+}
+
+/// Upserts the configured pairs and their member id (what `--dry-run` must not do).
+pub async fn record_pairs(
+    settings: &Settings,
+    db: &Db,
+    contexts: &HashMap<String, Arc<PairContext>>,
+) -> Result<(), StoreError> {
+    let records: Vec<pairs::NewPair> = settings
+        .pairs
+        .iter()
+        .map(|pair| pairs::NewPair {
+            name: pair.name.clone(),
+            spreadsheet_id: pair.spreadsheet_id.clone(),
+            sheet: pair.sheet.clone(),
+            board_id: pair.board_id.clone(),
+        })
+        .collect();
+    pairs::upsert_all(db, &records).await?;
+    for (name, ctx) in contexts {
+        pairs::set_member_id(&db.pool, name, &ctx.member_id).await?;
+    }
+    Ok(())
+}
+
+/// Resolves every pair against the APIs without touching the database.
+pub async fn resolve_contexts(
+    settings: &Settings,
+    trello: &TrelloClient,
+    sheets: &SheetsClient,
+) -> Result<HashMap<String, Arc<PairContext>>, ResolveError> {
     if settings.pairs.is_empty() {
         return Err(ResolveError::NoPairs);
     }
@@ -55,7 +89,6 @@ pub async fn resolve_pairs(
     let first = &settings.pairs[0].name;
     let member = trello.me().await.map_err(api(first))?;
     let mut out = HashMap::new();
-    let mut records = Vec::new();
     for pair in &settings.pairs {
         let lists = trello
             .lists(&pair.board_id)
@@ -90,18 +123,8 @@ pub async fn resolve_pairs(
             sheet: pair.sheet.clone(),
             source,
         })?;
-        records.push(pairs::NewPair {
-            name: pair.name.clone(),
-            spreadsheet_id: pair.spreadsheet_id.clone(),
-            sheet: pair.sheet.clone(),
-            board_id: pair.board_id.clone(),
-        });
         tracing::info!(pair = %pair.name, board = %pair.board_id, sheet = %pair.sheet, "pair resolved");
         out.insert(pair.name.clone(), Arc::new(ctx));
-    }
-    pairs::upsert_all(db, &records).await?;
-    for name in out.keys() {
-        pairs::set_member_id(&db.pool, name, &member.id).await?;
     }
     Ok(out)
 }

@@ -4,6 +4,7 @@ mod apps_script;
 mod check;
 mod cli;
 mod crash;
+mod demo;
 mod e2e;
 mod health;
 mod helpers;

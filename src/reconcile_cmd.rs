@@ -1,0 +1,137 @@
+//! `leadsync reconcile [--pair NAME] [--dry-run]`: one full reconciliation, then exit.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::clients::build::{sheets_client, trello_client};
+use crate::config::Settings;
+use crate::store::Db;
+use crate::sync::dispatch::Dispatcher;
+use crate::sync::reconcile::Reconciler;
+use crate::sync::reconcile_plan::Action;
+use crate::sync::resolve::{record_pairs, resolve_contexts};
+
+/// How long a (non-dry) run keeps sending the commands it planned before leaving the rest to
+/// the daemon (commands waiting on a retry backoff stay queued).
+const SEND_FOR: Duration = Duration::from_secs(120);
+
+pub async fn run(
+    settings: Settings,
+    pair: Option<String>,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &pair
+        && settings.pair(name).is_none()
+    {
+        eprintln!("leadsync: --pair: no pair named \"{name}\" in the configuration");
+        return Ok(ExitCode::from(2));
+    }
+    let trello = trello_client(&settings)?;
+    let sheets = sheets_client(&settings)?;
+    // A dry run must write nothing anywhere: with no database yet it plans against an empty
+    // one in a temporary folder, and it never migrates or records anything.
+    let scratch;
+    let db = match (dry_run, settings.database_path()) {
+        (true, Some(path)) if !path.exists() => {
+            scratch = tempfile::tempdir()?;
+            let db = Db::connect(&format!(
+                "sqlite://{}",
+                scratch.path().join("plan.db").display()
+            ))
+            .await?;
+            db.migrate().await?;
+            db
+        }
+        (true, _) => Db::connect(&settings.database.url).await?,
+        (false, _) => {
+            let db = Db::connect(&settings.database.url)
+                .await
+                .context("opening the database")?;
+            db.migrate().await?;
+            db
+        }
+    };
+    let contexts = resolve_contexts(&settings, &trello, &sheets).await?;
+    if !dry_run {
+        record_pairs(&settings, &db, &contexts).await?;
+    }
+    let reconciler = Reconciler::new(
+        db.clone(),
+        trello.clone(),
+        sheets.clone(),
+        contexts.clone(),
+        settings.sync.on_row_deleted,
+        settings.sync.activity_retention_days,
+    );
+    let names = match pair {
+        Some(name) => vec![name],
+        None => reconciler.pair_names(),
+    };
+    let mut failed = false;
+    for name in &names {
+        match reconciler.reconcile(name, dry_run).await {
+            Ok(outcome) if dry_run => {
+                for line in plan_lines(name, &outcome.actions) {
+                    println!("{line}");
+                }
+            }
+            Ok(outcome) => eprintln!("pair {name}: {} command(s) planned", outcome.commands),
+            Err(err) => {
+                failed = true;
+                eprintln!("leadsync: pair {name}: {err}");
+            }
+        }
+    }
+    if !dry_run {
+        let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
+        let started = Instant::now();
+        let mut sent = 0;
+        while started.elapsed() < SEND_FOR {
+            let report = dispatcher.run_once().await?;
+            sent += report.sent;
+            if report.claimed == 0 {
+                break;
+            }
+        }
+        println!(
+            "{}",
+            json!({"pairs": names, "commands_sent": sent, "ok": !failed})
+        );
+    }
+    db.close().await;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One JSON object per planned change; bookkeeping (row hints, absences) is not a change.
+pub fn plan_lines(pair: &str, actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| {
+            let mut value = match a {
+                Action::Lead {
+                    decisions,
+                    commands,
+                    ..
+                } if commands.is_empty() && decisions.iter().all(|d| d.decision == "noop") => {
+                    return None;
+                }
+                Action::RowHint { .. } | Action::RowSeen { .. } => return None,
+                other => serde_json::to_value(other).ok()?,
+            };
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert("pair".into(), json!(pair));
+                if let Some(decisions) = obj.get_mut("decisions").and_then(|d| d.as_array_mut()) {
+                    decisions.retain(|d| d["decision"] != "noop");
+                }
+            }
+            Some(value.to_string())
+        })
+        .collect()
+}
