@@ -25,6 +25,16 @@ impl App {
     /// Opens the database, applies pending migrations and binds `server.bind` (port 0 picks a
     /// free port, which is how tests run several apps at once).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .await
+            .with_context(|| format!("binding server.bind {}", settings.server.bind))?;
+        Self::build_on(settings, listener).await
+    }
+
+    /// Like [`App::build`] on a listener bound by the caller; `server.bind` is then ignored.
+    /// Tests use it to learn the port first and put it in `server.public_url`, which Trello's
+    /// HEAD check of a new webhook must reach, without a window in which the port could be lost.
+    pub async fn build_on(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database.url)
             .await
             .context("opening the database")?;
@@ -35,9 +45,6 @@ impl App {
         let ingress = http::webhooks::Ingress::load(&settings, &db)
             .await
             .context("preparing webhook verification")?;
-        let listener = TcpListener::bind(&settings.server.bind)
-            .await
-            .with_context(|| format!("binding server.bind {}", settings.server.bind))?;
         let addr = listener.local_addr()?;
         let state = AppState {
             settings: Arc::new(settings),

@@ -30,6 +30,8 @@ async fn main() -> ExitCode {
         Command::Serve => leadsync::commands::serve(settings).await,
         Command::Migrate => leadsync::commands::migrate(settings).await,
         Command::Check { fix } => leadsync::commands::check(settings, fix).await,
+        Command::Webhooks { action } => leadsync::commands::webhooks(settings, action).await,
+        Command::AppsScript { pair } => leadsync::commands::apps_script(settings, pair).await,
         Command::Healthcheck { url } => leadsync::commands::healthcheck(settings, url).await,
     };
     result.unwrap_or_else(|err| {

@@ -10,6 +10,7 @@ pub mod links;
 pub mod outbox;
 pub mod pairs;
 pub mod status;
+pub mod webhooks;
 #[cfg(test)]
 pub(crate) mod testdb;
 
