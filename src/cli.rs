@@ -105,7 +105,8 @@ mod tests {
                 action: WebhooksAction::List
             }
         ));
-        let delete = Cli::try_parse_from(["leadsync", "webhooks", "delete", "abc"]).expect("parses");
+        let delete =
+            Cli::try_parse_from(["leadsync", "webhooks", "delete", "abc"]).expect("parses");
         assert!(matches!(
             delete.command,
             Command::Webhooks { action: WebhooksAction::Delete { ref id } } if id == "abc"

@@ -107,11 +107,18 @@ mod tests {
     #[test]
     fn the_script_gets_every_value_escaped_and_no_placeholder_is_left() {
         let text = apps_script_text(&settings(&["sales"], SECRET), None).expect("script");
-        assert!(text.contains(r#"const LEADSYNC_URL = "https://sync.example.com/webhooks/sheets";"#));
+        assert!(
+            text.contains(r#"const LEADSYNC_URL = "https://sync.example.com/webhooks/sheets";"#)
+        );
         assert!(text.contains(&format!(r#"const LEADSYNC_SECRET = "{SECRET}";"#)));
         assert!(text.contains(r#"const SPREADSHEET_ID = "sheet-sales";"#));
         assert!(text.contains(r#"const SHEET_NAME = "Leads \"2026\" \\ Q1";"#));
-        for name in ["LEADSYNC_URL", "LEADSYNC_SECRET", "SPREADSHEET_ID", "SHEET_NAME"] {
+        for name in [
+            "LEADSYNC_URL",
+            "LEADSYNC_SECRET",
+            "SPREADSHEET_ID",
+            "SHEET_NAME",
+        ] {
             assert!(!text.contains(&format!("{{{{{name}}}}}")), "{name} left");
         }
     }
@@ -132,7 +139,10 @@ mod tests {
     fn an_empty_secret_is_refused_by_key_name() {
         let err = apps_script_text(&settings(&["sales"], ""), None).unwrap_err();
         assert!(err.is_usage());
-        assert!(err.to_string().starts_with("apps_script.secret is empty"), "{err}");
+        assert!(
+            err.to_string().starts_with("apps_script.secret is empty"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -10,9 +10,9 @@ pub mod links;
 pub mod outbox;
 pub mod pairs;
 pub mod status;
-pub mod webhooks;
 #[cfg(test)]
 pub(crate) mod testdb;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -69,14 +69,26 @@ mod tests {
     async fn inserting_a_known_id_again_changes_nothing() {
         let db = temp_db().await;
         assert!(
-            insert(&db.pool, "w1", Some("a"), "board-a", "https://x/webhooks/trello")
-                .await
-                .unwrap()
+            insert(
+                &db.pool,
+                "w1",
+                Some("a"),
+                "board-a",
+                "https://x/webhooks/trello"
+            )
+            .await
+            .unwrap()
         );
         assert!(
-            !insert(&db.pool, "w1", Some("b"), "board-b", "https://y/webhooks/trello")
-                .await
-                .unwrap()
+            !insert(
+                &db.pool,
+                "w1",
+                Some("b"),
+                "board-b",
+                "https://y/webhooks/trello"
+            )
+            .await
+            .unwrap()
         );
         let rows = list(&db.pool).await.unwrap();
         assert_eq!(rows.len(), 1);
@@ -90,12 +102,24 @@ mod tests {
     #[tokio::test]
     async fn deleted_webhooks_are_forgotten_with_their_callback_urls() {
         let db = temp_db().await;
-        insert(&db.pool, "w1", Some("a"), "board-a", "https://old/webhooks/trello")
-            .await
-            .unwrap();
-        insert(&db.pool, "w2", None, "board-b", "https://new/webhooks/trello")
-            .await
-            .unwrap();
+        insert(
+            &db.pool,
+            "w1",
+            Some("a"),
+            "board-a",
+            "https://old/webhooks/trello",
+        )
+        .await
+        .unwrap();
+        insert(
+            &db.pool,
+            "w2",
+            None,
+            "board-b",
+            "https://new/webhooks/trello",
+        )
+        .await
+        .unwrap();
         assert!(delete(&db.pool, "w1").await.unwrap());
         assert!(!delete(&db.pool, "w1").await.unwrap());
         let ids: Vec<String> = list(&db.pool)

@@ -66,7 +66,11 @@ async fn registration_is_idempotent_and_passes_the_trello_head_check() {
     assert_eq!(answers[0], answers[1], "the second call reuses the webhook");
 
     let hooks = env.trello.webhooks();
-    assert_eq!(hooks.len(), 1, "one webhook in Trello after two registrations");
+    assert_eq!(
+        hooks.len(),
+        1,
+        "one webhook in Trello after two registrations"
+    );
     let hook = &hooks[0];
     assert_eq!(hook.callback_url, env.callback_url());
     assert_eq!(hook.id_model, env.board.board_id);
@@ -118,30 +122,38 @@ async fn a_registered_callback_url_stays_accepted_after_public_url_changes() {
     assert_eq!(response.status(), 200);
     let old_callback = env.callback_url();
     let AdminEnv {
-        app, trello, board, config, ..
+        app,
+        trello,
+        board,
+        config,
+        ..
     } = env;
     app.shutdown.cancel();
     let _ = app.handle.await;
 
     // Same database, another public URL: the old webhook's signatures must still verify.
     let dir = tempfile::tempdir().expect("tempdir");
-    let toml = std::fs::read_to_string(&config)
-        .expect("config")
-        .replace(&old_callback.replace("/webhooks/trello", ""), "https://moved.example.com");
+    let toml = std::fs::read_to_string(&config).expect("config").replace(
+        &old_callback.replace("/webhooks/trello", ""),
+        "https://moved.example.com",
+    );
     let moved = dir.path().join("moved.toml");
     std::fs::write(&moved, toml).expect("write");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let app = start(&moved, listener, dir).await;
-    let signer = TrelloVerifier::new(&SecretString::from(trello.api_secret()), vec![])
-        .expect("signer");
+    let signer =
+        TrelloVerifier::new(&SecretString::from(trello.api_secret()), vec![]).expect("signer");
     let body = trello_action("act-old-callback", &board.board_id);
     let signature = signer.sign(body.as_bytes(), &old_callback);
     let (status, answer) = status_and_json(app.post_trello(&body, Some(&signature)).await).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["duplicate"], json!(false));
-    let unknown = signer.sign(body.as_bytes(), "https://elsewhere.example.com/webhooks/trello");
+    let unknown = signer.sign(
+        body.as_bytes(),
+        "https://elsewhere.example.com/webhooks/trello",
+    );
     let refused = app.post_trello(&body, Some(&unknown)).await;
     assert_eq!(refused.status(), 401);
 }
@@ -165,8 +177,14 @@ async fn deletion_removes_the_webhook_in_trello_and_here() {
 
     let (status, body) = status_and_json(env.app.admin_ok(Method::DELETE, &path).await).await;
     assert_eq!(status, 404);
-    assert!(body["error"].as_str().expect("error").contains(&id), "{body}");
-    let bad = env.app.admin_ok(Method::DELETE, "/admin/webhooks/not-an-id").await;
+    assert!(
+        body["error"].as_str().expect("error").contains(&id),
+        "{body}"
+    );
+    let bad = env
+        .app
+        .admin_ok(Method::DELETE, "/admin/webhooks/not-an-id")
+        .await;
     assert_eq!(bad.status(), 404);
 }
 
@@ -310,7 +328,9 @@ async fn activity_is_newest_first_filtered_by_lead_and_limited() {
     };
     assert_eq!(fields(&all), ["email", "status", "name"]);
     let first = &all["entries"][0];
-    for key in ["at", "pair", "lead_id", "card_id", "field", "decision", "detail"] {
+    for key in [
+        "at", "pair", "lead_id", "card_id", "field", "decision", "detail",
+    ] {
         assert!(first.get(key).is_some(), "{key} missing in {first}");
     }
     let (_, l1) = status_and_json(get("/admin/activity?lead=L1&limit=1").await).await;
@@ -333,10 +353,17 @@ async fn the_apps_script_endpoint_fills_in_the_pair_and_names_what_is_wrong() {
         let script = response.text().await.expect("text");
         assert_filled_in(&script, &env.public_url);
     }
-    let (status, body) =
-        status_and_json(env.app.admin_ok(Method::GET, "/admin/apps-script?pair=nope").await).await;
+    let (status, body) = status_and_json(
+        env.app
+            .admin_ok(Method::GET, "/admin/apps-script?pair=nope")
+            .await,
+    )
+    .await;
     assert_eq!(status, 404);
-    assert!(body["error"].as_str().expect("error").contains("\"nope\""), "{body}");
+    assert!(
+        body["error"].as_str().expect("error").contains("\"nope\""),
+        "{body}"
+    );
 
     let opts = Options {
         sheets_secret: "",
@@ -346,7 +373,12 @@ async fn the_apps_script_endpoint_fills_in_the_pair_and_names_what_is_wrong() {
     let (status, body) =
         status_and_json(env.app.admin_ok(Method::GET, "/admin/apps-script").await).await;
     assert_eq!(status, 500);
-    assert!(body["error"].as_str().expect("error").contains("apps_script.secret"));
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .contains("apps_script.secret")
+    );
 }
 
 /// The four values are in the script, escaped for a JavaScript string, and no placeholder is left.
@@ -360,7 +392,12 @@ pub fn assert_filled_in(script: &str, public_url: &str) {
     for line in expect {
         assert!(script.contains(&line), "missing {line}");
     }
-    for name in ["LEADSYNC_URL", "LEADSYNC_SECRET", "SPREADSHEET_ID", "SHEET_NAME"] {
+    for name in [
+        "LEADSYNC_URL",
+        "LEADSYNC_SECRET",
+        "SPREADSHEET_ID",
+        "SHEET_NAME",
+    ] {
         assert!(!script.contains(&format!("{{{{{name}}}}}")), "{name} left");
     }
     assert!(script.contains("function setup()"));

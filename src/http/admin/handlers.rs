@@ -58,7 +58,10 @@ pub async fn reconcile(State(state): State<AppState>) -> Result<impl IntoRespons
     if !engine.request_reconcile(None) {
         return Err(engine_down());
     }
-    tracing::info!(requeued, "reconciliation requested through /admin/reconcile");
+    tracing::info!(
+        requeued,
+        "reconciliation requested through /admin/reconcile"
+    );
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "started": true, "requeued_dead_letters": requeued })),
