@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_cli;
+mod admin_state;
 mod admin_support;
 mod apps_script;
 mod check;
