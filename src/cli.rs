@@ -56,8 +56,10 @@ pub enum Command {
 /// `leadsync webhooks …`: the operations of `/admin/webhooks`.
 #[derive(Debug, Subcommand)]
 pub enum WebhooksAction {
-    /// For each pair's board, create a webhook on {server.public_url}/webhooks/trello unless the
-    /// token has one already; prints {"webhooks": […]} (one per board). Safe to repeat.
+    /// Create a webhook for each pair's board unless it exists already (safe to repeat).
+    ///
+    /// The callback is {server.public_url}/webhooks/trello; Trello checks it with a HEAD request,
+    /// so the daemon must be reachable there. Prints {"webhooks": […]}, one per board.
     Register,
     /// Print the token's webhooks as Trello lists them: {"webhooks": […]}.
     List,
