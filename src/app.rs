@@ -47,9 +47,24 @@ impl App {
         Self::build_with(settings, mode).await
     }
 
-    /// Opens the database, applies pending migrations, resolves the engine's pairs and binds
-    /// `server.bind` (port 0 picks a free port, which is how tests run several apps at once).
+    /// Binds `server.bind` (port 0 picks a free port, which is how tests run several apps at
+    /// once), then builds as [`App::build_on`].
     pub async fn build_with(settings: Settings, mode: EngineMode) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .await
+            .with_context(|| format!("binding server.bind {}", settings.server.bind))?;
+        Self::build_on(settings, listener, mode).await
+    }
+
+    /// Opens the database, applies pending migrations and resolves the engine's pairs, on a
+    /// listener bound by the caller (`server.bind` is then ignored). Tests use it to learn the
+    /// port first and put it in `server.public_url`, which Trello's HEAD check of a new webhook
+    /// must reach, without a window in which the port could be lost.
+    pub async fn build_on(
+        settings: Settings,
+        listener: TcpListener,
+        mode: EngineMode,
+    ) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database.url)
             .await
             .context("opening the database")?;
@@ -68,9 +83,6 @@ impl App {
                 Some(Engine::build_with(&settings, db.clone(), trello, sheets).await?)
             }
         };
-        let listener = TcpListener::bind(&settings.server.bind)
-            .await
-            .with_context(|| format!("binding server.bind {}", settings.server.bind))?;
         let addr = listener.local_addr()?;
         let state = AppState {
             settings: Arc::new(settings),

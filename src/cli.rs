@@ -49,11 +49,40 @@ pub enum Command {
         #[arg(long)]
         keep_running: bool,
     },
+    /// Register, list or delete the Trello webhooks that deliver board changes to leadsync.
+    Webhooks {
+        #[command(subcommand)]
+        action: WebhooksAction,
+    },
+    /// Print the Google Apps Script for a pair, with the URL, secret, spreadsheet and sheet
+    /// filled in, ready to paste into Extensions → Apps Script.
+    AppsScript {
+        /// The pair's `name`; may be left out when exactly one pair is configured.
+        #[arg(long, value_name = "NAME")]
+        pair: Option<String>,
+    },
     /// GET the local /healthz (for a container HEALTHCHECK); exit 0 when healthy, 1 otherwise.
     Healthcheck {
         /// URL to check instead of http://127.0.0.1:<port of server.bind>/healthz.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+    },
+}
+
+/// `leadsync webhooks …`: the operations of `/admin/webhooks`.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksAction {
+    /// Create a webhook for each pair's board unless it exists already (safe to repeat).
+    ///
+    /// The callback is {server.public_url}/webhooks/trello; Trello checks it with a HEAD request,
+    /// so the daemon must be reachable there. Prints {"webhooks": […]}, one per board.
+    Register,
+    /// Print the token's webhooks as Trello lists them: {"webhooks": […]}.
+    List,
+    /// Delete one webhook in Trello (and forget it locally); exit 1 if Trello does not know it.
+    Delete {
+        /// The webhook id, as `leadsync webhooks list` shows it.
+        id: String,
     },
 }
 
@@ -83,5 +112,33 @@ mod tests {
         assert!(matches!(plain.command, Command::Check { fix: false }));
         let fix = Cli::try_parse_from(["leadsync", "check", "--fix"]).expect("parses");
         assert!(matches!(fix.command, Command::Check { fix: true }));
+    }
+
+    #[test]
+    fn webhooks_takes_an_action_and_delete_an_id() {
+        let list = Cli::try_parse_from(["leadsync", "webhooks", "list"]).expect("parses");
+        assert!(matches!(
+            list.command,
+            Command::Webhooks {
+                action: WebhooksAction::List
+            }
+        ));
+        let delete =
+            Cli::try_parse_from(["leadsync", "webhooks", "delete", "abc"]).expect("parses");
+        assert!(matches!(
+            delete.command,
+            Command::Webhooks { action: WebhooksAction::Delete { ref id } } if id == "abc"
+        ));
+        assert!(Cli::try_parse_from(["leadsync", "webhooks", "delete"]).is_err());
+        assert!(Cli::try_parse_from(["leadsync", "webhooks"]).is_err());
+    }
+
+    #[test]
+    fn apps_script_takes_an_optional_pair() {
+        let plain = Cli::try_parse_from(["leadsync", "apps-script"]).expect("parses");
+        assert!(matches!(plain.command, Command::AppsScript { pair: None }));
+        let named =
+            Cli::try_parse_from(["leadsync", "apps-script", "--pair", "sales"]).expect("parses");
+        assert!(matches!(named.command, Command::AppsScript { pair: Some(ref p) } if p == "sales"));
     }
 }

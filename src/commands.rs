@@ -6,8 +6,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::{self, AdminError};
 use crate::app::{self, App};
 use crate::check;
+use crate::cli::WebhooksAction;
+use crate::clients::build::trello_client;
 use crate::config::Settings;
 use crate::store::Db;
 
@@ -80,5 +83,72 @@ pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Res
             eprintln!("unhealthy: {url}: {}", err.without_url());
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// Exit status for bad usage and invalid configuration (CONTRACT §1).
+const EXIT_USAGE: u8 = 2;
+
+/// Usage and configuration problems exit 2 with their message; the rest go up (exit 1).
+fn admin_failure(err: AdminError) -> anyhow::Result<ExitCode> {
+    if err.is_usage() {
+        eprintln!("leadsync: {err}");
+        Ok(ExitCode::from(EXIT_USAGE))
+    } else {
+        Err(err.into())
+    }
+}
+
+/// `leadsync webhooks register|list|delete`: the JSON of `/admin/webhooks` on stdout.
+pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Result<ExitCode> {
+    let trello = match trello_client(&settings) {
+        Ok(client) => client,
+        Err(err) => return admin_failure(err.into()),
+    };
+    let result = match action {
+        WebhooksAction::List => admin::list_webhooks(&trello).await.map(Some),
+        WebhooksAction::Register => {
+            let db = open_migrated(&settings).await?;
+            let result = admin::register_webhooks(&settings, &db, &trello).await;
+            db.close().await;
+            result.map(Some)
+        }
+        WebhooksAction::Delete { id } => {
+            let db = open_migrated(&settings).await?;
+            let result = admin::delete_webhook(&db, &trello, &id).await;
+            db.close().await;
+            result.map(|()| {
+                println!("deleted {id}");
+                None
+            })
+        }
+    };
+    match result {
+        Ok(Some(hooks)) => {
+            let json = serde_json::json!({ "webhooks": hooks });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) => Ok(ExitCode::SUCCESS),
+        Err(err) => admin_failure(err),
+    }
+}
+
+async fn open_migrated(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database.url)
+        .await
+        .context("opening the database")?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}
+
+/// `leadsync apps-script [--pair NAME]`: the filled-in script on stdout, nothing else.
+pub async fn apps_script(settings: Settings, pair: Option<String>) -> anyhow::Result<ExitCode> {
+    match admin::apps_script_text(&settings, pair.as_deref()) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => admin_failure(err),
     }
 }

@@ -1,6 +1,7 @@
 #![forbid(unsafe_code)]
 //! leadsync: two-way sync between a Google Sheet of leads and a Trello board.
 
+pub mod admin;
 pub mod app;
 pub mod check;
 pub mod cli;

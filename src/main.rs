@@ -49,6 +49,8 @@ async fn main() -> ExitCode {
             leadsync::reconcile_cmd::run(settings, pair, dry_run).await
         }
         Command::Demo { .. } => unreachable!("handled before the configuration is loaded"),
+        Command::Webhooks { action } => leadsync::commands::webhooks(settings, action).await,
+        Command::AppsScript { pair } => leadsync::commands::apps_script(settings, pair).await,
         Command::Healthcheck { url } => leadsync::commands::healthcheck(settings, url).await,
     };
     result.unwrap_or_else(|err| {

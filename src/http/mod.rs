@@ -1,5 +1,6 @@
 //! The HTTP surface: router, shared state and the layers every request passes through.
 
+pub mod admin;
 mod health;
 pub mod metrics;
 pub mod webhooks;
@@ -31,9 +32,14 @@ pub struct AppState {
 /// The full router with its layers, ready to serve.
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.server.max_body_bytes;
-    Router::new()
+    let mut routes = Router::new()
         .merge(health::router())
-        .merge(webhooks::router())
+        .merge(webhooks::router());
+    if let Some(admin) = admin::router(&state) {
+        routes = routes.merge(admin);
+    }
+    routes
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(metrics::track_requests))
         // Both limits: the tower layer answers 413 from Content-Length before a body is read,
         // axum's applies to bodies that are streamed without one.
@@ -42,6 +48,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(json_payload_too_large))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Unknown paths answer JSON like every other error (CONTRACT §4).
+async fn not_found() -> admin::ApiError {
+    admin::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not found")
 }
 
 /// The body-limit layer answers 413 in plain text; every answer of ours is JSON (CONTRACT §4).

@@ -14,6 +14,7 @@ pub mod pairs;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,5 +1,9 @@
 //! Integration tests: one binary that starts the real app on 127.0.0.1:0 with a temp database.
 
+mod admin;
+mod admin_cli;
+mod admin_state;
+mod admin_support;
 mod apps_script;
 mod check;
 mod cli;

@@ -1,0 +1,297 @@
+//! Ingest benchmark (not a test; `cargo bench --bench ingest`): signed Trello webhooks posted
+//! over loopback at a fixed concurrency to the real app (verify, route, durable insert) and to a
+//! bare axum handler answering 200, measured in the same run; prints events/s, p50/p99 latency
+//! and the ratio. Bounded: `LEADSYNC_BENCH_EVENTS` (default 2000, at most 20000) events per
+//! target, `LEADSYNC_BENCH_CONCURRENCY` (default 32, at most 256), and 60 s per target.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::routing::post;
+use leadsync::app::App;
+use leadsync::config::{self, Sources};
+use leadsync::http::webhooks::signature::TrelloVerifier;
+use secrecy::SecretString;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+const SECRET: &str = "bench-trello-app-secret";
+const PUBLIC_URL: &str = "https://sync.example.com";
+const BOARD: &str = "609402807c6be98b8289c55e";
+const WARMUP: usize = 64;
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// One signed delivery, prepared before timing starts.
+struct Delivery {
+    body: Bytes,
+    signature: String,
+}
+
+struct Outcome {
+    sent: usize,
+    accepted: usize,
+    elapsed: Duration,
+    /// Of accepted requests, sorted.
+    latencies: Vec<Duration>,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.accepted as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, q: f64) -> Duration {
+        let Some(last) = self.latencies.len().checked_sub(1) else {
+            return Duration::ZERO;
+        };
+        self.latencies[((last as f64) * q).round() as usize]
+    }
+
+    fn print(&self, name: &str) {
+        println!(
+            "{name:<17} {}/{} accepted in {:.2} s = {:>7.0} events/s, p50 {:>6.2} ms, p99 {:>6.2} ms",
+            self.accepted,
+            self.sent,
+            self.elapsed.as_secs_f64(),
+            self.rate(),
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.99)),
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn env_count(name: &str, default: usize, max: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(default)
+        .clamp(1, max)
+}
+
+/// An `updateCard` (card moved) delivery in the shape of the recorded Trello payloads.
+fn trello_body(action_id: &str, n: usize) -> String {
+    json!({
+        "model": {
+            "id": BOARD, "name": "Sales pipeline", "desc": "", "descData": null,
+            "closed": false, "idOrganization": "609402807c6be98b8289c559", "pinned": false,
+            "url": "https://trello.com/b/Wp8daJt3/sales-pipeline",
+            "shortUrl": "https://trello.com/b/Wp8daJt3",
+            "prefs": {"permissionLevel": "private", "voting": "disabled", "comments": "members",
+                      "background": "blue", "cardAging": "regular"},
+            "labelNames": {"green": "", "yellow": "", "orange": "", "red": "", "purple": ""}
+        },
+        "action": {
+            "id": action_id,
+            "idMemberCreator": "5b8e9a3d1c2f4e0012345678",
+            "type": "updateCard",
+            "date": "2026-11-21T10:15:02.123Z",
+            "data": {
+                "card": {"id": format!("6094{n:020x}"), "name": format!("Lead {n} – Zoë Ångström"),
+                         "idShort": n, "shortLink": "aBcD1234", "idList": "60940280aaaa000000000002"},
+                "old": {"idList": "60940280aaaa000000000001"},
+                "board": {"id": BOARD, "name": "Sales pipeline", "shortLink": "Wp8daJt3"},
+                "listBefore": {"id": "60940280aaaa000000000001", "name": "New"},
+                "listAfter": {"id": "60940280aaaa000000000002", "name": "Contacted"}
+            },
+            "limits": {},
+            "display": {
+                "translationKey": "action_move_card_from_list_to_list",
+                "entities": {
+                    "card": {"type": "card", "idList": "60940280aaaa000000000002",
+                             "id": format!("6094{n:020x}"), "shortLink": "aBcD1234",
+                             "text": format!("Lead {n}")},
+                    "listBefore": {"type": "list", "id": "60940280aaaa000000000001", "text": "New"},
+                    "listAfter": {"type": "list", "id": "60940280aaaa000000000002", "text": "Contacted"},
+                    "memberCreator": {"type": "member", "id": "5b8e9a3d1c2f4e0012345678",
+                                      "username": "adalovelace", "text": "Ada Lovelace"}
+                }
+            },
+            "memberCreator": {"id": "5b8e9a3d1c2f4e0012345678", "activityBlocked": false,
+                              "avatarHash": null, "fullName": "Ada Lovelace",
+                              "initials": "AL", "username": "adalovelace"}
+        }
+    })
+    .to_string()
+}
+
+fn deliveries(prefix: &str, count: usize) -> anyhow::Result<Vec<Delivery>> {
+    let signer = TrelloVerifier::new(&SecretString::from(SECRET), vec![])
+        .map_err(|e| anyhow::anyhow!("signer: {e}"))?;
+    let callback = format!("{PUBLIC_URL}/webhooks/trello");
+    // Unique per run too, so a rerun never meets duplicates.
+    let run = chrono::Utc::now().timestamp_millis();
+    Ok((0..count)
+        .map(|n| {
+            let body = trello_body(&format!("{prefix}{run:x}{n:010x}"), n);
+            let signature = signer.sign(body.as_bytes(), &callback);
+            Delivery {
+                body: Bytes::from(body),
+                signature,
+            }
+        })
+        .collect())
+}
+
+/// Posts every delivery to `url` from `concurrency` workers sharing one connection pool.
+async fn drive(
+    client: &reqwest::Client,
+    url: &str,
+    deliveries: Vec<Delivery>,
+    concurrency: usize,
+) -> Outcome {
+    let deliveries = Arc::new(deliveries);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + TIME_LIMIT;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.to_owned());
+            let (deliveries, next) = (Arc::clone(&deliveries), Arc::clone(&next));
+            tokio::spawn(async move {
+                let (mut sent, mut latencies) = (0, Vec::new());
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(d) = deliveries.get(i) else { break };
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let response = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("x-trello-webhook", &d.signature)
+                        .body(d.body.clone())
+                        .send()
+                        .await;
+                    sent += 1;
+                    if let Ok(r) = response
+                        && r.status() == reqwest::StatusCode::OK
+                        && r.bytes().await.is_ok()
+                    {
+                        latencies.push(t.elapsed());
+                    }
+                }
+                (sent, latencies)
+            })
+        })
+        .collect();
+    let (mut sent, mut latencies) = (0, Vec::new());
+    for worker in workers {
+        if let Ok((s, l)) = worker.await {
+            sent += s;
+            latencies.extend(l);
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Outcome {
+        sent,
+        accepted: latencies.len(),
+        elapsed,
+        latencies,
+    }
+}
+
+/// The real app with one pair on [`BOARD`], so every event is routed and stored.
+async fn start_app(dir: &std::path::Path) -> anyhow::Result<(App, String)> {
+    let file = dir.join("leadsync.toml");
+    let toml = format!(
+        "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n\
+         [database]\nurl = \"sqlite://{}\"\n[trello]\napi_secret = \"{SECRET}\"\n\
+         [[pairs]]\nname = \"bench\"\nspreadsheet_id = \"bench-sheet\"\nsheet = \"Leads\"\n\
+         board_id = \"{BOARD}\"\n[pairs.status_lists]\nNew = \"New\"\n",
+        dir.join("leadsync.db").display()
+    );
+    std::fs::write(&file, toml).context("writing the bench config")?;
+    let settings = config::load(&Sources {
+        file: Some(file),
+        ..Sources::default()
+    })?;
+    let app = App::build(settings).await?;
+    let url = format!("http://{}/webhooks/trello", app.local_addr());
+    Ok((app, url))
+}
+
+async fn start_bare(shutdown: CancellationToken) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/webhooks/trello", listener.local_addr()?);
+    let router = Router::new().route(
+        "/webhooks/trello",
+        post(|_: Bytes| async { StatusCode::OK }),
+    );
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await });
+        if let Err(err) = serve.await {
+            eprintln!("bare server: {err}");
+        }
+    });
+    Ok(url)
+}
+
+async fn bench() -> anyhow::Result<()> {
+    let events = env_count("LEADSYNC_BENCH_EVENTS", 2000, 20_000);
+    let concurrency = env_count("LEADSYNC_BENCH_CONCURRENCY", 32, 256);
+    let dir = tempfile::tempdir()?;
+    let shutdown = CancellationToken::new();
+    let (app, app_url) = start_app(dir.path()).await?;
+    let db = app.state().db.clone();
+    let app_task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let bare_url = start_bare(shutdown.clone()).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+
+    println!(
+        "ingest: {events} signed Trello webhooks (~{} bytes each) per target, concurrency {concurrency}, loopback",
+        trello_body("x", 0).len()
+    );
+    for (name, url, prefix) in [("bare", &bare_url, "b"), ("leadsync", &app_url, "a")] {
+        let warm = drive(
+            &client,
+            url,
+            deliveries(&format!("w{prefix}"), WARMUP)?,
+            concurrency,
+        )
+        .await;
+        anyhow::ensure!(warm.accepted == WARMUP, "{name}: warm-up requests failed");
+    }
+    let bare = drive(&client, &bare_url, deliveries("b", events)?, concurrency).await;
+    let app = drive(&client, &app_url, deliveries("a", events)?, concurrency).await;
+    bare.print("bare axum 200");
+    app.print("leadsync ingest");
+    println!(
+        "ratio leadsync/bare: throughput {:.3}, p50 latency x{:.1}, p99 latency x{:.1}",
+        app.rate() / bare.rate(),
+        ms(app.percentile(0.50)) / ms(bare.percentile(0.50)).max(f64::EPSILON),
+        ms(app.percentile(0.99)) / ms(bare.percentile(0.99)).max(f64::EPSILON),
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
+        .fetch_one(&db.pool)
+        .await?;
+    println!(
+        "inbox rows: {stored} (= {} accepted + {WARMUP} warm-up)",
+        app.accepted
+    );
+    shutdown.cancel();
+    app_task.await??;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    // cargo bench passes `--bench`; any argument is accepted and ignored.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(bench())
+}

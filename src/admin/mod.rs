@@ -1,0 +1,52 @@
+//! Operator operations shared by the `/admin` endpoints and the CLI: Trello webhook
+//! registration, listing and deletion, and the filled-in Apps Script.
+
+mod apps_script;
+mod webhooks;
+
+pub use apps_script::apps_script_text;
+pub use webhooks::{WebhookView, delete_webhook, list_webhooks, register_webhooks};
+
+use crate::clients::http::ClientError;
+use crate::store::StoreError;
+
+/// Why an admin operation failed. Display never carries a secret: client errors carry no URLs
+/// or credentials, and the secret checks only name the key.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Trello refused or could not be reached (a 404 on delete is [`AdminError::WebhookNotFound`]).
+    #[error("{0}")]
+    Trello(ClientError),
+    /// Settings make the operation impossible (empty credentials or secret), naming the key.
+    #[error("{0}")]
+    Config(String),
+    #[error("no webhook {0:?} for this token")]
+    WebhookNotFound(String),
+    #[error("unknown pair {0:?} (configured: {1})")]
+    UnknownPair(String, String),
+    #[error("several pairs are configured ({0}): name one")]
+    PairRequired(String),
+    #[error("no pairs are configured")]
+    NoPairs,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AdminError {
+    /// A failure to fix in the configuration or the command line rather than a runtime failure.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Self::Config(_) | Self::UnknownPair(..) | Self::PairRequired(_) | Self::NoPairs
+        )
+    }
+}
+
+impl From<ClientError> for AdminError {
+    fn from(err: ClientError) -> Self {
+        match err {
+            ClientError::Config(msg) => Self::Config(msg),
+            other => Self::Trello(other),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The admin handlers: thin wrappers over `crate::admin` and the store, answering CONTRACT §4.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::admin::{self, AdminError};
+use crate::clients::build::trello_client;
+use crate::clients::trello::TrelloClient;
+use crate::http::AppState;
+use crate::store::{self, activity, outbox, status};
+
+const ACTIVITY_DEFAULT_LIMIT: i64 = 50;
+const ACTIVITY_MAX_LIMIT: i64 = 1000;
+
+fn trello(state: &AppState) -> Result<TrelloClient, ApiError> {
+    trello_client(&state.settings).map_err(|e| AdminError::from(e).into())
+}
+
+/// Registered callback URLs changed: the verifier must accept exactly the stored ones.
+async fn refresh_callbacks(state: &AppState) -> Result<(), ApiError> {
+    state.ingress.refresh_callback_urls(&state.db).await?;
+    Ok(())
+}
+
+pub async fn register_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let client = trello(&state)?;
+    let result = admin::register_webhooks(&state.settings, &state.db, &client).await;
+    // Refresh even after a partial failure: the webhooks stored before it are live in Trello.
+    refresh_callbacks(&state).await?;
+    Ok(Json(json!({ "webhooks": result? })))
+}
+
+pub async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let hooks = admin::list_webhooks(&trello(&state)?).await?;
+    Ok(Json(json!({ "webhooks": hooks })))
+}
+
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let result = admin::delete_webhook(&state.db, &trello(&state)?, &id).await;
+    refresh_callbacks(&state).await?;
+    result?;
+    Ok(Json(json!({ "deleted": id })))
+}
+
+pub async fn reconcile(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let engine_down = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine not running");
+    let engine = state.engine.as_ref().ok_or_else(engine_down)?;
+    // Dead letters get another chance with the full pass, as an operator asking for one expects.
+    let requeued = outbox::requeue_dead_letters(&state.db.pool, None).await?;
+    if !engine.request_reconcile(None) {
+        return Err(engine_down());
+    }
+    tracing::info!(
+        requeued,
+        "reconciliation requested through /admin/reconcile"
+    );
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "started": true, "requeued_dead_letters": requeued })),
+    ))
+}
+
+#[derive(Serialize)]
+struct StoredWebhookView {
+    id: String,
+    pair: Option<String>,
+    board_id: String,
+    callback_url: String,
+    created_at: String,
+}
+
+pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let pairs = status::pair_statuses(&state.db.pool).await?;
+    let inbox_depth = store::inbox::depth(&state.db.pool).await?;
+    let webhooks: Vec<StoredWebhookView> = store::webhooks::list(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|w| StoredWebhookView {
+            id: w.id,
+            pair: w.pair,
+            board_id: w.board_id,
+            callback_url: w.callback_url,
+            created_at: activity::rfc3339(w.created_at),
+        })
+        .collect();
+    let engine_running = state.engine.as_ref().is_some_and(|e| e.is_running());
+    Ok(Json(json!({
+        "pairs": pairs,
+        "inbox_depth": inbox_depth,
+        "engine_running": engine_running,
+        "webhooks": webhooks,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct AppsScriptQuery {
+    pair: Option<String>,
+}
+
+pub async fn apps_script(
+    State(state): State<AppState>,
+    Query(query): Query<AppsScriptQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let pair = query.pair.as_deref().filter(|p| !p.is_empty());
+    let text = admin::apps_script_text(&state.settings, pair)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
+/// Raw strings so a bad `limit` gets our JSON 400 rather than the extractor's plain text.
+#[derive(Deserialize)]
+pub struct ActivityQuery {
+    lead: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn activity(
+    State(state): State<AppState>,
+    Query(query): Query<ActivityQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = parse_limit(query.limit.as_deref())?;
+    let lead = query.lead.as_deref().filter(|l| !l.is_empty());
+    let entries = activity::recent(&state.db.pool, lead, limit).await?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+/// Default 50; above the maximum is capped at 1000; zero, negative or non-numeric is a 400.
+fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(ACTIVITY_DEFAULT_LIMIT);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(0) | Err(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("limit must be a whole number from 1 to {ACTIVITY_MAX_LIMIT}"),
+        )),
+        Ok(n) => Ok(i64::try_from(n).map_or(ACTIVITY_MAX_LIMIT, |n| n.min(ACTIVITY_MAX_LIMIT))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_activity_limit_defaults_caps_and_refuses_nonsense() {
+        assert_eq!(parse_limit(None).unwrap(), 50);
+        assert_eq!(parse_limit(Some("7")).unwrap(), 7);
+        assert_eq!(parse_limit(Some("5000")).unwrap(), 1000);
+        assert_eq!(parse_limit(Some("99999999999999999999")).ok(), None);
+        for bad in ["0", "-1", "ten", ""] {
+            let err = parse_limit(Some(bad)).unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+}
