@@ -8,6 +8,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src tests/it benches \
  && echo 'fn main() {}' > src/main.rs \
+ && echo 'fn main() {}' > benches/ingest.rs \
  && touch src/lib.rs tests/it/main.rs \
  && cargo build --release --locked --bin leadsync \
  && rm -rf src tests benches
@@ -15,6 +16,9 @@ RUN mkdir -p src tests/it benches \
 COPY src ./src
 COPY migrations ./migrations
 COPY config ./config
+COPY apps-script/Code.gs ./apps-script/Code.gs
+# Cargo.toml names the benchmark target, so its file must be present to build at all.
+COPY benches ./benches
 RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --bin leadsync \
  && cp target/release/leadsync /usr/local/bin/leadsync
