@@ -51,3 +51,26 @@ pub async fn fail(exec: impl SqliteExecutor<'_>, id: i64, error: &str) -> Result
     .await?;
     Ok(())
 }
+
+/// Counts a failed attempt at an event: due again after a pause growing with the attempts,
+/// parked as `failed` once `max_attempts` is reached (reconciliation still repairs its effect).
+pub async fn bump(
+    exec: impl SqliteExecutor<'_>,
+    id: i64,
+    error: &str,
+    max_attempts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE inbox SET attempts = attempts + 1, last_error = $1,
+             status = CASE WHEN attempts + 1 >= $2 THEN 'failed' ELSE 'pending' END,
+             next_attempt_at = $3 + 1000 * (1 << min(attempts, 10))
+         WHERE id = $4 AND status IN ('pending', 'processing')",
+    )
+    .bind(error)
+    .bind(max_attempts)
+    .bind(now_ms())
+    .bind(id)
+    .execute(exec)
+    .await?;
+    Ok(())
+}

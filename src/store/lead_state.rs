@@ -186,3 +186,21 @@ pub async fn lead_at_new_row(
     .fetch_optional(exec)
     .await?)
 }
+
+/// Leads of a pair whose link, field states or outbox changed at or after `since_ms`.
+pub async fn touched_since(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    since_ms: i64,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT lead_id FROM links WHERE pair = $1 AND updated_at >= $2
+         UNION SELECT lead_id FROM field_states WHERE pair = $1 AND updated_at >= $2
+         UNION SELECT lead_id FROM outbox WHERE pair = $1 AND lead_id IS NOT NULL AND updated_at >= $2",
+    )
+    .bind(pair)
+    .bind(since_ms)
+    .fetch_all(exec)
+    .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -107,6 +107,8 @@ impl Reconciler {
         dry_run: bool,
     ) -> Result<ReconcileOutcome, ReconcileError> {
         let s = &ctx.settings;
+        // Leads the worker or dispatcher touch while we read are left to them (see `apply`).
+        let started_ms = crate::store::now_ms();
         let grid = self
             .sheets
             .read_sheet(&s.spreadsheet_id, &s.sheet)
@@ -135,7 +137,8 @@ impl Reconciler {
             })
             .sum();
         if !dry_run {
-            self.apply(ctx, &actions, now.timestamp_millis()).await?;
+            self.apply(ctx, &actions, now.timestamp_millis(), started_ms)
+                .await?;
             tracing::info!(pair = %ctx.name, rows = grid.len().saturating_sub(1), cards = cards.len(), commands, "reconciliation done");
         }
         Ok(ReconcileOutcome {
@@ -175,11 +178,19 @@ impl Reconciler {
         ctx: &PairContext,
         actions: &[Action],
         now_ms: i64,
+        started_ms: i64,
     ) -> Result<(), StoreError> {
         let key = format!("rc{now_ms}");
         let pair = ctx.name.as_str();
         let mut tx = self.db.begin_write().await?;
+        // The plan was made from reads that took a while; a lead whose state changed since
+        // they began was read stale, and applying its plan could undo a newer change. Checked
+        // inside the write transaction, so nothing can change it between check and write.
+        let mut skip = lead_state::touched_since(&mut *tx, pair, started_ms).await?;
         for action in actions {
+            if action.lead_id().is_some_and(|l| skip.contains(l)) {
+                continue;
+            }
             match action {
                 Action::LinkLead {
                     lead_id,
@@ -207,6 +218,7 @@ impl Reconciler {
                             .await?
                         }
                         Err(StoreError::CardAlreadyLinked { card_id, .. }) => {
+                            skip.insert(lead_id.clone());
                             tracing::warn!(
                                 pair,
                                 lead_id,

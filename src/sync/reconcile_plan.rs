@@ -81,6 +81,23 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The lead an action is about, if any.
+    pub fn lead_id(&self) -> Option<&str> {
+        match self {
+            Action::LinkLead { lead_id, .. }
+            | Action::AdoptCard { lead_id, .. }
+            | Action::CardDeleted { lead_id, .. }
+            | Action::RowHint { lead_id, .. }
+            | Action::RowMissing { lead_id }
+            | Action::RowSeen { lead_id }
+            | Action::DropLink { lead_id, .. }
+            | Action::Lead { lead_id, .. } => Some(lead_id),
+            Action::Warning { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedDecision {
     pub field: &'static str,
@@ -172,6 +189,18 @@ pub fn plan_reconcile(
         .collect();
     let mut seen: HashSet<String> = HashSet::new();
     let empty = LeadState::new();
+    // Rows whose new id is still on its way to the sheet: leave them to that write.
+    let ids_in_sheet: HashSet<String> = grid
+        .iter()
+        .skip(1)
+        .map(|c| columns.read_row(c).id)
+        .collect();
+    let pending_rows: HashSet<i64> = known
+        .links
+        .values()
+        .filter(|l| known.unsent.contains(&l.lead_id) && !ids_in_sheet.contains(&l.lead_id))
+        .filter_map(|l| l.row_hint)
+        .collect();
     for (index, cells) in grid.iter().enumerate().skip(1) {
         let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let lead = columns.read_row(cells);
@@ -186,6 +215,9 @@ pub fn plan_reconcile(
                 .into_iter()
                 .map(|message| Action::Warning { message }),
         );
+        if observed.lead.id.is_empty() && pending_rows.contains(&i64::from(row)) {
+            continue;
+        }
         if observed.lead.id.is_empty() {
             let id = LeadId::generate();
             actions.push(Action::LinkLead {
@@ -345,7 +377,7 @@ fn missing_rows(
     let mut gone: Vec<&Link> = known
         .links
         .values()
-        .filter(|l| !seen.contains(&l.lead_id))
+        .filter(|l| !seen.contains(&l.lead_id) && !known.unsent.contains(&l.lead_id))
         .collect();
     gone.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
     for link in gone {

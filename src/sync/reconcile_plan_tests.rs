@@ -292,3 +292,22 @@ fn an_archived_card_reads_as_the_archive_status() {
             .any(|d| d.field == "status" && d.decision == "conflict")
     );
 }
+
+#[test]
+fn a_row_whose_new_id_is_still_being_written_is_not_made_a_second_lead() {
+    let g = grid(&[["", "Ada", "", "", "", "New", "", ""]]);
+    let known = Known {
+        links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
+        unsent: ["L9".to_owned()].into_iter().collect(),
+        ..Known::default()
+    };
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    assert!(commands(&actions).is_empty(), "{actions:?}");
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::LinkLead { .. } | Action::RowMissing { .. })),
+        "{actions:?}"
+    );
+}

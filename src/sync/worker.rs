@@ -136,6 +136,36 @@ impl Worker {
             }
         }
         let now = Utc::now();
+        match self.apply_groups(groups.clone(), &ids, now).await {
+            Ok(()) => {}
+            Err(err) => {
+                // One lead's failure must not hold back the others: apply lead by lead, and
+                // count a failed attempt on the events of the leads that still fail.
+                tracing::warn!(error = %err, "inbox batch failed; applying lead by lead");
+                for (key, group) in groups {
+                    let event_ids = group.event_ids.clone();
+                    let single = BTreeMap::from([(key.clone(), group)]);
+                    if let Err(err) = self.apply_groups(single, &event_ids, now).await {
+                        tracing::error!(pair = %key.0, lead_key = %key.1, error = %err, "lead's events failed");
+                        for id in &event_ids {
+                            inbox_engine::bump(&self.db.pool, *id, &err.to_string(), MAX_ATTEMPTS)
+                                .await?;
+                        }
+                    }
+                }
+            }
+        }
+        metrics::counter!("leadsync_events_processed_total").increment(ids.len() as u64);
+        Ok(ids.len())
+    }
+
+    /// Applies groups and finishes their events in one transaction; logs after the commit.
+    async fn apply_groups(
+        &self,
+        groups: BTreeMap<(String, String), Group>,
+        event_ids: &[i64],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.db.begin_write().await?;
         let mut logs = Vec::new();
         for ((pair, key), group) in groups {
@@ -146,15 +176,14 @@ impl Worker {
                 logs.push((Arc::clone(ctx), log));
             }
         }
-        for id in &ids {
+        for id in event_ids {
             inbox_engine::finish(&mut *tx, *id).await?;
         }
         tx.commit().await?;
         for (ctx, log) in logs {
             log.emit(&ctx);
         }
-        metrics::counter!("leadsync_events_processed_total").increment(ids.len() as u64);
-        Ok(ids.len())
+        Ok(())
     }
 
     /// Splits an event into (lead key, item) pairs. Keys: `id:<lead>` for a known lead,
@@ -227,9 +256,6 @@ impl Worker {
         };
         for w in warnings {
             tracing::warn!(pair = %ctx.name, event_id = event.id, "{w}");
-        }
-        if event.attempts >= MAX_ATTEMPTS {
-            return Err(format!("gave up after {} attempts", event.attempts));
         }
         Ok(items)
     }

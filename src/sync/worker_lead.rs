@@ -21,7 +21,7 @@ use crate::sync::state::lead_state as merge_state;
 const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// One lead's share of a batch of events, in arrival order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Group {
     pub event_ids: Vec<i64>,
     pub rows: Vec<RowObservation>,
