@@ -22,6 +22,9 @@ async fn healthz() -> impl IntoResponse {
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let probe = tokio::time::timeout(std::time::Duration::from_secs(3), state.db.probe()).await;
+    if state.engine.as_ref().is_some_and(|e| !e.is_running()) {
+        return not_ready("the sync engine's workers are not running");
+    }
     match probe {
         Ok(Ok(())) => (StatusCode::OK, axum::Json(json!({"status": "ready"}))),
         Ok(Err(err)) => {
@@ -45,6 +48,20 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match crate::store::inbox::depth(&state.db.pool).await {
         Ok(depth) => ::metrics::gauge!("leadsync_inbox_depth").set(depth as f64),
         Err(err) => tracing::warn!(error = %err, "inbox depth unavailable"),
+    }
+    match crate::store::outbox::depths(&state.db.pool).await {
+        Ok(depths) => {
+            // Every configured pair, so an empty queue shows as 0 rather than as no series.
+            for pair in &state.settings.pairs {
+                let d = depths.get(&pair.name);
+                let (depth, dead) = d.map_or((0, 0), |d| (d.depth, d.dead_letters));
+                ::metrics::gauge!("leadsync_outbox_depth", "pair" => pair.name.clone())
+                    .set(depth as f64);
+                ::metrics::gauge!("leadsync_dead_letters", "pair" => pair.name.clone())
+                    .set(dead as f64);
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "outbox depth unavailable"),
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -60,3 +60,38 @@ async fn a_new_sheet_row_becomes_a_card_and_gets_its_id_and_card_url() {
         Some("Analytical")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_and_metrics_cover_the_running_engine() {
+    let mut w = world().await;
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("{}/readyz", w.base_url()))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    w.user_edits_rows("default", 2, &[&["", "Grace", "", "", "", "New", ""]])
+        .await
+        .expect("edit");
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let text = client
+        .get(format!("{}/metrics", w.base_url()))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "leadsync_outbox_depth",
+        "leadsync_inbox_depth",
+        "leadsync_outbound_requests_total",
+        "leadsync_sync_decisions_total",
+        "leadsync_reconcile_duration_seconds",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics");
+    }
+    w.stop_app().await.expect("stops");
+}
