@@ -13,5 +13,6 @@ mod e2e;
 mod health;
 mod helpers;
 mod ingress_support;
+mod reconcile_cli;
 mod webhooks;
 mod webhooks_faults;
