@@ -29,7 +29,13 @@ pub async fn world_with(options: WorldOptions) -> World {
 }
 
 /// Types a lead into `row` (1-based) and waits until its card exists; returns (lead id, card).
-pub async fn add_lead(w: &World, pair: &str, row: u32, name: &str, status: &str) -> (String, SandboxCard) {
+pub async fn add_lead(
+    w: &World,
+    pair: &str,
+    row: u32,
+    name: &str,
+    status: &str,
+) -> (String, SandboxCard) {
     w.user_edits_rows(pair, row, &[&["", name, "", "", "", status, ""]])
         .await
         .expect("edit");
@@ -117,7 +123,9 @@ async fn a_status_change_in_the_sheet_moves_the_card_to_the_mapped_list() {
     let w = world().await;
     let (_, card) = add_lead(&w, P, 2, "Grace Hopper", "New").await;
     assert_eq!(w.list_name(P, &card.id_list), "New");
-    w.user_edits_cell(P, 2, "Status", "Qualified").await.expect("edit");
+    w.user_edits_cell(P, 2, "Status", "Qualified")
+        .await
+        .expect("edit");
     w.settle(SETTLE).await.expect("settles");
     let cards = w.cards(P);
     assert_eq!(cards.len(), 1, "{cards:?}");
@@ -136,7 +144,9 @@ async fn the_echo_of_our_own_write_causes_no_further_write() {
     google.clear();
     let echoes_before = echo_count(&w, &lead_id).await;
 
-    w.user_edits_cell(P, 2, "Notes", "prefers email").await.expect("edit");
+    w.user_edits_cell(P, 2, "Notes", "prefers email")
+        .await
+        .expect("edit");
     w.settle(SETTLE).await.expect("settles");
 
     // Exactly the one card update; the webhook of that update came back and changed nothing.
@@ -150,7 +160,10 @@ async fn the_echo_of_our_own_write_causes_no_further_write() {
         .filter(|d| d.action_type == "updateCard")
         .collect();
     assert!(!delivered.is_empty(), "the echo webhook was delivered");
-    assert!(echo_count(&w, &lead_id).await > echoes_before, "the echo was recognised");
+    assert!(
+        echo_count(&w, &lead_id).await > echoes_before,
+        "the echo was recognised"
+    );
     let (notes, _) = split_description(&w.trello.card(&card.id).expect("card").desc);
     assert_eq!(notes, "prefers email");
 
