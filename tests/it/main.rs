@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod crash;
 mod e2e;
+mod e2e_conflict;
 mod e2e_trello;
 mod health;
 mod helpers;
