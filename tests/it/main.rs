@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod e2e;
 mod e2e_conflict;
+mod e2e_faults;
 mod e2e_trello;
 mod health;
 mod helpers;
