@@ -7,6 +7,7 @@ mod crash;
 mod e2e;
 mod e2e_conflict;
 mod e2e_faults;
+mod e2e_recovery;
 mod e2e_trello;
 mod health;
 mod helpers;
