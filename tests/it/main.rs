@@ -8,6 +8,7 @@ mod e2e;
 mod e2e_conflict;
 mod e2e_faults;
 mod e2e_recovery;
+mod e2e_sheet;
 mod e2e_trello;
 mod health;
 mod helpers;
