@@ -1,7 +1,7 @@
 //! End to end: both sides editing the same field at once, decided by the configured policy and
 //! logged; and two pairs running side by side without crossing.
 
-use leadsync::demo::world::{World, WorldOptions};
+use leadsync::demo::world::{SHEET, World, WorldOptions};
 use leadsync::sandbox::trello::UserCardChange;
 use leadsync::store::activity;
 
@@ -170,4 +170,35 @@ async fn two_pairs_keep_their_leads_on_their_own_boards() {
         .await
         .expect("links");
     assert_eq!(pairs, ["east", "west"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_found_by_reconciliation_is_resolved_and_logged() {
+    let w = world_with(options("last_writer_wins")).await;
+    let (lead_id, card) = add_lead(&w, P, 2, "Cleo", "New").await;
+
+    // Neither side's notice arrives: no Trello webhook, no Apps Script event.
+    w.trello.drop_deliveries(true);
+    rename(&w, &card.id, "Cleo from Trello");
+    tick().await;
+    let spreadsheet = &w.pair(P).spreadsheet_id;
+    w.google
+        .set_cell(spreadsheet, SHEET, 2, 2, "Cleo from the sheet")
+        .expect("type");
+    w.settle(SETTLE).await.expect("settles");
+    w.trello.drop_deliveries(false);
+    w.reconcile(SETTLE).await.expect("reconciles");
+
+    // Both changes are seen at the same read; the sheet's is the later (or the tie).
+    assert_eq!(w.rows(P)[0][NAME], "Cleo from the sheet");
+    assert_eq!(
+        w.trello.card(&card.id).expect("card").name,
+        "Cleo from the sheet"
+    );
+    let c = conflict_of(&w, &lead_id).await;
+    assert_eq!(c.field.as_deref(), Some("name"));
+    assert_eq!(c.detail["winner"], "sheet");
+    assert_eq!(c.detail["policy"], "last_writer_wins");
+    assert_detail_complete(&c);
+    assert_sides_equal(&w, P);
 }

@@ -95,6 +95,19 @@ async fn a_card_created_in_trello_becomes_a_row_and_gets_the_marker() {
     assert_eq!(w.rows(P).len(), 1);
     assert_eq!(w.cards(P).len(), 1);
     assert_sides_equal(&w, P);
+
+    // Three more at once: three more rows, none overwriting another.
+    let new = w.list_id(P, "New");
+    for name in ["Card A", "Card B", "Card C"] {
+        w.trello.user_create_card(&new, name, "").expect("create");
+    }
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let mut names: Vec<String> = w.rows(P).into_iter().map(|r| r[NAME].clone()).collect();
+    names.sort();
+    assert_eq!(names, ["Card A", "Card B", "Card C", "Walk-in Customer"]);
+    assert_eq!(w.cards(P).len(), 4);
+    assert_sides_equal(&w, P);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,4 +157,50 @@ async fn a_deleted_card_drops_the_link_and_gets_no_new_card_until_the_status_cha
     assert_eq!(marker(&cards[0]), lead_id);
     assert_eq!(w.list_name(P, &cards[0].id_list), "Contacted");
     assert_sides_equal(&w, P);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_in_an_unmapped_list_and_an_unmapped_status_are_left_as_they_are() {
+    let w = world().await;
+    let (_, parked) = add_lead(&w, P, 2, "Parked", "New").await;
+    let (_, odd) = add_lead(&w, P, 3, "Odd Status", "New").await;
+    let board = &w.pair(P).board.board_id;
+    let parking = w.trello.user_create_list(board, "Parking").expect("list");
+    w.user_updates_card(
+        &parked.id,
+        UserCardChange {
+            id_list: Some(parking.clone()),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("move");
+    w.user_edits_cell(P, 3, "Status", "Maybe")
+        .await
+        .expect("edit");
+    let stray = w
+        .trello
+        .user_create_card(&parking, "Not a lead", "")
+        .expect("create");
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+
+    let rows = w.rows(P);
+    assert_eq!(rows[0][STATUS], "New", "an unmapped list changes no status");
+    assert_eq!(rows[1][STATUS], "Maybe", "the sheet keeps what was typed");
+    assert_eq!(w.trello.card(&parked.id).expect("card").id_list, parking);
+    let odd_now = w.trello.card(&odd.id).expect("card");
+    assert_eq!(w.list_name(P, &odd_now.id_list), "New", "no list for Maybe");
+    assert_eq!(
+        rows.len(),
+        2,
+        "a card made in an unmapped list is no lead: {rows:?}"
+    );
+    assert_eq!(w.cards(P).len(), 3);
+    let stray = w.trello.card(&stray).expect("the stray card");
+    assert_eq!(stray.desc, "", "a card that is no lead gets no marker");
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'dead'")
+        .fetch_one(pool(&w))
+        .await
+        .expect("outbox");
+    assert_eq!(dead, 0);
 }
