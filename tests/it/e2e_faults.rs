@@ -101,3 +101,37 @@ async fn thirty_percent_faults_while_thirty_leads_are_created_and_twenty_moved_e
     assert!(w.cards(P).iter().all(|c| !c.closed));
     assert_sides_equal(&w, P);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_lost_after_trello_made_the_card_create_no_duplicates() {
+    let w = world().await;
+    // A third of Trello's answers are cut off after the change was made.
+    w.trello.gate().set_faults(Faults {
+        reset_rate: 0.3,
+        after_handler: true,
+        ..Faults::default()
+    });
+    let names: Vec<String> = (1..=10).map(|i| format!("Reset {i:02}")).collect();
+    let rows: Vec<[&str; 7]> = names
+        .iter()
+        .map(|n| ["", n.as_str(), "x@example.com", "", "", "Contacted", ""])
+        .collect();
+    let refs: Vec<&[&str]> = rows.iter().map(|r| &r[..]).collect();
+    w.user_edits_rows(P, 2, &refs).await.expect("paste");
+    w.settle(SETTLE * 3).await.expect("settles under faults");
+    w.trello.gate().set_faults(Faults::default());
+    w.reconcile(SETTLE).await.expect("reconciles");
+
+    assert!(
+        w.trello.gate().calls().count_status(0) > 0,
+        "connections were really reset"
+    );
+    let cards = w.cards(P);
+    assert_eq!(cards.len(), 10, "{cards:?}");
+    for card in &cards {
+        assert_eq!(w.list_name(P, &card.id_list), "Contacted");
+        let email = card.custom_texts.get(&w.field_id(P, "Email"));
+        assert_eq!(email.map(String::as_str), Some("x@example.com"));
+    }
+    assert_sides_equal(&w, P);
+}
