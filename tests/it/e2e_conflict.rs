@@ -10,7 +10,7 @@ use crate::e2e::{NAME, P, SETTLE, STATUS, add_lead, assert_sides_equal, pool, wo
 /// A debounce long enough that the two edits of a test always land in one decision set.
 fn options(policy: &str) -> WorldOptions {
     WorldOptions {
-        debounce_ms: 1000,
+        debounce_ms: 2000,
         conflict_policy: policy.into(),
         ..WorldOptions::default()
     }
