@@ -1,5 +1,6 @@
 //! Store helpers only the outbox dispatcher needs: a note on a claimed command that a call
-//! whose outcome cannot be taken back is on its way.
+//! whose outcome cannot be taken back is on its way, and the release of claims left behind by a
+//! dispatcher that died.
 
 use sqlx::SqliteExecutor;
 
@@ -23,6 +24,23 @@ pub async fn note_outcome_unknown(
     .execute(exec)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Makes every command still `in_flight` due now, keeping its attempts and note. Only for a
+/// daemon starting up: it is its database's one dispatcher, so a claim it finds was made by a
+/// process that died (SIGKILL, power loss) and would otherwise hold the lead back until the
+/// lease ran out (minutes). A create whose outcome is unknown keeps its note, so the next claim
+/// looks for the card before creating one. Returns how many were released.
+pub async fn release_stale_claims(exec: impl SqliteExecutor<'_>) -> Result<u64, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, updated_at = $1
+         WHERE status = 'in_flight'",
+    )
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 #[cfg(test)]
@@ -67,5 +85,43 @@ mod tests {
                 .await
                 .expect("note")
         );
+    }
+
+    #[tokio::test]
+    async fn released_claims_are_due_at_once_and_keep_their_note() {
+        let db = temp_db().await;
+        for key in ["k1", "k2"] {
+            let cmd = NewCommand {
+                pair: "a".into(),
+                lead_id: Some(key.into()),
+                target: "trello".into(),
+                kind: "create_card".into(),
+                payload: serde_json::json!({}),
+                idempotency_key: key.into(),
+            };
+            outbox::enqueue(&db.pool, &cmd).await.expect("enqueue");
+        }
+        let claimed = outbox::claim_due(&db, None, 1, Duration::from_secs(300))
+            .await
+            .expect("claim");
+        let id = claimed[0].id;
+        assert!(
+            note_outcome_unknown(&db.pool, id, "sent")
+                .await
+                .expect("note")
+        );
+        assert_eq!(release_stale_claims(&db.pool).await.expect("release"), 1);
+        let again = outbox::claim_due(&db, None, 10, Duration::from_secs(300))
+            .await
+            .expect("claim after release");
+        let first = again
+            .iter()
+            .find(|c| c.id == id)
+            .expect("released command is due");
+        assert_eq!(
+            (first.attempts, first.last_error.as_deref()),
+            (0, Some("sent"))
+        );
+        assert_eq!(again.len(), 2);
     }
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::store::outbox::{self, Command as Stored};
-use crate::store::{Db, StoreError};
+use crate::store::{Db, StoreError, dispatch_support};
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::dispatch_record::{Outcome, Recorded};
@@ -181,8 +181,18 @@ impl Dispatcher {
     }
 
     /// Dispatches until `shutdown` is cancelled, pausing briefly whenever nothing was due. A
-    /// round under way is finished first, so no claimed command is left behind.
+    /// round under way is finished first, so no claimed command is left behind. Claims found at
+    /// start-up belong to a daemon that was killed: they are released first, so its unfinished
+    /// commands go out now rather than when their lease runs out.
     pub async fn run(self, shutdown: CancellationToken) {
+        match dispatch_support::release_stale_claims(&self.db.pool).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                commands = n,
+                "resuming commands a stopped daemon left in flight"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not release stale outbox claims"),
+        }
         while !shutdown.is_cancelled() {
             let busy = match self.run_once().await {
                 Ok(report) => report.claimed > 0,

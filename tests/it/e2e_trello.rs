@@ -1,0 +1,206 @@
+//! End to end, Trello → sheet: what a user does to cards in the browser reaches the sheet.
+
+use leadsync::sandbox::trello::UserCardChange;
+use leadsync::sync::mapping::split_description;
+
+use crate::e2e::{
+    CARD, EMAIL, ID, NAME, NOTES, P, SETTLE, STATUS, add_lead, assert_sides_equal, marker, pool,
+    world,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_moved_renamed_and_field_edited_in_trello_updates_the_row() {
+    let w = world().await;
+    let (lead_id, card) = add_lead(&w, P, 2, "Alan Turing", "New").await;
+
+    w.user_moves_card(P, &card.id, "Contacted").expect("move");
+    w.settle(SETTLE).await.expect("settles");
+    assert_eq!(w.rows(P)[0][STATUS], "Contacted");
+
+    w.user_updates_card(
+        &card.id,
+        UserCardChange {
+            name: Some("Alan M. Turing".into()),
+            desc: Some(format!("likes chess\n\nleadsync:{lead_id}")),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("rename");
+    w.settle(SETTLE).await.expect("settles");
+    let row = &w.rows(P)[0];
+    assert_eq!(row[NAME], "Alan M. Turing");
+    assert_eq!(row[NOTES], "likes chess");
+
+    w.user_sets_field(P, &card.id, "Email", "alan@bletchley.uk")
+        .expect("field");
+    w.settle(SETTLE).await.expect("settles");
+    let rows = w.rows(P);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row[ID], lead_id);
+    assert_eq!(row[NAME], "Alan M. Turing");
+    assert_eq!(row[EMAIL], "alan@bletchley.uk");
+    assert_eq!(row[STATUS], "Contacted");
+    assert_eq!(row[NOTES], "likes chess");
+    assert_eq!(w.cards(P).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archived_card_sets_the_status_to_lost_and_stays_archived() {
+    let w = world().await;
+    let (_, card) = add_lead(&w, P, 2, "Ken Thompson", "Contacted").await;
+    w.user_updates_card(
+        &card.id,
+        UserCardChange {
+            closed: Some(true),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("archive");
+    w.settle(SETTLE).await.expect("settles");
+    assert_eq!(w.rows(P)[0][STATUS], "Lost");
+    // A reconciliation afterwards must not reopen or move it either.
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let after = w.trello.card(&card.id).expect("card");
+    assert!(after.closed, "the card stays archived");
+    assert_eq!(w.list_name(P, &after.id_list), "Contacted", "where it was");
+    assert_eq!(w.rows(P)[0][STATUS], "Lost");
+    assert_eq!(w.cards(P).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_created_in_trello_becomes_a_row_and_gets_the_marker() {
+    let w = world().await;
+    let list = w.list_id(P, "Qualified");
+    let card_id = w
+        .trello
+        .user_create_card(&list, "Walk-in Customer", "met at the booth")
+        .expect("create");
+    w.settle(SETTLE).await.expect("settles");
+
+    let rows = w.rows(P);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    let card = w.trello.card(&card_id).expect("card");
+    let (notes, lead) = split_description(&card.desc);
+    assert_eq!(notes, "met at the booth");
+    let lead = lead.expect("the card received the marker").to_string();
+    assert_eq!(row[ID], lead);
+    assert_eq!(row[NAME], "Walk-in Customer");
+    assert_eq!(row[STATUS], "Qualified");
+    assert_eq!(row[NOTES], "met at the booth");
+    assert!(row[CARD].ends_with(&card.short_link), "{row:?}");
+
+    w.reconcile(SETTLE).await.expect("reconciles");
+    assert_eq!(w.rows(P).len(), 1);
+    assert_eq!(w.cards(P).len(), 1);
+    assert_sides_equal(&w, P);
+
+    // Three more at once: three more rows, none overwriting another.
+    let new = w.list_id(P, "New");
+    for name in ["Card A", "Card B", "Card C"] {
+        w.trello.user_create_card(&new, name, "").expect("create");
+    }
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let mut names: Vec<String> = w.rows(P).into_iter().map(|r| r[NAME].clone()).collect();
+    names.sort();
+    assert_eq!(names, ["Card A", "Card B", "Card C", "Walk-in Customer"]);
+    assert_eq!(w.cards(P).len(), 4);
+    assert_sides_equal(&w, P);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_card_drops_the_link_and_gets_no_new_card_until_the_status_changes() {
+    let w = world().await;
+    let (lead_id, card) = add_lead(&w, P, 2, "Barbara Liskov", "New").await;
+    w.user_edits_cell(P, 2, "Email", "bl@mit.edu")
+        .await
+        .expect("edit");
+    w.settle(SETTLE).await.expect("settles");
+
+    w.trello.user_delete_card(&card.id).expect("delete");
+    w.settle(SETTLE).await.expect("settles");
+    let row = w.rows(P)[0].clone();
+    assert_eq!(row[ID], lead_id, "the row keeps its data");
+    assert_eq!(row[NAME], "Barbara Liskov");
+    assert_eq!(row[EMAIL], "bl@mit.edu");
+    assert_eq!(row[STATUS], "New");
+    assert_eq!(row[CARD], "", "the card cell is cleared");
+    let linked: Option<String> =
+        sqlx::query_scalar("SELECT card_id FROM links WHERE pair = $1 AND lead_id = $2")
+            .bind(P)
+            .bind(&lead_id)
+            .fetch_optional(pool(&w))
+            .await
+            .expect("links")
+            .flatten();
+    assert_eq!(linked, None, "the link to the deleted card is dropped");
+
+    // Other edits and reconciliations do not bring the card back …
+    w.user_edits_cell(P, 2, "Notes", "still interested?")
+        .await
+        .expect("edit");
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    assert!(w.cards(P).is_empty(), "{:?}", w.cards(P));
+
+    // … a status change does, exactly once.
+    w.user_edits_cell(P, 2, "Status", "Contacted")
+        .await
+        .expect("edit");
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let cards = w.cards(P);
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_ne!(cards[0].id, card.id);
+    assert_eq!(marker(&cards[0]), lead_id);
+    assert_eq!(w.list_name(P, &cards[0].id_list), "Contacted");
+    assert_sides_equal(&w, P);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_in_an_unmapped_list_and_an_unmapped_status_are_left_as_they_are() {
+    let w = world().await;
+    let (_, parked) = add_lead(&w, P, 2, "Parked", "New").await;
+    let (_, odd) = add_lead(&w, P, 3, "Odd Status", "New").await;
+    let board = &w.pair(P).board.board_id;
+    let parking = w.trello.user_create_list(board, "Parking").expect("list");
+    w.user_updates_card(
+        &parked.id,
+        UserCardChange {
+            id_list: Some(parking.clone()),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("move");
+    w.user_edits_cell(P, 3, "Status", "Maybe")
+        .await
+        .expect("edit");
+    let stray = w
+        .trello
+        .user_create_card(&parking, "Not a lead", "")
+        .expect("create");
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+
+    let rows = w.rows(P);
+    assert_eq!(rows[0][STATUS], "New", "an unmapped list changes no status");
+    assert_eq!(rows[1][STATUS], "Maybe", "the sheet keeps what was typed");
+    assert_eq!(w.trello.card(&parked.id).expect("card").id_list, parking);
+    let odd_now = w.trello.card(&odd.id).expect("card");
+    assert_eq!(w.list_name(P, &odd_now.id_list), "New", "no list for Maybe");
+    assert_eq!(
+        rows.len(),
+        2,
+        "a card made in an unmapped list is no lead: {rows:?}"
+    );
+    assert_eq!(w.cards(P).len(), 3);
+    let stray = w.trello.card(&stray).expect("the stray card");
+    assert_eq!(stray.desc, "", "a card that is no lead gets no marker");
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'dead'")
+        .fetch_one(pool(&w))
+        .await
+        .expect("outbox");
+    assert_eq!(dead, 0);
+}
