@@ -25,16 +25,7 @@ use crate::sync::mapping::compose_description;
 
 pub const SS: &str = "book";
 pub const SHEET: &str = "Leads";
-pub const HEADER: [&str; 8] = [
-    "Lead ID",
-    "Name",
-    "Email",
-    "Phone",
-    "Company",
-    "Status",
-    "Notes",
-    "Trello Card",
-];
+pub use crate::demo::world::HEADER;
 pub const CARD_COL: u32 = 8;
 
 pub struct Bench {

@@ -1,48 +1,8 @@
 //! Planner tests: which commands a set of observations produces.
 
-use std::collections::HashMap;
-
-use chrono::{TimeZone, Utc};
-
 use super::*;
-use crate::config::{self, Sources};
-use crate::sync::context::BoardLayout;
 use crate::sync::merge::{Agreed, FieldState, Observed};
-
-fn ctx() -> PairContext {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("c.toml");
-    std::fs::write(
-        &file,
-        "[[pairs]]\nname = \"p\"\nspreadsheet_id = \"s\"\nsheet = \"Leads\"\nboard_id = \"b\"\n\
-         [pairs.status_lists]\nNew = \"New\"\nLost = \"Lost\"\n",
-    )
-    .expect("write");
-    let settings = config::load(&Sources {
-        file: Some(file),
-        dotenv: HashMap::new(),
-        env: HashMap::new(),
-    })
-    .expect("settings");
-    let board = BoardLayout {
-        lists: vec![
-            ("l-new".into(), "New".into()),
-            ("l-lost".into(), "lost".into()),
-        ],
-        custom_fields: vec![
-            ("f-email".into(), "Email".into(), "text".into()),
-            ("f-phone".into(), "Phone".into(), "text".into()),
-            ("f-company".into(), "Company".into(), "text".into()),
-        ],
-    };
-    PairContext::new(&settings, &settings.pairs[0], &board, "me").expect("resolves")
-}
-
-fn t(s: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + s, 0)
-        .single()
-        .expect("time")
-}
+use crate::sync::test_support::{ctx, t};
 
 fn link(has_card: bool) -> LinkView {
     LinkView {

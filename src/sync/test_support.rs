@@ -65,16 +65,7 @@ pub fn card(id: &str, name: &str, desc: &str, list: &str) -> Card {
     }
 }
 
-pub const HEADER: [&str; 8] = [
-    "Lead ID",
-    "Name",
-    "Email",
-    "Phone",
-    "Company",
-    "Status",
-    "Notes",
-    "Trello Card",
-];
+pub use crate::demo::world::HEADER;
 
 pub fn grid(rows: &[[&str; 8]]) -> Vec<Vec<String>> {
     std::iter::once(HEADER)

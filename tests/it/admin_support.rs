@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use leadsync::app::App;
 use leadsync::config::{self, Sources};
 use leadsync::sandbox::trello::{BoardSetup, TrelloSandbox};
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::TestApp;
 
@@ -131,18 +130,7 @@ pub async fn start(
     let app = App::build_on(settings, listener, leadsync::app::EngineMode::Off)
         .await
         .expect("app builds");
-    let base = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestApp {
-        base,
-        state,
-        client: reqwest::Client::new(),
-        shutdown,
-        handle,
-        _dir: dir,
-    }
+    crate::helpers::run(app, dir)
 }
 
 impl TestApp {

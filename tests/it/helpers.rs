@@ -50,6 +50,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let app = App::build_with(settings, EngineMode::Off)
         .await
         .expect("app builds");
+    run(app, dir)
+}
+
+/// Runs a built app in the background; the returned handle keeps `dir` (its database) alive.
+pub fn run(app: App, dir: tempfile::TempDir) -> TestApp {
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let shutdown = CancellationToken::new();

@@ -5,7 +5,6 @@ use leadsync::app::{App, EngineMode};
 use leadsync::config::{self, Sources};
 use leadsync::http::webhooks::signature::{StandardWebhooksKey, TrelloVerifier};
 use secrecy::SecretString;
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::TestApp;
 
@@ -64,18 +63,7 @@ pub async fn spawn_ingress_app_limited(max_body_bytes: usize) -> TestApp {
     let app = App::build_with(settings, EngineMode::Off)
         .await
         .expect("app builds");
-    let base = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestApp {
-        base,
-        state,
-        client: reqwest::Client::new(),
-        shutdown,
-        handle,
-        _dir: dir,
-    }
+    crate::helpers::run(app, dir)
 }
 
 pub fn trello_signer() -> TrelloVerifier {
