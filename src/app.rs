@@ -13,6 +13,7 @@ use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::store::Db;
+use crate::sync::dispatch::DispatchOptions;
 use crate::sync::engine::Engine;
 
 /// How long in-flight requests may take to finish after a stop signal before we exit anyway.
@@ -31,8 +32,16 @@ pub enum EngineMode {
     Off,
     /// Clients built from the settings (production).
     FromSettings,
-    /// Clients given by the caller (the demo and tests, with their own rate limits).
-    WithClients(Box<(TrelloClient, SheetsClient)>),
+    /// Clients and dispatch pacing given by the caller (the demo and tests, whose emulators
+    /// answer in microseconds and whose quotas are scaled).
+    WithClients(Box<EngineParts>),
+}
+
+/// What [`EngineMode::WithClients`] runs the engine with.
+pub struct EngineParts {
+    pub trello: TrelloClient,
+    pub sheets: SheetsClient,
+    pub dispatch: DispatchOptions,
 }
 
 impl App {
@@ -78,9 +87,14 @@ impl App {
         let engine = match mode {
             EngineMode::Off => None,
             EngineMode::FromSettings => Some(Engine::build(&settings, db.clone()).await?),
-            EngineMode::WithClients(clients) => {
-                let (trello, sheets) = *clients;
-                Some(Engine::build_with(&settings, db.clone(), trello, sheets).await?)
+            EngineMode::WithClients(parts) => {
+                let EngineParts {
+                    trello,
+                    sheets,
+                    dispatch,
+                } = *parts;
+                let engine = Engine::build_with(&settings, db.clone(), trello, sheets).await?;
+                Some(engine.with_dispatch_options(dispatch))
             }
         };
         let addr = listener.local_addr()?;

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{App, EngineMode};
+use crate::app::{App, EngineMode, EngineParts};
 use crate::clients::http::{RateLimiter, RetryPolicy};
 use crate::clients::sheets::SheetsClient;
 use crate::clients::sheets::auth::ServiceAccountKey;
@@ -22,6 +22,7 @@ use crate::http::AppState;
 use crate::sandbox::common::Quota;
 use crate::sandbox::google::{GoogleOptions, GoogleSandbox};
 use crate::sandbox::trello::{BoardSetup, SandboxQuotas, TrelloSandbox};
+use crate::sync::dispatch::DispatchOptions;
 
 /// The sheet's header row in every world sheet.
 pub const HEADER: [&str; 8] = [
@@ -186,15 +187,21 @@ impl World {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Clients like the daemon's, with limits scaled to the emulators' quotas.
+    /// Clients like the daemon's, with limits scaled to the emulators' quotas and retries
+    /// paced for servers on loopback.
     pub fn clients(&self) -> anyhow::Result<(TrelloClient, SheetsClient)> {
         let scale = self.options.quota_scale.max(1);
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(500),
+            ..RetryPolicy::default()
+        };
         let t = &self.settings.trello;
         let trello = TrelloClient::new(
             t.api_base.clone(),
             t.api_key.clone(),
             t.api_token.clone(),
-            RetryPolicy::default(),
+            policy.clone(),
             TrelloLimits {
                 per_token: (90 * scale, Duration::from_secs(10)),
                 per_key: (270 * scale, Duration::from_secs(10)),
@@ -204,7 +211,7 @@ impl World {
         let sheets = SheetsClient::new(
             &self.settings.google.sheets_api_base,
             key,
-            RetryPolicy::default(),
+            policy,
             RateLimiter::new(54 * scale, Duration::from_secs(60)),
         )?;
         Ok((trello, sheets))
@@ -213,9 +220,21 @@ impl World {
     /// Starts (or restarts, on the same database) the daemon in this process.
     pub async fn start_app(&mut self) -> anyhow::Result<()> {
         let (trello, sheets) = self.clients()?;
+        // The emulators answer at once: retry after milliseconds, not seconds.
+        let dispatch = DispatchOptions {
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            idle: Duration::from_millis(50),
+            ..DispatchOptions::default()
+        };
+        let parts = EngineParts {
+            trello,
+            sheets,
+            dispatch,
+        };
         let app = App::build_with(
             self.settings.clone(),
-            EngineMode::WithClients(Box::new((trello, sheets))),
+            EngineMode::WithClients(Box::new(parts)),
         )
         .await?;
         let state = app.state().clone();

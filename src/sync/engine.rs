@@ -97,6 +97,15 @@ impl Engine {
         })
     }
 
+    /// Replaces the dispatcher's pacing (retry backoff, batch size, concurrency).
+    pub fn with_dispatch_options(
+        mut self,
+        options: crate::sync::dispatch::DispatchOptions,
+    ) -> Self {
+        self.dispatcher = self.dispatcher.with_options(options);
+        self
+    }
+
     /// What the HTTP side keeps: reconcile requests and liveness.
     pub fn handle(&self) -> EngineHandle {
         self.handle.clone()
