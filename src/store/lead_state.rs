@@ -204,3 +204,19 @@ pub async fn touched_since(
     .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Leads of a pair with dead-lettered commands. Their agreed state already holds the value the
+/// command failed to write, so the target still shows the old one: reconciling them would read
+/// that old value as a fresh change and copy it back over the user's edit.
+pub async fn leads_with_dead_letters(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT lead_id FROM outbox
+         WHERE pair = $1 AND lead_id IS NOT NULL AND status = 'dead'",
+    )
+    .bind(pair)
+    .fetch_all(exec)
+    .await?)
+}

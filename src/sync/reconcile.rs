@@ -161,9 +161,12 @@ impl Reconciler {
                 .into_iter()
                 .map(|(lead, rows)| (lead, merge_state(&rows)))
                 .collect(),
+            // Leads with commands on their way or dead-lettered are left alone until those
+            // commands are sent (dead letters: after `POST /admin/reconcile` requeues them).
             unsent: outbox::leads_with_unsent(pool, pair)
                 .await?
                 .into_iter()
+                .chain(lead_state::leads_with_dead_letters(pool, pair).await?)
                 .collect(),
             deleted_cards: lead_state::deleted_cards(pool, pair)
                 .await?

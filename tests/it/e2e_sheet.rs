@@ -139,3 +139,46 @@ async fn a_reconciliation_of_a_world_in_sync_writes_nothing() {
     assert_eq!(after, ids);
     assert_sides_equal(&w, P);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lettered_write_is_not_undone_by_reconciliation_and_is_sent_once_requeued() {
+    use leadsync::sandbox::trello::UserCardChange;
+    let w = world().await;
+    let (_, card) = add_lead(&w, P, 2, "Barbara", "New").await;
+    // The sheet refuses the next calls outright (a 400 is not retried): the row write dies.
+    w.google.gate().set_faults(Faults {
+        fail_next: vec![400, 400, 400],
+        ..Faults::default()
+    });
+    w.user_updates_card(
+        &card.id,
+        UserCardChange {
+            name: Some("Barbara Liskov".into()),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("rename");
+    let pool = pool(&w);
+    eventually("the row write to be dead-lettered", SETTLE, || async {
+        let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'dead'")
+            .fetch_one(pool)
+            .await
+            .ok()?;
+        (dead > 0).then_some(())
+    })
+    .await;
+    w.google.gate().set_faults(Faults::default());
+    w.reconcile(SETTLE).await.expect("reconciles");
+    assert_eq!(
+        w.trello.card(&card.id).expect("card").name,
+        "Barbara Liskov",
+        "the user's Trello edit stays"
+    );
+    assert_eq!(w.rows(P)[0][NAME], "Barbara", "not written yet");
+    let requeued = leadsync::store::outbox::requeue_dead_letters(pool, None)
+        .await
+        .expect("requeue");
+    assert!(requeued > 0);
+    w.settle(SETTLE).await.expect("settles");
+    assert_eq!(w.rows(P)[0][NAME], "Barbara Liskov");
+}
