@@ -194,7 +194,9 @@ impl Bench {
         let cards = self.world.cards(PAIR);
         let by_url = self.cards_by_url();
         let n = self.leads;
-        self.check(rows.len() == n, || format!("{} rows, expected {n}", rows.len()));
+        self.check(rows.len() == n, || {
+            format!("{} rows, expected {n}", rows.len())
+        });
         self.check(cards.len() == n, || {
             format!("{} cards, expected exactly {n}", cards.len())
         });
@@ -350,15 +352,21 @@ async fn bench() -> anyhow::Result<()> {
     let after_a = memory();
     report("(a) first sync", &a, baseline, after_a);
     b.check(a.trello.get("POST /1/cards") == leads, || {
-        format!("{} cards created, expected {leads}", a.trello.get("POST /1/cards"))
-    });
-    b.check(a.report.dead == 0 && a.trello.failed + a.sheets.failed == 0, || {
         format!(
-            "{} dead letters, {} failed calls",
-            a.report.dead,
-            a.trello.failed + a.sheets.failed
+            "{} cards created, expected {leads}",
+            a.trello.get("POST /1/cards")
         )
     });
+    b.check(
+        a.report.dead == 0 && a.trello.failed + a.sheets.failed == 0,
+        || {
+            format!(
+                "{} dead letters, {} failed calls",
+                a.report.dead,
+                a.trello.failed + a.sheets.failed
+            )
+        },
+    );
     b.check_equal();
 
     let before = memory();
@@ -399,7 +407,9 @@ async fn bench() -> anyhow::Result<()> {
         )
     });
     let s_writes = c.sheets.writes();
-    let s_batches = c.sheets.get("POST /v4/spreadsheets/{id}/values:batchUpdate");
+    let s_batches = c
+        .sheets
+        .get("POST /v4/spreadsheets/{id}/values:batchUpdate");
     b.check(s_writes == s_batches && s_batches >= 1, || {
         format!("{s_writes} sheet writes, expected only batchUpdate calls")
     });
