@@ -12,7 +12,7 @@
 #[path = "reconcile/calls.rs"]
 mod calls;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -23,7 +23,7 @@ use leadsync::sync::dispatch::{DispatchReport, Dispatcher};
 use leadsync::sync::engine::Engine;
 use leadsync::sync::reconcile::Reconciler;
 
-use calls::{Calls, memory};
+use calls::{Calls, Phase, count, memory, mib, report};
 
 const QUOTA_SCALE: u32 = 1000;
 const PAIR: &str = "default";
@@ -38,19 +38,6 @@ struct Bench {
     dispatcher: Dispatcher,
     leads: usize,
     failures: Vec<String>,
-}
-
-/// What one phase did.
-struct Phase {
-    planned: usize,
-    plan: Duration,
-    dispatch: Duration,
-    rounds: usize,
-    report: DispatchReport,
-    trello: Calls,
-    sheets: Calls,
-    /// Outbox commands enqueued during the phase: (kind, status) -> count.
-    commands: BTreeMap<(String, String), i64>,
 }
 
 fn env_count(name: &str, default: usize, min: usize, max: usize) -> usize {
@@ -70,7 +57,7 @@ fn lead_row(i: usize) -> Vec<String> {
         format!("+44 20 7946 {:04}", i % 10_000),
         format!("Company {}", i % 97),
         LISTS[i % LISTS.len()].to_owned(),
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             format!("Met at fair #{i}")
         } else {
             String::new()
@@ -252,44 +239,6 @@ impl Bench {
     }
 }
 
-fn mib((hwm, rss): (f64, f64)) -> String {
-    format!("peak {hwm:.0} MiB (current {rss:.0} MiB)")
-}
-
-fn report(name: &str, p: &Phase, before: (f64, f64), after: (f64, f64)) {
-    println!("\n== {name}");
-    println!(
-        "  wall: {:.2} s = reconcile (read both sides, plan, commit) {:.2} s + dispatch until the outbox is empty {:.2} s",
-        (p.plan + p.dispatch).as_secs_f64(),
-        p.plan.as_secs_f64(),
-        p.dispatch.as_secs_f64()
-    );
-    println!(
-        "  commands: {} planned by the reconciliation; dispatch: {} rounds, {} claimed, {} sent, {} skipped, {} retried, {} dead",
-        p.planned,
-        p.rounds,
-        p.report.claimed,
-        p.report.sent,
-        p.report.skipped,
-        p.report.retried,
-        p.report.dead
-    );
-    for ((kind, status), n) in &p.commands {
-        println!("    {n:>7}  {kind} ({status})");
-    }
-    p.trello.print("Trello");
-    p.sheets.print("Sheets");
-    println!("  RSS before: {}; after: {}", mib(before), mib(after));
-}
-
-fn count(p: &Phase, kind: &str) -> i64 {
-    p.commands
-        .iter()
-        .filter(|((k, _), _)| k == kind)
-        .map(|(_, n)| n)
-        .sum()
-}
-
 /// Phase (c)'s edits, made behind leadsync's back: 25 emails and 25 statuses in the sheet,
 /// 25 names and 25 lists in Trello, on 100 different leads.
 fn edit_both_sides(b: &Bench) -> anyhow::Result<()> {
@@ -305,7 +254,7 @@ fn edit_both_sides(b: &Bench) -> anyhow::Result<()> {
     };
     for k in 0..EDITS {
         let i = k * stride;
-        let (value, c) = if k % 2 == 0 {
+        let (value, c) = if k.is_multiple_of(2) {
             (format!("changed{i}@example.com"), col("Email"))
         } else {
             (next(&rows[i][col("Status")]).to_owned(), col("Status"))
@@ -318,7 +267,7 @@ fn edit_both_sides(b: &Bench) -> anyhow::Result<()> {
         let card = by_url
             .get(&rows[j][col("Trello Card")])
             .context("a lead without its card before phase (c)")?;
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             let change = UserCardChange {
                 name: Some(format!("{} (renamed)", card.name)),
                 ..UserCardChange::default()

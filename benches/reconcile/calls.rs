@@ -1,7 +1,10 @@
-//! The emulators' call logs grouped by endpoint (method + path with ids as `{id}`), and the
-//! process's memory as `/proc/self/status` reports it.
+//! What a phase did and how it is printed: the emulators' call logs grouped by endpoint (method +
+//! path with ids as `{id}`), outbox commands, times, and the process's memory from `/proc/self/status`.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use leadsync::sync::dispatch::DispatchReport;
 
 use leadsync::sandbox::common::CallRecord;
 
@@ -118,4 +121,55 @@ pub fn memory() -> (f64, f64) {
             .unwrap_or(f64::NAN)
     };
     (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
+}
+
+/// What one phase did.
+pub struct Phase {
+    pub planned: usize,
+    pub plan: Duration,
+    pub dispatch: Duration,
+    pub rounds: usize,
+    pub report: DispatchReport,
+    pub trello: Calls,
+    pub sheets: Calls,
+    /// Outbox commands enqueued during the phase: (kind, status) -> count.
+    pub commands: BTreeMap<(String, String), i64>,
+}
+
+pub fn mib((hwm, rss): (f64, f64)) -> String {
+    format!("peak {hwm:.0} MiB (current {rss:.0} MiB)")
+}
+
+pub fn report(name: &str, p: &Phase, before: (f64, f64), after: (f64, f64)) {
+    println!("\n== {name}");
+    println!(
+        "  wall: {:.2} s = reconcile (read both sides, plan, commit) {:.2} s + dispatch until the outbox is empty {:.2} s",
+        (p.plan + p.dispatch).as_secs_f64(),
+        p.plan.as_secs_f64(),
+        p.dispatch.as_secs_f64()
+    );
+    println!(
+        "  commands: {} planned by the reconciliation; dispatch: {} rounds, {} claimed, {} sent, {} skipped, {} retried, {} dead",
+        p.planned,
+        p.rounds,
+        p.report.claimed,
+        p.report.sent,
+        p.report.skipped,
+        p.report.retried,
+        p.report.dead
+    );
+    for ((kind, status), n) in &p.commands {
+        println!("    {n:>7}  {kind} ({status})");
+    }
+    p.trello.print("Trello");
+    p.sheets.print("Sheets");
+    println!("  RSS before: {}; after: {}", mib(before), mib(after));
+}
+
+pub fn count(p: &Phase, kind: &str) -> i64 {
+    p.commands
+        .iter()
+        .filter(|((k, _), _)| k == kind)
+        .map(|(_, n)| n)
+        .sum()
 }
