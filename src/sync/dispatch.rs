@@ -157,11 +157,7 @@ impl Dispatcher {
             let this = self.clone();
             tasks.spawn(async move {
                 let outcomes = this.send_sheets(&batch).await;
-                let mut recorded = Vec::with_capacity(batch.len());
-                for (claimed, outcome) in batch.iter().zip(outcomes) {
-                    recorded.push(this.record(&claimed.row, outcome).await?);
-                }
-                Ok(recorded)
+                this.record_batch(&batch, outcomes).await
             });
         }
         while let Some(joined) = tasks.join_next().await {

@@ -10,7 +10,8 @@ use crate::clients::http::ClientError;
 use crate::store::outbox::{self, Command as Stored, NewCommand};
 use crate::store::{StoreError, links};
 use crate::sync::commands::Command;
-use crate::sync::dispatch::Dispatcher;
+use crate::sync::dispatch::{Claimed, Dispatcher};
+use sqlx::SqliteConnection;
 
 /// Store changes that belong to a command's success and commit with its completion.
 #[derive(Debug, Default)]
@@ -112,7 +113,6 @@ impl Dispatcher {
         row: &Stored,
         outcome: Outcome,
     ) -> Result<Recorded, StoreError> {
-        let lead = row.lead_id.as_deref().unwrap_or("");
         let (recorded, detail) = match outcome {
             Outcome::Done { follow, skipped } => match self.complete(row, follow).await? {
                 Ok(true) if skipped.is_some() => (Recorded::Skipped, skipped),
@@ -140,62 +140,7 @@ impl Dispatcher {
             }
             Outcome::Invalid(error) => (self.dead(row, &error).await?, Some(error)),
         };
-        metrics::counter!(
-            "leadsync_outbox_commands_total",
-            "pair" => row.pair.clone(),
-            "kind" => row.kind.clone(),
-            "outcome" => recorded.label()
-        )
-        .increment(1);
-        let detail = detail.unwrap_or_default();
-        let (pair, kind, attempts, outcome) =
-            (&row.pair, &row.kind, row.attempts, recorded.label());
-        match recorded {
-            Recorded::Sent => {
-                tracing::info!(pair, lead_id = lead, kind, outcome, "outbox command sent");
-            }
-            Recorded::Skipped => {
-                tracing::warn!(
-                    pair,
-                    lead_id = lead,
-                    kind,
-                    outcome,
-                    detail,
-                    "outbox command skipped"
-                );
-            }
-            Recorded::Retried => {
-                tracing::warn!(
-                    pair,
-                    lead_id = lead,
-                    kind,
-                    outcome,
-                    attempts,
-                    error = detail,
-                    "outbox command will be retried"
-                );
-            }
-            Recorded::Dead => {
-                tracing::error!(
-                    pair,
-                    lead_id = lead,
-                    kind,
-                    outcome,
-                    attempts,
-                    error = detail,
-                    "outbox command dead-lettered"
-                );
-            }
-            Recorded::Lost => {
-                tracing::warn!(
-                    pair,
-                    lead_id = lead,
-                    kind,
-                    outcome,
-                    "outbox command's claim lapsed before its outcome was recorded"
-                );
-            }
-        }
+        report(row, recorded, detail);
         Ok(recorded)
     }
 
@@ -206,42 +151,52 @@ impl Dispatcher {
         row: &Stored,
         follow: FollowUp,
     ) -> Result<Result<bool, String>, StoreError> {
-        let pair = row.pair.as_str();
-        let lead = row.lead_id.as_deref().unwrap_or("");
         let mut tx = self.db.begin_write().await?;
-        if let Some((card_id, url)) = &follow.card {
-            match links::set_card(&mut *tx, pair, lead, card_id, Some(url)).await {
-                Ok(_) => {}
-                Err(StoreError::CardAlreadyLinked { card_id, .. }) => {
-                    // Two leads claiming one card means a marker was copied or an id reused:
-                    // a human must look, so nothing is linked.
-                    return Ok(Err(format!(
-                        "card {card_id} carries lead {lead}'s marker but is already linked to \
-                         another lead of pair {pair}; not linked (check for copied markers)"
-                    )));
+        let done = complete_in(&mut tx, row, &follow).await?;
+        if done.is_ok() {
+            tx.commit().await?;
+        }
+        Ok(done)
+    }
+
+    /// Records the outcomes of a batch (one per command, in order). Completions that link no
+    /// card commit together in one transaction, as one command's would: a sheet batch of many
+    /// rows costs one commit, not one per row. The rest are recorded one by one.
+    pub(crate) async fn record_batch(
+        &self,
+        batch: &[Claimed],
+        outcomes: Vec<Outcome>,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        let mut recorded = Vec::with_capacity(batch.len());
+        let mut rest = Vec::new();
+        let mut tx = self.db.begin_write().await?;
+        for (claimed, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Done { follow, skipped } if follow.card.is_none() => {
+                    // Without a card to link, completing cannot meet a conflict.
+                    let done = complete_in(&mut tx, &claimed.row, &follow).await?;
+                    let r = match (done, &skipped) {
+                        (Ok(true), Some(_)) => Recorded::Skipped,
+                        (Ok(true), None) => Recorded::Sent,
+                        _ => Recorded::Lost,
+                    };
+                    recorded.push((&claimed.row, r, skipped));
                 }
-                Err(e) => return Err(e),
+                other => rest.push((&claimed.row, other)),
             }
         }
-        if follow.clear_card {
-            // A tombstone, not just a cleared card: the lead gets no new card until its status
-            // next changes in the sheet (CONTRACT §5).
-            crate::store::lead_state::mark_card_deleted(&mut *tx, pair, lead).await?;
-        }
-        if let Some(closed) = follow.closed {
-            links::set_closed(&mut *tx, pair, lead, closed).await?;
-        }
-        if let Some(row_hint) = follow.row_hint {
-            links::set_row_hint(&mut *tx, pair, lead, row_hint).await?;
-        }
-        for cmd in &follow.enqueue {
-            outbox::enqueue(&mut *tx, cmd).await?;
-        }
-        // Committed even when the claim lapsed: the link changes describe what is now true in
-        // Trello and the sheet, and they keep a second dispatcher from repeating the work.
-        let done = outbox::complete(&mut *tx, row.id).await?;
         tx.commit().await?;
-        Ok(Ok(done))
+        let mut all: Vec<Recorded> = recorded
+            .into_iter()
+            .map(|(row, r, detail)| {
+                report(row, r, detail);
+                r
+            })
+            .collect();
+        for (row, outcome) in rest {
+            all.push(self.record(row, outcome).await?);
+        }
+        Ok(all)
     }
 
     async fn dead(&self, row: &Stored, error: &str) -> Result<Recorded, StoreError> {
@@ -252,6 +207,108 @@ impl Dispatcher {
                 Recorded::Lost
             },
         )
+    }
+}
+
+/// The store changes of a command's success, in the caller's transaction. `Err` carries the
+/// reason the follow-up cannot be stored (a card linked twice); the caller then rolls back.
+async fn complete_in(
+    tx: &mut SqliteConnection,
+    row: &Stored,
+    follow: &FollowUp,
+) -> Result<Result<bool, String>, StoreError> {
+    let pair = row.pair.as_str();
+    let lead = row.lead_id.as_deref().unwrap_or("");
+    if let Some((card_id, url)) = &follow.card {
+        match links::set_card(&mut *tx, pair, lead, card_id, Some(url)).await {
+            Ok(_) => {}
+            Err(StoreError::CardAlreadyLinked { card_id, .. }) => {
+                // Two leads claiming one card means a marker was copied or an id reused:
+                // a human must look, so nothing is linked.
+                return Ok(Err(format!(
+                    "card {card_id} carries lead {lead}'s marker but is already linked to \
+                     another lead of pair {pair}; not linked (check for copied markers)"
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if follow.clear_card {
+        // A tombstone, not just a cleared card: the lead gets no new card until its status
+        // next changes in the sheet (CONTRACT §5).
+        crate::store::lead_state::mark_card_deleted(&mut *tx, pair, lead).await?;
+    }
+    if let Some(closed) = follow.closed {
+        links::set_closed(&mut *tx, pair, lead, closed).await?;
+    }
+    if let Some(row_hint) = follow.row_hint {
+        links::set_row_hint(&mut *tx, pair, lead, row_hint).await?;
+    }
+    for cmd in &follow.enqueue {
+        outbox::enqueue(&mut *tx, cmd).await?;
+    }
+    // Committed even when the claim lapsed: the link changes describe what is now true in
+    // Trello and the sheet, and they keep a second dispatcher from repeating the work.
+    Ok(Ok(outbox::complete(&mut *tx, row.id).await?))
+}
+
+/// The metric and the log line of one recorded outcome.
+fn report(row: &Stored, recorded: Recorded, detail: Option<String>) {
+    let lead = row.lead_id.as_deref().unwrap_or("");
+    metrics::counter!(
+        "leadsync_outbox_commands_total",
+        "pair" => row.pair.clone(),
+        "kind" => row.kind.clone(),
+        "outcome" => recorded.label()
+    )
+    .increment(1);
+    let detail = detail.unwrap_or_default();
+    let (pair, kind, attempts, outcome) = (&row.pair, &row.kind, row.attempts, recorded.label());
+    match recorded {
+        Recorded::Sent => {
+            tracing::info!(pair, lead_id = lead, kind, outcome, "outbox command sent");
+        }
+        Recorded::Skipped => {
+            tracing::warn!(
+                pair,
+                lead_id = lead,
+                kind,
+                outcome,
+                detail,
+                "outbox command skipped"
+            );
+        }
+        Recorded::Retried => {
+            tracing::warn!(
+                pair,
+                lead_id = lead,
+                kind,
+                outcome,
+                attempts,
+                error = detail,
+                "outbox command will be retried"
+            );
+        }
+        Recorded::Dead => {
+            tracing::error!(
+                pair,
+                lead_id = lead,
+                kind,
+                outcome,
+                attempts,
+                error = detail,
+                "outbox command dead-lettered"
+            );
+        }
+        Recorded::Lost => {
+            tracing::warn!(
+                pair,
+                lead_id = lead,
+                kind,
+                outcome,
+                "outbox command's claim lapsed before its outcome was recorded"
+            );
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! row, one `batchUpdate` writes every cell, one `append` adds every new row. Sheets allow about
 //! one call per second, so never one call per command.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::clients::http::ClientError;
 use crate::clients::sheets::ValueRange;
@@ -39,12 +39,26 @@ impl Header<'_> {
 struct Grid<'a> {
     rows: &'a [Vec<String>],
     id_col: usize,
+    /// Lead id -> 0-based row of its first occurrence, indexed once per batch: a batch of
+    /// commands against a sheet of n rows would otherwise cost batch x n comparisons.
+    by_id: HashMap<&'a str, usize>,
 }
 
-impl Grid<'_> {
+impl<'a> Grid<'a> {
+    fn new(rows: &'a [Vec<String>], id_col: usize) -> Self {
+        let mut by_id = HashMap::new();
+        for i in 1..rows.len() {
+            by_id.entry(cell_at(rows, i, id_col).trim()).or_insert(i);
+        }
+        Self {
+            rows,
+            id_col,
+            by_id,
+        }
+    }
+
     fn row_of(&self, lead_id: &str) -> Option<u32> {
-        let i =
-            (1..self.rows.len()).find(|&i| cell_at(self.rows, i, self.id_col).trim() == lead_id)?;
+        let i = *self.by_id.get(lead_id)?;
         u32::try_from(i + 1).ok()
     }
 
@@ -81,10 +95,7 @@ impl Dispatcher {
             Ok(c) => c as usize - 1,
             Err(e) => return batch.iter().map(|_| Outcome::Invalid(e.clone())).collect(),
         };
-        let grid = Grid {
-            rows: &read.values,
-            id_col,
-        };
+        let grid = Grid::new(&read.values, id_col);
         let mut outcomes: Vec<Option<Outcome>> = batch.iter().map(|_| None).collect();
         let mut writes: Vec<(usize, u32)> = Vec::new();
         let mut data: Vec<ValueRange> = Vec::new();
