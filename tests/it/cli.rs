@@ -170,3 +170,53 @@ fn wait_for_exit(
     let _ = child.kill();
     None
 }
+
+#[test]
+fn a_dotenv_file_in_the_working_directory_is_a_config_layer_and_the_environment_beats_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        "LEADSYNC__DATABASE__URL=sqlite://from-dotenv/x.db\n",
+    )
+    .expect("write .env");
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir.path())
+        .env_remove("LEADSYNC_CONFIG")
+        .env_remove("LEADSYNC__DATABASE__URL")
+        .arg("migrate");
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("from-dotenv/x.db").exists(),
+        ".env names the database"
+    );
+
+    let out = leadsync(dir.path()).arg("migrate").output().expect("runs");
+    assert!(out.status.success());
+    assert!(
+        dir.path().join("db/leadsync.db").exists(),
+        "the environment beats .env"
+    );
+}
+
+#[test]
+fn leadsync_config_names_the_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("via-env.toml");
+    std::fs::write(&file, "[server]\npublic_url = \"nope\"\n").expect("write");
+    let out = leadsync(dir.path())
+        .arg("migrate")
+        .env("LEADSYNC_CONFIG", &file)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the file from LEADSYNC_CONFIG was read"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.public_url"));
+}
