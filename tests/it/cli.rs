@@ -11,6 +11,9 @@ fn leadsync(dir: &std::path::Path) -> Command {
     cmd.current_dir(dir)
         .env_remove("LEADSYNC_CONFIG")
         .env_remove("RUST_LOG")
+        // Never the real APIs, even by mistake.
+        .env("LEADSYNC__TRELLO__API_BASE", "http://127.0.0.1:9/1")
+        .env("LEADSYNC__GOOGLE__SHEETS_API_BASE", "http://127.0.0.1:9/v4")
         .env(
             "LEADSYNC__DATABASE__URL",
             format!("sqlite://{}", dir.join("db/leadsync.db").display()),

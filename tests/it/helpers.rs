@@ -29,6 +29,15 @@ pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings 
         "LEADSYNC__DATABASE__URL".into(),
         format!("sqlite://{}", dir.join("leadsync.db").display()),
     );
+    // Never the real APIs: a test that reaches an outbound client by mistake fails on loopback.
+    env.insert(
+        "LEADSYNC__TRELLO__API_BASE".into(),
+        "http://127.0.0.1:9/1".into(),
+    );
+    env.insert(
+        "LEADSYNC__GOOGLE__SHEETS_API_BASE".into(),
+        "http://127.0.0.1:9/v4".into(),
+    );
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }

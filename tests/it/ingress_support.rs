@@ -29,7 +29,11 @@ max_body_bytes = {max_body_bytes}
 url = "sqlite://{db}"
 
 [trello]
+api_base = "http://127.0.0.1:9/1"
 api_secret = "{TRELLO_SECRET}"
+
+[google]
+sheets_api_base = "http://127.0.0.1:9/v4"
 
 [apps_script]
 secret = "{SHEETS_SECRET}"
