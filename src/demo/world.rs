@@ -257,19 +257,23 @@ impl World {
         Ok(())
     }
 
-    /// Registers one Trello webhook per pair on the daemon's callback URL (Trello checks it
-    /// with a HEAD first, so the daemon must be listening).
+    /// Registers one Trello webhook per pair on the daemon's callback URL, as
+    /// `leadsync webhooks register` does (Trello checks it with a HEAD first, so the daemon must
+    /// be listening), and lets the running daemon accept it.
     pub async fn register_webhooks(&self) -> anyhow::Result<()> {
         let (trello, _) = self.clients()?;
-        let callback = self.settings.trello_callback_url();
-        for pair in &self.pairs {
-            trello
-                .create_webhook(
-                    &callback,
-                    &pair.board.board_id,
-                    &format!("leadsync {}", pair.name),
-                )
-                .await?;
+        match self.state() {
+            Some(state) => {
+                crate::admin::register_webhooks(&self.settings, &state.db, &trello).await?;
+                state.ingress.refresh_callback_urls(&state.db).await?;
+            }
+            // The daemon runs as its own process on this world's database.
+            None => {
+                let db = crate::store::Db::connect(&self.settings.database.url).await?;
+                db.migrate().await?;
+                crate::admin::register_webhooks(&self.settings, &db, &trello).await?;
+                db.close().await;
+            }
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use crate::store::links::Link;
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{CardInput, ColumnMap, MissingColumns, card_fields, split_description};
-use crate::sync::merge::{LeadObservation, LeadState, Observed};
+use crate::sync::merge::{DecisionKind, LeadObservation, LeadState, Observed};
 use crate::sync::observe::observe_row;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
@@ -102,7 +102,21 @@ pub struct PlannedDecision {
     pub decision: &'static str,
 }
 
+/// A read that finds both sides agreeing is not an echo (nothing came back from a write): it
+/// is a no-op, and like every no-op it is not stored in the activity log, so reconciling
+/// thousands of unchanged leads adds nothing to it.
+fn without_echoes(mut plan: LeadPlan) -> LeadPlan {
+    for d in &mut plan.decisions {
+        if d.kind == DecisionKind::Echo {
+            d.kind = DecisionKind::Noop;
+            d.record.decision = DecisionKind::Noop.as_str();
+        }
+    }
+    plan
+}
+
 pub(crate) fn lead_action(lead_id: &str, card_id: Option<&str>, plan: LeadPlan) -> Action {
+    let plan = without_echoes(plan);
     let decisions = plan
         .decisions
         .iter()

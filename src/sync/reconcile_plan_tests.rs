@@ -311,3 +311,57 @@ fn a_row_whose_new_id_is_still_being_written_is_not_made_a_second_lead() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn a_read_that_finds_both_sides_agreeing_is_a_noop_not_an_echo() {
+    use crate::model::Side;
+    let g = grid(&[[
+        "L1",
+        "Ada",
+        "",
+        "",
+        "",
+        "New",
+        "",
+        "https://trello.com/c/sc1",
+    ]]);
+    let written_by_us = |v: &str| crate::sync::merge::FieldState {
+        agreed: Some(crate::sync::merge::Agreed::new(
+            v,
+            t(-10),
+            Some(Side::Sheet),
+        )),
+        ..Default::default()
+    };
+    let state: LeadState = [
+        (Field::Name, written_by_us("Ada")),
+        (Field::Status, written_by_us("New")),
+        (Field::Notes, written_by_us("")),
+        (Field::Email, written_by_us("")),
+        (Field::Phone, written_by_us("")),
+        (Field::Company, written_by_us("")),
+    ]
+    .into_iter()
+    .collect();
+    let known = Known {
+        links: HashMap::from([("L1".to_owned(), link("L1", Some("c1"), 2))]),
+        states: HashMap::from([("L1".to_owned(), state)]),
+        ..Known::default()
+    };
+    let cards = [card("c1", "Ada", "leadsync:L1", "l-new")];
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &cards, &known, t(0)).expect("plan");
+    let Some(Action::Lead {
+        decisions,
+        commands,
+        ..
+    }) = actions.iter().find(|a| matches!(a, Action::Lead { .. }))
+    else {
+        panic!("no lead action: {actions:?}");
+    };
+    assert!(commands.is_empty());
+    assert!(
+        decisions.iter().all(|d| d.decision == "noop"),
+        "{decisions:?}"
+    );
+}

@@ -131,8 +131,20 @@ async fn a_reconciliation_of_a_world_in_sync_writes_nothing() {
     let google = w.google.gate().calls();
     trello.clear();
     google.clear();
+    let activity = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM activity")
+            .fetch_one(pool(&w))
+            .await
+            .expect("count")
+    };
+    let logged = activity().await;
     w.reconcile(SETTLE).await.expect("reconciles");
     w.reconcile(SETTLE).await.expect("reconciles");
+    assert_eq!(
+        activity().await,
+        logged,
+        "agreeing reads add nothing to the activity log"
+    );
     assert_eq!(writes(&trello), 0, "{:?}", trello.records());
     assert_eq!(writes(&google), 0, "{:?}", google.records());
     let after: Vec<String> = w.rows(P).iter().map(|r| r[ID].clone()).collect();
