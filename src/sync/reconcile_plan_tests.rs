@@ -19,6 +19,25 @@ fn link(lead: &str, card: Option<&str>, row: i64) -> Link {
     }
 }
 
+/// A lead whose name and status (and empty other fields) both sides agreed on, written by
+/// `writer`.
+fn agreed_lead(name: &str, status: &str, writer: Option<crate::model::Side>) -> LeadState {
+    let agreed = |v: &str| crate::sync::merge::FieldState {
+        agreed: Some(crate::sync::merge::Agreed::new(v, t(-10), writer)),
+        ..Default::default()
+    };
+    [
+        (Field::Name, agreed(name)),
+        (Field::Status, agreed(status)),
+        (Field::Notes, agreed("")),
+        (Field::Email, agreed("")),
+        (Field::Phone, agreed("")),
+        (Field::Company, agreed("")),
+    ]
+    .into_iter()
+    .collect()
+}
+
 fn commands(actions: &[Action]) -> Vec<&Command> {
     actions
         .iter()
@@ -87,20 +106,7 @@ fn a_lost_database_relinks_by_marker_and_creates_no_second_card() {
 #[test]
 fn a_card_missing_from_the_board_is_a_deleted_card() {
     let g = grid(&[["L1", "Ada", "", "", "", "New", "", ""]]);
-    let agreed = |v: &str| crate::sync::merge::FieldState {
-        agreed: Some(crate::sync::merge::Agreed::new(v, t(-10), None)),
-        ..Default::default()
-    };
-    let state: LeadState = [
-        (Field::Name, agreed("Ada")),
-        (Field::Status, agreed("New")),
-        (Field::Notes, agreed("")),
-        (Field::Email, agreed("")),
-        (Field::Phone, agreed("")),
-        (Field::Company, agreed("")),
-    ]
-    .into_iter()
-    .collect();
+    let state = agreed_lead("Ada", "New", None);
     let known = Known {
         links: HashMap::from([("L1".to_owned(), link("L1", Some("gone"), 2))]),
         states: HashMap::from([("L1".to_owned(), state)]),
@@ -325,24 +331,7 @@ fn a_read_that_finds_both_sides_agreeing_is_a_noop_not_an_echo() {
         "",
         "https://trello.com/c/sc1",
     ]]);
-    let written_by_us = |v: &str| crate::sync::merge::FieldState {
-        agreed: Some(crate::sync::merge::Agreed::new(
-            v,
-            t(-10),
-            Some(Side::Sheet),
-        )),
-        ..Default::default()
-    };
-    let state: LeadState = [
-        (Field::Name, written_by_us("Ada")),
-        (Field::Status, written_by_us("New")),
-        (Field::Notes, written_by_us("")),
-        (Field::Email, written_by_us("")),
-        (Field::Phone, written_by_us("")),
-        (Field::Company, written_by_us("")),
-    ]
-    .into_iter()
-    .collect();
+    let state = agreed_lead("Ada", "New", Some(Side::Sheet));
     let known = Known {
         links: HashMap::from([("L1".to_owned(), link("L1", Some("c1"), 2))]),
         states: HashMap::from([("L1".to_owned(), state)]),
