@@ -1,12 +1,9 @@
 //! The `row_absences` table: a lead missing from full sheet reads counts as deleted only when
 //! two reads at least a minute apart both miss it. Only complete, successful reads may call here.
 
-use std::time::Duration;
-
 use sqlx::SqliteExecutor;
 
 use super::StoreError;
-use super::outbox::ms;
 
 /// Notes that a full read at `now` missed the lead, keeping the time of the first miss.
 /// Returns that first-miss time.
@@ -27,20 +24,6 @@ pub async fn record_miss(
     .bind(now)
     .fetch_one(exec)
     .await?)
-}
-
-/// Call when the full read at `now` misses the lead: records this miss and answers whether an
-/// earlier miss, at least `min_gap` before, confirms the row is really gone (so `on_row_deleted`
-/// applies). A first miss only starts the clock.
-pub async fn confirmed_missing(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-    lead_id: &str,
-    now: i64,
-    min_gap: Duration,
-) -> Result<bool, StoreError> {
-    let first = record_miss(exec, pair, lead_id, now).await?;
-    Ok(now.saturating_sub(first) >= ms(min_gap))
 }
 
 /// The lead was seen again (or its deletion was handled): forget its misses.
@@ -75,41 +58,12 @@ mod tests {
     use super::*;
     use crate::store::testdb::temp_db;
 
-    const MINUTE: Duration = Duration::from_secs(60);
     const T0: i64 = 1_000_000;
 
+    /// The one-minute rule itself is the reconciliation planner's (`reconcile_plan`); the store
+    /// keeps the first miss of each lead, per pair, until the lead is seen again.
     #[tokio::test]
-    async fn one_miss_is_not_enough_and_two_misses_a_minute_apart_are() {
-        let db = temp_db().await;
-        let mut conn = db.pool.acquire().await.expect("conn");
-        assert!(
-            !confirmed_missing(&mut *conn, "a", "L1", T0, MINUTE)
-                .await
-                .expect("1st")
-        );
-        assert!(
-            !confirmed_missing(&mut *conn, "a", "L1", T0 + 59_999, MINUTE)
-                .await
-                .expect("2nd")
-        );
-        assert!(
-            confirmed_missing(&mut *conn, "a", "L1", T0 + 60_000, MINUTE)
-                .await
-                .expect("3rd")
-        );
-        assert!(
-            !confirmed_missing(&mut *conn, "b", "L1", T0 + 60_000, MINUTE)
-                .await
-                .expect("b")
-        );
-        assert_eq!(
-            list(&mut *conn, "a").await.expect("list"),
-            [("L1".to_string(), T0)]
-        );
-    }
-
-    #[tokio::test]
-    async fn being_seen_again_restarts_the_clock() {
+    async fn the_first_miss_is_kept_per_pair_until_the_lead_is_seen_again() {
         let db = temp_db().await;
         let mut conn = db.pool.acquire().await.expect("conn");
         assert_eq!(
@@ -117,19 +71,34 @@ mod tests {
             T0
         );
         assert_eq!(
-            record_miss(&mut *conn, "a", "L1", T0 + 5)
+            record_miss(&mut *conn, "a", "L1", T0 + 60_000)
                 .await
                 .expect("miss"),
             T0
         );
+        assert_eq!(
+            record_miss(&mut *conn, "b", "L1", T0 + 5)
+                .await
+                .expect("miss"),
+            T0 + 5
+        );
+        assert_eq!(
+            list(&mut *conn, "a").await.expect("list"),
+            [("L1".to_string(), T0)]
+        );
         assert!(clear(&mut *conn, "a", "L1").await.expect("seen"));
         assert!(!clear(&mut *conn, "a", "L1").await.expect("seen again"));
-        let later = T0 + 90_000;
-        assert!(
-            !confirmed_missing(&mut *conn, "a", "L1", later, MINUTE)
+        assert!(list(&mut *conn, "a").await.expect("list").is_empty());
+        assert_eq!(
+            record_miss(&mut *conn, "a", "L1", T0 + 90_000)
                 .await
-                .expect("miss")
+                .expect("miss"),
+            T0 + 90_000,
+            "the clock restarts"
         );
-        assert!(list(&mut *conn, "b").await.expect("list").is_empty());
+        assert_eq!(
+            list(&mut *conn, "b").await.expect("list"),
+            [("L1".to_string(), T0 + 5)]
+        );
     }
 }

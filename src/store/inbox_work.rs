@@ -1,16 +1,13 @@
-//! The worker's side of the `inbox` table: claim stored webhook events once their debounce window
-//! has passed, then mark them done (inside the decision transaction), retry, or fail them.
-//! The ingress side (the insert) lives in `store::inbox`.
-
-use std::collections::BTreeMap;
-use std::time::Duration;
+//! The worker's side of the `inbox` table. The worker is the only consumer in a process: it
+//! reads every due event (to group a lead's events before deciding which are quiet, which is
+//! how the debounce works), marks them done inside the decision transaction, and counts failed
+//! attempts with a growing pause. The ingress side (the insert) lives in `store::inbox`.
 
 use sqlx::SqliteExecutor;
 
-use super::outbox::ms;
-use super::{Db, StoreError, now_ms};
+use super::{StoreError, now_ms};
 
-/// A claimed webhook event, its body exactly as received and verified.
+/// A stored webhook event, its body exactly as received and verified.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InboxEvent {
     pub id: i64,
@@ -24,104 +21,72 @@ pub struct InboxEvent {
     pub attempts: i64,
 }
 
-/// Claims up to `limit` events (of one pair, or all) received at least `older_than_ms` ago, in
-/// arrival order, marking them `processing` for `lease`. Rows left `processing` by a worker that
-/// died become claimable again once their lease runs out.
-pub async fn claim_ready(
-    db: &Db,
-    pair: Option<&str>,
-    older_than_ms: i64,
+/// Inbox events due now (pending, or processing with an expired lease), oldest first. The
+/// worker reads them all to group each lead's events before deciding which are ready.
+pub async fn due_events(
+    exec: impl SqliteExecutor<'_>,
+    now_ms: i64,
     limit: i64,
-    lease: Duration,
 ) -> Result<Vec<InboxEvent>, StoreError> {
-    let now = now_ms();
-    let mut tx = db.begin_write().await?;
-    // next_attempt_at doubles as the lease deadline of a processing row.
-    let mut events: Vec<InboxEvent> = sqlx::query_as(
-        "UPDATE inbox SET status = 'processing', next_attempt_at = $2
-         WHERE id IN (
-             SELECT id FROM inbox
-             WHERE status IN ('pending', 'processing') AND next_attempt_at <= $1
-               AND received_at <= $3 AND ($4 IS NULL OR pair = $4)
-             ORDER BY id
-             LIMIT $5)
-         RETURNING id, source, dedupe_key, pair, received_at, body, attempts",
+    Ok(sqlx::query_as(
+        "SELECT id, source, dedupe_key, pair, received_at, body, attempts FROM inbox
+         WHERE status IN ('pending', 'processing') AND next_attempt_at <= $1
+         ORDER BY id LIMIT $2",
     )
-    .bind(now)
-    .bind(now.saturating_add(ms(lease)))
-    .bind(now.saturating_sub(older_than_ms))
-    .bind(pair)
+    .bind(now_ms)
     .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    events.sort_by_key(|e| e.id);
-    Ok(events)
-}
-
-/// Marks an event processed. Run it on the decision transaction, so the event is done exactly
-/// when its decisions commit. Returns false if the event was not being processed.
-pub async fn mark_done(exec: impl SqliteExecutor<'_>, id: i64) -> Result<bool, StoreError> {
-    let result = sqlx::query(
-        "UPDATE inbox SET status = 'done', processed_at = $1, last_error = NULL
-         WHERE id = $2 AND status = 'processing'",
-    )
-    .bind(now_ms())
-    .bind(id)
-    .execute(exec)
-    .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// Counts a failed attempt and makes the event due again after `delay`.
-pub async fn retry_later(
-    exec: impl SqliteExecutor<'_>,
-    id: i64,
-    error: &str,
-    delay: Duration,
-) -> Result<bool, StoreError> {
-    let result = sqlx::query(
-        "UPDATE inbox SET status = 'pending', attempts = attempts + 1, last_error = $1,
-                          next_attempt_at = $2
-         WHERE id = $3 AND status = 'processing'",
-    )
-    .bind(error)
-    .bind(now_ms().saturating_add(ms(delay)))
-    .bind(id)
-    .execute(exec)
-    .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// Gives up on an event after its bounded attempts (reconciliation still repairs its effect).
-pub async fn mark_failed(
-    exec: impl SqliteExecutor<'_>,
-    id: i64,
-    error: &str,
-) -> Result<bool, StoreError> {
-    let result = sqlx::query(
-        "UPDATE inbox SET status = 'failed', attempts = attempts + 1, last_error = $1,
-                          processed_at = $2
-         WHERE id = $3 AND status = 'processing'",
-    )
-    .bind(error)
-    .bind(now_ms())
-    .bind(id)
-    .execute(exec)
-    .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// Events not yet processed (pending or processing), per pair that has any.
-pub async fn depth_by_pair(
-    exec: impl SqliteExecutor<'_>,
-) -> Result<BTreeMap<String, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT pair, count(*) FROM inbox WHERE status IN ('pending', 'processing') GROUP BY pair",
-    )
     .fetch_all(exec)
+    .await?)
+}
+
+/// Marks an event processed, whether or not it was claimed.
+pub async fn finish(exec: impl SqliteExecutor<'_>, id: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE inbox SET status = 'done', processed_at = $1, last_error = NULL
+         WHERE id = $2 AND status IN ('pending', 'processing')",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(exec)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(())
+}
+
+/// Parks an event that cannot be processed (kept for inspection, never retried).
+pub async fn fail(exec: impl SqliteExecutor<'_>, id: i64, error: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE inbox SET status = 'failed', last_error = $1, attempts = attempts + 1, processed_at = $2
+         WHERE id = $3 AND status IN ('pending', 'processing')",
+    )
+    .bind(error)
+    .bind(now_ms())
+    .bind(id)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// Counts a failed attempt at an event: due again after a pause growing with the attempts,
+/// parked as `failed` once `max_attempts` is reached (reconciliation still repairs its effect).
+pub async fn bump(
+    exec: impl SqliteExecutor<'_>,
+    id: i64,
+    error: &str,
+    max_attempts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE inbox SET attempts = attempts + 1, last_error = $1,
+             status = CASE WHEN attempts + 1 >= $2 THEN 'failed' ELSE 'pending' END,
+             next_attempt_at = $3 + 1000 * (1 << min(attempts, 10))
+         WHERE id = $4 AND status IN ('pending', 'processing')",
+    )
+    .bind(error)
+    .bind(max_attempts)
+    .bind(now_ms())
+    .bind(id)
+    .execute(exec)
+    .await?;
+    Ok(())
 }
 
 /// Deletes processed (done or failed) events older than `days` days; returns how many. Their
@@ -142,9 +107,8 @@ pub async fn prune_processed_older_than(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Db;
     use crate::store::testdb::temp_db;
-
-    const LONG: Duration = Duration::from_secs(3600);
 
     /// Stands in for the ingress insert (store::inbox), with a chosen arrival time.
     async fn received(db: &Db, pair: &str, key: &str, received_at: i64) -> i64 {
@@ -161,15 +125,6 @@ mod tests {
         .expect("insert")
     }
 
-    async fn claim(db: &Db, pair: Option<&str>, older_than: i64, lease: Duration) -> Vec<i64> {
-        claim_ready(db, pair, older_than, 10, lease)
-            .await
-            .expect("claim")
-            .into_iter()
-            .map(|e| e.id)
-            .collect()
-    }
-
     async fn status(db: &Db, id: i64) -> (String, i64, Option<String>) {
         sqlx::query_as("SELECT status, attempts, last_error FROM inbox WHERE id = $1")
             .bind(id)
@@ -178,105 +133,76 @@ mod tests {
             .expect("status")
     }
 
-    #[tokio::test]
-    async fn only_events_older_than_the_debounce_window_are_claimed_in_arrival_order() {
-        let db = temp_db().await;
-        let now = now_ms();
-        let old = received(&db, "a", "x1", now - 10_000).await;
-        let older_b = received(&db, "b", "x2", now - 20_000).await;
-        let fresh = received(&db, "a", "x3", now + 60_000).await;
-        let events = claim_ready(&db, None, 1_500, 10, LONG)
+    async fn due(db: &Db, now: i64) -> Vec<i64> {
+        due_events(&db.pool, now, 10)
             .await
-            .expect("claim");
-        assert_eq!(
-            events.iter().map(|e| e.id).collect::<Vec<_>>(),
-            [old, older_b]
-        );
-        assert_eq!(events[0].body, b"{\"action\":\"x1\"}");
-        assert_eq!(
-            (events[0].source.as_str(), events[0].pair.as_str()),
-            ("trello", "a")
-        );
-        assert!(
-            claim(&db, None, 1_500, LONG).await.is_empty(),
-            "claimed ones are leased"
-        );
-        assert_eq!(status(&db, fresh).await.0, "pending");
+            .expect("due")
+            .into_iter()
+            .map(|e| e.id)
+            .collect()
     }
 
     #[tokio::test]
-    async fn a_claim_can_be_limited_to_one_pair() {
+    async fn due_events_come_in_arrival_order_and_done_ones_do_not_come_again() {
         let db = temp_db().await;
-        let a = received(&db, "a", "x1", 0).await;
-        let b = received(&db, "b", "x2", 0).await;
-        assert_eq!(claim(&db, Some("b"), 0, LONG).await, [b]);
-        assert_eq!(claim(&db, Some("a"), 0, LONG).await, [a]);
-    }
-
-    #[tokio::test]
-    async fn a_processing_event_is_reclaimed_after_its_lease_expires() {
-        let db = temp_db().await;
-        let id = received(&db, "a", "x1", 0).await;
-        assert_eq!(claim(&db, None, 0, Duration::ZERO).await, [id]);
+        let first = received(&db, "a", "x1", 100).await;
+        let second = received(&db, "b", "x2", 200).await;
+        let later = received(&db, "a", "x3", 5_000).await;
         assert_eq!(
-            claim(&db, None, 0, LONG).await,
-            [id],
-            "the crashed claim is taken over"
+            due(&db, 1_000).await,
+            [first, second],
+            "not yet due: {later}"
         );
-        assert!(claim(&db, None, 0, LONG).await.is_empty());
-    }
-
-    #[tokio::test]
-    async fn done_inside_a_transaction_retry_and_failure_update_the_row() {
-        let db = temp_db().await;
-        let one = received(&db, "a", "x1", 0).await;
-        let two = received(&db, "a", "x2", 0).await;
-        claim(&db, None, 0, LONG).await;
-        let mut tx = db.begin_write().await.expect("begin");
-        assert!(mark_done(&mut *tx, one).await.expect("done"));
+        let mut tx = db.begin_write().await.expect("tx");
+        finish(&mut *tx, first).await.expect("finish");
         tx.rollback().await.expect("rollback");
         assert_eq!(
-            status(&db, one).await.0,
-            "processing",
-            "rolled back with its decision"
+            due(&db, 1_000).await,
+            [first, second],
+            "done only when its transaction commits"
         );
-        let mut tx = db.begin_write().await.expect("begin");
-        assert!(mark_done(&mut *tx, one).await.expect("done"));
-        tx.commit().await.expect("commit");
-        assert_eq!(status(&db, one).await.0, "done");
-        assert!(!mark_done(&db.pool, one).await.expect("twice"));
-
-        assert!(
-            retry_later(&db.pool, two, "board busy", Duration::ZERO)
-                .await
-                .expect("retry")
-        );
-        assert_eq!(
-            status(&db, two).await,
-            ("pending".into(), 1, Some("board busy".into()))
-        );
-        assert_eq!(claim(&db, None, 0, LONG).await, [two]);
-        assert!(mark_failed(&db.pool, two, "bad body").await.expect("fail"));
-        assert_eq!(
-            status(&db, two).await,
-            ("failed".into(), 2, Some("bad body".into()))
-        );
-        assert!(claim(&db, None, 0, LONG).await.is_empty());
+        finish(&db.pool, first).await.expect("finish");
+        assert_eq!(due(&db, 10_000).await, [second, later]);
+        assert_eq!(status(&db, first).await.0, "done");
     }
 
     #[tokio::test]
-    async fn depth_counts_unprocessed_events_per_pair() {
+    async fn a_failed_attempt_pauses_the_event_and_the_last_one_parks_it() {
         let db = temp_db().await;
-        let done = received(&db, "a", "x1", 0).await;
-        received(&db, "a", "x2", 0).await;
-        received(&db, "b", "x3", 0).await;
-        claim_ready(&db, Some("a"), 0, 1, LONG)
+        let id = received(&db, "a", "x1", 0).await;
+        bump(&db.pool, id, "database busy", 2).await.expect("bump");
+        assert_eq!(
+            status(&db, id).await,
+            ("pending".into(), 1, Some("database busy".into()))
+        );
+        assert!(
+            due(&db, now_ms()).await.is_empty(),
+            "paused after a failure"
+        );
+        assert_eq!(due(&db, now_ms() + 60_000).await, [id]);
+        bump(&db.pool, id, "still busy", 2).await.expect("bump");
+        assert_eq!(
+            status(&db, id).await,
+            ("failed".into(), 2, Some("still busy".into()))
+        );
+        assert!(
+            due(&db, now_ms() + 3_600_000).await.is_empty(),
+            "parked for good"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_that_cannot_be_read_is_failed_and_kept_for_inspection() {
+        let db = temp_db().await;
+        let id = received(&db, "a", "x1", 0).await;
+        fail(&db.pool, id, "not a Trello action")
             .await
-            .expect("claim");
-        mark_done(&db.pool, done).await.expect("done");
-        let depth = depth_by_pair(&db.pool).await.expect("depth");
-        assert_eq!(depth.get("a"), Some(&1));
-        assert_eq!(depth.get("b"), Some(&1));
+            .expect("fail");
+        assert_eq!(
+            status(&db, id).await,
+            ("failed".into(), 1, Some("not a Trello action".into()))
+        );
+        assert!(due(&db, now_ms()).await.is_empty());
     }
 
     #[tokio::test]
@@ -285,9 +211,8 @@ mod tests {
         let old = received(&db, "a", "x1", 0).await;
         let recent = received(&db, "a", "x2", 0).await;
         let waiting = received(&db, "a", "x3", 0).await;
-        claim_ready(&db, None, 0, 2, LONG).await.expect("claim");
-        mark_done(&db.pool, old).await.expect("done");
-        mark_failed(&db.pool, recent, "bad").await.expect("failed");
+        finish(&db.pool, old).await.expect("done");
+        fail(&db.pool, recent, "bad").await.expect("failed");
         sqlx::query("UPDATE inbox SET processed_at = $1 WHERE id = $2")
             .bind(now_ms() - 8 * 86_400_000)
             .bind(old)

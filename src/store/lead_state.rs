@@ -220,3 +220,7 @@ pub async fn leads_with_dead_letters(
     .fetch_all(exec)
     .await?)
 }
+
+#[cfg(test)]
+#[path = "lead_state_tests.rs"]
+mod tests;

@@ -111,24 +111,6 @@ pub async fn set_card(
     Ok(result.rows_affected() == 1)
 }
 
-/// Detaches the card (deleted in Trello) while keeping the lead's link and field states.
-pub async fn clear_card(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-    lead_id: &str,
-) -> Result<bool, StoreError> {
-    let result = sqlx::query(
-        "UPDATE links SET card_id = NULL, card_short_url = NULL, card_closed = 0, updated_at = $1
-         WHERE pair = $2 AND lead_id = $3",
-    )
-    .bind(now_ms())
-    .bind(pair)
-    .bind(lead_id)
-    .execute(exec)
-    .await?;
-    Ok(result.rows_affected() == 1)
-}
-
 pub async fn set_row_hint(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
@@ -302,7 +284,9 @@ mod tests {
             .expect("get")
             .expect("l1");
         assert_eq!((l1.row_hint, l1.card_closed), (Some(7), true));
-        assert!(clear_card(&db.pool, "a", "L2").await.expect("clear"));
+        crate::store::lead_state::mark_card_deleted(&db.pool, "a", "L2")
+            .await
+            .expect("clear");
         let l2 = get_by_lead(&db.pool, "a", "L2")
             .await
             .expect("get")

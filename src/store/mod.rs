@@ -3,9 +3,7 @@
 pub mod absences;
 pub mod activity;
 pub mod dispatch_support;
-pub mod field_states;
 pub mod inbox;
-pub mod inbox_engine;
 pub mod inbox_work;
 pub mod lead_state;
 pub mod links;

@@ -269,37 +269,6 @@ pub async fn depths(
         .collect())
 }
 
-/// The most recent error among the pair's unfinished or dead commands.
-pub async fn last_error(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT last_error FROM outbox
-         WHERE pair = $1 AND status <> 'done' AND last_error IS NOT NULL
-         ORDER BY updated_at DESC, id DESC LIMIT 1",
-    )
-    .bind(pair)
-    .fetch_optional(exec)
-    .await?)
-}
-
-/// Dead letters (of one pair, or all), oldest first.
-pub async fn dead_letters(
-    exec: impl SqliteExecutor<'_>,
-    pair: Option<&str>,
-) -> Result<Vec<Command>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM outbox WHERE status = 'dead' AND ($1 IS NULL OR pair = $1) ORDER BY id"
-    );
-    commands(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(pair)
-            .fetch_all(exec)
-            .await?,
-    )
-}
-
 /// Leads of a pair with commands not yet sent: reconciliation must not read their stale side
 /// as a fresh change while our write is still on its way.
 pub async fn leads_with_unsent(

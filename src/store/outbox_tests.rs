@@ -178,11 +178,20 @@ async fn a_dead_letter_unblocks_its_lead_and_is_requeued_on_request() {
             .await
             .expect("dead")
     );
-    let dead = dead_letters(&db.pool, Some("a")).await.expect("list");
+    let dead: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, attempts, dead_lettered_at FROM outbox WHERE status = 'dead' AND pair = 'a'",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("list");
     assert_eq!(dead.len(), 1);
-    assert_eq!((dead[0].id, dead[0].attempts), (id[0], 1));
-    assert!(dead[0].dead_lettered_at.is_some());
-    assert_eq!(dead_letters(&db.pool, None).await.expect("all").len(), 2);
+    assert_eq!((dead[0].0, dead[0].1), (id[0], 1));
+    assert!(dead[0].2.is_some());
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'dead'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("all");
+    assert_eq!(all, 2);
     assert_eq!(
         ids(&db, 10, LONG).await,
         [id[1]],
@@ -257,11 +266,18 @@ async fn depths_errors_and_unsent_leads_are_reported_per_pair() {
         })
     );
     // Same-millisecond updates fall back to id order, so the later write wins either way.
-    assert_eq!(
-        last_error(&db.pool, "a").await.expect("e").as_deref(),
-        Some("newest error")
-    );
-    assert_eq!(last_error(&db.pool, "b").await.expect("e"), None);
+    // The pair's last error in /admin/status is the newest command error.
+    let status = crate::store::status::pair_statuses(&db.pool)
+        .await
+        .expect("status");
+    let error = |pair: &str| {
+        status
+            .iter()
+            .find(|s| s.name == pair)
+            .and_then(|s| s.last_error.clone())
+    };
+    assert_eq!(error("a").as_deref(), Some("newest error"));
+    assert_eq!(error("b"), None);
     assert_eq!(
         leads_with_unsent(&db.pool, "a").await.expect("unsent"),
         ["L3"]

@@ -124,15 +124,6 @@ pub async fn record_error(
     Ok(())
 }
 
-pub async fn clear_error(exec: impl SqliteExecutor<'_>, name: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE pairs SET last_error = NULL, updated_at = $1 WHERE name = $2")
-        .bind(now_ms())
-        .bind(name)
-        .execute(exec)
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,22 +158,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_error_is_recorded_cleared_and_also_cleared_by_a_reconcile() {
+    async fn an_error_is_recorded_and_cleared_by_the_next_reconcile() {
         let db = temp_db().await;
         record_error(&db.pool, "a", "sheet read failed")
             .await
             .expect("err");
         let a = get(&db.pool, "a").await.expect("get").expect("a");
         assert_eq!(a.last_error.as_deref(), Some("sheet read failed"));
-        clear_error(&db.pool, "a").await.expect("clear");
-        assert_eq!(
-            get(&db.pool, "a")
-                .await
-                .expect("get")
-                .expect("a")
-                .last_error,
-            None
-        );
         record_error(&db.pool, "a", "again").await.expect("err");
         record_reconcile(&db.pool, "a", 5).await.expect("rec");
         let a = get(&db.pool, "a").await.expect("get").expect("a");

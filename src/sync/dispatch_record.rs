@@ -19,7 +19,7 @@ pub(crate) struct FollowUp {
     /// The card made (or adopted) for the lead: id and short URL.
     pub card: Option<(String, String)>,
     /// The card is gone from Trello: the link keeps the lead but loses the card.
-    pub clear_card: bool,
+    pub card_deleted: bool,
     pub closed: Option<bool>,
     pub row_hint: Option<i64>,
     pub enqueue: Vec<NewCommand>,
@@ -233,7 +233,7 @@ async fn complete_in(
             Err(e) => return Err(e),
         }
     }
-    if follow.clear_card {
+    if follow.card_deleted {
         // A tombstone, not just a cleared card: the lead gets no new card until its status
         // next changes in the sheet (CONTRACT §5).
         crate::store::lead_state::mark_card_deleted(&mut *tx, pair, lead).await?;

@@ -250,7 +250,7 @@ impl Dispatcher {
 /// card, and the sheet's card cell is cleared.
 fn card_gone(ctx: &PairContext, claimed: &Claimed, link: &Link, card_id: &str) -> Outcome {
     let mut follow = FollowUp {
-        clear_card: true,
+        card_deleted: true,
         ..FollowUp::default()
     };
     if let Some(column) = ctx.columns.card.clone() {

@@ -11,8 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::trello::TrelloEvent;
-use crate::store::inbox_engine;
-use crate::store::inbox_work::InboxEvent;
+use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::observe::{
@@ -79,7 +78,7 @@ impl Worker {
     /// One pass: read due events, apply those whose leads are quiet, leave the rest for later.
     pub async fn run_once(&self) -> Result<WorkerReport, StoreError> {
         let now = now_ms();
-        let events = inbox_engine::due_events(&self.db.pool, now, BATCH).await?;
+        let events = inbox_work::due_events(&self.db.pool, now, BATCH).await?;
         let mut report = WorkerReport::default();
         let mut parsed: Vec<(InboxEvent, Vec<(String, Item)>)> = Vec::new();
         for event in events {
@@ -88,7 +87,7 @@ impl Worker {
                 Err(reason) => {
                     report.events_failed += 1;
                     tracing::warn!(event_id = event.id, pair = %event.pair, error = %reason, "inbox event cannot be processed");
-                    inbox_engine::fail(&self.db.pool, event.id, &reason).await?;
+                    inbox_work::fail(&self.db.pool, event.id, &reason).await?;
                 }
             }
         }
@@ -148,7 +147,7 @@ impl Worker {
                     if let Err(err) = self.apply_groups(single, &event_ids, now).await {
                         tracing::error!(pair = %key.0, lead_key = %key.1, error = %err, "lead's events failed");
                         for id in &event_ids {
-                            inbox_engine::bump(&self.db.pool, *id, &err.to_string(), MAX_ATTEMPTS)
+                            inbox_work::bump(&self.db.pool, *id, &err.to_string(), MAX_ATTEMPTS)
                                 .await?;
                         }
                     }
@@ -177,7 +176,7 @@ impl Worker {
             }
         }
         for id in event_ids {
-            inbox_engine::finish(&mut *tx, *id).await?;
+            inbox_work::finish(&mut *tx, *id).await?;
         }
         tx.commit().await?;
         for (ctx, log) in logs {

@@ -1,0 +1,209 @@
+//! The stored merge state and the link flags the engine reads.
+
+use super::*;
+use crate::store::links::{self, NewLink};
+use crate::store::outbox::{self, NewCommand};
+use crate::store::testdb::temp_db;
+use crate::store::{Db, now_ms};
+
+fn field(lead: &str, name: &str, value: &str, writer: Option<&str>) -> StoredField {
+    StoredField {
+        lead_id: lead.into(),
+        field: name.into(),
+        agreed_hash: format!("h-{value}"),
+        agreed_value: value.into(),
+        agreed_at: 1_000,
+        last_writer: writer.map(str::to_owned),
+        sheet_seen_at: Some(900),
+        sheet_written_at: None,
+        trello_seen_at: None,
+        trello_written_at: Some(950),
+    }
+}
+
+async fn linked(db: &Db, lead: &str, card: Option<&str>) {
+    let link = NewLink {
+        pair: "a".into(),
+        lead_id: lead.into(),
+        card_id: card.map(str::to_owned),
+        row_hint: Some(7),
+        ..NewLink::default()
+    };
+    links::insert(&db.pool, &link).await.expect("link");
+}
+
+fn sorted(mut rows: Vec<StoredField>) -> Vec<StoredField> {
+    rows.sort_by(|a, b| a.field.cmp(&b.field));
+    rows
+}
+
+#[tokio::test]
+async fn states_are_saved_in_a_transaction_and_loaded_back_per_lead_and_per_pair() {
+    let db = temp_db().await;
+    linked(&db, "L1", None).await;
+    linked(&db, "L2", None).await;
+    let mut tx = db.begin_write().await.expect("begin");
+    save(&mut *tx, "a", &field("L1", "status", "New", Some("sheet")))
+        .await
+        .expect("save");
+    save(&mut *tx, "a", &field("L1", "name", "Ada", None))
+        .await
+        .expect("save");
+    tx.commit().await.expect("commit");
+    save(&db.pool, "a", &field("L1", "status", "Won", Some("trello")))
+        .await
+        .expect("replace");
+    save(&db.pool, "a", &field("L2", "name", "Bob", None))
+        .await
+        .expect("save");
+    assert_eq!(
+        sorted(load_lead(&db.pool, "a", "L1").await.expect("load")),
+        [
+            field("L1", "name", "Ada", None),
+            field("L1", "status", "Won", Some("trello"))
+        ]
+    );
+    assert!(
+        load_lead(&db.pool, "b", "L1")
+            .await
+            .expect("load")
+            .is_empty()
+    );
+    let pair = load_pair(&db.pool, "a").await.expect("pair");
+    assert_eq!(pair.len(), 2);
+    assert_eq!(pair["L2"], [field("L2", "name", "Bob", None)]);
+}
+
+#[tokio::test]
+async fn a_state_without_a_link_or_with_an_unknown_writer_is_refused() {
+    let db = temp_db().await;
+    assert!(
+        save(&db.pool, "a", &field("ghost", "name", "x", None))
+            .await
+            .is_err()
+    );
+    linked(&db, "L1", None).await;
+    assert!(
+        save(&db.pool, "a", &field("L1", "name", "x", Some("fax")))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_link_deletes_its_field_states() {
+    let db = temp_db().await;
+    linked(&db, "L1", None).await;
+    linked(&db, "L2", None).await;
+    save(&db.pool, "a", &field("L1", "name", "Ada", None))
+        .await
+        .expect("s1");
+    save(&db.pool, "a", &field("L2", "name", "Bob", None))
+        .await
+        .expect("s2");
+    assert!(links::delete(&db.pool, "a", "L1").await.expect("delete"));
+    assert!(
+        load_lead(&db.pool, "a", "L1")
+            .await
+            .expect("load")
+            .is_empty()
+    );
+    assert_eq!(load_lead(&db.pool, "a", "L2").await.expect("load").len(), 1);
+}
+
+#[tokio::test]
+async fn a_deleted_card_leaves_a_tombstone_until_a_new_card_lifts_it() {
+    let db = temp_db().await;
+    linked(&db, "L1", Some("c1")).await;
+    assert!(!is_card_deleted(&db.pool, "a", "L1").await.expect("flag"));
+    mark_card_deleted(&db.pool, "a", "L1").await.expect("mark");
+    let link = links::get_by_lead(&db.pool, "a", "L1")
+        .await
+        .expect("get")
+        .expect("link");
+    assert_eq!((link.card_id, link.card_short_url), (None, None));
+    assert!(is_card_deleted(&db.pool, "a", "L1").await.expect("flag"));
+    assert_eq!(deleted_cards(&db.pool, "a").await.expect("list"), ["L1"]);
+    clear_card_deleted(&db.pool, "a", "L1")
+        .await
+        .expect("clear");
+    assert!(!is_card_deleted(&db.pool, "a", "L1").await.expect("flag"));
+}
+
+fn command(lead: &str, kind: &str, key: &str) -> NewCommand {
+    NewCommand {
+        pair: "a".into(),
+        lead_id: Some(lead.into()),
+        target: "trello".into(),
+        kind: kind.into(),
+        payload: serde_json::json!({}),
+        idempotency_key: key.into(),
+    }
+}
+
+#[tokio::test]
+async fn pending_creates_dead_letters_and_recent_changes_are_found_by_lead() {
+    let db = temp_db().await;
+    let start = now_ms();
+    linked(&db, "L1", None).await;
+    outbox::enqueue(&db.pool, &command("L1", "create_card", "k1"))
+        .await
+        .expect("enqueue");
+    outbox::enqueue(&db.pool, &command("L2", "update_card", "k2"))
+        .await
+        .expect("enqueue");
+    assert!(create_pending(&db.pool, "a", "L1").await.expect("pending"));
+    assert!(!create_pending(&db.pool, "a", "L2").await.expect("pending"));
+    let claimed = outbox::claim_due(&db, None, 10, std::time::Duration::from_secs(60))
+        .await
+        .expect("claim");
+    let l2 = claimed
+        .iter()
+        .find(|c| c.lead_id.as_deref() == Some("L2"))
+        .expect("L2 claimed");
+    outbox::dead_letter(&db.pool, l2.id, "refused")
+        .await
+        .expect("dead");
+    assert_eq!(
+        leads_with_dead_letters(&db.pool, "a").await.expect("dead"),
+        ["L2"]
+    );
+    let touched = touched_since(&db.pool, "a", start).await.expect("touched");
+    assert!(
+        touched.contains("L1") && touched.contains("L2"),
+        "{touched:?}"
+    );
+    assert!(
+        touched_since(&db.pool, "a", now_ms() + 1_000)
+            .await
+            .expect("touched")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_recently_created_lead_is_found_by_its_row() {
+    let db = temp_db().await;
+    linked(&db, "L1", None).await;
+    let recent = now_ms() - 60_000;
+    assert_eq!(
+        lead_at_new_row(&db.pool, "a", 7, recent)
+            .await
+            .expect("row")
+            .as_deref(),
+        Some("L1")
+    );
+    assert_eq!(
+        lead_at_new_row(&db.pool, "a", 8, recent)
+            .await
+            .expect("row"),
+        None
+    );
+    assert_eq!(
+        lead_at_new_row(&db.pool, "a", 7, now_ms() + 1_000)
+            .await
+            .expect("row"),
+        None,
+        "too old"
+    );
+}
