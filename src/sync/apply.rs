@@ -161,3 +161,96 @@ pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &
         tracing::warn!(pair = %ctx.name, lead_id, card_id = card, "{w}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::model::{ConflictPolicy, Field};
+    use crate::sync::merge::{FieldState, Observed, merge_field};
+    use crate::sync::test_support::{ctx, t};
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_conflict_is_one_json_event_with_every_field_the_contract_names() {
+        let state = FieldState {
+            agreed: Some(crate::sync::merge::Agreed::new("Ada", t(0), None)),
+            ..FieldState::default()
+        };
+        let sheet = Observed::user("Ada L", Some(t(10)));
+        let trello = Observed::user("Ada K", Some(t(20)));
+        let decision = merge_field(
+            Field::Name,
+            &state,
+            Some(&sheet),
+            Some(&trello),
+            ConflictPolicy::LastWriterWins,
+            t(30),
+        );
+        let plan = LeadPlan {
+            decisions: vec![decision],
+            ..LeadPlan::default()
+        };
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || log_plan(&ctx(), "L1", Some("c1"), &plan));
+        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let e = &lines[0];
+        assert_eq!(e["message"], "conflict resolved");
+        assert_eq!(e["level"], "INFO");
+        for (key, value) in [
+            ("pair", "p"),
+            ("lead_id", "L1"),
+            ("card_id", "c1"),
+            ("field", "name"),
+            ("decision", "conflict"),
+            ("winner", "trello"),
+            ("policy", "last_writer_wins"),
+        ] {
+            assert_eq!(e[key], value, "{key} in {e}");
+        }
+        assert_eq!(
+            e["sheet_changed_at"],
+            t(10).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+        assert_eq!(
+            e["trello_changed_at"],
+            t(20).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+        assert_eq!(
+            e["sheet_value_hash"],
+            crate::model::ValueHash::of("Ada L").as_str()
+        );
+        assert_eq!(
+            e["trello_value_hash"],
+            crate::model::ValueHash::of("Ada K").as_str()
+        );
+    }
+}

@@ -218,6 +218,24 @@ fn a_status_set_in_the_sheet_unarchives_the_card_unless_it_is_the_archive_status
         "{:?}",
         plan.commands
     );
+    // Setting the very status archiving stands for moves the card but leaves it archived.
+    let state = agreed(&[(Field::Status, "New")]);
+    let plan = plan_lead(
+        &ctx(),
+        &archived,
+        &state,
+        &sheet_row(&[(Field::Status, "Lost")], 10),
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert!(
+        matches!(
+            &plan.commands[..],
+            [Command::UpdateCard { closed: None, id_list: Some(list), .. }] if list == "l-lost"
+        ),
+        "{:?}",
+        plan.commands
+    );
 }
 
 #[test]
