@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::clients::board_ids::{needs_resolution, resolve_board_ids};
+use crate::clients::build::trello_client;
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
@@ -74,6 +76,7 @@ impl App {
         listener: TcpListener,
         mode: EngineMode,
     ) -> anyhow::Result<Self> {
+        let settings = resolve_boards(settings, &mode).await?;
         let db = Db::connect(&settings.database.url)
             .await
             .context("opening the database")?;
@@ -158,6 +161,22 @@ impl App {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// Replaces short links and board URLs in `board_id` with full ids before the webhook routes
+/// and the engine are built from them. Without an engine there is no client to ask, and the
+/// ids are used as given.
+async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Result<Settings> {
+    if !needs_resolution(&settings.pairs) {
+        return Ok(settings);
+    }
+    let client = match mode {
+        EngineMode::Off => return Ok(settings),
+        EngineMode::FromSettings => trello_client(&settings)?,
+        EngineMode::WithClients(parts) => parts.trello.clone(),
+    };
+    resolve_board_ids(&mut settings.pairs, &client).await?;
+    Ok(settings)
 }
 
 async fn futures_join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {

@@ -10,6 +10,7 @@ use crate::admin::{self, AdminError};
 use crate::app::{self, App};
 use crate::check;
 use crate::cli::WebhooksAction;
+use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::trello_client;
 use crate::config::Settings;
 use crate::store::Db;
@@ -108,6 +109,9 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
     let result = match action {
         WebhooksAction::List => admin::list_webhooks(&trello).await.map(Some),
         WebhooksAction::Register => {
+            // Webhooks are registered for, and later matched by, the board's full id.
+            let mut settings = settings;
+            resolve_board_ids(&mut settings.pairs, &trello).await?;
             let db = open_migrated(&settings).await?;
             let result = admin::register_webhooks(&settings, &db, &trello).await;
             db.close().await;

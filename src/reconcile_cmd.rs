@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde_json::json;
 
+use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::{sheets_client, trello_client};
 use crate::config::Settings;
 use crate::store::Db;
@@ -31,6 +32,8 @@ pub async fn run(
     }
     let trello = trello_client(&settings)?;
     let sheets = sheets_client(&settings)?;
+    let mut settings = settings;
+    resolve_board_ids(&mut settings.pairs, &trello).await?;
     // A dry run must write nothing anywhere: with no database yet it plans against an empty
     // one in a temporary folder, and it never migrates or records anything.
     let scratch;

@@ -4,7 +4,7 @@
 use super::{Finding, Outcome, same_name};
 use crate::clients::http::ClientError;
 use crate::clients::trello::{Board, CustomField, TrelloClient, TrelloList};
-use crate::config::PairSettings;
+use crate::config::{BoardRef, PairSettings};
 
 pub(super) async fn check_pair(
     client: &TrelloClient,
@@ -38,7 +38,15 @@ async fn board(
     pair: &PairSettings,
     push: &mut impl FnMut(Outcome, String),
 ) -> Option<Board> {
-    let id = &pair.board_id;
+    // Trello answers a board's short link like its id; `b.id` is what webhooks will carry.
+    let (id, given) = match BoardRef::parse(&pair.board_id) {
+        Ok(BoardRef::Id(id) | BoardRef::ShortLink(id)) => (id, pair.board_id.trim()),
+        Err(problem) => {
+            push(Outcome::Error, format!("board_id: {problem}"));
+            return None;
+        }
+    };
+    let id = &id;
     match client.board(id).await {
         // An archived board still answers, but Trello refuses card writes on it.
         Ok(b) if b.closed => {
@@ -47,6 +55,16 @@ async fn board(
                 format!("board \"{}\" ({id}) is archived", b.name),
             );
             None
+        }
+        Ok(b) if b.id != *id => {
+            push(
+                Outcome::Ok,
+                format!(
+                    "board \"{}\" reachable; board_id \"{given}\" resolves to the board's id {}",
+                    b.name, b.id
+                ),
+            );
+            Some(b)
         }
         Ok(b) => {
             push(

@@ -1,5 +1,6 @@
 //! Layered configuration: compiled-in defaults, the `--config` file, `.env`, then `LEADSYNC__…` env vars.
 
+mod board_ref;
 mod settings;
 mod validate;
 
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
 
+pub use board_ref::{BoardRef, is_full_id};
 pub use settings::*;
 
 /// The compiled-in defaults: every key, commented.

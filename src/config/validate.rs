@@ -107,6 +107,9 @@ fn validate_pairs(s: &Settings) -> Result<(), ConfigError> {
                 return Err(invalid(at(key), "must not be empty"));
             }
         }
+        // A URL that cannot be a board's is caught here; short links resolve at start-up.
+        super::BoardRef::parse(&pair.board_id)
+            .map_err(|problem| invalid(at("board_id"), problem))?;
         if !names.insert(pair.name.as_str()) {
             return Err(invalid(
                 at("name"),

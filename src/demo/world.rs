@@ -263,8 +263,9 @@ impl World {
     pub async fn register_webhooks(&self) -> anyhow::Result<()> {
         let (trello, _) = self.clients()?;
         match self.state() {
+            // The running daemon's settings: its board ids are resolved.
             Some(state) => {
-                crate::admin::register_webhooks(&self.settings, &state.db, &trello).await?;
+                crate::admin::register_webhooks(&state.settings, &state.db, &trello).await?;
                 state.ingress.refresh_callback_urls(&state.db).await?;
             }
             // The daemon runs as its own process on this world's database.

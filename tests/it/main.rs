@@ -5,6 +5,7 @@ mod admin_cli;
 mod admin_state;
 mod admin_support;
 mod apps_script;
+mod board_ref;
 mod check;
 mod cli;
 mod crash;

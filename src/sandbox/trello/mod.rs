@@ -66,6 +66,8 @@ impl Default for SandboxQuotas {
 #[derive(Clone, Debug)]
 pub struct BoardSetup {
     pub board_id: String,
+    /// The 8-character short link of the board's URL (`https://trello.com/b/<short_link>/…`).
+    pub short_link: String,
     pub lists: BTreeMap<String, String>,
     pub fields: BTreeMap<String, String>,
 }
@@ -201,6 +203,7 @@ impl TrelloSandbox {
         };
         let mut setup = BoardSetup {
             board_id: board.id.clone(),
+            short_link: board.short_link.clone(),
             lists: BTreeMap::new(),
             fields: BTreeMap::new(),
         };
