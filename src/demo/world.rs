@@ -52,6 +52,8 @@ pub struct WorldOptions {
     pub dir: Option<PathBuf>,
     /// Start the daemon in this process (false: a test runs the binary with `config_path()`).
     pub start_app: bool,
+    /// The dispatcher's first retry backoff (doubled per attempt); short, for loopback.
+    pub dispatch_backoff: Duration,
 }
 
 impl Default for WorldOptions {
@@ -64,6 +66,7 @@ impl Default for WorldOptions {
             quota_scale: 20,
             dir: None,
             start_app: true,
+            dispatch_backoff: Duration::from_millis(100),
         }
     }
 }
@@ -222,7 +225,7 @@ impl World {
         let (trello, sheets) = self.clients()?;
         // The emulators answer at once: retry after milliseconds, not seconds.
         let dispatch = DispatchOptions {
-            base_backoff: Duration::from_millis(100),
+            base_backoff: self.options.dispatch_backoff,
             max_backoff: Duration::from_secs(2),
             idle: Duration::from_millis(50),
             ..DispatchOptions::default()

@@ -168,6 +168,22 @@ pub async fn create_pending(
     Ok(n > 0)
 }
 
+/// True while some card of the pair is being created (`create_card` pending or in flight):
+/// a card event that matches no link may be about that card, whose link is not set yet.
+pub async fn creates_unfinished(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE pair = $1 AND kind = 'create_card'
+           AND status IN ('pending', 'in_flight')",
+    )
+    .bind(pair)
+    .fetch_one(exec)
+    .await?;
+    Ok(n > 0)
+}
+
 /// The lead leadsync recently created for a row that had no id yet: the same row edited again
 /// before our id reached it must not become a second lead.
 pub async fn lead_at_new_row(

@@ -114,6 +114,45 @@ async fn a_create_whose_answer_was_lost_adopts_the_card_it_made_instead_of_makin
 }
 
 #[tokio::test]
+async fn an_adopted_card_keeps_what_a_user_changed_before_the_retry() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["L1", "Ada"]]);
+    b.link("L1", None, Some(2)).await;
+    b.enqueue(&create(&b, "L1", "Ada")).await;
+    b.trello.gate().set_faults(Faults {
+        fail_next: vec![0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    assert_eq!(b.dispatcher.run_once().await.expect("run").retried, 1);
+    let card = b.trello.cards(&b.board.board_id)[0].clone();
+    // Before the retry a user moves and renames the card and types a company of their own;
+    // the custom fields the lost answer left unset are still empty.
+    b.trello
+        .user_update_card(
+            &card.id,
+            &crate::sandbox::trello::UserCardChange {
+                name: Some("Ada King".into()),
+                id_list: Some(b.list("Contacted")),
+                ..Default::default()
+            },
+        )
+        .expect("user edit");
+    b.trello
+        .user_set_custom_field(&card.id, &b.field("Company"), "Babbage & Co")
+        .expect("user field");
+    b.make_retries_due().await;
+    assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 1);
+    let cards = b.trello.cards(&b.board.board_id);
+    assert_eq!(cards.len(), 1, "adopted");
+    let adopted = &cards[0];
+    assert_eq!(adopted.name, "Ada King", "the rename is kept");
+    assert_eq!(adopted.id_list, b.list("Contacted"), "the move is kept");
+    assert_eq!(adopted.custom_texts[&b.field("Company")], "Babbage & Co");
+    assert_eq!(adopted.custom_texts[&b.field("Email")], "ada@example.com");
+}
+
+#[tokio::test]
 async fn a_create_left_in_flight_by_a_dispatcher_that_died_adopts_the_card_it_made() {
     let b = Bench::start().await;
     b.link("L1", None, None).await;

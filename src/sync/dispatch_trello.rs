@@ -154,14 +154,15 @@ impl Dispatcher {
                 )));
             }
         }
+        let was_adopted = adopted.is_some();
         let card = match adopted {
+            // The card was made with this command's values; where it differs now, a user
+            // changed it since (their edit's webhook waits for this link). Writing the planned
+            // values over it would revert that edit, so the card is taken as it is.
             Some(card) => {
                 tracing::info!(pair = %ctx.name, lead_id = %lead_id, card_id = %card.id,
                     "adopting the card an earlier create_card made");
-                match self.align(&card, list_id, name, desc).await {
-                    Ok(()) => card,
-                    Err(e) => return Ok(Outcome::failed(&e)),
-                }
+                card
             }
             None => {
                 note_outcome_unknown(&self.db.pool, row.id, CREATE_NOTE).await?;
@@ -178,7 +179,10 @@ impl Dispatcher {
             }
         };
         for (field_id, text) in custom {
-            if card.custom_texts.get(field_id) == Some(text) {
+            // On an adopted card, a field that holds a value was set by us or by a user since:
+            // either way it is not ours to overwrite; an empty one is still ours to set.
+            let current = card.custom_texts.get(field_id);
+            if current == Some(text) || (was_adopted && current.is_some_and(|v| !v.is_empty())) {
                 continue;
             }
             if let Err(e) = self.trello.set_custom_text(&card.id, field_id, text).await {
@@ -222,27 +226,6 @@ impl Dispatcher {
             .collect();
         marked.sort_by_key(|c| c.closed);
         Ok(marked.into_iter().next())
-    }
-
-    /// Brings an adopted card to what the command asked for, in one call if anything differs.
-    async fn align(
-        &self,
-        card: &Card,
-        list_id: &str,
-        name: &str,
-        desc: &str,
-    ) -> Result<(), ClientError> {
-        let differs = |have: &str, want: &str| (have != want).then(|| want.to_owned());
-        let update = CardUpdate {
-            name: differs(&card.name, name),
-            desc: differs(&card.desc, desc),
-            id_list: differs(&card.id_list, list_id),
-            ..CardUpdate::default()
-        };
-        if !update.is_empty() {
-            self.trello.update_card(&card.id, &update).await?;
-        }
-        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Full reconciliation: read the whole sheet (one call) and the whole board (as few calls as
 //! Trello allows), plan with the same merge as webhooks, and apply in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,8 @@ use crate::store::{Db, StoreError, absences, activity, lead_state, links, outbox
 use crate::sync::apply::{enqueue, log_plan, note, record_plan};
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
-use crate::sync::reconcile_plan::{Action, Known, plan_reconcile};
+use crate::sync::mapping::ColumnMap;
+use crate::sync::reconcile_plan::{Action, Known, plan_reconcile, sheet_ids};
 use crate::sync::state::lead_state as merge_state;
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +130,8 @@ impl Reconciler {
         let known = self.known(&ctx.name).await?;
         let now = Utc::now();
         let actions = plan_reconcile(ctx, self.on_row_deleted, &grid, &cards, &known, now)?;
+        let header = grid.first().cloned().unwrap_or_default();
+        let shown = sheet_ids(&ColumnMap::from_header(&header, &ctx.columns)?, &grid);
         let commands = actions
             .iter()
             .map(|a| match a {
@@ -137,7 +140,7 @@ impl Reconciler {
             })
             .sum();
         if !dry_run {
-            self.apply(ctx, &actions, now.timestamp_millis(), started_ms)
+            self.apply(ctx, &actions, &shown, now.timestamp_millis(), started_ms)
                 .await?;
             tracing::info!(pair = %ctx.name, rows = grid.len().saturating_sub(1), cards = cards.len(), commands, "reconciliation done");
         }
@@ -180,6 +183,7 @@ impl Reconciler {
         &self,
         ctx: &PairContext,
         actions: &[Action],
+        shown: &HashSet<String>,
         now_ms: i64,
         started_ms: i64,
     ) -> Result<(), StoreError> {
@@ -190,6 +194,27 @@ impl Reconciler {
         // they began was read stale, and applying its plan could undo a newer change. Checked
         // inside the write transaction, so nothing can change it between check and write.
         let mut skip = lead_state::touched_since(&mut *tx, pair, started_ms).await?;
+        // A lead the sheet read did not show, touched since that read began, may be a row the
+        // read showed without an id whose new id landed after it: a new id for such a row
+        // would be a second lead for it. Those rows wait for the next pass.
+        if let Some(lead) = skip.iter().find(|l| !shown.contains(*l)) {
+            let waiting: Vec<&str> = actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::LinkLead {
+                        lead_id,
+                        new_id_for_row: true,
+                        ..
+                    } => Some(lead_id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if !waiting.is_empty() {
+                tracing::info!(pair, rows = waiting.len(), changed_lead = %lead,
+                    "rows without an id wait for the next reconciliation: a lead changed while the sheet was read");
+            }
+            skip.extend(waiting.into_iter().map(str::to_owned));
+        }
         for action in actions {
             if action.lead_id().is_some_and(|l| skip.contains(l)) {
                 continue;
@@ -200,6 +225,7 @@ impl Reconciler {
                     card_id,
                     card_short_url,
                     row,
+                    ..
                 } => {
                     let new = links::NewLink {
                         pair: pair.to_owned(),

@@ -42,6 +42,9 @@ pub enum Action {
         card_id: Option<String>,
         card_short_url: Option<String>,
         row: Option<u32>,
+        /// The id is new, made for a row the read showed without one.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        new_id_for_row: bool,
     },
     AdoptCard {
         lead_id: String,
@@ -168,6 +171,15 @@ pub fn card_observation(
     (fields, read.lead_id, read.unmapped_list)
 }
 
+/// The lead ids a read of the sheet shows (row 1 = headers).
+pub fn sheet_ids(columns: &ColumnMap, grid: &[Vec<String>]) -> HashSet<String> {
+    grid.iter()
+        .skip(1)
+        .map(|c| columns.read_row(c).id)
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
 /// Plans a full reconciliation of one pair. `grid` is the whole sheet (row 1 = headers).
 pub fn plan_reconcile(
     ctx: &PairContext,
@@ -201,18 +213,16 @@ pub fn plan_reconcile(
         .collect();
     let mut seen: HashSet<String> = HashSet::new();
     let empty = LeadState::new();
-    // Rows whose new id is still on its way to the sheet: leave them to that write.
-    let ids_in_sheet: HashSet<String> = grid
-        .iter()
-        .skip(1)
-        .map(|c| columns.read_row(c).id)
-        .collect();
-    let pending_rows: HashSet<i64> = known
+    // An id leadsync gave a row may still be on its way there, and rows move (sorts,
+    // insertions), so no row without an id can be told apart from that one: while any lead
+    // this read does not show has commands on their way, rows without an id wait for a later
+    // pass instead of getting a second id (and a second card).
+    let ids_in_sheet = sheet_ids(&columns, grid);
+    let ids_on_their_way = known
         .links
         .values()
-        .filter(|l| known.unsent.contains(&l.lead_id) && !ids_in_sheet.contains(&l.lead_id))
-        .filter_map(|l| l.row_hint)
-        .collect();
+        .any(|l| known.unsent.contains(&l.lead_id) && !ids_in_sheet.contains(&l.lead_id));
+    let mut rows_waiting = 0;
     for (index, cells) in grid.iter().enumerate().skip(1) {
         let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let lead = columns.read_row(cells);
@@ -227,7 +237,8 @@ pub fn plan_reconcile(
                 .into_iter()
                 .map(|message| Action::Warning { message }),
         );
-        if observed.lead.id.is_empty() && pending_rows.contains(&i64::from(row)) {
+        if observed.lead.id.is_empty() && ids_on_their_way {
+            rows_waiting += 1;
             continue;
         }
         if observed.lead.id.is_empty() {
@@ -237,6 +248,7 @@ pub fn plan_reconcile(
                 card_id: None,
                 card_short_url: None,
                 row: Some(row),
+                new_id_for_row: true,
             });
             let view = LinkView {
                 lead_id: id.clone(),
@@ -298,6 +310,7 @@ pub fn plan_reconcile(
                     card_id: card.map(|c| c.id.clone()),
                     card_short_url: card.map(|c| c.short_url.clone()),
                     row: Some(row),
+                    new_id_for_row: false,
                 });
                 card
             }
@@ -370,6 +383,14 @@ pub fn plan_reconcile(
             });
         }
         actions.push(lead_action(id.as_str(), card.map(|c| c.id.as_str()), plan));
+    }
+    if rows_waiting > 0 {
+        actions.push(Action::Warning {
+            message: format!(
+                "{rows_waiting} row(s) without an id wait for the next reconciliation: an id \
+                 leadsync gave a row is still on its way to the sheet"
+            ),
+        });
     }
     super::reconcile_rows::missing_rows(
         ctx,

@@ -134,6 +134,7 @@ pub(crate) fn new_cards(
             card_id: Some(card.id.clone()),
             card_short_url: Some(card.short_url.clone()),
             row: None,
+            new_id_for_row: false,
         });
         actions.push(lead_action(id.as_str(), Some(&card.id), plan));
     }

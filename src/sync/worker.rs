@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::trello::TrelloEvent;
 use crate::store::inbox_work::{self, InboxEvent};
-use crate::store::{Db, StoreError, links, now_ms};
+use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::observe::{
     CardChange, RowObservation, SheetEvent, SheetEventKind, observe_card_event, observe_event_row,
@@ -23,6 +23,15 @@ use crate::sync::worker_lead::{Group, apply_group};
 const BATCH: i64 = 500;
 /// An event that keeps failing is parked as `failed` after this many attempts.
 const MAX_ATTEMPTS: i64 = 5;
+
+/// How long an event about a card with no link waits for a create in flight to link it.
+const UNLINKED_CARD_WAIT_MS: i64 = 10 * 60 * 1000;
+
+/// What an event yields: items per lead key, or "not yet" (it stays pending).
+enum Parsed {
+    Items(Vec<(String, Item)>),
+    Wait,
+}
 
 /// What one event contributes, per lead key.
 enum Item {
@@ -82,8 +91,9 @@ impl Worker {
         let mut report = WorkerReport::default();
         let mut parsed: Vec<(InboxEvent, Vec<(String, Item)>)> = Vec::new();
         for event in events {
-            match self.parse(&event).await {
-                Ok(items) => parsed.push((event, items)),
+            match self.parse(&event, now).await {
+                Ok(Parsed::Items(items)) => parsed.push((event, items)),
+                Ok(Parsed::Wait) => report.events_waiting += 1,
                 Err(reason) => {
                     report.events_failed += 1;
                     tracing::warn!(event_id = event.id, pair = %event.pair, error = %reason, "inbox event cannot be processed");
@@ -187,7 +197,7 @@ impl Worker {
 
     /// Splits an event into (lead key, item) pairs. Keys: `id:<lead>` for a known lead,
     /// `row:<n>` for a sheet row without an id, `card:<id>` for a card with no link yet.
-    async fn parse(&self, event: &InboxEvent) -> Result<Vec<(String, Item)>, String> {
+    async fn parse(&self, event: &InboxEvent, now: i64) -> Result<Parsed, String> {
         let ctx = self
             .pairs
             .get(&event.pair)
@@ -201,7 +211,7 @@ impl Worker {
                     if let Some(tx) = &self.reconcile {
                         let _ = tx.send(event.pair.clone());
                     }
-                    return Ok(Vec::new());
+                    return Ok(Parsed::Items(Vec::new()));
                 }
                 sheet
                     .rows
@@ -225,13 +235,24 @@ impl Worker {
                     CardChange::Fields { card_id, .. }
                     | CardChange::Created { card_id, .. }
                     | CardChange::Deleted { card_id } => card_id.clone(),
-                    CardChange::Ignored => return Ok(Vec::new()),
+                    CardChange::Ignored => return Ok(Parsed::Items(Vec::new())),
                 };
                 let key = match links::get_by_card(&self.db.pool, &ctx.name, &card_id)
                     .await
                     .map_err(|e| e.to_string())?
                 {
                     Some(link) => format!("id:{}", link.lead_id),
+                    // A user's edit of a card whose create answer was lost: the card has no
+                    // link until the retried create adopts it. Applied then, the edit wins over
+                    // the values the create was planned with; dropped now, it would be lost.
+                    None if matches!(change, CardChange::Fields { .. })
+                        && now - event.received_at < UNLINKED_CARD_WAIT_MS
+                        && lead_state::creates_unfinished(&self.db.pool, &ctx.name)
+                            .await
+                            .map_err(|e| e.to_string())? =>
+                    {
+                        return Ok(Parsed::Wait);
+                    }
                     None => {
                         // A card a user made in a mapped list becomes a row; the reconciler
                         // reads the whole card first, so its description and fields come too.
@@ -256,6 +277,6 @@ impl Worker {
         for w in warnings {
             tracing::warn!(pair = %ctx.name, event_id = event.id, "{w}");
         }
-        Ok(items)
+        Ok(Parsed::Items(items))
     }
 }

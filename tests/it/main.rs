@@ -12,6 +12,7 @@ mod crash;
 mod demo;
 mod e2e;
 mod e2e_conflict;
+mod e2e_convergence;
 mod e2e_faults;
 mod e2e_recovery;
 mod e2e_sheet;

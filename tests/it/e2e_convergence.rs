@@ -1,0 +1,102 @@
+//! Convergence under the races that once broke it: a reconciliation that overlaps the worker
+//! giving a new row its id, and a card moved while the create that made it is being retried.
+//! Each would end with a second card or a reverted move if its root cause came back.
+
+use std::time::Duration;
+
+use leadsync::demo::world::{SHEET, World, WorldOptions};
+use leadsync::sandbox::common::Faults;
+
+use crate::e2e::{ID, P, SETTLE, STATUS, assert_sides_equal, marker, pool, world, world_with};
+use crate::helpers::eventually;
+
+async fn last_reconcile(w: &World) -> i64 {
+    sqlx::query_scalar("SELECT coalesce(max(last_reconcile_at), 0) FROM pairs")
+        .fetch_one(pool(w))
+        .await
+        .expect("pairs")
+}
+
+async fn links(w: &World) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM links")
+        .fetch_one(pool(w))
+        .await
+        .expect("links")
+}
+
+/// The reconciler reads the sheet (no id yet), then its board read hangs; meanwhile the worker
+/// gives the row lead A, makes its card and writes A into the id cell. The reconciler's stale
+/// sheet read must not make a lead B (and a second card) for the same row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconciliation_overlapping_a_new_rows_id_write_makes_no_second_lead() {
+    let w = world().await;
+    let p = w.pair(P);
+    w.google
+        .set_rows(
+            &p.spreadsheet_id,
+            SHEET,
+            2,
+            &[&["", "Ada Lovelace", "", "", "", "New", ""]],
+        )
+        .expect("type the row");
+    let sheet_reads = || w.google.gate().calls().count("GET", "/v4/spreadsheets");
+    let reads_before = sheet_reads();
+    let before = last_reconcile(&w).await;
+    w.trello.gate().set_faults(Faults {
+        hang_next: 1,
+        hang_for: Duration::from_secs(8),
+        ..Faults::default()
+    });
+    let engine = w.state().and_then(|s| s.engine.as_ref()).expect("engine");
+    assert!(engine.request_reconcile(None));
+    eventually("the reconciler reads the sheet", SETTLE, || async {
+        (sheet_reads() > reads_before).then_some(())
+    })
+    .await;
+    w.send_sheet_event(P, "edit", &[2]).await.expect("event");
+    eventually("the reconciliation ends", SETTLE, || async {
+        (last_reconcile(&w).await > before).then_some(())
+    })
+    .await;
+    w.settle(SETTLE).await.expect("settles");
+    let cards = w.cards(P);
+    assert_eq!(cards.len(), 1, "one card for one row: {cards:?}");
+    assert_eq!(links(&w).await, 1, "one lead for one row");
+    assert_eq!(w.rows(P)[0][ID], marker(&cards[0]));
+    assert_sides_equal(&w, P);
+}
+
+/// `POST /1/cards` makes the card but its answer is lost; before the dispatcher's retry adopts
+/// the card, the user moves it. The move must survive the adoption and reach the sheet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_moved_while_its_create_is_retried_keeps_the_move() {
+    let w = world_with(WorldOptions {
+        // The retry comes seconds after the lost answer: the user's move happens first.
+        dispatch_backoff: Duration::from_secs(2),
+        ..WorldOptions::default()
+    })
+    .await;
+    w.trello.gate().set_faults(Faults {
+        fail_next: vec![0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    w.user_edits_rows(P, 2, &[&["", "Ada Lovelace", "", "", "", "New", ""]])
+        .await
+        .expect("edit");
+    let card = eventually("the card is made", SETTLE, || async {
+        w.card_named(P, "Ada Lovelace")
+    })
+    .await;
+    w.user_moves_card(P, &card.id, "Qualified").expect("move");
+    w.settle(SETTLE).await.expect("settles");
+    let cards = w.cards(P);
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_eq!(
+        w.list_name(P, &cards[0].id_list),
+        "Qualified",
+        "the move is kept"
+    );
+    assert_eq!(w.rows(P)[0][STATUS], "Qualified", "and reaches the sheet");
+    assert_sides_equal(&w, P);
+}
