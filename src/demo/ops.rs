@@ -12,6 +12,13 @@ use crate::demo::world::{HEADER, SHEET, World, apps_script_secret};
 use crate::http::webhooks::signature::StandardWebhooksKey;
 use crate::sandbox::trello::{SandboxCard, UserCardChange};
 
+/// One Apps Script event: its `webhook-id` (kept across resends) and body.
+#[derive(Clone, Debug)]
+pub struct SheetEventDelivery {
+    pub id: String,
+    pub body: String,
+}
+
 impl World {
     /// Types whole rows into the sheet from `first_row` (1-based) and sends the Apps Script
     /// event for them, as the installed on-edit trigger would.
@@ -56,6 +63,15 @@ impl World {
         kind: &str,
         rows: &[u32],
     ) -> anyhow::Result<()> {
+        let event = self.sheet_event(pair, kind, rows);
+        let status = self.post_sheet_event(&event).await?;
+        anyhow::ensure!(status.is_success(), "sheet event answered {status}");
+        Ok(())
+    }
+
+    /// The event the Apps Script would send now for `rows` (values and `edited_at` as of now);
+    /// post it with [`World::post_sheet_event`], late or more than once, as a test needs.
+    pub fn sheet_event(&self, pair: &str, kind: &str, rows: &[u32]) -> SheetEventDelivery {
         let p = self.pair(pair);
         let grid = self.sheet(pair);
         let header = grid.first().cloned().unwrap_or_default();
@@ -79,25 +95,33 @@ impl World {
             "rows": if kind == "edit" { rows } else { Vec::new() },
         })
         .to_string();
+        SheetEventDelivery {
+            id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
+            body,
+        }
+    }
+
+    /// Signs (with the current time, as a resend does) and posts an event; the answer's status.
+    pub async fn post_sheet_event(
+        &self,
+        event: &SheetEventDelivery,
+    ) -> anyhow::Result<reqwest::StatusCode> {
         let key = StandardWebhooksKey::from_secret(&apps_script_secret(&self.settings))
             .map_err(|e| anyhow!("apps_script.secret: {e:?}"))?;
-        let id = format!("evt_{}", uuid::Uuid::new_v4().simple());
         let ts = chrono::Utc::now().timestamp();
         let response = reqwest::Client::new()
             .post(format!("{}/webhooks/sheets", self.base_url()))
-            .header("webhook-id", &id)
+            .header("webhook-id", &event.id)
             .header("webhook-timestamp", ts.to_string())
-            .header("webhook-signature", key.sign(&id, ts, body.as_bytes()))
+            .header(
+                "webhook-signature",
+                key.sign(&event.id, ts, event.body.as_bytes()),
+            )
             .header("content-type", "application/json")
-            .body(body)
+            .body(event.body.clone())
             .send()
             .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "sheet event answered {}",
-            response.status()
-        );
-        Ok(())
+        Ok(response.status())
     }
 
     /// The sheet as the API reads it (header first).

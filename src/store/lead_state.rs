@@ -184,21 +184,26 @@ pub async fn creates_unfinished(
     Ok(n > 0)
 }
 
-/// The lead leadsync recently created for a row that had no id yet: the same row edited again
-/// before our id reached it must not become a second lead.
+/// The lead leadsync recently made for a row that had no id: the same row edited again before
+/// our id reached it must not become a second lead. Only a lead whose id leadsync made and had
+/// not yet written when the edit was made qualifies: once the id is in the sheet, a row without
+/// one at that position is another row (rows move; a position alone is no identity).
 pub async fn lead_at_new_row(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
     row: i64,
     created_since_ms: i64,
+    edited_at_ms: i64,
 ) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT lead_id FROM links WHERE pair = $1 AND row_hint = $2 AND created_at >= $3
+        "SELECT lead_id FROM links WHERE pair = $1 AND row_hint = $2 AND id_assigned_at >= $3
+           AND (id_landed_at IS NULL OR id_landed_at > $4)
          ORDER BY created_at DESC LIMIT 1",
     )
     .bind(pair)
     .bind(row)
     .bind(created_since_ms)
+    .bind(edited_at_ms)
     .fetch_optional(exec)
     .await?)
 }

@@ -182,28 +182,42 @@ async fn pending_creates_dead_letters_and_recent_changes_are_found_by_lead() {
 }
 
 #[tokio::test]
-async fn a_recently_created_lead_is_found_by_its_row() {
+async fn a_lead_made_for_a_row_is_found_by_its_row_until_its_id_landed_before_the_edit() {
     let db = temp_db().await;
-    linked(&db, "L1", None).await;
+    let assigned = NewLink {
+        pair: "a".into(),
+        lead_id: "L1".into(),
+        row_hint: Some(7),
+        id_assigned: true,
+        ..NewLink::default()
+    };
+    links::insert(&db.pool, &assigned).await.expect("link");
     let recent = now_ms() - 60_000;
+    let at = |row, since, edited| lead_at_new_row(&db.pool, "a", row, since, edited);
+    let later = now_ms() + 60_000;
     assert_eq!(
-        lead_at_new_row(&db.pool, "a", 7, recent)
-            .await
-            .expect("row")
-            .as_deref(),
+        at(7, recent, later).await.expect("row").as_deref(),
         Some("L1")
     );
+    assert_eq!(at(8, recent, later).await.expect("row"), None);
+    assert_eq!(at(7, later, later).await.expect("row"), None, "too old");
+    links::set_id_landed(&db.pool, "a", "L1")
+        .await
+        .expect("landed");
     assert_eq!(
-        lead_at_new_row(&db.pool, "a", 8, recent)
-            .await
-            .expect("row"),
-        None
+        at(7, recent, recent).await.expect("row").as_deref(),
+        Some("L1"),
+        "edited before the id landed: the same row"
     );
     assert_eq!(
-        lead_at_new_row(&db.pool, "a", 7, now_ms() + 1_000)
-            .await
-            .expect("row"),
+        at(7, recent, later).await.expect("row"),
         None,
-        "too old"
+        "edited after the id landed: another row at that position"
+    );
+    // A lead whose id came from the sheet is never a row's new lead.
+    linked(&db, "L2", None).await;
+    assert_eq!(
+        at(7, recent, recent).await.expect("row").as_deref(),
+        Some("L1")
     );
 }

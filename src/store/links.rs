@@ -26,6 +26,8 @@ pub struct NewLink {
     pub card_id: Option<String>,
     pub card_short_url: Option<String>,
     pub row_hint: Option<i64>,
+    /// leadsync made this id for a row that had none; it is on its way to the sheet.
+    pub id_assigned: bool,
 }
 
 // Only constants are formatted into these statements.
@@ -71,8 +73,9 @@ pub async fn list(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<Vec<Link>
 /// A card already linked to another lead of the pair is [`StoreError::CardAlreadyLinked`].
 pub async fn insert(exec: impl SqliteExecutor<'_>, link: &NewLink) -> Result<bool, StoreError> {
     let result = sqlx::query(
-        "INSERT INTO links (pair, lead_id, card_id, card_short_url, row_hint, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)
+        "INSERT INTO links (pair, lead_id, card_id, card_short_url, row_hint, created_at, updated_at,
+                            id_assigned_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, CASE WHEN $7 THEN $6 END)
          ON CONFLICT (pair, lead_id) DO NOTHING",
     )
     .bind(&link.pair)
@@ -81,9 +84,52 @@ pub async fn insert(exec: impl SqliteExecutor<'_>, link: &NewLink) -> Result<boo
     .bind(&link.card_short_url)
     .bind(link.row_hint)
     .bind(now_ms())
+    .bind(link.id_assigned)
     .execute(exec)
     .await
     .map_err(|e| card_conflict(e, &link.pair, link.card_id.as_deref()))?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Records that leadsync's write of the lead's new id reached the sheet.
+pub async fn set_id_landed(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE links SET id_landed_at = $1 WHERE pair = $2 AND lead_id = $3
+           AND id_assigned_at IS NOT NULL AND id_landed_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(pair)
+    .bind(lead_id)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a lead leadsync made for a row its id could not be written to (the row was deleted,
+/// or is no longer the one the id was made for), so no card is made for a row that is not
+/// there. Only a lead with no card, whose id never landed and whose other id writes (after
+/// `except`) are all done, is forgotten. True when it was.
+pub async fn abandon_unlanded(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+    except: i64,
+) -> Result<bool, StoreError> {
+    let result = sqlx::query(
+        "DELETE FROM links WHERE pair = $1 AND lead_id = $2 AND card_id IS NULL
+           AND id_assigned_at IS NOT NULL AND id_landed_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.pair = $1 AND o.lead_id = $2
+                AND o.kind = 'write_row' AND o.status IN ('pending', 'in_flight') AND o.id <> $3)",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .bind(except)
+    .execute(exec)
+    .await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -186,6 +232,7 @@ mod tests {
             card_id: card.map(Into::into),
             card_short_url: card.map(|c| format!("https://trello.com/c/{c}")),
             row_hint: Some(2),
+            id_assigned: false,
         }
     }
 

@@ -122,6 +122,7 @@ impl Bench {
             card_id: card.map(Into::into),
             card_short_url: card.map(|c| format!("https://trello.com/c/{c}")),
             row_hint,
+            id_assigned: false,
         };
         assert!(links::insert(&self.db.pool, &new).await.expect("link"));
     }

@@ -22,6 +22,10 @@ pub(crate) struct FollowUp {
     pub card_deleted: bool,
     pub closed: Option<bool>,
     pub row_hint: Option<i64>,
+    /// The lead's new id reached its row.
+    pub id_landed: bool,
+    /// The row a new id was made for is gone: the lead is forgotten if nothing else needs it.
+    pub abandon: bool,
     pub enqueue: Vec<NewCommand>,
 }
 
@@ -243,6 +247,28 @@ async fn complete_in(
     }
     if let Some(row_hint) = follow.row_hint {
         links::set_row_hint(&mut *tx, pair, lead, row_hint).await?;
+    }
+    if follow.id_landed {
+        links::set_id_landed(&mut *tx, pair, lead).await?;
+    }
+    if follow.abandon && links::abandon_unlanded(&mut *tx, pair, lead, row.id).await? {
+        tracing::warn!(
+            pair,
+            lead_id = lead,
+            "the row a new lead was made for is gone; the lead is dropped before it got a card"
+        );
+        crate::store::activity::insert(
+            &mut *tx,
+            &crate::store::activity::NewActivity {
+                pair: pair.to_owned(),
+                lead_id: Some(lead.to_owned()),
+                card_id: None,
+                field: None,
+                decision: "lead_dropped".into(),
+                detail: serde_json::json!({"reason": "its row was not found when its id was written"}),
+            },
+        )
+        .await?;
     }
     for cmd in &follow.enqueue {
         outbox::enqueue(&mut *tx, cmd).await?;

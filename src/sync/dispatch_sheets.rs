@@ -97,7 +97,7 @@ impl Dispatcher {
         };
         let grid = Grid::new(&read.values, id_col);
         let mut outcomes: Vec<Option<Outcome>> = batch.iter().map(|_| None).collect();
-        let mut writes: Vec<(usize, u32)> = Vec::new();
+        let mut writes: Vec<(usize, u32, bool)> = Vec::new();
         let mut data: Vec<ValueRange> = Vec::new();
         let mut appends: Vec<usize> = Vec::new();
         let mut new_rows: Vec<Vec<String>> = Vec::new();
@@ -109,13 +109,20 @@ impl Dispatcher {
                     expect_name,
                     cells,
                 } => {
-                    let located = locate(&ctx, &header, &grid, lead_id, *row_hint, expect_name);
+                    let taken: Vec<u32> = writes.iter().map(|w| w.1).collect();
+                    let located = locate(
+                        &ctx,
+                        &header,
+                        &grid,
+                        lead_id,
+                        *row_hint,
+                        expect_name,
+                        &taken,
+                    );
                     let row = match located {
                         Ok(Some(row)) => row,
                         Ok(None) => {
-                            outcomes[i] = Some(Outcome::skipped(format!(
-                                "the row of lead {lead_id} is gone from the sheet; nothing written"
-                            )));
+                            outcomes[i] = Some(row_gone(lead_id, expect_name.is_some()));
                             continue;
                         }
                         Err(e) => {
@@ -126,7 +133,7 @@ impl Dispatcher {
                     match cell_ranges(&header, sheet, row, cells) {
                         Ok(ranges) => {
                             data.extend(ranges);
-                            writes.push((i, row));
+                            writes.push((i, row, cells.contains_key(&ctx.columns.id)));
                         }
                         Err(e) => outcomes[i] = Some(Outcome::Invalid(e)),
                     }
@@ -153,18 +160,18 @@ impl Dispatcher {
                 }
             }
         }
-        if !data.is_empty() {
-            let result = self.sheets.batch_update(ss, &data).await;
-            for &(i, row) in &writes {
-                outcomes[i] = Some(match &result {
-                    Ok(_) => Outcome::sent(hint(row)),
-                    Err(e) => Outcome::failed(e),
-                });
-            }
-        } else {
-            for &(i, row) in &writes {
-                outcomes[i] = Some(Outcome::sent(hint(row)));
-            }
+        let result = match data.is_empty() {
+            true => Ok(()),
+            false => self.sheets.batch_update(ss, &data).await.map(drop),
+        };
+        for &(i, row, id_landed) in &writes {
+            outcomes[i] = Some(match &result {
+                Ok(()) => Outcome::sent(FollowUp {
+                    id_landed,
+                    ..hint(row)
+                }),
+                Err(e) => Outcome::failed(e),
+            });
         }
         if !new_rows.is_empty() {
             let width = new_rows.iter().map(Vec::len).max().unwrap_or(1);
@@ -182,9 +189,24 @@ impl Dispatcher {
     }
 }
 
+/// A write whose row is not there: an id write (it expects a name) gives up its new lead, so
+/// no card is made for a row that is gone; other writes just have nothing to do.
+fn row_gone(lead_id: &str, id_write: bool) -> Outcome {
+    Outcome::Done {
+        follow: FollowUp {
+            abandon: id_write,
+            ..FollowUp::default()
+        },
+        skipped: Some(format!(
+            "the row of lead {lead_id} is gone from the sheet; nothing written"
+        )),
+    }
+}
+
 /// The row a WriteRow targets: the one holding the lead's id; else, for a row whose id is not
 /// written yet, the hinted row if its id cell is empty, it is not blank, and its name is the
-/// expected one. `None` when the row is gone.
+/// expected one; else (the rows moved) the one row without an id that has the expected name
+/// and no other write of this batch. `None` when the row is gone.
 fn locate(
     ctx: &PairContext,
     header: &Header<'_>,
@@ -192,24 +214,35 @@ fn locate(
     lead_id: &str,
     row_hint: Option<u32>,
     expect_name: &Option<String>,
+    taken: &[u32],
 ) -> Result<Option<u32>, String> {
     if let Some(row) = grid.row_of(lead_id) {
         return Ok(Some(row));
     }
-    let Some(row) = row_hint.filter(|&r| r >= 2) else {
-        return Ok(None);
-    };
     let id_col = u32::try_from(grid.id_col + 1).unwrap_or(u32::MAX);
-    if !grid.cell(row, id_col).trim().is_empty() || grid.row_is_empty(row) {
+    let name_col = header.column(&ctx.columns.name)?;
+    let open = |row: u32| {
+        row >= 2
+            && !taken.contains(&row)
+            && grid.cell(row, id_col).trim().is_empty()
+            && !grid.row_is_empty(row)
+    };
+    let named = |row: u32| match expect_name {
+        Some(expected) => grid.cell(row, name_col).trim() == expected.trim(),
+        None => true,
+    };
+    if let Some(row) = row_hint.filter(|&r| open(r) && named(r)) {
+        return Ok(Some(row));
+    }
+    if expect_name.is_none() {
         return Ok(None);
     }
-    if let Some(expected) = expect_name {
-        let name_col = header.column(&ctx.columns.name)?;
-        if grid.cell(row, name_col).trim() != expected.trim() {
-            return Ok(None);
-        }
-    }
-    Ok(Some(row))
+    let last = u32::try_from(grid.rows.len()).unwrap_or(u32::MAX);
+    let mut candidates = (2..=last).filter(|&r| open(r) && named(r));
+    Ok(match (candidates.next(), candidates.next()) {
+        (Some(row), None) => Some(row),
+        _ => None,
+    })
 }
 
 fn cell_ranges(

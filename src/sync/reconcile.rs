@@ -225,7 +225,7 @@ impl Reconciler {
                     card_id,
                     card_short_url,
                     row,
-                    ..
+                    new_id_for_row,
                 } => {
                     let new = links::NewLink {
                         pair: pair.to_owned(),
@@ -233,6 +233,7 @@ impl Reconciler {
                         card_id: card_id.clone(),
                         card_short_url: card_short_url.clone(),
                         row_hint: row.map(i64::from),
+                        id_assigned: *new_id_for_row,
                     };
                     match links::insert(&mut *tx, &new).await {
                         Ok(_) => {

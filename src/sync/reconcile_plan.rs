@@ -266,12 +266,16 @@ pub fn plan_reconcile(
                 &LeadObservation::new(),
                 now,
             );
-            plan.commands.push(Command::WriteRow {
-                lead_id: id.to_string(),
-                row_hint: Some(row),
-                expect_name: observed.lead.fields.get(Field::Name).map(str::to_owned),
-                cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id.to_string())]),
-            });
+            // The id first: a row gone by the time it is written gets no card.
+            plan.commands.insert(
+                0,
+                Command::WriteRow {
+                    lead_id: id.to_string(),
+                    row_hint: Some(row),
+                    expect_name: observed.lead.fields.get(Field::Name).map(str::to_owned),
+                    cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id.to_string())]),
+                },
+            );
             actions.push(lead_action(id.as_str(), None, plan));
             continue;
         }

@@ -75,7 +75,16 @@ pub async fn apply_group(
         "row" => {
             let row = i64::from(last_row.unwrap_or_default());
             let since = now.timestamp_millis() - NEW_ROW_WINDOW_MS;
-            let lead = match lead_state::lead_at_new_row(&mut *conn, &ctx.name, row, since).await? {
+            // When the user typed: an id that landed before that was in the row they edited.
+            let edited = group
+                .rows
+                .iter()
+                .flat_map(|r| r.fields.values().filter_map(|o| o.changed_at))
+                .max()
+                .unwrap_or(now)
+                .timestamp_millis();
+            let found = lead_state::lead_at_new_row(&mut *conn, &ctx.name, row, since, edited);
+            let lead = match found.await? {
                 Some(existing) => existing,
                 None => LeadId::generate().to_string(),
             };
@@ -101,6 +110,7 @@ pub async fn apply_group(
                 pair: ctx.name.clone(),
                 lead_id: lead_id.clone(),
                 row_hint: last_row.map(i64::from),
+                id_assigned: id_write.is_some(),
                 ..links::NewLink::default()
             },
         )
@@ -170,12 +180,17 @@ pub async fn apply_group(
             .last()
             .and_then(|r| r.lead.fields.get(crate::model::Field::Name))
             .map(str::to_owned);
-        extra.push(Command::WriteRow {
-            lead_id: id.clone(),
-            row_hint: last_row,
-            expect_name: name,
-            cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id)]),
-        });
+        // The id goes out first: a row that is gone by then drops its new lead before any
+        // card is made for it.
+        plan.commands.insert(
+            0,
+            Command::WriteRow {
+                lead_id: id.clone(),
+                row_hint: last_row,
+                expect_name: name,
+                cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id)]),
+            },
+        );
     }
     if plan
         .commands

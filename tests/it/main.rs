@@ -6,6 +6,7 @@ mod admin_state;
 mod admin_support;
 mod apps_script;
 mod board_ref;
+mod chaos;
 mod check;
 mod cli;
 mod crash;

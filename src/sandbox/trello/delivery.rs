@@ -33,11 +33,13 @@ pub struct DeliveryRecord {
     pub dropped: bool,
 }
 
-struct Job {
-    url: String,
-    body: Vec<u8>,
-    action_id: String,
-    action_type: String,
+/// A delivery as queued: what a held one is, so a test can send it late, twice or never.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub url: String,
+    pub body: Vec<u8>,
+    pub action_id: String,
+    pub action_type: String,
 }
 
 #[derive(Clone)]
@@ -45,6 +47,8 @@ pub struct Deliveries {
     tx: mpsc::UnboundedSender<Job>,
     pending: Arc<AtomicUsize>,
     dropping: Arc<AtomicBool>,
+    holding: Arc<AtomicBool>,
+    held: Arc<Mutex<Vec<Job>>>,
     log: Arc<Mutex<Vec<DeliveryRecord>>>,
 }
 
@@ -56,26 +60,26 @@ impl Deliveries {
             tx,
             pending: Arc::default(),
             dropping: Arc::default(),
+            holding: Arc::default(),
+            held: Arc::default(),
             log: Arc::default(),
         };
-        tokio::spawn(worker(
-            rx,
-            secret,
-            this.pending.clone(),
-            this.dropping.clone(),
-            this.log.clone(),
-        ));
+        tokio::spawn(worker(rx, secret, this.clone()));
         this
     }
 
     pub fn enqueue(&self, url: &str, body: Vec<u8>, action_id: &str, action_type: &str) {
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        let job = Job {
+        self.send(Job {
             url: url.to_owned(),
             body,
             action_id: action_id.to_owned(),
             action_type: action_type.to_owned(),
-        };
+        });
+    }
+
+    /// Queues a delivery (again): a held one released, or one sent twice.
+    pub fn send(&self, job: Job) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
         if self.tx.send(job).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
         }
@@ -83,6 +87,16 @@ impl Deliveries {
 
     pub fn set_dropping(&self, drop: bool) {
         self.dropping.store(drop, Ordering::SeqCst);
+    }
+
+    /// While true, deliveries are kept aside instead of sent ([`Deliveries::take_held`]).
+    pub fn set_holding(&self, hold: bool) {
+        self.holding.store(hold, Ordering::SeqCst);
+    }
+
+    /// The deliveries held so far, oldest first; they are no longer held.
+    pub fn take_held(&self) -> Vec<Job> {
+        std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub fn pending(&self) -> usize {
@@ -106,19 +120,28 @@ impl Deliveries {
     }
 }
 
-async fn worker(
-    mut rx: mpsc::UnboundedReceiver<Job>,
-    secret: String,
-    pending: Arc<AtomicUsize>,
-    dropping: Arc<AtomicBool>,
-    log: Arc<Mutex<Vec<DeliveryRecord>>>,
-) {
+async fn worker(mut rx: mpsc::UnboundedReceiver<Job>, secret: String, this: Deliveries) {
+    let Deliveries {
+        tx,
+        pending,
+        dropping,
+        holding,
+        held,
+        log,
+    } = this;
+    // The queue ends with the last sender outside this task.
+    drop(tx);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .ok();
     while let Some(job) = rx.recv().await {
+        if holding.load(Ordering::SeqCst) {
+            held.lock().unwrap_or_else(|p| p.into_inner()).push(job);
+            pending.fetch_sub(1, Ordering::SeqCst);
+            continue;
+        }
         let dropped = dropping.load(Ordering::SeqCst) || client.is_none();
         let (status, attempts) = match (&client, dropped) {
             (Some(client), false) => post_with_retries(client, &secret, &job).await,

@@ -31,7 +31,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use crate::sandbox::common::{Gate, Quota, Served, serve};
-pub use delivery::{DeliveryRecord, sign};
+pub use delivery::{DeliveryRecord, Job as HeldDelivery, sign};
 use model::Model;
 pub use model::{
     SandboxBoard, SandboxCard, SandboxField, SandboxList, SandboxMember, SandboxWebhook,
@@ -355,6 +355,21 @@ impl TrelloSandbox {
 
     pub fn webhooks(&self) -> Vec<SandboxWebhook> {
         self.core.lock().webhooks.clone()
+    }
+
+    /// While true, deliveries are kept aside, to be sent late, twice or never by the test.
+    pub fn hold_deliveries(&self, hold: bool) {
+        self.core.deliveries.set_holding(hold);
+    }
+
+    /// The held deliveries, oldest first (no longer held).
+    pub fn take_held_deliveries(&self) -> Vec<HeldDelivery> {
+        self.core.deliveries.take_held()
+    }
+
+    /// Sends a held delivery now (again, if it was sent before).
+    pub fn redeliver(&self, delivery: HeldDelivery) {
+        self.core.deliveries.send(delivery);
     }
 
     /// While true, deliveries are recorded as dropped instead of sent (missed webhooks).

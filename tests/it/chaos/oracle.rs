@@ -1,0 +1,215 @@
+//! What the chaos driver remembers of the users' edits, and the invariants the end state must
+//! meet. Leads are told apart by their phone number, which the generator never edits.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The side a user edited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Sheet,
+    Trello,
+}
+
+/// The lead fields users edit (the phone is the lead's key and stays as typed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Name,
+    Email,
+    Company,
+    Status,
+    Notes,
+}
+
+impl Field {
+    pub const ALL: [Field; 5] = [
+        Field::Name,
+        Field::Email,
+        Field::Company,
+        Field::Status,
+        Field::Notes,
+    ];
+
+    /// The sheet header of the field (the world's header row).
+    pub fn header(self) -> &'static str {
+        match self {
+            Field::Name => "Name",
+            Field::Email => "Email",
+            Field::Company => "Company",
+            Field::Status => "Status",
+            Field::Notes => "Notes",
+        }
+    }
+}
+
+/// One user edit: where, the value typed, and what that user saw there just before.
+#[derive(Clone, Debug)]
+pub struct Edit {
+    pub side: Side,
+    pub value: String,
+    pub saw: String,
+}
+
+/// Every user edit, per lead key and field, in the order they were made (the order is the
+/// time: the driver makes one edit at a time).
+#[derive(Default, Debug)]
+pub struct History {
+    edits: BTreeMap<String, BTreeMap<Field, Vec<Edit>>>,
+}
+
+impl History {
+    pub fn record(&mut self, key: &str, field: Field, side: Side, value: &str, saw: &str) {
+        self.edits
+            .entry(key.to_owned())
+            .or_default()
+            .entry(field)
+            .or_default()
+            .push(Edit {
+                side,
+                value: value.to_owned(),
+                saw: saw.to_owned(),
+            });
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.edits.keys()
+    }
+
+    /// The final values a field may hold. The last edit's value; or the other side's last edit
+    /// before it, when no later edit was made by someone who could see that value (the two
+    /// were concurrent, and the conflict policy may pick either). An edit made after its user
+    /// saw a value supersedes that value: ending with it is a reverted edit.
+    pub fn acceptable(&self, key: &str, field: Field) -> Vec<String> {
+        let edits = self
+            .edits
+            .get(key)
+            .and_then(|f| f.get(&field))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let Some(last) = edits.last() else {
+            return vec![String::new()];
+        };
+        let mut ok = vec![last.value.clone()];
+        if let Some(pos) = edits.iter().rposition(|e| e.side != last.side) {
+            let other = &edits[pos];
+            if edits[pos + 1..].iter().all(|e| e.saw != other.value) {
+                ok.push(other.value.clone());
+            }
+        }
+        ok
+    }
+}
+
+/// A card as the end-state checks read it.
+#[derive(Clone, Debug)]
+pub struct CardView {
+    pub id: String,
+    pub marker: Option<String>,
+    pub closed: bool,
+    pub values: HashMap<Field, String>,
+    pub phone: String,
+}
+
+/// A lead row as the checks read it.
+#[derive(Clone, Debug)]
+pub struct RowView {
+    pub row: usize,
+    pub id: String,
+    pub phone: String,
+    pub values: HashMap<Field, String>,
+}
+
+/// Checks the invariants of a quiet end state; each violation is one line.
+pub fn check(history: &History, rows: &[RowView], cards: &[CardView]) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut ids = HashSet::new();
+    for r in rows {
+        if r.id.is_empty() {
+            bad.push(format!("row {} has no id: {r:?}", r.row));
+        } else if !ids.insert(r.id.clone()) {
+            bad.push(format!("row {} repeats id {}", r.row, r.id));
+        }
+    }
+    let open: Vec<&CardView> = cards.iter().filter(|c| !c.closed).collect();
+    for c in &open {
+        match &c.marker {
+            None => bad.push(format!("open card {} carries no marker: {c:?}", c.id)),
+            Some(m) if !ids.contains(m) => {
+                bad.push(format!("open card {} belongs to no row (lead {m})", c.id));
+            }
+            Some(_) => {}
+        }
+    }
+    for r in rows {
+        let mine: Vec<&&CardView> = open
+            .iter()
+            .filter(|c| c.marker.as_deref() == Some(&r.id))
+            .collect();
+        if mine.len() != 1 {
+            bad.push(format!(
+                "lead {} (row {}) has {} open cards",
+                r.id,
+                r.row,
+                mine.len()
+            ));
+            continue;
+        }
+        let card = mine[0];
+        if card.phone != r.phone {
+            bad.push(format!(
+                "lead {}: phone {:?} in the sheet, {:?} on the card",
+                r.id, r.phone, card.phone
+            ));
+        }
+        for f in Field::ALL {
+            if card.values.get(&f) != r.values.get(&f) {
+                bad.push(format!(
+                    "lead {} {f:?}: sheet {:?}, card {:?}",
+                    r.id,
+                    r.values.get(&f),
+                    card.values.get(&f)
+                ));
+            }
+        }
+    }
+    check_edits(history, rows, &mut bad);
+    bad
+}
+
+/// One row per lead key, and every field holds a value the users' edits allow.
+fn check_edits(history: &History, rows: &[RowView], bad: &mut Vec<String>) {
+    for key in history.keys() {
+        let mine: Vec<&RowView> = rows.iter().filter(|r| &r.phone == key).collect();
+        if mine.len() != 1 {
+            bad.push(format!("lead with phone {key} has {} rows", mine.len()));
+            continue;
+        }
+        for f in Field::ALL {
+            let have = mine[0].values.get(&f).cloned().unwrap_or_default();
+            let ok = history.acceptable(key, f);
+            if !ok.contains(&have) {
+                bad.push(format!(
+                    "lead {key} {f:?} ends as {have:?}, but the users' edits allow only {ok:?}"
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_made_after_seeing_a_value_supersedes_it_and_a_concurrent_one_does_not() {
+        let mut h = History::default();
+        h.record("k", Field::Status, Side::Sheet, "New", "");
+        // The card showed New when the user moved it: only the move may survive.
+        h.record("k", Field::Status, Side::Trello, "Qualified", "New");
+        assert_eq!(h.acceptable("k", Field::Status), ["Qualified"]);
+        // Typed in the sheet while the card did not show it yet: either may win.
+        h.record("k", Field::Name, Side::Sheet, "Ada", "");
+        h.record("k", Field::Name, Side::Trello, "Ada L", "");
+        assert_eq!(h.acceptable("k", Field::Name), ["Ada L", "Ada"]);
+        assert_eq!(h.acceptable("k", Field::Notes), [""]);
+    }
+}
