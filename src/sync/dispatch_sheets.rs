@@ -11,6 +11,7 @@ use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::dispatch::{Claimed, Dispatcher};
 use crate::sync::dispatch_record::{FollowUp, Outcome};
+use crate::sync::dispatch_verify::{Columns, Written, misses};
 
 /// Row 1 of the sheet, for finding columns by header text.
 struct Header<'a> {
@@ -97,7 +98,7 @@ impl Dispatcher {
         };
         let grid = Grid::new(&read.values, id_col);
         let mut outcomes: Vec<Option<Outcome>> = batch.iter().map(|_| None).collect();
-        let mut writes: Vec<(usize, u32, bool)> = Vec::new();
+        let mut writes: Vec<Written> = Vec::new();
         let mut data: Vec<ValueRange> = Vec::new();
         let mut appends: Vec<usize> = Vec::new();
         let mut new_rows: Vec<Vec<String>> = Vec::new();
@@ -109,7 +110,7 @@ impl Dispatcher {
                     expect_name,
                     cells,
                 } => {
-                    let taken: Vec<u32> = writes.iter().map(|w| w.1).collect();
+                    let taken: Vec<u32> = writes.iter().map(|w| w.row).collect();
                     let located = locate(
                         &ctx,
                         &header,
@@ -131,9 +132,15 @@ impl Dispatcher {
                         }
                     };
                     match cell_ranges(&header, sheet, row, cells) {
-                        Ok(ranges) => {
+                        Ok((ranges, cols)) => {
                             data.extend(ranges);
-                            writes.push((i, row, cells.contains_key(&ctx.columns.id)));
+                            writes.push(Written {
+                                index: i,
+                                row,
+                                lead_id: lead_id.clone(),
+                                expect_name: expect_name.clone(),
+                                cells: cols,
+                            });
                         }
                         Err(e) => outcomes[i] = Some(Outcome::Invalid(e)),
                     }
@@ -161,14 +168,24 @@ impl Dispatcher {
             }
         }
         let result = match data.is_empty() {
-            true => Ok(()),
-            false => self.sheets.batch_update(ss, &data).await.map(drop),
+            true => Ok(Vec::new()),
+            false => match self.sheets.batch_update(ss, &data).await {
+                Ok(_) => Ok(self.missed_rows(&ctx, &read.values, id_col, &writes).await),
+                Err(e) => Err(e),
+            },
         };
-        for &(i, row, id_landed) in &writes {
-            outcomes[i] = Some(match &result {
-                Ok(()) => Outcome::sent(FollowUp {
-                    id_landed,
-                    ..hint(row)
+        let id_column = header.column(&ctx.columns.id).unwrap_or(0);
+        for w in &writes {
+            outcomes[w.index] = Some(match &result {
+                Ok(missed) if missed.contains(&w.index) => Outcome::Failed {
+                    retryable: true,
+                    error: "the sheet's rows moved while this write was sent; it is sent again \
+                            to the row that holds the lead"
+                        .into(),
+                },
+                Ok(_) => Outcome::sent(FollowUp {
+                    id_landed: w.cells.iter().any(|(c, _)| *c == id_column),
+                    ..hint(w.row)
                 }),
                 Err(e) => Outcome::failed(e),
             });
@@ -245,21 +262,66 @@ fn locate(
     })
 }
 
+/// The ranges that write `cells` into `row`, and the cells as (1-based column, value).
 fn cell_ranges(
     header: &Header<'_>,
     sheet: &str,
     row: u32,
     cells: &BTreeMap<String, String>,
-) -> Result<Vec<ValueRange>, String> {
-    cells
+) -> Result<(Vec<ValueRange>, Vec<(u32, String)>), String> {
+    let cols = cells
         .iter()
-        .map(|(name, value)| {
-            Ok(ValueRange {
-                range: A1Range::cell(sheet, header.column(name)?, row).to_string(),
-                values: vec![vec![value.clone()]],
-            })
+        .map(|(name, value)| Ok((header.column(name)?, value.clone())))
+        .collect::<Result<Vec<_>, String>>()?;
+    let ranges = cols
+        .iter()
+        .map(|(col, value)| ValueRange {
+            range: A1Range::cell(sheet, *col, row).to_string(),
+            values: vec![vec![value.clone()]],
         })
-        .collect()
+        .collect();
+    Ok((ranges, cols))
+}
+
+impl Dispatcher {
+    /// Reads the sheet again after a batch was written and returns the batch indexes of writes
+    /// that landed on a row that moved in between; what they overwrote there is put back.
+    async fn missed_rows(
+        &self,
+        ctx: &PairContext,
+        pre: &[Vec<String>],
+        id_col: usize,
+        writes: &[Written],
+    ) -> Vec<usize> {
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        let header = Header {
+            cells: pre.first().map_or(&[][..], Vec::as_slice),
+            sheet,
+        };
+        let Ok(name) = header.column(&ctx.columns.name) else {
+            return Vec::new();
+        };
+        let post = match self.sheets.read_sheet(ss, sheet).await {
+            Ok(read) => read.values,
+            // Unverified is what every write was before: leave it to the next reconciliation.
+            Err(e) => {
+                tracing::warn!(pair = %ctx.name, error = %e, "could not read the sheet back after writing");
+                return Vec::new();
+            }
+        };
+        let cols = Columns {
+            id: id_col,
+            name: name as usize - 1,
+        };
+        let found = misses(pre, &post, cols, writes, sheet);
+        if !found.restore.is_empty() {
+            tracing::warn!(pair = %ctx.name, writes = found.commands.len(), "rows moved while the sheet was written; putting back what landed on other rows");
+            if let Err(e) = self.sheets.batch_update(ss, &found.restore).await {
+                tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved");
+            }
+        }
+        found.commands
+    }
 }
 
 /// The values of an appended row in header order; the id column always carries the lead's id,

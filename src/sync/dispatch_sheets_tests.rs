@@ -38,7 +38,7 @@ fn calls(b: &Bench, method: &str, suffix: &str) -> usize {
 }
 
 #[tokio::test]
-async fn five_row_writes_of_one_pair_cost_one_read_and_one_batch_update() {
+async fn five_row_writes_of_one_pair_cost_one_read_one_batch_update_and_one_read_back() {
     let b = Bench::start().await;
     let leads = ["L1", "L2", "L3", "L4", "L5"];
     for (i, lead) in leads.iter().enumerate() {
@@ -60,13 +60,17 @@ async fn five_row_writes_of_one_pair_cost_one_read_and_one_batch_update() {
     b.google.gate().calls().clear();
     let report = b.dispatcher.run_once().await.expect("run");
     assert_eq!((report.claimed, report.sent), (5, 5));
-    assert_eq!(calls(&b, "GET", ""), 1, "one read of the whole sheet");
+    assert_eq!(
+        calls(&b, "GET", ""),
+        2,
+        "one read of the whole sheet, and one to check no row moved under the write"
+    );
     assert_eq!(
         calls(&b, "POST", ":batchUpdate"),
         1,
         "one write for every cell"
     );
-    assert_eq!(b.google.gate().calls().records().len(), 2);
+    assert_eq!(b.google.gate().calls().records().len(), 3);
     for (i, lead) in leads.iter().enumerate() {
         let row = 2 + i as u32;
         assert_eq!(
@@ -207,5 +211,50 @@ async fn a_failed_read_retries_every_command_of_the_batch_and_writes_nothing() {
     assert_eq!(
         (b.cell(2, 3), b.cell(3, 3)),
         ("ada@x".to_owned(), "bob@x".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_write_that_lands_on_a_row_sorted_into_its_place_is_put_back_and_sent_again() {
+    let b = Bench::start().await;
+    b.rows(
+        2,
+        &[
+            &["L1", "Ada", "", "", "", "New"],
+            &["L2", "Bob", "", "", "", "New"],
+        ],
+    );
+    b.link("L1", None, Some(2)).await;
+    b.link("L2", None, Some(3)).await;
+    b.enqueue(&write("L1", Some(2), None, &[("Notes", "for ada")]))
+        .await;
+    // The dispatcher's read is answered late; meanwhile a user sorts Bob above Ada, so the
+    // write planned for row 2 lands on Bob's row.
+    b.google.gate().set_faults(crate::sandbox::common::Faults {
+        hang_next: 1,
+        hang_for: std::time::Duration::from_millis(1500),
+        after_handler: true,
+        ..Default::default()
+    });
+    let round = tokio::spawn({
+        let dispatcher = b.dispatcher.clone();
+        async move { dispatcher.run_once().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    b.google
+        .sort_rows(SS, crate::sync::dispatch_bench::SHEET, 2, 2, false)
+        .expect("sort");
+    let report = round.await.expect("round").expect("run");
+    assert_eq!(report.retried, 1, "{report:?}");
+    assert_eq!(
+        (b.cell(2, 1), b.cell(2, 7)),
+        ("L2".into(), String::new()),
+        "Bob's row is put back"
+    );
+    b.make_retries_due().await;
+    assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 1);
+    assert_eq!(
+        (b.cell(3, 1), b.cell(3, 7)),
+        ("L1".into(), "for ada".into())
     );
 }

@@ -10,6 +10,7 @@ mod dispatch_bench;
 mod dispatch_record;
 mod dispatch_sheets;
 mod dispatch_trello;
+mod dispatch_verify;
 pub mod engine;
 pub mod handle;
 pub mod mapping;
