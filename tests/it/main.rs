@@ -7,6 +7,7 @@ mod admin_support;
 mod apps_script;
 mod check;
 mod cli;
+mod cli_config;
 mod crash;
 mod demo;
 mod e2e;
