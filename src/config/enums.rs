@@ -9,8 +9,10 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use serde::de::value::{Error, SeqDeserializer, StrDeserializer};
-use serde::de::{self, Deserialize, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::de::value::{Error, StrDeserializer};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 
 use super::settings::Settings;
 
@@ -64,8 +66,9 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         v.visit_str("")
     }
+    // `Some` and one-element lists, so an enum inside an `Option` or a `[[pairs]]` table is seen.
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_none()
+        v.visit_some(self)
     }
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
@@ -75,7 +78,7 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
         v.visit_newtype_struct(self)
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_seq(SeqDeserializer::new(std::iter::empty::<()>()))
+        v.visit_seq(One(Some(self)))
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         v.visit_map(Fields::new(self, &[]))
@@ -168,6 +171,23 @@ impl<'de> MapAccess<'de> for Fields<'_> {
     }
 }
 
+/// A list of one probe.
+struct One<'a>(Option<Probe<'a>>);
+
+impl<'de> SeqAccess<'de> for One<'_> {
+    type Error = Error;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Error> {
+        self.0
+            .take()
+            .map(|probe| seed.deserialize(probe))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +203,14 @@ mod tests {
             found.get("OnRowDeleted").copied(),
             Some(&["archive_card", "ignore"][..])
         );
+    }
+
+    #[test]
+    fn the_probe_walks_the_whole_settings_shape() {
+        // Were it to stop at some field type, enums after that field would go unseen.
+        let found = Found::default();
+        let walked = Settings::deserialize(Probe { found: &found });
+        assert!(walked.is_ok(), "{:?}", walked.err());
     }
 
     #[test]
