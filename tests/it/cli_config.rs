@@ -146,11 +146,9 @@ fn serve_refuses_to_start_a_pair_whose_webhooks_cannot_be_verified() {
             "openssl rand -base64 32",
         ),
     ] {
-        let out = with_pair(dir.path())
-            .env(var, "")
-            .arg("serve")
-            .output()
-            .expect("runs");
+        let mut serve = with_pair(dir.path());
+        serve.env(var, "").arg("serve");
+        let out = output_within(serve, Duration::from_secs(60));
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(&format!("leadsync: {key}: is empty")), "{err}");
@@ -201,6 +199,49 @@ fn demo_refuses_a_config_flag() {
     );
 }
 
+/// Runs `cmd` to its end, killing it after `limit` (a daemon that should have refused to start
+/// would otherwise keep the test waiting forever).
+fn output_within(mut cmd: Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let status = wait_within(&mut child, limit);
+    let mut out = Output {
+        status,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut out.stdout);
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_end(&mut out.stderr);
+    out
+}
+
+/// The child's exit status; panics (after killing it) when it is still running after `limit`.
+fn wait_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `leadsync demo | head -1`: the reader leaves after one line. The demo must neither panic
 /// ("Broken pipe") nor hang; LEADSYNC_CONFIG (a deployment's, maybe from .env) is ignored.
 #[test]
@@ -219,17 +260,7 @@ fn a_closed_stdout_ends_the_demo_quietly_and_leadsync_config_is_ignored() {
         .expect("one line");
     assert!(first.starts_with("leadsync demo"), "{first}");
     // The reader is dropped here: the pipe is closed for every later write.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the demo did not end after its stdout closed");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_within(&mut child, Duration::from_secs(120));
     let mut err = String::new();
     child
         .stderr
