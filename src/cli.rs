@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 #[command(name = "leadsync", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// TOML config file layered over the built-in defaults (then .env, then LEADSYNC__* variables).
-    #[arg(long, global = true, env = "LEADSYNC_CONFIG", value_name = "FILE")]
+    /// Default: $LEADSYNC_CONFIG, from the environment or ./.env. Not used by `demo`.
+    // Not clap's `env`: clap would see only the process environment, not `.env` (see main.rs).
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]

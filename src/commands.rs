@@ -8,14 +8,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminError};
 use crate::app::{self, App};
-use crate::check;
+use crate::check::{self, offline};
 use crate::cli::WebhooksAction;
 use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::trello_client;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::store::Db;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    preflight(&settings)?;
     let app = App::build(settings).await?;
     let shutdown = CancellationToken::new();
     let trigger = shutdown.clone();
@@ -28,15 +29,37 @@ pub async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses a daemon whose webhooks could not be verified (every delivery would get 401 while
+/// it looks healthy), and warns when it has nothing to sync.
+fn preflight(settings: &Settings) -> Result<(), ConfigError> {
+    if let Some(missing) = offline::missing_secrets(settings).into_iter().next() {
+        return Err(ConfigError::Invalid {
+            key: missing.key,
+            problem: missing.why,
+        });
+    }
+    if settings.pairs.is_empty() {
+        tracing::warn!(
+            "no [[pairs]] configured: nothing will be synced. Add a [[pairs]] table (see \
+             config/example.toml) to the config file given by --config FILE or LEADSYNC_CONFIG, \
+             and run `leadsync check`"
+        );
+    }
+    if let Some(problem) = offline::public_url_problem(settings) {
+        tracing::warn!(key = %problem.key, "{}: {}", problem.key, problem.why);
+    }
+    Ok(())
+}
+
 pub async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
     let db = Db::connect(&settings.database.url)
         .await
         .context("opening the database")?;
     let report = db.migrate().await?;
     for name in &report.applied {
-        println!("applied {name}");
+        crate::outln!("applied {name}");
     }
-    println!(
+    crate::outln!(
         "{} migration(s) applied, {} already present, database {}",
         report.applied.len(),
         report.already,
@@ -50,9 +73,9 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
 pub async fn check(settings: Settings, fix: bool) -> anyhow::Result<ExitCode> {
     let findings = check::run(&settings, fix).await;
     for finding in &findings {
-        println!("{finding}");
+        crate::outln!("{finding}");
     }
-    println!("{}", check::summary(&findings));
+    crate::outln!("{}", check::summary(&findings));
     Ok(if check::usable(&findings) {
         ExitCode::SUCCESS
     } else {
@@ -73,7 +96,7 @@ pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Res
         .build()?;
     match client.get(&url).send().await {
         Ok(resp) if resp.status().is_success() => {
-            println!("healthy: {url}");
+            crate::outln!("healthy: {url}");
             Ok(ExitCode::SUCCESS)
         }
         Ok(resp) => {
@@ -87,14 +110,11 @@ pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Res
     }
 }
 
-/// Exit status for bad usage and invalid configuration (CONTRACT §1).
-const EXIT_USAGE: u8 = 2;
-
 /// Usage and configuration problems exit 2 with their message; the rest go up (exit 1).
 fn admin_failure(err: AdminError) -> anyhow::Result<ExitCode> {
     if err.is_usage() {
         eprintln!("leadsync: {err}");
-        Ok(ExitCode::from(EXIT_USAGE))
+        Ok(ExitCode::from(crate::report::EXIT_CONFIG))
     } else {
         Err(err.into())
     }
@@ -122,7 +142,7 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
             let result = admin::delete_webhook(&db, &trello, &id).await;
             db.close().await;
             result.map(|()| {
-                println!("deleted {id}");
+                crate::outln!("deleted {id}");
                 None
             })
         }
@@ -130,7 +150,7 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
     match result {
         Ok(Some(hooks)) => {
             let json = serde_json::json!({ "webhooks": hooks });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&json)?);
             Ok(ExitCode::SUCCESS)
         }
         Ok(None) => Ok(ExitCode::SUCCESS),
@@ -150,7 +170,11 @@ async fn open_migrated(settings: &Settings) -> anyhow::Result<Db> {
 pub async fn apps_script(settings: Settings, pair: Option<String>) -> anyhow::Result<ExitCode> {
     match admin::apps_script_text(&settings, pair.as_deref()) {
         Ok(text) => {
-            print!("{text}");
+            // The script embeds the URL: one that cannot be reached makes it fail silently.
+            if let Some(problem) = offline::public_url_problem(&settings) {
+                eprintln!("leadsync: warning: {}: {}", problem.key, problem.why);
+            }
+            crate::out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => admin_failure(err),

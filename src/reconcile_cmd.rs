@@ -77,9 +77,15 @@ pub async fn run(
     for name in &names {
         match reconciler.reconcile(name, dry_run).await {
             Ok(outcome) if dry_run => {
-                for line in plan_lines(name, &outcome.actions) {
-                    println!("{line}");
+                let lines = plan_lines(name, &outcome.actions);
+                for line in &lines {
+                    crate::outln!("{line}");
                 }
+                // Said even for 0: an empty stdout alone cannot tell "in sync" from "did nothing".
+                eprintln!(
+                    "pair {name}: {} change(s) planned (dry run: nothing was changed)",
+                    lines.len()
+                );
             }
             Ok(outcome) => eprintln!("pair {name}: {} command(s) planned", outcome.commands),
             Err(err) => {
@@ -99,7 +105,7 @@ pub async fn run(
                 break;
             }
         }
-        println!(
+        crate::outln!(
             "{}",
             json!({"pairs": names, "commands_sent": sent, "ok": !failed})
         );

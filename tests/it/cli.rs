@@ -112,6 +112,12 @@ fn serve_answers_healthcheck_and_exits_0_on_sigterm() {
             let _ = tx.send(line);
         }
     });
+    let warning = wait_for_line(&rx, "nothing will be synced").expect("serve warns without pairs");
+    assert!(warning.contains("\"level\":\"WARN\""), "{warning}");
+    assert!(
+        warning.contains("[[pairs]]") && warning.contains("LEADSYNC_CONFIG"),
+        "{warning}"
+    );
     let addr = wait_for_line(&rx, "\"listening\"")
         .and_then(|line| serde_json::from_str::<serde_json::Value>(&line).ok())
         .and_then(|v| v["addr"].as_str().map(str::to_owned))

@@ -8,6 +8,7 @@ mod apps_script;
 mod board_ref;
 mod check;
 mod cli;
+mod cli_config;
 mod crash;
 mod demo;
 mod e2e;
