@@ -13,6 +13,7 @@ pub mod http;
 pub mod model;
 pub mod reconcile_cmd;
 pub mod sandbox;
+pub mod shutdown;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -19,5 +19,6 @@ mod health;
 mod helpers;
 mod ingress_support;
 mod reconcile_cli;
+mod shutdown;
 mod webhooks;
 mod webhooks_faults;
