@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde_json::json;
 
+use crate::cli::InitialSource;
 use crate::clients::build::{sheets_client, trello_client};
 use crate::config::Settings;
 use crate::store::Db;
@@ -18,11 +19,16 @@ use crate::sync::resolve::{record_pairs, resolve_contexts};
 /// the daemon (commands waiting on a retry backoff stay queued).
 const SEND_FOR: Duration = Duration::from_secs(120);
 
+/// `initial_source` (from `--initial-source`) replaces `sync.initial_source` for this run.
 pub async fn run(
-    settings: Settings,
+    mut settings: Settings,
     pair: Option<String>,
     dry_run: bool,
+    initial_source: Option<InitialSource>,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(side) = initial_source {
+        settings.sync.initial_source = side.into();
+    }
     if let Some(name) = &pair
         && settings.pair(name).is_none()
     {

@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use crate::clients::trello::Card;
 use crate::config::OnRowDeleted;
-use crate::model::{Field, LeadId};
+use crate::model::{Field, LeadId, Side};
 use crate::store::links::Link;
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{CardInput, ColumnMap, MissingColumns, card_fields, split_description};
-use crate::sync::merge::{DecisionKind, LeadObservation, LeadState, Observed};
+use crate::sync::merge::{Decision, DecisionKind, LeadObservation, LeadState, Observed};
 use crate::sync::observe::observe_row;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
@@ -100,6 +100,36 @@ impl Action {
 pub struct PlannedDecision {
     pub field: &'static str,
     pub decision: &'static str,
+    /// The side whose value is written to the other: the changed side of a copy, the winner
+    /// of a conflict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+    /// What chose a conflict's winner: `initial_source` (a first link, nothing agreed yet) or
+    /// the `conflict_policy` by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<&'static str>,
+}
+
+impl PlannedDecision {
+    fn of(d: &Decision) -> Self {
+        let source = match d.kind {
+            DecisionKind::CopyToTrello => Some(Side::Sheet),
+            DecisionKind::CopyToSheet => Some(Side::Trello),
+            DecisionKind::Conflict { winner } => Some(winner),
+            DecisionKind::Echo | DecisionKind::Noop => None,
+        };
+        let decided_by = match d.kind {
+            DecisionKind::Conflict { .. } if d.record.by_initial_source => Some("initial_source"),
+            DecisionKind::Conflict { .. } => Some(d.record.policy.as_str()),
+            _ => None,
+        };
+        Self {
+            field: d.field.as_str(),
+            decision: d.kind.as_str(),
+            source: source.map(Side::as_str),
+            decided_by,
+        }
+    }
 }
 
 /// A read that finds both sides agreeing is not an echo (nothing came back from a write): it
@@ -117,14 +147,7 @@ fn without_echoes(mut plan: LeadPlan) -> LeadPlan {
 
 pub(crate) fn lead_action(lead_id: &str, card_id: Option<&str>, plan: LeadPlan) -> Action {
     let plan = without_echoes(plan);
-    let decisions = plan
-        .decisions
-        .iter()
-        .map(|d| PlannedDecision {
-            field: d.field.as_str(),
-            decision: d.kind.as_str(),
-        })
-        .collect();
+    let decisions = plan.decisions.iter().map(PlannedDecision::of).collect();
     Action::Lead {
         lead_id: lead_id.to_owned(),
         card_id: card_id.map(str::to_owned),
