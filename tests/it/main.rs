@@ -15,6 +15,7 @@ mod e2e_faults;
 mod e2e_recovery;
 mod e2e_sheet;
 mod e2e_trello;
+mod first_sync;
 mod health;
 mod helpers;
 mod ingress_support;
