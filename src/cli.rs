@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// leadsync keeps a Google Sheet of leads and a Trello board in two-way sync.
 #[derive(Debug, Parser)]
@@ -43,6 +43,11 @@ pub enum Command {
         /// Print the plan (one JSON object per planned change) and change nothing anywhere.
         #[arg(long)]
         dry_run: bool,
+        /// Whose value wins where the sheet and the card differ the first time a lead is
+        /// linked (nothing agreed yet); overrides `sync.initial_source` for this run. Use
+        /// `trello` when the board already holds the truth.
+        #[arg(long, value_enum, value_name = "SIDE")]
+        initial_source: Option<InitialSource>,
     },
     /// Run the daemon against built-in Trello and Google Sheets emulators on 127.0.0.1 and play
     /// a short scenario (create, move, edit, conflict). Needs no account and no config.
@@ -69,6 +74,22 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+}
+
+/// A side as `--initial-source` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitialSource {
+    Sheet,
+    Trello,
+}
+
+impl From<InitialSource> for crate::model::Side {
+    fn from(side: InitialSource) -> Self {
+        match side {
+            InitialSource::Sheet => Self::Sheet,
+            InitialSource::Trello => Self::Trello,
+        }
+    }
 }
 
 /// `leadsync webhooks …`: the operations of `/admin/webhooks`.

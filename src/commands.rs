@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminError};
-use crate::app::{self, App};
+use crate::app::App;
 use crate::check::{self, offline};
 use crate::cli::WebhooksAction;
 use crate::clients::board_ids::resolve_board_ids;
@@ -19,12 +19,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     preflight(&settings)?;
     let app = App::build(settings).await?;
     let shutdown = CancellationToken::new();
-    let trigger = shutdown.clone();
-    tokio::spawn(async move {
-        app::stop_signal().await;
-        tracing::info!("stop signal received, draining");
-        trigger.cancel();
-    });
+    crate::shutdown::cancel_on_signal(shutdown.clone());
     app.run_until_stopped(shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }

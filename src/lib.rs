@@ -15,6 +15,7 @@ pub mod output;
 pub mod reconcile_cmd;
 pub mod report;
 pub mod sandbox;
+pub mod shutdown;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

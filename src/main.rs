@@ -62,9 +62,11 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCo
         Command::Serve => leadsync::commands::serve(settings).await,
         Command::Migrate => leadsync::commands::migrate(settings).await,
         Command::Check { fix } => leadsync::commands::check(settings, fix).await,
-        Command::Reconcile { pair, dry_run } => {
-            leadsync::reconcile_cmd::run(settings, pair, dry_run).await
-        }
+        Command::Reconcile {
+            pair,
+            dry_run,
+            initial_source,
+        } => leadsync::reconcile_cmd::run(settings, pair, dry_run, initial_source).await,
         Command::Demo { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Webhooks { action } => leadsync::commands::webhooks(settings, action).await,
         Command::AppsScript { pair } => leadsync::commands::apps_script(settings, pair).await,

@@ -339,3 +339,13 @@ fn every_default_key_is_documented_in_the_readme() {
         }
     }
 }
+
+#[test]
+fn initial_source_defaults_to_the_sheet_and_takes_only_a_side() {
+    let s = load_with(None, &[], &[]).expect("defaults load");
+    assert_eq!(s.sync.initial_source, crate::model::Side::Sheet);
+    let trello = load_with(Some("[sync]\ninitial_source = \"trello\""), &[], &[]).expect("loads");
+    assert_eq!(trello.sync.initial_source, crate::model::Side::Trello);
+    let err = error_text("[sync]\ninitial_source = \"both\"");
+    assert!(err.starts_with("sync.initial_source: "), "{err}");
+}
