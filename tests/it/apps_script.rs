@@ -20,7 +20,7 @@ async fn the_apps_script_node_suite_passes_against_the_running_server() {
         .stdin(Stdio::null())
         .output()
         .await
-        .expect("node (20 or later) is installed and on PATH");
+        .expect("node is installed and on PATH (the README names the version)");
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
