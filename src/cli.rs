@@ -68,9 +68,9 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         pair: Option<String>,
     },
-    /// GET the local /healthz (for a container HEALTHCHECK); exit 0 when healthy, 1 otherwise.
+    /// GET the local /readyz (for a container HEALTHCHECK); exit 0 when ready, 1 otherwise.
     Healthcheck {
-        /// URL to check instead of http://127.0.0.1:<port of server.bind>/healthz.
+        /// URL to check instead of http://127.0.0.1:<port of server.bind>/readyz.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },

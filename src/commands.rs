@@ -83,7 +83,8 @@ pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Res
         Some(url) => url,
         None => {
             let bind: std::net::SocketAddr = settings.server.bind.parse()?;
-            format!("http://127.0.0.1:{}/healthz", bind.port())
+            // Readiness, not liveness: a daemon whose database is gone is restarted, not kept.
+            format!("http://127.0.0.1:{}/readyz", bind.port())
         }
     };
     let client = reqwest::Client::builder()
