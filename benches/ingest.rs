@@ -207,7 +207,7 @@ async fn start_app(dir: &std::path::Path) -> anyhow::Result<(App, String)> {
     let toml = format!(
         "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n\
          [database]\nurl = \"sqlite://{}\"\n[trello]\napi_secret = \"{SECRET}\"\n\
-         [[pairs]]\nname = \"bench\"\nspreadsheet_id = \"bench-sheet\"\nsheet = \"Leads\"\n\
+         [sync]\non_card_archived = \"ignore\"\n[[pairs]]\nname = \"bench\"\nspreadsheet_id = \"bench-sheet\"\nsheet = \"Leads\"\n\
          board_id = \"{BOARD}\"\n[pairs.status_lists]\nNew = \"New\"\n",
         dir.join("leadsync.db").display()
     );

@@ -14,12 +14,12 @@ use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::shutdown;
 use crate::store::Db;
 use crate::sync::dispatch::DispatchOptions;
 use crate::sync::engine::Engine;
 
-/// How long in-flight requests may take to finish after a stop signal before we exit anyway.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+pub use crate::shutdown::SHUTDOWN_DEADLINE;
 
 pub struct App {
     listener: TcpListener,
@@ -129,8 +129,9 @@ impl App {
         &self.state
     }
 
-    /// Serves until `shutdown` is cancelled, lets in-flight requests finish (bounded by
-    /// [`SHUTDOWN_GRACE`]), then closes the database.
+    /// Serves until `shutdown` is cancelled (or the server fails), then stops within
+    /// [`SHUTDOWN_DEADLINE`]: in-flight requests finish, the engine's tasks stop, the database
+    /// closes; whatever is still running at the deadline is aborted and named in a warning.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let App {
             listener,
@@ -142,24 +143,40 @@ impl App {
         tracing::info!(%addr, "listening");
         let db = state.db.clone();
         let router = http::router(state);
-        let stop = shutdown.clone();
         let server = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await });
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let mut server = std::pin::pin!(server.into_future());
-        tokio::select! {
-            result = &mut server => result.context("HTTP server")?,
-            () = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-                tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "in-flight requests did not finish in time");
-            }
+        let ended = tokio::select! {
+            result = &mut server => Some(result),
+            () = shutdown.cancelled() => None,
+        };
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_DEADLINE;
+        // A server that ended on its own (an accept error) stops the engine too.
+        shutdown.cancel();
+        let served = match ended {
+            Some(result) => result,
+            None => match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(
+                        "in-flight requests did not finish before the shutdown deadline"
+                    );
+                    Ok(())
+                }
+            },
+        };
+        let unstopped = shutdown::join_until(tasks, deadline).await;
+        if !unstopped.is_empty() {
+            tracing::warn!(tasks = ?unstopped, deadline_secs = SHUTDOWN_DEADLINE.as_secs(), "tasks did not stop before the shutdown deadline; aborted");
         }
-        // The engine's loops finish their current pass (a committed transaction or none).
-        let drain = futures_join_all(tasks);
-        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
-            tracing::warn!("engine tasks did not stop in time");
+        // Closing waits for every pooled connection to come back; an aborted task returns its
+        // own when dropped, so only a wedged connection thread could hold this up.
+        let close_by = deadline.max(tokio::time::Instant::now() + DB_CLOSE_BOUND);
+        if tokio::time::timeout_at(close_by, db.close()).await.is_err() {
+            tracing::warn!("database connections still busy at shutdown; exiting without them");
         }
-        db.close().await;
         tracing::info!("shutdown complete");
-        Ok(())
+        served.context("HTTP server")
     }
 }
 
@@ -179,11 +196,8 @@ async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Re
     Ok(settings)
 }
 
-async fn futures_join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
-    for task in tasks {
-        let _ = task.await;
-    }
-}
+/// Time the database close always gets, even when the deadline has already passed.
+const DB_CLOSE_BOUND: Duration = Duration::from_secs(2);
 
 /// Resolves when the process receives SIGINT or SIGTERM.
 pub async fn stop_signal() {

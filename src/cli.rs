@@ -2,14 +2,16 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// leadsync keeps a Google Sheet of leads and a Trello board in two-way sync.
 #[derive(Debug, Parser)]
 #[command(name = "leadsync", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// TOML config file layered over the built-in defaults (then .env, then LEADSYNC__* variables).
-    #[arg(long, global = true, env = "LEADSYNC_CONFIG", value_name = "FILE")]
+    /// Default: $LEADSYNC_CONFIG, from the environment or ./.env. Not used by `demo`.
+    // Not clap's `env`: clap would see only the process environment, not `.env` (see main.rs).
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -41,6 +43,11 @@ pub enum Command {
         /// Print the plan (one JSON object per planned change) and change nothing anywhere.
         #[arg(long)]
         dry_run: bool,
+        /// Whose value wins where the sheet and the card differ the first time a lead is
+        /// linked (nothing agreed yet); overrides `sync.initial_source` for this run. Use
+        /// `trello` when the board already holds the truth.
+        #[arg(long, value_enum, value_name = "SIDE")]
+        initial_source: Option<InitialSource>,
     },
     /// Run the daemon against built-in Trello and Google Sheets emulators on 127.0.0.1 and play
     /// a short scenario (create, move, edit, conflict). Needs no account and no config.
@@ -61,12 +68,28 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         pair: Option<String>,
     },
-    /// GET the local /healthz (for a container HEALTHCHECK); exit 0 when healthy, 1 otherwise.
+    /// GET the local /readyz (for a container HEALTHCHECK); exit 0 when ready, 1 otherwise.
     Healthcheck {
-        /// URL to check instead of http://127.0.0.1:<port of server.bind>/healthz.
+        /// URL to check instead of http://127.0.0.1:<port of server.bind>/readyz.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+}
+
+/// A side as `--initial-source` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitialSource {
+    Sheet,
+    Trello,
+}
+
+impl From<InitialSource> for crate::model::Side {
+    fn from(side: InitialSource) -> Self {
+        match side {
+            InitialSource::Sheet => Self::Sheet,
+            InitialSource::Trello => Self::Trello,
+        }
+    }
 }
 
 /// `leadsync webhooks …`: the operations of `/admin/webhooks`.

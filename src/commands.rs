@@ -7,25 +7,43 @@ use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AdminError};
-use crate::app::{self, App};
-use crate::check;
+use crate::app::App;
+use crate::check::{self, offline};
 use crate::cli::WebhooksAction;
 use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::trello_client;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::store::Db;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    preflight(&settings)?;
     let app = App::build(settings).await?;
     let shutdown = CancellationToken::new();
-    let trigger = shutdown.clone();
-    tokio::spawn(async move {
-        app::stop_signal().await;
-        tracing::info!("stop signal received, draining");
-        trigger.cancel();
-    });
+    crate::shutdown::cancel_on_signal(shutdown.clone());
     app.run_until_stopped(shutdown).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a daemon whose webhooks could not be verified (every delivery would get 401 while
+/// it looks healthy), and warns when it has nothing to sync.
+fn preflight(settings: &Settings) -> Result<(), ConfigError> {
+    if let Some(missing) = offline::missing_secrets(settings).into_iter().next() {
+        return Err(ConfigError::Invalid {
+            key: missing.key,
+            problem: missing.why,
+        });
+    }
+    if settings.pairs.is_empty() {
+        tracing::warn!(
+            "no [[pairs]] configured: nothing will be synced. Add a [[pairs]] table (see \
+             config/example.toml) to the config file given by --config FILE or LEADSYNC_CONFIG, \
+             and run `leadsync check`"
+        );
+    }
+    if let Some(problem) = offline::public_url_problem(settings) {
+        tracing::warn!(key = %problem.key, "{}: {}", problem.key, problem.why);
+    }
+    Ok(())
 }
 
 pub async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
@@ -34,9 +52,9 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
         .context("opening the database")?;
     let report = db.migrate().await?;
     for name in &report.applied {
-        println!("applied {name}");
+        crate::outln!("applied {name}");
     }
-    println!(
+    crate::outln!(
         "{} migration(s) applied, {} already present, database {}",
         report.applied.len(),
         report.already,
@@ -50,9 +68,9 @@ pub async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
 pub async fn check(settings: Settings, fix: bool) -> anyhow::Result<ExitCode> {
     let findings = check::run(&settings, fix).await;
     for finding in &findings {
-        println!("{finding}");
+        crate::outln!("{finding}");
     }
-    println!("{}", check::summary(&findings));
+    crate::outln!("{}", check::summary(&findings));
     Ok(if check::usable(&findings) {
         ExitCode::SUCCESS
     } else {
@@ -65,7 +83,8 @@ pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Res
         Some(url) => url,
         None => {
             let bind: std::net::SocketAddr = settings.server.bind.parse()?;
-            format!("http://127.0.0.1:{}/healthz", bind.port())
+            // Readiness, not liveness: a daemon whose database is gone is restarted, not kept.
+            format!("http://127.0.0.1:{}/readyz", bind.port())
         }
     };
     let client = reqwest::Client::builder()
@@ -73,7 +92,7 @@ pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Res
         .build()?;
     match client.get(&url).send().await {
         Ok(resp) if resp.status().is_success() => {
-            println!("healthy: {url}");
+            crate::outln!("healthy: {url}");
             Ok(ExitCode::SUCCESS)
         }
         Ok(resp) => {
@@ -87,14 +106,11 @@ pub async fn healthcheck(settings: Settings, url: Option<String>) -> anyhow::Res
     }
 }
 
-/// Exit status for bad usage and invalid configuration (CONTRACT §1).
-const EXIT_USAGE: u8 = 2;
-
 /// Usage and configuration problems exit 2 with their message; the rest go up (exit 1).
 fn admin_failure(err: AdminError) -> anyhow::Result<ExitCode> {
     if err.is_usage() {
         eprintln!("leadsync: {err}");
-        Ok(ExitCode::from(EXIT_USAGE))
+        Ok(ExitCode::from(crate::report::EXIT_CONFIG))
     } else {
         Err(err.into())
     }
@@ -122,7 +138,7 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
             let result = admin::delete_webhook(&db, &trello, &id).await;
             db.close().await;
             result.map(|()| {
-                println!("deleted {id}");
+                crate::outln!("deleted {id}");
                 None
             })
         }
@@ -130,7 +146,7 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
     match result {
         Ok(Some(hooks)) => {
             let json = serde_json::json!({ "webhooks": hooks });
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&json)?);
             Ok(ExitCode::SUCCESS)
         }
         Ok(None) => Ok(ExitCode::SUCCESS),
@@ -150,7 +166,11 @@ async fn open_migrated(settings: &Settings) -> anyhow::Result<Db> {
 pub async fn apps_script(settings: Settings, pair: Option<String>) -> anyhow::Result<ExitCode> {
     match admin::apps_script_text(&settings, pair.as_deref()) {
         Ok(text) => {
-            print!("{text}");
+            // The script embeds the URL: one that cannot be reached makes it fail silently.
+            if let Some(problem) = offline::public_url_problem(&settings) {
+                eprintln!("leadsync: warning: {}: {}", problem.key, problem.why);
+            }
+            crate::out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => admin_failure(err),

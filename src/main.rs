@@ -5,57 +5,93 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use leadsync::cli::{Cli, Command};
-use leadsync::config::{self, Sources};
-use leadsync::telemetry::{self, LogTarget};
-
-/// Exit status for bad usage and invalid configuration (clap uses it for usage errors too).
-const EXIT_CONFIG: u8 = 2;
+use leadsync::config::{self, ProcessEnv, Settings};
+use leadsync::report::{self, EXIT_CONFIG};
+use leadsync::telemetry::{self, LogSettings, LogTarget};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `.env` first: it may hold LEADSYNC_CONFIG and the logging variables.
+    let process = match ProcessEnv::read() {
+        Ok(process) => process,
+        Err(err) => {
+            eprintln!("leadsync: invalid configuration: {err}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let cli = Cli::parse();
-    let target = match cli.command {
-        Command::Serve => LogTarget::Stdout,
-        _ => LogTarget::Stderr,
+    let logs = LogSettings {
+        filter: process.var("RUST_LOG").map(str::to_owned),
+        format: process.var("LEADSYNC_LOG_FORMAT").map(str::to_owned),
     };
     if let Command::Demo { keep_running } = cli.command {
-        // The demo's own output is the point: logs only at warn unless RUST_LOG says otherwise.
-        if std::env::var_os("RUST_LOG").is_none() {
-            telemetry::init_with_default(target, "warn");
-        } else {
-            telemetry::init(target);
-        }
-        return match leadsync::demo::run::run(keep_running).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("leadsync demo: {err:#}");
-                ExitCode::FAILURE
-            }
-        };
+        return demo(cli.config.is_some(), keep_running, &logs).await;
     }
-    telemetry::init(target);
-    let settings = match Sources::from_process(cli.config.clone()).and_then(|s| config::load(&s)) {
+    let serve = matches!(cli.command, Command::Serve);
+    let target = if serve {
+        LogTarget::Stdout
+    } else {
+        LogTarget::Stderr
+    };
+    telemetry::init_with(target, &logs, "info");
+    let file = process.config_file(cli.config.clone());
+    let settings = match config::load(&process.sources(file)) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("leadsync: invalid configuration: {err}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let result = match cli.command {
+    match dispatch(cli.command, settings).await {
+        Ok(code) => code,
+        Err(err) => {
+            let text = report::error_text(&err);
+            // serve's log is its record (stdout, JSON by default); the plain line is for whoever
+            // started it. Every other command has only the plain line: one message per error.
+            if serve {
+                tracing::error!(error = %text, "leadsync failed");
+            }
+            eprintln!("leadsync: {text}");
+            ExitCode::from(report::exit_code(&err))
+        }
+    }
+}
+
+async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Serve => leadsync::commands::serve(settings).await,
         Command::Migrate => leadsync::commands::migrate(settings).await,
         Command::Check { fix } => leadsync::commands::check(settings, fix).await,
-        Command::Reconcile { pair, dry_run } => {
-            leadsync::reconcile_cmd::run(settings, pair, dry_run).await
-        }
+        Command::Reconcile {
+            pair,
+            dry_run,
+            initial_source,
+        } => leadsync::reconcile_cmd::run(settings, pair, dry_run, initial_source).await,
         Command::Demo { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Webhooks { action } => leadsync::commands::webhooks(settings, action).await,
         Command::AppsScript { pair } => leadsync::commands::apps_script(settings, pair).await,
         Command::Healthcheck { url } => leadsync::commands::healthcheck(settings, url).await,
-    };
-    result.unwrap_or_else(|err| {
-        tracing::error!(error = format!("{err:#}"), "leadsync failed");
-        eprintln!("leadsync: {err:#}");
-        ExitCode::FAILURE
-    })
+    }
+}
+
+/// The demo writes its own configuration for its emulators: a `--config` given on the command
+/// line would be silently unused, so it is refused; `LEADSYNC_CONFIG` (a deployment's setting,
+/// often in `.env`) is ignored.
+async fn demo(config_flag: bool, keep_running: bool, logs: &LogSettings) -> ExitCode {
+    if config_flag {
+        eprintln!(
+            "leadsync demo: --config is not used by the demo, which runs on its own generated \
+             configuration against built-in emulators; run it without --config"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    // The demo's own output is the point: logs only at warn unless RUST_LOG says otherwise.
+    telemetry::init_with(LogTarget::Stderr, logs, "warn");
+    match leadsync::demo::run::run(keep_running).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("leadsync demo: {}", report::error_text(&err));
+            ExitCode::FAILURE
+        }
+    }
 }

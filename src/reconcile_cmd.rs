@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use crate::clients::board_ids::resolve_board_ids;
+use crate::cli::InitialSource;
 use crate::clients::build::{sheets_client, trello_client};
 use crate::config::Settings;
 use crate::store::Db;
@@ -19,11 +20,16 @@ use crate::sync::resolve::{record_pairs, resolve_contexts};
 /// the daemon (commands waiting on a retry backoff stay queued).
 const SEND_FOR: Duration = Duration::from_secs(120);
 
+/// `initial_source` (from `--initial-source`) replaces `sync.initial_source` for this run.
 pub async fn run(
-    settings: Settings,
+    mut settings: Settings,
     pair: Option<String>,
     dry_run: bool,
+    initial_source: Option<InitialSource>,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(side) = initial_source {
+        settings.sync.initial_source = side.into();
+    }
     if let Some(name) = &pair
         && settings.pair(name).is_none()
     {
@@ -77,9 +83,15 @@ pub async fn run(
     for name in &names {
         match reconciler.reconcile(name, dry_run).await {
             Ok(outcome) if dry_run => {
-                for line in plan_lines(name, &outcome.actions) {
-                    println!("{line}");
+                let lines = plan_lines(name, &outcome.actions);
+                for line in &lines {
+                    crate::outln!("{line}");
                 }
+                // Said even for 0: an empty stdout alone cannot tell "in sync" from "did nothing".
+                eprintln!(
+                    "pair {name}: {} change(s) planned (dry run: nothing was changed)",
+                    lines.len()
+                );
             }
             Ok(outcome) => eprintln!("pair {name}: {} command(s) planned", outcome.commands),
             Err(err) => {
@@ -99,7 +111,7 @@ pub async fn run(
                 break;
             }
         }
-        println!(
+        crate::outln!(
             "{}",
             json!({"pairs": names, "commands_sent": sent, "ok": !failed})
         );

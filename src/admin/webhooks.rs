@@ -10,7 +10,7 @@ use crate::clients::trello::{TrelloClient, Webhook};
 use crate::config::Settings;
 use crate::store::{self, Db};
 
-/// One webhook as `/admin/webhooks` and `leadsync webhooks` show it (CONTRACT §4).
+/// One webhook as `/admin/webhooks` and `leadsync webhooks` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WebhookView {
     pub id: String,

@@ -3,6 +3,7 @@
 //! missing on the Trello board and in the header row. Produces [`Finding`]s; printing is the
 //! caller's, so tests assert on findings rather than on text.
 
+pub mod offline;
 mod sheets;
 mod trello;
 
@@ -98,16 +99,17 @@ enum Account<C> {
 
 /// Runs every check for every pair. Never fails as a whole: each problem is a finding.
 pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
+    let mut out = offline::findings(settings);
     if settings.pairs.is_empty() {
-        return vec![Finding::new(
+        out.push(Finding::new(
             NO_PAIR,
             Outcome::Error,
-            "no [[pairs]] configured",
-        )];
+            offline::NO_PAIRS_HELP,
+        ));
+        return out;
     }
     let trello = trello_account(settings).await;
     let sheets = sheets_account(settings).await;
-    let mut out = Vec::new();
     for pair in &settings.pairs {
         let name = pair.name.as_str();
         out.push(Finding::new(name, Outcome::Ok, "config valid"));

@@ -21,6 +21,9 @@ pub(super) const HEADER: [&str; 8] = [
     "Trello Card",
 ];
 pub(super) const SPREADSHEET: &str = "1SandboxSpreadsheet";
+const APPS_SCRIPT_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Never contacted by check; a host Trello could reach, unlike the default localhost.
+const PUBLIC_URL: &str = "https://leads.acme.test";
 
 /// Both emulators, a board and a spreadsheet shaped by the arguments, and a config file for them.
 pub(super) struct Fixture {
@@ -86,6 +89,13 @@ impl Fixture {
                 "LEADSYNC__GOOGLE__CREDENTIALS_FILE",
                 key.display().to_string(),
             ),
+            // What webhooks need: without them check reports the deployment unusable.
+            (
+                "LEADSYNC__TRELLO__API_SECRET",
+                self.trello.api_secret().to_owned(),
+            ),
+            ("LEADSYNC__APPS_SCRIPT__SECRET", APPS_SCRIPT_SECRET.into()),
+            ("LEADSYNC__SERVER__PUBLIC_URL", PUBLIC_URL.into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -276,13 +286,14 @@ async fn zero_pairs_is_one_error_finding() {
     let mut settings = fx.settings("Leads", &[]);
     settings.pairs.clear();
     let findings = run(&settings, false).await;
-    assert_eq!(
-        findings,
-        vec![Finding::new(
-            NO_PAIR,
-            Outcome::Error,
-            "no [[pairs]] configured"
-        )]
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].pair, NO_PAIR);
+    assert_eq!(findings[0].outcome, Outcome::Error);
+    let what = &findings[0].what;
+    assert!(what.starts_with("no [[pairs]] configured: add one to the config file given by --config FILE or LEADSYNC_CONFIG"), "{what}");
+    assert!(
+        what.contains("\n    [[pairs]]\n    name = \"default\""),
+        "{what}"
     );
     assert!(!usable(&findings));
 }

@@ -267,6 +267,9 @@ impl ApiClient {
     }
 
     fn no_answer(&self, endpoint: &'static str, e: reqwest::Error) -> Result<Failure, ClientError> {
+        // The host (never the whole URL: query strings carry tokens) and the setting it came
+        // from tell a user which address could not be reached and where to change it.
+        let host = e.url().and_then(host_and_port);
         let e = e.without_url();
         if e.is_builder() {
             return Err(ClientError::Config(format!(
@@ -279,7 +282,11 @@ impl ApiClient {
         } else {
             "connection error"
         };
-        Ok(Failure::NoAnswer(format!("{kind}: {e}")))
+        let to = match host {
+            Some(host) => format!(" to {host} ({})", base_setting(self.system)),
+            None => String::new(),
+        };
+        Ok(Failure::NoAnswer(format!("{kind}{to}: {e}")))
     }
 
     fn give_up(&self, endpoint: &'static str, attempts: u32, failure: Failure) -> ClientError {
@@ -335,60 +342,24 @@ impl ApiClient {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `host[:port]` of a URL, without its path, query or credentials.
+fn host_and_port(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
 
-    #[test]
-    fn backoff_cap_doubles_from_the_base_and_stops_at_max_delay() {
-        let p = RetryPolicy::default();
-        assert_eq!(p.backoff_cap(0), Duration::from_millis(250));
-        assert_eq!(p.backoff_cap(1), Duration::from_millis(500));
-        assert_eq!(p.backoff_cap(3), Duration::from_secs(2));
-        assert_eq!(p.backoff_cap(6), Duration::from_secs(10));
-        assert_eq!(p.backoff_cap(200), Duration::from_secs(10));
-    }
-
-    #[test]
-    fn full_jitter_stays_within_zero_and_the_cap() {
-        let p = RetryPolicy::default();
-        for retry in 0..8 {
-            for _ in 0..50 {
-                assert!(p.backoff(retry) <= p.backoff_cap(retry));
-            }
-        }
-    }
-
-    #[test]
-    fn retry_after_parses_seconds_and_http_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn errors_are_classified_for_retry_and_unknown_outcome() {
-        let e = ClientError::Retryable {
-            system: "trello",
-            endpoint: "create_card",
-            attempts: 5,
-            last: "timeout".into(),
-            outcome_unknown: true,
-        };
-        assert!(e.is_retryable() && e.is_timeout_or_connection());
-        let e = ClientError::Auth {
-            system: "trello",
-            endpoint: "me",
-            status: 401,
-        };
-        assert!(!e.is_retryable() && !e.is_timeout_or_connection());
-        assert_eq!(e.to_string(), "trello me: authentication failed (HTTP 401)");
+/// The setting that holds a system's base URL, named in "cannot reach" errors.
+fn base_setting(system: &str) -> &'static str {
+    match system {
+        "trello" => "trello.api_base",
+        "sheets" => "google.sheets_api_base",
+        "google_oauth" => "the token_uri in google.credentials_file",
+        _ => "its base URL setting",
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! Layered configuration: compiled-in defaults, the `--config` file, `.env`, then `LEADSYNC__…` env vars.
 
 mod board_ref;
+mod enums;
 mod settings;
 mod validate;
 
@@ -14,6 +15,7 @@ use config::{Config, Environment, File, FileFormat};
 
 pub use board_ref::{BoardRef, is_full_id};
 pub use settings::*;
+pub use validate::is_placeholder;
 
 /// The compiled-in defaults: every key, commented.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -31,7 +33,7 @@ pub enum ConfigError {
     Other(String),
 }
 
-/// Where the layers come from. Production uses [`Sources::from_process`]; tests pass their own.
+/// Where the layers come from. Production uses [`ProcessEnv::sources`]; tests pass their own.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     pub file: Option<PathBuf>,
@@ -41,14 +43,48 @@ pub struct Sources {
     pub env: HashMap<String, String>,
 }
 
-impl Sources {
-    /// `--config`/`LEADSYNC_CONFIG` (already resolved by clap), `./.env`, and the environment.
-    pub fn from_process(file: Option<PathBuf>) -> Result<Self, ConfigError> {
+/// The process environment and `./.env`, read once at start-up, before logging is set up and
+/// before the config file is chosen: `LEADSYNC_CONFIG`, `LEADSYNC_LOG_FORMAT` and `RUST_LOG` may
+/// come from either (the environment wins), and nothing is written back into the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessEnv {
+    pub dotenv: HashMap<String, String>,
+    pub env: HashMap<String, String>,
+}
+
+impl ProcessEnv {
+    /// `./.env` (if any) and the environment.
+    pub fn read() -> Result<Self, ConfigError> {
         Ok(Self {
-            file,
             dotenv: read_dotenv(Path::new(".env"))?,
             env: std::env::vars().collect(),
         })
+    }
+
+    /// A variable from the environment, else from `.env`.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .or_else(|| self.dotenv.get(name))
+            .map(String::as_str)
+    }
+
+    /// The config file: `--config` when given, else `LEADSYNC_CONFIG` (environment, then `.env`).
+    pub fn config_file(&self, flag: Option<PathBuf>) -> Option<PathBuf> {
+        flag.or_else(|| {
+            self.var("LEADSYNC_CONFIG")
+                .filter(|v| !v.trim().is_empty())
+                .map(PathBuf::from)
+        })
+    }
+
+    /// The layers to load, with `file` as the config file.
+    pub fn sources(self, file: Option<PathBuf>) -> Sources {
+        Sources {
+            file,
+            dotenv: self.dotenv,
+            env: self.env,
+        }
     }
 }
 
@@ -106,37 +142,44 @@ fn env_layer(vars: &HashMap<String, String>) -> Environment {
         .source(Some(only_ours))
 }
 
-/// `config` reports serde errors as "unknown field `x`, expected … for key `server`"; turn that
-/// into the `key: problem` form every other config error has.
+/// `config` reports serde errors as "unknown field `x`, expected … for key `server` in the
+/// environment"; turn that into the `key: problem` form every other config error has.
 fn describe_deserialize_error(err: config::ConfigError) -> ConfigError {
     let text = err.to_string();
-    let with_key = if text.contains(" for key `") {
-        text.clone()
-    } else {
-        format!("{text} for key ``")
+    let Some((problem, rest)) = text.rsplit_once(" for key `") else {
+        return unknown_top_level_key(&text).unwrap_or(ConfigError::Other(text));
     };
-    if let Some((problem, key)) = with_key.rsplit_once(" for key `") {
-        let key = key.trim_end_matches('`');
-        if let Some(field) = problem
-            .strip_prefix("unknown field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            let full = if key.is_empty() {
-                field.to_string()
-            } else {
-                format!("{key}.{field}")
-            };
-            return ConfigError::Invalid {
-                key: full,
-                problem: "unknown key".into(),
-            };
-        }
-        if !key.is_empty() {
-            return ConfigError::Invalid {
-                key: key.to_string(),
-                problem: problem.to_string(),
-            };
-        }
+    // `rest` is "server.max_body_bytes`" or "server.max_body_bytes` in the environment".
+    let (key, origin) = rest.split_once('`').unwrap_or((rest, ""));
+    let origin = origin.trim();
+    let origin = origin
+        .strip_prefix("in ")
+        .map(|o| format!(" (set in {o})"))
+        .unwrap_or_default();
+    if let Some(field) = unknown_field(problem) {
+        return ConfigError::Invalid {
+            key: format!("{key}.{field}"),
+            problem: format!("unknown key{origin}"),
+        };
     }
-    ConfigError::Other(text)
+    let problem = enums::describe(problem).unwrap_or_else(|| problem.to_owned());
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        problem: format!("{problem}{origin}"),
+    }
+}
+
+/// A misspelt section (`[serverr]`) is reported without a key: the field is the key.
+fn unknown_top_level_key(text: &str) -> Option<ConfigError> {
+    let problem = text.split(" in ").next().unwrap_or(text);
+    unknown_field(problem).map(|field| ConfigError::Invalid {
+        key: field.to_owned(),
+        problem: "unknown key".into(),
+    })
+}
+
+fn unknown_field(problem: &str) -> Option<&str> {
+    problem
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
 }

@@ -84,6 +84,8 @@ pub struct SyncSettings {
     pub on_row_deleted: OnRowDeleted,
     pub create_rows_from_cards: bool,
     pub activity_retention_days: u32,
+    /// Whose value stands when a lead is first linked and the two sides differ.
+    pub initial_source: crate::model::Side,
 }
 
 /// What an archived card does to its row, parsed from `sync.on_card_archived`.

@@ -187,21 +187,65 @@ fn database_url_must_be_sqlite() {
 
 #[test]
 fn apps_script_secret_must_be_a_whsec_key() {
+    let how =
+        ": use \"whsec_\" + base64 of 32 random bytes (echo \"whsec_$(openssl rand -base64 32)\")";
     assert_eq!(
         error_text("[apps_script]\nsecret = \"abc\""),
-        "apps_script.secret: must start with whsec_"
+        format!("apps_script.secret: must start with whsec_{how}")
     );
     assert_eq!(
         error_text("[apps_script]\nsecret = \"whsec_!!!\""),
-        "apps_script.secret: the part after whsec_ is not valid base64"
+        format!("apps_script.secret: the part after whsec_ is not valid base64{how}")
+    );
+    assert_eq!(
+        error_text("[apps_script]\nsecret = \"whsec_replace-with-base64-of-32-random-bytes\""),
+        format!("apps_script.secret: is still the example's placeholder{how}")
     );
 }
 
 #[test]
-fn conflict_policy_must_be_known() {
-    assert!(
-        error_text("[sync]\nconflict_policy = \"coin_flip\"").starts_with("sync.conflict_policy: ")
+fn enum_values_are_named_with_the_allowed_ones_not_a_rust_type() {
+    assert_eq!(
+        error_text("[sync]\nconflict_policy = \"newest\""),
+        "sync.conflict_policy: \"newest\" is not one of last_writer_wins, prefer_sheet, prefer_trello"
     );
+    let env = load_with(None, &[], &[("LEADSYNC__SYNC__ON_ROW_DELETED", "keep")])
+        .expect_err("rejected")
+        .to_string();
+    assert!(
+        env.starts_with("sync.on_row_deleted: \"keep\" is not one of archive_card, ignore"),
+        "{env}"
+    );
+}
+
+#[test]
+fn an_environment_value_of_the_wrong_type_names_the_key_without_a_stray_backtick() {
+    let err = load_with(None, &[], &[("LEADSYNC__SERVER__MAX_BODY_BYTES", "lots")])
+        .expect_err("rejected")
+        .to_string();
+    assert!(
+        err.starts_with("server.max_body_bytes: invalid type"),
+        "{err}"
+    );
+    assert!(!err.contains('`'), "{err}");
+    assert!(err.ends_with("(set in the environment)"), "{err}");
+}
+
+#[test]
+fn the_archive_status_must_be_mapped_in_every_pair() {
+    let file = format!("[sync]\non_card_archived = \"status:Dead\"\n{PAIR}");
+    assert_eq!(
+        error_text(&file),
+        "sync.on_card_archived: status \"Dead\" is not in pairs[0].status_lists of pair \
+         \"default\" (it maps Lost, New); add it there or choose one of those"
+    );
+    let mapped = format!("[sync]\non_card_archived = \"status:lost\"\n{PAIR}");
+    assert!(
+        load_with(Some(&mapped), &[], &[]).is_ok(),
+        "case does not matter"
+    );
+    let ignored = format!("[sync]\non_card_archived = \"ignore\"\n{PAIR}");
+    assert!(load_with(Some(&ignored), &[], &[]).is_ok());
 }
 
 #[test]
@@ -294,4 +338,14 @@ fn every_default_key_is_documented_in_the_readme() {
             );
         }
     }
+}
+
+#[test]
+fn initial_source_defaults_to_the_sheet_and_takes_only_a_side() {
+    let s = load_with(None, &[], &[]).expect("defaults load");
+    assert_eq!(s.sync.initial_source, crate::model::Side::Sheet);
+    let trello = load_with(Some("[sync]\ninitial_source = \"trello\""), &[], &[]).expect("loads");
+    assert_eq!(trello.sync.initial_source, crate::model::Side::Trello);
+    let err = error_text("[sync]\ninitial_source = \"both\"");
+    assert!(err.starts_with("sync.initial_source: "), "{err}");
 }

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use secrecy::ExposeSecret;
 
 use super::ConfigError;
-use super::settings::Settings;
+use super::settings::{OnCardArchived, PairSettings, Settings};
 
 fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -81,16 +81,36 @@ fn check_apps_script_secret(secret: &str) -> Result<(), ConfigError> {
         return Ok(());
     }
     let key = "apps_script.secret";
+    let fix = |problem: &str| {
+        invalid(
+            key,
+            format!("{problem}: {GENERATE_SECRET} (echo \"whsec_$(openssl rand -base64 32)\")"),
+        )
+    };
+    if is_placeholder(secret) {
+        return Err(fix("is still the example's placeholder"));
+    }
     let encoded = secret
         .strip_prefix("whsec_")
-        .ok_or_else(|| invalid(key, "must start with whsec_"))?;
+        .ok_or_else(|| fix("must start with whsec_"))?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)
-        .map_err(|_| invalid(key, "the part after whsec_ is not valid base64"))?;
+        .map_err(|_| fix("the part after whsec_ is not valid base64"))?;
     if bytes.len() < 16 {
-        return Err(invalid(key, "is too short: use at least 16 random bytes"));
+        return Err(fix("is too short: use at least 16 random bytes"));
     }
     Ok(())
+}
+
+const GENERATE_SECRET: &str = "use \"whsec_\" + base64 of 32 random bytes";
+
+/// Text copied from config/example.toml, .env.example or config/default.toml's comments.
+pub fn is_placeholder(value: &str) -> bool {
+    let v = value.trim().to_lowercase();
+    ["replace-with-", "your-trello-", "change-me", "\u{2026}"]
+        .iter()
+        .any(|marker| v.contains(marker))
+        || v.ends_with("...")
 }
 
 fn validate_pairs(s: &Settings) -> Result<(), ConfigError> {
@@ -148,6 +168,33 @@ fn validate_pairs(s: &Settings) -> Result<(), ConfigError> {
                 ));
             }
         }
+        check_archive_status(s, i, pair)?;
     }
     Ok(())
+}
+
+/// `status:<Status>` must name a status the pair maps to a list: otherwise an archived card
+/// writes a status into the row that no list stands for, and the row can never follow the card.
+fn check_archive_status(s: &Settings, i: usize, pair: &PairSettings) -> Result<(), ConfigError> {
+    let Some(OnCardArchived::SetStatus(status)) = s.sync.card_archived_action() else {
+        return Ok(());
+    };
+    let wanted = status.to_lowercase();
+    if pair
+        .status_lists
+        .keys()
+        .any(|k| k.trim().to_lowercase() == wanted)
+    {
+        return Ok(());
+    }
+    let known: Vec<&str> = pair.status_lists.keys().map(String::as_str).collect();
+    Err(invalid(
+        "sync.on_card_archived",
+        format!(
+            "status \"{status}\" is not in pairs[{i}].status_lists of pair \"{}\" (it maps {}); \
+             add it there or choose one of those",
+            pair.name,
+            known.join(", ")
+        ),
+    ))
 }

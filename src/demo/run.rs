@@ -15,7 +15,7 @@ const PAIR: &str = "demo";
 const SETTLE: Duration = Duration::from_secs(60);
 
 pub async fn run(keep_running: bool) -> anyhow::Result<()> {
-    println!(
+    crate::outln!(
         "leadsync demo: starting Trello and Google Sheets emulators and the daemon on 127.0.0.1 …"
     );
     let world = World::start(WorldOptions {
@@ -25,12 +25,12 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
     })
     .await
     .context("starting the demo world")?;
-    println!(
+    crate::outln!(
         "daemon: {}   (config: {})",
         world.base_url(),
         world.config_path().display()
     );
-    println!("Trello webhook registered for the board; the sheet has the header row only.\n");
+    crate::outln!("Trello webhook registered for the board; the sheet has the header row only.\n");
 
     step(
         1,
@@ -89,7 +89,7 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
     let state = world.state().context("daemon stopped")?;
     let entries = activity::recent(&state.db.pool, None, 50).await?;
     if let Some(conflict) = entries.iter().find(|e| e.decision == "conflict") {
-        println!(
+        crate::outln!(
             "conflict on {} decided: winner {} by policy {} (sheet changed {}, trello changed {})\n",
             conflict.field.as_deref().unwrap_or("?"),
             conflict.detail["winner"].as_str().unwrap_or("?"),
@@ -98,9 +98,9 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
             conflict.detail["trello_changed_at"].as_str().unwrap_or("?"),
         );
     }
-    println!("Activity log (newest first, as GET /admin/activity shows it):");
+    crate::outln!("Activity log (newest first, as GET /admin/activity shows it):");
     for e in entries.iter().filter(|e| e.decision != "echo").take(12) {
-        println!(
+        crate::outln!(
             "  {}  {:<8} {:<15} {}",
             e.at,
             e.field.as_deref().unwrap_or("-"),
@@ -109,13 +109,13 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
         );
     }
     if keep_running {
-        println!(
+        crate::outln!(
             "\nStill running. Daemon: {}  Trello emulator: {}  Sheets emulator: {}",
             world.base_url(),
             world.trello.api_base(),
             world.google.sheets_api_base()
         );
-        println!(
+        crate::outln!(
             "Admin token: {}   (Ctrl-C stops)",
             secrecy::ExposeSecret::expose_secret(&world.settings.server.admin_token)
         );
@@ -123,12 +123,12 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
     }
     let mut world = world;
     world.stop_app().await?;
-    println!("\ndemo finished: every step synced.");
+    crate::outln!("\ndemo finished: every step synced.");
     Ok(())
 }
 
 fn step(n: u32, text: &str) {
-    println!("── step {n}: {text}");
+    crate::outln!("── step {n}: {text}");
 }
 
 fn show(world: &World) {
@@ -172,5 +172,5 @@ fn show(world: &World) {
             desc.replace('\n', " ")
         );
     }
-    println!("{out}");
+    crate::outln!("{out}");
 }

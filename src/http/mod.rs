@@ -50,12 +50,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Unknown paths answer JSON like every other error (CONTRACT §4).
+/// Unknown paths answer JSON like every other error (`{"error": …}`).
 async fn not_found() -> admin::ApiError {
     admin::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not found")
 }
 
-/// The body-limit layer answers 413 in plain text; every answer of ours is JSON (CONTRACT §4).
+/// The body-limit layer answers 413 in plain text; every answer of ours is JSON.
 async fn json_payload_too_large(response: axum::response::Response) -> axum::response::Response {
     use axum::response::IntoResponse;
     let is_json = response

@@ -6,7 +6,7 @@ use sqlx::SqliteExecutor;
 use super::StoreError;
 use super::activity::rfc3339;
 
-/// One pair of `{"pairs": [...]}`, serialising to the CONTRACT §4 shape.
+/// One pair of `{"pairs": [...]}`, the shape `GET /admin/status` answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PairStatus {
     pub name: String,

@@ -36,7 +36,7 @@ pub async fn record_plan(
                     card_id: card_id.map(str::to_owned),
                     field: Some(d.field.as_str().to_owned()),
                     decision: d.kind.as_str().to_owned(),
-                    detail: record_detail(&d.record),
+                    detail: record_detail(d.kind, &d.record),
                 },
             )
             .await?;
@@ -100,15 +100,48 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
-fn record_detail(r: &DecisionRecord) -> serde_json::Value {
-    json!({
+/// Longest value kept in an activity entry, in characters; longer ones are cut there and
+/// marked, so one huge note cannot bloat the log.
+pub const MAX_KEPT_VALUE_CHARS: usize = 1000;
+
+/// `value`, or its first [`MAX_KEPT_VALUE_CHARS`] characters and a marker saying how long it was.
+pub fn kept_value(value: &str) -> String {
+    match value.char_indices().nth(MAX_KEPT_VALUE_CHARS) {
+        None => value.to_owned(),
+        Some((cut, _)) => format!(
+            "{}…[truncated: {} characters in all]",
+            &value[..cut],
+            value.chars().count()
+        ),
+    }
+}
+
+/// The activity entry's `detail`. Conflicts keep both sides' values (the loser's is otherwise
+/// gone for good once overwritten) and copies the value copied; hashes and times as logged.
+fn record_detail(kind: DecisionKind, r: &DecisionRecord) -> serde_json::Value {
+    let mut detail = json!({
         "sheet_value_hash": r.sheet_value_hash.as_ref().map(|h| h.as_str().to_owned()),
         "trello_value_hash": r.trello_value_hash.as_ref().map(|h| h.as_str().to_owned()),
         "sheet_changed_at": rfc3339(r.sheet_changed_at),
         "trello_changed_at": rfc3339(r.trello_changed_at),
         "winner": r.winner.map(Side::as_str),
         "policy": r.policy.as_str(),
-    })
+    });
+    let kept = |v: &Option<String>| v.as_deref().map(kept_value);
+    let values = match kind {
+        DecisionKind::Conflict { .. } => json!({
+            "sheet_value": kept(&r.sheet_value),
+            "trello_value": kept(&r.trello_value),
+            "decided_by": if r.by_initial_source { "initial_source" } else { r.policy.as_str() },
+        }),
+        DecisionKind::CopyToTrello => json!({"value": kept(&r.sheet_value)}),
+        DecisionKind::CopyToSheet => json!({"value": kept(&r.trello_value)}),
+        DecisionKind::Echo | DecisionKind::Noop => json!({}),
+    };
+    if let (Some(detail), Some(values)) = (detail.as_object_mut(), values.as_object()) {
+        detail.extend(values.clone());
+    }
+    detail
 }
 
 /// One structured event per decision (CONTRACT §6): conflicts and copies at INFO, echoes and
@@ -136,6 +169,7 @@ pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &
                     trello_changed_at = rfc3339(r.trello_changed_at).unwrap_or_default(),
                     winner = winner.as_str(),
                     policy = r.policy.as_str(),
+                    decided_by = if r.by_initial_source { "initial_source" } else { r.policy.as_str() },
                     "conflict resolved"
                 );
             }
@@ -251,6 +285,21 @@ mod tests {
         assert_eq!(
             e["trello_value_hash"],
             crate::model::ValueHash::of("Ada K").as_str()
+        );
+    }
+
+    #[test]
+    fn kept_values_are_cut_at_a_thousand_characters_with_a_marker() {
+        assert_eq!(kept_value("short"), "short");
+        let exact = "é".repeat(MAX_KEPT_VALUE_CHARS);
+        assert_eq!(kept_value(&exact), exact);
+        let long = format!("{}{}", "ü".repeat(MAX_KEPT_VALUE_CHARS), "tail");
+        let kept = kept_value(&long);
+        assert!(kept.starts_with(&"ü".repeat(MAX_KEPT_VALUE_CHARS)));
+        assert!(!kept.contains("tail"));
+        assert!(
+            kept.ends_with("…[truncated: 1004 characters in all]"),
+            "{kept}"
         );
     }
 }

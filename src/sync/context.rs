@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use crate::config::{OnCardArchived, PairSettings, Settings};
-use crate::model::{ConflictPolicy, Field};
+use crate::model::{ConflictPolicy, Field, Side};
 use crate::sync::mapping::{BoardNames, ColumnNames, StatusLists};
+use crate::sync::merge::MergeRules;
 
 /// Everything needed to translate between a row and a card for one pair.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct PairContext {
     /// The Trello token's member: actions by it are our own writes coming back.
     pub member_id: String,
     pub policy: ConflictPolicy,
+    /// `sync.initial_source` (or `reconcile --initial-source`): who wins a first link.
+    pub initial_source: Side,
     /// `sync.on_card_archived = "status:X"`: the status an archived card gives its row.
     pub archived_status: Option<String>,
     pub create_rows_from_cards: bool,
@@ -135,9 +138,18 @@ impl PairContext {
             field_ids,
             member_id: member_id.to_owned(),
             policy: policy_of(settings),
+            initial_source: settings.sync.initial_source,
             archived_status,
             create_rows_from_cards: settings.sync.create_rows_from_cards,
         })
+    }
+
+    /// What the merge decides with.
+    pub fn rules(&self) -> MergeRules {
+        MergeRules {
+            policy: self.policy,
+            initial_source: self.initial_source,
+        }
     }
 
     /// The list a status maps to; `None` for an unmapped status.

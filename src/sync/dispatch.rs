@@ -34,6 +34,8 @@ pub struct DispatchOptions {
     pub max_backoff: Duration,
     /// Pause of [`Dispatcher::run`] after a round that found nothing due.
     pub idle: Duration,
+    /// How long a round under way may go on after a stop before it is dropped.
+    pub stop_grace: Duration,
 }
 
 impl Default for DispatchOptions {
@@ -46,6 +48,7 @@ impl Default for DispatchOptions {
             base_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(600),
             idle: Duration::from_millis(250),
+            stop_grace: Duration::from_secs(3),
         }
     }
 }
@@ -190,18 +193,41 @@ impl Dispatcher {
             Err(e) => tracing::error!(error = %e, "could not release stale outbox claims"),
         }
         while !shutdown.is_cancelled() {
-            let busy = match self.run_once().await {
-                Ok(report) => report.claimed > 0,
-                Err(e) => {
+            let busy = match self.round_until(&shutdown).await {
+                Some(Ok(report)) => report.claimed > 0,
+                Some(Err(e)) => {
                     tracing::error!(error = %e, "outbox dispatch round failed");
                     false
                 }
+                None => break,
             };
             if !busy {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     () = tokio::time::sleep(self.options.idle) => {}
                 }
+            }
+        }
+    }
+
+    /// One round, unless a stop comes first: then the round gets `stop_grace` to finish
+    /// (a send under way is usually recorded in time) and is dropped past it, with its
+    /// outbound calls, their retry sleeps and rate-limit waits. `None`: dropped. Its claims are
+    /// released at the next start, as after a crash.
+    async fn round_until(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> Option<Result<DispatchReport, StoreError>> {
+        let round = self.run_once();
+        let mut round = std::pin::pin!(round);
+        tokio::select! {
+            result = &mut round => Some(result),
+            () = shutdown.cancelled() => {
+                let finished = tokio::time::timeout(self.options.stop_grace, &mut round).await.ok();
+                if finished.is_none() {
+                    tracing::warn!(grace_ms = self.options.stop_grace.as_millis() as u64, "dispatch round abandoned at shutdown; its commands are resent at the next start");
+                }
+                finished
             }
         }
     }

@@ -173,7 +173,7 @@ fn context(trello: &TrelloSandbox, board: &BoardSetup) -> PairContext {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("c.toml");
     let toml = format!(
-        "[[pairs]]\nname = \"a\"\nspreadsheet_id = \"{SS}\"\nsheet = \"{SHEET}\"\n\
+        "[sync]\non_card_archived = \"ignore\"\n[[pairs]]\nname = \"a\"\nspreadsheet_id = \"{SS}\"\nsheet = \"{SHEET}\"\n\
          board_id = \"{}\"\n[pairs.status_lists]\nNew = \"New\"\nContacted = \"Contacted\"\n\
          Won = \"Won\"\n",
         board.board_id

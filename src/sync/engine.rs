@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::build::{sheets_client, trello_client};
@@ -16,6 +15,7 @@ use crate::clients::http::ClientError;
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
+use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
 use crate::sync::context::PairContext;
 use crate::sync::dispatch::Dispatcher;
@@ -111,23 +111,28 @@ impl Engine {
         self.handle.clone()
     }
 
-    /// Starts every loop; they stop when `shutdown` is cancelled.
-    pub fn spawn(self, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {
+    /// Starts every loop, each under the name a shutdown warning uses; they stop when
+    /// `shutdown` is cancelled, also from inside their waits and outbound calls.
+    pub fn spawn(self, shutdown: &CancellationToken) -> Vec<NamedTask> {
         let running = self.running;
-        let track = |running: &Arc<AtomicUsize>,
+        let track = |name: &'static str,
                      fut: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| {
-            let running = Arc::clone(running);
+            let running = Arc::clone(&running);
             running.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
+            let handle = tokio::spawn(async move {
                 fut.await;
                 running.fetch_sub(1, Ordering::SeqCst);
-            })
+            });
+            (name, handle)
         };
         let tasks = vec![
-            track(&running, Box::pin(self.worker.run(shutdown.clone()))),
-            track(&running, Box::pin(self.dispatcher.run(shutdown.clone()))),
+            track("inbox worker", Box::pin(self.worker.run(shutdown.clone()))),
             track(
-                &running,
+                "outbox dispatcher",
+                Box::pin(self.dispatcher.run(shutdown.clone())),
+            ),
+            track(
+                "reconciler",
                 Box::pin(self.reconciler.run(
                     self.reconcile_interval,
                     self.requests,
@@ -135,7 +140,7 @@ impl Engine {
                 )),
             ),
             track(
-                &running,
+                "housekeeping",
                 Box::pin(housekeeping(self.db, self.retention_days, shutdown.clone())),
             ),
         ];
@@ -152,14 +157,19 @@ async fn housekeeping(db: Db, days: u32, shutdown: CancellationToken) {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let pruned: Result<(u64, u64, u64), StoreError> = async {
-            Ok((
+        let prune = async {
+            Ok::<_, StoreError>((
                 activity::prune_older_than(&db.pool, days).await?,
                 outbox::prune_done_older_than(&db.pool, days).await?,
                 inbox_work::prune_processed_older_than(&db.pool, days).await?,
             ))
-        }
-        .await;
+        };
+        // Pruning a large log can take a while; a stop does not wait for it (each delete is
+        // its own statement, so stopping between them loses nothing).
+        let pruned = tokio::select! {
+            () = shutdown.cancelled() => return,
+            pruned = prune => pruned,
+        };
         match pruned {
             Ok((a, o, i)) if a + o + i > 0 => {
                 tracing::info!(activity = a, outbox = o, inbox = i, "pruned old rows");

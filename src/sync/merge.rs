@@ -140,10 +140,39 @@ pub struct DecisionRecord {
     pub decision: &'static str,
     pub sheet_value_hash: Option<ValueHash>,
     pub trello_value_hash: Option<ValueHash>,
+    /// The values behind the hashes, kept for the activity log (so an operator can restore a
+    /// losing edit); never logged, since they are user data.
+    pub sheet_value: Option<String>,
+    pub trello_value: Option<String>,
     pub sheet_changed_at: Option<DateTime<Utc>>,
     pub trello_changed_at: Option<DateTime<Utc>>,
     pub winner: Option<Side>,
     pub policy: ConflictPolicy,
+    /// The winner was chosen by [`MergeRules::initial_source`] (no agreed value yet), not by
+    /// the conflict policy.
+    pub by_initial_source: bool,
+}
+
+/// How the merge settles two sides that disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeRules {
+    /// Conflicts between edits made since the last agreement.
+    pub policy: ConflictPolicy,
+    /// A field with no agreed value yet whose sides differ (a lead linked for the first time
+    /// onto data both sides already hold): this side's value stands, whatever the policy and
+    /// the change times say. Reads carry no change times, so without it the sheet would win
+    /// by the tie rule even where the board holds the truth.
+    pub initial_source: Side,
+}
+
+impl From<ConflictPolicy> for MergeRules {
+    /// The sheet as initial source: the `sync.initial_source` default.
+    fn from(policy: ConflictPolicy) -> Self {
+        Self {
+            policy,
+            initial_source: Side::Sheet,
+        }
+    }
 }
 
 /// One field's decision: its kind, the writes to enqueue, and the state to store with them.
@@ -168,16 +197,17 @@ pub fn merge_lead(
     state: &LeadState,
     sheet: &LeadObservation,
     trello: &LeadObservation,
-    policy: ConflictPolicy,
+    rules: impl Into<MergeRules>,
     now: DateTime<Utc>,
 ) -> Vec<Decision> {
+    let rules = rules.into();
     let default = FieldState::default();
     Field::ALL
         .iter()
         .filter(|f| sheet.contains_key(f) || trello.contains_key(f))
         .map(|f| {
             let st = state.get(f).unwrap_or(&default);
-            merge_field(*f, st, sheet.get(f), trello.get(f), policy, now)
+            merge_field(*f, st, sheet.get(f), trello.get(f), rules, now)
         })
         .collect()
 }
@@ -189,12 +219,18 @@ pub fn merge_field(
     state: &FieldState,
     sheet: Option<&Observed>,
     trello: Option<&Observed>,
-    policy: ConflictPolicy,
+    rules: impl Into<MergeRules>,
     now: DateTime<Utc>,
 ) -> Decision {
+    let MergeRules {
+        policy,
+        initial_source,
+    } = rules.into();
     let mut m = Merge {
         state,
         policy,
+        initial_source,
+        by_initial_source: false,
         now,
         next: state.clone(),
         writes: Vec::new(),
@@ -235,6 +271,9 @@ enum View<'a> {
 struct Merge<'a> {
     state: &'a FieldState,
     policy: ConflictPolicy,
+    initial_source: Side,
+    /// Set when `initial_source` chose the winner.
+    by_initial_source: bool,
     now: DateTime<Utc>,
     next: FieldState,
     writes: Vec<Write>,

@@ -117,6 +117,14 @@ impl<'a> Merge<'a> {
                 None => DecisionKind::Noop,
             };
         }
+        if self.state.agreed.is_none() {
+            // Nothing was ever agreed: not two edits racing, but two existing values of which
+            // the operator said which is the truth.
+            self.by_initial_source = true;
+            let winner = self.initial_source;
+            let obs = if winner == Side::Sheet { sheet } else { trello };
+            return self.win(winner, obs, true);
+        }
         let winner = match self.policy {
             ConflictPolicy::LastWriterWins => match (sheet.changed_at, trello.changed_at) {
                 (Some(s), Some(t)) if t > s => Side::Trello,
@@ -167,20 +175,21 @@ impl<'a> Merge<'a> {
     ) -> Decision {
         let conflict = matches!(kind, DecisionKind::Conflict { .. });
         // In a conflict an unobserved side is the one holding the agreed value.
-        let standing = self
-            .state
-            .agreed
-            .as_ref()
-            .filter(|_| conflict)
-            .map(|a| (a.hash.clone(), Some(a.agreed_at)));
-        let describe = |obs: Option<&Observed>| match obs {
-            Some(o) => (Some(ValueHash::of(&o.value)), o.changed_at),
-            None => standing
-                .clone()
-                .map_or((None, None), |(h, at)| (Some(h), at)),
+        let standing = self.state.agreed.as_ref().filter(|_| conflict);
+        let describe = |obs: Option<&Observed>| match (obs, standing) {
+            (Some(o), _) => Described {
+                hash: Some(ValueHash::of(&o.value)),
+                value: Some(o.value.clone()),
+                at: o.changed_at,
+            },
+            (None, Some(a)) => Described {
+                hash: Some(a.hash.clone()),
+                value: Some(a.value.clone()),
+                at: Some(a.agreed_at),
+            },
+            (None, None) => Described::default(),
         };
-        let (sheet_value_hash, sheet_changed_at) = describe(sheet);
-        let (trello_value_hash, trello_changed_at) = describe(trello);
+        let (sheet_side, trello_side) = (describe(sheet), describe(trello));
         Decision {
             field,
             kind,
@@ -189,16 +198,27 @@ impl<'a> Merge<'a> {
             record: DecisionRecord {
                 field,
                 decision: kind.as_str(),
-                sheet_value_hash,
-                trello_value_hash,
-                sheet_changed_at,
-                trello_changed_at,
+                sheet_value_hash: sheet_side.hash,
+                trello_value_hash: trello_side.hash,
+                sheet_value: sheet_side.value,
+                trello_value: trello_side.value,
+                sheet_changed_at: sheet_side.at,
+                trello_changed_at: trello_side.at,
                 winner: match kind {
                     DecisionKind::Conflict { winner } => Some(winner),
                     _ => None,
                 },
                 policy: self.policy,
+                by_initial_source: self.by_initial_source,
             },
         }
     }
+}
+
+/// One side as a decision record describes it.
+#[derive(Default)]
+struct Described {
+    hash: Option<ValueHash>,
+    value: Option<String>,
+    at: Option<DateTime<Utc>>,
 }

@@ -98,7 +98,7 @@ fn cases() -> Vec<Case> {
         c("new link, trello only", FieldState::default(), None, user("T", None), Lww, CopyToSheet, vec![(Sheet, "T")], Some(("T", Some(Trello)))),
         c("new link, both equal", FieldState::default(), user("X", Some(5)), user("X", Some(6)), Lww, Noop, vec![], Some(("X", None))),
         c("new link, both differ, lww", FieldState::default(), user("S", Some(6)), user("T", Some(5)), Lww, conflict(Sheet), vec![(Trello, "S")], Some(("S", Some(Sheet)))),
-        c("new link, both differ, prefer_trello", FieldState::default(), user("S", Some(6)), user("T", Some(5)), PreferTrello, conflict(Trello), vec![(Sheet, "T")], Some(("T", Some(Trello)))),
+        c("new link, both differ, prefer_trello: the initial source (sheet) decides", FieldState::default(), user("S", Some(6)), user("T", Some(5)), PreferTrello, conflict(Sheet), vec![(Trello, "S")], Some(("S", Some(Sheet)))),
         c("nothing observed", a(), None, None, Lww, Noop, vec![], Some(("A", Some(Sheet)))),
     ]
 }
@@ -234,5 +234,64 @@ fn merge_lead_decides_each_observed_field_in_field_order() {
             (Field::Status, DecisionKind::CopyToSheet),
             (Field::Email, DecisionKind::CopyToTrello),
         ]
+    );
+}
+
+#[test]
+fn a_first_link_goes_to_the_initial_source_whatever_the_policy_and_times() {
+    let trello_first = MergeRules {
+        policy: PreferSheet,
+        initial_source: Trello,
+    };
+    let d = merge_field(
+        Field::Name,
+        &FieldState::default(),
+        user("S", Some(9)).as_ref(),
+        user("T", Some(1)).as_ref(),
+        trello_first,
+        t(NOW),
+    );
+    assert_eq!(d.kind, conflict(Trello));
+    assert_eq!(writes(&d), vec![(Sheet, "T")]);
+    assert!(d.record.by_initial_source);
+    assert_eq!(d.record.winner, Some(Trello));
+    // Once agreed, the policy decides conflicts again.
+    let later = run(
+        &agreed("A", 10, None),
+        user("S", Some(20)),
+        user("T", Some(30)),
+        PreferSheet,
+    );
+    assert_eq!(later.kind, conflict(Sheet));
+    assert!(!later.record.by_initial_source);
+}
+
+#[test]
+fn a_conflict_record_keeps_both_values_and_a_one_sided_one_the_agreed_value() {
+    let d = run(
+        &agreed("A", 10, Some(Sheet)),
+        user("S", Some(20)),
+        user("T", Some(30)),
+        Lww,
+    );
+    assert_eq!(
+        (
+            d.record.sheet_value.as_deref(),
+            d.record.trello_value.as_deref()
+        ),
+        (Some("S"), Some("T"))
+    );
+    let one_sided = run(
+        &agreed("A", 20, Some(Trello)),
+        user("S", Some(15)),
+        None,
+        Lww,
+    );
+    assert_eq!(
+        (
+            one_sided.record.sheet_value.as_deref(),
+            one_sided.record.trello_value.as_deref()
+        ),
+        (Some("S"), Some("A"))
     );
 }

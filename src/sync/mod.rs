@@ -18,6 +18,7 @@ pub mod merge;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
+pub mod reconcile_action;
 pub mod reconcile_plan;
 mod reconcile_rows;
 pub mod resolve;

@@ -42,7 +42,7 @@ pub fn plan_lead(
     trello: &LeadObservation,
     now: DateTime<Utc>,
 ) -> LeadPlan {
-    let decisions = merge_lead(state, sheet, trello, ctx.policy, now);
+    let decisions = merge_lead(state, sheet, trello, ctx.rules(), now);
     let mut to_trello: BTreeMap<Field, String> = BTreeMap::new();
     let mut to_sheet: BTreeMap<Field, String> = BTreeMap::new();
     for d in &decisions {

@@ -376,7 +376,12 @@ impl Reconciler {
                 let known = self.pairs.contains_key(&pair);
                 let names = if known { vec![pair] } else { self.pair_names() };
                 for name in names {
-                    let _ = self.reconcile(&name, false).await;
+                    // Reads can wait minutes on rate limits and retries; a stop drops the
+                    // reconciliation, which is safe: it writes in one transaction at the end.
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        _ = self.reconcile(&name, false) => {}
+                    }
                 }
             }
         }

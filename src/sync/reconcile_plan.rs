@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::clients::trello::Card;
 use crate::config::OnRowDeleted;
@@ -14,9 +13,11 @@ use crate::store::links::Link;
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{CardInput, ColumnMap, MissingColumns, card_fields, split_description};
-use crate::sync::merge::{DecisionKind, LeadObservation, LeadState, Observed};
+use crate::sync::merge::{LeadObservation, LeadState, Observed};
 use crate::sync::observe::observe_row;
-use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
+use crate::sync::plan::{LinkView, plan_lead};
+pub(crate) use crate::sync::reconcile_action::lead_action;
+pub use crate::sync::reconcile_action::{Action, PlannedDecision};
 
 /// A row must be missing from reads at least this far apart before it counts as deleted.
 pub const ROW_GONE_AFTER_MS: i64 = 60_000;
@@ -31,110 +32,6 @@ pub struct Known {
     pub deleted_cards: HashSet<String>,
     /// Lead -> first time a full read missed its row (unix ms).
     pub absences: HashMap<String, i64>,
-}
-
-/// One step of a reconciliation.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
-    LinkLead {
-        lead_id: String,
-        card_id: Option<String>,
-        card_short_url: Option<String>,
-        row: Option<u32>,
-        /// The id is new, made for a row the read showed without one.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        new_id_for_row: bool,
-    },
-    AdoptCard {
-        lead_id: String,
-        card_id: String,
-        card_short_url: String,
-    },
-    CardDeleted {
-        lead_id: String,
-        card_id: String,
-    },
-    RowHint {
-        lead_id: String,
-        row: u32,
-    },
-    RowMissing {
-        lead_id: String,
-    },
-    RowSeen {
-        lead_id: String,
-    },
-    DropLink {
-        lead_id: String,
-        reason: String,
-    },
-    Lead {
-        lead_id: String,
-        card_id: Option<String>,
-        #[serde(skip)]
-        plan: LeadPlan,
-        decisions: Vec<PlannedDecision>,
-        commands: Vec<Command>,
-    },
-    Warning {
-        message: String,
-    },
-}
-
-impl Action {
-    /// The lead an action is about, if any.
-    pub fn lead_id(&self) -> Option<&str> {
-        match self {
-            Action::LinkLead { lead_id, .. }
-            | Action::AdoptCard { lead_id, .. }
-            | Action::CardDeleted { lead_id, .. }
-            | Action::RowHint { lead_id, .. }
-            | Action::RowMissing { lead_id }
-            | Action::RowSeen { lead_id }
-            | Action::DropLink { lead_id, .. }
-            | Action::Lead { lead_id, .. } => Some(lead_id),
-            Action::Warning { .. } => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PlannedDecision {
-    pub field: &'static str,
-    pub decision: &'static str,
-}
-
-/// A read that finds both sides agreeing is not an echo (nothing came back from a write): it
-/// is a no-op, and like every no-op it is not stored in the activity log, so reconciling
-/// thousands of unchanged leads adds nothing to it.
-fn without_echoes(mut plan: LeadPlan) -> LeadPlan {
-    for d in &mut plan.decisions {
-        if d.kind == DecisionKind::Echo {
-            d.kind = DecisionKind::Noop;
-            d.record.decision = DecisionKind::Noop.as_str();
-        }
-    }
-    plan
-}
-
-pub(crate) fn lead_action(lead_id: &str, card_id: Option<&str>, plan: LeadPlan) -> Action {
-    let plan = without_echoes(plan);
-    let decisions = plan
-        .decisions
-        .iter()
-        .map(|d| PlannedDecision {
-            field: d.field.as_str(),
-            decision: d.kind.as_str(),
-        })
-        .collect();
-    Action::Lead {
-        lead_id: lead_id.to_owned(),
-        card_id: card_id.map(str::to_owned),
-        commands: plan.commands.clone(),
-        plan,
-        decisions,
-    }
 }
 
 /// Reads a card as the merge sees it, observed `now` (reconciliation has no change times).

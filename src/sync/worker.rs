@@ -71,7 +71,8 @@ impl Worker {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let idle = Duration::from_millis(200).min(self.debounce.max(Duration::from_millis(20)));
-        loop {
+        // A busy inbox skips the pause, so the token is checked on every pass, not only there.
+        while !shutdown.is_cancelled() {
             match self.run_once().await {
                 Ok(r) if r.events_done > 0 => continue,
                 Ok(_) => {}

@@ -118,6 +118,13 @@ async fn apps_script_prints_the_filled_in_script_and_exits_2_on_a_bad_pair_or_se
         let run = leadsync(&env, &config, args).await;
         assert_eq!(run.code, Some(0), "{}", run.stderr);
         assert_filled_in(&run.stdout, &env.public_url);
+        // The test's public_url is loopback: the script would never reach it from Google.
+        assert!(
+            run.stderr
+                .starts_with("leadsync: warning: server.public_url: http://127.0.0.1:"),
+            "{}",
+            run.stderr
+        );
     }
     let unknown = leadsync(&env, &config, &["apps-script", "--pair", "nope"]).await;
     assert_eq!(unknown.code, Some(2));

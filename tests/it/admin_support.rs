@@ -85,7 +85,7 @@ secret = "{sheets}"
     );
     if opts.with_pair {
         toml.push_str(&format!(
-            "\n[[pairs]]\nname = \"{PAIR}\"\nspreadsheet_id = \"{SPREADSHEET}\"\n\
+            "\n[sync]\non_card_archived = \"ignore\"\n[[pairs]]\nname = \"{PAIR}\"\nspreadsheet_id = \"{SPREADSHEET}\"\n\
              sheet = \"{SHEET}\"\nboard_id = \"{board_id}\"\n\
              [pairs.status_lists]\nNew = \"New\"\n"
         ));

@@ -7,6 +7,7 @@ use leadsync::sandbox::trello::{BoardSetup, TrelloSandbox};
 
 const BIN: &str = env!("CARGO_BIN_EXE_leadsync");
 const SPREADSHEET: &str = "1ItSpreadsheet";
+const APPS_SCRIPT_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 struct Deployment {
     trello: TrelloSandbox,
@@ -40,7 +41,7 @@ async fn deployment(lists: &[&str]) -> Deployment {
         .write_service_account_key(&dir.path().join("service_account.json"))
         .expect("key file");
     let toml = format!(
-        "[[pairs]]\nname = \"sales\"\nspreadsheet_id = \"{SPREADSHEET}\"\nsheet = \"Leads\"\n\
+        "[sync]\non_card_archived = \"ignore\"\n[[pairs]]\nname = \"sales\"\nspreadsheet_id = \"{SPREADSHEET}\"\nsheet = \"Leads\"\n\
          board_id = \"{}\"\n[pairs.status_lists]\nNew = \"New\"\nWon = \"Won\"\n",
         board.board_id
     );
@@ -68,6 +69,9 @@ async fn check(d: &Deployment, token: &str, fix: bool) -> Run {
         .env("LEADSYNC__TRELLO__API_KEY", d.trello.api_key())
         .env("LEADSYNC__TRELLO__API_TOKEN", token)
         .env("LEADSYNC__TRELLO__API_SECRET", d.trello.api_secret())
+        .env("LEADSYNC__APPS_SCRIPT__SECRET", APPS_SCRIPT_SECRET)
+        // Never contacted by check; unlike the default localhost, Trello could reach it.
+        .env("LEADSYNC__SERVER__PUBLIC_URL", "https://leads.acme.test")
         .env(
             "LEADSYNC__GOOGLE__SHEETS_API_BASE",
             d.google.sheets_api_base(),

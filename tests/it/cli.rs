@@ -113,6 +113,12 @@ fn serve_answers_healthcheck_and_exits_0_on_sigterm() {
             let _ = tx.send(line);
         }
     });
+    let warning = wait_for_line(&rx, "nothing will be synced").expect("serve warns without pairs");
+    assert!(warning.contains("\"level\":\"WARN\""), "{warning}");
+    assert!(
+        warning.contains("[[pairs]]") && warning.contains("LEADSYNC_CONFIG"),
+        "{warning}"
+    );
     let addr = wait_for_line(&rx, "\"listening\"")
         .and_then(|line| serde_json::from_str::<serde_json::Value>(&line).ok())
         .and_then(|v| v["addr"].as_str().map(str::to_owned))
@@ -146,6 +152,59 @@ fn serve_answers_healthcheck_and_exits_0_on_sigterm() {
         Some(1),
         "healthcheck fails once the server is gone"
     );
+}
+
+/// With no `--url`, `healthcheck` asks the daemon's `/readyz` on the port of `server.bind`: a
+/// daemon that still runs (so `/healthz` is 200) but whose database file is gone is unhealthy.
+#[test]
+fn healthcheck_defaults_to_readyz_so_a_not_ready_daemon_is_unhealthy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A free port for server.bind: the default URL is derived from it, so it cannot be 0.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = leadsync(dir.path())
+        .arg("serve")
+        .env("LEADSYNC__SERVER__BIND", &bind)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    assert!(
+        wait_for_line(&rx, "\"listening\"").is_some(),
+        "serve starts"
+    );
+    let healthcheck = || {
+        leadsync(dir.path())
+            .arg("healthcheck")
+            .env("LEADSYNC__SERVER__BIND", &bind)
+            .output()
+            .expect("runs")
+    };
+
+    let ready = healthcheck();
+    assert!(ready.status.success(), "{ready:?}");
+    let said = String::from_utf8_lossy(&ready.stdout);
+    assert!(said.contains(&format!("{bind}/readyz")), "{said}");
+
+    std::fs::remove_file(dir.path().join("db/leadsync.db")).expect("remove database");
+    let not_ready = healthcheck();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = wait_for_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(not_ready.status.code(), Some(1), "{not_ready:?}");
+    let said = String::from_utf8_lossy(&not_ready.stderr);
+    assert!(said.contains("/readyz answered 503"), "{said}");
 }
 
 fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> Option<String> {

@@ -202,3 +202,54 @@ async fn a_conflict_found_by_reconciliation_is_resolved_and_logged() {
     assert_detail_complete(&c);
     assert_sides_equal(&w, P);
 }
+
+/// `GET /admin/activity` for one lead, as an operator reads it.
+async fn activity_over_http(w: &World, lead_id: &str) -> Vec<serde_json::Value> {
+    let token = secrecy::ExposeSecret::expose_secret(&w.settings.server.admin_token).to_owned();
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/admin/activity?lead={lead_id}", w.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON");
+    body["entries"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_losing_value_of_a_conflict_is_kept_in_the_activity_log_cut_when_long() {
+    let w = world_with(options("last_writer_wins")).await;
+    let (lead_id, card) = add_lead(&w, P, 2, "Dora", "New").await;
+
+    // The sheet's long name loses to Trello's later rename; only the log still has it.
+    let long = format!("Dora {}", "x".repeat(1500));
+    w.user_edits_cell(P, 2, "Name", &long).await.expect("edit");
+    tick().await;
+    rename(&w, &card.id, "Dora from Trello");
+    w.settle(SETTLE).await.expect("settles");
+    assert_eq!(w.rows(P)[0][NAME], "Dora from Trello");
+
+    let entries = activity_over_http(&w, &lead_id).await;
+    let conflict = entries
+        .iter()
+        .find(|e| e["decision"] == "conflict")
+        .unwrap_or_else(|| panic!("a conflict entry: {entries:?}"));
+    let detail = &conflict["detail"];
+    assert_eq!(detail["winner"], "trello");
+    assert_eq!(detail["decided_by"], "last_writer_wins");
+    assert_eq!(detail["trello_value"], "Dora from Trello");
+    let kept = detail["sheet_value"].as_str().expect("the losing value");
+    assert!(kept.starts_with(&long[..1000]), "{kept}");
+    assert!(
+        kept.ends_with("…[truncated: 1505 characters in all]"),
+        "{kept}"
+    );
+    // The copy that created the card keeps the value it copied.
+    let copied = entries
+        .iter()
+        .find(|e| e["decision"] == "copy_to_trello" && e["field"] == "name")
+        .unwrap_or_else(|| panic!("the name's first copy: {entries:?}"));
+    assert_eq!(copied["detail"]["value"], "Dora");
+}

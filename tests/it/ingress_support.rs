@@ -38,6 +38,9 @@ sheets_api_base = "http://127.0.0.1:9/v4"
 [apps_script]
 secret = "{SHEETS_SECRET}"
 
+[sync]
+on_card_archived = "ignore"
+
 [[pairs]]
 name = "default"
 spreadsheet_id = "{SPREADSHEET}"

@@ -131,3 +131,26 @@ async fn an_unknown_pair_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no pair named \"nope\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_with_nothing_to_do_still_says_so_on_stderr() {
+    let w = World::start(WorldOptions {
+        start_app: false,
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("world");
+    let mut cmd = leadsync(&w);
+    let out = tokio::task::spawn_blocking(move || {
+        cmd.args(["reconcile", "--dry-run"]).output().expect("runs")
+    })
+    .await
+    .expect("joins");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(out.stdout.is_empty(), "no planned change");
+    assert!(
+        stderr.contains("pair default: 0 change(s) planned (dry run: nothing was changed)"),
+        "{stderr}"
+    );
+}

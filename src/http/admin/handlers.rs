@@ -1,4 +1,5 @@
-//! The admin handlers: thin wrappers over `crate::admin` and the store, answering CONTRACT §4.
+//! The admin handlers: thin wrappers over `crate::admin` and the store, answering JSON (the
+//! Apps Script as plain text).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};

@@ -1,5 +1,5 @@
 //! Trello action JSON as webhooks deliver it: `{"model": board, "action": {…}}`, shaped like the
-//! recorded deliveries in `shared/fixtures/trello/`.
+//! recorded deliveries in `tests/fixtures/trello/`.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
 //! The minimum each source's body must contain to be routed and deduplicated: Trello's
-//! action id and board, the Apps Script payload of CONTRACT §4. Fuller parsing is the engine's.
+//! action id and board, the Apps Script's signed JSON envelope. Fuller parsing is the engine's.
 
 use std::collections::BTreeMap;
 
@@ -48,7 +48,7 @@ pub(super) fn trello_key_and_route(body: &[u8]) -> Result<(String, RouteKey), Ve
     Ok((action_id, RouteKey::Board { board_id }))
 }
 
-/// What the Apps Script sends (CONTRACT §4).
+/// What the Apps Script sends (`apps-script/Code.gs`, `envelope_`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SheetsPayload {
     pub spreadsheet_id: String,

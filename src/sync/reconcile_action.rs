@@ -1,0 +1,135 @@
+//! The steps a reconciliation plans, as `--dry-run` prints them and `apply` carries them out.
+
+use serde::Serialize;
+
+use crate::model::Side;
+use crate::sync::commands::Command;
+use crate::sync::merge::{Decision, DecisionKind};
+use crate::sync::plan::LeadPlan;
+
+/// One step of a reconciliation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    LinkLead {
+        lead_id: String,
+        card_id: Option<String>,
+        card_short_url: Option<String>,
+        row: Option<u32>,
+        /// The id is new, made for a row the read showed without one.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        new_id_for_row: bool,
+    },
+    AdoptCard {
+        lead_id: String,
+        card_id: String,
+        card_short_url: String,
+    },
+    CardDeleted {
+        lead_id: String,
+        card_id: String,
+    },
+    RowHint {
+        lead_id: String,
+        row: u32,
+    },
+    RowMissing {
+        lead_id: String,
+    },
+    RowSeen {
+        lead_id: String,
+    },
+    DropLink {
+        lead_id: String,
+        reason: String,
+    },
+    Lead {
+        lead_id: String,
+        card_id: Option<String>,
+        #[serde(skip)]
+        plan: LeadPlan,
+        decisions: Vec<PlannedDecision>,
+        commands: Vec<Command>,
+    },
+    Warning {
+        message: String,
+    },
+}
+
+impl Action {
+    /// The lead an action is about, if any.
+    pub fn lead_id(&self) -> Option<&str> {
+        match self {
+            Action::LinkLead { lead_id, .. }
+            | Action::AdoptCard { lead_id, .. }
+            | Action::CardDeleted { lead_id, .. }
+            | Action::RowHint { lead_id, .. }
+            | Action::RowMissing { lead_id }
+            | Action::RowSeen { lead_id }
+            | Action::DropLink { lead_id, .. }
+            | Action::Lead { lead_id, .. } => Some(lead_id),
+            Action::Warning { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedDecision {
+    pub field: &'static str,
+    pub decision: &'static str,
+    /// The side whose value is written to the other: the changed side of a copy, the winner
+    /// of a conflict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+    /// What chose a conflict's winner: `initial_source` (a first link, nothing agreed yet) or
+    /// the `conflict_policy` by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<&'static str>,
+}
+
+impl PlannedDecision {
+    fn of(d: &Decision) -> Self {
+        let source = match d.kind {
+            DecisionKind::CopyToTrello => Some(Side::Sheet),
+            DecisionKind::CopyToSheet => Some(Side::Trello),
+            DecisionKind::Conflict { winner } => Some(winner),
+            DecisionKind::Echo | DecisionKind::Noop => None,
+        };
+        let decided_by = match d.kind {
+            DecisionKind::Conflict { .. } if d.record.by_initial_source => Some("initial_source"),
+            DecisionKind::Conflict { .. } => Some(d.record.policy.as_str()),
+            _ => None,
+        };
+        Self {
+            field: d.field.as_str(),
+            decision: d.kind.as_str(),
+            source: source.map(Side::as_str),
+            decided_by,
+        }
+    }
+}
+
+/// A read that finds both sides agreeing is not an echo (nothing came back from a write): it
+/// is a no-op, and like every no-op it is not stored in the activity log, so reconciling
+/// thousands of unchanged leads adds nothing to it.
+fn without_echoes(mut plan: LeadPlan) -> LeadPlan {
+    for d in &mut plan.decisions {
+        if d.kind == DecisionKind::Echo {
+            d.kind = DecisionKind::Noop;
+            d.record.decision = DecisionKind::Noop.as_str();
+        }
+    }
+    plan
+}
+
+pub(crate) fn lead_action(lead_id: &str, card_id: Option<&str>, plan: LeadPlan) -> Action {
+    let plan = without_echoes(plan);
+    let decisions = plan.decisions.iter().map(PlannedDecision::of).collect();
+    Action::Lead {
+        lead_id: lead_id.to_owned(),
+        card_id: card_id.map(str::to_owned),
+        commands: plan.commands.clone(),
+        plan,
+        decisions,
+    }
+}
