@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde_json::json;
 
-use crate::clients::board_ids::resolve_board_ids;
 use crate::cli::InitialSource;
+use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::{sheets_client, trello_client};
 use crate::config::Settings;
 use crate::store::Db;

@@ -1,7 +1,11 @@
 //! Sheet writes land by position, and a user may sort or insert rows between the dispatcher's
-//! read and its write. After a batch is written, one more read checks that every written row
-//! is still the lead's: a write that hit another row is undone there (from that row's cells
-//! as first read) and its command is retried from a fresh read, which finds the row by its id.
+//! read and its write (or between the write and any later read). After a batch is written, one
+//! more read checks, by content rather than position, where each write went: a row that is
+//! not the lead's but took one of the batch's values it did not have before gets its earlier
+//! cell back, and a write whose lead's row did not get its value is sent again from a fresh
+//! read, which finds the row by its id.
+
+use std::collections::HashMap;
 
 use crate::clients::sheets::ValueRange;
 use crate::clients::sheets::a1::{A1Range, cell_at};
@@ -24,15 +28,14 @@ pub(crate) struct Columns {
     pub name: usize,
 }
 
-/// The commands whose write hit another row, and the writes that put that row's cells back.
+/// The commands to send again, and the writes that put other rows' cells back.
 #[derive(Debug, Default)]
 pub(crate) struct Misses {
     pub commands: Vec<usize>,
     pub restore: Vec<ValueRange>,
 }
 
-/// Compares the rows written with a read taken after the write (`pre` is the read the batch
-/// was planned from).
+/// Compares a read taken after the batch's write with `pre`, the read it was planned from.
 pub(crate) fn misses(
     pre: &[Vec<String>],
     post: &[Vec<String>],
@@ -41,55 +44,82 @@ pub(crate) fn misses(
     sheet: &str,
 ) -> Misses {
     let mut out = Misses::default();
-    for w in written {
-        let r = w.row as usize - 1;
-        if hit(pre, post, cols, w) {
+    let by_lead: HashMap<&str, &Written> =
+        written.iter().map(|w| (w.lead_id.as_str(), w)).collect();
+    for q in 1..post.len() {
+        let Some(p) = before(pre, post, q, cols, written) else {
             continue;
-        }
-        out.commands.push(w.index);
-        match original(pre, post, r, w) {
-            Some(p) => out.restore.extend(w.cells.iter().map(|(c, _)| ValueRange {
-                range: A1Range::cell(sheet, *c, w.row).to_string(),
-                values: vec![vec![cell_at(pre, p, *c as usize - 1).to_owned()]],
-            })),
-            None => tracing::error!(
-                row = w.row,
-                lead_id = %w.lead_id,
-                "a write landed on a row that moved, and that row's earlier cells cannot be told apart; they are left as written"
-            ),
+        };
+        let owner = owner_of(post, q, cols, &by_lead);
+        for w in written {
+            if owner.is_some_and(|o| o.lead_id == w.lead_id) {
+                continue;
+            }
+            for (c, value) in &w.cells {
+                // The row's own write put the same value there.
+                if owner.is_some_and(|o| o.cells.iter().any(|own| own.0 == *c && own.1 == *value)) {
+                    continue;
+                }
+                let c0 = *c as usize - 1;
+                let now = cell_at(post, q, c0).trim();
+                let was = cell_at(pre, p, c0);
+                if now == value.trim() && was.trim() != value.trim() {
+                    let row = u32::try_from(q + 1).unwrap_or(u32::MAX);
+                    out.restore.push(ValueRange {
+                        range: A1Range::cell(sheet, *c, row).to_string(),
+                        values: vec![vec![was.to_owned()]],
+                    });
+                    if !out.commands.contains(&w.index) {
+                        out.commands.push(w.index);
+                    }
+                }
+            }
         }
     }
     out
 }
 
-/// The write reached its lead's row: the row holds the lead's id, and when the write gave the
-/// row its id, the row still has the name it was written for.
-fn hit(pre: &[Vec<String>], post: &[Vec<String>], cols: Columns, w: &Written) -> bool {
-    let r = w.row as usize - 1;
-    if cell_at(post, r, cols.id).trim() != w.lead_id {
-        return false;
-    }
-    let gave_id = cell_at(pre, r, cols.id).trim() != w.lead_id;
+/// The write of the batch this row is the target of, if any: the row holds the lead's id, and
+/// for a write that gave the row its id, the name it was written for.
+fn owner_of<'a>(
+    post: &[Vec<String>],
+    q: usize,
+    cols: Columns,
+    by_lead: &HashMap<&str, &'a Written>,
+) -> Option<&'a Written> {
+    let w = by_lead.get(cell_at(post, q, cols.id).trim())?;
+    let gave_id = w.cells.iter().any(|(c, _)| *c as usize - 1 == cols.id);
     match (&w.expect_name, gave_id) {
-        (Some(name), true) => cell_at(post, r, cols.name).trim() == name.trim(),
-        _ => true,
+        (Some(name), true) if cell_at(post, q, cols.name).trim() != name.trim() => None,
+        _ => Some(w),
     }
 }
 
-/// The row (0-based, in `pre`) that the row now at `r` was before the write: the one row that
-/// agrees with it on every column the write did not touch.
-fn original(pre: &[Vec<String>], post: &[Vec<String>], r: usize, w: &Written) -> Option<usize> {
-    let written: Vec<usize> = w.cells.iter().map(|(c, _)| *c as usize - 1).collect();
-    let width = pre
+/// The row (0-based, in `pre`) that the row now at `q` was before the write: the one with its
+/// id, or for a row without one, the one row that agrees with it on every column no write of
+/// the batch touched.
+fn before(
+    pre: &[Vec<String>],
+    post: &[Vec<String>],
+    q: usize,
+    cols: Columns,
+    written: &[Written],
+) -> Option<usize> {
+    let id = cell_at(post, q, cols.id).trim();
+    let ours = written.iter().any(|w| w.lead_id == id);
+    if !id.is_empty() && !ours {
+        return (1..pre.len()).find(|&p| cell_at(pre, p, cols.id).trim() == id);
+    }
+    let touched: Vec<usize> = written
         .iter()
-        .chain(post.iter())
-        .map(Vec::len)
-        .max()
-        .unwrap_or(0);
+        .flat_map(|w| w.cells.iter().map(|(c, _)| *c as usize - 1))
+        .chain([cols.id])
+        .collect();
+    let width = pre.iter().chain(post).map(Vec::len).max().unwrap_or(0);
     let same = |p: usize| {
         (0..width)
-            .filter(|c| !written.contains(c))
-            .all(|c| cell_at(pre, p, c).trim() == cell_at(post, r, c).trim())
+            .filter(|c| !touched.contains(c))
+            .all(|c| cell_at(pre, p, c).trim() == cell_at(post, q, c).trim())
     };
     let mut found = (1..pre.len()).filter(|&p| same(p));
     match (found.next(), found.next()) {
@@ -150,6 +180,48 @@ mod tests {
         assert_eq!(m.restore.len(), 1);
         assert_eq!(m.restore[0].range, "Leads!C2");
         assert_eq!(m.restore[0].values, [["old-b"]]);
+    }
+
+    #[test]
+    fn a_write_that_hit_another_row_is_found_even_after_the_rows_were_sorted_back() {
+        // The note for L1 landed on L2 while L2 stood at row 2; a second sort put L1 back at
+        // row 2, where nothing is wrong any more by position.
+        let pre = grid(&[
+            &["Lead ID", "Name", "Notes"],
+            &["L1", "Ada", "old-a"],
+            &["L2", "Bob", "old-b"],
+        ]);
+        let post = grid(&[
+            &["Lead ID", "Name", "Notes"],
+            &["L1", "Ada", "old-a"],
+            &["L2", "Bob", "for-ada"],
+        ]);
+        let w = Written {
+            index: 1,
+            row: 2,
+            lead_id: "L1".into(),
+            expect_name: None,
+            cells: vec![(3, "for-ada".into())],
+        };
+        let m = misses(&pre, &post, COLS, &[w], "Leads");
+        assert_eq!(m.commands, [1]);
+        assert_eq!(m.restore[0].range, "Leads!C3");
+        assert_eq!(m.restore[0].values, [["old-b"]]);
+    }
+
+    #[test]
+    fn several_rows_given_the_same_value_by_their_own_writes_are_hits() {
+        let pre = grid(&[&["Lead ID", "Status"], &["L1", "New"], &["L2", "New"]]);
+        let post = grid(&[&["Lead ID", "Status"], &["L2", "Won"], &["L1", "Won"]]);
+        let w = |i, lead: &str, row| Written {
+            index: i,
+            row,
+            lead_id: lead.into(),
+            expect_name: None,
+            cells: vec![(2, "Won".into())],
+        };
+        let m = misses(&pre, &post, COLS, &[w(0, "L1", 2), w(1, "L2", 3)], "Leads");
+        assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod first_sync;
 mod health;
 mod helpers;
 mod ingress_support;
+mod kill_nine;
 mod reconcile_cli;
 mod shutdown;
 mod webhooks;
