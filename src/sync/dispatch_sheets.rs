@@ -262,13 +262,16 @@ fn locate(
     })
 }
 
+/// One cell to write: 1-based column, value.
+type Cell = (u32, String);
+
 /// The ranges that write `cells` into `row`, and the cells as (1-based column, value).
 fn cell_ranges(
     header: &Header<'_>,
     sheet: &str,
     row: u32,
     cells: &BTreeMap<String, String>,
-) -> Result<(Vec<ValueRange>, Vec<(u32, String)>), String> {
+) -> Result<(Vec<ValueRange>, Vec<Cell>), String> {
     let cols = cells
         .iter()
         .map(|(name, value)| Ok((header.column(name)?, value.clone())))

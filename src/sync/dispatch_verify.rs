@@ -36,6 +36,10 @@ pub(crate) struct Misses {
 }
 
 /// Compares a read taken after the batch's write with `pre`, the read it was planned from.
+/// A row other than the lead's that now holds a value of the write, which it did not hold
+/// before, took that write when it is the row at the written position, or when the lead's
+/// own row did not get the value: it gets its cell back, and the write is sent again if its
+/// lead did not get it. A value found nowhere else was overwritten by a user since: kept.
 pub(crate) fn misses(
     pre: &[Vec<String>],
     post: &[Vec<String>],
@@ -46,34 +50,47 @@ pub(crate) fn misses(
     let mut out = Misses::default();
     let by_lead: HashMap<&str, &Written> =
         written.iter().map(|w| (w.lead_id.as_str(), w)).collect();
-    for q in 1..post.len() {
-        let Some(p) = before(pre, post, q, cols, written) else {
-            continue;
-        };
-        let owner = owner_of(post, q, cols, &by_lead);
-        for w in written {
-            if owner.is_some_and(|o| o.lead_id == w.lead_id) {
+    let owners: Vec<Option<&Written>> = (0..post.len())
+        .map(|q| owner_of(post, q, cols, &by_lead).filter(|_| q > 0))
+        .collect();
+    for w in written {
+        let mine = |q: usize| owners[q].is_some_and(|o| o.lead_id == w.lead_id);
+        let landed = (1..post.len()).any(|q| {
+            mine(q)
+                && w.cells
+                    .iter()
+                    .all(|(c, v)| cell_at(post, q, *c as usize - 1).trim() == v.trim())
+        });
+        let mut took = false;
+        for q in (1..post.len()).filter(|&q| !mine(q)) {
+            let at_write = q + 1 == w.row as usize;
+            if landed && !at_write {
                 continue;
             }
+            let Some(p) = before(pre, post, q, cols, written) else {
+                continue;
+            };
             for (c, value) in &w.cells {
                 // The row's own write put the same value there.
-                if owner.is_some_and(|o| o.cells.iter().any(|own| own.0 == *c && own.1 == *value)) {
+                if owners[q]
+                    .is_some_and(|o| o.cells.iter().any(|own| own.0 == *c && own.1 == *value))
+                {
                     continue;
                 }
                 let c0 = *c as usize - 1;
-                let now = cell_at(post, q, c0).trim();
                 let was = cell_at(pre, p, c0);
-                if now == value.trim() && was.trim() != value.trim() {
+                if cell_at(post, q, c0).trim() == value.trim() && was.trim() != value.trim() {
                     let row = u32::try_from(q + 1).unwrap_or(u32::MAX);
                     out.restore.push(ValueRange {
                         range: A1Range::cell(sheet, *c, row).to_string(),
                         values: vec![vec![was.to_owned()]],
                     });
-                    if !out.commands.contains(&w.index) {
-                        out.commands.push(w.index);
-                    }
+                    took = true;
                 }
             }
+        }
+        if took && !landed {
+            out.commands.push(w.index);
         }
     }
     out
@@ -221,6 +238,21 @@ mod tests {
             cells: vec![(2, "Won".into())],
         };
         let m = misses(&pre, &post, COLS, &[w(0, "L1", 2), w(1, "L2", 3)], "Leads");
+        assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
+    }
+
+    #[test]
+    fn a_user_typing_the_same_value_elsewhere_meanwhile_is_left_alone() {
+        let pre = grid(&[&["Lead ID", "Status"], &["L1", "New"], &["L2", "New"]]);
+        let post = grid(&[&["Lead ID", "Status"], &["L1", "Won"], &["L2", "Won"]]);
+        let w = Written {
+            index: 0,
+            row: 2,
+            lead_id: "L1".into(),
+            expect_name: None,
+            cells: vec![(2, "Won".into())],
+        };
+        let m = misses(&pre, &post, COLS, &[w], "Leads");
         assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
     }
 

@@ -276,8 +276,9 @@ impl SheetsClient {
             ("valueInputOption", "RAW"),
             ("insertDataOption", "INSERT_ROWS"),
         ];
+        // Not idempotent: a blind retry after a lost answer would add the rows twice.
         let wire: AppendWire = self
-            .call("values.append", |http| {
+            .call_with("values.append", false, |http| {
                 http.post(url.clone()).query(&query).json(&body)
             })
             .await?;
@@ -312,12 +313,23 @@ impl SheetsClient {
         endpoint: &'static str,
         make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
+        self.call_with(endpoint, true, make).await
+    }
+
+    /// `idempotent: false` (an append) is retried here only on a 429: a 5xx, a timeout or a
+    /// reset may have added the rows, so the caller must read before sending it again.
+    async fn call_with<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        idempotent: bool,
+        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
         let token = self.auth.token().await?;
-        match self.attempt(endpoint, &make, &token).await {
+        match self.attempt(endpoint, idempotent, &make, &token).await {
             Err(ClientError::Auth { status: 401, .. }) => {
                 self.auth.invalidate(&token).await;
                 let fresh = self.auth.token().await?;
-                self.attempt(endpoint, &make, &fresh).await
+                self.attempt(endpoint, idempotent, &make, &fresh).await
             }
             other => other,
         }
@@ -326,14 +338,16 @@ impl SheetsClient {
     async fn attempt<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
+        idempotent: bool,
         make: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         token: &SecretString,
     ) -> Result<T, ClientError> {
-        self.api
-            .send_json(endpoint, |http| {
-                make(http).bearer_auth(token.expose_secret())
-            })
-            .await
+        let authed = |http: &reqwest::Client| make(http).bearer_auth(token.expose_secret());
+        if idempotent {
+            self.api.send_json(endpoint, authed).await
+        } else {
+            self.api.send_json_not_idempotent(endpoint, authed).await
+        }
     }
 }
 

@@ -46,6 +46,49 @@ async fn retries_a_reset_connection_then_succeeds() {
 }
 
 #[tokio::test]
+async fn an_append_whose_answer_is_lost_is_not_sent_again_blindly() {
+    let g = sandbox().await;
+    let c = client(&g);
+    let rows_before = g.grid(SS, "Leads").unwrap().len();
+    // The rows are added, then the connection is reset before the answer.
+    g.gate().set_faults(Faults {
+        fail_next: vec![0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    let err = c
+        .append(SS, "Leads!A1:B", &[vec!["L9".into(), "Ada".into()]])
+        .await
+        .expect_err("the answer was lost");
+    assert!(
+        matches!(
+            err,
+            ClientError::Retryable {
+                outcome_unknown: true,
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        g.grid(SS, "Leads").unwrap().len(),
+        rows_before + 1,
+        "added once"
+    );
+    // A 429 is refused before anything is done: that one is retried here.
+    g.gate().set_faults(Faults {
+        fail_next: vec![429],
+        retry_after_secs: Some(0),
+        ..Faults::default()
+    });
+    c.append(SS, "Leads!A1:B", &[vec!["L10".into(), "Bob".into()]])
+        .await
+        .expect("retried after the 429");
+    assert_eq!(g.grid(SS, "Leads").unwrap().len(), rows_before + 2);
+}
+
+#[tokio::test]
 async fn retries_a_hang_past_the_timeout_then_succeeds() {
     let g = sandbox().await;
     g.gate().set_faults(Faults {
