@@ -168,6 +168,49 @@ pub async fn create_pending(
     Ok(n > 0)
 }
 
+/// True while an id leadsync gave a row of the pair has not landed and its write is still to
+/// be sent (or dead-lettered): until then, a row read without an id may be that row.
+pub async fn ids_on_their_way(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM links l WHERE l.pair = $1
+           AND l.id_assigned_at IS NOT NULL AND l.id_landed_at IS NULL
+           AND EXISTS (SELECT 1 FROM outbox o WHERE o.pair = l.pair AND o.lead_id = l.lead_id
+                AND o.kind = 'write_row' AND o.status IN ('pending', 'in_flight', 'dead'))",
+    )
+    .bind(pair)
+    .fetch_one(exec)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The sides a lead has commands for that are not sent yet, or dead-lettered (sent later, once
+/// requeued): what lands on them after a decision made now.
+pub async fn unsent_targets(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<Vec<crate::model::Side>, StoreError> {
+    let targets: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT target FROM outbox WHERE pair = $1 AND lead_id = $2
+           AND status IN ('pending', 'in_flight', 'dead') ORDER BY target",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .fetch_all(exec)
+    .await?;
+    Ok(targets
+        .iter()
+        .filter_map(|t| match t.as_str() {
+            "sheets" => Some(crate::model::Side::Sheet),
+            "trello" => Some(crate::model::Side::Trello),
+            _ => None,
+        })
+        .collect())
+}
+
 /// True while some card of the pair is being created (`create_card` pending or in flight):
 /// a card event that matches no link may be about that card, whose link is not set yet.
 pub async fn creates_unfinished(

@@ -22,6 +22,9 @@ pub struct LinkView {
     /// The card was deleted in Trello: no new card until the sheet's status next changes.
     pub card_deleted: bool,
     pub row_hint: Option<u32>,
+    /// Sides this lead has commands for that are not sent yet (or dead-lettered): they land
+    /// after this decision and may carry values it replaces.
+    pub in_flight: Vec<Side>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,7 +45,8 @@ pub fn plan_lead(
     trello: &LeadObservation,
     now: DateTime<Utc>,
 ) -> LeadPlan {
-    let decisions = merge_lead(state, sheet, trello, ctx.rules(), now);
+    let mut decisions = merge_lead(state, sheet, trello, ctx.rules(), now);
+    overwrite_in_flight(state, link, &mut decisions);
     let mut to_trello: BTreeMap<Field, String> = BTreeMap::new();
     let mut to_sheet: BTreeMap<Field, String> = BTreeMap::new();
     for d in &decisions {
@@ -75,6 +79,29 @@ pub fn plan_lead(
     }
     plan.decisions = decisions;
     plan
+}
+
+/// A new agreed value is written again to a side that still has writes of this lead on their
+/// way: they were decided earlier, may carry the value this one replaces, and would otherwise
+/// land last (a write queued now lands after them, per lead, in order).
+fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions: &mut [Decision]) {
+    for d in decisions {
+        let Some(agreed) = &d.next.agreed else {
+            continue;
+        };
+        let before = state.get(&d.field).and_then(|f| f.agreed.as_ref());
+        if before.is_some_and(|b| b.hash == agreed.hash) {
+            continue;
+        }
+        for side in &link.in_flight {
+            if !d.writes.iter().any(|w| w.side == *side) {
+                d.writes.push(crate::sync::merge::Write {
+                    side: *side,
+                    value: agreed.value.clone(),
+                });
+            }
+        }
+    }
 }
 
 fn sheet_changed_status(decisions: &[Decision]) -> bool {

@@ -12,6 +12,7 @@ fn link(has_card: bool) -> LinkView {
         card_closed: false,
         card_deleted: false,
         row_hint: Some(5),
+        in_flight: Vec::new(),
     }
 }
 

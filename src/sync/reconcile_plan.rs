@@ -154,6 +154,7 @@ pub fn plan_reconcile(
                 card_closed: false,
                 card_deleted: false,
                 row_hint: Some(row),
+                in_flight: Vec::new(),
             };
             let mut plan = plan_lead(
                 ctx,
@@ -270,6 +271,7 @@ pub fn plan_reconcile(
             card_closed: card.is_some_and(|c| c.closed),
             card_deleted,
             row_hint: Some(row),
+            in_flight: Vec::new(),
         };
         let state = known.states.get(id.as_str()).unwrap_or(&empty);
         let mut plan = plan_lead(ctx, &view, state, &observed.fields, &trello, now);

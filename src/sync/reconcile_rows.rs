@@ -97,6 +97,7 @@ pub(crate) fn new_cards(
             card_closed: false,
             card_deleted: false,
             row_hint: None,
+            in_flight: Vec::new(),
         };
         let mut plan = plan_lead(ctx, &view, &empty, &LeadObservation::new(), &fields, now);
         let mut cells = BTreeMap::from([(ctx.settings.columns.id.clone(), id.to_string())]);

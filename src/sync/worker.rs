@@ -17,7 +17,7 @@ use crate::sync::context::PairContext;
 use crate::sync::observe::{
     CardChange, RowObservation, SheetEvent, SheetEventKind, observe_card_event, observe_event_row,
 };
-use crate::sync::worker_lead::{Group, apply_group};
+use crate::sync::worker_lead::{Group, NEW_ROW_WINDOW_MS, apply_group};
 
 /// Events read per pass; more wait for the next pass.
 const BATCH: i64 = 500;
@@ -196,6 +196,32 @@ impl Worker {
         Ok(())
     }
 
+    /// A row without an id that is not the row of a lead leadsync just made waits while an id
+    /// leadsync gave some row is still on its way: rows move, so it may be that very row, read
+    /// before its id landed. Once the id lands, the row is recognised (or is a new lead).
+    async fn new_rows_wait(
+        &self,
+        ctx: &PairContext,
+        items: &[(String, Item)],
+        edited: i64,
+        now: i64,
+    ) -> Result<bool, String> {
+        let since = now - NEW_ROW_WINDOW_MS;
+        let pool = &self.db.pool;
+        for (key, _) in items {
+            let Some(row) = key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()) else {
+                continue;
+            };
+            let known = lead_state::lead_at_new_row(pool, &ctx.name, row, since, edited).await;
+            if known.map_err(|e| e.to_string())?.is_some() {
+                continue;
+            }
+            let waiting = lead_state::ids_on_their_way(pool, &ctx.name).await;
+            return waiting.map_err(|e| e.to_string());
+        }
+        Ok(false)
+    }
+
     /// Splits an event into (lead key, item) pairs. Keys: `id:<lead>` for a known lead,
     /// `row:<n>` for a sheet row without an id, `card:<id>` for a card with no link yet.
     async fn parse(&self, event: &InboxEvent, now: i64) -> Result<Parsed, String> {
@@ -214,7 +240,7 @@ impl Worker {
                     }
                     return Ok(Parsed::Items(Vec::new()));
                 }
-                sheet
+                let items: Vec<(String, Item)> = sheet
                     .rows
                     .iter()
                     .map(|row| observe_event_row(ctx, row, sheet.edited_at, &mut warnings))
@@ -227,7 +253,12 @@ impl Worker {
                         };
                         (key, Item::Row(row))
                     })
-                    .collect()
+                    .collect();
+                let edited = sheet.edited_at.map_or(now, |t| t.timestamp_millis());
+                if self.new_rows_wait(ctx, &items, edited, now).await? {
+                    return Ok(Parsed::Wait);
+                }
+                items
             }
             "trello" => {
                 let action = TrelloEvent::parse(&event.body).map_err(|e| e.to_string())?;

@@ -18,7 +18,7 @@ use crate::sync::state::lead_state as merge_state;
 
 /// A row without an id that leadsync gave an id within this window is the same lead when it is
 /// edited again (our id write may not have reached the sheet yet).
-const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
+pub(crate) const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// One lead's share of a batch of events, in arrival order.
 #[derive(Debug, Default, Clone)]
@@ -172,6 +172,7 @@ pub async fn apply_group(
         card_closed: link.card_closed,
         card_deleted: lead_state::is_card_deleted(&mut *conn, &ctx.name, &lead_id).await?,
         row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+        in_flight: lead_state::unsent_targets(&mut *conn, &ctx.name, &lead_id).await?,
     };
     let mut plan = plan_lead(ctx, &view, &state, &sheet, &trello, now);
     if let Some(id) = id_write {

@@ -131,7 +131,7 @@ impl Driver {
             Action::Restart => {
                 self.note("restart the daemon".into());
                 self.w.stop_app().await?;
-                self.w.start_app().await
+                self.start().await
             }
             Action::Reconcile => {
                 self.note("reconcile".into());
@@ -147,6 +147,23 @@ impl Driver {
                 Ok(())
             }
         }
+    }
+
+    /// Starts the daemon as a supervisor would: it resolves its pair against the APIs at
+    /// start-up, which may fail while they inject faults, so it is started again (bounded).
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let mut last = None;
+        for _ in 0..20 {
+            match self.w.start_app().await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    self.note(format!("start failed: {e:#}"));
+                    last = Some(e);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("the daemon did not start")))
     }
 
     pub fn note(&mut self, line: String) {
