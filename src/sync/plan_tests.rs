@@ -275,3 +275,26 @@ fn an_echo_of_our_own_write_plans_nothing() {
     assert!(plan.commands.is_empty());
     assert_eq!(plan.decisions[0].kind.as_str(), "echo");
 }
+
+#[test]
+fn a_new_agreed_value_is_written_again_to_a_side_with_writes_still_on_their_way() {
+    // Both sides were changed to "Won" while an earlier copy of "Qualified" to the sheet is
+    // still queued: it would land last and leave the sheet at "Qualified".
+    let state = agreed(&[(Field::Status, "Qualified")]);
+    let sheet = sheet_row(&[(Field::Status, "Won")], 10);
+    let trello = sheet_row(&[(Field::Status, "Won")], 11);
+    let mut view = link(true);
+    let plain = plan_lead(&ctx(), &view, &state, &sheet, &trello, t(12));
+    assert!(plain.commands.is_empty(), "{:?}", plain.commands);
+    view.in_flight = vec![Side::Sheet];
+    let plan = plan_lead(&ctx(), &view, &state, &sheet, &trello, t(12));
+    assert!(
+        matches!(&plan.commands[..], [Command::WriteRow { cells, .. }] if cells.get("Status").map(String::as_str) == Some("Won")),
+        "{:?}",
+        plan.commands
+    );
+    // An unchanged agreed value needs nothing, writes on their way or not.
+    let same = sheet_row(&[(Field::Status, "Qualified")], 10);
+    let none = plan_lead(&ctx(), &view, &state, &same, &LeadObservation::new(), t(12));
+    assert!(none.commands.is_empty(), "{:?}", none.commands);
+}
