@@ -198,25 +198,3 @@ async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Re
 
 /// Time the database close always gets, even when the deadline has already passed.
 const DB_CLOSE_BOUND: Duration = Duration::from_secs(2);
-
-/// Resolves when the process receives SIGINT or SIGTERM.
-pub async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}

@@ -27,7 +27,7 @@ pub type NamedTask = (&'static str, JoinHandle<()>);
 /// ends the whole process.
 pub fn cancel_on_signal(shutdown: CancellationToken) {
     tokio::spawn(async move {
-        crate::app::stop_signal().await;
+        stop_signal().await;
         // Cancel before anything else: a log line must never be what keeps the stop from
         // happening (it once could panic when stdout and stderr were closed pipes).
         shutdown.cancel();
@@ -36,7 +36,7 @@ pub fn cancel_on_signal(shutdown: CancellationToken) {
             deadline_secs = SHUTDOWN_DEADLINE.as_secs(),
             "stop signal received, draining"
         );
-        crate::app::stop_signal().await;
+        stop_signal().await;
         tracing::warn!("second stop signal received, exiting at once");
         std::process::exit(FORCED_EXIT);
     });
@@ -76,6 +76,28 @@ pub async fn join_until(tasks: Vec<NamedTask>, deadline: Instant) -> Vec<&'stati
         }
     }
     unstopped
+}
+
+/// Resolves when the process receives SIGINT or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
             "Admin token: {}   (Ctrl-C stops)",
             secrecy::ExposeSecret::expose_secret(&world.settings.server.admin_token)
         );
-        crate::app::stop_signal().await;
+        crate::shutdown::stop_signal().await;
     }
     let mut world = world;
     world.stop_app().await?;
