@@ -211,6 +211,33 @@ pub async fn unsent_targets(
         .collect())
 }
 
+/// The header texts (trimmed, lower-cased) of the cells a lead's unsent row writes will set.
+pub async fn unsent_row_cells(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE pair = $1 AND lead_id = $2 AND kind = 'write_row'
+           AND status IN ('pending', 'in_flight')",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .fetch_all(exec)
+    .await?;
+    Ok(payloads
+        .iter()
+        .filter_map(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .filter_map(|v| v.get("cells").and_then(|c| c.as_object()).cloned())
+        .flat_map(|cells| {
+            cells
+                .keys()
+                .map(|k| k.trim().to_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}
+
 /// True while some card of the pair is being created (`create_card` pending or in flight):
 /// a card event that matches no link may be about that card, whose link is not set yet.
 pub async fn creates_unfinished(

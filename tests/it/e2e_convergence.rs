@@ -7,7 +7,13 @@ use std::time::Duration;
 use leadsync::demo::world::{SHEET, World, WorldOptions};
 use leadsync::sandbox::common::Faults;
 
-use crate::e2e::{ID, P, SETTLE, STATUS, assert_sides_equal, marker, pool, world, world_with};
+use leadsync::sandbox::trello::UserCardChange;
+use leadsync::sync::mapping::{compose_description, split_description};
+
+use crate::e2e::{
+    EMAIL, ID, NOTES, P, SETTLE, STATUS, add_lead, assert_sides_equal, marker, pool, world,
+    world_with,
+};
 use crate::helpers::eventually;
 
 async fn last_reconcile(w: &World) -> i64 {
@@ -99,4 +105,65 @@ async fn a_card_moved_while_its_create_is_retried_keeps_the_move() {
     );
     assert_eq!(w.rows(P)[0][STATUS], "Qualified", "and reaches the sheet");
     assert_sides_equal(&w, P);
+}
+
+/// The card's notes are edited; their copy to the sheet cannot land yet. Meanwhile the user edits
+/// another cell of the row, and the Apps Script sends the whole row, the old notes included.
+/// Those notes are not a new edit: the card's must not be undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_event_carrying_a_cell_still_to_be_written_does_not_undo_the_card_edit() {
+    let w = world().await;
+    let (lead, card) = add_lead(&w, P, 2, "Ada Lovelace", "New").await;
+    w.google.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let id = leadsync::model::LeadId::parse(&lead).expect("id");
+    w.user_updates_card(
+        &card.id,
+        UserCardChange {
+            desc: Some(compose_description("met at the expo", &id)),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("card edit");
+    eventually("the card edit is decided", SETTLE, || async {
+        (unsent_writes(&w).await > 0).then_some(())
+    })
+    .await;
+    w.user_edits_cell(P, 2, "Email", "ada@example.com")
+        .await
+        .expect("row edit");
+    eventually("the row edit is decided", SETTLE, || async {
+        (inbox_waiting(&w).await == 0).then_some(())
+    })
+    .await;
+    w.google.gate().set_faults(Faults::default());
+    w.settle(SETTLE).await.expect("settles");
+    let card = w.card_named(P, "Ada Lovelace").expect("card");
+    assert_eq!(
+        split_description(&card.desc).0,
+        "met at the expo",
+        "the card edit stands"
+    );
+    let row = &w.rows(P)[0];
+    assert_eq!(row[NOTES], "met at the expo");
+    assert_eq!(row[EMAIL], "ada@example.com");
+    assert_sides_equal(&w, P);
+}
+
+async fn unsent_writes(w: &World) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE kind = 'write_row' AND status IN ('pending', 'in_flight')",
+    )
+    .fetch_one(pool(w))
+    .await
+    .expect("outbox")
+}
+
+async fn inbox_waiting(w: &World) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')")
+        .fetch_one(pool(w))
+        .await
+        .expect("inbox")
 }
