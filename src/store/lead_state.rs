@@ -211,18 +211,22 @@ pub async fn unsent_targets(
         .collect())
 }
 
-/// The header texts (trimmed, lower-cased) of the cells a lead's unsent row writes will set.
-pub async fn unsent_row_cells(
+/// The header texts (trimmed, lower-cased) of the cells a lead's row writes set after
+/// `since_ms`, or will set (not sent yet): a read of the row taken at `since_ms` shows what
+/// those writes replace.
+pub async fn row_cells_written_after(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
     lead_id: &str,
+    since_ms: i64,
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let payloads: Vec<String> = sqlx::query_scalar(
         "SELECT payload FROM outbox WHERE pair = $1 AND lead_id = $2 AND kind = 'write_row'
-           AND status IN ('pending', 'in_flight')",
+           AND (status IN ('pending', 'in_flight') OR (status = 'done' AND updated_at > $3))",
     )
     .bind(pair)
     .bind(lead_id)
+    .bind(since_ms)
     .fetch_all(exec)
     .await?;
     Ok(payloads

@@ -160,12 +160,20 @@ pub async fn apply_group(
         link.card_id = None;
     }
     let mut sheet = combine(group.rows.iter().map(|r| &r.fields));
-    // An Apps Script event carries every cell of the row, edited or not. A cell we are still
-    // to write holds the value our write replaces: read as fresh, it would undo the change
-    // that write carries. (A user edit of that very cell before our write lands was made
-    // without seeing it: concurrent, and our write decides.)
-    let pending = lead_state::unsent_row_cells(&mut *conn, &ctx.name, &lead_id).await?;
-    sheet.retain(|f, _| !pending.contains(&ctx.header(*f).trim().to_lowercase()));
+    // An Apps Script event carries every cell of the row, edited or not. A cell that a write
+    // of ours set after the edit, or is still to set, showed the value that write replaces:
+    // read as fresh, it would undo the change the write carries. (A user edit of that very
+    // cell before our write landed was made without seeing it: concurrent, and our write
+    // decides.)
+    let edited = sheet
+        .values()
+        .filter_map(|o| o.changed_at)
+        .max()
+        .unwrap_or(now)
+        .timestamp_millis();
+    let overwritten =
+        lead_state::row_cells_written_after(&mut *conn, &ctx.name, &lead_id, edited).await?;
+    sheet.retain(|f, _| !overwritten.contains(&ctx.header(*f).trim().to_lowercase()));
     let trello = combine(group.cards.iter().filter_map(|c| match c {
         CardChange::Fields { fields, .. } => Some(fields),
         _ => None,

@@ -167,3 +167,56 @@ async fn inbox_waiting(w: &World) -> i64 {
         .await
         .expect("inbox")
 }
+
+/// As above, but the row event, made while the copy was on its way, arrives after the copy
+/// landed: the notes it carries were read before that write, and are not an edit either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_event_read_before_our_write_landed_does_not_undo_the_card_edit() {
+    let w = world().await;
+    let (lead, card) = add_lead(&w, P, 2, "Ada Lovelace", "New").await;
+    w.google.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let id = leadsync::model::LeadId::parse(&lead).expect("id");
+    w.user_updates_card(
+        &card.id,
+        UserCardChange {
+            desc: Some(compose_description("met at the expo", &id)),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("card edit");
+    eventually("the card edit is decided", SETTLE, || async {
+        (unsent_writes(&w).await > 0).then_some(())
+    })
+    .await;
+    // The user types an email; the script's event (old notes included) is delivered late.
+    let p = w.pair(P);
+    w.google
+        .set_cell(&p.spreadsheet_id, SHEET, 2, 3, "ada@example.com")
+        .expect("type");
+    let late = w.sheet_event(P, "edit", &[2]);
+    w.google.gate().set_faults(Faults::default());
+    eventually("the copy lands", SETTLE, || async {
+        (unsent_writes(&w).await == 0).then_some(())
+    })
+    .await;
+    assert!(
+        w.post_sheet_event(&late)
+            .await
+            .expect("posted")
+            .is_success()
+    );
+    w.settle(SETTLE).await.expect("settles");
+    let card = w.card_named(P, "Ada Lovelace").expect("card");
+    assert_eq!(
+        split_description(&card.desc).0,
+        "met at the expo",
+        "the card edit stands"
+    );
+    let row = &w.rows(P)[0];
+    assert_eq!(row[NOTES], "met at the expo");
+    assert_eq!(row[EMAIL], "ada@example.com");
+    assert_sides_equal(&w, P);
+}
