@@ -1,0 +1,228 @@
+//! The users' edits the chaos driver makes: new rows, cell edits, card edits, both sides at
+//! once, and cards made in Trello. Each records what the user typed and saw in the history.
+
+use leadsync::demo::world::{HEADER, SHEET};
+use leadsync::sandbox::trello::{SandboxCard, UserCardChange};
+use leadsync::sync::mapping::{compose_description, split_description};
+use rand::Rng;
+
+use super::driver::{Driver, PAIR, PHONE, col};
+use super::oracle::{Field, Side};
+
+impl Driver {
+    pub(super) async fn new_row(&mut self) -> anyhow::Result<()> {
+        self.made += 1;
+        let key = format!("+1-{}-{}", self.seed, self.made);
+        let id = if self.rng.random_bool(0.2) {
+            format!("U{}n{}", self.seed, self.made)
+        } else {
+            String::new()
+        };
+        let mut cells = vec![String::new(); HEADER.len()];
+        cells[0] = id;
+        cells[PHONE] = key.clone();
+        for f in Field::ALL {
+            let v = if f == Field::Name || f == Field::Status || self.rng.random_bool(0.5) {
+                self.value_for(f)
+            } else {
+                String::new()
+            };
+            cells[col(f)] = v.clone();
+            self.history.record(&key, f, Side::Sheet, &v, "");
+        }
+        let rows = self.w.rows(PAIR).len() as u32;
+        let insert = rows > 1 && self.rng.random_bool(0.3);
+        let row = if insert {
+            let at = self.rng.random_range(2..=rows + 1);
+            self.google_insert(at)?;
+            self.sheet_event("change", &[]).await?;
+            at
+        } else {
+            rows + 2
+        };
+        self.note(format!("new row {row}: {cells:?}"));
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        self.w
+            .google
+            .set_rows(&self.spreadsheet(), SHEET, row, &[refs.as_slice()])
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        self.sheet_event("edit", &[row]).await
+    }
+
+    pub(super) fn spreadsheet(&self) -> String {
+        self.w.pair(PAIR).spreadsheet_id.clone()
+    }
+
+    pub(super) fn google_insert(&self, at: u32) -> anyhow::Result<()> {
+        self.w
+            .google
+            .insert_row(&self.spreadsheet(), SHEET, at)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
+    }
+
+    /// A random lead row with a phone: (1-based row, key).
+    pub(super) fn pick_row(&mut self) -> Option<(u32, String)> {
+        let rows: Vec<(u32, String)> = self
+            .w
+            .rows(PAIR)
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r[PHONE].is_empty() && !r[1].is_empty())
+            .map(|(i, r)| (i as u32 + 2, r[PHONE].clone()))
+            .collect();
+        (!rows.is_empty()).then(|| rows[self.rng.random_range(0..rows.len())].clone())
+    }
+
+    /// Types a new value into one cell of a random lead row; returns the key and field.
+    pub(super) async fn sheet_edit(
+        &mut self,
+        only: Option<(String, Field)>,
+    ) -> anyhow::Result<Option<()>> {
+        let (row, key, field) = match only {
+            Some((key, field)) => match self.row_of(&key) {
+                Some(row) => (row, key, field),
+                None => return Ok(None),
+            },
+            None => match self.pick_row() {
+                Some((row, key)) => {
+                    let f = Field::ALL[self.rng.random_range(0..Field::ALL.len())];
+                    (row, key, f)
+                }
+                None => return Ok(None),
+            },
+        };
+        let saw = self.w.rows(PAIR)[row as usize - 2][col(field)].clone();
+        let value = self.value_for(field);
+        self.note(format!(
+            "sheet: row {row} ({key}) {field:?} {saw:?} -> {value:?}"
+        ));
+        self.w
+            .google
+            .set_cell(
+                &self.spreadsheet(),
+                SHEET,
+                row,
+                col(field) as u32 + 1,
+                &value,
+            )
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        self.history.record(&key, field, Side::Sheet, &value, &saw);
+        self.sheet_event("edit", &[row]).await?;
+        Ok(Some(()))
+    }
+
+    pub(super) fn row_of(&self, key: &str) -> Option<u32> {
+        self.w
+            .rows(PAIR)
+            .iter()
+            .position(|r| r[PHONE] == key)
+            .map(|i| i as u32 + 2)
+    }
+
+    /// The open card of a lead key (by its phone field).
+    pub(super) fn card_of(&self, key: &str) -> Option<SandboxCard> {
+        let phone = self.w.field_id(PAIR, "Phone");
+        self.w
+            .cards(PAIR)
+            .into_iter()
+            .find(|c| !c.closed && c.custom_texts.get(&phone).map(String::as_str) == Some(key))
+    }
+
+    /// A user edits one field of a random lead's card in the browser.
+    pub(super) fn card_edit(
+        &mut self,
+        only: Option<(String, Field)>,
+    ) -> anyhow::Result<Option<()>> {
+        let (key, field) = match only {
+            Some(k) => k,
+            None => match self.pick_row() {
+                Some((_, key)) => (key, Field::ALL[self.rng.random_range(0..Field::ALL.len())]),
+                None => return Ok(None),
+            },
+        };
+        let Some(card) = self.card_of(&key) else {
+            return Ok(None);
+        };
+        let value = self.value_for(field);
+        let (notes, marker) = split_description(&card.desc);
+        let saw = match field {
+            Field::Name => card.name.clone(),
+            Field::Status => self.w.list_name(PAIR, &card.id_list),
+            Field::Notes => notes,
+            Field::Email | Field::Company => self.card_text(&card, field.header()),
+        };
+        self.note(format!(
+            "card {} ({key}) {field:?} {saw:?} -> {value:?}",
+            card.id
+        ));
+        let err = |e| anyhow::anyhow!("{e:?}");
+        let mut change = UserCardChange::default();
+        match field {
+            Field::Name => change.name = Some(value.clone()),
+            Field::Status => change.id_list = Some(self.w.list_id(PAIR, &value)),
+            Field::Notes => {
+                change.desc = Some(match &marker {
+                    Some(id) => compose_description(&value, id),
+                    None => value.clone(),
+                })
+            }
+            Field::Email | Field::Company => {
+                let fid = self.w.field_id(PAIR, field.header());
+                self.w
+                    .trello
+                    .user_set_custom_field(&card.id, &fid, &value)
+                    .map_err(err)?;
+            }
+        }
+        if field != Field::Email && field != Field::Company {
+            self.w
+                .trello
+                .user_update_card(&card.id, &change)
+                .map_err(err)?;
+        }
+        self.history.record(&key, field, Side::Trello, &value, &saw);
+        Ok(Some(()))
+    }
+
+    pub(super) fn card_text(&self, card: &SandboxCard, field: &str) -> String {
+        let id = self.w.field_id(PAIR, field);
+        card.custom_texts.get(&id).cloned().unwrap_or_default()
+    }
+
+    /// The same field of one lead edited on both sides at once.
+    pub(super) async fn concurrent(&mut self) -> anyhow::Result<()> {
+        let Some((_, key)) = self.pick_row() else {
+            return Ok(());
+        };
+        let field = [Field::Name, Field::Status, Field::Notes][self.rng.random_range(0..3)];
+        self.note(format!("concurrent edits of {key} {field:?}"));
+        self.card_edit(Some((key.clone(), field)))?;
+        self.sheet_edit(Some((key, field))).await.map(drop)
+    }
+
+    /// A user makes a card in a mapped list and types its phone: it must become one row.
+    pub(super) fn user_card(&mut self) -> anyhow::Result<()> {
+        self.made += 1;
+        let key = format!("+1-{}-{}", self.seed, self.made);
+        let name = format!("Card {}", self.word());
+        let status = self.status();
+        let err = |e| anyhow::anyhow!("{e:?}");
+        let list = self.w.list_id(PAIR, &status);
+        let id = self
+            .w
+            .trello
+            .user_create_card(&list, &name, "")
+            .map_err(err)?;
+        let phone = self.w.field_id(PAIR, "Phone");
+        self.w
+            .trello
+            .user_set_custom_field(&id, &phone, &key)
+            .map_err(err)?;
+        self.note(format!("user card {id} ({key}) {name:?} in {status}"));
+        self.history
+            .record(&key, Field::Name, Side::Trello, &name, "");
+        self.history
+            .record(&key, Field::Status, Side::Trello, &status, "");
+        Ok(())
+    }
+}
