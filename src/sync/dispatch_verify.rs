@@ -147,15 +147,23 @@ fn before(
         .flat_map(|w| w.cells.iter().map(|(c, _)| *c as usize - 1))
         .chain([cols.id])
         .collect();
+    // The one pre row sharing the most non-empty cells outside the written columns (not all:
+    // a user may have edited one of its cells since the first read).
     let width = pre.iter().chain(post).map(Vec::len).max().unwrap_or(0);
-    let same = |p: usize| {
+    let shared = |p: usize| {
         (0..width)
             .filter(|c| !touched.contains(c))
-            .all(|c| cell_at(pre, p, c).trim() == cell_at(post, q, c).trim())
+            .filter(|&c| {
+                let v = cell_at(post, q, c).trim();
+                !v.is_empty() && cell_at(pre, p, c).trim() == v
+            })
+            .count()
     };
-    let mut found = (1..pre.len()).filter(|&p| same(p));
+    let scores: Vec<(usize, usize)> = (1..pre.len()).map(|p| (shared(p), p)).collect();
+    let best = scores.iter().map(|(n, _)| *n).max().filter(|n| *n >= 1)?;
+    let mut found = scores.iter().filter(|(n, _)| *n == best);
     match (found.next(), found.next()) {
-        (Some(p), None) => Some(p),
+        (Some((_, p)), None) => Some(*p),
         _ => None,
     }
 }
@@ -270,6 +278,34 @@ mod tests {
         };
         let m = misses(&pre, &post, COLS, &[w], "Leads");
         assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
+    }
+
+    #[test]
+    fn an_id_written_over_another_leads_id_is_put_back_though_a_user_edited_that_row() {
+        // New lead L9 was planned for the row "Ada" at row 3; a row inserted above moved U1
+        // there, and a user changed U1's company meanwhile.
+        let pre = grid(&[
+            &["Lead ID", "Name", "Phone", "Company"],
+            &["U1", "Bob", "+1 2", "Acme"],
+            &["", "Ada", "+1 3", ""],
+        ]);
+        let post = grid(&[
+            &["Lead ID", "Name", "Phone", "Company"],
+            &["", "", "", ""],
+            &["L9", "Bob", "+1 2", "Initech"],
+            &["", "Ada", "+1 3", ""],
+        ]);
+        let w = Written {
+            index: 0,
+            row: 3,
+            lead_id: "L9".into(),
+            expect_name: Some("Ada".into()),
+            cells: vec![(1, "L9".into())],
+        };
+        let m = misses(&pre, &post, COLS, &[w], "Leads");
+        assert_eq!(m.commands, [0]);
+        assert_eq!(m.restore[0].range, "Leads!A3");
+        assert_eq!(m.restore[0].values, [["U1"]]);
     }
 
     #[test]

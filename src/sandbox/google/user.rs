@@ -90,6 +90,53 @@ impl GoogleSandbox {
         self.edit(spreadsheet_id, sheet, |s| s.set(row, col, value))
     }
 
+    /// Types `value` into column `col` of the row whose column `key_col` holds `key`, found and
+    /// changed at once, as a user edits the row they see while other writers move rows; the
+    /// row it was, if any.
+    pub fn set_cell_by_key(
+        &self,
+        spreadsheet_id: &str,
+        sheet: &str,
+        (key_col, key): (u32, &str),
+        col: u32,
+        value: &str,
+    ) -> Result<Option<u32>, SandboxError> {
+        if key_col == 0 || col == 0 {
+            return Err(SandboxError::ZeroIndex);
+        }
+        self.edit(spreadsheet_id, sheet, |s| {
+            let index = s
+                .cells
+                .iter()
+                .position(|r| r.get(key_col as usize - 1).is_some_and(|c| c == key))?;
+            let row = u32::try_from(index + 1).ok()?;
+            s.set(row, col, value);
+            Some(row)
+        })
+    }
+
+    /// Types `cells` into the first row below the last non-empty one, found and written at
+    /// once; the row it was.
+    pub fn append_typed_row(
+        &self,
+        spreadsheet_id: &str,
+        sheet: &str,
+        cells: &[&str],
+    ) -> Result<u32, SandboxError> {
+        self.edit(spreadsheet_id, sheet, |s| {
+            let used = s
+                .cells
+                .iter()
+                .rposition(|r| r.iter().any(|c| !c.is_empty()))
+                .map_or(0, |i| i + 1);
+            let row = u32::try_from(used + 1).unwrap_or(u32::MAX);
+            for (i, value) in cells.iter().enumerate() {
+                s.set(row, i as u32 + 1, value);
+            }
+            row
+        })
+    }
+
     /// Replaces whole rows from `first_row` on with `rows` (cells past each row's end are cleared).
     pub fn set_rows<R, S>(
         &self,

@@ -32,20 +32,27 @@ impl Driver {
         }
         let rows = self.w.rows(PAIR).len() as u32;
         let insert = rows > 1 && self.rng.random_bool(0.3);
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        let err = |e| anyhow::anyhow!("{e:?}");
+        // Found and typed at once: leadsync may append or write rows meanwhile.
         let row = if insert {
             let at = self.rng.random_range(2..=rows + 1);
             self.google_insert(at)?;
             self.sheet_event("change", &[]).await?;
+            let ss = self.spreadsheet();
+            self.w
+                .google
+                .set_rows(&ss, SHEET, at, &[refs.as_slice()])
+                .map_err(err)?;
             at
         } else {
-            rows + 2
+            let ss = self.spreadsheet();
+            self.w
+                .google
+                .append_typed_row(&ss, SHEET, &refs)
+                .map_err(err)?
         };
         self.note(format!("new row {row}: {cells:?}"));
-        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-        self.w
-            .google
-            .set_rows(&self.spreadsheet(), SHEET, row, &[refs.as_slice()])
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         self.sheet_event("edit", &[row]).await
     }
 
@@ -96,16 +103,18 @@ impl Driver {
         self.note(format!(
             "sheet: row {row} ({key}) {field:?} {saw:?} -> {value:?}"
         ));
-        self.w
+        // The row is found by its phone and typed into at once, as a user edits the row they
+        // see while leadsync appends or writes rows.
+        let ss = self.spreadsheet();
+        let key_col = (PHONE as u32 + 1, key.as_str());
+        let typed = self
+            .w
             .google
-            .set_cell(
-                &self.spreadsheet(),
-                SHEET,
-                row,
-                col(field) as u32 + 1,
-                &value,
-            )
+            .set_cell_by_key(&ss, SHEET, key_col, col(field) as u32 + 1, &value)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let Some(row) = typed else {
+            return Ok(None);
+        };
         self.history.record(&key, field, Side::Sheet, &value, &saw);
         self.sheet_event("edit", &[row]).await?;
         Ok(Some(()))
