@@ -186,29 +186,21 @@ pub async fn ids_on_their_way(
     Ok(n > 0)
 }
 
-/// The sides a lead has commands for that are not sent yet, or dead-lettered (sent later, once
-/// requeued): what lands on them after a decision made now.
-pub async fn unsent_targets(
+/// The payloads of a lead's commands not sent yet, or dead-lettered (sent later, once
+/// requeued): what lands after a decision made now.
+pub async fn unsent_payloads(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
     lead_id: &str,
-) -> Result<Vec<crate::model::Side>, StoreError> {
-    let targets: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT target FROM outbox WHERE pair = $1 AND lead_id = $2
-           AND status IN ('pending', 'in_flight', 'dead') ORDER BY target",
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE pair = $1 AND lead_id = $2
+           AND status IN ('pending', 'in_flight', 'dead') ORDER BY id",
     )
     .bind(pair)
     .bind(lead_id)
     .fetch_all(exec)
-    .await?;
-    Ok(targets
-        .iter()
-        .filter_map(|t| match t.as_str() {
-            "sheets" => Some(crate::model::Side::Sheet),
-            "trello" => Some(crate::model::Side::Trello),
-            _ => None,
-        })
-        .collect())
+    .await?)
 }
 
 /// The header texts (trimmed, lower-cased) of the cells a lead's row writes set after

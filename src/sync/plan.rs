@@ -22,9 +22,9 @@ pub struct LinkView {
     /// The card was deleted in Trello: no new card until the sheet's status next changes.
     pub card_deleted: bool,
     pub row_hint: Option<u32>,
-    /// Sides this lead has commands for that are not sent yet (or dead-lettered): they land
-    /// after this decision and may carry values it replaces.
-    pub in_flight: Vec<Side>,
+    /// Fields this lead has writes of on their way to a side (not sent yet, or dead-lettered):
+    /// they land after this decision and may carry values it replaces.
+    pub in_flight: Vec<(Side, Field)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,9 +81,9 @@ pub fn plan_lead(
     plan
 }
 
-/// A new agreed value is written again to a side that still has writes of this lead on their
-/// way: they were decided earlier, may carry the value this one replaces, and would otherwise
-/// land last (a write queued now lands after them, per lead, in order).
+/// A new agreed value is written again to a side that still has a write of that field on its
+/// way: it was decided earlier, may carry the value this one replaces, and would otherwise
+/// land last (a write queued now lands after it, per lead, in order).
 fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions: &mut [Decision]) {
     for d in decisions {
         let Some(agreed) = &d.next.agreed else {
@@ -93,7 +93,7 @@ fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions: &mut [Deci
         if before.is_some_and(|b| b.hash == agreed.hash) {
             continue;
         }
-        for side in &link.in_flight {
+        for (side, _) in link.in_flight.iter().filter(|(_, f)| *f == d.field) {
             if !d.writes.iter().any(|w| w.side == *side) {
                 d.writes.push(crate::sync::merge::Write {
                     side: *side,

@@ -286,7 +286,14 @@ fn a_new_agreed_value_is_written_again_to_a_side_with_writes_still_on_their_way(
     let mut view = link(true);
     let plain = plan_lead(&ctx(), &view, &state, &sheet, &trello, t(12));
     assert!(plain.commands.is_empty(), "{:?}", plain.commands);
-    view.in_flight = vec![Side::Sheet];
+    view.in_flight = vec![(Side::Trello, Field::Status), (Side::Sheet, Field::Name)];
+    let other = plan_lead(&ctx(), &view, &state, &sheet, &trello, t(12));
+    assert!(
+        other.commands.is_empty(),
+        "a write of another field: {:?}",
+        other.commands
+    );
+    view.in_flight = vec![(Side::Sheet, Field::Status)];
     let plan = plan_lead(&ctx(), &view, &state, &sheet, &trello, t(12));
     assert!(
         matches!(&plan.commands[..], [Command::WriteRow { cells, .. }] if cells.get("Status").map(String::as_str) == Some("Won")),

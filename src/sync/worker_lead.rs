@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use crate::model::LeadId;
+use crate::model::{Field, LeadId};
 use crate::store::{StoreError, lead_state, links};
 use crate::sync::apply::{enqueue, log_plan, note, record_plan};
 use crate::sync::commands::Command;
@@ -186,7 +186,10 @@ pub async fn apply_group(
         card_closed: link.card_closed,
         card_deleted: lead_state::is_card_deleted(&mut *conn, &ctx.name, &lead_id).await?,
         row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
-        in_flight: lead_state::unsent_targets(&mut *conn, &ctx.name, &lead_id).await?,
+        in_flight: in_flight(
+            ctx,
+            &lead_state::unsent_payloads(&mut *conn, &ctx.name, &lead_id).await?,
+        ),
     };
     let mut plan = plan_lead(ctx, &view, &state, &sheet, &trello, now);
     if let Some(id) = id_write {
@@ -238,4 +241,52 @@ pub async fn apply_group(
         card_id: link.card_id,
         plan,
     }))
+}
+
+/// The (side, field) pairs the stored commands write: what lands after a decision made now.
+fn in_flight(ctx: &PairContext, payloads: &[String]) -> Vec<(crate::model::Side, Field)> {
+    use crate::model::Side;
+    let mut out = Vec::new();
+    for cmd in payloads
+        .iter()
+        .filter_map(|p| serde_json::from_str::<Command>(p).ok())
+    {
+        match cmd {
+            Command::WriteRow { cells, .. } | Command::AppendRow { cells, .. } => {
+                let written = |f: &Field| {
+                    let header = ctx.header(*f).trim().to_lowercase();
+                    cells.keys().any(|k| k.trim().to_lowercase() == header)
+                };
+                out.extend(
+                    Field::ALL
+                        .iter()
+                        .filter(|f| written(f))
+                        .map(|f| (Side::Sheet, *f)),
+                );
+            }
+            Command::CreateCard { .. } => out.extend(Field::ALL.iter().map(|f| (Side::Trello, *f))),
+            Command::UpdateCard {
+                name,
+                desc,
+                id_list,
+                ..
+            } => {
+                let parts = [
+                    (name, Field::Name),
+                    (desc, Field::Notes),
+                    (id_list, Field::Status),
+                ];
+                out.extend(
+                    parts
+                        .into_iter()
+                        .filter(|(v, _)| v.is_some())
+                        .map(|(_, f)| (Side::Trello, f)),
+                );
+            }
+            Command::SetCustomField { field_id, .. } => {
+                out.extend(ctx.field_of(&field_id).map(|f| (Side::Trello, f)));
+            }
+        }
+    }
+    out
 }
