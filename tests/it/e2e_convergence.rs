@@ -112,25 +112,7 @@ async fn a_card_moved_while_its_create_is_retried_keeps_the_move() {
 /// Those notes are not a new edit: the card's must not be undone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_event_carrying_a_cell_still_to_be_written_does_not_undo_the_card_edit() {
-    let w = world().await;
-    let (lead, card) = add_lead(&w, P, 2, "Ada Lovelace", "New").await;
-    w.google.gate().set_faults(Faults {
-        error_rate: 1.0,
-        ..Faults::default()
-    });
-    let id = leadsync::model::LeadId::parse(&lead).expect("id");
-    w.user_updates_card(
-        &card.id,
-        UserCardChange {
-            desc: Some(compose_description("met at the expo", &id)),
-            ..UserCardChange::default()
-        },
-    )
-    .expect("card edit");
-    eventually("the card edit is decided", SETTLE, || async {
-        (unsent_writes(&w).await > 0).then_some(())
-    })
-    .await;
+    let w = card_notes_on_their_way().await;
     w.user_edits_cell(P, 2, "Email", "ada@example.com")
         .await
         .expect("row edit");
@@ -172,25 +154,7 @@ async fn inbox_waiting(w: &World) -> i64 {
 /// landed: the notes it carries were read before that write, and are not an edit either.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_event_read_before_our_write_landed_does_not_undo_the_card_edit() {
-    let w = world().await;
-    let (lead, card) = add_lead(&w, P, 2, "Ada Lovelace", "New").await;
-    w.google.gate().set_faults(Faults {
-        error_rate: 1.0,
-        ..Faults::default()
-    });
-    let id = leadsync::model::LeadId::parse(&lead).expect("id");
-    w.user_updates_card(
-        &card.id,
-        UserCardChange {
-            desc: Some(compose_description("met at the expo", &id)),
-            ..UserCardChange::default()
-        },
-    )
-    .expect("card edit");
-    eventually("the card edit is decided", SETTLE, || async {
-        (unsent_writes(&w).await > 0).then_some(())
-    })
-    .await;
+    let w = card_notes_on_their_way().await;
     // The user types an email; the script's event (old notes included) is delivered late.
     let p = w.pair(P);
     w.google
@@ -219,4 +183,29 @@ async fn a_row_event_read_before_our_write_landed_does_not_undo_the_card_edit() 
     assert_eq!(row[NOTES], "met at the expo");
     assert_eq!(row[EMAIL], "ada@example.com");
     assert_sides_equal(&w, P);
+}
+
+/// A lead whose card notes a user just edited, with their copy to the sheet held back: the
+/// sheet refuses every call until the test lifts the fault.
+async fn card_notes_on_their_way() -> World {
+    let w = world().await;
+    let (lead, card) = add_lead(&w, P, 2, "Ada Lovelace", "New").await;
+    w.google.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let id = leadsync::model::LeadId::parse(&lead).expect("id");
+    w.user_updates_card(
+        &card.id,
+        UserCardChange {
+            desc: Some(compose_description("met at the expo", &id)),
+            ..UserCardChange::default()
+        },
+    )
+    .expect("card edit");
+    eventually("the card edit is decided", SETTLE, || async {
+        (unsent_writes(&w).await > 0).then_some(())
+    })
+    .await;
+    w
 }

@@ -132,7 +132,7 @@ async fn a_deleted_row_archives_its_card_only_after_two_reads_a_minute_apart() {
 }
 
 /// The real binary, killed with SIGKILL if a test fails before it does.
-struct Daemon(Child);
+pub struct Daemon(pub Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -141,7 +141,8 @@ impl Drop for Daemon {
     }
 }
 
-async fn spawn_daemon(w: &World) -> Daemon {
+/// Runs `leadsync serve` on the world's config and waits until it is ready.
+pub async fn spawn_daemon(w: &World) -> Daemon {
     let child = Command::new(env!("CARGO_BIN_EXE_leadsync"))
         .args(["serve", "--config"])
         .arg(w.config_path())

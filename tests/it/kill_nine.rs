@@ -6,7 +6,6 @@
 //! `LEADSYNC_KILLS=50 cargo test --release --locked --test it kill_nine::many -- --ignored --nocapture`.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,42 +15,10 @@ use leadsync::demo::world::{SHEET, World, WorldOptions};
 use leadsync::sync::mapping::split_description;
 use rand::{Rng, SeedableRng};
 
+use crate::e2e_recovery::spawn_daemon;
 use crate::helpers::eventually;
 
 const P: &str = "default";
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn spawn(w: &World) -> Daemon {
-    let child = Command::new(env!("CARGO_BIN_EXE_leadsync"))
-        .args(["serve", "--config"])
-        .arg(w.config_path())
-        .current_dir(w.dir())
-        .env_remove("LEADSYNC_CONFIG")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let daemon = Daemon(child);
-    let url = format!("{}/readyz", w.base_url());
-    eventually("the daemon is ready", Duration::from_secs(60), || {
-        let url = url.clone();
-        async move {
-            let r = reqwest::get(url).await.ok()?;
-            r.status().is_success().then_some(())
-        }
-    })
-    .await;
-    daemon
-}
 
 /// What the run saw: events acknowledged, and kills made.
 #[derive(Default)]
@@ -109,7 +76,7 @@ async fn run(kills: usize, max_leads: u32, seed: u64) -> (Arc<World>, Tally) {
         .await
         .expect("world"),
     );
-    let mut daemon = spawn(&w).await;
+    let mut daemon = spawn_daemon(&w).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let stop = Arc::new(AtomicBool::new(false));
     let poster = tokio::spawn(post_leads(w.clone(), stop.clone(), max_leads));
@@ -120,7 +87,7 @@ async fn run(kills: usize, max_leads: u32, seed: u64) -> (Arc<World>, Tally) {
         daemon.0.kill().expect("SIGKILL");
         daemon.0.wait().expect("reaped");
         made += 1;
-        daemon = spawn(&w).await;
+        daemon = spawn_daemon(&w).await;
     }
     stop.store(true, Ordering::SeqCst);
     let mut tally = poster.await.expect("poster");
