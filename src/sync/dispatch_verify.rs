@@ -55,13 +55,17 @@ pub(crate) fn misses(
         .collect();
     for w in written {
         let mine = |q: usize| owners[q].is_some_and(|o| o.lead_id == w.lead_id);
-        let landed = (1..post.len()).any(|q| {
-            mine(q)
-                && w.cells
-                    .iter()
-                    .all(|(c, v)| cell_at(post, q, *c as usize - 1).trim() == v.trim())
-        });
-        if landed {
+        let holds = |grid: &[Vec<String>], q: usize| {
+            w.cells
+                .iter()
+                .all(|(c, v)| cell_at(grid, q, *c as usize - 1).trim() == v.trim())
+        };
+        // The lead's row holding the values proves the write landed there only if it did not
+        // hold them already when the batch was read.
+        let held_before =
+            (1..pre.len()).any(|p| cell_at(pre, p, cols.id).trim() == w.lead_id && holds(pre, p));
+        let landed = (1..post.len()).any(|q| mine(q) && holds(post, q));
+        if landed && !held_before {
             continue;
         }
         let mut took = false;
@@ -71,9 +75,12 @@ pub(crate) fn misses(
             if q + 1 != w.row as usize {
                 continue;
             }
-            let Some(p) = before(pre, post, q, cols, written) else {
+            // A row with nothing but the batch's values was blank before: inserted since.
+            let found = before(pre, post, q, cols, written);
+            let blank = blank_but_written(post, q, written);
+            if found.is_none() && !blank {
                 continue;
-            };
+            }
             for (c, value) in &w.cells {
                 // The row's own write put the same value there.
                 if owners[q]
@@ -82,7 +89,7 @@ pub(crate) fn misses(
                     continue;
                 }
                 let c0 = *c as usize - 1;
-                let was = cell_at(pre, p, c0);
+                let was = found.map_or("", |p| cell_at(pre, p, c0));
                 if cell_at(post, q, c0).trim() == value.trim() && was.trim() != value.trim() {
                     let row = u32::try_from(q + 1).unwrap_or(u32::MAX);
                     out.restore.push(ValueRange {
@@ -98,6 +105,19 @@ pub(crate) fn misses(
         }
     }
     out
+}
+
+/// True when every non-empty cell of the row is in a column the batch wrote.
+fn blank_but_written(post: &[Vec<String>], q: usize, written: &[Written]) -> bool {
+    let touched: Vec<usize> = written
+        .iter()
+        .flat_map(|w| w.cells.iter().map(|(c, _)| *c as usize - 1))
+        .collect();
+    post.get(q).is_some_and(|row| {
+        row.iter()
+            .enumerate()
+            .all(|(c, v)| v.trim().is_empty() || touched.contains(&c))
+    })
 }
 
 /// The write of the batch this row is the target of, if any: the row holds the lead's id, and
@@ -306,6 +326,33 @@ mod tests {
         assert_eq!(m.commands, [0]);
         assert_eq!(m.restore[0].range, "Leads!A3");
         assert_eq!(m.restore[0].values, [["U1"]]);
+    }
+
+    #[test]
+    fn a_write_the_lead_did_not_need_is_still_taken_back_from_the_row_it_hit() {
+        // L1's row already showed the card's URL; the write planned for row 2 landed on the
+        // blank row a user inserted there, which must not keep it.
+        let pre = grid(&[&["Lead ID", "Name", "Card"], &["L1", "Ada", "u1"]]);
+        let post = grid(&[
+            &["Lead ID", "Name", "Card"],
+            &["", "", "u1"],
+            &["L1", "Ada", "u1"],
+        ]);
+        let w = Written {
+            index: 0,
+            row: 2,
+            lead_id: "L1".into(),
+            expect_name: None,
+            cells: vec![(3, "u1".into())],
+        };
+        let m = misses(&pre, &post, COLS, &[w], "Leads");
+        assert!(
+            m.commands.is_empty(),
+            "the lead holds it: nothing to send again"
+        );
+        assert_eq!(m.restore.len(), 1, "{m:?}");
+        assert_eq!(m.restore[0].range, "Leads!C2");
+        assert_eq!(m.restore[0].values, [[""]]);
     }
 
     #[test]
