@@ -20,6 +20,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod reconcile_action;
 pub mod reconcile_plan;
+mod reconcile_read;
 mod reconcile_rows;
 pub mod resolve;
 pub mod state;

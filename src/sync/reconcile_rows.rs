@@ -14,9 +14,8 @@ use crate::sync::context::PairContext;
 use crate::sync::mapping::compose_description;
 use crate::sync::merge::{LeadObservation, LeadState};
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
-use crate::sync::reconcile_plan::{
-    Action, Known, ROW_GONE_AFTER_MS, card_observation, lead_action,
-};
+use crate::sync::reconcile_action::{Action, lead_action};
+use crate::sync::reconcile_read::{Known, ROW_GONE_AFTER_MS, card_observation};
 
 pub(crate) fn missing_rows(
     ctx: &PairContext,

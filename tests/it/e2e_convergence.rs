@@ -16,18 +16,17 @@ use crate::e2e::{
 };
 use crate::helpers::eventually;
 
+/// One number from the daemon's database.
+async fn number(w: &World, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool(w)).await.expect(sql)
+}
+
 async fn last_reconcile(w: &World) -> i64 {
-    sqlx::query_scalar("SELECT coalesce(max(last_reconcile_at), 0) FROM pairs")
-        .fetch_one(pool(w))
-        .await
-        .expect("pairs")
+    number(w, "SELECT coalesce(max(last_reconcile_at), 0) FROM pairs").await
 }
 
 async fn links(w: &World) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM links")
-        .fetch_one(pool(w))
-        .await
-        .expect("links")
+    number(w, "SELECT count(*) FROM links").await
 }
 
 /// The reconciler reads the sheet (no id yet), then its board read hangs; meanwhile the worker
@@ -135,19 +134,16 @@ async fn a_row_event_carrying_a_cell_still_to_be_written_does_not_undo_the_card_
 }
 
 async fn unsent_writes(w: &World) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM outbox WHERE kind = 'write_row' AND status IN ('pending', 'in_flight')",
-    )
-    .fetch_one(pool(w))
-    .await
-    .expect("outbox")
+    let sql = "SELECT count(*) FROM outbox WHERE kind = 'write_row' AND status IN ('pending', 'in_flight')";
+    number(w, sql).await
 }
 
 async fn inbox_waiting(w: &World) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')")
-        .fetch_one(pool(w))
-        .await
-        .expect("inbox")
+    number(
+        w,
+        "SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')",
+    )
+    .await
 }
 
 /// As above, but the row event, made while the copy was on its way, arrives after the copy
