@@ -32,6 +32,10 @@ pub enum Command {
         id_list: Option<String>,
         closed: Option<bool>,
     },
+    /// Put the lead's marker into a card a user made, around the description the card has
+    /// when this is sent: the notes read when it was planned may be older than the card's
+    /// (a user typing while the reconciler adopts the card), and are not this write's to set.
+    MarkCard { lead_id: String, card_id: String },
     /// Set (or clear, with "") one text custom field of the lead's card.
     SetCustomField {
         lead_id: String,
@@ -60,6 +64,7 @@ impl Command {
         match self {
             Self::CreateCard { .. } => "create_card",
             Self::UpdateCard { .. } => "update_card",
+            Self::MarkCard { .. } => "mark_card",
             Self::SetCustomField { .. } => "set_custom_field",
             Self::WriteRow { .. } => "write_row",
             Self::AppendRow { .. } => "append_row",
@@ -69,9 +74,10 @@ impl Command {
     /// The system the command talks to: `"trello"` or `"sheets"`.
     pub fn target(&self) -> &'static str {
         match self {
-            Self::CreateCard { .. } | Self::UpdateCard { .. } | Self::SetCustomField { .. } => {
-                "trello"
-            }
+            Self::CreateCard { .. }
+            | Self::UpdateCard { .. }
+            | Self::MarkCard { .. }
+            | Self::SetCustomField { .. } => "trello",
             Self::WriteRow { .. } | Self::AppendRow { .. } => "sheets",
         }
     }
@@ -80,6 +86,7 @@ impl Command {
         match self {
             Self::CreateCard { lead_id, .. }
             | Self::UpdateCard { lead_id, .. }
+            | Self::MarkCard { lead_id, .. }
             | Self::SetCustomField { lead_id, .. }
             | Self::WriteRow { lead_id, .. }
             | Self::AppendRow { lead_id, .. } => lead_id,

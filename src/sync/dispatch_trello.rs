@@ -12,7 +12,7 @@ use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::dispatch::{Claimed, Dispatcher};
 use crate::sync::dispatch_record::{FollowUp, Outcome, follow_up};
-use crate::sync::mapping::split_description;
+use crate::sync::mapping::{compose_description, split_description};
 
 const CREATE_NOTE: &str = "create_card sent; its outcome is unknown until Trello answers";
 
@@ -46,6 +46,9 @@ impl Dispatcher {
                 Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
                 Err(e) => Outcome::failed(&e),
             });
+        }
+        if let Command::MarkCard { lead_id, card_id } = &claimed.cmd {
+            return Ok(self.mark_card(card_id, lead_id).await);
         }
         let link = links::get_by_lead(&self.db.pool, &ctx.name, claimed.cmd.lead_id()).await?;
         let Some(link) = link else {
@@ -106,9 +109,39 @@ impl Dispatcher {
                     },
                 )
             }
+            Command::MarkCard { .. } => {
+                Ok(Outcome::Invalid("a mark_card reached the link path".into()))
+            }
             Command::WriteRow { .. } | Command::AppendRow { .. } => Ok(Outcome::Invalid(
                 "a sheet command reached the Trello sender".into(),
             )),
+        }
+    }
+
+    /// Reads the card's description now and writes it back with the lead's marker, so that
+    /// notes a user typed since the reconciler read the card are kept (Trello has no
+    /// conditional write; this narrows the race to the two calls).
+    async fn mark_card(&self, card_id: &str, lead_id: &str) -> Outcome {
+        let card = match self.trello.card(card_id).await {
+            Ok(card) => card,
+            Err(ClientError::NotFound { .. }) => return Outcome::skipped("the card is gone"),
+            Err(e) => return Outcome::failed(&e),
+        };
+        let (notes, marker) = split_description(&card.desc);
+        if marker.is_some_and(|m| m.as_str() == lead_id) {
+            return Outcome::skipped("the card carries the marker already");
+        }
+        let Ok(id) = crate::model::LeadId::parse(lead_id) else {
+            return Outcome::Invalid(format!("mark_card names an invalid lead id {lead_id}"));
+        };
+        let update = CardUpdate {
+            desc: Some(compose_description(&notes, &id)),
+            ..CardUpdate::default()
+        };
+        match self.trello.update_card(card_id, &update).await {
+            Ok(_) => Outcome::sent(FollowUp::default()),
+            Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
+            Err(e) => Outcome::failed(&e),
         }
     }
 

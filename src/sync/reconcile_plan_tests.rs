@@ -201,7 +201,11 @@ fn a_card_made_in_trello_becomes_an_appended_row_and_gets_the_marker() {
     assert_eq!(cells.get("Notes").map(String::as_str), Some("call back"));
     assert_eq!(cells.get("Status").map(String::as_str), Some("New"));
     assert_eq!(cells.get("Lead ID"), Some(lead_id));
-    assert!(cmds.iter().any(|c| matches!(c, Command::UpdateCard { desc: Some(d), .. } if d == &format!("call back\n\nleadsync:{lead_id}"))));
+    // The marker goes around whatever notes the card has when it is sent, not the ones read.
+    assert!(cmds.iter().any(
+        |c| matches!(c, Command::MarkCard { lead_id: l, card_id } if l == lead_id && card_id == "c9")
+    ));
+    assert!(!cmds.iter().any(|c| matches!(c, Command::UpdateCard { .. })));
 }
 
 #[test]

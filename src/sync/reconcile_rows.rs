@@ -7,11 +7,10 @@ use chrono::{DateTime, Utc};
 
 use crate::clients::trello::Card;
 use crate::config::OnRowDeleted;
-use crate::model::{Field, LeadId};
+use crate::model::LeadId;
 use crate::store::links::Link;
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
-use crate::sync::mapping::compose_description;
 use crate::sync::merge::{LeadObservation, LeadState};
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 use crate::sync::reconcile_action::{Action, lead_action};
@@ -117,17 +116,9 @@ pub(crate) fn new_cards(
                 other => other,
             })
             .collect();
-        let notes = fields
-            .get(&Field::Notes)
-            .map(|o| o.value.clone())
-            .unwrap_or_default();
-        plan.commands.push(Command::UpdateCard {
+        plan.commands.push(Command::MarkCard {
             lead_id: id.to_string(),
-            card_id: Some(card.id.clone()),
-            name: None,
-            desc: Some(compose_description(&notes, &id)),
-            id_list: None,
-            closed: None,
+            card_id: card.id.clone(),
         });
         actions.push(Action::LinkLead {
             lead_id: id.to_string(),

@@ -17,7 +17,7 @@ use crate::sync::context::PairContext;
 use crate::sync::observe::{
     CardChange, RowObservation, SheetEvent, SheetEventKind, observe_card_event, observe_event_row,
 };
-use crate::sync::worker_lead::{Group, NEW_ROW_WINDOW_MS, apply_group};
+use crate::sync::worker_lead::{Group, NEW_ROW_WINDOW_MS, apply_group, lead_of_new_row};
 
 /// Events read per pass; more wait for the next pass.
 const BATCH: i64 = 500;
@@ -208,15 +208,20 @@ impl Worker {
     ) -> Result<bool, String> {
         let since = now - NEW_ROW_WINDOW_MS;
         let pool = &self.db.pool;
-        for (key, _) in items {
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        for (key, item) in items {
             let Some(row) = key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()) else {
                 continue;
             };
-            let known = lead_state::lead_at_new_row(pool, &ctx.name, row, since, edited).await;
+            let shown = match item {
+                Item::Row(r) => Some(&r.fields),
+                Item::Card(_) => None,
+            };
+            let known = lead_of_new_row(&mut conn, &ctx.name, row, (since, edited), shown).await;
             if known.map_err(|e| e.to_string())?.is_some() {
                 continue;
             }
-            let waiting = lead_state::ids_on_their_way(pool, &ctx.name).await;
+            let waiting = lead_state::ids_on_their_way(&mut *conn, &ctx.name).await;
             return waiting.map_err(|e| e.to_string());
         }
         Ok(false)

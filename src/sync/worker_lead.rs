@@ -20,6 +20,39 @@ use crate::sync::state::lead_state as merge_state;
 /// edited again (our id write may not have reached the sheet yet).
 pub(crate) const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
 
+/// The lead leadsync made for a row without an id that is edited again before its id reached
+/// it: the lead made at that position within the window whose id had not landed when the row
+/// was edited (`times` = (made since, edited at), unix ms), if the row still shows what that
+/// lead holds. Rows are deleted and typed anew at the same position, so a position alone is no
+/// identity: one edit changes one cell, and a row that differs from the lead in two or more
+/// fields filled on both is another row typed there.
+pub(crate) async fn lead_of_new_row(
+    conn: &mut SqliteConnection,
+    pair: &str,
+    row: i64,
+    (since, edited): (i64, i64),
+    shown: Option<&LeadObservation>,
+) -> Result<Option<String>, StoreError> {
+    let Some(lead) = lead_state::lead_at_new_row(&mut *conn, pair, row, since, edited).await?
+    else {
+        return Ok(None);
+    };
+    let Some(shown) = shown else {
+        return Ok(Some(lead));
+    };
+    let stored = lead_state::load_lead(&mut *conn, pair, &lead).await?;
+    let differing = stored
+        .iter()
+        .filter(|s| {
+            let field = Field::ALL.into_iter().find(|f| f.as_str() == s.field);
+            let now = field.and_then(|f| shown.get(&f)).map(|o| o.value.trim());
+            let was = s.agreed_value.trim();
+            now.is_some_and(|now| !now.is_empty() && !was.is_empty() && now != was)
+        })
+        .count();
+    Ok((differing < 2).then_some(lead))
+}
+
 /// One lead's share of a batch of events, in arrival order.
 #[derive(Debug, Default, Clone)]
 pub struct Group {
@@ -83,7 +116,8 @@ pub async fn apply_group(
                 .max()
                 .unwrap_or(now)
                 .timestamp_millis();
-            let found = lead_state::lead_at_new_row(&mut *conn, &ctx.name, row, since, edited);
+            let shown = group.rows.last().map(|r| &r.fields);
+            let found = lead_of_new_row(&mut *conn, &ctx.name, row, (since, edited), shown);
             let lead = match found.await? {
                 Some(existing) => existing,
                 None => LeadId::generate().to_string(),
@@ -283,6 +317,8 @@ fn in_flight(ctx: &PairContext, payloads: &[String]) -> Vec<(crate::model::Side,
                         .map(|(_, f)| (Side::Trello, f)),
                 );
             }
+            // Keeps the card's notes: no field value of ours.
+            Command::MarkCard { .. } => {}
             Command::SetCustomField { field_id, .. } => {
                 out.extend(ctx.field_of(&field_id).map(|f| (Side::Trello, f)));
             }

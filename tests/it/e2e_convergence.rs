@@ -205,3 +205,66 @@ async fn card_notes_on_their_way() -> World {
     .await;
     w
 }
+
+/// A card a user made is adopted by a reconciliation whose board read is taken before the user
+/// types its notes; the marker leadsync then puts into the description must go around the notes
+/// the card has by then, not the ones read (else the user's notes are gone on both sides).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_typed_while_a_user_card_is_adopted_are_kept() {
+    let w = world().await;
+    w.settle(SETTLE).await.expect("settles");
+    // Its creation reaches leadsync only through the reconciliation below.
+    w.trello.hold_deliveries(true);
+    let list = w.list_id(P, "New");
+    let card_id = w
+        .trello
+        .user_create_card(&list, "Grace Hopper", "")
+        .expect("user card");
+    // The reconciler's sheet read, then the dispatcher's read before it appends the row,
+    // each hang a second: the user types in between the board read and the marker write.
+    w.google.gate().set_faults(Faults {
+        hang_next: 2,
+        hang_for: Duration::from_secs(1),
+        ..Faults::default()
+    });
+    let board = w.pair(P).board.board_id.clone();
+    let board_reads = || {
+        w.trello
+            .gate()
+            .calls()
+            .count("GET", &format!("/1/boards/{board}/cards"))
+    };
+    let before = board_reads();
+    let engine = w.state().and_then(|s| s.engine.as_ref()).expect("engine");
+    assert!(engine.request_reconcile(None));
+    eventually("the reconciler reads the board", SETTLE, || async {
+        (board_reads() > before).then_some(())
+    })
+    .await;
+    let seen = w.card_named(P, "Grace Hopper").expect("the card");
+    assert_eq!(
+        split_description(&seen.desc).1,
+        None,
+        "the user types before the marker is written (else this test proves nothing)"
+    );
+    let change = UserCardChange {
+        desc: Some("met at the expo".into()),
+        ..UserCardChange::default()
+    };
+    w.trello
+        .user_update_card(&card_id, &change)
+        .expect("user types notes");
+    w.trello.hold_deliveries(false);
+    for held in w.trello.take_held_deliveries() {
+        w.trello.redeliver(held);
+    }
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let card = w.card_named(P, "Grace Hopper").expect("the card");
+    let (notes, lead) = split_description(&card.desc);
+    assert_eq!(notes, "met at the expo", "the card keeps the user's notes");
+    let rows = w.rows(P);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][NOTES], "met at the expo", "and the row has them");
+    assert_eq!(lead.map(|l| l.to_string()), Some(rows[0][ID].clone()));
+}

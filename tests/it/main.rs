@@ -17,6 +17,7 @@ mod e2e_conflict;
 mod e2e_convergence;
 mod e2e_faults;
 mod e2e_recovery;
+mod e2e_rows;
 mod e2e_sheet;
 mod e2e_trello;
 mod first_sync;

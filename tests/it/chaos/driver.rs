@@ -12,12 +12,13 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::oracle::{Field, History};
+use super::removals::Removed;
 
 pub const PAIR: &str = "default";
 pub(super) const PHONE: usize = 3;
 
 /// The actions and their weights: how often each is drawn.
-const ACTIONS: [(Action, u32); 14] = [
+const ACTIONS: [(Action, u32); 17] = [
     (Action::NewRow, 12),
     (Action::SheetEdit, 18),
     (Action::CardEdit, 18),
@@ -32,6 +33,9 @@ const ACTIONS: [(Action, u32); 14] = [
     (Action::Restart, 2),
     (Action::Reconcile, 5),
     (Action::Pause, 3),
+    (Action::ArchiveCard, 2),
+    (Action::DeleteCard, 1),
+    (Action::DeleteRow, 1),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +54,9 @@ enum Action {
     Restart,
     Reconcile,
     Pause,
+    ArchiveCard,
+    DeleteCard,
+    DeleteRow,
 }
 
 pub struct Driver {
@@ -64,6 +71,8 @@ pub struct Driver {
     pub unsent: Vec<SheetEventDelivery>,
     /// Ids of Apps Script events the daemon answered 2xx.
     pub acked: Vec<String>,
+    /// Leads a user archived, deleted the card of, or deleted the row of.
+    pub removed: Removed,
 }
 
 impl Driver {
@@ -78,6 +87,7 @@ impl Driver {
             hold_sheets: false,
             unsent: Vec::new(),
             acked: Vec::new(),
+            removed: Removed::default(),
         }
     }
 
@@ -126,6 +136,9 @@ impl Driver {
                 Ok(())
             }
             Action::Release => self.release().await,
+            Action::ArchiveCard => self.archive_card(),
+            Action::DeleteCard => self.delete_card(),
+            Action::DeleteRow => self.delete_row().await,
             Action::Restart => {
                 self.note("restart the daemon".into());
                 self.w.stop_app().await?;

@@ -116,6 +116,11 @@ impl Driver {
             return Ok(None);
         };
         self.history.record(&key, field, Side::Sheet, &value, &saw);
+        if field == Field::Status {
+            // A status changed in the sheet gives a row whose card was deleted a new card,
+            // and brings an archived card back (unless it is the archived status).
+            self.removed.card_deleted.remove(&key);
+        }
         self.sheet_event("edit", &[row]).await?;
         Ok(Some(()))
     }
@@ -153,13 +158,8 @@ impl Driver {
             return Ok(None);
         };
         let value = self.value_for(field);
-        let (notes, marker) = split_description(&card.desc);
-        let saw = match field {
-            Field::Name => card.name.clone(),
-            Field::Status => self.w.list_name(PAIR, &card.id_list),
-            Field::Notes => notes,
-            Field::Email | Field::Company => self.card_text(&card, field.header()),
-        };
+        let (_, marker) = split_description(&card.desc);
+        let saw = self.card_value(&card, field);
         self.note(format!(
             "card {} ({key}) {field:?} {saw:?} -> {value:?}",
             card.id
@@ -191,6 +191,16 @@ impl Driver {
         }
         self.history.record(&key, field, Side::Trello, &value, &saw);
         Ok(Some(()))
+    }
+
+    /// What a card shows for a field, as its user sees it.
+    pub(super) fn card_value(&self, card: &SandboxCard, field: Field) -> String {
+        match field {
+            Field::Name => card.name.clone(),
+            Field::Status => self.w.list_name(PAIR, &card.id_list),
+            Field::Notes => split_description(&card.desc).0,
+            Field::Email | Field::Company => self.card_text(card, field.header()),
+        }
     }
 
     pub(super) fn card_text(&self, card: &SandboxCard, field: &str) -> String {

@@ -13,6 +13,7 @@
 mod driver;
 mod edits;
 mod oracle;
+mod removals;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -141,7 +142,19 @@ async fn violations(d: &Driver) -> Vec<String> {
             })
             .collect();
     let cards: Vec<CardView> = d.w.cards(PAIR).iter().map(|c| card_view(&d.w, c)).collect();
-    let mut bad = oracle::check(&d.history, &rows, &cards);
+    let mut bad = oracle::check(&d.history, &d.removed, &rows, &cards);
+    let by_key: HashMap<String, Vec<String>> =
+        d.w.rows(PAIR)
+            .into_iter()
+            .filter(|r| !r[driver::PHONE].is_empty())
+            .map(|r| (r[driver::PHONE].clone(), r))
+            .collect();
+    let mut cards_by_key: HashMap<String, (usize, usize)> = HashMap::new();
+    for c in &cards {
+        let n = cards_by_key.entry(c.phone.clone()).or_default();
+        if c.closed { n.1 += 1 } else { n.0 += 1 }
+    }
+    bad.extend(removals::check(&d.removed, &by_key, &cards_by_key));
     bad.extend(lost_events(d).await);
     bad
 }
