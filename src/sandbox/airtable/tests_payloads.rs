@@ -159,3 +159,27 @@ async fn filters_keep_other_tables_and_sources_out() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_put_that_clears_cells_reports_them_as_null_with_their_previous_values() {
+    let (sb, t) = started().await;
+    let hook = create_hook(&sb, &t, None, spec(&t.table_id)).await;
+    let hook = hook["id"].as_str().unwrap();
+    let values = [("Name", "Ada"), ("Email", "a@x.io"), ("Status", "New")];
+    let ada = sb.user_create_record(&t.base_id, "Leads", &values).unwrap();
+    let put = json!({"records": [{"id": ada, "fields": {"Name": "Ada"}}]});
+    let path = format!("/{}/{}", t.base_id, t.table_id);
+    assert_eq!(call(&sb, Method::PUT, &path, Some(put)).await.0, 200);
+    let p = payloads(&sb, &t, hook, "?cursor=2").await;
+    let change = &p["payloads"][0]["changedTablesById"][&t.table_id]["changedRecordsById"][&ada];
+    let (email, status) = (&t.fields["Email"], &t.fields["Status"]);
+    let current = &change["current"]["cellValuesByFieldId"];
+    assert_eq!(
+        current,
+        &json!({email.as_str(): null, status.as_str(): null})
+    );
+    let previous = &change["previous"]["cellValuesByFieldId"];
+    assert_eq!(previous[email], "a@x.io");
+    assert_eq!(previous[status]["name"], "New");
+    assert_eq!(p["payloads"][0]["actionMetadata"]["source"], "publicApi");
+}

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -20,13 +20,20 @@ type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 /// A loopback receiver that answers 200 with an empty body and keeps what it got.
 async fn receiver() -> (Served, Received) {
+    receiver_answering(StatusCode::OK).await
+}
+
+async fn receiver_answering(status: StatusCode) -> (Served, Received) {
     let got: Received = Arc::default();
     let keep = got.clone();
     let app = axum::Router::new().route(
         "/webhooks/airtable",
         post(move |headers: HeaderMap, body: Bytes| {
             let keep = keep.clone();
-            async move { keep.lock().unwrap().push((headers, body)) }
+            async move {
+                keep.lock().unwrap().push((headers, body));
+                status
+            }
         }),
     );
     (serve(app).await.unwrap(), got)
@@ -260,4 +267,26 @@ async fn notifications_can_be_held_sent_twice_or_dropped() {
     // The missed ping's payload is still there to fetch.
     let hook = &sb.webhooks(&t.base_id)[0];
     assert_eq!(hook.payloads.len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_notification_is_retried_and_reported_in_the_list() {
+    let (sb, t) = started().await;
+    let (rx, got) = receiver_answering(StatusCode::INTERNAL_SERVER_ERROR).await;
+    let url = format!("{}/webhooks/airtable", rx.base_url());
+    create_hook(&sb, &t, Some(url), spec(&t.table_id)).await;
+    sb.user_create_record(&t.base_id, "Leads", &[("Name", "Ada")])
+        .unwrap();
+    assert!(sb.wait_notifications(Duration::from_secs(5)).await);
+    assert_eq!(got.lock().unwrap().len(), 3);
+    let record = &sb.notifications()[0];
+    assert_eq!((record.status, record.attempts), (Some(500), 3));
+    let w = &listed(&sb, &t).await["webhooks"][0];
+    let last = &w["lastNotificationResult"];
+    assert_eq!(
+        (&last["success"], &last["retryNumber"]),
+        (&json!(false), &json!(2))
+    );
+    assert_eq!(last["error"]["message"], "HTTP 500");
+    assert!(w["lastSuccessfulNotificationTime"].is_null());
 }
