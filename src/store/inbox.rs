@@ -79,7 +79,9 @@ mod tests {
     fn verified(action_id: &str) -> Verified<RawEvent> {
         let verifier =
             TrelloVerifier::new(&SecretString::from("s3cret"), vec![URL.to_owned()]).unwrap();
-        let body = format!(r#"{{"action":{{"id":"{action_id}"}},"model":{{"id":"board-a"}}}}"#);
+        let body = format!(
+            r#"{{"action":{{"id":"{action_id}","idMemberCreator":"m","type":"commentCard","date":"2026-11-21T10:15:02Z"}},"model":{{"id":"board-a"}}}}"#
+        );
         let mut headers = HeaderMap::new();
         let signature = verifier.sign(body.as_bytes(), URL);
         headers.insert("x-trello-webhook", signature.parse().unwrap());

@@ -1,41 +1,13 @@
 //! Events become observations: "this side holds these field values, changed at this time".
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use crate::clients::trello::TrelloEvent;
+use crate::inbound::SheetEventRow;
 use crate::model::Field;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{SheetLead, read_values, split_description};
 use crate::sync::merge::{LeadObservation, Observed};
-
-/// The Apps Script payload (CONTRACT §4).
-#[derive(Debug, Clone, Deserialize)]
-pub struct SheetEvent {
-    pub spreadsheet_id: String,
-    pub sheet: String,
-    pub kind: SheetEventKind,
-    pub edited_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub rows: Vec<SheetEventRow>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SheetEventKind {
-    /// Rows below changed.
-    Edit,
-    /// Structure changed (rows inserted or removed): reconcile the pair.
-    Change,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct SheetEventRow {
-    pub row: u32,
-    pub values: HashMap<String, String>,
-}
 
 /// A sheet row as the merge sees it.
 #[derive(Debug, Clone)]
@@ -109,16 +81,18 @@ pub enum CardChange {
     Ignored,
 }
 
+/// `changed_at`: the action's date.
 pub fn observe_card_event(
     ctx: &PairContext,
     event: &TrelloEvent,
+    changed_at: DateTime<Utc>,
     warnings: &mut Vec<String>,
 ) -> CardChange {
     let meta = event.meta();
     let ours = meta.member_creator_id == ctx.member_id;
     let seen = |value: String| Observed {
         value,
-        changed_at: Some(meta.date),
+        changed_at: Some(changed_at),
         by_leadsync: ours,
     };
     let mut fields = LeadObservation::new();
@@ -128,7 +102,7 @@ pub fn observe_card_event(
             list_id: list_id.clone().or_else(|| card.id_list.clone()),
             name: card.name.clone().unwrap_or_default(),
             by_us: ours,
-            at: meta.date,
+            at: changed_at,
         },
         TrelloEvent::DeleteCard { card_id, .. } => CardChange::Deleted {
             card_id: card_id.clone(),

@@ -28,3 +28,4 @@ mod reconcile_cli;
 mod shutdown;
 mod webhooks;
 mod webhooks_faults;
+mod webhooks_strict;

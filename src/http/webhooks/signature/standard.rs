@@ -93,12 +93,13 @@ impl SheetsVerifier {
         let timestamp = parse_timestamp(timestamp_text)?;
         self.check_window(timestamp, now)?;
         self.check_signatures(&id, timestamp_text, &request.body, signatures)?;
-        let payload = payload::SheetsPayload::parse(&request.body)?;
+        let (event, route) = payload::sheet_event(&request.body)?;
         Ok(Verified(RawEvent {
             source: Source::Sheets,
             dedupe_key: id,
-            route: payload.route(),
+            route,
             body: request.body.clone(),
+            event,
         }))
     }
 
