@@ -11,11 +11,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::trello::TrelloEvent;
-use crate::inbound::{InboundEvent, SheetEvent, SheetEventKind};
+use crate::inbound::{InboundEvent, SheetEvent, SheetEventKind, Source};
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
-use crate::sync::observe::{CardChange, RowObservation, observe_card_event, observe_event_row};
+use crate::sync::observe::{
+    CardChange, RowObservation, change_time_limit, clamp_change_time, observe_card_event,
+    observe_event_row,
+};
 use crate::sync::worker_lead::{Group, NEW_ROW_WINDOW_MS, apply_group};
 
 /// Events read per pass; more wait for the next pass.
@@ -230,6 +233,8 @@ impl Worker {
             .ok_or_else(|| format!("pair {} is not configured", event.pair))?;
         // The door ran this same parse on these bytes before it stored them.
         let parsed = InboundEvent::parse_stored(&event.source, &event.body);
+        // A change time is clamped to when the event reached us, however late it is processed.
+        let limit = change_time_limit(event.received_at, event.signed_at);
         match parsed.map_err(|e| e.to_string())? {
             InboundEvent::Sheets(sheet) => {
                 if sheet.kind == SheetEventKind::Change {
@@ -238,17 +243,19 @@ impl Worker {
                     }
                     return Ok(Parsed::Items(Vec::new()));
                 }
-                self.row_items(ctx, event, &sheet, sheet.edited_at, now)
-                    .await
+                let edited_at =
+                    clamp_change_time(&ctx.name, Source::Sheets, sheet.edited_at, limit);
+                self.row_items(ctx, event, &sheet, edited_at, now).await
             }
             InboundEvent::Trello(action) => {
-                let changed_at = action.meta().date;
+                let date = action.meta().date;
+                let changed_at = clamp_change_time(&ctx.name, Source::Trello, date, limit);
                 self.card_items(ctx, event, &action, changed_at, now).await
             }
         }
     }
 
-    /// The rows of an Apps Script edit.
+    /// The rows of an Apps Script edit, `edited_at` already clamped.
     async fn row_items(
         &self,
         ctx: &PairContext,
@@ -280,7 +287,7 @@ impl Worker {
         Ok(Parsed::Items(items))
     }
 
-    /// A Trello action's change to its card's lead.
+    /// A Trello action's change to its card's lead, `changed_at` already clamped.
     async fn card_items(
         &self,
         ctx: &PairContext,

@@ -42,6 +42,9 @@ pub struct RawEvent {
     pub body: Bytes,
     /// What `body` parsed as.
     pub event: InboundEvent,
+    /// The signed `webhook-timestamp` (unix seconds) of an Apps Script event: a bound on its
+    /// `edited_at`, kept with the event.
+    pub signed_at: Option<i64>,
 }
 
 /// A request as it came off the wire: nothing about it is trusted yet.

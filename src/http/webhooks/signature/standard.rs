@@ -100,6 +100,7 @@ impl SheetsVerifier {
             route,
             body: request.body.clone(),
             event,
+            signed_at: i64::try_from(timestamp).ok(),
         }))
     }
 
@@ -220,6 +221,11 @@ mod tests {
         assert_eq!(event.source, Source::Sheets);
         assert_eq!(event.dedupe_key, "evt_1");
         assert_eq!(event.body, EDIT.as_bytes());
+        assert_eq!(
+            event.signed_at,
+            Some(NOW),
+            "the signed time bounds edited_at"
+        );
     }
 
     #[test]

@@ -74,6 +74,7 @@ impl TrelloVerifier {
             route,
             body: request.body.clone(),
             event,
+            signed_at: None,
         }))
     }
 
