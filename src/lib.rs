@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod inbound;
 pub mod model;
 pub mod output;
 pub mod reconcile_cmd;

@@ -29,8 +29,8 @@ async fn insert_at(
     received_at: i64,
 ) -> Result<Stored, StoreError> {
     let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $4)
+        "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at, signed_at)
+         VALUES ($1, $2, $3, $4, $5, $4, $6)
          ON CONFLICT (source, dedupe_key) DO NOTHING
          RETURNING id",
     )
@@ -39,6 +39,7 @@ async fn insert_at(
     .bind(pair)
     .bind(received_at)
     .bind(event.body.as_ref())
+    .bind(event.signed_at)
     .fetch_optional(exec)
     .await?;
     Ok(id.map_or(Stored::Duplicate, Stored::New))
@@ -79,7 +80,9 @@ mod tests {
     fn verified(action_id: &str) -> Verified<RawEvent> {
         let verifier =
             TrelloVerifier::new(&SecretString::from("s3cret"), vec![URL.to_owned()]).unwrap();
-        let body = format!(r#"{{"action":{{"id":"{action_id}"}},"model":{{"id":"board-a"}}}}"#);
+        let body = format!(
+            r#"{{"action":{{"id":"{action_id}","idMemberCreator":"m","type":"commentCard","date":"2026-11-21T10:15:02Z"}},"model":{{"id":"board-a"}}}}"#
+        );
         let mut headers = HeaderMap::new();
         let signature = verifier.sign(body.as_bytes(), URL);
         headers.insert("x-trello-webhook", signature.parse().unwrap());
@@ -106,6 +109,32 @@ mod tests {
             ("trello", "act-1", "a")
         );
         assert_eq!(body, event.body.as_ref());
+    }
+
+    #[tokio::test]
+    async fn an_apps_script_event_keeps_its_signed_timestamp_for_the_worker() {
+        use crate::http::webhooks::signature::{SheetsVerifier, StandardWebhooksKey};
+        let secret = SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let key = StandardWebhooksKey::from_secret(&secret).unwrap();
+        let body = r#"{"spreadsheet_id":"s","sheet":"Leads","kind":"change","edited_at":"2026-11-21T10:15:02Z"}"#;
+        let ts = 1_800_000_000;
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", "evt_1".parse().unwrap());
+        headers.insert("webhook-timestamp", ts.into());
+        let signature = key.sign("evt_1", ts, body.as_bytes());
+        headers.insert("webhook-signature", signature.parse().unwrap());
+        let request = Unverified::new(headers, Bytes::from(body));
+        let event = SheetsVerifier::new(key, 300).verify(&request, ts).unwrap();
+        let db = temp_db().await;
+        insert_at(&db.pool, &event, "a", 5_000).await.unwrap();
+        insert_at(&db.pool, &verified("act-3"), "a", 5_000)
+            .await
+            .unwrap();
+        let due = crate::store::inbox_work::due_events(&db.pool, 5_000, 10)
+            .await
+            .unwrap();
+        let signed: Vec<Option<i64>> = due.iter().map(|e| e.signed_at).collect();
+        assert_eq!(signed, [Some(ts), None]);
     }
 
     #[tokio::test]

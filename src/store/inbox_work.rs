@@ -16,6 +16,8 @@ pub struct InboxEvent {
     pub dedupe_key: String,
     pub pair: String,
     pub received_at: i64,
+    /// The signed `webhook-timestamp` of an Apps Script event (unix seconds).
+    pub signed_at: Option<i64>,
     pub body: Vec<u8>,
     /// Failed processing attempts so far.
     pub attempts: i64,
@@ -29,7 +31,7 @@ pub async fn due_events(
     limit: i64,
 ) -> Result<Vec<InboxEvent>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id, source, dedupe_key, pair, received_at, body, attempts FROM inbox
+        "SELECT id, source, dedupe_key, pair, received_at, signed_at, body, attempts FROM inbox
          WHERE status IN ('pending', 'processing') AND next_attempt_at <= $1
          ORDER BY id LIMIT $2",
     )

@@ -1,41 +1,13 @@
 //! Events become observations: "this side holds these field values, changed at this time".
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use crate::clients::trello::TrelloEvent;
+use crate::inbound::{SheetEventRow, Source};
 use crate::model::Field;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{SheetLead, read_values, split_description};
 use crate::sync::merge::{LeadObservation, Observed};
-
-/// The Apps Script payload (CONTRACT §4).
-#[derive(Debug, Clone, Deserialize)]
-pub struct SheetEvent {
-    pub spreadsheet_id: String,
-    pub sheet: String,
-    pub kind: SheetEventKind,
-    pub edited_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub rows: Vec<SheetEventRow>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SheetEventKind {
-    /// Rows below changed.
-    Edit,
-    /// Structure changed (rows inserted or removed): reconcile the pair.
-    Change,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct SheetEventRow {
-    pub row: u32,
-    pub values: HashMap<String, String>,
-}
 
 /// A sheet row as the merge sees it.
 #[derive(Debug, Clone)]
@@ -109,16 +81,18 @@ pub enum CardChange {
     Ignored,
 }
 
+/// `changed_at`: the action's date, clamped ([`clamp_change_time`]).
 pub fn observe_card_event(
     ctx: &PairContext,
     event: &TrelloEvent,
+    changed_at: DateTime<Utc>,
     warnings: &mut Vec<String>,
 ) -> CardChange {
     let meta = event.meta();
     let ours = meta.member_creator_id == ctx.member_id;
     let seen = |value: String| Observed {
         value,
-        changed_at: Some(meta.date),
+        changed_at: Some(changed_at),
         by_leadsync: ours,
     };
     let mut fields = LeadObservation::new();
@@ -128,7 +102,7 @@ pub fn observe_card_event(
             list_id: list_id.clone().or_else(|| card.id_list.clone()),
             name: card.name.clone().unwrap_or_default(),
             by_us: ours,
-            at: meta.date,
+            at: changed_at,
         },
         TrelloEvent::DeleteCard { card_id, .. } => CardChange::Deleted {
             card_id: card_id.clone(),
@@ -190,5 +164,144 @@ pub fn observe_card_event(
             None => CardChange::Ignored,
         },
         TrelloEvent::Other { .. } => CardChange::Ignored,
+    }
+}
+
+/// The latest time an event's change can have happened: when leadsync received it
+/// (`received_at_ms`), and for an Apps Script event the end of the second it was signed in
+/// (`signed_at`, unix seconds; the signature window holds that second near the server clock).
+pub fn change_time_limit(received_at_ms: i64, signed_at: Option<i64>) -> DateTime<Utc> {
+    let signed_end_ms = signed_at.map_or(i64::MAX, |s| s.saturating_mul(1000).saturating_add(999));
+    let ms = received_at_ms.min(signed_end_ms);
+    DateTime::from_timestamp_millis(ms).unwrap_or_else(Utc::now)
+}
+
+/// How far past its limit a change time may claim before the clamp is worth a warning: clocks
+/// a little apart are usual, a claim minutes ahead is not.
+const CLAMP_WARN_AFTER_MS: i64 = 1000;
+
+/// A change time is evidence, not authority: one later than `limit` (see [`change_time_limit`])
+/// is clamped to it, or it would win every conflict until the clock caught up with it.
+pub fn clamp_change_time(
+    pair: &str,
+    source: Source,
+    claimed: DateTime<Utc>,
+    limit: DateTime<Utc>,
+) -> DateTime<Utc> {
+    if claimed <= limit {
+        return claimed;
+    }
+    let claimed_at = claimed.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let clamped_to = limit.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    if (claimed - limit).num_milliseconds() > CLAMP_WARN_AFTER_MS {
+        tracing::warn!(
+            pair,
+            source = source.as_str(),
+            claimed_at,
+            clamped_to,
+            "change time is later than the event's receipt; clamped"
+        );
+    } else {
+        tracing::debug!(
+            pair,
+            source = source.as_str(),
+            claimed_at,
+            clamped_to,
+            "change time a moment after the event's receipt; clamped"
+        );
+    }
+    limit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECEIVED_MS: i64 = 1_800_000_000_123;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(ms).unwrap()
+    }
+
+    #[test]
+    fn the_limit_is_the_receipt_or_the_end_of_the_signed_second_whichever_is_earlier() {
+        assert_eq!(change_time_limit(RECEIVED_MS, None), at(RECEIVED_MS));
+        // Signed 5 s before it arrived: the edit cannot be later than that second's end.
+        let signed = RECEIVED_MS / 1000 - 5;
+        assert_eq!(
+            change_time_limit(RECEIVED_MS, Some(signed)),
+            at(signed * 1000 + 999)
+        );
+        // Signed "in the future" (within the tolerance): the receipt still bounds it.
+        let ahead = RECEIVED_MS / 1000 + 200;
+        assert_eq!(change_time_limit(RECEIVED_MS, Some(ahead)), at(RECEIVED_MS));
+    }
+
+    #[test]
+    fn a_future_change_time_is_clamped_to_the_limit_and_a_past_one_kept() {
+        let limit = at(RECEIVED_MS);
+        let future = at(RECEIVED_MS + 10 * 60 * 1000);
+        assert_eq!(clamp_change_time("p", Source::Sheets, future, limit), limit);
+        let past = at(RECEIVED_MS - 2_000);
+        assert_eq!(clamp_change_time("p", Source::Trello, past, limit), past);
+        assert_eq!(clamp_change_time("p", Source::Trello, limit, limit), limit);
+        let moment_after = at(RECEIVED_MS + 300);
+        assert_eq!(
+            clamp_change_time("p", Source::Trello, moment_after, limit),
+            limit
+        );
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The WARN lines `f` logs, as JSON.
+    fn warnings_of(f: impl FnOnce()) -> Vec<serde_json::Value> {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+            .filter(|e| e["level"] == "WARN")
+            .collect()
+    }
+
+    #[test]
+    fn a_clamp_beyond_clock_skew_is_one_warning_with_pair_source_and_both_times() {
+        let limit = at(RECEIVED_MS);
+        let future = at(RECEIVED_MS + 10 * 60 * 1000);
+        let lines = warnings_of(|| {
+            clamp_change_time("sales", Source::Sheets, future, limit);
+        });
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let e = &lines[0];
+        assert_eq!(e["pair"], "sales");
+        assert_eq!(e["source"], "sheets");
+        assert_eq!(e["claimed_at"], "2027-01-15T08:10:00.123Z");
+        assert_eq!(e["clamped_to"], "2027-01-15T08:00:00.123Z");
+        // Clocks a few hundred milliseconds apart are usual: clamped, not warned about.
+        let skew = warnings_of(|| {
+            clamp_change_time("sales", Source::Trello, at(RECEIVED_MS + 300), limit);
+        });
+        assert!(skew.is_empty(), "{skew:?}");
     }
 }

@@ -6,16 +6,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::trello::TrelloEvent;
+use crate::inbound::{InboundEvent, SheetEvent, SheetEventKind, Source};
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::observe::{
-    CardChange, RowObservation, SheetEvent, SheetEventKind, observe_card_event, observe_event_row,
+    CardChange, RowObservation, change_time_limit, clamp_change_time, observe_card_event,
+    observe_event_row,
 };
 use crate::sync::worker_lead::{Group, NEW_ROW_WINDOW_MS, apply_group, lead_of_new_row};
 
@@ -234,86 +236,119 @@ impl Worker {
             .pairs
             .get(&event.pair)
             .ok_or_else(|| format!("pair {} is not configured", event.pair))?;
-        let mut warnings = Vec::new();
-        let items = match event.source.as_str() {
-            "sheets" => {
-                let sheet: SheetEvent =
-                    serde_json::from_slice(&event.body).map_err(|e| e.to_string())?;
+        // The door ran this same parse on these bytes before it stored them.
+        let parsed = InboundEvent::parse_stored(&event.source, &event.body);
+        // A change time is clamped to when the event reached us, however late it is processed.
+        let limit = change_time_limit(event.received_at, event.signed_at);
+        match parsed.map_err(|e| e.to_string())? {
+            InboundEvent::Sheets(sheet) => {
                 if sheet.kind == SheetEventKind::Change {
                     if let Some(tx) = &self.reconcile {
                         let _ = tx.send(event.pair.clone());
                     }
                     return Ok(Parsed::Items(Vec::new()));
                 }
-                let items: Vec<(String, Item)> = sheet
-                    .rows
-                    .iter()
-                    .map(|row| observe_event_row(ctx, row, sheet.edited_at, &mut warnings))
-                    .filter(|row| row.lead.is_lead())
-                    .map(|row| {
-                        let key = if row.lead.id.is_empty() {
-                            format!("row:{}", row.row)
-                        } else {
-                            format!("id:{}", row.lead.id)
-                        };
-                        (key, Item::Row(row))
-                    })
-                    .collect();
-                let edited = sheet.edited_at.map_or(now, |t| t.timestamp_millis());
-                if self.new_rows_wait(ctx, &items, edited, now).await? {
-                    return Ok(Parsed::Wait);
-                }
-                items
+                let edited_at =
+                    clamp_change_time(&ctx.name, Source::Sheets, sheet.edited_at, limit);
+                self.row_items(ctx, event, &sheet, edited_at, now).await
             }
-            "trello" => {
-                let action = TrelloEvent::parse(&event.body).map_err(|e| e.to_string())?;
-                let change = observe_card_event(ctx, &action, &mut warnings);
-                let card_id = match &change {
-                    CardChange::Fields { card_id, .. }
-                    | CardChange::Created { card_id, .. }
-                    | CardChange::Deleted { card_id } => card_id.clone(),
-                    CardChange::Ignored => return Ok(Parsed::Items(Vec::new())),
-                };
-                let key = match links::get_by_card(&self.db.pool, &ctx.name, &card_id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    Some(link) => format!("id:{}", link.lead_id),
-                    // A user's edit of a card whose create answer was lost: the card has no
-                    // link until the retried create adopts it. Applied then, the edit wins over
-                    // the values the create was planned with; dropped now, it would be lost.
-                    None if matches!(change, CardChange::Fields { .. })
-                        && now - event.received_at < UNLINKED_CARD_WAIT_MS
-                        && lead_state::creates_unfinished(&self.db.pool, &ctx.name)
-                            .await
-                            .map_err(|e| e.to_string())? =>
-                    {
-                        return Ok(Parsed::Wait);
-                    }
-                    None => {
-                        // A card a user made in a mapped list becomes a row; the reconciler
-                        // reads the whole card first, so its description and fields come too.
-                        if let CardChange::Created {
-                            by_us: false,
-                            list_id: Some(list),
-                            ..
-                        } = &change
-                            && ctx.create_rows_from_cards
-                            && ctx.status_for_list(list).is_some()
-                            && let Some(tx) = &self.reconcile
-                        {
-                            let _ = tx.send(event.pair.clone());
-                        }
-                        format!("card:{card_id}")
-                    }
-                };
-                vec![(key, Item::Card(change))]
+            InboundEvent::Trello(action) => {
+                let date = action.meta().date;
+                let changed_at = clamp_change_time(&ctx.name, Source::Trello, date, limit);
+                self.card_items(ctx, event, &action, changed_at, now).await
             }
-            other => return Err(format!("unknown inbox source {other}")),
-        };
-        for w in warnings {
-            tracing::warn!(pair = %ctx.name, event_id = event.id, "{w}");
         }
+    }
+
+    /// The rows of an Apps Script edit, `edited_at` already clamped.
+    async fn row_items(
+        &self,
+        ctx: &PairContext,
+        event: &InboxEvent,
+        sheet: &SheetEvent,
+        edited_at: DateTime<Utc>,
+        now: i64,
+    ) -> Result<Parsed, String> {
+        let mut warnings = Vec::new();
+        let items: Vec<(String, Item)> = sheet
+            .rows
+            .iter()
+            .map(|row| observe_event_row(ctx, row, Some(edited_at), &mut warnings))
+            .filter(|row| row.lead.is_lead())
+            .map(|row| {
+                let key = if row.lead.id.is_empty() {
+                    format!("row:{}", row.row)
+                } else {
+                    format!("id:{}", row.lead.id)
+                };
+                (key, Item::Row(row))
+            })
+            .collect();
+        let edited = edited_at.timestamp_millis();
+        if self.new_rows_wait(ctx, &items, edited, now).await? {
+            return Ok(Parsed::Wait);
+        }
+        log_warnings(ctx, event, warnings);
         Ok(Parsed::Items(items))
+    }
+
+    /// A Trello action's change to its card's lead, `changed_at` already clamped.
+    async fn card_items(
+        &self,
+        ctx: &PairContext,
+        event: &InboxEvent,
+        action: &TrelloEvent,
+        changed_at: DateTime<Utc>,
+        now: i64,
+    ) -> Result<Parsed, String> {
+        let mut warnings = Vec::new();
+        let change = observe_card_event(ctx, action, changed_at, &mut warnings);
+        let card_id = match &change {
+            CardChange::Fields { card_id, .. }
+            | CardChange::Created { card_id, .. }
+            | CardChange::Deleted { card_id } => card_id.clone(),
+            CardChange::Ignored => return Ok(Parsed::Items(Vec::new())),
+        };
+        let key = match links::get_by_card(&self.db.pool, &ctx.name, &card_id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(link) => format!("id:{}", link.lead_id),
+            // A user's edit of a card whose create answer was lost: the card has no
+            // link until the retried create adopts it. Applied then, the edit wins over
+            // the values the create was planned with; dropped now, it would be lost.
+            None if matches!(change, CardChange::Fields { .. })
+                && now - event.received_at < UNLINKED_CARD_WAIT_MS
+                && lead_state::creates_unfinished(&self.db.pool, &ctx.name)
+                    .await
+                    .map_err(|e| e.to_string())? =>
+            {
+                return Ok(Parsed::Wait);
+            }
+            None => {
+                // A card a user made in a mapped list becomes a row; the reconciler
+                // reads the whole card first, so its description and fields come too.
+                if let CardChange::Created {
+                    by_us: false,
+                    list_id: Some(list),
+                    ..
+                } = &change
+                    && ctx.create_rows_from_cards
+                    && ctx.status_for_list(list).is_some()
+                    && let Some(tx) = &self.reconcile
+                {
+                    let _ = tx.send(event.pair.clone());
+                }
+                format!("card:{card_id}")
+            }
+        };
+        log_warnings(ctx, event, warnings);
+        Ok(Parsed::Items(vec![(key, Item::Card(change))]))
+    }
+}
+
+fn log_warnings(ctx: &PairContext, event: &InboxEvent, warnings: Vec<String>) {
+    for w in warnings {
+        tracing::warn!(pair = %ctx.name, event_id = event.id, "{w}");
     }
 }

@@ -83,7 +83,7 @@ pub fn sheets_key() -> StandardWebhooksKey {
 
 pub fn trello_action(action_id: &str, board_id: &str) -> String {
     format!(
-        r#"{{"action":{{"id":"{action_id}","type":"updateCard","date":"2026-11-21T10:15:02.123Z","data":{{"card":{{"id":"c1","name":"Ada"}},"board":{{"id":"{board_id}"}}}}}},"model":{{"id":"{board_id}","name":"Leads"}}}}"#
+        r#"{{"action":{{"id":"{action_id}","idMemberCreator":"member-1","type":"updateCard","date":"2026-11-21T10:15:02.123Z","data":{{"card":{{"id":"c1","name":"Ada"}},"board":{{"id":"{board_id}"}}}}}},"model":{{"id":"{board_id}","name":"Leads"}}}}"#
     )
 }
 
@@ -99,6 +99,15 @@ pub fn now() -> i64 {
 
 impl TestApp {
     pub async fn post_trello(&self, body: &str, signature: Option<&str>) -> reqwest::Response {
+        self.post_trello_bytes(body.as_bytes(), signature).await
+    }
+
+    /// As [`TestApp::post_trello`], for bodies that need not be UTF-8.
+    pub async fn post_trello_bytes(
+        &self,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = self
             .client
             .post(self.url("/webhooks/trello"))
@@ -112,11 +121,24 @@ impl TestApp {
 
     /// Signed as Trello would for the configured callback URL.
     pub async fn post_signed_trello(&self, body: &str) -> reqwest::Response {
-        let signature = trello_signer().sign(body.as_bytes(), CALLBACK);
-        self.post_trello(body, Some(&signature)).await
+        self.post_signed_trello_bytes(body.as_bytes()).await
+    }
+
+    pub async fn post_signed_trello_bytes(&self, body: &[u8]) -> reqwest::Response {
+        let signature = trello_signer().sign(body, CALLBACK);
+        self.post_trello_bytes(body, Some(&signature)).await
     }
 
     pub async fn post_sheets(&self, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        self.post_sheets_bytes(body.as_bytes(), headers).await
+    }
+
+    /// As [`TestApp::post_sheets`], for bodies that need not be UTF-8.
+    pub async fn post_sheets_bytes(
+        &self,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut request = self
             .client
             .post(self.url("/webhooks/sheets"))
@@ -130,15 +152,19 @@ impl TestApp {
 
     /// Signed now, as the Apps Script does on every attempt.
     pub async fn post_signed_sheets(&self, id: &str, body: &str) -> reqwest::Response {
+        self.post_signed_sheets_bytes(id, body.as_bytes()).await
+    }
+
+    pub async fn post_signed_sheets_bytes(&self, id: &str, body: &[u8]) -> reqwest::Response {
         let ts = now();
-        let signature = sheets_key().sign(id, ts, body.as_bytes());
+        let signature = sheets_key().sign(id, ts, body);
         let ts = ts.to_string();
         let headers = [
             ("webhook-id", id),
             ("webhook-timestamp", ts.as_str()),
             ("webhook-signature", signature.as_str()),
         ];
-        self.post_sheets(body, &headers).await
+        self.post_sheets_bytes(body, &headers).await
     }
 
     pub async fn inbox_rows(&self) -> Vec<(String, String, String, Vec<u8>)> {

@@ -12,7 +12,10 @@ pub struct ActionMeta {
     pub date: DateTime<Utc>,
     /// Who made the change: the token's member for our own writes.
     pub member_creator_id: String,
+    /// `action.data.board.id`, else the webhook's model.
     pub board_id: Option<String>,
+    /// The webhook's model (`model.id`): the board the webhook was registered for.
+    pub model_id: Option<String>,
 }
 
 /// The card as the action describes it: id always, other fields only when the action shows them.
@@ -81,16 +84,14 @@ pub enum TrelloEvent {
 pub struct EventParseError(String);
 
 impl TrelloEvent {
-    /// Parses the raw body of a webhook delivery.
+    /// Parses the raw body of a webhook delivery. The error names the JSON path at fault
+    /// (`action: missing field `date``), since it is what a refused sender is told.
     pub fn parse(body: &[u8]) -> Result<Self, EventParseError> {
-        let wire: WireDelivery = serde_json::from_slice(body).map_err(|e| {
-            EventParseError(format!(
-                "line {} column {}: {:?}",
-                e.line(),
-                e.column(),
-                e.classify()
-            ))
-        })?;
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let wire: WireDelivery = serde_path_to_error::deserialize(&mut json)
+            .map_err(|e| EventParseError(describe(&e.path().to_string(), e.inner())))?;
+        // Trailing bytes after the object are as malformed as a broken object.
+        json.end().map_err(|e| EventParseError(describe(".", &e)))?;
         Self::from_wire(wire)
     }
 
@@ -121,7 +122,11 @@ impl TrelloEvent {
             action_id: a.id,
             date: a.date,
             member_creator_id: a.id_member_creator,
-            board_id: d.board.map(|b| b.id).or(wire.model.map(|m| m.id)),
+            board_id: d
+                .board
+                .map(|b| b.id)
+                .or(wire.model.as_ref().map(|m| m.id.clone())),
+            model_id: wire.model.map(|m| m.id),
         };
         let missing = |what: &str| EventParseError(format!("{} without data.{what}", a.kind));
         let list_id = d.list.map(|l| l.id);
@@ -184,6 +189,15 @@ impl TrelloEvent {
             },
         };
         Ok(event)
+    }
+}
+
+/// `path: error`, or the error alone when it is about the whole body.
+fn describe(path: &str, error: &serde_json::Error) -> String {
+    if path == "." {
+        error.to_string()
+    } else {
+        format!("{path}: {error}")
     }
 }
 

@@ -83,8 +83,9 @@ impl Refusal {
             Refusal::NotConfigured => {
                 error(StatusCode::UNAUTHORIZED, "no signing secret is configured")
             }
+            // Both name what is wrong: the sender (or whoever reads its logs) can fix it.
             Refusal::Invalid(e) if e.is_payload_error() => {
-                error(StatusCode::BAD_REQUEST, "body is not a valid event")
+                error(StatusCode::BAD_REQUEST, &e.to_string())
             }
             Refusal::Invalid(e) => error(StatusCode::UNAUTHORIZED, &e.to_string()),
         }

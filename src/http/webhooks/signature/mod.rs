@@ -4,6 +4,8 @@
 //! Everything here is pure (no I/O, the clock is a parameter) so it can be tested with fixed
 //! vectors and reused by the benchmark and the tests as a signer.
 
+#[cfg(test)]
+mod door_props;
 mod payload;
 mod standard;
 mod trello;
@@ -11,26 +13,10 @@ mod trello;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 
-pub use payload::{SheetsKind, SheetsPayload, SheetsRow};
+use crate::inbound::InboundEvent;
+pub use crate::inbound::Source;
 pub use standard::{SheetsVerifier, StandardWebhooksKey};
 pub use trello::TrelloVerifier;
-
-/// Which outside system sent an event; stored with it in the inbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Source {
-    Trello,
-    Sheets,
-}
-
-impl Source {
-    /// The stable text stored in the database and used as a metrics label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Trello => "trello",
-            Source::Sheets => "sheets",
-        }
-    }
-}
 
 /// What an event says it is about, so it can be routed to its configured pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +30,8 @@ pub enum RouteKey {
     },
 }
 
-/// A webhook whose signature has been checked and whose body has the expected shape.
+/// A webhook whose signature has been checked and whose body parsed as the event the worker
+/// consumes ([`InboundEvent::parse`], which the worker runs again on `body`).
 #[derive(Debug, Clone)]
 pub struct RawEvent {
     pub source: Source,
@@ -53,6 +40,11 @@ pub struct RawEvent {
     pub route: RouteKey,
     /// The body exactly as received (and as signed).
     pub body: Bytes,
+    /// What `body` parsed as.
+    pub event: InboundEvent,
+    /// The signed `webhook-timestamp` (unix seconds) of an Apps Script event: a bound on its
+    /// `edited_at`, kept with the event.
+    pub signed_at: Option<i64>,
 }
 
 /// A request as it came off the wire: nothing about it is trusted yet.

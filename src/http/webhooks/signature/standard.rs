@@ -93,12 +93,14 @@ impl SheetsVerifier {
         let timestamp = parse_timestamp(timestamp_text)?;
         self.check_window(timestamp, now)?;
         self.check_signatures(&id, timestamp_text, &request.body, signatures)?;
-        let payload = payload::SheetsPayload::parse(&request.body)?;
+        let (event, route) = payload::sheet_event(&request.body)?;
         Ok(Verified(RawEvent {
             source: Source::Sheets,
             dedupe_key: id,
-            route: payload.route(),
+            route,
             body: request.body.clone(),
+            event,
+            signed_at: i64::try_from(timestamp).ok(),
         }))
     }
 
@@ -219,6 +221,11 @@ mod tests {
         assert_eq!(event.source, Source::Sheets);
         assert_eq!(event.dedupe_key, "evt_1");
         assert_eq!(event.body, EDIT.as_bytes());
+        assert_eq!(
+            event.signed_at,
+            Some(NOW),
+            "the signed time bounds edited_at"
+        );
     }
 
     #[test]

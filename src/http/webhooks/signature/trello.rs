@@ -67,12 +67,14 @@ impl TrelloVerifier {
         if !matched {
             return Err(VerifyError::BadSignature);
         }
-        let (dedupe_key, route) = payload::trello_key_and_route(&request.body)?;
+        let (event, dedupe_key, route) = payload::trello_event(&request.body)?;
         Ok(Verified(RawEvent {
             source: Source::Trello,
             dedupe_key,
             route,
             body: request.body.clone(),
+            event,
+            signed_at: None,
         }))
     }
 
@@ -106,7 +108,7 @@ mod tests {
         Unverified::new(headers, Bytes::from(body.to_owned()))
     }
 
-    const ACTION: &str = r#"{"action":{"id":"5f0a","type":"updateCard"},"model":{"id":"board1"}}"#;
+    const ACTION: &str = r#"{"action":{"id":"5f0a","idMemberCreator":"m1","type":"updateCard","date":"2026-11-21T10:15:02.123Z","data":{"card":{"id":"c1"}}},"model":{"id":"board1"}}"#;
 
     #[test]
     fn signs_the_published_ascii_vector() {
