@@ -34,7 +34,7 @@ pub struct ServerSettings {
     pub body_read_timeout_secs: u64,
     /// A kept-alive connection with no request under way is closed after this long.
     pub idle_timeout_secs: u64,
-    /// Open connections at most; the oldest idle one makes room for a new one.
+    /// Open connections at most; an idle or slow one makes room for a new one.
     pub max_connections: usize,
     /// Requests being served at once at most; more get 503 with `Retry-After`.
     pub max_requests_in_flight: usize,

@@ -97,3 +97,45 @@ async fn json_errors(response: axum::response::Response) -> axum::response::Resp
 
 /// Longest plain-text error body kept as the JSON error's message.
 const MAX_PLAIN_ERROR: usize = 4096;
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+
+    async fn error_of(response: axum::response::Response) -> (StatusCode, serde_json::Value) {
+        let answer = super::json_errors(response).await;
+        let status = answer.status();
+        let is_json = answer
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes());
+        assert_eq!(is_json, Some(&b"application/json"[..]));
+        let body = axum::body::to_bytes(answer.into_body(), 4096)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn plain_text_errors_keep_their_message_and_empty_ones_get_the_reason() {
+        let text = (StatusCode::BAD_REQUEST, "Failed to parse the request body").into_response();
+        let (status, body) = error_of(text).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "Failed to parse the request body");
+
+        let (status, body) = error_of(StatusCode::METHOD_NOT_ALLOWED.into_response()).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(body["error"], "method not allowed");
+    }
+
+    #[tokio::test]
+    async fn successes_pass_unchanged() {
+        let ok = (StatusCode::OK, "text").into_response();
+        let answer = super::json_errors(ok).await;
+        assert_eq!(
+            answer.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+    }
+}

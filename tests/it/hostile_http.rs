@@ -149,28 +149,68 @@ async fn past_the_connection_cap_the_oldest_idle_connection_gives_way_and_readyz
 }
 
 #[tokio::test]
-async fn at_the_cap_with_every_connection_busy_a_new_one_gets_503_with_retry_after() {
-    let app = app_with(&[("max_connections", "2"), ("header_read_timeout_secs", "30")]).await;
-    let mut busy = Vec::new();
+async fn at_the_cap_slow_header_clients_give_way_to_a_new_connection() {
+    let app = app_with(&[("max_connections", "2"), ("header_read_timeout_secs", "60")]).await;
+    let mut slow = Vec::new();
     for _ in 0..2 {
         let mut stream = connect(&app).await;
-        // Half a head: these connections are in the middle of a request, not idle.
+        // Half a head, and no more: a slow-loris client.
         stream
             .write_all(b"GET /healthz HTTP/1.1\r\n")
             .await
             .expect("half a head");
-        busy.push(stream);
+        slow.push(stream);
     }
-    let response = eventually("a 503 for a connection past the cap", PATIENCE, || async {
-        let mut extra = connect(&app).await;
-        extra.write_all(&get("/readyz")).await.ok()?;
-        let response = read_response(&mut extra).await;
-        (response.status == 503).then_some(response)
+    // Once their heads have been arriving for over a second, they count as slow.
+    eventually("/readyz past two slow clients", PATIENCE, || async {
+        let response = app.client.get(app.url("/readyz")).send().await.ok()?;
+        (response.status() == 200).then_some(())
     })
     .await;
-    assert_eq!(response.header("retry-after"), Some("1"));
-    assert!(response.json()["error"].is_string());
-    drop(busy);
+    let mut closed = 0;
+    for stream in &mut slow {
+        if is_closed(stream, Duration::from_millis(300)).await {
+            closed += 1;
+        }
+    }
+    assert!(closed >= 1, "a slow client made room");
+}
+
+#[tokio::test]
+async fn at_the_cap_with_every_connection_serving_a_new_one_gets_503_with_retry_after() {
+    let app = app_with(&[("max_connections", "2"), ("body_read_timeout_secs", "30")]).await;
+    let mut serving = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&app).await;
+        // A webhook whose body is on its way: these connections are serving a request.
+        let head =
+            "POST /webhooks/trello HTTP/1.1\r\nhost: leadsync.test\r\ncontent-length: 2\r\n\r\n{";
+        stream.write_all(head.as_bytes()).await.expect("head");
+        serving.push(stream);
+    }
+    // An HTTP client's request, not a bare socket: it must read the 503 as an answer.
+    let response = eventually("a 503 for a connection past the cap", PATIENCE, || async {
+        let response = app.client.get(app.url("/readyz")).send().await.ok()?;
+        (response.status() == 503).then_some(response)
+    })
+    .await;
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "too many connections, retry shortly");
+    for stream in &mut serving {
+        stream.write_all(b"}").await.expect("rest of the body");
+        assert_ne!(
+            read_response(stream).await.status,
+            503,
+            "requests under way are served"
+        );
+    }
     eventually("a free slot again", PATIENCE, || async {
         (app.get("/readyz").await.status() == 200).then_some(())
     })
@@ -218,4 +258,51 @@ async fn requests_past_the_in_flight_cap_get_503_with_retry_after_and_healthz_is
         (app.get("/readyz").await.status() == 200).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_stop_closes_idle_and_half_sent_connections_at_once_and_lets_a_request_finish() {
+    let app = app_with(&[
+        ("header_read_timeout_secs", "60"),
+        ("idle_timeout_secs", "60"),
+        ("max_requests_in_flight", "1"),
+    ])
+    .await;
+    let mut idle = connect(&app).await;
+    idle.write_all(&get("/healthz")).await.expect("request");
+    assert_eq!(read_response(&mut idle).await.status, 200);
+    let mut half = connect(&app).await;
+    half.write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .expect("half a head");
+    let mut serving = connect(&app).await;
+    let head =
+        "POST /webhooks/trello HTTP/1.1\r\nhost: leadsync.test\r\ncontent-length: 2\r\n\r\n{";
+    serving.write_all(head.as_bytes()).await.expect("head");
+    // With one slot, /readyz answering 503 shows the POST holds it: it is being served.
+    eventually("the webhook under way", PATIENCE, || async {
+        (app.get("/readyz").await.status() == 503).then_some(())
+    })
+    .await;
+
+    app.shutdown.cancel();
+    assert!(
+        is_closed(&mut idle, Duration::from_secs(2)).await,
+        "idle closes"
+    );
+    assert!(
+        is_closed(&mut half, Duration::from_secs(2)).await,
+        "half-sent closes"
+    );
+    serving.write_all(b"}").await.expect("rest of the body");
+    let answered = read_response(&mut serving).await;
+    assert_ne!(
+        answered.status, 503,
+        "the request under way is answered: {answered:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(5), app.handle)
+        .await
+        .expect("the server stops once that request is answered")
+        .expect("joins")
+        .expect("stops cleanly");
 }

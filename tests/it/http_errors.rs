@@ -80,3 +80,22 @@ async fn a_chunked_body_over_the_limit_answers_413_in_json() {
     let response = read_response(&mut stream).await;
     assert_json_error(&response, 413, "too large");
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_answers_405_in_json_with_allow() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .put(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 405);
+    let allow = response
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(allow, Some("GET,HEAD"), "the Allow header is kept");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "method not allowed");
+}

@@ -1,5 +1,5 @@
 //! Serves one connection with hyper and watches it: closed when its phase's deadline passes,
-//! when it is evicted while idle, or drained (the request under way finishes) at shutdown.
+//! when it is evicted to make room, or drained (the request under way finishes) at shutdown.
 
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -43,15 +43,19 @@ pub async fn serve(stream: TcpStream, service: ConnService, shutdown: Cancellati
                     return;
                 }
             }
+            // Evicted (it may have taken a request since it was chosen) or stopping: a request
+            // under way finishes first; a connection idle or still sending a head just closes.
             () = conn.evict.cancelled(), if !draining => {
-                if conn.idle_since().is_some() {
+                if !conn.is_serving() {
                     return;
                 }
-                // It took a request since it was chosen: that request finishes first.
                 draining = true;
                 http.as_mut().graceful_shutdown();
             }
             () = shutdown.cancelled(), if !draining => {
+                if !conn.is_serving() {
+                    return;
+                }
                 draining = true;
                 http.as_mut().graceful_shutdown();
             }

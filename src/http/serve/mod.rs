@@ -1,5 +1,5 @@
 //! The HTTP server loop, hardened for a public endpoint: header, body and idle timeouts, a cap
-//! on open connections (the oldest idle one makes room; with none idle, a quick 503) and a cap
+//! on open connections (an idle or slow one makes room; with none, a quick 503) and a cap
 //! on requests in flight (503 with `Retry-After`). Replaces `axum::serve`, which has none.
 
 mod conn;
@@ -46,11 +46,19 @@ impl Limits {
     }
 }
 
+/// A request head still arriving after this long marks a slow client, which gives way to a new
+/// connection at the cap.
+const SLOW_HEAD: Duration = Duration::from_secs(1);
+
 /// Turned-away connections being answered at once, at most; past this they are just closed
 /// (each holds a file descriptor until its client has read the 503).
 const MAX_REFUSING: usize = 64;
 
-/// How long a turned-away client gets to read its 503 before the socket closes.
+/// Most of a turned-away client's request head read before it is answered.
+const MAX_REFUSED_HEAD: usize = 16 * 1024;
+
+/// How long a turned-away client gets to send its head and read its 503 before the socket
+/// closes.
 const REFUSE_LINGER: Duration = Duration::from_secs(1);
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
@@ -64,20 +72,28 @@ struct Registry {
 }
 
 impl Registry {
-    /// Makes room for one more connection: under the cap, nothing to do; at it, the connection
-    /// idle the longest (not already leaving) is told to close. `false` when all are busy.
+    /// Makes room for one more connection: under the cap, nothing to do; at it, one connection
+    /// not already leaving is told to close: the one idle the longest, else the one that has
+    /// been sending a request head the longest (past [`SLOW_HEAD`]: a slow-loris client, since a
+    /// real one sends its head at once). `false` when every connection is serving a request.
     fn make_room(&self, cap: usize) -> bool {
         let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let leaving = open.values().filter(|c| c.evict.is_cancelled()).count();
         if open.len() - leaving < cap {
             return true;
         }
-        let oldest_idle = open
-            .values()
-            .filter(|c| !c.evict.is_cancelled())
+        let staying = || open.values().filter(|c| !c.evict.is_cancelled());
+        let oldest_idle = staying()
             .filter_map(|c| c.idle_since().map(|since| (since, c)))
             .min_by_key(|(since, _)| *since);
-        match oldest_idle {
+        let slow_before = Instant::now().checked_sub(SLOW_HEAD);
+        let slowest_head = || {
+            staying()
+                .filter_map(|c| c.head_since().map(|since| (since, c)))
+                .filter(|(since, _)| slow_before.is_some_and(|before| *since <= before))
+                .min_by_key(|(since, _)| *since)
+        };
+        match oldest_idle.or_else(slowest_head) {
             Some((_, conn)) => {
                 conn.evict.cancel();
                 true
@@ -164,7 +180,7 @@ async fn accept_failed(err: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-/// Every connection is busy: this one is answered 503 and closed, without reading a request.
+/// Every connection is busy: this one is answered 503 and closed, its request unserved.
 fn refuse(mut stream: TcpStream, registry: &Arc<Registry>, tasks: &mut JoinSet<()>) {
     metrics::counter!("leadsync_http_connections_refused_total").increment(1);
     if registry.refusing.fetch_add(1, Ordering::Relaxed) >= MAX_REFUSING {
@@ -174,6 +190,17 @@ fn refuse(mut stream: TcpStream, registry: &Arc<Registry>, tasks: &mut JoinSet<(
     let registry = registry.clone();
     tasks.spawn(async move {
         let answer = async {
+            // The request head first: a client answered before it has asked (hyper's, for
+            // one) takes the answer for a broken connection, not for a 503.
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REFUSED_HEAD {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Ok(());
+                }
+                head.extend_from_slice(&chunk[..n]);
+            }
             stream.write_all(BUSY).await?;
             stream.shutdown().await?;
             // Read what the client sent until it closes: closing on unread bytes would reset
@@ -218,11 +245,34 @@ mod tests {
         assert!(older.evict.is_cancelled(), "the oldest idle one gives way");
         assert!(!newer.evict.is_cancelled());
 
+        newer.bytes_read();
+        assert!(
+            !registry.make_room(1),
+            "a head that just started is not slow yet"
+        );
         newer.request_started();
         assert!(
             !registry.make_room(1),
             "the leaving one is not counted, the busy one stays"
         );
         assert!(!newer.evict.is_cancelled());
+    }
+
+    #[test]
+    fn at_the_cap_with_none_idle_the_slowest_head_gives_way() {
+        let registry = Registry::default();
+        let slow = Arc::new(ConnShared::new(Instant::now()));
+        slow.bytes_read();
+        let serving = Arc::new(ConnShared::new(Instant::now()));
+        serving.request_started();
+        {
+            let mut open = registry.open.lock().unwrap();
+            open.insert(1, slow.clone());
+            open.insert(2, serving.clone());
+        }
+        std::thread::sleep(SLOW_HEAD);
+        assert!(registry.make_room(2));
+        assert!(slow.evict.is_cancelled(), "the slow head gives way");
+        assert!(!serving.evict.is_cancelled());
     }
 }

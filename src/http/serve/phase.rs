@@ -89,6 +89,19 @@ impl ConnShared {
         }
     }
 
+    /// Since when the connection has been reading a request head, if it is doing that now.
+    pub fn head_since(&self) -> Option<Instant> {
+        match self.get() {
+            Phase::Head { since } => Some(since),
+            Phase::Idle { .. } | Phase::Request => None,
+        }
+    }
+
+    /// Whether a request is being served (closing now would lose its answer).
+    pub fn is_serving(&self) -> bool {
+        matches!(self.get(), Phase::Request)
+    }
+
     /// When the current phase runs out, and what ran out (for the log); `None` while serving.
     pub fn deadline(&self, t: &Timeouts) -> Option<(Instant, &'static str)> {
         match self.get() {
