@@ -31,6 +31,15 @@ fn assert_cut_off_in_time(what: &str, started: Instant, closed: Instant) {
     );
 }
 
+/// The metrics (one recorder per test process) show `series` counted at least once.
+async fn assert_counted(app: &TestApp, series: &str) {
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.lines().any(|l| l.starts_with(series)),
+        "{series} missing from:\n{metrics}"
+    );
+}
+
 #[tokio::test]
 async fn a_slow_header_client_is_cut_off_at_the_header_timeout_while_others_are_served() {
     let app = app_with(&[
@@ -52,6 +61,11 @@ async fn a_slow_header_client_is_cut_off_at_the_header_timeout_while_others_are_
     assert_cut_off_in_time("a trickled head", started, closed);
     slow.abort();
     assert_eq!(app.get("/readyz").await.status(), 200);
+    assert_counted(
+        &app,
+        r#"leadsync_http_timeouts_total{timeout="header_read"}"#,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -91,6 +105,7 @@ async fn a_slow_body_is_answered_408_in_json_and_the_connection_closed() {
         "the connection is closed"
     );
     slow.abort();
+    assert_counted(&app, r#"leadsync_http_timeouts_total{timeout="body_read"}"#).await;
 }
 
 #[tokio::test]
@@ -258,6 +273,8 @@ async fn requests_past_the_in_flight_cap_get_503_with_retry_after_and_healthz_is
         (app.get("/readyz").await.status() == 200).then_some(())
     })
     .await;
+    // Counted, and read once /metrics itself is not shed.
+    assert_counted(&app, "leadsync_http_requests_shed_total").await;
 }
 
 #[tokio::test]

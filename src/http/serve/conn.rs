@@ -40,6 +40,7 @@ pub async fn serve(stream: TcpStream, service: ConnService, shutdown: Cancellati
                     && Instant::now() >= at
                 {
                     tracing::debug!(timeout = what, "closing a connection past its timeout");
+                    metrics::counter!("leadsync_http_timeouts_total", "timeout" => what).increment(1);
                     return;
                 }
             }

@@ -106,12 +106,12 @@ impl ConnShared {
     pub fn deadline(&self, t: &Timeouts) -> Option<(Instant, &'static str)> {
         match self.get() {
             // A new connection that sends nothing is a slow head like any other.
-            Phase::Idle { since, first: true } => Some((since + t.header_read, "header read")),
+            Phase::Idle { since, first: true } => Some((since + t.header_read, "header_read")),
             Phase::Idle {
                 since,
                 first: false,
             } => Some((since + t.idle, "idle")),
-            Phase::Head { since } => Some((since + t.header_read, "header read")),
+            Phase::Head { since } => Some((since + t.header_read, "header_read")),
             Phase::Request => None,
         }
     }
@@ -138,14 +138,14 @@ mod tests {
         let conn = ConnShared::new(start);
         assert_eq!(
             conn.deadline(&T),
-            Some((start + T.header_read, "header read"))
+            Some((start + T.header_read, "header_read"))
         );
         assert_eq!(conn.idle_since(), Some(start));
 
         let before = Instant::now();
         conn.bytes_read();
         let (at, what) = conn.deadline(&T).expect("a head has a deadline");
-        assert_eq!(what, "header read");
+        assert_eq!(what, "header_read");
         assert!(
             at >= before + T.header_read,
             "counted from the head's first byte"

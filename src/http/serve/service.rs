@@ -72,6 +72,8 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
             // However the handler answered a body that broke off, the answer is the timeout.
             if timed_out.load(Ordering::Relaxed) {
                 tracing::debug!("request body not received in time; closing the connection");
+                metrics::counter!("leadsync_http_timeouts_total", "timeout" => "body_read")
+                    .increment(1);
                 response = body_timeout();
             }
             Ok(track(response, permit, conn))
