@@ -21,7 +21,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerSettings;
-use phase::{ConnShared, Timeouts};
+use phase::ConnShared;
+pub use phase::Timeouts;
 use service::ConnService;
 
 /// The limits the server runs with, from the `server.*` settings.
