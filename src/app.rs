@@ -142,10 +142,10 @@ impl App {
         let tasks = engine.map(|e| e.spawn(&shutdown)).unwrap_or_default();
         tracing::info!(%addr, "listening");
         let db = state.db.clone();
+        let limits = http::serve::Limits::from_settings(&state.settings.server);
         let router = http::router(state);
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let mut server = std::pin::pin!(server.into_future());
+        let server = http::serve::serve(listener, router, limits, shutdown.clone());
+        let mut server = std::pin::pin!(server);
         let ended = tokio::select! {
             result = &mut server => Some(result),
             () = shutdown.cancelled() => None,

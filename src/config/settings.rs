@@ -27,6 +27,17 @@ pub struct ServerSettings {
     pub public_url: String,
     pub admin_token: SecretString,
     pub max_body_bytes: usize,
+    /// A request's headers must be complete this long after its first byte (or after the
+    /// connection opened, for its first request).
+    pub header_read_timeout_secs: u64,
+    /// A request's body must have arrived in full this long after its headers.
+    pub body_read_timeout_secs: u64,
+    /// A kept-alive connection with no request under way is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// Open connections at most; an idle or slow one makes room for a new one.
+    pub max_connections: usize,
+    /// Requests being served at once at most; more get 503 with `Retry-After`.
+    pub max_requests_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

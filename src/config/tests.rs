@@ -181,6 +181,48 @@ fn body_limit_must_be_positive() {
 }
 
 #[test]
+fn connection_limits_default_safe_for_a_public_endpoint_and_refuse_0_or_absurd_values() {
+    let s = load_with(None, &[], &[]).expect("defaults load");
+    let server = &s.server;
+    assert_eq!(
+        (
+            server.header_read_timeout_secs,
+            server.body_read_timeout_secs,
+            server.idle_timeout_secs
+        ),
+        (10, 30, 60)
+    );
+    assert_eq!(
+        (server.max_connections, server.max_requests_in_flight),
+        (512, 256)
+    );
+    for (line, error) in [
+        (
+            "header_read_timeout_secs = 0",
+            "server.header_read_timeout_secs: must be between 1 and 300 seconds",
+        ),
+        (
+            "body_read_timeout_secs = 86400",
+            "server.body_read_timeout_secs: must be between 1 and 3600 seconds",
+        ),
+        (
+            "idle_timeout_secs = 0",
+            "server.idle_timeout_secs: must be between 1 and 3600 seconds",
+        ),
+        (
+            "max_connections = 0",
+            "server.max_connections: must be between 1 and 65536",
+        ),
+        (
+            "max_requests_in_flight = 1000000",
+            "server.max_requests_in_flight: must be between 1 and 65536",
+        ),
+    ] {
+        assert_eq!(error_text(&format!("[server]\n{line}")), error, "{line}");
+    }
+}
+
+#[test]
 fn database_url_must_be_sqlite() {
     assert!(error_text("[database]\nurl = \"postgres://x\"").starts_with("database.url: "));
 }

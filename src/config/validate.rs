@@ -29,6 +29,7 @@ pub fn validate(s: &Settings) -> Result<(), ConfigError> {
     if s.server.max_body_bytes == 0 {
         return Err(invalid("server.max_body_bytes", "must be greater than 0"));
     }
+    check_server_limits(s)?;
     if s.database_path().is_none() {
         return Err(invalid(
             "database.url",
@@ -61,6 +62,49 @@ pub fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     validate_pairs(s)
 }
+
+/// The connection limits guard a public endpoint: 0 would refuse (or time out) everything, and
+/// a huge value is no limit at all (a timeout of days, more connections than file descriptors).
+fn check_server_limits(s: &Settings) -> Result<(), ConfigError> {
+    let server = &s.server;
+    let secs = [
+        (
+            "server.header_read_timeout_secs",
+            server.header_read_timeout_secs,
+            300,
+        ),
+        (
+            "server.body_read_timeout_secs",
+            server.body_read_timeout_secs,
+            3600,
+        ),
+        ("server.idle_timeout_secs", server.idle_timeout_secs, 3600),
+    ];
+    for (key, value, max) in secs {
+        if !(1..=max).contains(&value) {
+            return Err(invalid(key, format!("must be between 1 and {max} seconds")));
+        }
+    }
+    let counts = [
+        ("server.max_connections", server.max_connections),
+        (
+            "server.max_requests_in_flight",
+            server.max_requests_in_flight,
+        ),
+    ];
+    for (key, value) in counts {
+        if !(1..=MAX_CONNECTIONS).contains(&value) {
+            return Err(invalid(
+                key,
+                format!("must be between 1 and {MAX_CONNECTIONS}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Each connection holds a file descriptor; past this, the process limit is what caps them.
+const MAX_CONNECTIONS: usize = 65_536;
 
 fn check_base_url(key: &str, url: &str) -> Result<(), ConfigError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
