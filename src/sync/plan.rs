@@ -57,6 +57,7 @@ pub fn plan_lead(
             };
         }
     }
+    unarchive_if_status_moved_on(ctx, link, state, &decisions, &mut to_trello);
     let mut plan = LeadPlan::default();
     if !to_trello.is_empty() {
         if link.has_card || link.create_pending {
@@ -101,6 +102,35 @@ fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions: &mut [Deci
                 });
             }
         }
+    }
+}
+
+/// An archived card stands for the archived status (`on_card_archived = "status:X"`). While
+/// the agreed status is another one, the card comes back to that status's list: a sheet edit
+/// decided before the archive was heard of wins over it, and would otherwise leave the card
+/// archived, for the next reconciliation to read as the archived status again.
+fn unarchive_if_status_moved_on(
+    ctx: &PairContext,
+    link: &LinkView,
+    state: &LeadState,
+    decisions: &[Decision],
+    to_trello: &mut BTreeMap<Field, String>,
+) {
+    let Some(archived) = ctx.archived_status.as_deref() else {
+        return;
+    };
+    if !link.has_card || !link.card_closed || to_trello.contains_key(&Field::Status) {
+        return;
+    }
+    let decided = decisions
+        .iter()
+        .find(|d| d.field == Field::Status)
+        .and_then(|d| d.next.agreed.as_ref());
+    let agreed = decided.or_else(|| state.get(&Field::Status).and_then(|f| f.agreed.as_ref()));
+    if let Some(agreed) = agreed
+        && agreed.value != archived
+    {
+        to_trello.insert(Field::Status, agreed.value.clone());
     }
 }
 

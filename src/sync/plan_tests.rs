@@ -239,6 +239,44 @@ fn a_status_set_in_the_sheet_unarchives_the_card_unless_it_is_the_archive_status
     );
 }
 
+/// The sheet's status edit was decided (and its move sent) before the card's archive, made
+/// earlier, was heard of: the archive loses the conflict, so the card must come back out of
+/// the archive, or it would stand for the archived status again at the next reconciliation.
+#[test]
+fn an_archive_older_than_the_agreed_status_brings_the_card_back() {
+    let state: LeadState = [(
+        Field::Status,
+        FieldState {
+            agreed: Some(Agreed::new("New", t(20), Some(Side::Sheet))),
+            trello: crate::sync::merge::SideMemory {
+                seen_at: None,
+                written_at: Some(t(21)),
+            },
+            ..FieldState::default()
+        },
+    )]
+    .into();
+    let mut archived = link(true);
+    archived.card_closed = true;
+    let archive = [(Field::Status, Observed::user("Lost", Some(t(15))))].into();
+    let plan = plan_lead(
+        &ctx(),
+        &archived,
+        &state,
+        &LeadObservation::new(),
+        &archive,
+        t(30),
+    );
+    assert!(
+        matches!(
+            &plan.commands[..],
+            [Command::UpdateCard { closed: Some(false), id_list: Some(list), .. }] if list == "l-new"
+        ),
+        "{:?}",
+        plan.commands
+    );
+}
+
 #[test]
 fn updates_queue_behind_a_pending_create_instead_of_a_second_create() {
     let state = agreed(&[(Field::Name, "Ada")]);
