@@ -116,7 +116,8 @@ impl ApiClient {
 
     /// Sends the request built by `make` (called again for each attempt), acquiring every limiter
     /// first, retrying 429/5xx/timeouts/connection errors with backoff + full jitter, honouring
-    /// Retry-After and the limiters' remaining-quota headers. Returns the 2xx response.
+    /// Retry-After, the limiters' remaining-quota headers and their lock-outs on 429
+    /// (`RateLimiter::with_lockout_on_429`). Returns the 2xx response.
     pub async fn send(
         &self,
         endpoint: &'static str,

@@ -88,6 +88,36 @@ async fn list_records_reads_every_page_of_a_large_table() {
 }
 
 #[tokio::test]
+async fn a_read_whose_offset_expired_starts_again_from_the_top() {
+    let (sb, c, t) = setup().await;
+    for i in 0..150 {
+        let name = format!("Lead {i}");
+        sb.user_create_record(&t.base_id, "Leads", &[("Name", &name)])
+            .unwrap();
+    }
+    let path = format!("/v0/{}/Leads", t.base_id);
+    let sb = std::sync::Arc::new(sb);
+    let watcher = sb.clone();
+    let gets = path.clone();
+    // The second page is paced 222 ms after the first: expire the iterator in between.
+    let expire = tokio::spawn(async move {
+        while watcher.gate().calls().count("GET", &gets) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        watcher.expire_list_iterators();
+    });
+    let records = c.list_records(&t.base_id, "Leads").await.unwrap();
+    expire.await.unwrap();
+    assert_eq!(records.len(), 150, "the whole table, once");
+    assert_eq!(sb.gate().calls().count_status(422), 1);
+    assert_eq!(
+        sb.gate().calls().count("GET", &path),
+        4,
+        "page 1, refused page 2, pages 1-2"
+    );
+}
+
+#[tokio::test]
 async fn writes_are_split_into_batches_of_ten_and_answered_per_record() {
     let (sb, c, t) = setup().await;
     let new: Vec<Fields> = (0..23)
