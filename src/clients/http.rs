@@ -116,7 +116,8 @@ impl ApiClient {
 
     /// Sends the request built by `make` (called again for each attempt), acquiring every limiter
     /// first, retrying 429/5xx/timeouts/connection errors with backoff + full jitter, honouring
-    /// Retry-After and the limiters' remaining-quota headers. Returns the 2xx response.
+    /// Retry-After, the limiters' remaining-quota headers and their lock-outs on 429
+    /// (`RateLimiter::with_lockout_on_429`). Returns the 2xx response.
     pub async fn send(
         &self,
         endpoint: &'static str,
@@ -216,7 +217,13 @@ impl ApiClient {
                 }
                 return Err(err);
             }
-            let delay = retry_after.unwrap_or_else(|| self.policy.backoff(attempts - 1));
+            let lockout = if refused {
+                self.lock_out(retry_after)
+            } else {
+                None
+            };
+            let delay =
+                (lockout.or(retry_after)).unwrap_or_else(|| self.policy.backoff(attempts - 1));
             let out_of_time = started.elapsed() + delay > self.policy.max_elapsed;
             if attempts >= self.policy.max_attempts || out_of_time {
                 return Err(self.give_up(endpoint, attempts, failure));
@@ -318,6 +325,21 @@ impl ApiClient {
         }
     }
 
+    /// After a 429, pauses each limiter whose server locks its scope out (`Retry-After` when
+    /// given, else the limiter's penalty), so no call in that scope is sent during the lock-out;
+    /// answers the longest pause, which this call waits too.
+    fn lock_out(&self, retry_after: Option<Duration>) -> Option<Duration> {
+        let mut longest: Option<Duration> = None;
+        for limiter in &self.limiters {
+            if let Some(penalty) = limiter.lockout {
+                let pause = retry_after.unwrap_or(penalty);
+                limiter.pause_for(pause);
+                longest = longest.max(Some(pause));
+            }
+        }
+        longest
+    }
+
     fn observe(&self, headers: &HeaderMap) {
         for limiter in &self.limiters {
             let remaining = limiter
@@ -356,6 +378,7 @@ fn base_setting(system: &str) -> &'static str {
     match system {
         "trello" => "trello.api_base",
         "sheets" => "google.sheets_api_base",
+        "airtable" => "airtable.api_base",
         "google_oauth" => "the token_uri in google.credentials_file",
         _ => "its base URL setting",
     }

@@ -1,4 +1,5 @@
 //! Outbound API clients: the shared HTTP policy and one typed client per system.
+pub mod airtable;
 pub mod board_ids;
 pub mod build;
 pub mod http;

@@ -14,6 +14,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub trello: TrelloSettings,
     pub google: GoogleSettings,
+    pub airtable: AirtableSettings,
     pub apps_script: AppsScriptSettings,
     pub sync: SyncSettings,
     #[serde(default)]
@@ -60,6 +61,14 @@ pub struct TrelloSettings {
 pub struct GoogleSettings {
     pub sheets_api_base: String,
     pub credentials_file: PathBuf,
+}
+
+/// `[airtable]`: the API and the personal access token pairs with `tracker = "airtable"` use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AirtableSettings {
+    pub api_base: String,
+    pub token: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]

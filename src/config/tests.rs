@@ -57,6 +57,8 @@ fn defaults_alone_load_and_match_the_contract() {
     assert_eq!(s.server.max_body_bytes, 1_048_576);
     assert_eq!(s.database.url, "sqlite://data/leadsync.db");
     assert_eq!(s.trello.api_base, "https://api.trello.com/1");
+    assert_eq!(s.airtable.api_base, "https://api.airtable.com/v0");
+    assert!(s.airtable.token.expose_secret().is_empty());
     assert_eq!(s.sync.debounce_ms, 1500);
     assert_eq!(s.sync.reconcile_interval_secs, 300);
     assert_eq!(
@@ -128,6 +130,18 @@ fn a_pair_loads_with_default_columns() {
     assert_eq!(
         s.pairs[0].status_lists.get("Lost").map(String::as_str),
         Some("Lost")
+    );
+}
+
+#[test]
+fn the_airtable_token_comes_from_the_environment_and_its_base_is_checked() {
+    let env = [("LEADSYNC__AIRTABLE__TOKEN", "patSECRET.123")];
+    let s = load_with(None, &[], &env).expect("loads");
+    assert_eq!(s.airtable.token.expose_secret(), "patSECRET.123");
+    assert!(!format!("{s:?}").contains("patSECRET"));
+    assert_eq!(
+        error_text("[airtable]\napi_base = \"api.airtable.com\""),
+        "airtable.api_base: must start with http:// or https://"
     );
 }
 

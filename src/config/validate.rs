@@ -38,6 +38,7 @@ pub fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     check_base_url("trello.api_base", &s.trello.api_base)?;
     check_base_url("google.sheets_api_base", &s.google.sheets_api_base)?;
+    check_base_url("airtable.api_base", &s.airtable.api_base)?;
     if s.google.credentials_file.as_os_str().is_empty() {
         return Err(invalid("google.credentials_file", "must not be empty"));
     }

@@ -17,6 +17,8 @@ use tokio::time::Instant;
 pub struct RateLimiter {
     window: Arc<Mutex<Window>>,
     pub(super) remaining_header: Option<&'static str>,
+    /// The server locks this scope out for this long after a 429 (see `with_lockout_on_429`).
+    pub(super) lockout: Option<Duration>,
 }
 
 /// The pure decision state of a [`RateLimiter`], testable with synthetic instants.
@@ -87,7 +89,11 @@ impl Window {
         let pause = self
             .per
             .mul_f64(f64::from(low - remaining) / f64::from(low));
-        let until = now + pause;
+        self.pause_until(now + pause);
+    }
+
+    /// No grant before `until`; an earlier pause never shortens a longer one.
+    fn pause_until(&mut self, until: Instant) {
         if self.paused_until.is_none_or(|p| p < until) {
             self.paused_until = Some(until);
         }
@@ -99,7 +105,21 @@ impl RateLimiter {
         Self {
             window: Arc::new(Mutex::new(Window::new(max_requests, per))),
             remaining_header: None,
+            lockout: None,
         }
+    }
+
+    /// The server answers every call in this limiter's scope 429 for `penalty` once it went over
+    /// (Airtable: 30 s per base, refused calls included). `ApiClient` then waits `Retry-After`,
+    /// or else `penalty`, before the retry, and holds every call through this limiter as long.
+    pub fn with_lockout_on_429(mut self, penalty: Duration) -> Self {
+        self.lockout = Some(penalty);
+        self
+    }
+
+    /// Holds every grant for `pause` from now.
+    pub fn pause_for(&self, pause: Duration) {
+        self.lock().pause_until(Instant::now() + pause);
     }
 
     /// Names the response header that reports this limiter's remaining server quota
@@ -186,6 +206,16 @@ mod tests {
             assert!(in_window <= 5, "{in_window} grants within one window");
         }
         assert!(grants.len() >= 25);
+    }
+
+    #[test]
+    fn a_pause_holds_grants_and_is_never_shortened() {
+        let mut w = window(100, 1000);
+        let t0 = Instant::now();
+        w.pause_until(ms(t0, 3000));
+        w.pause_until(ms(t0, 1000));
+        assert_eq!(w.try_take(ms(t0, 2999)), Err(ms(t0, 3000)));
+        assert_eq!(w.try_take(ms(t0, 3000)), Ok(()));
     }
 
     #[test]
