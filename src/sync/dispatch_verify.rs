@@ -68,43 +68,78 @@ pub(crate) fn misses(
         if landed && !held_before {
             continue;
         }
-        let mut took = false;
-        for q in (1..post.len()).filter(|&q| !mine(q)) {
-            // Only the row now at the written position can have taken the write: a value
-            // found elsewhere may be a user's own edit, and is not ours to take back.
-            if q + 1 != w.row as usize {
-                continue;
-            }
-            // A row with nothing but the batch's values was blank before: inserted since.
-            let found = before(pre, post, q, cols, written);
-            let blank = blank_but_written(post, q, written);
-            if found.is_none() && !blank {
-                continue;
-            }
-            for (c, value) in &w.cells {
-                // The row's own write put the same value there.
-                if owners[q]
-                    .is_some_and(|o| o.cells.iter().any(|own| own.0 == *c && own.1 == *value))
-                {
-                    continue;
-                }
-                let c0 = *c as usize - 1;
-                let was = found.map_or("", |p| cell_at(pre, p, c0));
-                if cell_at(post, q, c0).trim() == value.trim() && was.trim() != value.trim() {
-                    let row = u32::try_from(q + 1).unwrap_or(u32::MAX);
-                    out.restore.push(ValueRange {
-                        range: A1Range::cell(sheet, *c, row).to_string(),
-                        values: vec![vec![was.to_owned()]],
-                    });
-                    took = true;
-                }
-            }
-        }
+        // Only the row now at the written position can have taken the write: a value found
+        // elsewhere may be a user's own edit, and is not ours to take back.
+        let q = w.row as usize - 1;
+        let took = q > 0 && q < post.len() && !mine(q) && {
+            let hit = Hit {
+                pre,
+                post,
+                q,
+                cols,
+                written,
+                sheet,
+            };
+            hit.take_back(w, owners[q], &mut out.restore)
+        };
         if took && !landed {
             out.commands.push(w.index);
         }
     }
     out
+}
+
+/// The row now at a write's position, which is not the lead's.
+struct Hit<'a> {
+    pre: &'a [Vec<String>],
+    post: &'a [Vec<String>],
+    q: usize,
+    cols: Columns,
+    written: &'a [Written],
+    sheet: &'a str,
+}
+
+impl Hit<'_> {
+    /// Gives the row back each cell that took `w`'s value and did not hold it before; true if
+    /// any did.
+    fn take_back(
+        &self,
+        w: &Written,
+        owner: Option<&Written>,
+        restore: &mut Vec<ValueRange>,
+    ) -> bool {
+        let (pre, post, q) = (self.pre, self.post, self.q);
+        // The row it was when the batch was read; none for a row inserted since (blank, or
+        // typed by a user since), which then held none of our values before.
+        let found = before(pre, post, q, self.cols, self.written);
+        let blank = blank_but_written(post, q, self.written);
+        let mut took = false;
+        for (c, value) in &w.cells {
+            // The row's own write put the same value there.
+            if owner.is_some_and(|o| o.cells.iter().any(|own| own.0 == *c && own.1 == *value)) {
+                continue;
+            }
+            let c0 = *c as usize - 1;
+            // A row not told apart from the rows read may be one that held this value already.
+            let held_elsewhere = (1..pre.len()).any(|p| {
+                cell_at(pre, p, self.cols.id).trim() != w.lead_id
+                    && cell_at(pre, p, c0).trim() == value.trim()
+            });
+            if found.is_none() && !blank && held_elsewhere {
+                continue;
+            }
+            let was = found.map_or("", |p| cell_at(pre, p, c0));
+            if cell_at(post, q, c0).trim() == value.trim() && was.trim() != value.trim() {
+                let row = u32::try_from(q + 1).unwrap_or(u32::MAX);
+                restore.push(ValueRange {
+                    range: A1Range::cell(self.sheet, *c, row).to_string(),
+                    values: vec![vec![was.to_owned()]],
+                });
+                took = true;
+            }
+        }
+        took
+    }
 }
 
 /// True when every non-empty cell of the row is in a column the batch wrote.
@@ -189,187 +224,5 @@ fn before(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
-        rows.iter()
-            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
-            .collect()
-    }
-
-    const COLS: Columns = Columns { id: 0, name: 1 };
-
-    #[test]
-    fn a_write_that_reached_its_row_is_a_hit() {
-        let pre = grid(&[&["Lead ID", "Name", "Notes"], &["L1", "Ada", ""]]);
-        let post = grid(&[&["Lead ID", "Name", "Notes"], &["L1", "Ada", "hi"]]);
-        let w = Written {
-            index: 0,
-            row: 2,
-            lead_id: "L1".into(),
-            expect_name: None,
-            cells: vec![(3, "hi".into())],
-        };
-        let m = misses(&pre, &post, COLS, &[w], "Leads");
-        assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
-    }
-
-    #[test]
-    fn a_write_that_hit_a_row_sorted_into_its_place_is_undone_there_and_retried() {
-        // Read: L1 at row 2, L2 at row 3. A sort puts L2 first, then L1's note lands on L2.
-        let pre = grid(&[
-            &["Lead ID", "Name", "Notes"],
-            &["L1", "Ada", "old-a"],
-            &["L2", "Bob", "old-b"],
-        ]);
-        let post = grid(&[
-            &["Lead ID", "Name", "Notes"],
-            &["L2", "Bob", "for-ada"],
-            &["L1", "Ada", "old-a"],
-        ]);
-        let w = Written {
-            index: 4,
-            row: 2,
-            lead_id: "L1".into(),
-            expect_name: None,
-            cells: vec![(3, "for-ada".into())],
-        };
-        let m = misses(&pre, &post, COLS, &[w], "Leads");
-        assert_eq!(m.commands, [4]);
-        assert_eq!(m.restore.len(), 1);
-        assert_eq!(m.restore[0].range, "Leads!C2");
-        assert_eq!(m.restore[0].values, [["old-b"]]);
-    }
-
-    #[test]
-    fn a_write_that_hit_another_row_sorted_away_again_is_sent_again_only_if_found_in_place() {
-        // The note for L1 landed on L2 while L2 stood at row 2; a second sort put L1 back at
-        // row 2, where nothing is wrong any more by position.
-        let pre = grid(&[
-            &["Lead ID", "Name", "Notes"],
-            &["L1", "Ada", "old-a"],
-            &["L2", "Bob", "old-b"],
-        ]);
-        let post = grid(&[
-            &["Lead ID", "Name", "Notes"],
-            &["L1", "Ada", "old-a"],
-            &["L2", "Bob", "for-ada"],
-        ]);
-        let w = Written {
-            index: 1,
-            row: 2,
-            lead_id: "L1".into(),
-            expect_name: None,
-            cells: vec![(3, "for-ada".into())],
-        };
-        // L1's row lacks the note, but the row at the written position is L1's own: a second
-        // sort moved the other row away, and a value found elsewhere may be a user's edit.
-        // Nothing is taken back; the next reconciliation sees L1 differ and repairs it.
-        let m = misses(&pre, &post, COLS, &[w], "Leads");
-        assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
-    }
-
-    #[test]
-    fn several_rows_given_the_same_value_by_their_own_writes_are_hits() {
-        let pre = grid(&[&["Lead ID", "Status"], &["L1", "New"], &["L2", "New"]]);
-        let post = grid(&[&["Lead ID", "Status"], &["L2", "Won"], &["L1", "Won"]]);
-        let w = |i, lead: &str, row| Written {
-            index: i,
-            row,
-            lead_id: lead.into(),
-            expect_name: None,
-            cells: vec![(2, "Won".into())],
-        };
-        let m = misses(&pre, &post, COLS, &[w(0, "L1", 2), w(1, "L2", 3)], "Leads");
-        assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
-    }
-
-    #[test]
-    fn a_user_typing_the_same_value_elsewhere_meanwhile_is_left_alone() {
-        let pre = grid(&[&["Lead ID", "Status"], &["L1", "New"], &["L2", "New"]]);
-        let post = grid(&[&["Lead ID", "Status"], &["L1", "Won"], &["L2", "Won"]]);
-        let w = Written {
-            index: 0,
-            row: 2,
-            lead_id: "L1".into(),
-            expect_name: None,
-            cells: vec![(2, "Won".into())],
-        };
-        let m = misses(&pre, &post, COLS, &[w], "Leads");
-        assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
-    }
-
-    #[test]
-    fn an_id_written_over_another_leads_id_is_put_back_though_a_user_edited_that_row() {
-        // New lead L9 was planned for the row "Ada" at row 3; a row inserted above moved U1
-        // there, and a user changed U1's company meanwhile.
-        let pre = grid(&[
-            &["Lead ID", "Name", "Phone", "Company"],
-            &["U1", "Bob", "+1 2", "Acme"],
-            &["", "Ada", "+1 3", ""],
-        ]);
-        let post = grid(&[
-            &["Lead ID", "Name", "Phone", "Company"],
-            &["", "", "", ""],
-            &["L9", "Bob", "+1 2", "Initech"],
-            &["", "Ada", "+1 3", ""],
-        ]);
-        let w = Written {
-            index: 0,
-            row: 3,
-            lead_id: "L9".into(),
-            expect_name: Some("Ada".into()),
-            cells: vec![(1, "L9".into())],
-        };
-        let m = misses(&pre, &post, COLS, &[w], "Leads");
-        assert_eq!(m.commands, [0]);
-        assert_eq!(m.restore[0].range, "Leads!A3");
-        assert_eq!(m.restore[0].values, [["U1"]]);
-    }
-
-    #[test]
-    fn a_write_the_lead_did_not_need_is_still_taken_back_from_the_row_it_hit() {
-        // L1's row already showed the card's URL; the write planned for row 2 landed on the
-        // blank row a user inserted there, which must not keep it.
-        let pre = grid(&[&["Lead ID", "Name", "Card"], &["L1", "Ada", "u1"]]);
-        let post = grid(&[
-            &["Lead ID", "Name", "Card"],
-            &["", "", "u1"],
-            &["L1", "Ada", "u1"],
-        ]);
-        let w = Written {
-            index: 0,
-            row: 2,
-            lead_id: "L1".into(),
-            expect_name: None,
-            cells: vec![(3, "u1".into())],
-        };
-        let m = misses(&pre, &post, COLS, &[w], "Leads");
-        assert!(
-            m.commands.is_empty(),
-            "the lead holds it: nothing to send again"
-        );
-        assert_eq!(m.restore.len(), 1, "{m:?}");
-        assert_eq!(m.restore[0].range, "Leads!C2");
-        assert_eq!(m.restore[0].values, [[""]]);
-    }
-
-    #[test]
-    fn an_id_written_into_a_row_inserted_above_is_taken_back() {
-        // A new row "Ada" was read at row 2; a row inserted above moves it to 3, and the id
-        // lands on the inserted row "Cy".
-        let pre = grid(&[&["Lead ID", "Name"], &["", "Ada"], &["", "Cy"]]);
-        let post = grid(&[&["Lead ID", "Name"], &["L9", "Cy"], &["", "Ada"]]);
-        let w = Written {
-            index: 0,
-            row: 2,
-            lead_id: "L9".into(),
-            expect_name: Some("Ada".into()),
-            cells: vec![(1, "L9".into())],
-        };
-        let m = misses(&pre, &post, COLS, &[w], "Leads");
-        assert_eq!(m.commands, [0]);
-        assert_eq!(m.restore[0].values, [[""]]);
-    }
-}
+#[path = "dispatch_verify_tests.rs"]
+mod tests;

@@ -65,6 +65,8 @@ pub enum CardChange {
     Fields {
         card_id: String,
         fields: LeadObservation,
+        /// The card was archived (`Some(true)`) or brought back (`Some(false)`) by this action.
+        closed: Option<bool>,
     },
     /// A card was created; `by_us` when leadsync created it.
     Created {
@@ -140,12 +142,14 @@ pub fn observe_card_event(
                     )),
                 }
             }
-            if fields.is_empty() {
+            let closed = card.closed.filter(|_| old.closed.is_some());
+            if fields.is_empty() && closed.is_none() {
                 return CardChange::Ignored;
             }
             CardChange::Fields {
                 card_id: card.id.clone(),
                 fields,
+                closed,
             }
         }
         TrelloEvent::UpdateCustomFieldItem {
@@ -159,6 +163,7 @@ pub fn observe_card_event(
                 CardChange::Fields {
                     card_id: card_id.clone(),
                     fields,
+                    closed: None,
                 }
             }
             None => CardChange::Ignored,

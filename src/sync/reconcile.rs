@@ -299,6 +299,9 @@ impl Reconciler {
                 Action::RowMissing { lead_id } => {
                     absences::record_miss(&mut *tx, pair, lead_id, now_ms).await?;
                 }
+                Action::CardClosed { lead_id, closed } => {
+                    links::set_closed(&mut *tx, pair, lead_id, *closed).await?;
+                }
                 Action::RowSeen { lead_id } => {
                     absences::clear(&mut *tx, pair, lead_id).await?;
                 }

@@ -29,6 +29,12 @@ pub enum Action {
         lead_id: String,
         card_id: String,
     },
+    /// The card's archived state differs from what the link remembers (an archive or restore
+    /// whose webhook never arrived).
+    CardClosed {
+        lead_id: String,
+        closed: bool,
+    },
     RowHint {
         lead_id: String,
         row: u32,
@@ -63,6 +69,7 @@ impl Action {
             Action::LinkLead { lead_id, .. }
             | Action::AdoptCard { lead_id, .. }
             | Action::CardDeleted { lead_id, .. }
+            | Action::CardClosed { lead_id, .. }
             | Action::RowHint { lead_id, .. }
             | Action::RowMissing { lead_id }
             | Action::RowSeen { lead_id }

@@ -206,6 +206,14 @@ pub fn plan_reconcile(
                 }
             }
         };
+        if let (Some(card), Some(link)) = (card, link)
+            && card.closed != link.card_closed
+        {
+            actions.push(Action::CardClosed {
+                lead_id: id.to_string(),
+                closed: card.closed,
+            });
+        }
         let trello = match card {
             Some(card) => {
                 let (fields, _, unmapped) = card_observation(ctx, card, now);

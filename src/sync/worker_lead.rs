@@ -212,6 +212,16 @@ pub async fn apply_group(
         CardChange::Fields { fields, .. } => Some(fields),
         _ => None,
     }));
+    // The card's archived state as its latest event in the group left it: planning needs it
+    // (a status set in the sheet brings an archived card back).
+    let closed = group.cards.iter().rev().find_map(|c| match c {
+        CardChange::Fields { closed, .. } => *closed,
+        _ => None,
+    });
+    if let Some(closed) = closed.filter(|c| *c != link.card_closed) {
+        links::set_closed(&mut *conn, &ctx.name, &lead_id, closed).await?;
+        link.card_closed = closed;
+    }
     let state = merge_state(&lead_state::load_lead(&mut *conn, &ctx.name, &lead_id).await?);
     let view = LinkView {
         lead_id: parsed_id,

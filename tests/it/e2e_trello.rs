@@ -68,6 +68,38 @@ async fn an_archived_card_sets_the_status_to_lost_and_stays_archived() {
     assert_eq!(w.cards(P).len(), 1);
 }
 
+/// A status set in the sheet after a user archived the card brings the card back into that
+/// status's list, whether leadsync heard of the archive from its webhook or, the delivery
+/// lost, only from a reconciliation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_set_in_the_sheet_after_an_archive_brings_the_card_back() {
+    for delivered in [true, false] {
+        let w = world().await;
+        let (_, card) = add_lead(&w, P, 2, "Ken Thompson", "Contacted").await;
+        w.trello.hold_deliveries(!delivered);
+        let archive = UserCardChange {
+            closed: Some(true),
+            ..UserCardChange::default()
+        };
+        w.user_updates_card(&card.id, archive).expect("archive");
+        w.settle(SETTLE).await.expect("settles");
+        // Trello gave up on the held delivery.
+        drop(w.trello.take_held_deliveries());
+        w.trello.hold_deliveries(false);
+        w.reconcile(SETTLE).await.expect("reconciles");
+        assert_eq!(w.rows(P)[0][STATUS], "Lost", "delivered {delivered}");
+        w.user_edits_cell(P, 2, "Status", "Qualified")
+            .await
+            .expect("edit");
+        w.settle(SETTLE).await.expect("settles");
+        let after = w.trello.card(&card.id).expect("card");
+        assert!(!after.closed, "the card is back (delivered {delivered})");
+        assert_eq!(w.list_name(P, &after.id_list), "Qualified");
+        w.reconcile(SETTLE).await.expect("reconciles");
+        assert_eq!(w.rows(P)[0][STATUS], "Qualified", "delivered {delivered}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_created_in_trello_becomes_a_row_and_gets_the_marker() {
     let w = world().await;

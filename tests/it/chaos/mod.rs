@@ -155,6 +155,9 @@ async fn violations(d: &Driver) -> Vec<String> {
         if c.closed { n.1 += 1 } else { n.0 += 1 }
     }
     bad.extend(removals::check(&d.removed, &by_key, &cards_by_key));
+    if !bad.is_empty() {
+        bad.extend(lead_traces(d, &bad).await);
+    }
     bad.extend(lost_events(d).await);
     bad
 }
@@ -183,6 +186,42 @@ fn card_view(w: &World, c: &leadsync::sandbox::trello::SandboxCard) -> CardView 
         values,
         phone: text("Phone"),
     }
+}
+
+/// What the daemon recorded of each lead a violation names (activity and outbox, in order),
+/// so that a failure that needs its timing to recur can be read from its report.
+async fn lead_traces(d: &Driver, bad: &[String]) -> Vec<String> {
+    let Some(state) = d.w.state() else {
+        return Vec::new();
+    };
+    let mut leads: Vec<String> = bad
+        .iter()
+        .flat_map(|line| line.split(|c: char| !c.is_ascii_alphanumeric()))
+        .filter(|w| w.len() == 13 && w.starts_with('L') || w.starts_with('U') && w.contains('n'))
+        .map(str::to_owned)
+        .collect();
+    leads.sort();
+    leads.dedup();
+    let mut out = Vec::new();
+    for lead in leads {
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT at, decision, field, detail FROM activity WHERE lead_id = $1
+             UNION ALL
+             SELECT created_at, 'outbox ' || kind || ' ' || status, last_error, payload
+               FROM outbox WHERE lead_id = $1
+             ORDER BY 1",
+        )
+        .bind(&lead)
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap_or_default();
+        out.push(format!("trace of {lead}:"));
+        out.extend(rows.into_iter().map(|(at, what, field, detail)| {
+            let detail: String = detail.unwrap_or_default().chars().take(160).collect();
+            format!("  {at} {what} {} {detail}", field.unwrap_or_default())
+        }));
+    }
+    out
 }
 
 /// Every delivery or event answered 2xx is in the inbox and done (none failed or waiting).

@@ -142,7 +142,12 @@ pub fn check(
             // The card of a deleted row stays open until two reads a minute apart miss it.
             Some(_) if removed.rows_deleted.contains(&c.phone) => {}
             Some(m) if !ids.contains(m) => {
-                bad.push(format!("open card {} belongs to no row (lead {m})", c.id));
+                bad.push(format!(
+                    "open card {} belongs to no row (lead {m}, phone {:?}, name {:?})",
+                    c.id,
+                    c.phone,
+                    c.values.get(&Field::Name)
+                ));
             }
             Some(_) => {}
         }

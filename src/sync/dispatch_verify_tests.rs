@@ -1,0 +1,210 @@
+//! The write check against sorted, inserted and edited rows.
+
+use super::*;
+
+fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+        .collect()
+}
+
+const COLS: Columns = Columns { id: 0, name: 1 };
+
+#[test]
+fn a_write_that_reached_its_row_is_a_hit() {
+    let pre = grid(&[&["Lead ID", "Name", "Notes"], &["L1", "Ada", ""]]);
+    let post = grid(&[&["Lead ID", "Name", "Notes"], &["L1", "Ada", "hi"]]);
+    let w = Written {
+        index: 0,
+        row: 2,
+        lead_id: "L1".into(),
+        expect_name: None,
+        cells: vec![(3, "hi".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
+}
+
+#[test]
+fn a_write_that_hit_a_row_sorted_into_its_place_is_undone_there_and_retried() {
+    // Read: L1 at row 2, L2 at row 3. A sort puts L2 first, then L1's note lands on L2.
+    let pre = grid(&[
+        &["Lead ID", "Name", "Notes"],
+        &["L1", "Ada", "old-a"],
+        &["L2", "Bob", "old-b"],
+    ]);
+    let post = grid(&[
+        &["Lead ID", "Name", "Notes"],
+        &["L2", "Bob", "for-ada"],
+        &["L1", "Ada", "old-a"],
+    ]);
+    let w = Written {
+        index: 4,
+        row: 2,
+        lead_id: "L1".into(),
+        expect_name: None,
+        cells: vec![(3, "for-ada".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert_eq!(m.commands, [4]);
+    assert_eq!(m.restore.len(), 1);
+    assert_eq!(m.restore[0].range, "Leads!C2");
+    assert_eq!(m.restore[0].values, [["old-b"]]);
+}
+
+#[test]
+fn a_write_that_hit_another_row_sorted_away_again_is_sent_again_only_if_found_in_place() {
+    // The note for L1 landed on L2 while L2 stood at row 2; a second sort put L1 back at
+    // row 2, where nothing is wrong any more by position.
+    let pre = grid(&[
+        &["Lead ID", "Name", "Notes"],
+        &["L1", "Ada", "old-a"],
+        &["L2", "Bob", "old-b"],
+    ]);
+    let post = grid(&[
+        &["Lead ID", "Name", "Notes"],
+        &["L1", "Ada", "old-a"],
+        &["L2", "Bob", "for-ada"],
+    ]);
+    let w = Written {
+        index: 1,
+        row: 2,
+        lead_id: "L1".into(),
+        expect_name: None,
+        cells: vec![(3, "for-ada".into())],
+    };
+    // L1's row lacks the note, but the row at the written position is L1's own: a second
+    // sort moved the other row away, and a value found elsewhere may be a user's edit.
+    // Nothing is taken back; the next reconciliation sees L1 differ and repairs it.
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
+}
+
+#[test]
+fn several_rows_given_the_same_value_by_their_own_writes_are_hits() {
+    let pre = grid(&[&["Lead ID", "Status"], &["L1", "New"], &["L2", "New"]]);
+    let post = grid(&[&["Lead ID", "Status"], &["L2", "Won"], &["L1", "Won"]]);
+    let w = |i, lead: &str, row| Written {
+        index: i,
+        row,
+        lead_id: lead.into(),
+        expect_name: None,
+        cells: vec![(2, "Won".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w(0, "L1", 2), w(1, "L2", 3)], "Leads");
+    assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
+}
+
+#[test]
+fn a_user_typing_the_same_value_elsewhere_meanwhile_is_left_alone() {
+    let pre = grid(&[&["Lead ID", "Status"], &["L1", "New"], &["L2", "New"]]);
+    let post = grid(&[&["Lead ID", "Status"], &["L1", "Won"], &["L2", "Won"]]);
+    let w = Written {
+        index: 0,
+        row: 2,
+        lead_id: "L1".into(),
+        expect_name: None,
+        cells: vec![(2, "Won".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
+}
+
+#[test]
+fn an_id_written_over_another_leads_id_is_put_back_though_a_user_edited_that_row() {
+    // New lead L9 was planned for the row "Ada" at row 3; a row inserted above moved U1
+    // there, and a user changed U1's company meanwhile.
+    let pre = grid(&[
+        &["Lead ID", "Name", "Phone", "Company"],
+        &["U1", "Bob", "+1 2", "Acme"],
+        &["", "Ada", "+1 3", ""],
+    ]);
+    let post = grid(&[
+        &["Lead ID", "Name", "Phone", "Company"],
+        &["", "", "", ""],
+        &["L9", "Bob", "+1 2", "Initech"],
+        &["", "Ada", "+1 3", ""],
+    ]);
+    let w = Written {
+        index: 0,
+        row: 3,
+        lead_id: "L9".into(),
+        expect_name: Some("Ada".into()),
+        cells: vec![(1, "L9".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert_eq!(m.commands, [0]);
+    assert_eq!(m.restore[0].range, "Leads!A3");
+    assert_eq!(m.restore[0].values, [["U1"]]);
+}
+
+#[test]
+fn a_write_the_lead_did_not_need_is_still_taken_back_from_the_row_it_hit() {
+    // L1's row already showed the card's URL; the write planned for row 2 landed on the
+    // blank row a user inserted there, which must not keep it.
+    let pre = grid(&[&["Lead ID", "Name", "Card"], &["L1", "Ada", "u1"]]);
+    let post = grid(&[
+        &["Lead ID", "Name", "Card"],
+        &["", "", "u1"],
+        &["L1", "Ada", "u1"],
+    ]);
+    let w = Written {
+        index: 0,
+        row: 2,
+        lead_id: "L1".into(),
+        expect_name: None,
+        cells: vec![(3, "u1".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert!(
+        m.commands.is_empty(),
+        "the lead holds it: nothing to send again"
+    );
+    assert_eq!(m.restore.len(), 1, "{m:?}");
+    assert_eq!(m.restore[0].range, "Leads!C2");
+    assert_eq!(m.restore[0].values, [[""]]);
+}
+
+#[test]
+fn a_write_that_landed_on_a_row_a_user_inserted_and_typed_is_taken_back_and_resent() {
+    // L2's email, planned for row 2, lands on a row a user inserted and typed there.
+    let pre = grid(&[&["Lead ID", "Name", "Email"], &["L2", "Bo", ""]]);
+    let post = grid(&[
+        &["Lead ID", "Name", "Email"],
+        &["", "Cy", "b@x.io"],
+        &["L2", "Bo", ""],
+    ]);
+    let w = Written {
+        index: 0,
+        row: 2,
+        lead_id: "L2".into(),
+        expect_name: None,
+        cells: vec![(3, "b@x.io".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert_eq!(m.commands, [0], "sent again to L2's row");
+    let restored: Vec<_> = m
+        .restore
+        .iter()
+        .map(|r| (&r.range[..], &r.values))
+        .collect();
+    assert_eq!(restored, [("Leads!C2", &vec![vec![String::new()]])]);
+}
+
+#[test]
+fn an_id_written_into_a_row_inserted_above_is_taken_back() {
+    // A new row "Ada" was read at row 2; a row inserted above moves it to 3, and the id
+    // lands on the inserted row "Cy".
+    let pre = grid(&[&["Lead ID", "Name"], &["", "Ada"], &["", "Cy"]]);
+    let post = grid(&[&["Lead ID", "Name"], &["L9", "Cy"], &["", "Ada"]]);
+    let w = Written {
+        index: 0,
+        row: 2,
+        lead_id: "L9".into(),
+        expect_name: Some("Ada".into()),
+        cells: vec![(1, "L9".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert_eq!(m.commands, [0]);
+    assert_eq!(m.restore[0].values, [[""]]);
+}
