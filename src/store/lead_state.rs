@@ -250,27 +250,24 @@ pub async fn creates_unfinished(
     Ok(n > 0)
 }
 
-/// The lead leadsync recently made for a row that had no id: the same row edited again before
-/// our id reached it must not become a second lead. Only a lead whose id leadsync made and had
-/// not yet written when the edit was made qualifies: once the id is in the sheet, a row without
-/// one at that position is another row (rows move; a position alone is no identity).
-pub async fn lead_at_new_row(
+/// Every lead leadsync made for a row without an id since `created_since_ms` whose id had not
+/// landed in the sheet by `edited_at_ms`, newest first, with the row it was made at: a row
+/// edited then showed no id, and may be any of them (rows move).
+pub async fn unlanded_new_leads(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
-    row: i64,
     created_since_ms: i64,
     edited_at_ms: i64,
-) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT lead_id FROM links WHERE pair = $1 AND row_hint = $2 AND id_assigned_at >= $3
-           AND (id_landed_at IS NULL OR id_landed_at > $4)
-         ORDER BY created_at DESC LIMIT 1",
+) -> Result<Vec<(String, Option<i64>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT lead_id, row_hint FROM links WHERE pair = $1 AND id_assigned_at >= $2
+           AND (id_landed_at IS NULL OR id_landed_at > $3)
+         ORDER BY created_at DESC",
     )
     .bind(pair)
-    .bind(row)
     .bind(created_since_ms)
     .bind(edited_at_ms)
-    .fetch_optional(exec)
+    .fetch_all(exec)
     .await?)
 }
 

@@ -193,7 +193,17 @@ async fn a_lead_made_for_a_row_is_found_by_its_row_until_its_id_landed_before_th
     };
     links::insert(&db.pool, &assigned).await.expect("link");
     let recent = now_ms() - 60_000;
-    let at = |row, since, edited| lead_at_new_row(&db.pool, "a", row, since, edited);
+    // The candidates at a row: the query's leads made at that position.
+    let at = |row: i64, since, edited| {
+        let pool = db.pool.clone();
+        async move {
+            unlanded_new_leads(&pool, "a", since, edited).await.map(|all| {
+                all.into_iter()
+                    .find(|(_, hint)| *hint == Some(row))
+                    .map(|(lead, _)| lead)
+            })
+        }
+    };
     let later = now_ms() + 60_000;
     assert_eq!(
         at(7, recent, later).await.expect("row").as_deref(),

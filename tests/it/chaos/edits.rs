@@ -119,7 +119,9 @@ impl Driver {
         if field == Field::Status {
             // A status changed in the sheet gives a row whose card was deleted a new card,
             // and brings an archived card back (unless it is the archived status).
-            self.removed.card_deleted.remove(&key);
+            if self.removed.card_deleted.remove(&key) {
+                self.removed.card_deleted_then_status.insert(key.clone());
+            }
         }
         self.sheet_event("edit", &[row]).await?;
         Ok(Some(()))

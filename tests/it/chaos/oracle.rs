@@ -142,8 +142,9 @@ pub fn check(
             // The card of a deleted row stays open until two reads a minute apart miss it.
             Some(_) if removed.rows_deleted.contains(&c.phone) => {}
             Some(m) if !ids.contains(m) => {
+                let row_of_phone = rows.iter().find(|r| r.phone == c.phone).map(|r| &r.id);
                 bad.push(format!(
-                    "open card {} belongs to no row (lead {m}, phone {:?}, name {:?})",
+                    "open card {} belongs to no row (lead {m}, phone {:?}, name {:?}; that phone's row has lead {row_of_phone:?})",
                     c.id,
                     c.phone,
                     c.values.get(&Field::Name)
@@ -153,7 +154,10 @@ pub fn check(
         }
     }
     for r in rows {
-        if !removed.card_deleted.contains(&r.phone) {
+        let gone = removed.card_deleted.contains(&r.phone);
+        let maybe = removed.card_deleted_then_status.contains(&r.phone)
+            && !cards.iter().any(|c| !c.closed && c.marker.as_deref() == Some(&r.id));
+        if !gone && !maybe {
             check_row_card(r, cards, &mut bad);
         }
     }

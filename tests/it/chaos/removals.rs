@@ -24,6 +24,10 @@ pub struct Removed {
     /// Cards deleted in Trello: the row stays, with no card, until its status is changed in
     /// the sheet (then the key leaves this set: a new card is due).
     pub card_deleted: HashSet<String>,
+    /// Cards deleted, then the row's status changed in the sheet: a new card is due, unless
+    /// leadsync heard of the status change before the deletion (its move then found the card
+    /// gone, and Trello's 404 does not say when it went); either way at most one open card.
+    pub card_deleted_then_status: HashSet<String>,
     /// Rows deleted from the sheet: no row may come back, and the lead's card (open or
     /// archived: `on_row_deleted` waits for two reads a minute apart) must be one at most.
     pub rows_deleted: HashSet<String>,
@@ -122,6 +126,12 @@ pub fn check(
             bad.push(format!(
                 "the lead of deleted row {key} has {open} open and {closed} archived cards"
             ));
+        }
+    }
+    for key in &removed.card_deleted_then_status {
+        let (open, _) = cards_by_key.get(key).copied().unwrap_or_default();
+        if open > 1 {
+            bad.push(format!("{key}'s card was deleted and it has {open} open cards now"));
         }
     }
     for key in &removed.card_deleted {
