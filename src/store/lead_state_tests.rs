@@ -197,11 +197,13 @@ async fn a_lead_made_for_a_row_is_found_by_its_row_until_its_id_landed_before_th
     let at = |row: i64, since, edited| {
         let pool = db.pool.clone();
         async move {
-            unlanded_new_leads(&pool, "a", since, edited).await.map(|all| {
-                all.into_iter()
-                    .find(|(_, hint)| *hint == Some(row))
-                    .map(|(lead, _)| lead)
-            })
+            unlanded_new_leads(&pool, "a", since, edited)
+                .await
+                .map(|all| {
+                    all.into_iter()
+                        .find(|(_, hint)| *hint == Some(row))
+                        .map(|(lead, _)| lead)
+                })
         }
     };
     let later = now_ms() + 60_000;

@@ -4,7 +4,7 @@ use sqlx::SqliteExecutor;
 
 use super::{StoreError, now_ms};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Link {
     pub pair: String,
     pub lead_id: String,

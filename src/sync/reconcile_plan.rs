@@ -14,7 +14,7 @@ use crate::sync::context::PairContext;
 use crate::sync::mapping::{ColumnMap, MissingColumns, split_description};
 use crate::sync::merge::{LeadObservation, LeadState};
 use crate::sync::observe::observe_row;
-use crate::sync::plan::{LinkView, plan_lead};
+use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 pub(crate) use crate::sync::reconcile_action::lead_action;
 pub use crate::sync::reconcile_action::{Action, PlannedDecision};
 
@@ -88,6 +88,23 @@ pub fn plan_reconcile(
         );
         if observed.lead.id.is_empty() && ids_on_their_way {
             rows_waiting += 1;
+            continue;
+        }
+        if observed.lead.id.is_empty()
+            && let Some(lead) = known.lead_showing(&observed.fields, &ids_in_sheet)
+        {
+            // The row of a lead this read shows nowhere, read before the lead's id reached it
+            // (or typed again after it was deleted): it gets that lead's id, not a new lead.
+            let plan = LeadPlan {
+                commands: vec![Command::WriteRow {
+                    lead_id: lead.clone(),
+                    row_hint: Some(row),
+                    expect_name: observed.lead.fields.get(Field::Name).map(str::to_owned),
+                    cells: BTreeMap::from([(ctx.settings.columns.id.clone(), lead.clone())]),
+                }],
+                ..LeadPlan::default()
+            };
+            actions.push(lead_action(&lead, None, plan));
             continue;
         }
         if observed.lead.id.is_empty() {

@@ -27,6 +27,38 @@ pub struct Known {
     pub absences: HashMap<String, i64>,
 }
 
+impl Known {
+    /// The one lead, not shown by this read, whose agreed name a row without an id shows and
+    /// with which it agrees on every field filled on both.
+    pub fn lead_showing(
+        &self,
+        shown: &LeadObservation,
+        ids_in_sheet: &HashSet<String>,
+    ) -> Option<String> {
+        let name = shown.get(&Field::Name).map(|o| o.value.trim())?;
+        if name.is_empty() {
+            return None;
+        }
+        let agree = |state: &LeadState| {
+            let agreed = |f: Field| state.get(&f).and_then(|s| s.agreed.as_ref());
+            agreed(Field::Name).is_some_and(|a| a.value.trim() == name)
+                && shown.iter().all(|(f, o)| {
+                    let (now, was) = (o.value.trim(), agreed(*f).map_or("", |a| a.value.trim()));
+                    now.is_empty() || was.is_empty() || now == was
+                })
+        };
+        let mut found = self
+            .links
+            .keys()
+            .filter(|l| !ids_in_sheet.contains(*l))
+            .filter(|l| self.states.get(*l).is_some_and(agree));
+        match (found.next(), found.next()) {
+            (Some(lead), None) => Some(lead.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// Reads a card as the merge sees it, observed `now` (reconciliation has no change times).
 pub fn card_observation(
     ctx: &PairContext,
@@ -59,4 +91,74 @@ pub fn card_observation(
         fields.insert(Field::Status, Observed::user(status.clone(), Some(now)));
     }
     (fields, read.lead_id, read.unmapped_list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::merge::{Agreed, FieldState};
+    use crate::sync::test_support::t;
+
+    fn known(leads: &[(&str, &[(Field, &str)])]) -> Known {
+        let mut k = Known::default();
+        for (lead, fields) in leads {
+            let link = Link {
+                lead_id: (*lead).to_owned(),
+                ..Link::default()
+            };
+            k.links.insert((*lead).to_owned(), link);
+            let state = fields
+                .iter()
+                .map(|(f, v)| {
+                    let agreed = Some(Agreed::new(*v, t(0), None));
+                    (
+                        *f,
+                        FieldState {
+                            agreed,
+                            ..FieldState::default()
+                        },
+                    )
+                })
+                .collect();
+            k.states.insert((*lead).to_owned(), state);
+        }
+        k
+    }
+
+    fn row(fields: &[(Field, &str)]) -> LeadObservation {
+        fields
+            .iter()
+            .map(|(f, v)| (*f, Observed::user(*v, Some(t(5)))))
+            .collect()
+    }
+
+    #[test]
+    fn a_row_without_an_id_is_the_one_unseen_lead_it_shows() {
+        let k = known(&[
+            ("L1", &[(Field::Name, "Ada"), (Field::Email, "a@x.io")]),
+            ("L2", &[(Field::Name, "Bo")]),
+        ]);
+        let none = HashSet::new();
+        let ada = row(&[
+            (Field::Name, "Ada"),
+            (Field::Email, "a@x.io"),
+            (Field::Notes, "new"),
+        ]);
+        assert_eq!(k.lead_showing(&ada, &none).as_deref(), Some("L1"));
+        // Shown elsewhere in the read: this row is another one with the same content.
+        let shown = HashSet::from(["L1".to_owned()]);
+        assert_eq!(k.lead_showing(&ada, &shown), None);
+        // A filled field that differs: another lead of the same name.
+        let other = row(&[(Field::Name, "Ada"), (Field::Email, "b@x.io")]);
+        assert_eq!(k.lead_showing(&other, &none), None);
+        // Two unseen leads it could be: neither.
+        let twins = known(&[
+            ("L1", &[(Field::Name, "Bo")]),
+            ("L2", &[(Field::Name, "Bo")]),
+        ]);
+        assert_eq!(
+            twins.lead_showing(&row(&[(Field::Name, "Bo")]), &none),
+            None
+        );
+    }
 }

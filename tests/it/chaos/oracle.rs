@@ -156,7 +156,9 @@ pub fn check(
     for r in rows {
         let gone = removed.card_deleted.contains(&r.phone);
         let maybe = removed.card_deleted_then_status.contains(&r.phone)
-            && !cards.iter().any(|c| !c.closed && c.marker.as_deref() == Some(&r.id));
+            && !cards
+                .iter()
+                .any(|c| !c.closed && c.marker.as_deref() == Some(&r.id));
         if !gone && !maybe {
             check_row_card(r, cards, &mut bad);
         }

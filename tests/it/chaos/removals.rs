@@ -131,7 +131,9 @@ pub fn check(
     for key in &removed.card_deleted_then_status {
         let (open, _) = cards_by_key.get(key).copied().unwrap_or_default();
         if open > 1 {
-            bad.push(format!("{key}'s card was deleted and it has {open} open cards now"));
+            bad.push(format!(
+                "{key}'s card was deleted and it has {open} open cards now"
+            ));
         }
     }
     for key in &removed.card_deleted {
