@@ -23,7 +23,6 @@ pub mod reconcile_plan;
 mod reconcile_read;
 mod reconcile_rows;
 pub mod resolve;
-pub mod state;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod worker;

@@ -19,8 +19,8 @@ use crate::sync::apply::{enqueue, log_plan, note, record_plan};
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
+use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::reconcile_plan::{Action, Known, plan_reconcile, sheet_ids};
-use crate::sync::state::lead_state as merge_state;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {

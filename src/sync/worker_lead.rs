@@ -12,9 +12,9 @@ use crate::sync::apply::{enqueue, log_plan, note, record_plan};
 use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::merge::LeadObservation;
+use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::{CardChange, RowObservation};
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
-use crate::sync::state::lead_state as merge_state;
 
 /// A row without an id that leadsync gave an id within this window is the same lead when it is
 /// edited again (our id write may not have reached the sheet yet).
