@@ -13,9 +13,9 @@ use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::store::outbox::{self, Command as Stored};
 use crate::store::{Db, StoreError, dispatch_support};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::dispatch_record::{Outcome, Recorded};
+use crate::sync::plan::commands::Command;
 
 /// Knobs of the dispatcher; the defaults suit production.
 #[derive(Debug, Clone)]

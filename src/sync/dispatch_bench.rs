@@ -18,10 +18,10 @@ use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
 use crate::store::links::{self, Link, NewLink};
 use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::{TestDb, temp_db};
-use crate::sync::commands::Command;
 use crate::sync::context::{BoardLayout, PairContext};
 use crate::sync::dispatch::Dispatcher;
 use crate::sync::mapping::compose_description;
+use crate::sync::plan::commands::Command;
 
 pub const SS: &str = "book";
 pub const SHEET: &str = "Leads";

@@ -9,8 +9,8 @@ use rand::Rng;
 use crate::clients::http::ClientError;
 use crate::store::outbox::{self, Command as Stored, NewCommand};
 use crate::store::{StoreError, links};
-use crate::sync::commands::Command;
 use crate::sync::dispatch::{Claimed, Dispatcher};
+use crate::sync::plan::commands::Command;
 use sqlx::SqliteConnection;
 
 /// Store changes that belong to a command's success and commit with its completion.

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use crate::clients::http::ClientError;
 use crate::clients::sheets::ValueRange;
 use crate::clients::sheets::a1::{A1Range, cell_at};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::dispatch::{Claimed, Dispatcher};
 use crate::sync::dispatch_record::{FollowUp, Outcome};
 use crate::sync::dispatch_verify::{Columns, Written, misses};
+use crate::sync::plan::commands::Command;
 
 /// Row 1 of the sheet, for finding columns by header text.
 struct Header<'a> {

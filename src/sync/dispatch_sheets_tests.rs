@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::sync::commands::Command;
 use crate::sync::dispatch::DispatchReport;
 use crate::sync::dispatch_bench::{Bench, CARD_COL, SS};
+use crate::sync::plan::commands::Command;
 
 fn write(
     lead: &str,

@@ -1,8 +1,6 @@
 //! The sync engine: field mapping, the pure merge that decides every change, the planner that
 //! turns decisions into outbox commands, and the workers that run them.
 
-pub mod apply;
-pub mod commands;
 pub mod context;
 pub mod dispatch;
 #[cfg(test)]

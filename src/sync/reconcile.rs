@@ -15,11 +15,11 @@ use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::OnRowDeleted;
 use crate::store::{Db, StoreError, absences, activity, lead_state, links, outbox, pairs};
-use crate::sync::apply::{enqueue, log_plan, note, record_plan};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
 use crate::sync::merge::state::lead_state as merge_state;
+use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::plan::commands::Command;
 use crate::sync::reconcile_plan::{Action, Known, plan_reconcile, sheet_ids};
 
 #[derive(Debug, thiserror::Error)]

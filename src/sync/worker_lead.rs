@@ -8,12 +8,12 @@ use sqlx::SqliteConnection;
 
 use crate::model::{Field, LeadId};
 use crate::store::{StoreError, lead_state, links};
-use crate::sync::apply::{enqueue, log_plan, note, record_plan};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::{CardChange, RowObservation};
+use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::plan::commands::Command;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
 /// A row without an id that leadsync gave an id within this window is the same lead when it is
