@@ -11,7 +11,7 @@ use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::{sheets_client, trello_client};
 use crate::config::Settings;
 use crate::store::Db;
-use crate::sync::dispatch::Dispatcher;
+use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;
 use crate::sync::reconcile_plan::Action;
 use crate::sync::resolve::{record_pairs, resolve_contexts};

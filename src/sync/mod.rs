@@ -2,18 +2,12 @@
 //! turns decisions into outbox commands, and the workers that run them.
 
 pub mod context;
-pub mod dispatch;
-#[cfg(test)]
-mod dispatch_bench;
-mod dispatch_record;
-mod dispatch_sheets;
-mod dispatch_trello;
-mod dispatch_verify;
 pub mod engine;
 pub mod handle;
 pub mod mapping;
 pub mod merge;
 pub mod observe;
+pub mod outbox;
 pub mod plan;
 pub mod reconcile;
 pub mod reconcile_action;

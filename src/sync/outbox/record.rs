@@ -9,7 +9,7 @@ use rand::Rng;
 use crate::clients::http::ClientError;
 use crate::store::outbox::{self, Command as Stored, NewCommand};
 use crate::store::{StoreError, links};
-use crate::sync::dispatch::{Claimed, Dispatcher};
+use crate::sync::outbox::{Claimed, Dispatcher};
 use crate::sync::plan::commands::Command;
 use sqlx::SqliteConnection;
 

@@ -1,6 +1,13 @@
 //! The outbox dispatcher: claims due commands, sends Trello ones concurrently and Sheets ones
 //! batched per pair, and records each outcome (done, retried with backoff, or dead-lettered).
 
+#[cfg(test)]
+mod bench;
+mod record;
+mod sheets;
+mod trello;
+mod verify;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +21,7 @@ use crate::clients::trello::TrelloClient;
 use crate::store::outbox::{self, Command as Stored};
 use crate::store::{Db, StoreError, dispatch_support};
 use crate::sync::context::PairContext;
-use crate::sync::dispatch_record::{Outcome, Recorded};
+use crate::sync::outbox::record::{Outcome, Recorded};
 use crate::sync::plan::commands::Command;
 
 /// Knobs of the dispatcher; the defaults suit production.
@@ -251,5 +258,4 @@ fn keep(
 }
 
 #[cfg(test)]
-#[path = "dispatch_tests.rs"]
 mod tests;

@@ -19,8 +19,8 @@ use crate::store::links::{self, Link, NewLink};
 use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::{TestDb, temp_db};
 use crate::sync::context::{BoardLayout, PairContext};
-use crate::sync::dispatch::Dispatcher;
 use crate::sync::mapping::compose_description;
+use crate::sync::outbox::Dispatcher;
 use crate::sync::plan::commands::Command;
 
 pub const SS: &str = "book";
