@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::store::Db;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;
-use crate::sync::reconcile_plan::Action;
+use crate::sync::reconcile::plan::Action;
 use crate::sync::resolve::{record_pairs, resolve_contexts};
 
 /// How long a (non-dry) run keeps sending the commands it planned before leaving the rest to

@@ -10,10 +10,6 @@ pub mod observe;
 pub mod outbox;
 pub mod plan;
 pub mod reconcile;
-pub mod reconcile_action;
-pub mod reconcile_plan;
-mod reconcile_read;
-mod reconcile_rows;
 pub mod resolve;
 #[cfg(test)]
 pub(crate) mod test_support;

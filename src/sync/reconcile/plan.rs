@@ -15,10 +15,10 @@ use crate::sync::merge::{LeadObservation, LeadState};
 use crate::sync::observe::observe_row;
 use crate::sync::plan::commands::Command;
 use crate::sync::plan::{LinkView, plan_lead};
-pub(crate) use crate::sync::reconcile_action::lead_action;
-pub use crate::sync::reconcile_action::{Action, PlannedDecision};
+pub(crate) use crate::sync::reconcile::action::lead_action;
+pub use crate::sync::reconcile::action::{Action, PlannedDecision};
 
-pub use crate::sync::reconcile_read::{Known, ROW_GONE_AFTER_MS, card_observation};
+pub use crate::sync::reconcile::read::{Known, ROW_GONE_AFTER_MS, card_observation};
 
 /// The lead ids a read of the sheet shows (row 1 = headers).
 pub fn sheet_ids(columns: &ColumnMap, grid: &[Vec<String>]) -> HashSet<String> {
@@ -247,19 +247,10 @@ pub fn plan_reconcile(
             ),
         });
     }
-    super::reconcile_rows::missing_rows(
-        ctx,
-        on_row_deleted,
-        known,
-        &seen,
-        &by_id,
-        now,
-        &mut actions,
-    );
-    super::reconcile_rows::new_cards(ctx, cards, &linked_cards, now, &mut actions);
+    super::rows::missing_rows(ctx, on_row_deleted, known, &seen, &by_id, now, &mut actions);
+    super::rows::new_cards(ctx, cards, &linked_cards, now, &mut actions);
     Ok(actions)
 }
 
 #[cfg(test)]
-#[path = "reconcile_plan_tests.rs"]
 mod tests;

@@ -1,6 +1,11 @@
 //! Full reconciliation: read the whole sheet (one call) and the whole board (as few calls as
 //! Trello allows), plan with the same merge as webhooks, and apply in one transaction.
 
+pub mod action;
+pub mod plan;
+mod read;
+mod rows;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +25,7 @@ use crate::sync::mapping::ColumnMap;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
 use crate::sync::plan::commands::Command;
-use crate::sync::reconcile_plan::{Action, Known, plan_reconcile, sheet_ids};
+use crate::sync::reconcile::plan::{Action, Known, plan_reconcile, sheet_ids};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
