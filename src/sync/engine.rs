@@ -19,10 +19,10 @@ use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
 use crate::sync::context::PairContext;
 use crate::sync::handle::EngineHandle;
+use crate::sync::inbox::Worker;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;
 use crate::sync::resolve::{ResolveError, resolve_pairs};
-use crate::sync::worker::Worker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
