@@ -6,6 +6,7 @@ mod bench;
 mod record;
 mod sheets;
 mod trello;
+mod types;
 mod verify;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
-use crate::store::outbox::{self, Command as Stored};
+use crate::store::outbox;
 use crate::store::{Db, StoreError, dispatch_support};
 use crate::sync::context::PairContext;
-use crate::sync::outbox::record::{Outcome, Recorded};
+use crate::sync::outbox::types::{Claimed, Outcome, Recorded};
 use crate::sync::plan::commands::Command;
 
 /// Knobs of the dispatcher; the defaults suit production.
@@ -81,12 +82,6 @@ impl DispatchReport {
             Recorded::Lost => {}
         }
     }
-}
-
-/// A claimed command with its parsed payload.
-pub(crate) struct Claimed {
-    pub row: Stored,
-    pub cmd: Command,
 }
 
 /// Sends the outbox through the real clients. Cheap to clone: every part is shared.

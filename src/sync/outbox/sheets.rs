@@ -8,9 +8,9 @@ use crate::clients::http::ClientError;
 use crate::clients::sheets::ValueRange;
 use crate::clients::sheets::a1::{A1Range, cell_at};
 use crate::sync::context::PairContext;
-use crate::sync::outbox::record::{FollowUp, Outcome};
+use crate::sync::outbox::Dispatcher;
+use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
 use crate::sync::outbox::verify::{Columns, Written, misses};
-use crate::sync::outbox::{Claimed, Dispatcher};
 use crate::sync::plan::commands::Command;
 
 /// Row 1 of the sheet, for finding columns by header text.
