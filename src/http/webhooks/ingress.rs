@@ -7,8 +7,10 @@ use std::sync::{Arc, RwLock};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::signature::{KeyError, RouteKey, SheetsVerifier, StandardWebhooksKey, TrelloVerifier};
 use crate::config::Settings;
+use crate::inbound::signature::{
+    KeyError, RouteKey, SheetsVerifier, StandardWebhooksKey, TrelloVerifier,
+};
 use crate::store::{Db, StoreError, inbox};
 
 /// Path Trello delivers to, below `server.public_url`.

@@ -3,7 +3,6 @@
 
 mod ingress;
 mod receive;
-pub mod signature;
 
 use axum::Router;
 use axum::routing::post;
