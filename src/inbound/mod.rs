@@ -37,6 +37,13 @@ impl Source {
     }
 }
 
+// The door's paths live here, not in `http`, because the operator commands (`admin`) print
+// them too and must not import the HTTP layer.
+/// Path Trello delivers to, below `server.public_url`.
+pub const TRELLO_PATH: &str = "/webhooks/trello";
+/// Path the Apps Script delivers to, below `server.public_url`.
+pub const SHEETS_PATH: &str = "/webhooks/sheets";
+
 /// A parsed webhook event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundEvent {
