@@ -22,10 +22,10 @@ use crate::sync::context::{BoardLayout, PairContext};
 use crate::sync::mapping::compose_description;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::plan::commands::Command;
+use crate::sync::test_support::HEADER;
 
 pub const SS: &str = "book";
 pub const SHEET: &str = "Leads";
-pub use crate::demo::world::HEADER;
 pub const CARD_COL: u32 = 8;
 
 pub struct Bench {
