@@ -4,6 +4,7 @@
 #[cfg(test)]
 mod bench;
 mod record;
+mod sheet_batch;
 mod sheets;
 mod trello;
 mod types;
