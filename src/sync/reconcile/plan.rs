@@ -322,3 +322,5 @@ impl<'a> Pass<'a> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_reads;
