@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use leadsync::app::App;
 use leadsync::config::{self, Sources};
-use leadsync::http::webhooks::signature::TrelloVerifier;
+use leadsync::inbound::signature::TrelloVerifier;
 use secrecy::SecretString;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;

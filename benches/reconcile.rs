@@ -19,8 +19,8 @@ use anyhow::Context as _;
 use leadsync::demo::world::{FIELDS, HEADER, LISTS, SHEET, World, WorldOptions};
 use leadsync::sandbox::trello::{SandboxCard, UserCardChange};
 use leadsync::store::Db;
-use leadsync::sync::dispatch::{DispatchReport, Dispatcher};
 use leadsync::sync::engine::Engine;
+use leadsync::sync::outbox::{DispatchReport, Dispatcher};
 use leadsync::sync::reconcile::Reconciler;
 
 use calls::{Calls, Phase, count, memory, mib, report};

@@ -16,8 +16,8 @@ use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::shutdown;
 use crate::store::Db;
-use crate::sync::dispatch::DispatchOptions;
 use crate::sync::engine::Engine;
+use crate::sync::outbox::DispatchOptions;
 
 pub use crate::shutdown::SHUTDOWN_DEADLINE;
 

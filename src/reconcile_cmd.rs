@@ -5,15 +5,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::json;
+use tempfile::TempDir;
 
 use crate::cli::InitialSource;
 use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::{sheets_client, trello_client};
 use crate::config::Settings;
 use crate::store::Db;
-use crate::sync::dispatch::Dispatcher;
+use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;
-use crate::sync::reconcile_plan::Action;
+use crate::sync::reconcile::plan::Action;
 use crate::sync::resolve::{record_pairs, resolve_contexts};
 
 /// How long a (non-dry) run keeps sending the commands it planned before leaving the rest to
@@ -40,29 +41,7 @@ pub async fn run(
     let sheets = sheets_client(&settings)?;
     let mut settings = settings;
     resolve_board_ids(&mut settings.pairs, &trello).await?;
-    // A dry run must write nothing anywhere: with no database yet it plans against an empty
-    // one in a temporary folder, and it never migrates or records anything.
-    let scratch;
-    let db = match (dry_run, settings.database_path()) {
-        (true, Some(path)) if !path.exists() => {
-            scratch = tempfile::tempdir()?;
-            let db = Db::connect(&format!(
-                "sqlite://{}",
-                scratch.path().join("plan.db").display()
-            ))
-            .await?;
-            db.migrate().await?;
-            db
-        }
-        (true, _) => Db::connect(&settings.database.url).await?,
-        (false, _) => {
-            let db = Db::connect(&settings.database.url)
-                .await
-                .context("opening the database")?;
-            db.migrate().await?;
-            db
-        }
-    };
+    let (db, _scratch) = open_db(&settings, dry_run).await?;
     let contexts = resolve_contexts(&settings, &trello, &sheets).await?;
     if !dry_run {
         record_pairs(&settings, &db, &contexts).await?;
@@ -79,8 +58,53 @@ pub async fn run(
         Some(name) => vec![name],
         None => reconciler.pair_names(),
     };
+    let failed = reconcile_pairs(&reconciler, &names, dry_run).await;
+    if !dry_run {
+        let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
+        let sent = send_planned(&dispatcher).await?;
+        crate::outln!(
+            "{}",
+            json!({"pairs": names, "commands_sent": sent, "ok": !failed})
+        );
+    }
+    db.close().await;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The database to plan against. A dry run must write nothing anywhere: with no database yet it
+/// plans against an empty one in a temporary folder (kept while the returned guard lives), and
+/// it never migrates or records anything.
+async fn open_db(settings: &Settings, dry_run: bool) -> anyhow::Result<(Db, Option<TempDir>)> {
+    Ok(match (dry_run, settings.database_path()) {
+        (true, Some(path)) if !path.exists() => {
+            let scratch = tempfile::tempdir()?;
+            let db = Db::connect(&format!(
+                "sqlite://{}",
+                scratch.path().join("plan.db").display()
+            ))
+            .await?;
+            db.migrate().await?;
+            (db, Some(scratch))
+        }
+        (true, _) => (Db::connect(&settings.database.url).await?, None),
+        (false, _) => {
+            let db = Db::connect(&settings.database.url)
+                .await
+                .context("opening the database")?;
+            db.migrate().await?;
+            (db, None)
+        }
+    })
+}
+
+/// Reconciles each named pair, saying what was planned; answers whether any pair failed.
+async fn reconcile_pairs(reconciler: &Reconciler, names: &[String], dry_run: bool) -> bool {
     let mut failed = false;
-    for name in &names {
+    for name in names {
         match reconciler.reconcile(name, dry_run).await {
             Ok(outcome) if dry_run => {
                 let lines = plan_lines(name, &outcome.actions);
@@ -100,28 +124,21 @@ pub async fn run(
             }
         }
     }
-    if !dry_run {
-        let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
-        let started = Instant::now();
-        let mut sent = 0;
-        while started.elapsed() < SEND_FOR {
-            let report = dispatcher.run_once().await?;
-            sent += report.sent;
-            if report.claimed == 0 {
-                break;
-            }
+    failed
+}
+
+/// Sends what the run planned, for at most `SEND_FOR`; answers how many commands were sent.
+async fn send_planned(dispatcher: &Dispatcher) -> anyhow::Result<usize> {
+    let started = Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < SEND_FOR {
+        let report = dispatcher.run_once().await?;
+        sent += report.sent;
+        if report.claimed == 0 {
+            break;
         }
-        crate::outln!(
-            "{}",
-            json!({"pairs": names, "commands_sent": sent, "ok": !failed})
-        );
     }
-    db.close().await;
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(sent)
 }
 
 /// One JSON object per planned change; bookkeeping (row hints, absences) is not a change.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use leadsync::sync::dispatch::DispatchReport;
+use leadsync::sync::outbox::DispatchReport;
 
 use leadsync::sandbox::common::CallRecord;
 

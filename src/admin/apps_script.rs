@@ -4,7 +4,7 @@ use secrecy::ExposeSecret;
 
 use super::AdminError;
 use crate::config::{PairSettings, Settings};
-use crate::http::webhooks::SHEETS_PATH;
+use crate::inbound::SHEETS_PATH;
 
 /// `apps-script/Code.gs`, compiled in so the binary prints the script it was built with.
 const TEMPLATE: &str = include_str!("../../apps-script/Code.gs");

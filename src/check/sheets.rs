@@ -47,19 +47,30 @@ pub(super) async fn check_pair(
         );
         return;
     }
-    let column = |key: &str, header: &str| format!("column \"{header}\" (columns.{key})");
-    let what = |key: &str, header: &str| format!("{} in the header row", column(key, header));
     if !fix {
         for (key, wanted) in &missing {
             push(Outcome::Missing, what(key, wanted));
         }
         return;
     }
+    add_columns(client, id, &sheet, header.len(), &missing, &mut push).await;
+}
+
+/// `--fix`: the missing columns are added after the last used cell of the header row, in one
+/// call, when the sheet has room for them.
+async fn add_columns(
+    client: &SheetsClient,
+    id: &str,
+    sheet: &SheetInfo,
+    used: usize,
+    missing: &[(&str, &str)],
+    push: &mut impl FnMut(Outcome, String),
+) {
     // Reads come back without trailing empty cells, so the row's length is the last used cell.
-    let first = header.len() as u32 + 1;
+    let first = used as u32 + 1;
     let last = first + missing.len() as u32 - 1;
     if last > sheet.column_count {
-        for (key, wanted) in &missing {
+        for (key, wanted) in missing {
             push(
                 Outcome::Error,
                 format!(
@@ -87,7 +98,7 @@ pub(super) async fn check_pair(
             }
         }
         Err(e) => {
-            for (key, wanted) in &missing {
+            for (key, wanted) in missing {
                 push(
                     Outcome::Error,
                     format!("{} could not be added: {e}", what(key, wanted)),
@@ -95,6 +106,16 @@ pub(super) async fn check_pair(
             }
         }
     }
+}
+
+/// A configured column, named by its header and its config key.
+fn column(key: &str, header: &str) -> String {
+    format!("column \"{header}\" (columns.{key})")
+}
+
+/// A configured column as a finding about the header row.
+fn what(key: &str, header: &str) -> String {
+    format!("{} in the header row", column(key, header))
 }
 
 async fn sheet(

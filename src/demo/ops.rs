@@ -9,7 +9,7 @@ use anyhow::{Context as _, anyhow};
 use serde_json::json;
 
 use crate::demo::world::{HEADER, SHEET, World, apps_script_secret};
-use crate::http::webhooks::signature::StandardWebhooksKey;
+use crate::inbound::signature::StandardWebhooksKey;
 use crate::sandbox::trello::{SandboxCard, UserCardChange};
 
 /// One Apps Script event: its `webhook-id` (kept across resends) and body.

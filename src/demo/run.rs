@@ -15,6 +15,21 @@ const PAIR: &str = "demo";
 const SETTLE: Duration = Duration::from_secs(60);
 
 pub async fn run(keep_running: bool) -> anyhow::Result<()> {
+    let world = start().await?;
+    let card_id = first_steps(&world).await?;
+    both_sides_rename(&world, &card_id).await?;
+    show_activity(&world).await?;
+    if keep_running {
+        keep_open(&world).await;
+    }
+    let mut world = world;
+    world.stop_app().await?;
+    crate::outln!("\ndemo finished: every step synced.");
+    Ok(())
+}
+
+/// The emulators and the daemon, with one pair whose sheet has the header row only.
+async fn start() -> anyhow::Result<World> {
     crate::outln!(
         "leadsync demo: starting Trello and Google Sheets emulators and the daemon on 127.0.0.1 …"
     );
@@ -31,7 +46,11 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
         world.config_path().display()
     );
     crate::outln!("Trello webhook registered for the board; the sheet has the header row only.\n");
+    Ok(world)
+}
 
+/// Steps 1 to 3: a lead added in the sheet, its card moved, its note edited. Answers the card.
+async fn first_steps(world: &World) -> anyhow::Result<String> {
     step(
         1,
         "A lead is added in the sheet (row 2); the Apps Script sends the edit.",
@@ -52,7 +71,7 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
         )
         .await?;
     world.settle(SETTLE).await?;
-    show(&world);
+    show(world);
 
     step(2, "In Trello, the card is moved to \"Contacted\".");
     let card = world
@@ -60,15 +79,19 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
         .context("the card was not created")?;
     world.user_moves_card(PAIR, &card.id, "Contacted")?;
     world.settle(SETTLE).await?;
-    show(&world);
+    show(world);
 
     step(3, "In the sheet, the note is edited.");
     world
         .user_edits_cell(PAIR, 2, "Notes", "Wants a demo next Tuesday")
         .await?;
     world.settle(SETTLE).await?;
-    show(&world);
+    show(world);
+    Ok(card.id)
+}
 
+/// Step 4: a conflict, decided by the pair's policy.
+async fn both_sides_rename(world: &World, card_id: &str) -> anyhow::Result<()> {
     step(
         4,
         "Both sides rename the lead at the same moment: the sheet first, Trello a moment later.",
@@ -78,14 +101,19 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
         .await?;
     tokio::time::sleep(Duration::from_millis(50)).await;
     world.user_updates_card(
-        &card.id,
+        card_id,
         UserCardChange {
             name: Some("Ada King (trello)".into()),
             ..UserCardChange::default()
         },
     )?;
     world.settle(SETTLE).await?;
-    show(&world);
+    show(world);
+    Ok(())
+}
+
+/// The conflict's decision and the activity log, as `GET /admin/activity` shows it.
+async fn show_activity(world: &World) -> anyhow::Result<()> {
     let state = world.state().context("daemon stopped")?;
     let entries = activity::recent(&state.db.pool, None, 50).await?;
     if let Some(conflict) = entries.iter().find(|e| e.decision == "conflict") {
@@ -108,23 +136,22 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
             e.lead_id.as_deref().unwrap_or("-")
         );
     }
-    if keep_running {
-        crate::outln!(
-            "\nStill running. Daemon: {}  Trello emulator: {}  Sheets emulator: {}",
-            world.base_url(),
-            world.trello.api_base(),
-            world.google.sheets_api_base()
-        );
-        crate::outln!(
-            "Admin token: {}   (Ctrl-C stops)",
-            secrecy::ExposeSecret::expose_secret(&world.settings.server.admin_token)
-        );
-        crate::shutdown::stop_signal().await;
-    }
-    let mut world = world;
-    world.stop_app().await?;
-    crate::outln!("\ndemo finished: every step synced.");
     Ok(())
+}
+
+/// `--keep-running`: the addresses and the admin token, then wait for Ctrl-C.
+async fn keep_open(world: &World) {
+    crate::outln!(
+        "\nStill running. Daemon: {}  Trello emulator: {}  Sheets emulator: {}",
+        world.base_url(),
+        world.trello.api_base(),
+        world.google.sheets_api_base()
+    );
+    crate::outln!(
+        "Admin token: {}   (Ctrl-C stops)",
+        secrecy::ExposeSecret::expose_secret(&world.settings.server.admin_token)
+    );
+    crate::shutdown::stop_signal().await;
 }
 
 fn step(n: u32, text: &str) {

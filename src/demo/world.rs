@@ -22,7 +22,7 @@ use crate::http::AppState;
 use crate::sandbox::common::Quota;
 use crate::sandbox::google::{GoogleOptions, GoogleSandbox};
 use crate::sandbox::trello::{BoardSetup, SandboxQuotas, TrelloSandbox};
-use crate::sync::dispatch::DispatchOptions;
+use crate::sync::outbox::DispatchOptions;
 
 /// The sheet's header row in every world sheet.
 pub const HEADER: [&str; 8] = [

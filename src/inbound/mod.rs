@@ -1,8 +1,11 @@
 //! Webhook events as leadsync consumes them. One parse function per source, called by the
 //! webhook door before an event is stored and by the inbox worker on the stored bytes: what the
 //! door accepted, the worker parses, because it is the same function over the same bytes.
+//! `signature` proves where an event came from (`Unverified` → `Verified<RawEvent>`); it sits
+//! here, below both the HTTP door that verifies and the store that keeps only verified events.
 
 mod sheet_event;
+pub mod signature;
 
 use crate::clients::trello::TrelloEvent;
 
@@ -33,6 +36,13 @@ impl Source {
         }
     }
 }
+
+// The door's paths live here, not in `http`, because the operator commands (`admin`) print
+// them too and must not import the HTTP layer.
+/// Path Trello delivers to, below `server.public_url`.
+pub const TRELLO_PATH: &str = "/webhooks/trello";
+/// Path the Apps Script delivers to, below `server.public_url`.
+pub const SHEETS_PATH: &str = "/webhooks/sheets";
 
 /// A parsed webhook event.
 #[derive(Debug, Clone, PartialEq, Eq)]

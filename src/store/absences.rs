@@ -60,8 +60,8 @@ mod tests {
 
     const T0: i64 = 1_000_000;
 
-    /// The one-minute rule itself is the reconciliation planner's (`reconcile_plan`); the store
-    /// keeps the first miss of each lead, per pair, until the lead is seen again.
+    /// The one-minute rule itself is the reconciliation planner's (`sync::reconcile::plan`); the
+    /// store keeps the first miss of each lead, per pair, until the lead is seen again.
     #[tokio::test]
     async fn the_first_miss_is_kept_per_pair_until_the_lead_is_seen_again() {
         let db = temp_db().await;

@@ -4,7 +4,7 @@
 use sqlx::SqliteExecutor;
 
 use super::{Db, StoreError, now_ms};
-use crate::http::webhooks::signature::{RawEvent, Verified};
+use crate::inbound::signature::{RawEvent, Verified};
 
 /// What storing an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,7 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::http::webhooks::signature::{TrelloVerifier, Unverified};
+    use crate::inbound::signature::{TrelloVerifier, Unverified};
     use crate::store::testdb::temp_db;
 
     const URL: &str = "http://127.0.0.1/webhooks/trello";
@@ -113,7 +113,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_apps_script_event_keeps_its_signed_timestamp_for_the_worker() {
-        use crate::http::webhooks::signature::{SheetsVerifier, StandardWebhooksKey};
+        use crate::inbound::signature::{SheetsVerifier, StandardWebhooksKey};
         let secret = SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         let key = StandardWebhooksKey::from_secret(&secret).unwrap();
         let body = r#"{"spreadsheet_id":"s","sheet":"Leads","kind":"change","edited_at":"2026-11-21T10:15:02Z"}"#;

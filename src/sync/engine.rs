@@ -18,11 +18,11 @@ use crate::config::Settings;
 use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
 use crate::sync::context::PairContext;
-use crate::sync::dispatch::Dispatcher;
 use crate::sync::handle::EngineHandle;
+use crate::sync::inbox::Worker;
+use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;
 use crate::sync::resolve::{ResolveError, resolve_pairs};
-use crate::sync::worker::Worker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -98,10 +98,7 @@ impl Engine {
     }
 
     /// Replaces the dispatcher's pacing (retry backoff, batch size, concurrency).
-    pub fn with_dispatch_options(
-        mut self,
-        options: crate::sync::dispatch::DispatchOptions,
-    ) -> Self {
+    pub fn with_dispatch_options(mut self, options: crate::sync::outbox::DispatchOptions) -> Self {
         self.dispatcher = self.dispatcher.with_options(options);
         self
     }

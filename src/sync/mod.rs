@@ -1,30 +1,22 @@
-//! The sync engine: field mapping, the pure merge that decides every change, the planner that
-//! turns decisions into outbox commands, and the workers that run them.
+//! The sync engine, one folder per stage: `inbox` (the worker that turns stored webhook events
+//! into decisions), `merge` (pure: decides every change), `plan` (a lead's decisions as outbox
+//! commands, and `apply`, which commits them), `outbox` (the dispatcher that sends them) and
+//! `reconcile` (full reads planned through the same merge). What the stages share sits beside
+//! them: `context` (a pair at run time), `mapping` (each system's shape ↔ lead fields) and
+//! `observe` (what a side holds, as the merge's observations). `resolve` builds the contexts at
+//! start-up, `engine` runs the stages and `handle` is what the HTTP side sees of it. A stage
+//! imports only what is below it: merge ← plan ← inbox, outbox, reconcile ← engine.
 
-pub mod apply;
-pub mod commands;
 pub mod context;
-pub mod dispatch;
-#[cfg(test)]
-mod dispatch_bench;
-mod dispatch_record;
-mod dispatch_sheets;
-mod dispatch_trello;
-mod dispatch_verify;
 pub mod engine;
 pub mod handle;
+pub mod inbox;
 pub mod mapping;
 pub mod merge;
 pub mod observe;
+pub mod outbox;
 pub mod plan;
 pub mod reconcile;
-pub mod reconcile_action;
-pub mod reconcile_plan;
-mod reconcile_read;
-mod reconcile_rows;
 pub mod resolve;
-pub mod state;
 #[cfg(test)]
 pub(crate) mod test_support;
-pub mod worker;
-pub mod worker_lead;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::clients::trello::TrelloEvent;
+use crate::clients::trello::{CardOld, CardState, TrelloEvent};
 use crate::inbound::{SheetEventRow, Source};
 use crate::model::Field;
 use crate::sync::context::PairContext;
@@ -97,7 +97,6 @@ pub fn observe_card_event(
         changed_at: Some(changed_at),
         by_leadsync: ours,
     };
-    let mut fields = LeadObservation::new();
     match event {
         TrelloEvent::CreateCard { card, list_id, .. } => CardChange::Created {
             card_id: card.id.clone(),
@@ -111,47 +110,7 @@ pub fn observe_card_event(
         },
         TrelloEvent::UpdateCard {
             card, list_id, old, ..
-        } => {
-            if old.name.is_some()
-                && let Some(name) = &card.name
-            {
-                fields.insert(Field::Name, seen(name.clone()));
-            }
-            if old.desc.is_some()
-                && let Some(desc) = &card.desc
-            {
-                fields.insert(Field::Notes, seen(split_description(desc).0));
-            }
-            let list = list_id.as_deref().or(card.id_list.as_deref());
-            let archived = card.closed == Some(true);
-            if archived && old.closed.is_some() {
-                if let Some(status) = &ctx.archived_status {
-                    fields.insert(Field::Status, seen(status.clone()));
-                }
-            } else if (old.id_list.is_some() || old.closed.is_some())
-                && !archived
-                && let Some(list) = list
-            {
-                match ctx.status_for_list(list) {
-                    Some(status) => {
-                        fields.insert(Field::Status, seen(status.to_owned()));
-                    }
-                    None => warnings.push(format!(
-                        "card {} is in a list with no status in status_lists; left as it is",
-                        card.id
-                    )),
-                }
-            }
-            let closed = card.closed.filter(|_| old.closed.is_some());
-            if fields.is_empty() && closed.is_none() {
-                return CardChange::Ignored;
-            }
-            CardChange::Fields {
-                card_id: card.id.clone(),
-                fields,
-                closed,
-            }
-        }
+        } => card_update(ctx, card, list_id.as_deref(), old, &seen, warnings),
         TrelloEvent::UpdateCustomFieldItem {
             card_id,
             field_id,
@@ -159,6 +118,7 @@ pub fn observe_card_event(
             ..
         } => match ctx.field_of(field_id) {
             Some(field) => {
+                let mut fields = LeadObservation::new();
                 fields.insert(field, seen(text.clone().unwrap_or_default()));
                 CardChange::Fields {
                     card_id: card_id.clone(),
@@ -169,6 +129,58 @@ pub fn observe_card_event(
             None => CardChange::Ignored,
         },
         TrelloEvent::Other { .. } => CardChange::Ignored,
+    }
+}
+
+/// The fields an `updateCard` action changed: name, notes, and the status its list (or its
+/// archiving) stands for.
+fn card_update(
+    ctx: &PairContext,
+    card: &CardState,
+    list_id: Option<&str>,
+    old: &CardOld,
+    seen: &dyn Fn(String) -> Observed,
+    warnings: &mut Vec<String>,
+) -> CardChange {
+    let mut fields = LeadObservation::new();
+    if old.name.is_some()
+        && let Some(name) = &card.name
+    {
+        fields.insert(Field::Name, seen(name.clone()));
+    }
+    if old.desc.is_some()
+        && let Some(desc) = &card.desc
+    {
+        fields.insert(Field::Notes, seen(split_description(desc).0));
+    }
+    let list = list_id.or(card.id_list.as_deref());
+    let archived = card.closed == Some(true);
+    if archived && old.closed.is_some() {
+        if let Some(status) = &ctx.archived_status {
+            fields.insert(Field::Status, seen(status.clone()));
+        }
+    } else if (old.id_list.is_some() || old.closed.is_some())
+        && !archived
+        && let Some(list) = list
+    {
+        match ctx.status_for_list(list) {
+            Some(status) => {
+                fields.insert(Field::Status, seen(status.to_owned()));
+            }
+            None => warnings.push(format!(
+                "card {} is in a list with no status in status_lists; left as it is",
+                card.id
+            )),
+        }
+    }
+    let closed = card.closed.filter(|_| old.closed.is_some());
+    if fields.is_empty() && closed.is_none() {
+        return CardChange::Ignored;
+    }
+    CardChange::Fields {
+        card_id: card.id.clone(),
+        fields,
+        closed,
     }
 }
 

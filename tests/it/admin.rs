@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use leadsync::http::webhooks::signature::TrelloVerifier;
+use leadsync::inbound::signature::TrelloVerifier;
 use leadsync::sandbox::common::Faults;
 use reqwest::Method;
 use secrecy::SecretString;

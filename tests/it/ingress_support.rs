@@ -3,7 +3,7 @@
 
 use leadsync::app::{App, EngineMode};
 use leadsync::config::{self, Sources};
-use leadsync::http::webhooks::signature::{StandardWebhooksKey, TrelloVerifier};
+use leadsync::inbound::signature::{StandardWebhooksKey, TrelloVerifier};
 use secrecy::SecretString;
 
 use crate::helpers::TestApp;

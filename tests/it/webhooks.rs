@@ -60,7 +60,7 @@ async fn every_bad_trello_signature_is_401_and_stores_nothing() {
         body.as_bytes(),
         "https://elsewhere.example.com/webhooks/trello",
     );
-    let other_secret = leadsync::http::webhooks::signature::TrelloVerifier::new(
+    let other_secret = leadsync::inbound::signature::TrelloVerifier::new(
         &secrecy::SecretString::from("not-the-secret"),
         vec![],
     )

@@ -7,14 +7,12 @@ use std::sync::{Arc, RwLock};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::signature::{KeyError, RouteKey, SheetsVerifier, StandardWebhooksKey, TrelloVerifier};
 use crate::config::Settings;
+use crate::inbound::TRELLO_PATH;
+use crate::inbound::signature::{
+    KeyError, RouteKey, SheetsVerifier, StandardWebhooksKey, TrelloVerifier,
+};
 use crate::store::{Db, StoreError, inbox};
-
-/// Path Trello delivers to, below `server.public_url`.
-pub const TRELLO_PATH: &str = "/webhooks/trello";
-/// Path the Apps Script delivers to, below `server.public_url`.
-pub const SHEETS_PATH: &str = "/webhooks/sheets";
 
 pub struct Ingress {
     trello_secret: SecretString,

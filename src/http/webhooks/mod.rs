@@ -3,14 +3,14 @@
 
 mod ingress;
 mod receive;
-pub mod signature;
 
 use axum::Router;
 use axum::routing::post;
 
-pub use ingress::{Ingress, IngressError, SHEETS_PATH, TRELLO_PATH};
+pub use ingress::{Ingress, IngressError};
 
 use super::AppState;
+use crate::inbound::{SHEETS_PATH, TRELLO_PATH};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::signature::{RawEvent, Source, Unverified, Verified, VerifyError};
 use crate::http::AppState;
+use crate::inbound::signature::{RawEvent, Source, Unverified, Verified, VerifyError};
 use crate::store::inbox::{self, Stored};
 
 /// Seconds a sender is asked to wait after a 503.

@@ -1,10 +1,11 @@
 //! Cell values by field type: what a write may set (with or without `typecast`), and how a stored
-//! value reads back through the records API (cell format v1) and in webhook payloads (v2).
+//! value reads back through the records API (cell format v1, and whole records) and in webhook
+//! payloads (v2).
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use super::model::SandboxField;
+use super::model::{SandboxField, SandboxRecord, SandboxTable, airtable_time};
 
 /// Parses a written value into its stored form; `None` means the cell is empty (absent).
 /// A `singleSelect` value naming an unknown choice adds that choice only with `typecast`.
@@ -74,6 +75,19 @@ pub fn v2(field: &SandboxField, stored: Option<&str>) -> Value {
         Some(c) => json!({"id": c.id, "name": c.name, "color": c.color}),
         None => json!({"id": stored}),
     }
+}
+
+/// A record as the records API answers it; empty cells are absent from `fields`.
+pub fn record_json(table: &SandboxTable, r: &SandboxRecord, by_field_id: bool) -> Value {
+    let mut fields = Map::new();
+    for (field_id, stored) in &r.cells {
+        let Some(field) = table.field(field_id) else {
+            continue;
+        };
+        let key = if by_field_id { &field.id } else { &field.name };
+        fields.insert(key.clone(), v1(field, stored));
+    }
+    json!({"id": r.id, "createdTime": airtable_time(r.created_time), "fields": fields})
 }
 
 #[cfg(test)]

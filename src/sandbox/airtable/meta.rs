@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::model::{FIELD_TYPES, SandboxField, field_json, new_id, table_json};
 use super::ops::table_mut;
-use super::routes::{Ctx, body_object};
+use super::request::{Ctx, body_object};
 
 type Answer = Result<Json<Value>, ApiError>;
 

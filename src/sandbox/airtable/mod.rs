@@ -30,6 +30,7 @@
 //! and notification URLs outside loopback (refused on purpose).
 
 mod cells;
+mod change;
 mod error;
 mod limit;
 mod meta;
@@ -38,6 +39,7 @@ mod notify;
 mod ops;
 mod payload;
 mod records;
+mod request;
 mod routes;
 mod user;
 mod webhooks;
@@ -49,6 +51,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::sandbox::common::{Gate, Quota, Served, serve};
+use change::Actor;
 pub use error::{ApiError, RATE_LIMIT_MESSAGE};
 use limit::Limiter;
 pub use limit::RateLimit;
@@ -56,7 +59,7 @@ pub use model::{
     FIELD_TYPES, SandboxChoice, SandboxField, SandboxRecord, SandboxTable, SandboxWebhook,
 };
 pub use notify::{Job as HeldNotification, NotificationRecord, sign};
-use ops::{Actor, Core};
+use ops::Core;
 pub use records::MAX_BATCH;
 
 /// Knobs for a sandbox instance; the defaults are Airtable's published limits.
@@ -167,7 +170,7 @@ impl AirtableSandbox {
         let core = Core::new(notify::Notifier::start(), options.webhook_lifetime);
         let gate = Gate::new(options.per_token);
         let limiter = Arc::new(Limiter::new(options.rate_limit));
-        let ctx = routes::Ctx {
+        let ctx = request::Ctx {
             core: core.clone(),
             token: token.clone(),
             limiter: limiter.clone(),

@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::Rng;
-use serde_json::{Map, Value, json};
-
-use super::cells;
+use serde_json::{Value, json};
 
 /// The field types the emulator knows (the ones a lead tracker uses).
 pub const FIELD_TYPES: [&str; 6] = [
@@ -177,19 +175,6 @@ pub fn new_id(prefix: &str) -> String {
 
 pub fn airtable_time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// A record as the records API answers it; empty cells are absent from `fields`.
-pub fn record_json(table: &SandboxTable, r: &SandboxRecord, by_field_id: bool) -> Value {
-    let mut fields = Map::new();
-    for (field_id, stored) in &r.cells {
-        let Some(field) = table.field(field_id) else {
-            continue;
-        };
-        let key = if by_field_id { &field.id } else { &field.name };
-        fields.insert(key.clone(), cells::v1(field, stored));
-    }
-    json!({"id": r.id, "createdTime": airtable_time(r.created_time), "fields": fields})
 }
 
 pub fn field_json(f: &SandboxField) -> Value {

@@ -10,34 +10,11 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use super::cells;
+use super::change::{Actor, Txn};
 use super::error::ApiError;
 use super::model::{Model, SandboxField, SandboxRecord, SandboxTable, airtable_time, new_id};
 use super::notify::Notifier;
 use super::payload;
-
-/// Who made a change: `actionMetadata.source` and the user in `sourceMetadata`.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    /// `publicApi` for calls with the token, `client` for edits "in the browser".
-    pub source: &'static str,
-    pub user: Value,
-}
-
-/// What one change did to one table: the input of a webhook payload.
-#[derive(Debug, Default)]
-pub struct Txn {
-    pub table_id: String,
-    pub created: Vec<String>,
-    /// Changed records with the previous stored value of each field that changed.
-    pub changed: Vec<(String, BTreeMap<String, Option<String>>)>,
-    pub destroyed: Vec<String>,
-}
-
-impl Txn {
-    fn is_empty(&self) -> bool {
-        self.created.is_empty() && self.changed.is_empty() && self.destroyed.is_empty()
-    }
-}
 
 /// The emulator's state and its notification queue, shared by the server and the sandbox handle.
 pub struct Core {

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::cells;
+use super::change::{Actor, Txn};
 use super::model::{SandboxTable, SandboxWebhook, airtable_time};
-use super::ops::{Actor, Txn};
 
 /// Whether the specification's filters let this change through. Honoured: `dataTypes`
 /// (`tableData`), `recordChangeScope` (the table or its view), `fromSources`, `changeTypes`.

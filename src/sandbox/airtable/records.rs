@@ -6,10 +6,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use serde_json::{Map, Value, json};
 
+use super::cells::record_json;
 use super::error::ApiError;
-use super::model::{Model, SandboxTable, new_id, record_json};
+use super::model::{Model, SandboxTable, new_id};
 use super::ops;
-use super::routes::{Ctx, body_object, flag, query_pairs};
+use super::request::{Ctx, body_object, flag, query_pairs};
 
 type Answer = Result<Json<Value>, ApiError>;
 

@@ -1,33 +1,20 @@
 //! The emulated REST surface under `/v0`: the router, the bearer-token and base-access check, the
-//! per-base rate limit, and helpers the handlers share.
+//! per-base rate limit.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Router, middleware};
-use serde_json::{Map, Value};
 
 use super::error::{self, ApiError};
-use super::limit::Limiter;
-use super::ops::{Actor, Core};
+use super::request::Ctx;
 use super::{meta, records, webhooks};
 use crate::sandbox::common::{Gate, GateHooks, gate_middleware};
-
-/// What every handler needs: the state, the expected token and who the token belongs to.
-#[derive(Clone)]
-pub struct Ctx {
-    pub core: Arc<Core>,
-    pub token: String,
-    pub limiter: Arc<Limiter>,
-    /// The token's user: the author of every change made through the API (`publicApi`).
-    pub api_actor: Actor,
-}
 
 pub fn router(ctx: Ctx, gate: Gate) -> Router {
     let hooks = GateHooks {
@@ -135,24 +122,4 @@ async fn admit(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
-}
-
-/// A JSON object body; anything else is Airtable's 400.
-pub fn body_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(ApiError::bad_json()),
-    }
-}
-
-/// The decoded query string as ordered pairs (keys may repeat, like `records[]`).
-pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    let url = format!("http://q.invalid/?{}", query.unwrap_or(""));
-    reqwest::Url::parse(&url)
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default()
-}
-
-pub fn flag(v: Option<&Value>) -> bool {
-    matches!(v, Some(Value::Bool(true))) || v.and_then(Value::as_str) == Some("true")
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::model::{SandboxBase, SandboxRecord, SandboxTable, SandboxWebhook, new_id, record_json};
+use super::cells::record_json;
+use super::model::{SandboxBase, SandboxRecord, SandboxTable, SandboxWebhook, new_id};
 use super::notify::{Job, NotificationRecord};
 use super::{AirtableSandbox, ApiError, FieldSpec, TableSetup, meta, ops};
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::model::{SandboxWebhook, airtable_time, new_id};
 use super::notify::Notifier;
-use super::routes::{Ctx, body_object, query_pairs};
+use super::request::{Ctx, body_object, query_pairs};
 
 type Answer = Result<Json<Value>, ApiError>;
 

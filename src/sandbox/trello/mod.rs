@@ -20,6 +20,7 @@ mod auth;
 mod delivery;
 mod model;
 mod ops;
+mod request;
 mod routes;
 mod writes;
 
@@ -140,7 +141,7 @@ impl TrelloSandbox {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(std::io::Error::other)?;
-        let ctx = routes::Ctx {
+        let ctx = request::Ctx {
             core: core.clone(),
             key: key.clone(),
             token: token.clone(),

@@ -1,6 +1,5 @@
 //! The emulated REST surface under `/1`: router, auth check, and the read endpoints.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -14,21 +13,10 @@ use serde_json::{Value, json};
 
 use super::auth::{credentials, quota_keys};
 use super::model::{self, card_json, field_json, list_json};
-use super::ops::{ApiError, Core};
+use super::ops::ApiError;
+use super::request::{Ctx, Q, check_id};
 use super::writes;
 use crate::sandbox::common::{Gate, GateHooks, gate_middleware};
-
-/// What every handler needs: the state, the expected credentials and who the token belongs to.
-#[derive(Clone)]
-pub struct Ctx {
-    pub core: Arc<Core>,
-    pub key: String,
-    pub token: String,
-    pub api_member_id: String,
-    pub http: reqwest::Client,
-}
-
-pub type Q = Query<HashMap<String, String>>;
 
 pub fn router(ctx: Ctx, gate: Gate) -> Router {
     let hooks = GateHooks {
@@ -92,17 +80,6 @@ async fn require_auth(State(ctx): State<Ctx>, req: Request, next: Next) -> Respo
     match verdict {
         Ok(()) => next.run(req).await,
         Err(message) => ApiError::new(StatusCode::UNAUTHORIZED, message).into_response(),
-    }
-}
-
-/// Trello ids are 24 hex digits; boards and cards may also be named by their 8-char short link.
-pub fn check_id(id: &str) -> Result<(), ApiError> {
-    let hex = id.len() == 24 && id.chars().all(|c| c.is_ascii_hexdigit());
-    let short = id.len() == 8 && id.chars().all(|c| c.is_ascii_alphanumeric());
-    if hex || short {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid id"))
     }
 }
 

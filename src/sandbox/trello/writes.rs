@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::model::{self, SandboxWebhook};
 use super::ops::{self, ApiError, Params};
-use super::routes::{Ctx, Q, check_id};
+use super::request::{Ctx, Q, check_id};
 
 /// Trello takes parameters from the query string and from a JSON body alike (body wins).
 fn params(Query(q): Q, body: &Bytes) -> Result<Params, ApiError> {

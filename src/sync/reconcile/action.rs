@@ -3,9 +3,9 @@
 use serde::Serialize;
 
 use crate::model::Side;
-use crate::sync::commands::Command;
 use crate::sync::merge::{Decision, DecisionKind};
 use crate::sync::plan::LeadPlan;
+use crate::sync::plan::commands::Command;
 
 /// One step of a reconciliation.
 #[derive(Debug, Clone, Serialize)]

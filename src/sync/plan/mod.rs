@@ -1,15 +1,20 @@
 //! From one lead's observations to its decisions and outbox commands. Pure: the worker and the
-//! reconciler both call it, and it is tested without I/O.
+//! reconciler both call it, and it is tested without I/O. Its `commands` are what the outbox
+//! dispatcher later sends; `apply` commits a plan in the caller's transaction (the stage's only
+//! I/O, kept apart from the pure planning).
+
+pub mod apply;
+pub mod commands;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 use crate::model::{Field, LeadId, Side};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::compose_description;
 use crate::sync::merge::{Decision, DecisionKind, LeadObservation, LeadState, merge_lead};
+use crate::sync::plan::commands::Command;
 
 /// What the planner needs of a lead's link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,5 +245,4 @@ fn create_card(
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

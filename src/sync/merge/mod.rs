@@ -279,13 +279,11 @@ struct Merge<'a> {
     writes: Vec<Write>,
 }
 
-#[path = "merge_rules.rs"]
 mod rules;
+pub mod state;
 
 #[cfg(test)]
-#[path = "merge_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "merge_props.rs"]
 mod props;

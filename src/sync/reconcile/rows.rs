@@ -9,12 +9,12 @@ use crate::clients::trello::Card;
 use crate::config::OnRowDeleted;
 use crate::model::LeadId;
 use crate::store::links::Link;
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::merge::{LeadObservation, LeadState};
+use crate::sync::plan::commands::Command;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
-use crate::sync::reconcile_action::{Action, lead_action};
-use crate::sync::reconcile_read::{Known, ROW_GONE_AFTER_MS, card_observation};
+use crate::sync::reconcile::action::{Action, lead_action};
+use crate::sync::reconcile::read::{Known, ROW_GONE_AFTER_MS, card_observation};
 
 pub(crate) fn missing_rows(
     ctx: &PairContext,

@@ -1,6 +1,15 @@
 //! The outbox dispatcher: claims due commands, sends Trello ones concurrently and Sheets ones
 //! batched per pair, and records each outcome (done, retried with backoff, or dead-lettered).
 
+#[cfg(test)]
+mod bench;
+mod record;
+mod sheet_batch;
+mod sheets;
+mod trello;
+mod types;
+mod verify;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +20,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
-use crate::store::outbox::{self, Command as Stored};
+use crate::store::outbox;
 use crate::store::{Db, StoreError, dispatch_support};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
-use crate::sync::dispatch_record::{Outcome, Recorded};
+use crate::sync::outbox::types::{Claimed, Outcome, Recorded};
+use crate::sync::plan::commands::Command;
 
 /// Knobs of the dispatcher; the defaults suit production.
 #[derive(Debug, Clone)]
@@ -74,12 +83,6 @@ impl DispatchReport {
             Recorded::Lost => {}
         }
     }
-}
-
-/// A claimed command with its parsed payload.
-pub(crate) struct Claimed {
-    pub row: Stored,
-    pub cmd: Command,
 }
 
 /// Sends the outbox through the real clients. Cheap to clone: every part is shared.
@@ -251,5 +254,4 @@ fn keep(
 }
 
 #[cfg(test)]
-#[path = "dispatch_tests.rs"]
 mod tests;

@@ -8,73 +8,14 @@ use sqlx::SqliteConnection;
 
 use crate::model::{Field, LeadId};
 use crate::store::{StoreError, lead_state, links};
-use crate::sync::apply::{enqueue, log_plan, note, record_plan};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
+use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
 use crate::sync::merge::LeadObservation;
+use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::{CardChange, RowObservation};
+use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::plan::commands::Command;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
-use crate::sync::state::lead_state as merge_state;
-
-/// A row without an id that leadsync gave an id within this window is the same lead when it is
-/// edited again (our id write may not have reached the sheet yet).
-pub(crate) const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
-
-/// The lead leadsync made for a row without an id that is edited again before its id reached
-/// it (`times` = (made since, edited at), unix ms): a row is no new lead while it may be one
-/// leadsync has given an id that it did not show yet. Rows move and are deleted and typed anew,
-/// so neither position nor content alone is an identity: the lead made at that position
-/// qualifies if the row still shows what it holds (one edit changes one cell: a row differing
-/// in two filled fields is another row typed there); a lead made at another position (the rows
-/// moved before the event was read) qualifies if it is the only one with the row's name and
-/// agrees on every other filled field.
-pub(crate) async fn lead_of_new_row(
-    conn: &mut SqliteConnection,
-    pair: &str,
-    row: i64,
-    (since, edited): (i64, i64),
-    shown: Option<&LeadObservation>,
-) -> Result<Option<String>, StoreError> {
-    let candidates = lead_state::unlanded_new_leads(&mut *conn, pair, since, edited).await?;
-    let Some(shown) = shown else {
-        return Ok(candidates
-            .into_iter()
-            .find(|(_, hint)| *hint == Some(row))
-            .map(|(lead, _)| lead));
-    };
-    let mut elsewhere = Vec::new();
-    for (lead, hint) in candidates {
-        let stored = lead_state::load_lead(&mut *conn, pair, &lead).await?;
-        let (same_name, differing) = compare(&stored, shown);
-        if hint == Some(row) && differing < 2 {
-            return Ok(Some(lead));
-        }
-        if same_name && differing == 0 {
-            elsewhere.push(lead);
-        }
-    }
-    Ok((elsewhere.len() == 1).then(|| elsewhere.remove(0)))
-}
-
-/// Whether a row shows a lead's agreed name, and in how many fields filled on both it differs.
-fn compare(stored: &[lead_state::StoredField], shown: &LeadObservation) -> (bool, usize) {
-    let mut same_name = false;
-    let mut differing = 0;
-    for s in stored {
-        let field = Field::ALL.into_iter().find(|f| f.as_str() == s.field);
-        let Some(now) = field.and_then(|f| shown.get(&f)).map(|o| o.value.trim()) else {
-            continue;
-        };
-        let was = s.agreed_value.trim();
-        if field == Some(Field::Name) && !now.is_empty() && now == was {
-            same_name = true;
-        }
-        if !now.is_empty() && !was.is_empty() && now != was {
-            differing += 1;
-        }
-    }
-    (same_name, differing)
-}
 
 /// One lead's share of a batch of events, in arrival order.
 #[derive(Debug, Default, Clone)]
@@ -114,6 +55,8 @@ fn combine<'a>(observations: impl Iterator<Item = &'a LeadObservation>) -> LeadO
     out
 }
 
+/// One lead's decision, in the worker's transaction and in this order: the link changes its
+/// events imply, then its stored state read, its plan made with no I/O, and the plan written.
 pub async fn apply_group(
     conn: &mut SqliteConnection,
     ctx: &PairContext,
@@ -123,118 +66,20 @@ pub async fn apply_group(
 ) -> Result<Option<LeadLog>, StoreError> {
     let first_event = group.event_ids.iter().min().copied().unwrap_or_default();
     let key_prefix = format!("ev{first_event}");
-    let (kind, value) = key.split_once(':').unwrap_or(("", key));
     let last_row = group.rows.last().map(|r| r.row);
-    let mut id_write = None;
-    let lead_id = match kind {
-        "id" => value.to_owned(),
-        "row" => {
-            let row = i64::from(last_row.unwrap_or_default());
-            let since = now.timestamp_millis() - NEW_ROW_WINDOW_MS;
-            // When the user typed: an id that landed before that was in the row they edited.
-            let edited = group
-                .rows
-                .iter()
-                .flat_map(|r| r.fields.values().filter_map(|o| o.changed_at))
-                .max()
-                .unwrap_or(now)
-                .timestamp_millis();
-            let shown = group.rows.last().map(|r| &r.fields);
-            let found = lead_of_new_row(&mut *conn, &ctx.name, row, (since, edited), shown);
-            let lead = match found.await? {
-                Some(existing) => existing,
-                None => LeadId::generate().to_string(),
-            };
-            id_write = Some(lead.clone());
-            lead
-        }
-        // A card with no lead: a user made it in Trello. The reconciler reads the whole card
-        // (description, custom fields) before turning it into a row, so nothing is lost.
-        _ => return Ok(None),
+    let Some((lead_id, id_write)) = lead_of_group(conn, ctx, key, &group, now).await? else {
+        return Ok(None);
     };
     let Ok(parsed_id) = LeadId::parse(&lead_id) else {
         tracing::warn!(pair = %ctx.name, lead_id, "the id cell holds an invalid lead id (A-Z, a-z, 0-9, _ and - only, at most 32); row left alone");
         return Ok(None);
     };
-    let mut link = links::get_by_lead(&mut *conn, &ctx.name, &lead_id).await?;
-    if link.is_none() {
-        if group.rows.is_empty() {
-            return Ok(None);
-        }
-        links::insert(
-            &mut *conn,
-            &links::NewLink {
-                pair: ctx.name.clone(),
-                lead_id: lead_id.clone(),
-                row_hint: last_row.map(i64::from),
-                id_assigned: id_write.is_some(),
-                ..links::NewLink::default()
-            },
-        )
-        .await?;
-        note(
-            &mut *conn,
-            ctx,
-            &lead_id,
-            None,
-            "lead_created",
-            json!({"from": "sheet", "row": last_row}),
-        )
-        .await?;
-        link = links::get_by_lead(&mut *conn, &ctx.name, &lead_id).await?;
-    }
-    let Some(mut link) = link else {
+    let linked = linked(conn, ctx, &lead_id, &group, id_write.is_some()).await?;
+    let Some(mut link) = linked else {
         return Ok(None);
     };
-    if let (Some(row), Some(hint)) = (last_row, link.row_hint)
-        && i64::from(row) != hint
-    {
-        links::set_row_hint(&mut *conn, &ctx.name, &lead_id, i64::from(row)).await?;
-    }
-    let mut extra = Vec::new();
-    if let Some(card_id) = group.cards.iter().find_map(|c| match c {
-        CardChange::Deleted { card_id } => Some(card_id.clone()),
-        _ => None,
-    }) {
-        lead_state::mark_card_deleted(&mut *conn, &ctx.name, &lead_id).await?;
-        note(
-            &mut *conn,
-            ctx,
-            &lead_id,
-            Some(&card_id),
-            "card_deleted",
-            json!({}),
-        )
-        .await?;
-        if let Some(header) = &ctx.settings.columns.card {
-            extra.push(Command::WriteRow {
-                lead_id: lead_id.clone(),
-                row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
-                expect_name: None,
-                cells: BTreeMap::from([(header.clone(), String::new())]),
-            });
-        }
-        link.card_id = None;
-    }
-    let mut sheet = combine(group.rows.iter().map(|r| &r.fields));
-    // An Apps Script event carries every cell of the row, edited or not. A cell that a write
-    // of ours set after the edit, or is still to set, showed the value that write replaces:
-    // read as fresh, it would undo the change the write carries. (A user edit of that very
-    // cell before our write landed was made without seeing it: concurrent, and our write
-    // decides.)
-    let edited = sheet
-        .values()
-        .filter_map(|o| o.changed_at)
-        .max()
-        .unwrap_or(now)
-        .timestamp_millis();
-    let overwritten =
-        lead_state::row_cells_written_after(&mut *conn, &ctx.name, &lead_id, edited).await?;
-    sheet.retain(|f, _| !overwritten.contains(&ctx.header(*f).trim().to_lowercase()));
-    let trello = combine(group.cards.iter().filter_map(|c| match c {
-        CardChange::Fields { fields, .. } => Some(fields),
-        _ => None,
-    }));
+    let extra = card_gone(conn, ctx, &lead_id, &group, &mut link).await?;
+    let (sheet, trello) = observations(conn, ctx, &lead_id, &group, now).await?;
     // The card's archived state as its latest event in the group left it: planning needs it
     // (a status set in the sheet brings an archived card back).
     let closed = group.cards.iter().rev().find_map(|c| match c {
@@ -246,18 +91,7 @@ pub async fn apply_group(
         link.card_closed = closed;
     }
     let state = merge_state(&lead_state::load_lead(&mut *conn, &ctx.name, &lead_id).await?);
-    let view = LinkView {
-        lead_id: parsed_id,
-        has_card: link.card_id.is_some(),
-        create_pending: lead_state::create_pending(&mut *conn, &ctx.name, &lead_id).await?,
-        card_closed: link.card_closed,
-        card_deleted: lead_state::is_card_deleted(&mut *conn, &ctx.name, &lead_id).await?,
-        row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
-        in_flight: in_flight(
-            ctx,
-            &lead_state::unsent_payloads(&mut *conn, &ctx.name, &lead_id).await?,
-        ),
-    };
+    let view = link_view(conn, ctx, parsed_id, &link).await?;
     let mut plan = plan_lead(ctx, &view, &state, &sheet, &trello, now);
     if let Some(id) = id_write {
         let name = group
@@ -277,22 +111,212 @@ pub async fn apply_group(
             },
         );
     }
+    let card_id = link.card_id;
+    write_plan(
+        conn,
+        ctx,
+        (&lead_id, card_id.as_deref()),
+        &mut plan,
+        extra,
+        &key_prefix,
+    )
+    .await?;
+    Ok(Some(LeadLog {
+        lead_id,
+        card_id,
+        plan,
+    }))
+}
+
+/// The lead a group of events is about, and the id to write to its row when that row had
+/// none. `None` for a card with no lead: a user made it in Trello, and the reconciler reads
+/// the whole card (description, custom fields) before turning it into a row, so nothing is lost.
+async fn lead_of_group(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    key: &str,
+    group: &Group,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    let (kind, value) = key.split_once(':').unwrap_or(("", key));
+    let last_row = group.rows.last().map(|r| r.row);
+    match kind {
+        "id" => Ok(Some((value.to_owned(), None))),
+        "row" => {
+            let row = i64::from(last_row.unwrap_or_default());
+            let since = now.timestamp_millis() - NEW_ROW_WINDOW_MS;
+            // When the user typed: an id that landed before that was in the row they edited.
+            let edited = group
+                .rows
+                .iter()
+                .flat_map(|r| r.fields.values().filter_map(|o| o.changed_at))
+                .max()
+                .unwrap_or(now)
+                .timestamp_millis();
+            let shown = group.rows.last().map(|r| &r.fields);
+            let found = lead_of_new_row(&mut *conn, &ctx.name, row, (since, edited), shown);
+            let lead = match found.await? {
+                Some(existing) => existing,
+                None => LeadId::generate().to_string(),
+            };
+            Ok(Some((lead.clone(), Some(lead))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The lead's link, made when a row shows a lead for the first time; its row hint follows the
+/// row. `None` when there is no link and no row to make one from.
+async fn linked(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    lead_id: &str,
+    group: &Group,
+    id_assigned: bool,
+) -> Result<Option<links::Link>, StoreError> {
+    let last_row = group.rows.last().map(|r| r.row);
+    let mut link = links::get_by_lead(&mut *conn, &ctx.name, lead_id).await?;
+    if link.is_none() {
+        if group.rows.is_empty() {
+            return Ok(None);
+        }
+        links::insert(
+            &mut *conn,
+            &links::NewLink {
+                pair: ctx.name.clone(),
+                lead_id: lead_id.to_owned(),
+                row_hint: last_row.map(i64::from),
+                id_assigned,
+                ..links::NewLink::default()
+            },
+        )
+        .await?;
+        note(
+            &mut *conn,
+            ctx,
+            lead_id,
+            None,
+            "lead_created",
+            json!({"from": "sheet", "row": last_row}),
+        )
+        .await?;
+        link = links::get_by_lead(&mut *conn, &ctx.name, lead_id).await?;
+    }
+    if let Some(link) = &link
+        && let (Some(row), Some(hint)) = (last_row, link.row_hint)
+        && i64::from(row) != hint
+    {
+        links::set_row_hint(&mut *conn, &ctx.name, lead_id, i64::from(row)).await?;
+    }
+    Ok(link)
+}
+
+/// A deleted card is noted and unlinked; the commands that clear its row's card cell are
+/// returned, to go out after the plan's.
+async fn card_gone(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    lead_id: &str,
+    group: &Group,
+    link: &mut links::Link,
+) -> Result<Vec<Command>, StoreError> {
+    let mut extra = Vec::new();
+    if let Some(card_id) = group.cards.iter().find_map(|c| match c {
+        CardChange::Deleted { card_id } => Some(card_id.clone()),
+        _ => None,
+    }) {
+        lead_state::mark_card_deleted(&mut *conn, &ctx.name, lead_id).await?;
+        note(
+            &mut *conn,
+            ctx,
+            lead_id,
+            Some(&card_id),
+            "card_deleted",
+            json!({}),
+        )
+        .await?;
+        if let Some(header) = &ctx.settings.columns.card {
+            extra.push(Command::WriteRow {
+                lead_id: lead_id.to_owned(),
+                row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+                expect_name: None,
+                cells: BTreeMap::from([(header.clone(), String::new())]),
+            });
+        }
+        link.card_id = None;
+    }
+    Ok(extra)
+}
+
+/// What the group's rows and cards show, the latest of each field winning.
+async fn observations(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    lead_id: &str,
+    group: &Group,
+    now: DateTime<Utc>,
+) -> Result<(LeadObservation, LeadObservation), StoreError> {
+    let mut sheet = combine(group.rows.iter().map(|r| &r.fields));
+    // An Apps Script event carries every cell of the row, edited or not. A cell that a write
+    // of ours set after the edit, or is still to set, showed the value that write replaces:
+    // read as fresh, it would undo the change the write carries. (A user edit of that very
+    // cell before our write landed was made without seeing it: concurrent, and our write
+    // decides.)
+    let edited = sheet
+        .values()
+        .filter_map(|o| o.changed_at)
+        .max()
+        .unwrap_or(now)
+        .timestamp_millis();
+    let overwritten =
+        lead_state::row_cells_written_after(&mut *conn, &ctx.name, lead_id, edited).await?;
+    sheet.retain(|f, _| !overwritten.contains(&ctx.header(*f).trim().to_lowercase()));
+    let trello = combine(group.cards.iter().filter_map(|c| match c {
+        CardChange::Fields { fields, .. } => Some(fields),
+        _ => None,
+    }));
+    Ok((sheet, trello))
+}
+
+/// What the planner needs of the lead's link, read from the store.
+async fn link_view(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    lead_id: LeadId,
+    link: &links::Link,
+) -> Result<LinkView, StoreError> {
+    let id = lead_id.as_str();
+    Ok(LinkView {
+        has_card: link.card_id.is_some(),
+        create_pending: lead_state::create_pending(&mut *conn, &ctx.name, id).await?,
+        card_closed: link.card_closed,
+        card_deleted: lead_state::is_card_deleted(&mut *conn, &ctx.name, id).await?,
+        row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+        in_flight: in_flight(
+            ctx,
+            &lead_state::unsent_payloads(&mut *conn, &ctx.name, id).await?,
+        ),
+        lead_id,
+    })
+}
+
+/// The plan's one write: its decisions and commands, then the extra commands after them.
+async fn write_plan(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    (lead_id, card_id): (&str, Option<&str>),
+    plan: &mut LeadPlan,
+    extra: Vec<Command>,
+    key_prefix: &str,
+) -> Result<(), StoreError> {
     if plan
         .commands
         .iter()
         .any(|c| matches!(c, Command::CreateCard { .. }))
     {
-        lead_state::clear_card_deleted(&mut *conn, &ctx.name, &lead_id).await?;
+        lead_state::clear_card_deleted(&mut *conn, &ctx.name, lead_id).await?;
     }
-    record_plan(
-        &mut *conn,
-        ctx,
-        &lead_id,
-        link.card_id.as_deref(),
-        &plan,
-        &key_prefix,
-    )
-    .await?;
+    record_plan(&mut *conn, ctx, lead_id, card_id, plan, key_prefix).await?;
     for (i, cmd) in extra.iter().enumerate() {
         enqueue(
             &mut *conn,
@@ -303,11 +327,7 @@ pub async fn apply_group(
         .await?;
     }
     plan.commands.extend(extra);
-    Ok(Some(LeadLog {
-        lead_id,
-        card_id: link.card_id,
-        plan,
-    }))
+    Ok(())
 }
 
 /// The (side, field) pairs the stored commands write: what lands after a decision made now.

@@ -6,8 +6,8 @@ use super::*;
 use crate::model::LeadId;
 use crate::sandbox::common::Faults;
 use crate::store::dispatch_support::note_outcome_unknown;
-use crate::sync::dispatch_bench::{Bench, CARD_COL};
 use crate::sync::mapping::{compose_description, split_description};
+use crate::sync::outbox::bench::{Bench, CARD_COL};
 
 fn create(b: &Bench, lead: &str, name: &str) -> Command {
     Command::CreateCard {

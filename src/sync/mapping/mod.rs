@@ -269,5 +269,4 @@ pub fn card_fields(card: CardInput<'_>, board: &BoardNames, statuses: &StatusLis
 }
 
 #[cfg(test)]
-#[path = "mapping_tests.rs"]
 mod tests;

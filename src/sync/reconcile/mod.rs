@@ -1,12 +1,17 @@
 //! Full reconciliation: read the whole sheet (one call) and the whole board (as few calls as
 //! Trello allows), plan with the same merge as webhooks, and apply in one transaction.
 
+pub mod action;
+mod apply;
+pub mod plan;
+mod read;
+mod rows;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -15,12 +20,10 @@ use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::OnRowDeleted;
 use crate::store::{Db, StoreError, absences, activity, lead_state, links, outbox, pairs};
-use crate::sync::apply::{enqueue, log_plan, note, record_plan};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
-use crate::sync::reconcile_plan::{Action, Known, plan_reconcile, sheet_ids};
-use crate::sync::state::lead_state as merge_state;
+use crate::sync::merge::state::lead_state as merge_state;
+use crate::sync::reconcile::plan::{Action, Known, plan_reconcile, sheet_ids};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -190,167 +193,17 @@ impl Reconciler {
         let key = format!("rc{now_ms}");
         let pair = ctx.name.as_str();
         let mut tx = self.db.begin_write().await?;
-        // The plan was made from reads that took a while; a lead whose state changed since
-        // they began was read stale, and applying its plan could undo a newer change. Checked
-        // inside the write transaction, so nothing can change it between check and write.
-        let mut skip = lead_state::touched_since(&mut *tx, pair, started_ms).await?;
-        // A lead the sheet read did not show, touched since that read began, may be a row the
-        // read showed without an id whose new id landed after it: a new id for such a row
-        // would be a second lead for it. Those rows wait for the next pass.
-        if let Some(lead) = skip.iter().find(|l| !shown.contains(*l)) {
-            let waiting: Vec<&str> = actions
-                .iter()
-                .filter_map(|a| match a {
-                    Action::LinkLead {
-                        lead_id,
-                        new_id_for_row: true,
-                        ..
-                    } => Some(lead_id.as_str()),
-                    _ => None,
-                })
-                .collect();
-            if !waiting.is_empty() {
-                tracing::info!(pair, rows = waiting.len(), changed_lead = %lead,
-                    "rows without an id wait for the next reconciliation: a lead changed while the sheet was read");
-            }
-            skip.extend(waiting.into_iter().map(str::to_owned));
-        }
+        let mut skip = apply::skipped_leads(&mut tx, pair, actions, shown, started_ms).await?;
         for action in actions {
             if action.lead_id().is_some_and(|l| skip.contains(l)) {
                 continue;
             }
-            match action {
-                Action::LinkLead {
-                    lead_id,
-                    card_id,
-                    card_short_url,
-                    row,
-                    new_id_for_row,
-                } => {
-                    let new = links::NewLink {
-                        pair: pair.to_owned(),
-                        lead_id: lead_id.clone(),
-                        card_id: card_id.clone(),
-                        card_short_url: card_short_url.clone(),
-                        row_hint: row.map(i64::from),
-                        id_assigned: *new_id_for_row,
-                    };
-                    match links::insert(&mut *tx, &new).await {
-                        Ok(_) => {
-                            note(
-                                &mut tx,
-                                ctx,
-                                lead_id,
-                                card_id.as_deref(),
-                                "lead_linked",
-                                json!({"by": "reconcile"}),
-                            )
-                            .await?
-                        }
-                        Err(StoreError::CardAlreadyLinked { card_id, .. }) => {
-                            skip.insert(lead_id.clone());
-                            tracing::warn!(
-                                pair,
-                                lead_id,
-                                card_id,
-                                "card already linked to another lead; not linked twice"
-                            );
-                        }
-                        Err(other) => return Err(other),
-                    }
-                }
-                Action::AdoptCard {
-                    lead_id,
-                    card_id,
-                    card_short_url,
-                } => {
-                    links::set_card(&mut *tx, pair, lead_id, card_id, Some(card_short_url)).await?;
-                }
-                Action::CardDeleted { lead_id, card_id } => {
-                    lead_state::mark_card_deleted(&mut *tx, pair, lead_id).await?;
-                    note(
-                        &mut tx,
-                        ctx,
-                        lead_id,
-                        Some(card_id),
-                        "card_deleted",
-                        json!({"by": "reconcile"}),
-                    )
-                    .await?;
-                    if let Some(header) = &ctx.settings.columns.card {
-                        let clear = Command::WriteRow {
-                            lead_id: lead_id.clone(),
-                            row_hint: None,
-                            expect_name: None,
-                            cells: [(header.clone(), String::new())].into(),
-                        };
-                        enqueue(
-                            &mut tx,
-                            ctx,
-                            &clear,
-                            &format!("{key}:{lead_id}:card-deleted"),
-                        )
-                        .await?;
-                    }
-                }
-                Action::RowHint { lead_id, row } => {
-                    links::set_row_hint(&mut *tx, pair, lead_id, i64::from(*row)).await?;
-                }
-                Action::RowMissing { lead_id } => {
-                    absences::record_miss(&mut *tx, pair, lead_id, now_ms).await?;
-                }
-                Action::CardClosed { lead_id, closed } => {
-                    links::set_closed(&mut *tx, pair, lead_id, *closed).await?;
-                }
-                Action::RowSeen { lead_id } => {
-                    absences::clear(&mut *tx, pair, lead_id).await?;
-                }
-                Action::DropLink { lead_id, reason } => {
-                    note(
-                        &mut tx,
-                        ctx,
-                        lead_id,
-                        None,
-                        "row_deleted",
-                        json!({"reason": reason}),
-                    )
-                    .await?;
-                    links::delete(&mut *tx, pair, lead_id).await?;
-                    absences::clear(&mut *tx, pair, lead_id).await?;
-                }
-                Action::Lead {
-                    lead_id,
-                    card_id,
-                    plan,
-                    ..
-                } => {
-                    if plan
-                        .commands
-                        .iter()
-                        .any(|c| matches!(c, Command::CreateCard { .. }))
-                    {
-                        lead_state::clear_card_deleted(&mut *tx, pair, lead_id).await?;
-                    }
-                    record_plan(&mut tx, ctx, lead_id, card_id.as_deref(), plan, &key).await?;
-                }
-                Action::Warning { .. } => {}
-            }
+            apply::apply_action(&mut tx, ctx, action, &key, now_ms, &mut skip).await?;
         }
         pairs::record_reconcile(&mut *tx, pair, now_ms).await?;
         activity::prune_older_than(&mut *tx, self.retention_days).await?;
         tx.commit().await?;
-        for action in actions {
-            match action {
-                Action::Lead {
-                    lead_id,
-                    card_id,
-                    plan,
-                    ..
-                } => log_plan(ctx, lead_id, card_id.as_deref(), plan),
-                Action::Warning { message } => tracing::warn!(pair, "{message}"),
-                _ => {}
-            }
-        }
+        apply::log_applied(ctx, actions);
         Ok(())
     }
 

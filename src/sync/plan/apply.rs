@@ -7,11 +7,11 @@ use sqlx::SqliteConnection;
 
 use crate::model::Side;
 use crate::store::{StoreError, activity, lead_state, outbox};
-use crate::sync::commands::Command;
 use crate::sync::context::PairContext;
+use crate::sync::merge::state::stored;
 use crate::sync::merge::{DecisionKind, DecisionRecord};
 use crate::sync::plan::LeadPlan;
-use crate::sync::state::stored;
+use crate::sync::plan::commands::Command;
 
 /// Writes everything a plan decided. `key` makes the outbox idempotency keys deterministic for
 /// the decision set (replaying the same inbox events enqueues nothing twice).

@@ -2,6 +2,9 @@
 //! together once none has arrived for `debounce` (so a burst of edits is one decision set), and
 //! the decisions, commands and the events' `done` mark commit in one transaction.
 
+mod lead;
+mod new_row;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +18,12 @@ use crate::inbound::{InboundEvent, SheetEvent, SheetEventKind, Source};
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
+use crate::sync::inbox::lead::{Group, apply_group};
+use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
 use crate::sync::observe::{
     CardChange, RowObservation, change_time_limit, clamp_change_time, observe_card_event,
     observe_event_row,
 };
-use crate::sync::worker_lead::{Group, NEW_ROW_WINDOW_MS, apply_group, lead_of_new_row};
 
 /// Events read per pass; more wait for the next pass.
 const BATCH: i64 = 500;

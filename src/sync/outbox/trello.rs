@@ -8,11 +8,13 @@ use crate::clients::trello::{Card, CardUpdate, NewCard};
 use crate::store::StoreError;
 use crate::store::dispatch_support::note_outcome_unknown;
 use crate::store::links::{self, Link};
-use crate::sync::commands::Command;
+use crate::store::outbox::Command as Stored;
 use crate::sync::context::PairContext;
-use crate::sync::dispatch::{Claimed, Dispatcher};
-use crate::sync::dispatch_record::{FollowUp, Outcome, follow_up};
 use crate::sync::mapping::{compose_description, split_description};
+use crate::sync::outbox::Dispatcher;
+use crate::sync::outbox::record::follow_up;
+use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
+use crate::sync::plan::commands::Command;
 
 const CREATE_NOTE: &str = "create_card sent; its outcome is unknown until Trello answers";
 
@@ -63,9 +65,6 @@ impl Dispatcher {
                 closed,
                 ..
             } => {
-                let Some(card_id) = link.card_id.as_deref() else {
-                    return Ok(Outcome::skipped("the lead has no card to update"));
-                };
                 let update = CardUpdate {
                     name: name.clone(),
                     desc: desc.clone(),
@@ -73,41 +72,10 @@ impl Dispatcher {
                     closed: *closed,
                     due: None,
                 };
-                if update.is_empty() {
-                    return Ok(Outcome::skipped("the update changes nothing"));
-                }
-                Ok(match self.trello.update_card(card_id, &update).await {
-                    Ok(_) => Outcome::sent(FollowUp {
-                        closed: *closed,
-                        ..FollowUp::default()
-                    }),
-                    Err(ClientError::NotFound { .. }) => card_gone(&ctx, claimed, &link, card_id),
-                    Err(e) => Outcome::failed(&e),
-                })
+                Ok(self.update_linked(&ctx, claimed, &link, update).await)
             }
             Command::SetCustomField { field_id, text, .. } => {
-                let Some(card_id) = link.card_id.as_deref() else {
-                    return Ok(Outcome::skipped("the lead has no card to update"));
-                };
-                Ok(
-                    match self.trello.set_custom_text(card_id, field_id, text).await {
-                        Ok(()) => Outcome::sent(FollowUp::default()),
-                        // Either the card or the field definition is gone: ask about the card.
-                        Err(ClientError::NotFound { .. }) => {
-                            match self.trello.card(card_id).await {
-                                Err(ClientError::NotFound { .. }) => {
-                                    card_gone(&ctx, claimed, &link, card_id)
-                                }
-                                Ok(_) => Outcome::Invalid(format!(
-                                    "custom field {field_id} no longer exists on the board of pair {}",
-                                    ctx.name
-                                )),
-                                Err(e) => Outcome::failed(&e),
-                            }
-                        }
-                        Err(e) => Outcome::failed(&e),
-                    },
-                )
+                Ok(self.set_field(&ctx, claimed, &link, field_id, text).await)
             }
             Command::MarkCard { .. } => {
                 Ok(Outcome::Invalid("a mark_card reached the link path".into()))
@@ -115,6 +83,57 @@ impl Dispatcher {
             Command::WriteRow { .. } | Command::AppendRow { .. } => Ok(Outcome::Invalid(
                 "a sheet command reached the Trello sender".into(),
             )),
+        }
+    }
+
+    /// Updates the lead's linked card; a card gone from Trello loses its link.
+    async fn update_linked(
+        &self,
+        ctx: &PairContext,
+        claimed: &Claimed,
+        link: &Link,
+        update: CardUpdate,
+    ) -> Outcome {
+        let Some(card_id) = link.card_id.as_deref() else {
+            return Outcome::skipped("the lead has no card to update");
+        };
+        if update.is_empty() {
+            return Outcome::skipped("the update changes nothing");
+        }
+        match self.trello.update_card(card_id, &update).await {
+            Ok(_) => Outcome::sent(FollowUp {
+                closed: update.closed,
+                ..FollowUp::default()
+            }),
+            Err(ClientError::NotFound { .. }) => card_gone(ctx, claimed, link, card_id),
+            Err(e) => Outcome::failed(&e),
+        }
+    }
+
+    /// Sets one custom field of the lead's linked card.
+    async fn set_field(
+        &self,
+        ctx: &PairContext,
+        claimed: &Claimed,
+        link: &Link,
+        field_id: &str,
+        text: &str,
+    ) -> Outcome {
+        let Some(card_id) = link.card_id.as_deref() else {
+            return Outcome::skipped("the lead has no card to update");
+        };
+        match self.trello.set_custom_text(card_id, field_id, text).await {
+            Ok(()) => Outcome::sent(FollowUp::default()),
+            // Either the card or the field definition is gone: ask about the card.
+            Err(ClientError::NotFound { .. }) => match self.trello.card(card_id).await {
+                Err(ClientError::NotFound { .. }) => card_gone(ctx, claimed, link, card_id),
+                Ok(_) => Outcome::Invalid(format!(
+                    "custom field {field_id} no longer exists on the board of pair {}",
+                    ctx.name
+                )),
+                Err(e) => Outcome::failed(&e),
+            },
+            Err(e) => Outcome::failed(&e),
         }
     }
 
@@ -211,34 +230,31 @@ impl Dispatcher {
                 }
             }
         };
+        if let Err(e) = self.set_custom_fields(&card, custom, was_adopted).await {
+            return Ok(Outcome::failed(&e));
+        }
+        Ok(created(row, link, lead_id, name, &card, ctx))
+    }
+
+    /// Sets the new card's custom fields. On an adopted card, a field that holds a value was set
+    /// by us or by a user since: either way it is not ours to overwrite; an empty one is still
+    /// ours to set.
+    async fn set_custom_fields(
+        &self,
+        card: &Card,
+        custom: &BTreeMap<String, String>,
+        was_adopted: bool,
+    ) -> Result<(), ClientError> {
         for (field_id, text) in custom {
-            // On an adopted card, a field that holds a value was set by us or by a user since:
-            // either way it is not ours to overwrite; an empty one is still ours to set.
             let current = card.custom_texts.get(field_id);
             if current == Some(text) || (was_adopted && current.is_some_and(|v| !v.is_empty())) {
                 continue;
             }
-            if let Err(e) = self.trello.set_custom_text(&card.id, field_id, text).await {
-                return Ok(Outcome::failed(&e));
-            }
+            self.trello
+                .set_custom_text(&card.id, field_id, text)
+                .await?;
         }
-        let mut follow = FollowUp {
-            card: Some((card.id.clone(), card.short_url.clone())),
-            ..FollowUp::default()
-        };
-        if let Some(column) = ctx.columns.card.clone() {
-            let write = Command::WriteRow {
-                lead_id: lead_id.clone(),
-                row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
-                expect_name: Some(name.clone()),
-                cells: BTreeMap::from([(column, card.short_url.clone())]),
-            };
-            match follow_up(row, "card-url", &write) {
-                Ok(cmd) => follow.enqueue.push(cmd),
-                Err(e) => return Ok(Outcome::Invalid(e)),
-            }
-        }
-        Ok(Outcome::sent(follow))
+        Ok(())
     }
 
     /// The lead's card on the pair's board, found by its description marker; an open one is
@@ -260,6 +276,35 @@ impl Dispatcher {
         marked.sort_by_key(|c| c.closed);
         Ok(marked.into_iter().next())
     }
+}
+
+/// A card made (or adopted) for the lead: the link takes it, and its short URL goes to the
+/// sheet as a follow-up command.
+fn created(
+    row: &Stored,
+    link: &Link,
+    lead_id: &str,
+    name: &str,
+    card: &Card,
+    ctx: &PairContext,
+) -> Outcome {
+    let mut follow = FollowUp {
+        card: Some((card.id.clone(), card.short_url.clone())),
+        ..FollowUp::default()
+    };
+    if let Some(column) = ctx.columns.card.clone() {
+        let write = Command::WriteRow {
+            lead_id: lead_id.to_owned(),
+            row_hint: link.row_hint.and_then(|r| u32::try_from(r).ok()),
+            expect_name: Some(name.to_owned()),
+            cells: BTreeMap::from([(column, card.short_url.clone())]),
+        };
+        match follow_up(row, "card-url", &write) {
+            Ok(cmd) => follow.enqueue.push(cmd),
+            Err(e) => return Outcome::Invalid(e),
+        }
+    }
+    Outcome::sent(follow)
 }
 
 /// The card was deleted in Trello: the link keeps the lead (and its row its data) but loses the

@@ -224,5 +224,4 @@ fn before(
 }
 
 #[cfg(test)]
-#[path = "dispatch_verify_tests.rs"]
 mod tests;

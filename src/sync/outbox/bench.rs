@@ -18,14 +18,14 @@ use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
 use crate::store::links::{self, Link, NewLink};
 use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::{TestDb, temp_db};
-use crate::sync::commands::Command;
 use crate::sync::context::{BoardLayout, PairContext};
-use crate::sync::dispatch::Dispatcher;
 use crate::sync::mapping::compose_description;
+use crate::sync::outbox::Dispatcher;
+use crate::sync::plan::commands::Command;
+use crate::sync::test_support::HEADER;
 
 pub const SS: &str = "book";
 pub const SHEET: &str = "Leads";
-pub use crate::demo::world::HEADER;
 pub const CARD_COL: u32 = 8;
 
 pub struct Bench {

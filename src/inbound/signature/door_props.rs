@@ -18,7 +18,7 @@ const NOW: i64 = 1_800_000_000;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../../../../tests/fixtures/trello/", $name))
+        include_str!(concat!("../../../tests/fixtures/trello/", $name))
     };
 }
 

@@ -1,0 +1,222 @@
+//! Carries out a reconciliation plan inside the reconciler's one write transaction: each action
+//! as the store changes it means, leads read stale left for the next pass, and the decision
+//! log lines once the transaction is committed.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use crate::store::{StoreError, absences, lead_state, links};
+use crate::sync::context::PairContext;
+use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::plan::commands::Command;
+use crate::sync::reconcile::action::Action;
+
+/// The leads whose actions are left alone this pass.
+pub(super) async fn skipped_leads(
+    tx: &mut SqliteConnection,
+    pair: &str,
+    actions: &[Action],
+    shown: &HashSet<String>,
+    started_ms: i64,
+) -> Result<HashSet<String>, StoreError> {
+    // The plan was made from reads that took a while; a lead whose state changed since
+    // they began was read stale, and applying its plan could undo a newer change. Checked
+    // inside the write transaction, so nothing can change it between check and write.
+    let mut skip = lead_state::touched_since(&mut *tx, pair, started_ms).await?;
+    // A lead the sheet read did not show, touched since that read began, may be a row the
+    // read showed without an id whose new id landed after it: a new id for such a row
+    // would be a second lead for it. Those rows wait for the next pass.
+    if let Some(lead) = skip.iter().find(|l| !shown.contains(*l)) {
+        let waiting: Vec<&str> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::LinkLead {
+                    lead_id,
+                    new_id_for_row: true,
+                    ..
+                } => Some(lead_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !waiting.is_empty() {
+            tracing::info!(pair, rows = waiting.len(), changed_lead = %lead,
+                "rows without an id wait for the next reconciliation: a lead changed while the sheet was read");
+        }
+        skip.extend(waiting.into_iter().map(str::to_owned));
+    }
+    Ok(skip)
+}
+
+/// One action's store changes; a lead whose card turns out to be linked already joins `skip`.
+pub(super) async fn apply_action(
+    tx: &mut SqliteConnection,
+    ctx: &PairContext,
+    action: &Action,
+    key: &str,
+    now_ms: i64,
+    skip: &mut HashSet<String>,
+) -> Result<(), StoreError> {
+    let pair = ctx.name.as_str();
+    match action {
+        Action::LinkLead { .. } => link_lead(tx, ctx, action, skip).await?,
+        Action::AdoptCard {
+            lead_id,
+            card_id,
+            card_short_url,
+        } => {
+            links::set_card(&mut *tx, pair, lead_id, card_id, Some(card_short_url)).await?;
+        }
+        Action::CardDeleted { lead_id, card_id } => {
+            card_deleted(tx, ctx, lead_id, card_id, key).await?;
+        }
+        Action::RowHint { lead_id, row } => {
+            links::set_row_hint(&mut *tx, pair, lead_id, i64::from(*row)).await?;
+        }
+        Action::RowMissing { lead_id } => {
+            absences::record_miss(&mut *tx, pair, lead_id, now_ms).await?;
+        }
+        Action::CardClosed { lead_id, closed } => {
+            links::set_closed(&mut *tx, pair, lead_id, *closed).await?;
+        }
+        Action::RowSeen { lead_id } => {
+            absences::clear(&mut *tx, pair, lead_id).await?;
+        }
+        Action::DropLink { lead_id, reason } => {
+            note(
+                &mut *tx,
+                ctx,
+                lead_id,
+                None,
+                "row_deleted",
+                json!({"reason": reason}),
+            )
+            .await?;
+            links::delete(&mut *tx, pair, lead_id).await?;
+            absences::clear(&mut *tx, pair, lead_id).await?;
+        }
+        Action::Lead {
+            lead_id,
+            card_id,
+            plan,
+            ..
+        } => {
+            if plan
+                .commands
+                .iter()
+                .any(|c| matches!(c, Command::CreateCard { .. }))
+            {
+                lead_state::clear_card_deleted(&mut *tx, pair, lead_id).await?;
+            }
+            record_plan(&mut *tx, ctx, lead_id, card_id.as_deref(), plan, key).await?;
+        }
+        Action::Warning { .. } => {}
+    }
+    Ok(())
+}
+
+/// Links a lead to its row (and card); a card another lead holds is never linked twice.
+async fn link_lead(
+    tx: &mut SqliteConnection,
+    ctx: &PairContext,
+    action: &Action,
+    skip: &mut HashSet<String>,
+) -> Result<(), StoreError> {
+    let pair = ctx.name.as_str();
+    let Action::LinkLead {
+        lead_id,
+        card_id,
+        card_short_url,
+        row,
+        new_id_for_row,
+    } = action
+    else {
+        return Ok(());
+    };
+    let new = links::NewLink {
+        pair: pair.to_owned(),
+        lead_id: lead_id.clone(),
+        card_id: card_id.clone(),
+        card_short_url: card_short_url.clone(),
+        row_hint: row.map(i64::from),
+        id_assigned: *new_id_for_row,
+    };
+    match links::insert(&mut *tx, &new).await {
+        Ok(_) => {
+            note(
+                &mut *tx,
+                ctx,
+                lead_id,
+                card_id.as_deref(),
+                "lead_linked",
+                json!({"by": "reconcile"}),
+            )
+            .await?
+        }
+        Err(StoreError::CardAlreadyLinked { card_id, .. }) => {
+            skip.insert(lead_id.clone());
+            tracing::warn!(
+                pair,
+                lead_id,
+                card_id,
+                "card already linked to another lead; not linked twice"
+            );
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(())
+}
+
+/// The lead's card is gone: noted, and the row's card cell cleared.
+async fn card_deleted(
+    tx: &mut SqliteConnection,
+    ctx: &PairContext,
+    lead_id: &str,
+    card_id: &str,
+    key: &str,
+) -> Result<(), StoreError> {
+    lead_state::mark_card_deleted(&mut *tx, &ctx.name, lead_id).await?;
+    note(
+        &mut *tx,
+        ctx,
+        lead_id,
+        Some(card_id),
+        "card_deleted",
+        json!({"by": "reconcile"}),
+    )
+    .await?;
+    if let Some(header) = &ctx.settings.columns.card {
+        let clear = Command::WriteRow {
+            lead_id: lead_id.to_owned(),
+            row_hint: None,
+            expect_name: None,
+            cells: [(header.clone(), String::new())].into(),
+        };
+        enqueue(
+            &mut *tx,
+            ctx,
+            &clear,
+            &format!("{key}:{lead_id}:card-deleted"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The decision log lines and warnings of an applied plan, once it is committed.
+pub(super) fn log_applied(ctx: &PairContext, actions: &[Action]) {
+    let pair = ctx.name.as_str();
+    for action in actions {
+        match action {
+            Action::Lead {
+                lead_id,
+                card_id,
+                plan,
+                ..
+            } => log_plan(ctx, lead_id, card_id.as_deref(), plan),
+            Action::Warning { message } => tracing::warn!(pair, "{message}"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Reconciliation planning from reads taken while leadsync's own writes are on their way: rows
+//! whose new id has not landed yet, and a read that finds both sides already agreeing.
+
+use std::collections::HashMap;
+
+use super::tests::{agreed_lead, commands, link};
+use super::*;
+use crate::sync::test_support::{card, ctx, grid, t};
+
+#[test]
+fn a_row_whose_new_id_is_still_being_written_is_not_made_a_second_lead() {
+    let g = grid(&[["", "Ada", "", "", "", "New", "", ""]]);
+    let known = Known {
+        links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
+        unsent: ["L9".to_owned()].into_iter().collect(),
+        ..Known::default()
+    };
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    assert!(commands(&actions).is_empty(), "{actions:?}");
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::LinkLead { .. } | Action::RowMissing { .. })),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn rows_without_an_id_wait_wherever_they_moved_while_a_new_id_is_on_its_way() {
+    // L9's id was written for row 2, then the sheet was sorted: the row now sits at 4, and the
+    // read shows rows 2-4 without ids. None may get an id while L9's write is on its way.
+    let g = grid(&[
+        ["", "Bob", "", "", "", "New", "", ""],
+        ["", "Cy", "", "", "", "New", "", ""],
+        ["", "Ada", "", "", "", "New", "", ""],
+    ]);
+    let known = Known {
+        links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
+        unsent: ["L9".to_owned()].into_iter().collect(),
+        ..Known::default()
+    };
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    assert!(commands(&actions).is_empty(), "{actions:?}");
+    assert!(
+        actions.iter().any(
+            |a| matches!(a, Action::Warning { message } if message.starts_with("3 row(s) without an id wait"))
+        ),
+        "{actions:?}"
+    );
+    // Once the read shows L9's id, the other rows get theirs.
+    let g = grid(&[
+        ["", "Bob", "", "", "", "New", "", ""],
+        ["L9", "Ada", "", "", "", "New", "", ""],
+    ]);
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            Action::LinkLead {
+                new_id_for_row: true,
+                row: Some(2),
+                ..
+            }
+        )),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn a_read_that_finds_both_sides_agreeing_is_a_noop_not_an_echo() {
+    use crate::model::Side;
+    let g = grid(&[[
+        "L1",
+        "Ada",
+        "",
+        "",
+        "",
+        "New",
+        "",
+        "https://trello.com/c/sc1",
+    ]]);
+    let state = agreed_lead("Ada", "New", Some(Side::Sheet));
+    let known = Known {
+        links: HashMap::from([("L1".to_owned(), link("L1", Some("c1"), 2))]),
+        states: HashMap::from([("L1".to_owned(), state)]),
+        ..Known::default()
+    };
+    let cards = [card("c1", "Ada", "leadsync:L1", "l-new")];
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &cards, &known, t(0)).expect("plan");
+    let Some(Action::Lead {
+        decisions,
+        commands,
+        ..
+    }) = actions.iter().find(|a| matches!(a, Action::Lead { .. }))
+    else {
+        panic!("no lead action: {actions:?}");
+    };
+    assert!(commands.is_empty());
+    assert!(
+        decisions.iter().all(|d| d.decision == "noop"),
+        "{decisions:?}"
+    );
+}
