@@ -7,6 +7,8 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_readme;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

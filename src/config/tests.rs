@@ -379,24 +379,6 @@ fn database_path_is_taken_from_the_url() {
 }
 
 #[test]
-fn every_default_key_is_documented_in_the_readme() {
-    let readme = include_str!("../../README.md");
-    let defaults: toml::Table = toml::from_str(DEFAULT_TOML).expect("defaults parse");
-    for (section, table) in &defaults {
-        let table = table
-            .as_table()
-            .expect("every top-level default is a table");
-        for key in table.keys() {
-            let needle = format!("| `{section}.{key}` |");
-            assert!(
-                readme.contains(&needle),
-                "README's configuration table lacks {needle}"
-            );
-        }
-    }
-}
-
-#[test]
 fn initial_source_defaults_to_the_sheet_and_takes_only_a_side() {
     let s = load_with(None, &[], &[]).expect("defaults load");
     assert_eq!(s.sync.initial_source, crate::model::Side::Sheet);
