@@ -250,6 +250,37 @@ pub async fn creates_unfinished(
     Ok(n > 0)
 }
 
+/// Moves the time leadsync last wrote `side` of these fields to `at_ms` (never back): the
+/// merge records a write when it is planned, but it overwrote that side only when it landed,
+/// and a user's change made in between was lost to it (and must win if it is the newer).
+pub async fn mark_written(
+    conn: &mut sqlx::SqliteConnection,
+    pair: &str,
+    lead_id: &str,
+    side: &str,
+    fields: &[&str],
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let column = match side {
+        "sheet" => "sheet_written_at",
+        _ => "trello_written_at",
+    };
+    let sql = format!(
+        "UPDATE field_states SET {column} = max(coalesce({column}, 0), $1)
+         WHERE pair = $2 AND lead_id = $3 AND field = $4"
+    );
+    for field in fields {
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(at_ms)
+            .bind(pair)
+            .bind(lead_id)
+            .bind(field)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Every lead leadsync made for a row without an id since `created_since_ms` whose id had not
 /// landed in the sheet by `edited_at_ms`, newest first, with the row it was made at: a row
 /// edited then showed no id, and may be any of them (rows move).

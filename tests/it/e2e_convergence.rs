@@ -11,7 +11,7 @@ use leadsync::sandbox::trello::UserCardChange;
 use leadsync::sync::mapping::{compose_description, split_description};
 
 use crate::e2e::{
-    EMAIL, ID, NOTES, P, SETTLE, STATUS, add_lead, assert_sides_equal, marker, pool, world,
+    EMAIL, ID, NAME, NOTES, P, SETTLE, STATUS, add_lead, assert_sides_equal, marker, pool, world,
     world_with,
 };
 use crate::helpers::eventually;
@@ -267,4 +267,55 @@ async fn notes_typed_while_a_user_card_is_adopted_are_kept() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0][NOTES], "met at the expo", "and the row has them");
     assert_eq!(lead.map(|l| l.to_string()), Some(rows[0][ID].clone()));
+}
+
+/// A sheet edit is copied to the card, but the write is slow to land; meanwhile a user
+/// renames the card, and Trello delivers that rename only after the write landed over it. The
+/// rename, the later edit, must win on both sides: the merge must know that the write landed
+/// after it (not when it was planned), so the rename is written back to the card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_edit_overwritten_by_a_slow_write_still_wins() {
+    let w = world().await;
+    let (_, card) = add_lead(&w, P, 2, "Grace Hopper", "New").await;
+    w.trello.gate().set_faults(Faults {
+        hang_next: 1,
+        hang_for: Duration::from_secs(1),
+        ..Faults::default()
+    });
+    let card_calls = || w.trello.gate().calls().records().len();
+    let before = card_calls();
+    w.user_edits_cell(P, 2, "Name", "Grace B. Hopper")
+        .await
+        .expect("edit");
+    // The rename is made while the write hangs; its delivery waits until the write landed.
+    w.trello.hold_deliveries(true);
+    let rename = UserCardChange {
+        name: Some("Admiral Hopper".into()),
+        ..UserCardChange::default()
+    };
+    eventually("the card write is under way", SETTLE, || async {
+        (w.trello.gate().faults().hang_next == 0).then_some(())
+    })
+    .await;
+    w.user_updates_card(&card.id, rename).expect("rename");
+    eventually("the write lands", SETTLE, || async {
+        (card_calls() > before
+            && w.trello
+                .card(&card.id)
+                .is_some_and(|c| c.name == "Grace B. Hopper"))
+        .then_some(())
+    })
+    .await;
+    w.trello.hold_deliveries(false);
+    for held in w.trello.take_held_deliveries() {
+        w.trello.redeliver(held);
+    }
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let after = w.trello.card(&card.id).expect("card");
+    assert_eq!(
+        after.name, "Admiral Hopper",
+        "the later rename stands on the card"
+    );
+    assert_eq!(w.rows(P)[0][NAME], "Admiral Hopper", "and in the sheet");
 }

@@ -38,13 +38,17 @@ impl LeadLog {
     }
 }
 
-/// The latest observation of each field wins; equal times go to the later event.
+/// The latest observation of each field wins; equal times go to the later event. A user's
+/// change wins over an echo of our own write whatever their times: the echo carries no intent,
+/// and a change our write landed on must still reach the merge (which writes it back).
 fn combine<'a>(observations: impl Iterator<Item = &'a LeadObservation>) -> LeadObservation {
     let mut out = LeadObservation::new();
     for obs in observations {
         for (field, o) in obs {
             let newer = match out.get(field) {
-                Some(prev) => o.changed_at >= prev.changed_at,
+                Some(prev) => {
+                    (!o.by_leadsync, o.changed_at) >= (!prev.by_leadsync, prev.changed_at)
+                }
                 None => true,
             };
             if newer {
@@ -332,50 +336,28 @@ async fn write_plan(
 
 /// The (side, field) pairs the stored commands write: what lands after a decision made now.
 fn in_flight(ctx: &PairContext, payloads: &[String]) -> Vec<(crate::model::Side, Field)> {
-    use crate::model::Side;
-    let mut out = Vec::new();
-    for cmd in payloads
+    payloads
         .iter()
         .filter_map(|p| serde_json::from_str::<Command>(p).ok())
-    {
-        match cmd {
-            Command::WriteRow { cells, .. } | Command::AppendRow { cells, .. } => {
-                let written = |f: &Field| {
-                    let header = ctx.header(*f).trim().to_lowercase();
-                    cells.keys().any(|k| k.trim().to_lowercase() == header)
-                };
-                out.extend(
-                    Field::ALL
-                        .iter()
-                        .filter(|f| written(f))
-                        .map(|f| (Side::Sheet, *f)),
-                );
-            }
-            Command::CreateCard { .. } => out.extend(Field::ALL.iter().map(|f| (Side::Trello, *f))),
-            Command::UpdateCard {
-                name,
-                desc,
-                id_list,
-                ..
-            } => {
-                let parts = [
-                    (name, Field::Name),
-                    (desc, Field::Notes),
-                    (id_list, Field::Status),
-                ];
-                out.extend(
-                    parts
-                        .into_iter()
-                        .filter(|(v, _)| v.is_some())
-                        .map(|(_, f)| (Side::Trello, f)),
-                );
-            }
-            // Keeps the card's notes: no field value of ours.
-            Command::MarkCard { .. } => {}
-            Command::SetCustomField { field_id, .. } => {
-                out.extend(ctx.field_of(&field_id).map(|f| (Side::Trello, f)));
-            }
-        }
+        .flat_map(|cmd| cmd.fields_written(ctx))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::merge::Observed;
+    use crate::sync::test_support::t;
+
+    #[test]
+    fn a_users_change_outranks_a_later_echo_of_our_write_in_one_group() {
+        let user: LeadObservation = [(Field::Name, Observed::user("Admiral", Some(t(10))))].into();
+        let echo: LeadObservation =
+            [(Field::Name, Observed::leadsync("Grace", Some(t(12))))].into();
+        let later: LeadObservation = [(Field::Name, Observed::user("Amazing", Some(t(11))))].into();
+        let got = combine([&user, &echo].into_iter());
+        assert_eq!(got[&Field::Name].value, "Admiral");
+        let got = combine([&user, &echo, &later].into_iter());
+        assert_eq!(got[&Field::Name].value, "Amazing", "the latest user change");
     }
-    out
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::model::Side;
 use crate::store::outbox::{self, Command as Stored, NewCommand};
-use crate::store::{StoreError, links};
+use crate::store::{StoreError, lead_state, links};
 use crate::sync::outbox::Dispatcher;
 use crate::sync::outbox::types::{Claimed, FollowUp, Outcome, Recorded};
 use crate::sync::plan::commands::Command;
@@ -45,12 +46,14 @@ impl Dispatcher {
         outcome: Outcome,
     ) -> Result<Recorded, StoreError> {
         let (recorded, detail) = match outcome {
-            Outcome::Done { follow, skipped } => match self.complete(row, follow).await? {
-                Ok(true) if skipped.is_some() => (Recorded::Skipped, skipped),
-                Ok(true) => (Recorded::Sent, None),
-                Ok(false) => (Recorded::Lost, None),
-                Err(conflict) => (self.dead(row, &conflict).await?, Some(conflict)),
-            },
+            Outcome::Done { follow, skipped } => {
+                match self.complete(row, follow, skipped.is_none()).await? {
+                    Ok(true) if skipped.is_some() => (Recorded::Skipped, skipped),
+                    Ok(true) => (Recorded::Sent, None),
+                    Ok(false) => (Recorded::Lost, None),
+                    Err(conflict) => (self.dead(row, &conflict).await?, Some(conflict)),
+                }
+            }
             Outcome::Failed { retryable, error } => {
                 let last_try = row.attempts.saturating_add(1) >= self.options.max_attempts;
                 if retryable && !last_try {
@@ -81,8 +84,12 @@ impl Dispatcher {
         &self,
         row: &Stored,
         follow: FollowUp,
+        sent: bool,
     ) -> Result<Result<bool, String>, StoreError> {
         let mut tx = self.db.begin_write().await?;
+        if sent {
+            self.mark_landed(&mut tx, row).await?;
+        }
         let done = complete_in(&mut tx, row, &follow).await?;
         if done.is_ok() {
             tx.commit().await?;
@@ -105,6 +112,9 @@ impl Dispatcher {
             match outcome {
                 Outcome::Done { follow, skipped } if follow.card.is_none() => {
                     // Without a card to link, completing cannot meet a conflict.
+                    if skipped.is_none() {
+                        self.mark_landed(&mut tx, &claimed.row).await?;
+                    }
                     let done = complete_in(&mut tx, &claimed.row, &follow).await?;
                     let r = match (done, &skipped) {
                         (Ok(true), Some(_)) => Recorded::Skipped,
@@ -128,6 +138,31 @@ impl Dispatcher {
             all.push(self.record(row, outcome).await?);
         }
         Ok(all)
+    }
+
+    /// A write that landed replaced what its side showed until now, not when it was planned:
+    /// the fields it wrote are marked written now.
+    async fn mark_landed(&self, tx: &mut SqliteConnection, row: &Stored) -> Result<(), StoreError> {
+        let (Some(ctx), Some(lead)) = (self.pair(&row.pair), row.lead_id.as_deref()) else {
+            return Ok(());
+        };
+        let Ok(cmd) = serde_json::from_value::<Command>(row.payload.clone()) else {
+            return Ok(());
+        };
+        let now = crate::store::now_ms();
+        for side in [Side::Sheet, Side::Trello] {
+            let fields: Vec<&str> = cmd
+                .fields_written(ctx)
+                .into_iter()
+                .filter(|(s, _)| *s == side)
+                .map(|(_, f)| f.as_str())
+                .collect();
+            if !fields.is_empty() {
+                lead_state::mark_written(&mut *tx, &row.pair, lead, side.as_str(), &fields, now)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn dead(&self, row: &Stored, error: &str) -> Result<Recorded, StoreError> {

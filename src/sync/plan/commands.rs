@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{Field, Side};
+use crate::sync::context::PairContext;
+
 /// One side effect, stored in `outbox.payload` (`kind()` goes into `outbox.kind`). Trello
 /// commands name the lead, not the card: the dispatcher reads the card id from the link when it
 /// sends, so an update queued behind a pending create reaches the card that create made.
@@ -60,6 +63,45 @@ pub enum Command {
 }
 
 impl Command {
+    /// The (side, field) pairs this command writes when it is sent.
+    pub fn fields_written(&self, ctx: &PairContext) -> Vec<(Side, Field)> {
+        match self {
+            Command::WriteRow { cells, .. } | Command::AppendRow { cells, .. } => {
+                let written = |f: &Field| {
+                    let header = ctx.header(*f).trim().to_lowercase();
+                    cells.keys().any(|k| k.trim().to_lowercase() == header)
+                };
+                Field::ALL
+                    .iter()
+                    .filter(|f| written(f))
+                    .map(|f| (Side::Sheet, *f))
+                    .collect()
+            }
+            Command::CreateCard { .. } => Field::ALL.iter().map(|f| (Side::Trello, *f)).collect(),
+            Command::UpdateCard {
+                name,
+                desc,
+                id_list,
+                ..
+            } => [
+                (name, Field::Name),
+                (desc, Field::Notes),
+                (id_list, Field::Status),
+            ]
+            .into_iter()
+            .filter(|(v, _)| v.is_some())
+            .map(|(_, f)| (Side::Trello, f))
+            .collect(),
+            // Keeps the card's notes: no field value of ours.
+            Command::MarkCard { .. } => Vec::new(),
+            Command::SetCustomField { field_id, .. } => ctx
+                .field_of(field_id)
+                .map(|f| (Side::Trello, f))
+                .into_iter()
+                .collect(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::CreateCard { .. } => "create_card",
