@@ -281,7 +281,7 @@ fn seeds_from_env(var: &str) -> Option<Vec<u64>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 9 is open: about 4 % of seeds still fail; .ci/run reports it without gating"]
+#[ignore = "issue 9 is open: about 1-2 % of seeds still fail; .ci/run reports it without gating"]
 async fn seeded_histories_end_with_no_duplicate_no_reverted_edit_and_nothing_lost() {
     let seeds: Vec<u64> = REGRESSIONS.iter().copied().chain(SEEDS).collect();
     run_many(seeds).await;
