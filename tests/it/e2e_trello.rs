@@ -1,5 +1,6 @@
 //! End to end, Trello → sheet: what a user does to cards in the browser reaches the sheet.
 
+use leadsync::demo::world::World;
 use leadsync::sandbox::trello::UserCardChange;
 use leadsync::sync::mapping::split_description;
 
@@ -235,4 +236,57 @@ async fn a_card_in_an_unmapped_list_and_an_unmapped_status_are_left_as_they_are(
         .await
         .expect("outbox");
     assert_eq!(dead, 0);
+}
+
+/// Archives the card "in the browser" with its webhook lost (Trello gave up on the delivery).
+async fn archive_with_delivery_dropped(w: &World, card_id: &str) {
+    w.trello.hold_deliveries(true);
+    let archive = UserCardChange {
+        closed: Some(true),
+        ..UserCardChange::default()
+    };
+    w.user_updates_card(card_id, archive).expect("archive");
+    w.settle(SETTLE).await.expect("settles");
+    drop(w.trello.take_held_deliveries());
+    w.trello.hold_deliveries(false);
+}
+
+/// An archive leadsync never heard of is ordered by when it happened (Trello's card actions),
+/// not by when a reconciliation found it: a status set in the sheet afterwards wins, and the
+/// card leadsync moved while it lay archived comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sheet_status_set_after_a_missed_archive_wins_and_brings_the_card_back() {
+    let w = world().await;
+    let (_, card) = add_lead(&w, P, 2, "Ken Thompson", "New").await;
+    archive_with_delivery_dropped(&w, &card.id).await;
+    w.user_edits_cell(P, 2, "Status", "Contacted")
+        .await
+        .expect("edit");
+    w.settle(SETTLE).await.expect("settles");
+    for _ in 0..2 {
+        w.reconcile(SETTLE).await.expect("reconciles");
+        assert_eq!(w.rows(P)[0][STATUS], "Contacted");
+    }
+    let after = w.trello.card(&card.id).expect("card");
+    assert!(!after.closed, "the card is back");
+    assert_eq!(w.list_name(P, &after.id_list), "Contacted");
+    assert_eq!(w.cards(P).len(), 1);
+}
+
+/// The other order: an archive leadsync missed, made after the sheet's status change, is the
+/// newer change and wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_archive_after_a_sheet_status_set_wins_and_the_row_gets_lost() {
+    let w = world().await;
+    let (_, card) = add_lead(&w, P, 2, "Ken Thompson", "New").await;
+    w.user_edits_cell(P, 2, "Status", "Contacted")
+        .await
+        .expect("edit");
+    w.settle(SETTLE).await.expect("settles");
+    archive_with_delivery_dropped(&w, &card.id).await;
+    w.reconcile(SETTLE).await.expect("reconciles");
+    assert_eq!(w.rows(P)[0][STATUS], "Lost");
+    let after = w.trello.card(&card.id).expect("card");
+    assert!(after.closed, "the card stays archived");
+    assert_eq!(w.list_name(P, &after.id_list), "Contacted", "where it was");
 }

@@ -10,6 +10,8 @@ mod wire;
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -17,7 +19,7 @@ use serde_json::json;
 use super::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use events::{ActionMeta, CardOld, CardState, EventParseError, TrelloEvent};
 pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
-use wire::{WireBoard, WireCard, WireCustomField, WireList, WireMember, WireWebhook};
+use wire::{WireAction, WireBoard, WireCard, WireCustomField, WireList, WireMember, WireWebhook};
 
 const SYSTEM: &str = "trello";
 /// Trello answers at most this many cards per call; more need paging with `before`.
@@ -230,6 +232,21 @@ impl TrelloClient {
             .get("card", url, &[("customFieldItems", "true")])
             .await?;
         Ok(w.into())
+    }
+
+    /// When the card was last archived, from its `updateCard:closed` actions (newest first);
+    /// `None` if none of them archived it (it was never archived, or its history is gone).
+    pub async fn archived_at(&self, card_id: &str) -> Result<Option<DateTime<Utc>>, ClientError> {
+        let url = self.url(&format!(
+            "/cards/{}/actions",
+            id_segment("card_actions", card_id)?
+        ));
+        let query = [("filter", "updateCard:closed"), ("limit", "50")];
+        let actions: Vec<WireAction> = self.get("card_actions", url, &query).await?;
+        Ok(actions
+            .into_iter()
+            .find(|a| a.kind == "updateCard" && a.data.card.closed == Some(true))
+            .map(|a| a.date))
     }
 
     pub async fn create_card(&self, card: &NewCard) -> Result<Card, ClientError> {

@@ -299,3 +299,30 @@ async fn webhook_creation_is_refused_when_the_callback_does_not_answer_200() {
     );
     assert!(c.webhooks().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn reads_when_a_card_was_last_archived_from_its_actions() {
+    let (sb, c, b) = setup().await;
+    let card = sb.user_create_card(&b.lists["New"], "Ada", "").unwrap();
+    assert_eq!(c.archived_at(&card).await.unwrap(), None, "never archived");
+    let set_closed = |closed: bool| {
+        let change = UserCardChange {
+            closed: Some(closed),
+            ..UserCardChange::default()
+        };
+        sb.user_update_card(&card, &change).unwrap();
+    };
+    set_closed(true);
+    set_closed(false);
+    // Trello dates carry milliseconds: the bounds are widened to whole milliseconds.
+    let before = chrono::Utc::now() - chrono::Duration::milliseconds(1);
+    set_closed(true);
+    let after = chrono::Utc::now();
+    let at = c.archived_at(&card).await.unwrap().expect("archived");
+    assert!(before <= at && at <= after, "the latest archive: {at}");
+    let gone = c.archived_at("0123456789abcdef01234567").await;
+    assert!(
+        matches!(gone, Err(ClientError::NotFound { .. })),
+        "{gone:?}"
+    );
+}

@@ -206,3 +206,25 @@ mod tests {
         assert!(hook.active);
     }
 }
+
+/// One action of `GET /cards/{id}/actions`: only what tells an archive apart.
+#[derive(Deserialize)]
+pub(crate) struct WireAction {
+    pub date: DateTime<Utc>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub data: WireActionData,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct WireActionData {
+    #[serde(default)]
+    pub card: WireClosed,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct WireClosed {
+    #[serde(default)]
+    pub closed: Option<bool>,
+}

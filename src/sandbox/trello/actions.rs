@@ -87,3 +87,15 @@ pub fn build(
         body,
     }
 }
+
+/// Whether an action passes a `filter` of `GET /cards/{id}/actions`: comma-separated action
+/// types, each optionally narrowed to one changed field (`updateCard:closed` is an update whose
+/// `data.old` holds `closed`); `all` passes everything.
+pub fn matches_filter(action: &Value, filter: &str) -> bool {
+    filter.split(',').map(str::trim).any(|f| {
+        let (kind, field) = f.split_once(':').map_or((f, None), |(k, v)| (k, Some(v)));
+        kind == "all"
+            || (action["type"] == kind
+                && field.is_none_or(|field| action["data"]["old"].get(field).is_some()))
+    })
+}

@@ -4,8 +4,9 @@
 //! members (`/members/me`), boards, lists (read, create), custom field definitions (read, create)
 //! and their items on cards (`PUT /cards/{id}/customField/{field}/item`), cards (read one, list a
 //! board's cards with `open|closed|all`, `customFieldItems`, `limit` ≤ 1000 and `before` paging,
-//! create, update, delete), and webhooks (create with a HEAD check of the callback, duplicate
-//! refusal per token, list per token, delete). Auth is the OAuth header or `key`/`token` query
+//! create, update, delete), a card's actions (`GET /cards/{id}/actions` with `filter`, newest
+//! first), and webhooks (create with a HEAD check of the callback, duplicate refusal per token,
+//! list per token, delete). Auth is the OAuth header or `key`/`token` query
 //! parameters; the quotas (100 per 10 s per token, 300 per key) answer 429, and the shared
 //! [`Gate`] injects faults and logs calls. Every change — through the API (by the token's member)
 //! or through the `user_*` methods (by a separate "browser" member) — is delivered as an action

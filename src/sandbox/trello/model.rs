@@ -78,6 +78,9 @@ pub struct Model {
     /// Item ids of set custom field values, by (card id, field id).
     pub item_ids: BTreeMap<(String, String), String>,
     pub webhooks: Vec<SandboxWebhook>,
+    /// The actions of each card, by card id, oldest first: what `GET /cards/{id}/actions`
+    /// answers (newest first), whether or not a webhook delivered them.
+    pub card_actions: BTreeMap<String, Vec<Value>>,
     next_id: u64,
 }
 

@@ -89,6 +89,10 @@ impl Core {
         let mut model = self.lock();
         let (out, actions) = op(&mut model)?;
         for action in actions {
+            if let Some(card) = action.body["action"]["data"]["card"]["id"].as_str() {
+                let log = model.card_actions.entry(card.to_owned()).or_default();
+                log.push(action.body["action"].clone());
+            }
             let Ok(body) = serde_json::to_vec(&action.body) else {
                 continue;
             };

@@ -11,6 +11,7 @@ use axum::routing::{get, post, put};
 use axum::{Router, middleware};
 use serde_json::{Value, json};
 
+use super::actions::matches_filter;
 use super::auth::{credentials, quota_keys};
 use super::model::{self, card_json, field_json, list_json};
 use super::ops::ApiError;
@@ -39,6 +40,7 @@ pub fn router(ctx: Ctx, gate: Gate) -> Router {
                 .delete(writes::delete_card),
         )
         .route("/cards/{id}/customFieldItems", get(card_items))
+        .route("/cards/{id}/actions", get(card_actions))
         .route(
             "/cards/{id}/customField/{field}/item",
             put(writes::set_item),
@@ -227,4 +229,36 @@ async fn card_items(
     let m = ctx.core.lock();
     let c = m.card(&id).ok_or_else(ApiError::not_found)?;
     Ok(Json(card_json(&m, c, true)["customFieldItems"].take()))
+}
+
+/// The card's actions, newest first, that pass `filter` (Trello's default: comments and list
+/// moves), at most `limit` (default 50, ≤ 1000); each shaped as a webhook delivers it.
+async fn card_actions(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
+    check_id(&id)?;
+    let filter = q
+        .get("filter")
+        .map_or("commentCard,updateCard:idList", String::as_str);
+    let limit = match q.get("limit") {
+        None => 50,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::invalid("limit"))?,
+    };
+    let m = ctx.core.lock();
+    let card = m.card(&id).ok_or_else(ApiError::not_found)?;
+    let log = m.card_actions.get(&card.id).map_or(&[][..], Vec::as_slice);
+    let out = log
+        .iter()
+        .rev()
+        .filter(|a| matches_filter(a, filter))
+        .take(limit)
+        .cloned()
+        .collect();
+    Ok(Json(Value::Array(out)))
 }

@@ -182,3 +182,58 @@ async fn user_changes_update_the_inspected_state() {
         ApiError::invalid("idList")
     );
 }
+
+#[tokio::test]
+async fn serves_a_cards_actions_newest_first_by_type_and_changed_field() {
+    let (sb, b) = started().await;
+    let card = sb.user_create_card(&b.lists["New"], "Ada", "").unwrap();
+    for change in [
+        UserCardChange {
+            closed: Some(true),
+            ..Default::default()
+        },
+        UserCardChange {
+            name: Some("Ada L".into()),
+            closed: Some(false),
+            ..Default::default()
+        },
+    ] {
+        sb.user_update_card(&card, &change).unwrap();
+    }
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        http.get(format!("{}{path}", sb.api_base()))
+            .header("authorization", oauth(&sb))
+            .send()
+    };
+    let actions = |filter: &'static str| {
+        let r = get(format!("/cards/{card}/actions?filter={filter}"));
+        async move { r.await.unwrap().json::<Vec<Value>>().await.unwrap() }
+    };
+    let closed = actions("updateCard:closed").await;
+    let flags: Vec<(&Value, &Value)> = closed
+        .iter()
+        .map(|a| (&a["data"]["card"]["closed"], &a["data"]["old"]["closed"]))
+        .collect();
+    assert_eq!(
+        flags,
+        [(&json!(false), &json!(true)), (&json!(true), &json!(false))]
+    );
+    assert!(
+        closed
+            .iter()
+            .all(|a| a["type"] == "updateCard" && a["date"].is_string())
+    );
+    assert_eq!(
+        actions("updateCard").await.len(),
+        3,
+        "name and closed twice"
+    );
+    assert_eq!(actions("createCard,updateCard:name").await.len(), 2);
+    let unknown = get("/cards/0123456789abcdef01234567/actions".into())
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let url = format!("{}/cards/{card}/actions", sb.api_base());
+    assert_eq!(http.get(url).send().await.unwrap().status(), 401);
+}

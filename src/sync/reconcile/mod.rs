@@ -130,7 +130,10 @@ impl Reconciler {
                 system: "trello",
                 source,
             })?;
-        let known = self.known(&ctx.name).await?;
+        let mut known = self.known(&ctx.name).await?;
+        let trello = &self.trello;
+        let fetch = |card: String| async move { trello.archived_at(&card).await };
+        known.archived_at = read::archive_times(&cards, &known, fetch).await;
         let now = Utc::now();
         let actions = plan_reconcile(ctx, self.on_row_deleted, &grid, &cards, &known, now)?;
         let header = grid.first().cloned().unwrap_or_default();
@@ -179,6 +182,8 @@ impl Reconciler {
                 .into_iter()
                 .collect(),
             absences: absences::list(pool, pair).await?.into_iter().collect(),
+            // Filled in by `read::archive_times` once the board is read.
+            archived_at: HashMap::new(),
         })
     }
 

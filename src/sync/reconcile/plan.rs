@@ -336,7 +336,8 @@ impl<'a> Pass<'a> {
     fn card_fields(&mut self, card: Option<&Card>) -> LeadObservation {
         match card {
             Some(card) => {
-                let (fields, _, unmapped) = card_observation(self.ctx, card, self.now);
+                let archived_at = self.known.archived_at.get(&card.id).copied();
+                let (fields, _, unmapped) = card_observation(self.ctx, card, archived_at, self.now);
                 if let Some(list) = unmapped.filter(|_| !card.closed) {
                     self.actions.push(Action::Warning { message: format!("card {} is in list \"{list}\" which has no status; its status is left alone", card.id) });
                 }
@@ -349,5 +350,7 @@ impl<'a> Pass<'a> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_archive;
 #[cfg(test)]
 mod tests_reads;

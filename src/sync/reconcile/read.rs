@@ -25,6 +25,9 @@ pub struct Known {
     pub deleted_cards: HashSet<String>,
     /// Lead -> first time a full read missed its row (unix ms).
     pub absences: HashMap<String, i64>,
+    /// Card id -> when Trello says it was archived, for cards found closed whose link says
+    /// open (an archive whose webhook never came): the archive's own time, not the read's.
+    pub archived_at: HashMap<String, DateTime<Utc>>,
 }
 
 impl Known {
@@ -59,10 +62,13 @@ impl Known {
     }
 }
 
-/// Reads a card as the merge sees it, observed `now` (reconciliation has no change times).
+/// Reads a card as the merge sees it, observed `now` (reconciliation has no change times),
+/// except an archive whose time Trello told (`archived_at`): the merge orders that one against
+/// the agreed status, so an archive older than a later status set in the sheet loses to it.
 pub fn card_observation(
     ctx: &PairContext,
     card: &Card,
+    archived_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> (LeadObservation, Option<LeadId>, Option<String>) {
     let custom: Vec<(String, String)> = card
@@ -88,9 +94,46 @@ pub fn card_observation(
     if card.closed
         && let Some(status) = &ctx.archived_status
     {
-        fields.insert(Field::Status, Observed::user(status.clone(), Some(now)));
+        let at = archived_at.unwrap_or(now);
+        fields.insert(Field::Status, Observed::user(status.clone(), Some(at)));
     }
     (fields, read.lead_id, read.unmapped_list)
+}
+
+/// When Trello archived each card this read finds closed while its link says open: an archive
+/// leadsync never heard of, whose time the merge needs (see `card_observation`). One `fetch`
+/// per such card, so only a handful; a failed one leaves that archive timed by the read, as
+/// before, rather than failing the reconciliation.
+pub async fn archive_times<F, Fut, E>(
+    cards: &[Card],
+    known: &Known,
+    fetch: F,
+) -> HashMap<String, DateTime<Utc>>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<Option<DateTime<Utc>>, E>>,
+    E: std::fmt::Display,
+{
+    let closed = |id: &str| cards.iter().any(|c| c.id == id && c.closed);
+    let missed: Vec<String> = known
+        .links
+        .values()
+        .filter(|l| !l.card_closed && !known.unsent.contains(&l.lead_id))
+        .filter_map(|l| l.card_id.clone())
+        .filter(|id| closed(id))
+        .collect();
+    let mut times = HashMap::new();
+    for card_id in missed {
+        match fetch(card_id.clone()).await {
+            Ok(Some(at)) => {
+                times.insert(card_id, at);
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(card = %card_id, error = %err,
+                "reading when a card was archived failed; the read's time stands in"),
+        }
+    }
+    times
 }
 
 #[cfg(test)]
@@ -160,5 +203,50 @@ mod tests {
             twins.lead_showing(&row(&[(Field::Name, "Bo")]), &none),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn archive_times_are_asked_only_for_missed_archives_and_a_failure_is_left_out() {
+        let mut k = Known::default();
+        let mut cards = Vec::new();
+        // (lead, card, card closed on the board, link says closed)
+        for (lead, card, closed, link_closed) in [
+            ("L1", "c1", true, false),
+            ("L2", "c2", true, true),
+            ("L3", "c3", true, false),
+            ("L4", "c4", false, false),
+            ("L5", "c5", true, false),
+        ] {
+            let link = Link {
+                lead_id: lead.to_owned(),
+                card_id: Some(card.to_owned()),
+                card_closed: link_closed,
+                ..Link::default()
+            };
+            k.links.insert(lead.to_owned(), link);
+            let mut c = crate::sync::test_support::card(card, lead, "", "l-new");
+            c.closed = closed;
+            cards.push(c);
+        }
+        k.unsent.insert("L5".to_owned());
+        let asked = std::sync::Mutex::new(Vec::new());
+        let times = archive_times(&cards, &k, |card: String| {
+            asked.lock().expect("lock").push(card.clone());
+            async move {
+                match card.as_str() {
+                    "c3" => Err("HTTP 500"),
+                    _ => Ok(Some(t(3))),
+                }
+            }
+        })
+        .await;
+        let mut asked = asked.into_inner().expect("lock");
+        asked.sort();
+        assert_eq!(
+            asked,
+            ["c1", "c3"],
+            "only closed cards whose link says open"
+        );
+        assert_eq!(times, HashMap::from([("c1".to_owned(), t(3))]));
     }
 }

@@ -83,7 +83,7 @@ pub(crate) fn new_cards(
         .iter()
         .filter(|c| !c.closed && !linked.contains(c.id.as_str()))
     {
-        let (fields, marker, unmapped) = card_observation(ctx, card, now);
+        let (fields, marker, unmapped) = card_observation(ctx, card, None, now);
         if marker.is_some() || unmapped.is_some() {
             continue;
         }
