@@ -1,6 +1,9 @@
 //! End to end, Trello → sheet: what a user does to cards in the browser reaches the sheet.
 
+use std::time::Duration;
+
 use leadsync::demo::world::World;
+use leadsync::sandbox::common::Faults;
 use leadsync::sandbox::trello::UserCardChange;
 use leadsync::sync::mapping::split_description;
 
@@ -8,6 +11,7 @@ use crate::e2e::{
     CARD, EMAIL, ID, NAME, NOTES, P, SETTLE, STATUS, add_lead, assert_sides_equal, marker, pool,
     world,
 };
+use crate::helpers::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_moved_renamed_and_field_edited_in_trello_updates_the_row() {
@@ -289,4 +293,59 @@ async fn a_missed_archive_after_a_sheet_status_set_wins_and_the_row_gets_lost() 
     let after = w.trello.card(&card.id).expect("card");
     assert!(after.closed, "the card stays archived");
     assert_eq!(w.list_name(P, &after.id_list), "Contacted", "where it was");
+}
+
+/// A reconciliation reads the board, and while its answer is on its way a user archives the
+/// card. What the read showed was so when it was made: the archive, made after, is the newer
+/// change and must stand (the row gets the archived status, the card stays archived), though
+/// the reconciliation's plan is made after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_made_while_a_reconciliation_reads_the_board_stands() {
+    let w = world().await;
+    let (_, card) = add_lead(&w, P, 2, "Ken Thompson", "Contacted").await;
+    // The user moves the card to New; that move reaches leadsync only through the read.
+    w.trello.hold_deliveries(true);
+    let to_new = UserCardChange {
+        id_list: Some(w.list_id(P, "New")),
+        ..UserCardChange::default()
+    };
+    w.user_updates_card(&card.id, to_new).expect("move");
+    drop(w.trello.take_held_deliveries());
+    // The board read is served, then its answer hangs for a second.
+    w.trello.gate().set_faults(Faults {
+        hang_next: 1,
+        hang_for: Duration::from_secs(1),
+        after_handler: true,
+        ..Faults::default()
+    });
+    let engine = w.state().and_then(|s| s.engine.as_ref()).expect("engine");
+    assert!(engine.request_reconcile(None));
+    eventually("the board read is under way", SETTLE, || async {
+        (w.trello.gate().faults().hang_next == 0).then_some(())
+    })
+    .await;
+    let archive = UserCardChange {
+        closed: Some(true),
+        ..UserCardChange::default()
+    };
+    w.user_updates_card(&card.id, archive).expect("archive");
+    eventually("the reconciliation copies the move", SETTLE, || async {
+        (w.rows(P)[0][STATUS] == "New").then_some(())
+    })
+    .await;
+    w.trello.hold_deliveries(false);
+    for held in w.trello.take_held_deliveries() {
+        w.trello.redeliver(held);
+    }
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    assert_eq!(
+        w.rows(P)[0][STATUS],
+        "Lost",
+        "the archive stands in the sheet"
+    );
+    assert!(
+        w.trello.card(&card.id).expect("card").closed,
+        "and on the board"
+    );
 }

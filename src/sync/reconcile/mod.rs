@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -135,7 +135,10 @@ impl Reconciler {
         let fetch = |card: String| async move { trello.archived_at(&card).await };
         known.archived_at = read::archive_times(&cards, &known, fetch).await;
         let now = Utc::now();
-        let actions = plan_reconcile(ctx, self.on_row_deleted, &grid, &cards, &known, now)?;
+        // What the reads show was so when they began, not when the plan is made: a change a
+        // user made after the board was read (its event on the way) is the newer one.
+        let read_at = DateTime::from_timestamp_millis(started_ms).unwrap_or(now);
+        let actions = plan_reconcile(ctx, self.on_row_deleted, &grid, &cards, &known, read_at)?;
         let header = grid.first().cloned().unwrap_or_default();
         let shown = sheet_ids(&ColumnMap::from_header(&header, &ctx.columns)?, &grid);
         let commands = actions
