@@ -269,35 +269,10 @@ mod tests {
         );
     }
 
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     /// The WARN lines `f` logs, as JSON.
     fn warnings_of(f: impl FnOnce()) -> Vec<serde_json::Value> {
-        let out = Captured::default();
-        let writer = out.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, f);
-        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
-        text.lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        crate::sync::test_support::json_logs_of(f)
+            .into_iter()
             .filter(|e| e["level"] == "WARN")
             .collect()
     }

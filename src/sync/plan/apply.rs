@@ -198,29 +198,10 @@ pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
     use crate::model::{ConflictPolicy, Field};
     use crate::sync::merge::{FieldState, Observed, merge_field};
-    use crate::sync::test_support::{ctx, t};
-
-    /// Collects what the subscriber writes.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::sync::test_support::{ctx, json_logs_of, t};
 
     #[test]
     fn a_conflict_is_one_json_event_with_every_field_the_contract_names() {
@@ -242,20 +223,8 @@ mod tests {
             decisions: vec![decision],
             ..LeadPlan::default()
         };
-        let out = Captured::default();
-        let writer = out.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, || log_plan(&ctx(), "L1", Some("c1"), &plan));
-        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("JSON line"))
-            .collect();
-        assert_eq!(lines.len(), 1, "{text}");
+        let lines = json_logs_of(|| log_plan(&ctx(), "L1", Some("c1"), &plan));
+        assert_eq!(lines.len(), 1, "{lines:?}");
         let e = &lines[0];
         assert_eq!(e["message"], "conflict resolved");
         assert_eq!(e["level"], "INFO");
