@@ -7,7 +7,7 @@ use crate::inbound::{SheetEventRow, Source};
 use crate::model::Field;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{SheetLead, read_values, split_description};
-use crate::sync::merge::{LeadObservation, Observed};
+use crate::sync::merge::{LeadObservation, LeadState, Observed};
 
 /// A sheet row as the merge sees it.
 #[derive(Debug, Clone)]
@@ -184,6 +184,39 @@ fn card_update(
     }
 }
 
+/// How a row without an id compares with a lead's agreed values. Rows move, are deleted and
+/// typed anew, so neither position nor content alone is an identity; the worker and the
+/// reconciler weigh both with this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resemblance {
+    /// The row shows the lead's (non-empty) name.
+    pub same_name: bool,
+    /// Fields filled on both sides that differ: one edit changes one cell.
+    pub differing: usize,
+}
+
+pub fn resemblance(state: &LeadState, shown: &LeadObservation) -> Resemblance {
+    let mut r = Resemblance {
+        same_name: false,
+        differing: 0,
+    };
+    for (field, o) in shown {
+        let Some(agreed) = state.get(field).and_then(|s| s.agreed.as_ref()) else {
+            continue;
+        };
+        let (now, was) = (o.value.trim(), agreed.value.trim());
+        if now.is_empty() || was.is_empty() {
+            continue;
+        }
+        if now == was {
+            r.same_name |= *field == Field::Name;
+        } else {
+            r.differing += 1;
+        }
+    }
+    r
+}
+
 /// The latest time an event's change can have happened: when leadsync received it
 /// (`received_at_ms`), and for an Apps Script event the end of the second it was signed in
 /// (`signed_at`, unix seconds; the signature window holds that second near the server clock).
@@ -295,5 +328,43 @@ mod tests {
             clamp_change_time("sales", Source::Trello, at(RECEIVED_MS + 300), limit);
         });
         assert!(skew.is_empty(), "{skew:?}");
+    }
+
+    #[test]
+    fn resemblance_counts_only_fields_filled_on_both_sides() {
+        use crate::sync::merge::{Agreed, FieldState};
+        let state: LeadState = [
+            (Field::Name, "Ada"),
+            (Field::Email, "a@x.io"),
+            (Field::Notes, ""),
+        ]
+        .into_iter()
+        .map(|(f, v)| {
+            let agreed = Some(Agreed::new(v, at(0), None));
+            (
+                f,
+                FieldState {
+                    agreed,
+                    ..FieldState::default()
+                },
+            )
+        })
+        .collect();
+        let row = |cells: &[(Field, &str)]| -> LeadObservation {
+            cells
+                .iter()
+                .map(|(f, v)| (*f, Observed::user(*v, None)))
+                .collect()
+        };
+        let same = row(&[
+            (Field::Name, "Ada"),
+            (Field::Email, ""),
+            (Field::Notes, "new"),
+        ]);
+        let r = resemblance(&state, &same);
+        assert_eq!((r.same_name, r.differing), (true, 0));
+        let other = row(&[(Field::Name, "Bo"), (Field::Email, "b@x.io")]);
+        let r = resemblance(&state, &other);
+        assert_eq!((r.same_name, r.differing), (false, 2));
     }
 }

@@ -157,12 +157,13 @@ async fn lead_of_group(
                 .max()
                 .unwrap_or(now)
                 .timestamp_millis();
-            let shown = group.rows.last().map(|r| &r.fields);
-            let found = lead_of_new_row(&mut *conn, &ctx.name, row, (since, edited), shown);
-            let lead = match found.await? {
-                Some(existing) => existing,
-                None => LeadId::generate().to_string(),
+            let found = match group.rows.last() {
+                Some(r) => {
+                    lead_of_new_row(&mut *conn, &ctx.name, row, (since, edited), &r.fields).await?
+                }
+                None => None,
             };
+            let lead = found.unwrap_or_else(|| LeadId::generate().to_string());
             Ok(Some((lead.clone(), Some(lead))))
         }
         _ => Ok(None),

@@ -219,11 +219,11 @@ impl Worker {
             let Some(row) = key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()) else {
                 continue;
             };
-            let shown = match item {
-                Item::Row(r) => Some(&r.fields),
-                Item::Card(_) => None,
+            let Item::Row(shown) = item else {
+                continue;
             };
-            let known = lead_of_new_row(&mut conn, &ctx.name, row, (since, edited), shown).await;
+            let known =
+                lead_of_new_row(&mut conn, &ctx.name, row, (since, edited), &shown.fields).await;
             if known.map_err(|e| e.to_string())?.is_some() {
                 continue;
             }

@@ -3,9 +3,10 @@
 
 use sqlx::SqliteConnection;
 
-use crate::model::Field;
 use crate::store::{StoreError, lead_state};
 use crate::sync::merge::LeadObservation;
+use crate::sync::merge::state::lead_state as merge_state;
+use crate::sync::observe::resemblance;
 
 /// A row without an id that leadsync gave an id within this window is the same lead when it is
 /// edited again (our id write may not have reached the sheet yet).
@@ -24,45 +25,19 @@ pub(crate) async fn lead_of_new_row(
     pair: &str,
     row: i64,
     (since, edited): (i64, i64),
-    shown: Option<&LeadObservation>,
+    shown: &LeadObservation,
 ) -> Result<Option<String>, StoreError> {
     let candidates = lead_state::unlanded_new_leads(&mut *conn, pair, since, edited).await?;
-    let Some(shown) = shown else {
-        return Ok(candidates
-            .into_iter()
-            .find(|(_, hint)| *hint == Some(row))
-            .map(|(lead, _)| lead));
-    };
     let mut elsewhere = Vec::new();
     for (lead, hint) in candidates {
-        let stored = lead_state::load_lead(&mut *conn, pair, &lead).await?;
-        let (same_name, differing) = compare(&stored, shown);
-        if hint == Some(row) && differing < 2 {
+        let state = merge_state(&lead_state::load_lead(&mut *conn, pair, &lead).await?);
+        let r = resemblance(&state, shown);
+        if hint == Some(row) && r.differing < 2 {
             return Ok(Some(lead));
         }
-        if same_name && differing == 0 {
+        if r.same_name && r.differing == 0 {
             elsewhere.push(lead);
         }
     }
     Ok((elsewhere.len() == 1).then(|| elsewhere.remove(0)))
-}
-
-/// Whether a row shows a lead's agreed name, and in how many fields filled on both it differs.
-fn compare(stored: &[lead_state::StoredField], shown: &LeadObservation) -> (bool, usize) {
-    let mut same_name = false;
-    let mut differing = 0;
-    for s in stored {
-        let field = Field::ALL.into_iter().find(|f| f.as_str() == s.field);
-        let Some(now) = field.and_then(|f| shown.get(&f)).map(|o| o.value.trim()) else {
-            continue;
-        };
-        let was = s.agreed_value.trim();
-        if field == Some(Field::Name) && !now.is_empty() && now == was {
-            same_name = true;
-        }
-        if !now.is_empty() && !was.is_empty() && now != was {
-            differing += 1;
-        }
-    }
-    (same_name, differing)
 }

@@ -135,13 +135,21 @@ impl Dispatcher {
                 Ok(cmd) => cmd,
                 Err(e) => {
                     let why = Outcome::Invalid(format!("unreadable command payload: {e}"));
-                    keep(&mut report, &mut first_error, self.record(&row, why).await);
+                    keep(
+                        &mut report,
+                        &mut first_error,
+                        self.record(&row, None, why).await,
+                    );
                     continue;
                 }
             };
             if !self.pairs.contains_key(&row.pair) {
                 let why = Outcome::Invalid(format!("pair {} is not configured", row.pair));
-                keep(&mut report, &mut first_error, self.record(&row, why).await);
+                keep(
+                    &mut report,
+                    &mut first_error,
+                    self.record(&row, None, why).await,
+                );
                 continue;
             }
             let claimed = Claimed { row, cmd };
@@ -156,7 +164,10 @@ impl Dispatcher {
                 // The semaphore is never closed, so acquiring only fails if it were.
                 let _permit = permits.acquire_owned().await.ok();
                 let outcome = this.send_trello(&claimed).await?;
-                Ok(vec![this.record(&claimed.row, outcome).await?])
+                Ok(vec![
+                    this.record(&claimed.row, Some(&claimed.cmd), outcome)
+                        .await?,
+                ])
             });
         }
         for (_, batch) in sheet_batches {

@@ -40,14 +40,17 @@ pub(crate) fn backoff(attempts: i64, base: Duration, max: Duration) -> Duration 
 }
 
 impl Dispatcher {
+    /// `cmd`: the command as the dispatcher parsed it (`None` for a payload it could not read).
     pub(crate) async fn record(
         &self,
         row: &Stored,
+        cmd: Option<&Command>,
         outcome: Outcome,
     ) -> Result<Recorded, StoreError> {
         let (recorded, detail) = match outcome {
             Outcome::Done { follow, skipped } => {
-                match self.complete(row, follow, skipped.is_none()).await? {
+                let landed = cmd.filter(|_| skipped.is_none());
+                match self.complete(row, follow, landed).await? {
                     Ok(true) if skipped.is_some() => (Recorded::Skipped, skipped),
                     Ok(true) => (Recorded::Sent, None),
                     Ok(false) => (Recorded::Lost, None),
@@ -84,11 +87,11 @@ impl Dispatcher {
         &self,
         row: &Stored,
         follow: FollowUp,
-        sent: bool,
+        landed: Option<&Command>,
     ) -> Result<Result<bool, String>, StoreError> {
         let mut tx = self.db.begin_write().await?;
-        if sent {
-            self.mark_landed(&mut tx, row).await?;
+        if let Some(cmd) = landed {
+            self.mark_landed(&mut tx, row, cmd).await?;
         }
         let done = complete_in(&mut tx, row, &follow).await?;
         if done.is_ok() {
@@ -113,7 +116,8 @@ impl Dispatcher {
                 Outcome::Done { follow, skipped } if follow.card.is_none() => {
                     // Without a card to link, completing cannot meet a conflict.
                     if skipped.is_none() {
-                        self.mark_landed(&mut tx, &claimed.row).await?;
+                        self.mark_landed(&mut tx, &claimed.row, &claimed.cmd)
+                            .await?;
                     }
                     let done = complete_in(&mut tx, &claimed.row, &follow).await?;
                     let r = match (done, &skipped) {
@@ -123,7 +127,7 @@ impl Dispatcher {
                     };
                     recorded.push((&claimed.row, r, skipped));
                 }
-                other => rest.push((&claimed.row, other)),
+                other => rest.push((claimed, other)),
             }
         }
         tx.commit().await?;
@@ -134,19 +138,24 @@ impl Dispatcher {
                 r
             })
             .collect();
-        for (row, outcome) in rest {
-            all.push(self.record(row, outcome).await?);
+        for (claimed, outcome) in rest {
+            all.push(
+                self.record(&claimed.row, Some(&claimed.cmd), outcome)
+                    .await?,
+            );
         }
         Ok(all)
     }
 
     /// A write that landed replaced what its side showed until now, not when it was planned:
     /// the fields it wrote are marked written now.
-    async fn mark_landed(&self, tx: &mut SqliteConnection, row: &Stored) -> Result<(), StoreError> {
+    async fn mark_landed(
+        &self,
+        tx: &mut SqliteConnection,
+        row: &Stored,
+        cmd: &Command,
+    ) -> Result<(), StoreError> {
         let (Some(ctx), Some(lead)) = (self.pair(&row.pair), row.lead_id.as_deref()) else {
-            return Ok(());
-        };
-        let Ok(cmd) = serde_json::from_value::<Command>(row.payload.clone()) else {
             return Ok(());
         };
         let now = crate::store::now_ms();

@@ -11,6 +11,7 @@ use crate::store::links::Link;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{CardInput, card_fields};
 use crate::sync::merge::{LeadObservation, LeadState, Observed};
+use crate::sync::observe::resemblance;
 
 /// A row must be missing from reads at least this far apart before it counts as deleted.
 pub const ROW_GONE_AFTER_MS: i64 = 60_000;
@@ -38,17 +39,9 @@ impl Known {
         shown: &LeadObservation,
         ids_in_sheet: &HashSet<String>,
     ) -> Option<String> {
-        let name = shown.get(&Field::Name).map(|o| o.value.trim())?;
-        if name.is_empty() {
-            return None;
-        }
         let agree = |state: &LeadState| {
-            let agreed = |f: Field| state.get(&f).and_then(|s| s.agreed.as_ref());
-            agreed(Field::Name).is_some_and(|a| a.value.trim() == name)
-                && shown.iter().all(|(f, o)| {
-                    let (now, was) = (o.value.trim(), agreed(*f).map_or("", |a| a.value.trim()));
-                    now.is_empty() || was.is_empty() || now == was
-                })
+            let r = resemblance(state, shown);
+            r.same_name && r.differing == 0
         };
         let mut found = self
             .links
