@@ -181,6 +181,40 @@ impl fmt::Display for Side {
     }
 }
 
+/// The system a pair keeps its leads in (`[[pairs]] tracker`); Trello is the other side. The
+/// merge names that side `Side::Sheet` whatever its kind; logs and settings name it by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackerKind {
+    #[default]
+    Sheets,
+    Airtable,
+}
+
+impl TrackerKind {
+    /// The config and storage name (`tracker = "airtable"`, `outbox.target`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackerKind::Sheets => "sheets",
+            TrackerKind::Airtable => "airtable",
+        }
+    }
+
+    /// The tracker side's name in decisions and logs: `copy_to_airtable`, `winner: airtable`.
+    pub fn side_name(self) -> &'static str {
+        match self {
+            TrackerKind::Sheets => "sheet",
+            TrackerKind::Airtable => "airtable",
+        }
+    }
+}
+
+impl fmt::Display for TrackerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `sync.conflict_policy`: who wins when both sides changed a field to different values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -99,6 +99,10 @@ mod tests {
                 board_id: format!("board{name}"),
                 columns: Default::default(),
                 status_lists: Default::default(),
+                tracker: Default::default(),
+                base_id: None,
+                table: None,
+                conflict_policy: None,
             })
             .collect();
         settings

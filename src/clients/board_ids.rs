@@ -105,6 +105,10 @@ mod tests {
             board_id: board_id.into(),
             columns: ColumnSettings::default(),
             status_lists: [("New".to_owned(), "New".to_owned())].into(),
+            tracker: Default::default(),
+            base_id: None,
+            table: None,
+            conflict_policy: None,
         }
     }
 

@@ -84,6 +84,8 @@ pub enum ConflictPolicySetting {
     LastWriterWins,
     PreferSheet,
     PreferTrello,
+    /// The pair's lead tracker, whatever its kind.
+    PreferTracker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -127,14 +129,28 @@ impl SyncSettings {
     }
 }
 
-/// One sheet <-> board pair.
+/// One lead tracker <-> board pair. The tracker's own keys are empty (`spreadsheet_id`, `sheet`)
+/// or `None` (`base_id`, `table`) when they belong to another kind of tracker.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PairSettings {
     pub name: String,
+    #[serde(default)]
+    pub tracker: crate::model::TrackerKind,
+    #[serde(default)]
     pub spreadsheet_id: String,
+    #[serde(default)]
     pub sheet: String,
+    /// Airtable: the base (`app…`).
+    #[serde(default)]
+    pub base_id: Option<String>,
+    /// Airtable: the table's name or id.
+    #[serde(default)]
+    pub table: Option<String>,
     pub board_id: String,
+    /// Overrides `sync.conflict_policy` for this pair.
+    #[serde(default)]
+    pub conflict_policy: Option<ConflictPolicySetting>,
     #[serde(default)]
     pub columns: ColumnSettings,
     #[serde(default)]

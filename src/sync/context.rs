@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::config::{OnCardArchived, PairSettings, Settings};
-use crate::model::{ConflictPolicy, Field, Side};
+use crate::model::{ConflictPolicy, Field, Side, TrackerKind};
 use crate::sync::mapping::{BoardNames, ColumnNames, StatusLists};
 use crate::sync::merge::MergeRules;
 
@@ -11,6 +11,8 @@ use crate::sync::merge::MergeRules;
 #[derive(Debug, Clone)]
 pub struct PairContext {
     pub name: String,
+    /// The kind of lead tracker: names the tracker side in logs and picks its client.
+    pub tracker: TrackerKind,
     pub settings: PairSettings,
     pub statuses: StatusLists,
     pub columns: ColumnNames,
@@ -46,12 +48,18 @@ pub struct Unresolved {
     pub problems: Vec<String>,
 }
 
-pub fn policy_of(settings: &Settings) -> ConflictPolicy {
+/// The pair's `conflict_policy`, or the `[sync]` default.
+pub fn policy_of(settings: &Settings, pair: &PairSettings) -> ConflictPolicy {
     use crate::config::ConflictPolicySetting as S;
-    match settings.sync.conflict_policy {
+    match pair
+        .conflict_policy
+        .unwrap_or(settings.sync.conflict_policy)
+    {
         S::LastWriterWins => ConflictPolicy::LastWriterWins,
         S::PreferSheet => ConflictPolicy::PreferSheet,
         S::PreferTrello => ConflictPolicy::PreferTrello,
+        // The merge's tracker side is `Side::Sheet` whatever the tracker's kind.
+        S::PreferTracker => ConflictPolicy::PreferSheet,
     }
 }
 
@@ -130,6 +138,7 @@ impl PairContext {
         };
         Ok(Self {
             name: pair.name.clone(),
+            tracker: pair.tracker,
             settings: pair.clone(),
             statuses: StatusLists::new(pair.status_lists.clone()),
             columns: column_names(pair),
@@ -137,7 +146,7 @@ impl PairContext {
             list_ids,
             field_ids,
             member_id: member_id.to_owned(),
-            policy: policy_of(settings),
+            policy: policy_of(settings, pair),
             initial_source: settings.sync.initial_source,
             archived_status,
             create_rows_from_cards: settings.sync.create_rows_from_cards,
