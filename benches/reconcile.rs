@@ -87,7 +87,7 @@ impl Bench {
         let db = Db::connect(&world.settings.database.url).await?;
         db.migrate().await?;
         let (trello, sheets) = world.clients()?;
-        let engine = Engine::build_with(&world.settings, db.clone(), trello, sheets).await?;
+        let engine = Engine::build_with(&world.settings, db.clone(), trello, sheets, None).await?;
         Ok(Self {
             reconciler: engine.reconciler,
             dispatcher: engine.dispatcher,

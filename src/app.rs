@@ -43,6 +43,8 @@ pub enum EngineMode {
 pub struct EngineParts {
     pub trello: TrelloClient,
     pub sheets: SheetsClient,
+    /// For Airtable pairs.
+    pub airtable: Option<crate::clients::airtable::AirtableClient>,
     pub dispatch: DispatchOptions,
 }
 
@@ -94,9 +96,11 @@ impl App {
                 let EngineParts {
                     trello,
                     sheets,
+                    airtable,
                     dispatch,
                 } = *parts;
-                let engine = Engine::build_with(&settings, db.clone(), trello, sheets).await?;
+                let engine =
+                    Engine::build_with(&settings, db.clone(), trello, sheets, airtable).await?;
                 Some(engine.with_dispatch_options(dispatch))
             }
         };

@@ -39,10 +39,11 @@ pub async fn run(
     }
     let trello = trello_client(&settings)?;
     let sheets = sheets_client(&settings)?;
+    let airtable = crate::sync::engine::airtable_client(&settings)?;
     let mut settings = settings;
     resolve_board_ids(&mut settings.pairs, &trello).await?;
     let (db, _scratch) = open_db(&settings, dry_run).await?;
-    let contexts = resolve_contexts(&settings, &trello, &sheets).await?;
+    let contexts = resolve_contexts(&settings, &trello, &sheets, airtable.as_ref()).await?;
     if !dry_run {
         record_pairs(&settings, &db, &contexts).await?;
     }
@@ -53,7 +54,8 @@ pub async fn run(
         contexts.clone(),
         settings.sync.on_row_deleted,
         settings.sync.activity_retention_days,
-    );
+    )
+    .with_airtable(airtable.clone());
     let names = match pair {
         Some(name) => vec![name],
         None => reconciler.pair_names(),

@@ -34,6 +34,12 @@ pub fn trello_client(settings: &Settings) -> Result<TrelloClient, ClientError> {
 /// working directory) against `google.sheets_api_base`.
 pub fn sheets_client(settings: &Settings) -> Result<SheetsClient, ClientError> {
     let g = &settings.google;
+    // A configuration whose pairs all keep their leads elsewhere needs no service account.
+    let sheets_pairs =
+        (settings.pairs.iter()).any(|p| p.tracker == crate::model::TrackerKind::Sheets);
+    if !settings.pairs.is_empty() && !sheets_pairs {
+        return SheetsClient::unconfigured(&g.sheets_api_base);
+    }
     let path = &g.credentials_file;
     let text = std::fs::read_to_string(path).map_err(|e| {
         ClientError::Config(format!(

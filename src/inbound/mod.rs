@@ -4,11 +4,13 @@
 //! `signature` proves where an event came from (`Unverified` → `Verified<RawEvent>`); it sits
 //! here, below both the HTTP door that verifies and the store that keeps only verified events.
 
+mod record_change;
 mod sheet_event;
 pub mod signature;
 
 use crate::clients::trello::TrelloEvent;
 
+pub use record_change::{RecordChangeEvent, RecordChangeKind};
 pub use sheet_event::{SheetEvent, SheetEventKind, SheetEventRow};
 
 /// Which outside system sent an event; stored with it in the inbox.
@@ -16,6 +18,8 @@ pub use sheet_event::{SheetEvent, SheetEventKind, SheetEventRow};
 pub enum Source {
     Trello,
     Sheets,
+    /// A record change read from Airtable's webhook payloads.
+    Airtable,
 }
 
 impl Source {
@@ -24,6 +28,7 @@ impl Source {
         match self {
             Source::Trello => "trello",
             Source::Sheets => "sheets",
+            Source::Airtable => "airtable",
         }
     }
 
@@ -32,6 +37,7 @@ impl Source {
         match text {
             "trello" => Some(Source::Trello),
             "sheets" => Some(Source::Sheets),
+            "airtable" => Some(Source::Airtable),
             _ => None,
         }
     }
@@ -50,6 +56,7 @@ pub enum InboundEvent {
     /// Boxed: a Trello action is several times the size of the Apps Script envelope.
     Trello(Box<TrelloEvent>),
     Sheets(SheetEvent),
+    Airtable(RecordChangeEvent),
 }
 
 /// Why a body is not an event of its source; the text names the field at fault.
@@ -80,6 +87,12 @@ impl InboundEvent {
         match source {
             Source::Trello => Self::parse_trello(body).map(|e| Self::Trello(Box::new(e))),
             Source::Sheets => Self::parse_sheet(body).map(Self::Sheets),
+            Source::Airtable => {
+                utf8(body)?;
+                RecordChangeEvent::parse(body)
+                    .map(Self::Airtable)
+                    .map_err(|e| BadEvent::new(format!("not a record change: {e}")))
+            }
         }
     }
 

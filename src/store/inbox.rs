@@ -45,6 +45,32 @@ async fn insert_at(
     Ok(id.map_or(Stored::Duplicate, Stored::New))
 }
 
+/// Stores an event leadsync read itself from a system's API (a change feed), in the caller's
+/// transaction: it is trusted because leadsync's own call read it, not by a signature. Answers
+/// the new row's id, or `None` when the same (source, dedupe key) was stored before.
+pub async fn insert_fetched(
+    exec: impl SqliteExecutor<'_>,
+    source: crate::inbound::Source,
+    dedupe_key: &str,
+    pair: &str,
+    body: &[u8],
+) -> Result<Option<i64>, StoreError> {
+    let now = now_ms();
+    Ok(sqlx::query_scalar(
+        "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $4)
+         ON CONFLICT (source, dedupe_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(source.as_str())
+    .bind(dedupe_key)
+    .bind(pair)
+    .bind(now)
+    .bind(body)
+    .fetch_optional(exec)
+    .await?)
+}
+
 /// Events stored and not yet processed (pending or being processed), over all pairs.
 pub async fn depth(exec: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
     Ok(

@@ -29,6 +29,8 @@ pub struct PairContext {
     /// `sync.on_card_archived = "status:X"`: the status an archived card gives its row.
     pub archived_status: Option<String>,
     pub create_rows_from_cards: bool,
+    /// `sync.on_row_deleted`: what a deleted row (or record) does to its card.
+    pub on_row_deleted: crate::config::OnRowDeleted,
 }
 
 /// The board as read from Trello, before it is checked against a pair's config.
@@ -150,6 +152,7 @@ impl PairContext {
             initial_source: settings.sync.initial_source,
             archived_status,
             create_rows_from_cards: settings.sync.create_rows_from_cards,
+            on_row_deleted: settings.sync.on_row_deleted,
         })
     }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::clients::airtable::AirtableClient;
 use crate::clients::build::{sheets_client, trello_client};
 use crate::clients::http::ClientError;
 use crate::clients::sheets::SheetsClient;
@@ -18,6 +19,7 @@ use crate::config::Settings;
 use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
 use crate::sync::context::PairContext;
+use crate::sync::fetch::Fetcher;
 use crate::sync::handle::EngineHandle;
 use crate::sync::inbox::Worker;
 use crate::sync::outbox::Dispatcher;
@@ -32,7 +34,7 @@ pub enum EngineError {
     Resolve(#[from] ResolveError),
 }
 
-/// Worker, dispatcher, reconciler, housekeeping.
+/// Worker, dispatcher, reconciler, housekeeping (and the fetcher, with Airtable pairs).
 const TASKS: usize = 4;
 
 /// A built engine, not yet running.
@@ -41,6 +43,8 @@ pub struct Engine {
     pub reconciler: Reconciler,
     pub worker: Worker,
     pub dispatcher: Dispatcher,
+    /// Reads Airtable's change feeds; `None` without Airtable pairs.
+    pub fetcher: Option<Fetcher>,
     requests: mpsc::UnboundedReceiver<String>,
     handle: EngineHandle,
     running: Arc<AtomicUsize>,
@@ -54,7 +58,8 @@ impl Engine {
     pub async fn build(settings: &Settings, db: Db) -> Result<Self, EngineError> {
         let trello = trello_client(settings)?;
         let sheets = sheets_client(settings)?;
-        Self::build_with(settings, db, trello, sheets).await
+        let airtable = airtable_client(settings)?;
+        Self::build_with(settings, db, trello, sheets, airtable).await
     }
 
     /// As `build`, with clients made by the caller (the demo and tests set their own limits).
@@ -63,11 +68,16 @@ impl Engine {
         db: Db,
         trello: TrelloClient,
         sheets: SheetsClient,
+        airtable: Option<AirtableClient>,
     ) -> Result<Self, EngineError> {
-        let contexts = resolve_pairs(settings, &db, &trello, &sheets).await?;
+        let contexts = resolve_pairs(settings, &db, &trello, &sheets, airtable.as_ref()).await?;
         let (requests_tx, requests) = mpsc::unbounded_channel();
         let running = Arc::new(AtomicUsize::new(0));
-        let handle = EngineHandle::new(requests_tx.clone(), Arc::clone(&running), TASKS);
+        let fetcher = (airtable.clone())
+            .filter(|_| uses_airtable(settings))
+            .map(|client| Fetcher::new(db.clone(), client, contexts.clone()));
+        let tasks = TASKS + usize::from(fetcher.is_some());
+        let handle = EngineHandle::new(requests_tx.clone(), Arc::clone(&running), tasks);
         let reconciler = Reconciler::new(
             db.clone(),
             trello.clone(),
@@ -75,7 +85,8 @@ impl Engine {
             contexts.clone(),
             settings.sync.on_row_deleted,
             settings.sync.activity_retention_days,
-        );
+        )
+        .with_airtable(airtable.clone());
         let worker = Worker::new(
             db.clone(),
             contexts.clone(),
@@ -88,6 +99,7 @@ impl Engine {
             reconciler,
             worker,
             dispatcher,
+            fetcher,
             requests,
             handle,
             running,
@@ -122,7 +134,7 @@ impl Engine {
             });
             (name, handle)
         };
-        let tasks = vec![
+        let mut tasks = vec![
             track("inbox worker", Box::pin(self.worker.run(shutdown.clone()))),
             track(
                 "outbox dispatcher",
@@ -141,9 +153,41 @@ impl Engine {
                 Box::pin(housekeeping(self.db, self.retention_days, shutdown.clone())),
             ),
         ];
-        debug_assert_eq!(tasks.len(), TASKS);
+        if let Some(fetcher) = self.fetcher {
+            tasks.push(track(
+                "change feed fetcher",
+                Box::pin(fetcher.run(shutdown.clone())),
+            ));
+        }
         tasks
     }
+}
+
+/// True when a pair keeps its leads in Airtable.
+fn uses_airtable(settings: &Settings) -> bool {
+    (settings.pairs.iter()).any(|p| p.tracker == crate::model::TrackerKind::Airtable)
+}
+
+/// The Airtable client of the settings, on the shared retry policy; `None` without Airtable
+/// pairs.
+pub fn airtable_client(settings: &Settings) -> Result<Option<AirtableClient>, ClientError> {
+    use secrecy::ExposeSecret;
+    if !uses_airtable(settings) {
+        return Ok(None);
+    }
+    let a = &settings.airtable;
+    if a.token.expose_secret().trim().is_empty() {
+        return Err(ClientError::Config(
+            "airtable.token: must be set for pairs with tracker = \"airtable\"".into(),
+        ));
+    }
+    AirtableClient::new(
+        &a.api_base,
+        &a.token,
+        crate::clients::http::RetryPolicy::default(),
+        crate::clients::airtable::AirtableLimits::default(),
+    )
+    .map(Some)
 }
 
 /// Hourly: prune the activity log, sent commands and processed events past retention.

@@ -9,6 +9,7 @@
 
 pub mod context;
 pub mod engine;
+pub mod fetch;
 pub mod handle;
 pub mod inbox;
 pub mod mapping;

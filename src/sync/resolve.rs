@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::clients::airtable::AirtableClient;
 use crate::clients::http::ClientError;
 use crate::clients::sheets::SheetsClient;
 use crate::clients::sheets::a1::quote_sheet;
 use crate::clients::trello::TrelloClient;
-use crate::config::Settings;
+use crate::config::{PairSettings, Settings};
+use crate::model::TrackerKind;
 use crate::store::{Db, StoreError, pairs};
 use crate::sync::context::{BoardLayout, PairContext, Unresolved};
 use crate::sync::mapping::{ColumnMap, MissingColumns};
@@ -25,9 +27,7 @@ pub enum ResolveError {
     },
     #[error("{0}; run `leadsync check --fix` to create what is missing")]
     Board(#[from] Unresolved),
-    #[error(
-        "pair {pair}: sheet \"{sheet}\": {source}; run `leadsync check --fix` to add the header cells"
-    )]
+    #[error("pair {pair}: {sheet}: {source}; run `leadsync check --fix` to add what is missing")]
     Columns {
         pair: String,
         sheet: String,
@@ -44,8 +44,9 @@ pub async fn resolve_pairs(
     db: &Db,
     trello: &TrelloClient,
     sheets: &SheetsClient,
+    airtable: Option<&AirtableClient>,
 ) -> Result<HashMap<String, Arc<PairContext>>, ResolveError> {
-    let out = resolve_contexts(settings, trello, sheets).await?;
+    let out = resolve_contexts(settings, trello, sheets, airtable).await?;
     record_pairs(settings, db, &out).await?;
     Ok(out)
 }
@@ -73,11 +74,48 @@ pub async fn record_pairs(
     Ok(())
 }
 
+/// Where a pair's leads live, as errors and logs name it.
+fn tracker_place(pair: &PairSettings) -> String {
+    match pair.tracker {
+        TrackerKind::Sheets => format!("sheet \"{}\"", pair.sheet),
+        TrackerKind::Airtable => format!(
+            "Airtable table \"{}\" of base {}",
+            pair.table.as_deref().unwrap_or_default(),
+            pair.base_id.as_deref().unwrap_or_default()
+        ),
+    }
+}
+
+/// The field names of an Airtable pair's table: what a sheet's header row is to a Sheets pair.
+async fn airtable_fields(
+    pair: &PairSettings,
+    airtable: Option<&AirtableClient>,
+) -> Result<Vec<String>, ResolveError> {
+    let api = |source| ResolveError::Api {
+        pair: pair.name.clone(),
+        source,
+    };
+    let client = airtable.ok_or_else(|| {
+        api(ClientError::Config(
+            "airtable.token: needed by Airtable pairs".into(),
+        ))
+    })?;
+    let (base, table) = (pair.base_id.as_deref(), pair.table.as_deref());
+    let (base, table) = (base.unwrap_or_default(), table.unwrap_or_default());
+    match client.table(base, table).await.map_err(api)? {
+        Some(t) => Ok(t.fields.into_iter().map(|f| f.name).collect()),
+        None => Err(api(ClientError::Config(format!(
+            "table \"{table}\" is not in base {base}"
+        )))),
+    }
+}
+
 /// Resolves every pair against the APIs without touching the database.
 pub async fn resolve_contexts(
     settings: &Settings,
     trello: &TrelloClient,
     sheets: &SheetsClient,
+    airtable: Option<&AirtableClient>,
 ) -> Result<HashMap<String, Arc<PairContext>>, ResolveError> {
     if settings.pairs.is_empty() {
         return Err(ResolveError::NoPairs);
@@ -110,20 +148,21 @@ pub async fn resolve_contexts(
                 .collect(),
         };
         let ctx = PairContext::new(settings, pair, &layout, &member.id)?;
-        let header = sheets
-            .read_range(
-                &pair.spreadsheet_id,
-                &format!("{}!1:1", quote_sheet(&pair.sheet)),
-            )
-            .await
-            .map_err(api(&pair.name))?;
-        let row1 = header.values.into_iter().next().unwrap_or_default();
+        let row1 = match pair.tracker {
+            TrackerKind::Sheets => {
+                let range = format!("{}!1:1", quote_sheet(&pair.sheet));
+                let header = (sheets.read_range(&pair.spreadsheet_id, &range).await)
+                    .map_err(api(&pair.name))?;
+                header.values.into_iter().next().unwrap_or_default()
+            }
+            TrackerKind::Airtable => airtable_fields(pair, airtable).await?,
+        };
         ColumnMap::from_header(&row1, &ctx.columns).map_err(|source| ResolveError::Columns {
             pair: pair.name.clone(),
-            sheet: pair.sheet.clone(),
+            sheet: tracker_place(pair),
             source,
         })?;
-        tracing::info!(pair = %pair.name, board = %pair.board_id, sheet = %pair.sheet, "pair resolved");
+        tracing::info!(pair = %pair.name, board = %pair.board_id, tracker = %pair.tracker, place = %tracker_place(pair), "pair resolved");
         out.insert(pair.name.clone(), Arc::new(ctx));
     }
     Ok(out)

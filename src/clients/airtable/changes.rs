@@ -16,6 +16,8 @@ pub enum Change {
     Changed {
         current: Fields,
         previous: Option<Fields>,
+        /// The record's other cells, when the webhook asked for them (empty ones are absent).
+        unchanged: Option<Fields>,
     },
     Destroyed,
 }
@@ -55,7 +57,16 @@ impl Payload {
                 let current = changed.current.cell_values_by_field_id.clone();
                 let previous =
                     (changed.previous.as_ref()).map(|p| p.cell_values_by_field_id.clone());
-                push(id, Change::Changed { current, previous });
+                let unchanged =
+                    (changed.unchanged.as_ref()).map(|u| u.cell_values_by_field_id.clone());
+                push(
+                    id,
+                    Change::Changed {
+                        current,
+                        previous,
+                        unchanged,
+                    },
+                );
             }
             for id in &t.destroyed_record_ids {
                 push(id, Change::Destroyed);
@@ -105,7 +116,10 @@ mod tests {
         };
         assert_eq!(cells["fldName"], Cell::Text("Ada".into()));
         assert_eq!(cells["fldStatus"].text(), Some("New"));
-        let Change::Changed { current, previous } = &changes[1].change else {
+        let Change::Changed {
+            current, previous, ..
+        } = &changes[1].change
+        else {
             panic!("{:?}", changes[1])
         };
         assert_eq!(current["fldName"], Cell::Empty);

@@ -165,7 +165,10 @@ async fn payloads_flatten_into_created_changed_and_destroyed_records() {
     assert!(
         matches!(&created[status], Cell::Select { id, name } if id.starts_with("sel") && name == "New")
     );
-    let Change::Changed { current, previous } = &changes[1].change else {
+    let Change::Changed {
+        current, previous, ..
+    } = &changes[1].change
+    else {
         panic!("{:?}", changes[1])
     };
     assert_eq!(

@@ -9,7 +9,8 @@ use super::{AirtableClient, id};
 use crate::clients::http::ClientError;
 
 impl AirtableClient {
-    /// A webhook on the record data of one table, whose payloads carry previous cell values.
+    /// A webhook on the record data of one table, whose payloads carry previous cell values and
+    /// every other cell of a changed record (a lead first seen in a change needs all of them).
     /// Not retried on an unknown outcome: a second POST makes a second webhook, and the first
     /// one's secret would be lost; the caller lists the base's webhooks before trying again.
     pub async fn create_webhook(
@@ -26,7 +27,10 @@ impl AirtableClient {
             "notificationUrl": notification_url,
             "specification": {"options": {
                 "filters": {"dataTypes": ["tableData"], "recordChangeScope": table},
-                "includes": {"includePreviousCellValues": true},
+                "includes": {
+                    "includePreviousCellValues": true,
+                    "includeCellValuesInFieldIds": "all",
+                },
             }},
         });
         self.send(base, endpoint, (Method::POST, url), Some(&body), false)

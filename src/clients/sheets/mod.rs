@@ -95,7 +95,9 @@ pub struct AppendResult {
 pub struct SheetsClient {
     api_base: Url,
     api: ApiClient,
-    auth: Arc<TokenSource>,
+    /// `None` for a daemon with no Sheets pair: it needs no service account, and every call
+    /// fails naming the key to set.
+    auth: Option<Arc<TokenSource>>,
 }
 
 impl SheetsClient {
@@ -116,11 +118,32 @@ impl SheetsClient {
         }
         let api = ApiClient::new(SYSTEM, policy.clone(), vec![user_limiter])?;
         let oauth = ApiClient::new(TokenSource::oauth_system(), policy, Vec::new())?;
-        let auth = Arc::new(TokenSource::new(key, oauth)?);
+        let auth = Some(Arc::new(TokenSource::new(key, oauth)?));
         Ok(Self {
             api_base,
             api,
             auth,
+        })
+    }
+
+    /// A client for a configuration without Sheets pairs: no key is read, and a call (which no
+    /// such configuration makes) fails naming `google.credentials_file`.
+    pub fn unconfigured(api_base: &str) -> Result<Self, ClientError> {
+        let api_base = Url::parse(api_base.trim_end_matches('/'))
+            .map_err(|e| ClientError::Config(format!("google.sheets_api_base: {e}")))?;
+        let api = ApiClient::new(SYSTEM, RetryPolicy::default(), Vec::new())?;
+        Ok(Self {
+            api_base,
+            api,
+            auth: None,
+        })
+    }
+
+    fn auth(&self) -> Result<&TokenSource, ClientError> {
+        self.auth.as_deref().ok_or_else(|| {
+            ClientError::Config(
+                "google.credentials_file: no Sheets pair is configured, so no key was read".into(),
+            )
         })
     }
 
@@ -144,12 +167,12 @@ impl SheetsClient {
     }
 
     pub fn service_account(&self) -> &str {
-        self.auth.client_email()
+        self.auth.as_deref().map_or("", TokenSource::client_email)
     }
 
     /// Obtains (or reuses) an access token: proves the service account works.
     pub async fn authenticate(&self) -> Result<(), ClientError> {
-        self.auth.token().await.map(drop)
+        self.auth()?.token().await.map(drop)
     }
 
     /// Sheet titles, ids and grid sizes (`fields=sheets.properties`).
@@ -324,11 +347,12 @@ impl SheetsClient {
         idempotent: bool,
         make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let token = self.auth.token().await?;
+        let auth = self.auth()?;
+        let token = auth.token().await?;
         match self.attempt(endpoint, idempotent, &make, &token).await {
             Err(ClientError::Auth { status: 401, .. }) => {
-                self.auth.invalidate(&token).await;
-                let fresh = self.auth.token().await?;
+                auth.invalidate(&token).await;
+                let fresh = auth.token().await?;
                 self.attempt(endpoint, idempotent, &make, &fresh).await
             }
             other => other,

@@ -9,6 +9,7 @@ use sqlx::SqliteConnection;
 use crate::model::{Field, LeadId};
 use crate::store::{StoreError, lead_state, links};
 use crate::sync::context::PairContext;
+use crate::sync::inbox::gone::record_gone;
 use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
 use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
@@ -23,6 +24,8 @@ pub struct Group {
     pub event_ids: Vec<i64>,
     pub rows: Vec<RowObservation>,
     pub cards: Vec<CardChange>,
+    /// The tracker said the lead's record is deleted.
+    pub record_gone: bool,
 }
 
 /// What to log once the batch has committed.
@@ -70,10 +73,18 @@ pub async fn apply_group(
 ) -> Result<Option<LeadLog>, StoreError> {
     let first_event = group.event_ids.iter().min().copied().unwrap_or_default();
     let key_prefix = format!("ev{first_event}");
-    let last_row = group.rows.last().map(|r| r.row);
+    let last_row = row_of(&group);
     let Some((lead_id, id_write)) = lead_of_group(conn, ctx, key, &group, now).await? else {
         return Ok(None);
     };
+    if group.record_gone {
+        let gone = record_gone(conn, ctx, &lead_id, &key_prefix).await?;
+        return Ok(gone.map(|plan| LeadLog {
+            lead_id,
+            card_id: None,
+            plan,
+        }));
+    }
     let Ok(parsed_id) = LeadId::parse(&lead_id) else {
         tracing::warn!(pair = %ctx.name, lead_id, "the id cell holds an invalid lead id (A-Z, a-z, 0-9, _ and - only, at most 32); row left alone");
         return Ok(None);
@@ -132,6 +143,12 @@ pub async fn apply_group(
     }))
 }
 
+/// The sheet row the group's latest row event showed; `None` for a record, which has no
+/// position (its id is the lead's).
+fn row_of(group: &Group) -> Option<u32> {
+    group.rows.last().map(|r| r.row).filter(|row| *row > 0)
+}
+
 /// The lead a group of events is about, and the id to write to its row when that row had
 /// none. `None` for a card with no lead: a user made it in Trello, and the reconciler reads
 /// the whole card (description, custom fields) before turning it into a row, so nothing is lost.
@@ -143,7 +160,7 @@ async fn lead_of_group(
     now: DateTime<Utc>,
 ) -> Result<Option<(String, Option<String>)>, StoreError> {
     let (kind, value) = key.split_once(':').unwrap_or(("", key));
-    let last_row = group.rows.last().map(|r| r.row);
+    let last_row = row_of(group);
     match kind {
         "id" => Ok(Some((value.to_owned(), None))),
         "row" => {
@@ -179,7 +196,7 @@ async fn linked(
     group: &Group,
     id_assigned: bool,
 ) -> Result<Option<links::Link>, StoreError> {
-    let last_row = group.rows.last().map(|r| r.row);
+    let last_row = row_of(group);
     let mut link = links::get_by_lead(&mut *conn, &ctx.name, lead_id).await?;
     if link.is_none() {
         if group.rows.is_empty() {
@@ -202,7 +219,7 @@ async fn linked(
             lead_id,
             None,
             "lead_created",
-            json!({"from": "sheet", "row": last_row}),
+            json!({"from": ctx.tracker.side_name(), "row": last_row}),
         )
         .await?;
         link = links::get_by_lead(&mut *conn, &ctx.name, lead_id).await?;

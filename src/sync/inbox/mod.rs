@@ -2,6 +2,7 @@
 //! together once none has arrived for `debounce` (so a burst of edits is one decision set), and
 //! the decisions, commands and the events' `done` mark commit in one transaction.
 
+mod gone;
 mod lead;
 mod new_row;
 
@@ -14,15 +15,18 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::trello::TrelloEvent;
-use crate::inbound::{InboundEvent, SheetEvent, SheetEventKind, Source};
+use crate::inbound::{
+    InboundEvent, RecordChangeEvent, RecordChangeKind, SheetEvent, SheetEventKind, Source,
+};
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::lead::{Group, apply_group};
 use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
+use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::{
     CardChange, RowObservation, change_time_limit, clamp_change_time, observe_card_event,
-    observe_event_row,
+    observe_event_row, observe_record,
 };
 
 /// Events read per pass; more wait for the next pass.
@@ -43,6 +47,8 @@ enum Parsed {
 enum Item {
     Row(RowObservation),
     Card(CardChange),
+    /// The tracker says the lead's record was deleted.
+    RecordGone,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +154,7 @@ impl Worker {
                 match item {
                     Item::Row(row) => group.rows.push(row),
                     Item::Card(change) => group.cards.push(change),
+                    Item::RecordGone => group.record_gone = true,
                 }
             }
         }
@@ -261,7 +268,44 @@ impl Worker {
                 let changed_at = clamp_change_time(&ctx.name, Source::Trello, date, limit);
                 self.card_items(ctx, event, &action, changed_at, now).await
             }
+            InboundEvent::Airtable(change) => {
+                let at = clamp_change_time(&ctx.name, Source::Airtable, change.timestamp, limit);
+                self.record_items(ctx, event, &change, at).await
+            }
         }
+    }
+
+    /// A tracker record's change; its lead is the record. A record no lead is linked to yet is
+    /// observed whole (its card is made from every field), a linked one by the cells it changed.
+    async fn record_items(
+        &self,
+        ctx: &PairContext,
+        event: &InboxEvent,
+        change: &RecordChangeEvent,
+        changed_at: DateTime<Utc>,
+    ) -> Result<Parsed, String> {
+        let key = format!("id:{}", change.record_id);
+        if change.kind == RecordChangeKind::Destroyed {
+            return Ok(Parsed::Items(vec![(key, Item::RecordGone)]));
+        }
+        let pool = &self.db.pool;
+        let lead = change.record_id.as_str();
+        let link = (links::get_by_lead(pool, &ctx.name, lead).await).map_err(|e| e.to_string())?;
+        let state = match change.by_api() {
+            true => merge_state(
+                &(lead_state::load_lead(pool, &ctx.name, lead).await).map_err(|e| e.to_string())?,
+            ),
+            false => Default::default(),
+        };
+        let mut warnings = Vec::new();
+        let whole = link.is_none() || change.kind == RecordChangeKind::Created;
+        let row = observe_record(ctx, change, changed_at, whole, &state, &mut warnings);
+        log_warnings(ctx, event, warnings);
+        // A record without a name is no lead yet (CONTRACT §3); a linked one keeps its lead.
+        if link.is_none() && !row.lead.is_lead() {
+            return Ok(Parsed::Items(Vec::new()));
+        }
+        Ok(Parsed::Items(vec![(key, Item::Row(row))]))
     }
 
     /// The rows of an Apps Script edit, `edited_at` already clamped.

@@ -6,6 +6,7 @@ mod apply;
 pub mod plan;
 mod read;
 mod rows;
+mod tracker;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::clients::airtable::AirtableClient;
 use crate::clients::http::ClientError;
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
@@ -54,6 +56,7 @@ pub struct Reconciler {
     db: Db,
     trello: TrelloClient,
     sheets: SheetsClient,
+    airtable: Option<AirtableClient>,
     pairs: HashMap<String, Arc<PairContext>>,
     on_row_deleted: OnRowDeleted,
     retention_days: u32,
@@ -72,10 +75,17 @@ impl Reconciler {
             db,
             trello,
             sheets,
+            airtable: None,
             pairs,
             on_row_deleted,
             retention_days,
         }
+    }
+
+    /// Reads the Airtable pairs' tables with `client`.
+    pub fn with_airtable(mut self, client: Option<AirtableClient>) -> Self {
+        self.airtable = client;
+        self
     }
 
     pub fn pair_names(&self) -> Vec<String> {
@@ -113,15 +123,12 @@ impl Reconciler {
         let s = &ctx.settings;
         // Leads the worker or dispatcher touch while we read are left to them (see `apply`).
         let started_ms = crate::store::now_ms();
-        let grid = self
-            .sheets
-            .read_sheet(&s.spreadsheet_id, &s.sheet)
+        let grid = tracker::read_grid(ctx, &self.sheets, self.airtable.as_ref())
             .await
             .map_err(|source| ReconcileError::Read {
-                system: "sheets",
+                system: ctx.tracker.as_str(),
                 source,
-            })?
-            .values;
+            })?;
         let cards = self
             .trello
             .board_cards(&s.board_id)

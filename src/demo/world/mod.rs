@@ -2,6 +2,8 @@
 //! sheet per pair, a generated config, and the real daemon running against them. The demo, the
 //! end-to-end tests and the benchmarks all stand on it.
 
+pub mod airtable;
+
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +21,8 @@ use crate::clients::sheets::auth::ServiceAccountKey;
 use crate::clients::trello::{TrelloClient, TrelloLimits};
 use crate::config::{self, Settings, Sources};
 use crate::http::AppState;
+use crate::model::TrackerKind;
+use crate::sandbox::airtable::{AirtableSandbox, TableSetup};
 use crate::sandbox::common::Quota;
 use crate::sandbox::google::{GoogleOptions, GoogleSandbox};
 use crate::sandbox::trello::{BoardSetup, SandboxQuotas, TrelloSandbox};
@@ -54,6 +58,10 @@ pub struct WorldOptions {
     pub start_app: bool,
     /// The dispatcher's first retry backoff (doubled per attempt); short, for loopback.
     pub dispatch_backoff: Duration,
+    /// Where the pairs keep their leads: a sheet, or an Airtable table.
+    pub tracker: TrackerKind,
+    /// Airtable's 5 requests per second per base, emulated and obeyed (off: bursts in tests).
+    pub airtable_limited: bool,
 }
 
 impl Default for WorldOptions {
@@ -67,6 +75,8 @@ impl Default for WorldOptions {
             dir: None,
             start_app: true,
             dispatch_backoff: Duration::from_millis(100),
+            tracker: TrackerKind::Sheets,
+            airtable_limited: false,
         }
     }
 }
@@ -75,6 +85,8 @@ pub struct WorldPair {
     pub name: String,
     pub board: BoardSetup,
     pub spreadsheet_id: String,
+    /// The pair's Airtable table, for an Airtable world.
+    pub table: Option<TableSetup>,
 }
 
 pub(crate) struct RunningApp {
@@ -86,6 +98,8 @@ pub(crate) struct RunningApp {
 pub struct World {
     pub trello: TrelloSandbox,
     pub google: GoogleSandbox,
+    /// The Airtable emulator, for an Airtable world.
+    pub airtable: Option<AirtableSandbox>,
     pub pairs: Vec<WorldPair>,
     pub settings: Settings,
     pub options: WorldOptions,
@@ -126,6 +140,10 @@ impl World {
                 (Some(tmp), dir)
             }
         };
+        let at = match options.tracker {
+            TrackerKind::Airtable => Some(airtable::start(options.airtable_limited).await?),
+            TrackerKind::Sheets => None,
+        };
         let mut pairs = Vec::new();
         for (i, name) in options.pairs.iter().enumerate() {
             let board = trello.setup_board(&format!("Leads {name}"), &LISTS, &FIELDS);
@@ -141,10 +159,14 @@ impl World {
             google
                 .set_rows(&spreadsheet_id, SHEET, 1, &[HEADER])
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let table = (at.as_ref())
+                .map(|sandbox| airtable::setup_table(sandbox, name))
+                .transpose()?;
             pairs.push(WorldPair {
                 name: name.clone(),
                 board,
                 spreadsheet_id,
+                table,
             });
         }
         google.write_service_account_key(&dir.join("service_account.json"))?;
@@ -153,7 +175,14 @@ impl World {
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
         );
-        let text = config_text(&options, &trello, &google, &pairs, &dir, port, &secret);
+        let mut text = config_text(&options, &trello, &google, &pairs, &dir, port, &secret);
+        if let Some(sandbox) = &at {
+            text.push_str(&format!(
+                "\n[airtable]\napi_base = \"{}\"\ntoken = \"{}\"\n",
+                sandbox.api_base(),
+                sandbox.token()
+            ));
+        }
         std::fs::write(dir.join("leadsync.toml"), text)?;
         let settings = config::load(&Sources {
             file: Some(dir.join("leadsync.toml")),
@@ -163,6 +192,7 @@ impl World {
         let mut world = Self {
             trello,
             google,
+            airtable: at,
             pairs,
             settings,
             options,
@@ -230,9 +260,13 @@ impl World {
             idle: Duration::from_millis(50),
             ..DispatchOptions::default()
         };
+        let airtable = (self.airtable.as_ref())
+            .map(|sandbox| airtable::client(sandbox, self.options.airtable_limited))
+            .transpose()?;
         let parts = EngineParts {
             trello,
             sheets,
+            airtable,
             dispatch,
         };
         let app = App::build_with(
@@ -323,9 +357,16 @@ fn config_text(
         policy = o.conflict_policy,
     );
     for pair in pairs {
+        let tracker = match &pair.table {
+            Some(table) => airtable::pair_keys(table),
+            None => format!(
+                "spreadsheet_id = \"{}\"\nsheet = \"{SHEET}\"\n",
+                pair.spreadsheet_id
+            ),
+        };
         text.push_str(&format!(
-            "\n[[pairs]]\nname = \"{}\"\nspreadsheet_id = \"{}\"\nsheet = \"{SHEET}\"\nboard_id = \"{}\"\n\n[pairs.status_lists]\n",
-            pair.name, pair.spreadsheet_id, pair.board.board_id
+            "\n[[pairs]]\nname = \"{}\"\n{tracker}board_id = \"{}\"\n\n[pairs.status_lists]\n",
+            pair.name, pair.board.board_id
         ));
         for list in LISTS {
             text.push_str(&format!("{list} = \"{list}\"\n"));

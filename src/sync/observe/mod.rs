@@ -1,5 +1,7 @@
 //! Events become observations: "this side holds these field values, changed at this time".
 
+mod record;
+
 use chrono::{DateTime, Utc};
 
 use crate::clients::trello::{CardOld, CardState, TrelloEvent};
@@ -8,6 +10,8 @@ use crate::model::Field;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{SheetLead, read_values, split_description};
 use crate::sync::merge::{LeadObservation, LeadState, Observed};
+
+pub use record::observe_record;
 
 /// A sheet row as the merge sees it.
 #[derive(Debug, Clone)]

@@ -1,0 +1,208 @@
+//! Change feeds: a tracker whose notifications only say "something changed" (Airtable) is read
+//! here. Each page of changes becomes inbox events in the same transaction that moves the
+//! feed's cursor past them, so a crash re-reads a page rather than skipping it, and the inbox's
+//! dedupe key makes the re-read harmless. The worker then treats them like any other event.
+
+mod convert;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::airtable::{AirtableClient, PayloadPage, Table};
+use crate::clients::http::ClientError;
+use crate::inbound::Source;
+use crate::model::TrackerKind;
+use crate::store::tracker_webhooks::{self, TrackerWebhook};
+use crate::store::{Db, StoreError, inbox};
+use crate::sync::context::PairContext;
+
+pub use convert::record_events;
+
+/// How often the fetcher looks for notified feeds: a notification is stored, not signalled.
+const POLL: Duration = Duration::from_millis(200);
+/// The connector name of Airtable's feeds in `tracker_webhooks`.
+pub const AIRTABLE: &str = "airtable";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("reading {what}: {source}")]
+    Api {
+        what: &'static str,
+        #[source]
+        source: ClientError,
+    },
+    #[error("table \"{0}\" is not in the base")]
+    NoTable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads notified feeds into the inbox.
+#[derive(Clone)]
+pub struct Fetcher {
+    db: Db,
+    airtable: AirtableClient,
+    pairs: HashMap<String, Arc<PairContext>>,
+    /// Each pair's table as last read: payloads name fields by id, leads by name.
+    tables: Arc<Mutex<HashMap<String, Table>>>,
+}
+
+impl Fetcher {
+    pub fn new(db: Db, airtable: AirtableClient, pairs: HashMap<String, Arc<PairContext>>) -> Self {
+        let pairs = (pairs.into_iter())
+            .filter(|(_, ctx)| ctx.tracker == TrackerKind::Airtable)
+            .collect();
+        Self {
+            db,
+            airtable,
+            pairs,
+            tables: Arc::default(),
+        }
+    }
+
+    /// Reads every feed once (a notification may have been missed while the daemon was down,
+    /// or acknowledged just before a crash), then whatever is notified, until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut first = true;
+        loop {
+            let round = async {
+                match first {
+                    true => self.fetch_all().await,
+                    false => self.fetch_due().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                result = round => if let Err(err) = result {
+                    tracing::warn!(error = %err, "reading the change feeds failed; retrying");
+                } else {
+                    first = false;
+                },
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Reads the feeds notified since their last read; answers the events stored.
+    pub async fn fetch_due(&self) -> Result<usize, FetchError> {
+        let due = tracker_webhooks::due(&self.db.pool).await?;
+        self.fetch_each(due).await
+    }
+
+    /// Reads every feed of a configured pair, notified or not.
+    pub async fn fetch_all(&self) -> Result<usize, FetchError> {
+        let all = tracker_webhooks::list(&self.db.pool).await?;
+        self.fetch_each(all).await
+    }
+
+    async fn fetch_each(&self, hooks: Vec<TrackerWebhook>) -> Result<usize, FetchError> {
+        let mut stored = 0;
+        let mut first_error = None;
+        for hook in hooks {
+            if hook.connector != AIRTABLE || !self.pairs.contains_key(&hook.pair) {
+                continue;
+            }
+            // One feed's failure is recorded on it and does not hold back the others.
+            match self.fetch(&hook).await {
+                Ok(n) => stored += n,
+                Err(err) => {
+                    let text = err.to_string();
+                    tracker_webhooks::record_error(&self.db.pool, AIRTABLE, &hook.id, Some(&text))
+                        .await?;
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(stored),
+        }
+    }
+
+    /// Reads one feed from its cursor until Airtable says there is no more.
+    async fn fetch(&self, hook: &TrackerWebhook) -> Result<usize, FetchError> {
+        let ctx = &self.pairs[&hook.pair];
+        // Notifications counted before this read began are answered by it; one arriving
+        // during the read may announce a change the read missed, so it stays due.
+        let upto = hook.pinged;
+        let mut cursor = u64::try_from(hook.cursor).unwrap_or(1);
+        let mut stored = 0;
+        loop {
+            let page = (self
+                .airtable
+                .payloads(&hook.base_id, &hook.id, cursor)
+                .await)
+                .map_err(|source| FetchError::Api {
+                    what: "the webhook's payloads",
+                    source,
+                })?;
+            stored += self.store_page(ctx, hook, &page, upto).await?;
+            if !page.might_have_more {
+                return Ok(stored);
+            }
+            cursor = page.cursor;
+        }
+    }
+
+    /// One page's events and the cursor after it, in one transaction.
+    async fn store_page(
+        &self,
+        ctx: &PairContext,
+        hook: &TrackerWebhook,
+        page: &PayloadPage,
+        upto: i64,
+    ) -> Result<usize, FetchError> {
+        let table = self.table(ctx, page).await?;
+        let events = record_events(ctx, &table, &hook.id, &page.payloads);
+        let mut tx = self.db.begin_write().await?;
+        let mut stored = 0;
+        for (key, body) in &events {
+            let new =
+                inbox::insert_fetched(&mut *tx, Source::Airtable, key, &ctx.name, body).await?;
+            stored += usize::from(new.is_some());
+        }
+        let cursor = i64::try_from(page.cursor).unwrap_or(i64::MAX);
+        tracker_webhooks::advance_cursor(&mut *tx, AIRTABLE, &hook.id, cursor).await?;
+        if !page.might_have_more {
+            tracker_webhooks::mark_fetched(&mut *tx, AIRTABLE, &hook.id, upto).await?;
+            tracker_webhooks::record_error(&mut *tx, AIRTABLE, &hook.id, None).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        if stored > 0 {
+            metrics::counter!("leadsync_events_received_total", "source" => "airtable")
+                .increment(stored as u64);
+        }
+        Ok(stored)
+    }
+
+    /// The pair's table, read again when a payload names a field it does not know (a field
+    /// added or renamed since).
+    async fn table(&self, ctx: &PairContext, page: &PayloadPage) -> Result<Table, FetchError> {
+        let mut tables = self.tables.lock().await;
+        let known = tables.get(&ctx.name).filter(|t| {
+            (convert::field_ids(&page.payloads, &t.id).iter())
+                .all(|f| t.fields.iter().any(|k| &k.id == f))
+        });
+        if let Some(table) = known {
+            return Ok(table.clone());
+        }
+        let s = &ctx.settings;
+        let (base, name) = (s.base_id.as_deref().unwrap_or_default(), s.table.as_deref());
+        let name = name.unwrap_or_default();
+        let table = (self.airtable.table(base, name).await)
+            .map_err(|source| FetchError::Api {
+                what: "the table's fields",
+                source,
+            })?
+            .ok_or_else(|| FetchError::NoTable(name.to_owned()))?;
+        tables.insert(ctx.name.clone(), table.clone());
+        Ok(table)
+    }
+}
