@@ -12,6 +12,7 @@ pub mod pairs;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;
+pub mod tracker_webhooks;
 pub mod webhooks;
 
 use std::path::{Path, PathBuf};
