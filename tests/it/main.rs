@@ -4,6 +4,7 @@ mod admin;
 mod admin_cli;
 mod admin_state;
 mod admin_support;
+mod airtable_door;
 mod apps_script;
 mod board_ref;
 mod chaos;
