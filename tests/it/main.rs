@@ -4,6 +4,8 @@ mod admin;
 mod admin_cli;
 mod admin_state;
 mod admin_support;
+mod airtable_admin;
+mod airtable_admin_support;
 mod airtable_door;
 mod apps_script;
 mod board_ref;
