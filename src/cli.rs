@@ -56,7 +56,7 @@ pub enum Command {
         #[arg(long)]
         keep_running: bool,
     },
-    /// Register, list or delete the Trello webhooks that deliver board changes to leadsync.
+    /// Register, list or delete the Trello and Airtable webhooks that deliver changes to leadsync.
     Webhooks {
         #[command(subcommand)]
         action: WebhooksAction,
@@ -95,14 +95,18 @@ impl From<InitialSource> for crate::model::Side {
 /// `leadsync webhooks …`: the operations of `/admin/webhooks`.
 #[derive(Debug, Subcommand)]
 pub enum WebhooksAction {
-    /// Create a webhook for each pair's board unless it exists already (safe to repeat).
+    /// Create a webhook for each pair's board, and one for each Airtable pair's table, unless it
+    /// exists already (safe to repeat).
     ///
     /// The callback is {server.public_url}/webhooks/trello; Trello checks it with a HEAD request,
-    /// so the daemon must be reachable there. Prints {"webhooks": […]}, one per board.
+    /// so the daemon must be reachable there. Airtable notifies
+    /// {server.public_url}/webhooks/airtable. Prints {"webhooks": […]}, one per board and table.
     Register,
-    /// Print the token's webhooks as Trello lists them: {"webhooks": […]}.
+    /// Print the token's webhooks as Trello lists them, then the Airtable pairs' bases' webhooks:
+    /// {"webhooks": […]}, each with "system" ("trello" or "airtable").
     List,
-    /// Delete one webhook in Trello (and forget it locally); exit 1 if Trello does not know it.
+    /// Delete one webhook in Trello, or in Airtable when it is one leadsync registered there (and
+    /// forget it locally); exit 1 if the API does not know it.
     Delete {
         /// The webhook id, as `leadsync webhooks list` shows it.
         id: String,

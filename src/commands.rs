@@ -10,8 +10,10 @@ use crate::admin::{self, AdminError};
 use crate::app::App;
 use crate::check::{self, offline};
 use crate::cli::WebhooksAction;
+use crate::clients::airtable::AirtableClient;
 use crate::clients::board_ids::resolve_board_ids;
 use crate::clients::build::trello_client;
+use crate::clients::trello::TrelloClient;
 use crate::config::{ConfigError, Settings};
 use crate::store::Db;
 
@@ -118,24 +120,33 @@ fn admin_failure(err: AdminError) -> anyhow::Result<ExitCode> {
 
 /// `leadsync webhooks register|list|delete`: the JSON of `/admin/webhooks` on stdout.
 pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Result<ExitCode> {
-    let trello = match trello_client(&settings) {
-        Ok(client) => client,
-        Err(err) => return admin_failure(err.into()),
-    };
     let result = match action {
-        WebhooksAction::List => admin::list_webhooks(&trello).await.map(Some),
+        WebhooksAction::List => {
+            let (trello, airtable) = match admin_clients(&settings) {
+                Ok(clients) => clients,
+                Err(err) => return admin_failure(err),
+            };
+            let db = open_migrated(&settings).await?;
+            let result = admin::list_webhooks(&settings, &db, &trello, airtable.as_ref()).await;
+            db.close().await;
+            result.map(Some)
+        }
         WebhooksAction::Register => {
+            let (trello, airtable) = match admin_clients(&settings) {
+                Ok(clients) => clients,
+                Err(err) => return admin_failure(err),
+            };
             // Webhooks are registered for, and later matched by, the board's full id.
             let mut settings = settings;
             resolve_board_ids(&mut settings.pairs, &trello).await?;
             let db = open_migrated(&settings).await?;
-            let result = admin::register_webhooks(&settings, &db, &trello).await;
+            let result = admin::register_webhooks(&settings, &db, &trello, airtable.as_ref()).await;
             db.close().await;
             result.map(Some)
         }
         WebhooksAction::Delete { id } => {
             let db = open_migrated(&settings).await?;
-            let result = admin::delete_webhook(&db, &trello, &id).await;
+            let result = admin::delete_webhook(&settings, &db, &id).await;
             db.close().await;
             result.map(|()| {
                 crate::outln!("deleted {id}");
@@ -152,6 +163,14 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
         Ok(None) => Ok(ExitCode::SUCCESS),
         Err(err) => admin_failure(err),
     }
+}
+
+/// The Trello client, and the Airtable one when a pair has an Airtable tracker.
+fn admin_clients(
+    settings: &Settings,
+) -> Result<(TrelloClient, Option<AirtableClient>), AdminError> {
+    let trello = trello_client(settings)?;
+    Ok((trello, admin::airtable_client_if_needed(settings)?))
 }
 
 async fn open_migrated(settings: &Settings) -> anyhow::Result<Db> {

@@ -1,11 +1,16 @@
-//! Operator operations shared by the `/admin` endpoints and the CLI: Trello webhook
+//! Operator operations shared by the `/admin` endpoints and the CLI: Trello and Airtable webhook
 //! registration, listing and deletion, and the filled-in Apps Script.
 
+mod airtable_webhooks;
 mod apps_script;
 mod webhooks;
 
+pub use airtable_webhooks::{AirtableWebhookView, notification_url as airtable_notification_url};
 pub use apps_script::apps_script_text;
-pub use webhooks::{WebhookView, delete_webhook, list_webhooks, register_webhooks};
+pub use webhooks::{
+    TrelloWebhookView, WebhookView, airtable_client_if_needed, delete_webhook, list_webhooks,
+    register_webhooks,
+};
 
 use crate::clients::http::ClientError;
 use crate::store::StoreError;
@@ -17,6 +22,9 @@ pub enum AdminError {
     /// Trello refused or could not be reached (a 404 on delete is [`AdminError::WebhookNotFound`]).
     #[error("{0}")]
     Trello(ClientError),
+    /// Airtable refused or could not be reached (a 404 on delete is [`AdminError::WebhookNotFound`]).
+    #[error("{0}")]
+    Airtable(ClientError),
     /// Settings make the operation impossible (empty credentials or secret), naming the key.
     #[error("{0}")]
     Config(String),

@@ -1,25 +1,100 @@
-//! Trello webhook registration for every pair's board, listing and deletion.
+//! Webhook registration, listing and deletion for every pair: Trello webhooks on the boards here,
+//! Airtable ones on the Airtable pairs' tables in `airtable_webhooks`.
 
 use std::collections::HashSet;
 
 use serde::Serialize;
 
 use super::AdminError;
+use super::airtable_webhooks::{self as airtable, AirtableWebhookView, CONNECTOR, airtable_pairs};
+use crate::clients::airtable::AirtableClient;
+use crate::clients::build::{airtable_client, trello_client};
 use crate::clients::http::ClientError;
 use crate::clients::trello::{TrelloClient, Webhook};
 use crate::config::Settings;
-use crate::store::{self, Db};
+use crate::store::{self, Db, tracker_webhooks};
 
-/// One webhook as `/admin/webhooks` and `leadsync webhooks` show it.
+/// One webhook as `/admin/webhooks` and `leadsync webhooks` show it, with `"system"` naming
+/// the API that holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WebhookView {
+#[serde(tag = "system", rename_all = "lowercase")]
+pub enum WebhookView {
+    Trello(TrelloWebhookView),
+    Airtable(AirtableWebhookView),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrelloWebhookView {
     pub id: String,
     pub board_id: String,
     pub callback_url: String,
     pub active: bool,
 }
 
-impl From<&Webhook> for WebhookView {
+/// The Airtable client when a pair has an Airtable tracker (an empty `airtable.token` is then
+/// an error naming the key); `None` otherwise.
+pub fn airtable_client_if_needed(
+    settings: &Settings,
+) -> Result<Option<AirtableClient>, AdminError> {
+    if airtable_pairs(settings).next().is_none() {
+        return Ok(None);
+    }
+    airtable_client(settings)
+        .map(Some)
+        .map_err(airtable::airtable_error)
+}
+
+/// Trello webhooks for every board, then Airtable webhooks for every Airtable pair.
+pub async fn register_webhooks(
+    settings: &Settings,
+    db: &Db,
+    trello: &TrelloClient,
+    airtable: Option<&AirtableClient>,
+) -> Result<Vec<WebhookView>, AdminError> {
+    let mut views: Vec<WebhookView> = register_trello_webhooks(settings, db, trello)
+        .await?
+        .into_iter()
+        .map(WebhookView::Trello)
+        .collect();
+    if let Some(client) = airtable {
+        let hooks = airtable::register(settings, db, client).await?;
+        views.extend(hooks.into_iter().map(WebhookView::Airtable));
+    }
+    Ok(views)
+}
+
+/// The token's Trello webhooks, then the Airtable pairs' bases' webhooks.
+pub async fn list_webhooks(
+    settings: &Settings,
+    db: &Db,
+    trello: &TrelloClient,
+    airtable: Option<&AirtableClient>,
+) -> Result<Vec<WebhookView>, AdminError> {
+    let mut views: Vec<WebhookView> = (trello.webhooks().await?.iter())
+        .map(|w| WebhookView::Trello(w.into()))
+        .collect();
+    if let Some(client) = airtable {
+        let hooks = airtable::list(settings, db, client).await?;
+        views.extend(hooks.into_iter().map(WebhookView::Airtable));
+    }
+    Ok(views)
+}
+
+/// Deletes an Airtable webhook when the id is one of ours in `tracker_webhooks`, else a Trello
+/// one. Only the client the deletion needs is built; an id that can be neither is not found.
+pub async fn delete_webhook(settings: &Settings, db: &Db, id: &str) -> Result<(), AdminError> {
+    if let Some(row) = tracker_webhooks::get(&db.pool, CONNECTOR, id).await? {
+        let client = airtable_client(settings).map_err(airtable::airtable_error)?;
+        return airtable::delete(db, &client, &row).await;
+    }
+    // Neither ours at Airtable nor a Trello id (24 hex digits): no such webhook can exist.
+    if !crate::config::is_full_id(id) {
+        return Err(AdminError::WebhookNotFound(id.to_owned()));
+    }
+    delete_trello_webhook(db, &trello_client(settings)?, id).await
+}
+
+impl From<&Webhook> for TrelloWebhookView {
     fn from(w: &Webhook) -> Self {
         Self {
             id: w.id.clone(),
@@ -33,11 +108,11 @@ impl From<&Webhook> for WebhookView {
 /// For each pair's board, the token's webhook on `{public_url}/webhooks/trello`: an existing
 /// one is reused (Trello refuses a duplicate anyway), a missing one is created. Each is stored
 /// so its callback URL stays accepted if `public_url` changes later. Returns one per board.
-pub async fn register_webhooks(
+async fn register_trello_webhooks(
     settings: &Settings,
     db: &Db,
     trello: &TrelloClient,
-) -> Result<Vec<WebhookView>, AdminError> {
+) -> Result<Vec<TrelloWebhookView>, AdminError> {
     let callback = settings.trello_callback_url();
     let existing = trello.webhooks().await?;
     let mut boards = HashSet::new();
@@ -68,20 +143,14 @@ pub async fn register_webhooks(
             &hook.callback_url,
         )
         .await?;
-        registered.push(WebhookView::from(&hook));
+        registered.push(TrelloWebhookView::from(&hook));
     }
     Ok(registered)
 }
 
-/// Every webhook of the token, as Trello lists it (including ones leadsync did not create).
-pub async fn list_webhooks(trello: &TrelloClient) -> Result<Vec<WebhookView>, AdminError> {
-    let hooks = trello.webhooks().await?;
-    Ok(hooks.iter().map(WebhookView::from).collect())
-}
-
 /// Deletes a webhook in Trello and forgets it here. One Trello no longer knows is forgotten
 /// too, and reported as not found.
-pub async fn delete_webhook(db: &Db, trello: &TrelloClient, id: &str) -> Result<(), AdminError> {
+async fn delete_trello_webhook(db: &Db, trello: &TrelloClient, id: &str) -> Result<(), AdminError> {
     let gone = match trello.delete_webhook(id).await {
         Ok(()) => Ok(()),
         Err(ClientError::NotFound { .. }) => Err(AdminError::WebhookNotFound(id.to_owned())),

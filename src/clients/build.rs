@@ -1,8 +1,9 @@
-//! Builds the Trello and Sheets clients from `Settings` with the default retry policy and limits;
-//! shared by every command that talks to the APIs.
+//! Builds the Trello, Sheets and Airtable clients from `Settings` with the default retry policy
+//! and limits; shared by every command that talks to the APIs.
 
 use secrecy::ExposeSecret;
 
+use super::airtable::{AirtableClient, AirtableLimits};
 use super::http::{ClientError, RetryPolicy};
 use super::sheets::SheetsClient;
 use super::sheets::auth::ServiceAccountKey;
@@ -27,6 +28,21 @@ pub fn trello_client(settings: &Settings) -> Result<TrelloClient, ClientError> {
         t.api_token.clone(),
         RetryPolicy::default(),
         TrelloLimits::default(),
+    )
+}
+
+/// An Airtable client acting with `airtable.token` against `airtable.api_base`. An empty token is
+/// refused here: Airtable would only answer a less helpful 401.
+pub fn airtable_client(settings: &Settings) -> Result<AirtableClient, ClientError> {
+    let a = &settings.airtable;
+    if a.token.expose_secret().trim().is_empty() {
+        return Err(ClientError::Config("airtable.token is empty".into()));
+    }
+    AirtableClient::new(
+        &a.api_base,
+        &a.token,
+        RetryPolicy::default(),
+        AirtableLimits::default(),
     )
 }
 
@@ -119,6 +135,16 @@ mod tests {
             ("LEADSYNC__TRELLO__API_TOKEN", "t"),
         ]);
         assert!(trello_client(&s).is_ok());
+    }
+
+    #[test]
+    fn an_empty_airtable_token_is_refused_by_key_name() {
+        let Err(err) = airtable_client(&settings(&[])) else {
+            panic!("an empty token was accepted")
+        };
+        assert_eq!(err.to_string(), "airtable.token is empty");
+        let s = settings(&[("LEADSYNC__AIRTABLE__TOKEN", "patX.secret")]);
+        assert!(airtable_client(&s).is_ok());
     }
 
     #[test]

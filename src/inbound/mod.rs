@@ -49,6 +49,8 @@ impl Source {
 pub const TRELLO_PATH: &str = "/webhooks/trello";
 /// Path the Apps Script delivers to, below `server.public_url`.
 pub const SHEETS_PATH: &str = "/webhooks/sheets";
+/// Path Airtable pings when a base webhook has new payloads, below `server.public_url`.
+pub const AIRTABLE_PATH: &str = "/webhooks/airtable";
 
 /// A parsed webhook event.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -78,7 +78,7 @@ async fn registration_is_idempotent_and_passes_the_trello_head_check() {
     assert_eq!(
         answers[0],
         json!({"webhooks": [{
-            "id": hook.id, "board_id": env.board.board_id,
+            "system": "trello", "id": hook.id, "board_id": env.board.board_id,
             "callback_url": env.callback_url(), "active": true
         }]})
     );

@@ -61,7 +61,7 @@ async fn webhooks_register_twice_list_and_delete_through_the_cli() {
     let hooks = env.trello.webhooks();
     assert_eq!(hooks.len(), 1, "registering twice leaves one webhook");
     let expected = json!({"webhooks": [{
-        "id": hooks[0].id, "board_id": env.board.board_id,
+        "system": "trello", "id": hooks[0].id, "board_id": env.board.board_id,
         "callback_url": env.callback_url(), "active": true
     }]});
     for run in [&first, &second] {

@@ -302,14 +302,14 @@ impl World {
         match self.state() {
             // The running daemon's settings: its board ids are resolved.
             Some(state) => {
-                crate::admin::register_webhooks(&state.settings, &state.db, &trello).await?;
+                crate::admin::register_webhooks(&state.settings, &state.db, &trello, None).await?;
                 state.ingress.refresh_callback_urls(&state.db).await?;
             }
             // The daemon runs as its own process on this world's database.
             None => {
                 let db = crate::store::Db::connect(&self.settings.database.url).await?;
                 db.migrate().await?;
-                crate::admin::register_webhooks(&self.settings, &db, &trello).await?;
+                crate::admin::register_webhooks(&self.settings, &db, &trello, None).await?;
                 db.close().await;
             }
         }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::admin::{self, AdminError};
+use crate::clients::airtable::AirtableClient;
 use crate::clients::build::trello_client;
 use crate::clients::trello::TrelloClient;
 use crate::http::AppState;
@@ -28,16 +29,23 @@ async fn refresh_callbacks(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
+fn airtable(state: &AppState) -> Result<Option<AirtableClient>, ApiError> {
+    Ok(admin::airtable_client_if_needed(&state.settings)?)
+}
+
 pub async fn register_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let client = trello(&state)?;
-    let result = admin::register_webhooks(&state.settings, &state.db, &client).await;
+    let (client, airtable) = (trello(&state)?, airtable(&state)?);
+    let result =
+        admin::register_webhooks(&state.settings, &state.db, &client, airtable.as_ref()).await;
     // Refresh even after a partial failure: the webhooks stored before it are live in Trello.
     refresh_callbacks(&state).await?;
     Ok(Json(json!({ "webhooks": result? })))
 }
 
 pub async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let hooks = admin::list_webhooks(&trello(&state)?).await?;
+    let (client, airtable) = (trello(&state)?, airtable(&state)?);
+    let hooks =
+        admin::list_webhooks(&state.settings, &state.db, &client, airtable.as_ref()).await?;
     Ok(Json(json!({ "webhooks": hooks })))
 }
 
@@ -45,7 +53,7 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let result = admin::delete_webhook(&state.db, &trello(&state)?, &id).await;
+    let result = admin::delete_webhook(&state.settings, &state.db, &id).await;
     refresh_callbacks(&state).await?;
     result?;
     Ok(Json(json!({ "deleted": id })))

@@ -1,6 +1,7 @@
-//! Webhook ingress: `POST /webhooks/trello`, `HEAD /webhooks/trello` and `POST /webhooks/sheets`.
-//! Every other method on these paths answers 405.
+//! Webhook ingress: `POST /webhooks/trello`, `HEAD /webhooks/trello`, `POST /webhooks/sheets`
+//! and `POST /webhooks/airtable`. Every other method on these paths answers 405.
 
+mod airtable;
 mod ingress;
 mod receive;
 
@@ -10,7 +11,7 @@ use axum::routing::post;
 pub use ingress::{Ingress, IngressError};
 
 use super::AppState;
-use crate::inbound::{SHEETS_PATH, TRELLO_PATH};
+use crate::inbound::{AIRTABLE_PATH, SHEETS_PATH, TRELLO_PATH};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,5 +24,9 @@ pub fn router() -> Router<AppState> {
         .route(
             SHEETS_PATH,
             post(receive::sheets).fallback(receive::method_not_allowed),
+        )
+        .route(
+            AIRTABLE_PATH,
+            post(airtable::ping).fallback(receive::method_not_allowed),
         )
 }

@@ -13,7 +13,7 @@ use crate::inbound::signature::{RawEvent, Source, Unverified, Verified, VerifyEr
 use crate::store::inbox::{self, Stored};
 
 /// Seconds a sender is asked to wait after a 503.
-const RETRY_AFTER_SECS: &str = "5";
+pub(super) const RETRY_AFTER_SECS: &str = "5";
 
 pub(super) async fn trello(
     State(state): State<AppState>,
@@ -158,6 +158,6 @@ fn answer(duplicate: bool, ignored: Option<&str>) -> Response {
     (StatusCode::OK, axum::Json(body)).into_response()
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"error": message}))).into_response()
 }
