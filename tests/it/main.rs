@@ -16,6 +16,7 @@ mod cli_config;
 mod crash;
 mod demo;
 mod e2e;
+mod e2e_airtable;
 mod e2e_change_time;
 mod e2e_conflict;
 mod e2e_convergence;

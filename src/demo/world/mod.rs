@@ -299,17 +299,22 @@ impl World {
     /// be listening), and lets the running daemon accept it.
     pub async fn register_webhooks(&self) -> anyhow::Result<()> {
         let (trello, _) = self.clients()?;
+        let airtable = (self.airtable.as_ref())
+            .map(|sandbox| airtable::client(sandbox, self.options.airtable_limited))
+            .transpose()?;
+        let airtable = airtable.as_ref();
         match self.state() {
             // The running daemon's settings: its board ids are resolved.
             Some(state) => {
-                crate::admin::register_webhooks(&state.settings, &state.db, &trello, None).await?;
+                crate::admin::register_webhooks(&state.settings, &state.db, &trello, airtable)
+                    .await?;
                 state.ingress.refresh_callback_urls(&state.db).await?;
             }
             // The daemon runs as its own process on this world's database.
             None => {
                 let db = crate::store::Db::connect(&self.settings.database.url).await?;
                 db.migrate().await?;
-                crate::admin::register_webhooks(&self.settings, &db, &trello, None).await?;
+                crate::admin::register_webhooks(&self.settings, &db, &trello, airtable).await?;
                 db.close().await;
             }
         }
