@@ -197,7 +197,14 @@ mod tests {
         let found = variants_by_enum();
         assert_eq!(
             found.get("ConflictPolicySetting").copied(),
-            Some(&["last_writer_wins", "prefer_sheet", "prefer_trello"][..])
+            Some(
+                &[
+                    "last_writer_wins",
+                    "prefer_sheet",
+                    "prefer_trello",
+                    "prefer_tracker"
+                ][..]
+            )
         );
         assert_eq!(
             found.get("OnRowDeleted").copied(),

@@ -263,7 +263,7 @@ fn apps_script_secret_must_be_a_whsec_key() {
 fn enum_values_are_named_with_the_allowed_ones_not_a_rust_type() {
     assert_eq!(
         error_text("[sync]\nconflict_policy = \"newest\""),
-        "sync.conflict_policy: \"newest\" is not one of last_writer_wins, prefer_sheet, prefer_trello"
+        "sync.conflict_policy: \"newest\" is not one of last_writer_wins, prefer_sheet, prefer_trello, prefer_tracker"
     );
     let env = load_with(None, &[], &[("LEADSYNC__SYNC__ON_ROW_DELETED", "keep")])
         .expect_err("rejected")
