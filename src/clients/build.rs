@@ -1,8 +1,9 @@
-//! Builds the Trello and Sheets clients from `Settings` with the default retry policy and limits;
-//! shared by every command that talks to the APIs.
+//! Builds the Trello, Sheets and Airtable clients from `Settings` with the default retry policy
+//! and limits; shared by every command that talks to the APIs.
 
 use secrecy::ExposeSecret;
 
+use super::airtable::{AirtableClient, AirtableLimits};
 use super::http::{ClientError, RetryPolicy};
 use super::sheets::SheetsClient;
 use super::sheets::auth::ServiceAccountKey;
@@ -27,6 +28,22 @@ pub fn trello_client(settings: &Settings) -> Result<TrelloClient, ClientError> {
         t.api_token.clone(),
         RetryPolicy::default(),
         TrelloLimits::default(),
+    )
+}
+
+/// An Airtable client acting with `airtable.token` against `airtable.api_base`, paced under
+/// Airtable's per-base and per-token limits. An empty token is refused here: Airtable would only
+/// answer a less helpful 401.
+pub fn airtable_client(settings: &Settings) -> Result<AirtableClient, ClientError> {
+    let a = &settings.airtable;
+    if a.token.expose_secret().trim().is_empty() {
+        return Err(ClientError::Config("airtable.token is empty".into()));
+    }
+    AirtableClient::new(
+        &a.api_base,
+        &a.token,
+        RetryPolicy::default(),
+        AirtableLimits::default(),
     )
 }
 
@@ -113,6 +130,31 @@ mod tests {
             ("LEADSYNC__TRELLO__API_TOKEN", "t"),
         ]);
         assert!(trello_client(&s).is_ok());
+    }
+
+    #[test]
+    fn an_empty_airtable_token_is_refused_by_key_name() {
+        for token in ["", "  "] {
+            let s = settings(&[("LEADSYNC__AIRTABLE__TOKEN", token)]);
+            let err = airtable_client(&s).err().expect("refused").to_string();
+            assert_eq!(err, "airtable.token is empty");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_airtable_client_is_built_on_the_settings_base_and_token() {
+        let sandbox = crate::sandbox::airtable::AirtableSandbox::start()
+            .await
+            .expect("airtable sandbox");
+        let base = sandbox.create_base("Sales");
+        let s = settings(&[
+            ("LEADSYNC__AIRTABLE__API_BASE", &sandbox.api_base()),
+            ("LEADSYNC__AIRTABLE__TOKEN", sandbox.token()),
+        ]);
+        let client = airtable_client(&s).expect("built");
+        // The token reached the emulator: an unauthenticated call would be a 401.
+        assert_eq!(client.tables(&base).await.expect("tables"), vec![]);
+        assert!(!format!("{client:?}").contains(sandbox.token()));
     }
 
     #[test]
