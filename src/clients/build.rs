@@ -136,7 +136,7 @@ mod tests {
     fn an_empty_airtable_token_is_refused_by_key_name() {
         for token in ["", "  "] {
             let s = settings(&[("LEADSYNC__AIRTABLE__TOKEN", token)]);
-            let err = airtable_client(&s).err().expect("refused").to_string();
+            let err = airtable_client(&s).expect_err("refused").to_string();
             assert_eq!(err, "airtable.token is empty");
         }
     }

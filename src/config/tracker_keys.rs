@@ -36,12 +36,15 @@ pub fn describe_unknown_tracker(key: &str, problem: &str) -> Option<String> {
     ))
 }
 
+/// A pair's tracker keys by name, each `None` when unset.
+type Keys<'a> = [(&'static str, Option<&'a str>)];
+
 /// The keys of pair `i` that belong to its tracker kind, and the absence of the others'.
 pub fn check_pair_keys(i: usize, pair: &PairSettings) -> Result<(), ConfigError> {
     let at = |key: &str| format!("pairs[{i}].{key}");
     let tracker = pair.tracker;
     let set = |value: Option<&str>| value.is_some_and(|v| !v.trim().is_empty());
-    let (own, foreign): (&[(&str, Option<&str>)], &[(&str, Option<&str>)]) = match tracker {
+    let (own, foreign): (&Keys, &Keys) = match tracker {
         TrackerKind::Sheets => (
             &[
                 ("spreadsheet_id", Some(&pair.spreadsheet_id)),
