@@ -140,6 +140,10 @@ async fn a_good_airtable_pair_is_all_ok_and_its_sheet_is_not_checked() {
 #[tokio::test]
 async fn missing_fields_are_reported_then_created_by_fix_with_the_contract_types() {
     let fx = Fixture::start(&[FieldSpec::new("Name", "singleLineText")]).await;
+    // Three runs back to back are three clients, each pacing only its own calls (as separate
+    // `check` processes would); together they may pass 5 calls a second on the base, which
+    // would cost a 30 s lockout unrelated to what this test checks.
+    fx.airtable.set_rate_limit(None);
     let settings = fx.settings(None, &[]);
     let first = run(&settings, false).await;
     assert_eq!(
