@@ -1,8 +1,11 @@
 //! `leadsync check [--fix]`: verifies, online, that every configured pair is usable — credentials,
-//! board, lists, custom fields, spreadsheet, sheet and header row — and with `fix` creates what is
-//! missing on the Trello board and in the header row. Produces [`Finding`]s; printing is the
-//! caller's, so tests assert on findings rather than on text.
+//! board, lists, custom fields, and the pair's tracker (spreadsheet, sheet and header row; or
+//! Airtable base, table and fields) — and with `fix` creates what is missing on the Trello board,
+//! in the header row or in the Airtable table. Produces [`Finding`]s; printing is the caller's, so
+//! tests assert on findings rather than on text.
 
+mod airtable;
+mod airtable_fields;
 pub mod offline;
 mod sheets;
 mod trello;
@@ -12,11 +15,14 @@ use std::fmt;
 use crate::clients::build;
 use crate::clients::http::ClientError;
 use crate::config::Settings;
+use crate::model::TrackerKind;
 
 /// How one checked item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
+    /// Usable, with something the user may want to act on (and `--fix` cannot do).
+    Warning,
     /// Absent, and `--fix` would (or could) create it.
     Missing,
     /// Was absent; created by this run.
@@ -29,6 +35,7 @@ impl Outcome {
     pub fn label(self) -> &'static str {
         match self {
             Self::Ok => "ok",
+            Self::Warning => "warning",
             Self::Missing => "missing",
             Self::Fixed => "fixed",
             Self::Error => "error",
@@ -36,7 +43,7 @@ impl Outcome {
     }
 
     pub fn is_usable(self) -> bool {
-        matches!(self, Self::Ok | Self::Fixed)
+        matches!(self, Self::Ok | Self::Warning | Self::Fixed)
     }
 }
 
@@ -84,8 +91,13 @@ pub fn summary(findings: &[Finding]) -> String {
     } else {
         "not usable".to_owned()
     };
+    // Warnings are counted only when there are some: most reports have none.
+    let warnings = match count(Outcome::Warning) {
+        0 => String::new(),
+        n => format!(" {n} warning(s),"),
+    };
     format!(
-        "check: {} ok, {} fixed, {missing} missing, {errors} error(s): {verdict}",
+        "check: {} ok, {} fixed,{warnings} {missing} missing, {errors} error(s): {verdict}",
         count(Outcome::Ok),
         count(Outcome::Fixed),
     )
@@ -109,26 +121,61 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
         return out;
     }
     let trello = trello_account(settings).await;
-    let sheets = sheets_account(settings).await;
+    // Each tracker's account is checked once, and only when a pair uses it: an Airtable-only
+    // deployment has no service-account key to read.
+    let uses = |kind| settings.pairs.iter().any(|p| p.tracker == kind);
+    let sheets = match uses(TrackerKind::Sheets) {
+        true => Some(sheets_account(settings).await),
+        false => None,
+    };
+    let airtable = match uses(TrackerKind::Airtable) {
+        true => Some(airtable::account(settings).await),
+        false => None,
+    };
     for pair in &settings.pairs {
         let name = pair.name.as_str();
         out.push(Finding::new(name, Outcome::Ok, "config valid"));
-        match &trello {
-            Account::Usable(client, who) => {
-                out.push(Finding::new(name, Outcome::Ok, who.as_str()));
-                trello::check_pair(client, pair, fix, &mut out).await;
-            }
-            Account::Broken(why) => out.push(Finding::new(name, Outcome::Error, why.as_str())),
+        if let Some(client) = usable_account(&trello, name, &mut out) {
+            trello::check_pair(client, pair, fix, &mut out).await;
         }
-        match &sheets {
-            Account::Usable(client, who) => {
-                out.push(Finding::new(name, Outcome::Ok, who.as_str()));
-                sheets::check_pair(client, pair, fix, &mut out).await;
+        match pair.tracker {
+            TrackerKind::Sheets => {
+                if let Some(client) = sheets
+                    .as_ref()
+                    .and_then(|a| usable_account(a, name, &mut out))
+                {
+                    sheets::check_pair(client, pair, fix, &mut out).await;
+                }
             }
-            Account::Broken(why) => out.push(Finding::new(name, Outcome::Error, why.as_str())),
+            TrackerKind::Airtable => {
+                if let Some(at) = airtable
+                    .as_ref()
+                    .and_then(|a| usable_account(a, name, &mut out))
+                {
+                    airtable::check_pair(at, pair, fix, &mut out).await;
+                }
+            }
         }
     }
     out
+}
+
+/// Reports the account's finding for this pair; the client when it is usable.
+fn usable_account<'a, C>(
+    account: &'a Account<C>,
+    pair: &str,
+    out: &mut Vec<Finding>,
+) -> Option<&'a C> {
+    match account {
+        Account::Usable(client, who) => {
+            out.push(Finding::new(pair, Outcome::Ok, who.as_str()));
+            Some(client)
+        }
+        Account::Broken(why) => {
+            out.push(Finding::new(pair, Outcome::Error, why.as_str()));
+            None
+        }
+    }
 }
 
 async fn trello_account(settings: &Settings) -> Account<crate::clients::trello::TrelloClient> {
@@ -175,5 +222,7 @@ fn same_name(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_airtable;
 #[cfg(test)]
 mod tests_fix;

@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{Finding, NO_PAIR, Outcome};
 use crate::config::{Settings, is_placeholder};
+use crate::model::TrackerKind;
 
 /// One setting that makes the deployment unusable: its key and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,8 @@ const APPS_SCRIPT_SECRET_HELP: &str = "set it to \"whsec_\" + base64 of 32 rando
      for example: echo \"whsec_$(openssl rand -base64 32)\"";
 
 /// The secrets without which deliveries cannot be verified: each would be refused with 401.
-/// Both are needed as soon as one pair exists (every pair has a board and a sheet).
+/// Trello's is needed as soon as one pair exists (every pair has a board); the Apps Script's only
+/// with a Sheets pair (Airtable notifications are verified with each webhook's own MAC secret).
 pub fn missing_secrets(s: &Settings) -> Vec<Problem> {
     if s.pairs.is_empty() {
         return Vec::new();
@@ -37,7 +39,8 @@ pub fn missing_secrets(s: &Settings) -> Vec<Problem> {
             ),
         });
     }
-    if is_blank(&s.apps_script.secret) {
+    let sheets = s.pairs.iter().any(|p| p.tracker == TrackerKind::Sheets);
+    if sheets && is_blank(&s.apps_script.secret) {
         out.push(Problem {
             key: "apps_script.secret".into(),
             why: format!(
@@ -119,9 +122,12 @@ pub fn placeholders(s: &Settings) -> Vec<(String, Problem)> {
         }
     }
     for (i, pair) in s.pairs.iter().enumerate() {
+        // An Airtable pair's base_id cannot hold one (validation wants letters and digits).
+        let table = pair.table.as_deref().unwrap_or_default();
         for (key, value) in [
-            ("spreadsheet_id", &pair.spreadsheet_id),
+            ("spreadsheet_id", pair.spreadsheet_id.as_str()),
             ("sheet", &pair.sheet),
+            ("table", table),
             ("board_id", &pair.board_id),
         ] {
             if is_placeholder(value) {

@@ -117,3 +117,22 @@ fn secret_values_are_never_quoted() {
         .expect("flagged");
     assert!(!token.what.contains("abc123"), "{}", token.what);
 }
+
+#[test]
+fn an_airtable_pair_needs_no_apps_script_secret_and_its_table_placeholder_is_flagged() {
+    let file = "[[pairs]]\nname = \"agency\"\nboard_id = \"5f1e00000000000000000001\"\n\
+                tracker = \"airtable\"\nbase_id = \"appA1b2C3d4E5f6G7\"\ntable = \"Leads…\"\n\
+                [pairs.status_lists]\nNew = \"New\"\nLost = \"Lost\"\n";
+    let env = HashMap::from([(
+        "LEADSYNC__AIRTABLE__TOKEN".to_owned(),
+        "patAbc.123".to_owned(),
+    )]);
+    let s = settings(file, env);
+    let missing: Vec<String> = missing_secrets(&s).into_iter().map(|p| p.key).collect();
+    assert_eq!(missing, ["trello.api_secret"]);
+    assert!(
+        keys(&s).contains(&"pairs[0].table".to_owned()),
+        "{:?}",
+        keys(&s)
+    );
+}

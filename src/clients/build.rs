@@ -31,8 +31,9 @@ pub fn trello_client(settings: &Settings) -> Result<TrelloClient, ClientError> {
     )
 }
 
-/// An Airtable client acting with `airtable.token` against `airtable.api_base`. An empty token is
-/// refused here: Airtable would only answer a less helpful 401.
+/// An Airtable client acting with `airtable.token` against `airtable.api_base`, paced under
+/// Airtable's per-base and per-token limits. An empty token is refused here: Airtable would only
+/// answer a less helpful 401.
 pub fn airtable_client(settings: &Settings) -> Result<AirtableClient, ClientError> {
     let a = &settings.airtable;
     if a.token.expose_secret().trim().is_empty() {
@@ -139,12 +140,27 @@ mod tests {
 
     #[test]
     fn an_empty_airtable_token_is_refused_by_key_name() {
-        let Err(err) = airtable_client(&settings(&[])) else {
-            panic!("an empty token was accepted")
-        };
-        assert_eq!(err.to_string(), "airtable.token is empty");
-        let s = settings(&[("LEADSYNC__AIRTABLE__TOKEN", "patX.secret")]);
-        assert!(airtable_client(&s).is_ok());
+        for token in ["", "  "] {
+            let s = settings(&[("LEADSYNC__AIRTABLE__TOKEN", token)]);
+            let err = airtable_client(&s).expect_err("refused").to_string();
+            assert_eq!(err, "airtable.token is empty");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_airtable_client_is_built_on_the_settings_base_and_token() {
+        let sandbox = crate::sandbox::airtable::AirtableSandbox::start()
+            .await
+            .expect("airtable sandbox");
+        let base = sandbox.create_base("Sales");
+        let s = settings(&[
+            ("LEADSYNC__AIRTABLE__API_BASE", &sandbox.api_base()),
+            ("LEADSYNC__AIRTABLE__TOKEN", sandbox.token()),
+        ]);
+        let client = airtable_client(&s).expect("built");
+        // The token reached the emulator: an unauthenticated call would be a 401.
+        assert_eq!(client.tables(&base).await.expect("tables"), vec![]);
+        assert!(!format!("{client:?}").contains(sandbox.token()));
     }
 
     #[test]

@@ -3,12 +3,15 @@
 mod board_ref;
 mod enums;
 mod settings;
+mod tracker_keys;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_readme;
+#[cfg(test)]
+mod tests_trackers;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -153,6 +156,7 @@ fn describe_deserialize_error(err: config::ConfigError) -> ConfigError {
     };
     // `rest` is "server.max_body_bytes`" or "server.max_body_bytes` in the environment".
     let (key, origin) = rest.split_once('`').unwrap_or((rest, ""));
+    let key = &dotted(key);
     let origin = origin.trim();
     let origin = origin
         .strip_prefix("in ")
@@ -164,11 +168,27 @@ fn describe_deserialize_error(err: config::ConfigError) -> ConfigError {
             problem: format!("unknown key{origin}"),
         };
     }
-    let problem = enums::describe(problem).unwrap_or_else(|| problem.to_owned());
+    let problem = tracker_keys::describe_unknown_tracker(key, problem)
+        .or_else(|| enums::describe(problem))
+        .unwrap_or_else(|| problem.to_owned());
     ConfigError::Invalid {
         key: key.to_owned(),
         problem: format!("{problem}{origin}"),
     }
+}
+
+/// `config` writes a key inside a list without the dot after the index (`pairs[0]tracker`);
+/// every other message names it `pairs[0].tracker`.
+fn dotted(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 2);
+    let mut chars = key.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == ']' && chars.peek().is_some_and(|n| *n != '.' && *n != '[') {
+            out.push('.');
+        }
+    }
+    out
 }
 
 /// A misspelt section (`[serverr]`) is reported without a key: the field is the key.

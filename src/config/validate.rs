@@ -162,16 +162,13 @@ fn validate_pairs(s: &Settings) -> Result<(), ConfigError> {
     let mut names = HashSet::new();
     for (i, pair) in s.pairs.iter().enumerate() {
         let at = |key: &str| format!("pairs[{i}].{key}");
-        for (key, value) in [
-            ("name", &pair.name),
-            ("spreadsheet_id", &pair.spreadsheet_id),
-            ("sheet", &pair.sheet),
-            ("board_id", &pair.board_id),
-        ] {
+        for (key, value) in [("name", &pair.name), ("board_id", &pair.board_id)] {
             if value.trim().is_empty() {
                 return Err(invalid(at(key), "must not be empty"));
             }
         }
+        // The tracker's own keys (`spreadsheet_id`/`sheet` or `base_id`/`table`), in file order.
+        super::tracker_keys::check_pair_keys(i, pair)?;
         // A URL that cannot be a board's is caught here; short links resolve at start-up.
         super::BoardRef::parse(&pair.board_id)
             .map_err(|problem| invalid(at("board_id"), problem))?;
@@ -215,7 +212,7 @@ fn validate_pairs(s: &Settings) -> Result<(), ConfigError> {
         }
         check_archive_status(s, i, pair)?;
     }
-    Ok(())
+    super::tracker_keys::check_tracker_settings(s)
 }
 
 /// `status:<Status>` must name a status the pair maps to a list: otherwise an archived card

@@ -168,26 +168,12 @@ fn uses_airtable(settings: &Settings) -> bool {
     (settings.pairs.iter()).any(|p| p.tracker == crate::model::TrackerKind::Airtable)
 }
 
-/// The Airtable client of the settings, on the shared retry policy; `None` without Airtable
-/// pairs.
+/// The Airtable client of the settings; `None` without Airtable pairs.
 pub fn airtable_client(settings: &Settings) -> Result<Option<AirtableClient>, ClientError> {
-    use secrecy::ExposeSecret;
-    if !uses_airtable(settings) {
-        return Ok(None);
+    match uses_airtable(settings) {
+        true => crate::clients::build::airtable_client(settings).map(Some),
+        false => Ok(None),
     }
-    let a = &settings.airtable;
-    if a.token.expose_secret().trim().is_empty() {
-        return Err(ClientError::Config(
-            "airtable.token: must be set for pairs with tracker = \"airtable\"".into(),
-        ));
-    }
-    AirtableClient::new(
-        &a.api_base,
-        &a.token,
-        crate::clients::http::RetryPolicy::default(),
-        crate::clients::airtable::AirtableLimits::default(),
-    )
-    .map(Some)
 }
 
 /// Hourly: prune the activity log, sent commands and processed events past retention.

@@ -11,6 +11,7 @@ mod apps_script;
 mod board_ref;
 mod chaos;
 mod check;
+mod check_airtable;
 mod cli;
 mod cli_config;
 mod crash;

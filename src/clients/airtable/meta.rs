@@ -1,12 +1,55 @@
-//! The meta API: a base's tables with their fields and select choices, and creating a field.
+//! The meta API: the bases the token was granted, a base's tables with their fields and select
+//! choices, and creating a field.
 
 use reqwest::Method;
+use serde::Deserialize;
 
 use super::wire::{Field, NewFieldType, Table, TablesWire};
 use super::{AirtableClient, id};
 use crate::clients::http::ClientError;
 
+/// A base the token was granted (`GET /v0/meta/bases`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Base {
+    pub id: String,
+    pub name: String,
+    /// `read`, `comment`, `edit` or `create`.
+    #[serde(default)]
+    pub permission_level: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct BasesWire {
+    bases: Vec<Base>,
+    #[serde(default)]
+    offset: Option<String>,
+}
+
+/// Pages of bases read at most: a token granted more than 100 × this is not a lead tracker's.
+const MAX_BASE_PAGES: usize = 100;
+
 impl AirtableClient {
+    /// Every base the token was granted: the one call that tells whether the token itself is
+    /// usable (401 when it is not a token, 403 when it lacks `schema.bases:read`). Airtable pages
+    /// the list with `offset`.
+    pub async fn bases(&self) -> Result<Vec<Base>, ClientError> {
+        let url = self.url(&["meta", "bases"]);
+        let mut out = Vec::new();
+        let mut offset: Option<String> = None;
+        for _ in 0..MAX_BASE_PAGES {
+            let query: Vec<(&str, String)> = offset.iter().map(|o| ("offset", o.clone())).collect();
+            // No base is involved: the empty key paces these calls apart from every base's.
+            let page: BasesWire = self.get("", "bases", url.clone(), &query).await?;
+            out.extend(page.bases);
+            offset = page.offset;
+            if offset.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Every table of the base with its fields (id, name, type, choices).
     pub async fn tables(&self, base_id: &str) -> Result<Vec<Table>, ClientError> {
         let base = id("tables", "base", base_id)?;

@@ -22,6 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use changes::{Change, RecordChange};
+pub use meta::Base;
 pub use records::MAX_BATCH;
 pub use verify::{MAC_HEADER, Notification, VerifyError, verify_notification};
 pub use wire::{

@@ -318,3 +318,26 @@ async fn the_schema_lists_fields_and_create_field_adds_each_type() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn bases_lists_the_granted_bases_and_a_bad_token_is_an_auth_error() {
+    let (sb, c, t) = setup().await;
+    let hidden = sb.create_base("Private");
+    sb.set_base_access(&hidden, false);
+    let bases = c.bases().await.unwrap();
+    let ids: Vec<&str> = bases.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, [t.base_id.as_str()]);
+    assert_eq!(bases[0].name, "CRM");
+    let wrong = SecretString::from("patWrong.0000".to_owned());
+    let bad = AirtableClient::new(
+        &sb.api_base(),
+        &wrong,
+        fast_policy(),
+        AirtableLimits::default(),
+    );
+    let err = bad.unwrap().bases().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::Auth { status: 401, .. }),
+        "{err}"
+    );
+}
