@@ -144,3 +144,52 @@ async fn airtable_edits_reach_the_card_and_a_deleted_record_archives_it() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_moved_or_renamed_in_trello_changes_the_record_once_without_echoes() {
+    let w = airtable_world().await;
+    let rec = user_creates(&w, &[("Name", "Ada"), ("Status", "New")]);
+    eventually(&w, "card", |w| w.card_named(P, "Ada").is_some()).await;
+    let card = w.card_named(P, "Ada").expect("card");
+    // The card's URL is written back to the record, and the record id to its id field.
+    eventually(&w, "card url in the record", |w| {
+        fields(w, &rec)["Trello Card"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    })
+    .await;
+    w.user_moves_card(P, &card.id, "Qualified").expect("moved");
+    eventually(&w, "status in the record", |w| {
+        fields(w, &rec)["Status"] == "Qualified"
+    })
+    .await;
+    let at = w.airtable.as_ref().expect("emulator");
+    let writes = |path: &str| at.gate().calls().count("PATCH", path);
+    let path = format!("/v0/{}/", base(&w));
+    let before = writes(&path);
+    w.user_updates_card(
+        &card.id,
+        leadsync::sandbox::trello::UserCardChange {
+            name: Some("Ada King".into()),
+            ..Default::default()
+        },
+    )
+    .expect("renamed");
+    eventually(&w, "name in the record", |w| {
+        fields(w, &rec)["Name"] == "Ada King"
+    })
+    .await;
+    w.settle(SETTLE).await.expect("settles");
+    assert_eq!(
+        writes(&path) - before,
+        1,
+        "one write for the rename, and none for its echo"
+    );
+    let card = w.card_named(P, "Ada King").expect("card");
+    assert_eq!(
+        w.list_name(P, &card.id_list),
+        "Qualified",
+        "the card stays where it was moved"
+    );
+    assert_eq!(w.cards(P).len(), 1);
+}
