@@ -67,7 +67,7 @@ async fn an_acknowledged_event_survives_sigkill_right_after_the_answer() {
     assert_eq!(stored, vec![("act-crash".to_owned(), body.into_bytes())]);
 }
 
-fn listening_addr(rx: &std::sync::mpsc::Receiver<String>) -> Option<String> {
+pub(crate) fn listening_addr(rx: &std::sync::mpsc::Receiver<String>) -> Option<String> {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
         let line = rx.recv_timeout(left).ok()?;
@@ -80,7 +80,7 @@ fn listening_addr(rx: &std::sync::mpsc::Receiver<String>) -> Option<String> {
 }
 
 /// Kills the server if an assertion fails before the test does.
-struct KillOnDrop(std::process::Child);
+pub(crate) struct KillOnDrop(pub std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

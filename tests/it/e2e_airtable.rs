@@ -193,3 +193,54 @@ async fn a_card_moved_or_renamed_in_trello_changes_the_record_once_without_echoe
     );
     assert_eq!(w.cards(P).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missed_notification_is_repaired_by_reconciliation() {
+    let w = airtable_world().await;
+    let at = w.airtable.as_ref().expect("emulator");
+    at.drop_notifications(true);
+    let rec = user_creates(&w, &[("Name", "Ada"), ("Status", "Contacted")]);
+    w.settle(SETTLE).await.expect("settles");
+    assert!(w.cards(P).is_empty(), "no notification, no card yet");
+    w.reconcile(SETTLE).await.expect("reconciles");
+    let card = w
+        .card_named(P, "Ada")
+        .expect("reconciliation made the card");
+    assert_eq!(marker(&card), rec);
+    assert_eq!(w.list_name(P, &card.id_list), "Contacted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feed_read_again_from_an_old_cursor_changes_nothing_twice() {
+    let w = airtable_world().await;
+    let rec = user_creates(&w, &[("Name", "Ada"), ("Status", "New")]);
+    eventually(&w, "card", |w| w.card_named(P, "Ada").is_some()).await;
+    let db = &w.state().expect("running").db;
+    let events = || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE source = 'airtable'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+        n
+    };
+    let before = events().await;
+    // As after a crash between storing a page and moving the cursor: the feed is read again
+    // from its start, and a notification is due.
+    sqlx::query("UPDATE tracker_webhooks SET cursor = 1, pinged = pinged + 1")
+        .execute(&db.pool)
+        .await
+        .expect("rewind");
+    w.settle(SETTLE).await.expect("settles");
+    let fetched: (i64, i64) = sqlx::query_as("SELECT pinged, fetched FROM tracker_webhooks")
+        .fetch_one(&db.pool)
+        .await
+        .expect("counts");
+    assert_eq!(fetched.0, fetched.1, "the feed was read again");
+    assert_eq!(
+        events().await,
+        before,
+        "every change read again was stored once"
+    );
+    assert_eq!(w.cards(P).len(), 1);
+    assert_eq!(marker(&w.card_named(P, "Ada").expect("card")), rec);
+}
