@@ -32,16 +32,17 @@ pub(crate) struct AirtableSender {
 }
 
 impl AirtableSender {
-    /// The pair's table, from memory unless `fresh`; `None` when the base has no such table.
-    async fn table(
+    /// The pair's table as last read, if it was.
+    fn cached(&self, pair: &str) -> Option<Arc<Table>> {
+        self.tables().get(pair).cloned()
+    }
+
+    /// Reads the pair's table and remembers it; `None` when the base has no such table.
+    async fn read(
         &self,
         ctx: &PairContext,
         (base, table): (&str, &str),
-        fresh: bool,
     ) -> Result<Option<Arc<Table>>, ClientError> {
-        if !fresh && let Some(t) = self.tables().get(&ctx.name) {
-            return Ok(Some(t.clone()));
-        }
         let read = self.client.table(base, table).await?.map(Arc::new);
         let mut tables = self.tables();
         match &read {
@@ -250,23 +251,29 @@ impl Dispatcher {
     }
 }
 
-/// The table as known (read again once if a command names a field it lacks), and the batch
-/// sorted against it. `None`: the base has no such table.
+/// The table as known (read again if a command names a field the remembered one lacks), and
+/// the batch sorted against it. `None`: the base has no such table.
 async fn sorted(
     sender: &AirtableSender,
     ctx: &PairContext,
     at: (&str, &str),
     batch: &[Claimed],
 ) -> Result<Option<(AirtableBatch, Arc<Table>)>, ClientError> {
-    let Some(table) = sender.table(ctx, at, false).await? else {
-        return Ok(None);
+    let cached = sender.cached(&ctx.name);
+    let was_cached = cached.is_some();
+    let table = match cached {
+        Some(t) => t,
+        None => match sender.read(ctx, at).await? {
+            Some(t) => t,
+            None => return Ok(None),
+        },
     };
     let sorted = AirtableBatch::sort(ctx, &table, batch);
-    if !sorted.missing_field {
+    if !sorted.missing_field || !was_cached {
         return Ok(Some((sorted, table)));
     }
     // The field may have been added since the table was read (`check --fix`, or by hand).
-    let Some(table) = sender.table(ctx, at, true).await? else {
+    let Some(table) = sender.read(ctx, at).await? else {
         return Ok(None);
     };
     Ok(Some((AirtableBatch::sort(ctx, &table, batch), table)))
