@@ -4,9 +4,10 @@
 //! lead's id, and the lead's card is marked with it.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::clients::airtable::{AirtableClient, MAX_BATCH, Record, RecordUpdate, Table};
+use crate::clients::airtable::{AirtableClient, Fields, MAX_BATCH, Record, RecordUpdate, Table};
 use crate::clients::http::ClientError;
 use crate::store::StoreError;
 use crate::store::dispatch_support::note_outcome_unknown;
@@ -14,7 +15,7 @@ use crate::store::links;
 use crate::sync::context::PairContext;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::outbox::airtable_batch::{
-    AirtableBatch, NewRecord, failed, refused_data, unknown_field, updated,
+    AirtableBatch, NewRecord, failed, not_sent, refused_data, stops_batch, unknown_field, updated,
 };
 use crate::sync::outbox::record::follow_up;
 use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
@@ -140,28 +141,16 @@ impl Dispatcher {
         batch: &[Claimed],
         b: &mut AirtableBatch,
     ) -> bool {
-        let mut stale = false;
         let updates = std::mem::take(&mut b.updates);
-        for chunk in updates.chunks(MAX_BATCH) {
-            let records: Vec<RecordUpdate> = chunk.iter().map(|(_, u)| u.clone()).collect();
-            let mut results = to.client.update_records(to.base, to.table, &records).await;
-            if records.len() > 1
-                && results
-                    .first()
-                    .is_some_and(|r| r.as_ref().is_err_and(refused_data))
-            {
-                // One gone record (or one refused value) fails the whole request: sent one by
-                // one, the others land and the gone one is found.
-                results = Vec::with_capacity(records.len());
-                for u in &records {
-                    let one = std::slice::from_ref(u);
-                    results.extend(to.client.update_records(to.base, to.table, one).await);
-                }
-            }
-            for ((i, _), result) in chunk.iter().zip(results) {
-                stale |= result.as_ref().is_err_and(unknown_field);
-                b.outcomes[*i] = Some(updated(result, &batch[*i]));
-            }
+        let records: Vec<RecordUpdate> = updates.iter().map(|(_, u)| u.clone()).collect();
+        let results = in_requests("update_records", records, |chunk| async move {
+            to.client.update_records(to.base, to.table, &chunk).await
+        })
+        .await;
+        let mut stale = false;
+        for ((i, _), result) in updates.iter().zip(results) {
+            stale |= result.as_ref().is_err_and(unknown_field);
+            b.outcomes[*i] = Some(updated(result, &batch[*i]));
         }
         stale
     }
@@ -279,21 +268,43 @@ async fn sorted(
     Ok(Some((AirtableBatch::sort(ctx, &table, batch), table)))
 }
 
-/// POSTs the records, 10 per request. Airtable refuses a request whose data it rejects before
-/// making any of its records, so a refused batch is sent again one by one: the others are made.
+/// POSTs the records, 10 per request.
 async fn create_all(to: &Target<'_>, creates: &[&NewRecord]) -> Vec<Result<Record, ClientError>> {
-    let mut out = Vec::with_capacity(creates.len());
-    for chunk in creates.chunks(MAX_BATCH) {
-        let fields: Vec<_> = chunk.iter().map(|c| c.fields.clone()).collect();
-        let results = to.client.create_records(to.base, to.table, &fields).await;
-        if fields.len() > 1
-            && results
-                .first()
-                .is_some_and(|r| r.as_ref().is_err_and(refused_data))
-        {
-            for f in &fields {
-                let one = std::slice::from_ref(f);
-                out.extend(to.client.create_records(to.base, to.table, one).await);
+    let fields: Vec<Fields> = creates.iter().map(|c| c.fields.clone()).collect();
+    in_requests("create_records", fields, |chunk| async move {
+        to.client.create_records(to.base, to.table, &chunk).await
+    })
+    .await
+}
+
+/// Sends `items` at most 10 per request through `send` (one request per call); one result per
+/// item, in order. Airtable refuses a request whose data it rejects (a gone record, a bad value)
+/// before acting on any of its records, so a refused request is sent again one record at a
+/// time: the others land and the bad one is named. After an error every later request would
+/// meet too (auth, rate limit), the rest is not sent.
+async fn in_requests<I, F, Fut>(
+    endpoint: &'static str,
+    items: Vec<I>,
+    send: F,
+) -> Vec<Result<Record, ClientError>>
+where
+    I: Clone,
+    F: Fn(Vec<I>) -> Fut,
+    Fut: Future<Output = Vec<Result<Record, ClientError>>>,
+{
+    let mut out = Vec::with_capacity(items.len());
+    let mut stopped = false;
+    for chunk in items.chunks(MAX_BATCH) {
+        if stopped {
+            out.extend(chunk.iter().map(|_| Err(not_sent(endpoint))));
+            continue;
+        }
+        let results = send(chunk.to_vec()).await;
+        let first = results.first().and_then(|r| r.as_ref().err());
+        stopped = first.is_some_and(stops_batch);
+        if chunk.len() > 1 && first.is_some_and(refused_data) {
+            for one in chunk {
+                out.extend(send(vec![one.clone()]).await);
             }
         } else {
             out.extend(results);

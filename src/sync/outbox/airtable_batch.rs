@@ -212,6 +212,25 @@ pub(super) fn refused_data(e: &ClientError) -> bool {
     ) && !unknown_field(e)
 }
 
+/// An error every later request of the batch would meet too: the rest is not sent.
+pub(super) fn stops_batch(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Auth { .. } | ClientError::RateLimited { .. } | ClientError::Config(_)
+    )
+}
+
+/// The error of a record whose request was not sent; tried again with the next round.
+pub(super) fn not_sent(endpoint: &'static str) -> ClientError {
+    ClientError::Retryable {
+        system: "airtable",
+        endpoint,
+        attempts: 0,
+        last: "not sent: an earlier request of the batch failed".into(),
+        outcome_unknown: false,
+    }
+}
+
 /// The outcome of a write to a record that is gone, as a write to a deleted row is: an id write
 /// (it expects a name) gives up its new lead; other writes just have nothing to do.
 pub(super) fn record_gone(lead_id: &str, id_write: bool) -> Outcome {

@@ -375,3 +375,35 @@ async fn a_card_made_for_a_record_has_its_url_written_to_the_record() {
         .expect("card url");
     assert_eq!(b.fields_of(&rec)["Trello Card"], url);
 }
+
+#[tokio::test]
+async fn a_429_stops_the_rest_of_the_batch_which_is_retried() {
+    let b = AirtableBench::start().await;
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let id = b.record(&[("Name", &format!("Lead {i}"))]);
+        b.base.link(&id, None, None).await;
+        ids.push(id);
+    }
+    // Reads the table's fields, so the fault below meets the first update request.
+    b.enqueue(&write(&ids[0], &[("Notes", "warm")])).await;
+    b.dispatcher.run_once().await.expect("warm-up");
+    for id in &ids {
+        b.enqueue(&write(id, &[("Notes", "x")])).await;
+    }
+    b.airtable.gate().set_faults(Faults {
+        fail_next: vec![429],
+        ..Faults::default()
+    });
+    let report = b.dispatcher.run_once().await.expect("round");
+    assert_eq!(report.retried, 25);
+    assert_eq!(
+        b.calls("PATCH"),
+        2,
+        "the warm-up and the refused one; no more"
+    );
+    b.base.make_retries_due().await;
+    let report = b.dispatcher.run_once().await.expect("retry");
+    assert_eq!(report.sent, 25);
+    assert_eq!(b.calls("PATCH"), 5);
+}
