@@ -365,3 +365,5 @@ async fn made_before(
 mod bench;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fields;

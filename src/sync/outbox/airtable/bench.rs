@@ -21,6 +21,19 @@ pub const TABLE: &str = "Leads";
 /// The client's lock-out after a 429 without `Retry-After` (Airtable's is 30 s).
 pub const LOCKOUT: Duration = Duration::from_millis(300);
 
+/// A write of these cells to the lead's record.
+pub fn write(lead: &str, cells: &[(&str, &str)]) -> Command {
+    Command::WriteRow {
+        lead_id: lead.into(),
+        row_hint: None,
+        expect_name: None,
+        cells: cells
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
 pub struct AirtableBench {
     /// The board, the database and the Sheets pieces (unused here).
     pub base: Bench,
