@@ -4,6 +4,8 @@ use sqlx::SqliteExecutor;
 
 use super::{StoreError, now_ms};
 
+pub use super::rename::rename_lead;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Link {
     pub pair: String,

@@ -9,6 +9,7 @@ pub mod lead_state;
 pub mod links;
 pub mod outbox;
 pub mod pairs;
+mod rename;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;

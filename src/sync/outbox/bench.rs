@@ -140,7 +140,7 @@ impl Bench {
         let new = NewCommand {
             pair: "a".into(),
             lead_id: Some(cmd.lead_id().into()),
-            target: cmd.target().into(),
+            target: cmd.target(crate::model::TrackerKind::Sheets).into(),
             kind: cmd.kind().into(),
             payload: serde_json::to_value(cmd).expect("json"),
             idempotency_key: key.clone(),

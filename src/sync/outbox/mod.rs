@@ -1,6 +1,9 @@
-//! The outbox dispatcher: claims due commands, sends Trello ones concurrently and Sheets ones
-//! batched per pair, and records each outcome (done, retried with backoff, or dead-lettered).
+//! The outbox dispatcher: claims due commands, sends Trello ones concurrently and tracker ones
+//! (Sheets or Airtable, by the pair's tracker) batched per pair, and records each outcome (done,
+//! retried with backoff, or dead-lettered).
 
+mod airtable;
+mod airtable_batch;
 #[cfg(test)]
 mod bench;
 mod record;
@@ -20,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
+use crate::model::TrackerKind;
 use crate::store::outbox;
 use crate::store::{Db, StoreError, dispatch_support};
 use crate::sync::context::PairContext;
@@ -91,6 +95,8 @@ pub struct Dispatcher {
     pub(crate) db: Db,
     pub(crate) trello: TrelloClient,
     pub(crate) sheets: SheetsClient,
+    /// Set by [`Dispatcher::with_airtable`]; an Airtable pair's commands need it.
+    pub(crate) airtable: Option<airtable::AirtableSender>,
     pub(crate) pairs: HashMap<String, Arc<PairContext>>,
     pub(crate) options: DispatchOptions,
 }
@@ -106,6 +112,7 @@ impl Dispatcher {
             db,
             trello,
             sheets,
+            airtable: None,
             pairs: pairs.into_iter().map(|p| (p.name.clone(), p)).collect(),
             options: DispatchOptions::default(),
         }
@@ -128,7 +135,7 @@ impl Dispatcher {
         };
         let mut tasks: JoinSet<Result<Vec<Recorded>, StoreError>> = JoinSet::new();
         let permits = Arc::new(Semaphore::new(self.options.trello_concurrency.max(1)));
-        let mut sheet_batches: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
+        let mut tracker_batches: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
         let mut first_error = None;
         for row in claimed {
             let cmd = match serde_json::from_value::<Command>(row.payload.clone()) {
@@ -153,9 +160,9 @@ impl Dispatcher {
                 continue;
             }
             let claimed = Claimed { row, cmd };
-            if claimed.cmd.target() == "sheets" {
+            if claimed.cmd.is_tracker() {
                 let pair = claimed.row.pair.clone();
-                sheet_batches.entry(pair).or_default().push(claimed);
+                tracker_batches.entry(pair).or_default().push(claimed);
                 continue;
             }
             let this = self.clone();
@@ -170,10 +177,14 @@ impl Dispatcher {
                 ])
             });
         }
-        for (_, batch) in sheet_batches {
+        for (pair, batch) in tracker_batches {
             let this = self.clone();
+            let tracker = self.pair(&pair).map_or(TrackerKind::Sheets, |c| c.tracker);
             tasks.spawn(async move {
-                let outcomes = this.send_sheets(&batch).await;
+                let outcomes = match tracker {
+                    TrackerKind::Sheets => this.send_sheets(&batch).await,
+                    TrackerKind::Airtable => this.send_airtable(&batch).await?,
+                };
                 this.record_batch(&batch, outcomes).await
             });
         }

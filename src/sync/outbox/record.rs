@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::model::Side;
+use crate::model::{Side, TrackerKind};
 use crate::store::outbox::{self, Command as Stored, NewCommand};
 use crate::store::{StoreError, lead_state, links};
 use crate::sync::outbox::Dispatcher;
@@ -15,13 +15,18 @@ use crate::sync::plan::commands::Command;
 use sqlx::SqliteConnection;
 
 /// A follow-up command for the same lead, keyed by the command that caused it, so recording the
-/// same outcome twice enqueues it once.
-pub(crate) fn follow_up(row: &Stored, purpose: &str, cmd: &Command) -> Result<NewCommand, String> {
+/// same outcome twice enqueues it once. `tracker`: the pair's, where its row commands go.
+pub(crate) fn follow_up(
+    row: &Stored,
+    purpose: &str,
+    cmd: &Command,
+    tracker: TrackerKind,
+) -> Result<NewCommand, String> {
     let payload = serde_json::to_value(cmd).map_err(|e| format!("cannot encode {purpose}: {e}"))?;
     Ok(NewCommand {
         pair: row.pair.clone(),
         lead_id: Some(cmd.lead_id().to_owned()),
-        target: cmd.target().to_owned(),
+        target: cmd.target(tracker).to_owned(),
         kind: cmd.kind().to_owned(),
         payload,
         idempotency_key: format!("outbox:{}:{purpose}", row.id),
@@ -102,7 +107,8 @@ impl Dispatcher {
 
     /// Records the outcomes of a batch (one per command, in order). Completions that link no
     /// card commit together in one transaction, as one command's would: a sheet batch of many
-    /// rows costs one commit, not one per row. The rest are recorded one by one.
+    /// rows costs one commit, not one per row. The rest (a card to link, a lead to rename: they
+    /// may meet a conflict that rolls their transaction back) are recorded one by one.
     pub(crate) async fn record_batch(
         &self,
         batch: &[Claimed],
@@ -113,8 +119,11 @@ impl Dispatcher {
         let mut tx = self.db.begin_write().await?;
         for (claimed, outcome) in batch.iter().zip(outcomes) {
             match outcome {
-                Outcome::Done { follow, skipped } if follow.card.is_none() => {
-                    // Without a card to link, completing cannot meet a conflict.
+                Outcome::Done { follow, skipped }
+                    if follow.card.is_none() && follow.renamed.is_none() =>
+                {
+                    // Without a card to link or a lead to rename, completing cannot meet a
+                    // conflict.
                     if skipped.is_none() {
                         self.mark_landed(&mut tx, &claimed.row, &claimed.cmd)
                             .await?;
@@ -240,6 +249,14 @@ async fn complete_in(
             },
         )
         .await?;
+    }
+    if let Some(to) = &follow.renamed
+        && !links::rename_lead(&mut *tx, pair, lead, to).await?
+    {
+        return Ok(Err(format!(
+            "lead {lead} of pair {pair} cannot take the id {to} of the record made for it: \
+             {to} is already a lead of the pair (was the record adopted on its own?)"
+        )));
     }
     for cmd in &follow.enqueue {
         outbox::enqueue(&mut *tx, cmd).await?;

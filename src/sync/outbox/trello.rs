@@ -81,7 +81,7 @@ impl Dispatcher {
                 Ok(Outcome::Invalid("a mark_card reached the link path".into()))
             }
             Command::WriteRow { .. } | Command::AppendRow { .. } => Ok(Outcome::Invalid(
-                "a sheet command reached the Trello sender".into(),
+                "a tracker command reached the Trello sender".into(),
             )),
         }
     }
@@ -299,7 +299,7 @@ fn created(
             expect_name: Some(name.to_owned()),
             cells: BTreeMap::from([(column, card.short_url.clone())]),
         };
-        match follow_up(row, "card-url", &write) {
+        match follow_up(row, "card-url", &write, ctx.tracker) {
             Ok(cmd) => follow.enqueue.push(cmd),
             Err(e) => return Outcome::Invalid(e),
         }
@@ -321,7 +321,7 @@ fn card_gone(ctx: &PairContext, claimed: &Claimed, link: &Link, card_id: &str) -
             expect_name: None,
             cells: BTreeMap::from([(column, String::new())]),
         };
-        match follow_up(&claimed.row, "card-gone", &clear) {
+        match follow_up(&claimed.row, "card-gone", &clear, ctx.tracker) {
             Ok(cmd) => follow.enqueue.push(cmd),
             Err(e) => return Outcome::Invalid(e),
         }

@@ -25,6 +25,9 @@ pub(crate) struct FollowUp {
     pub id_landed: bool,
     /// The row a new id was made for is gone: the lead is forgotten if nothing else needs it.
     pub abandon: bool,
+    /// The lead's id becomes this one (an Airtable pair's lead is keyed by its record id, known
+    /// once the record is made); done after the other changes, before `enqueue`.
+    pub renamed: Option<String>,
     pub enqueue: Vec<NewCommand>,
 }
 

@@ -64,7 +64,7 @@ pub async fn enqueue(
         &outbox::NewCommand {
             pair: ctx.name.clone(),
             lead_id: Some(cmd.lead_id().to_owned()),
-            target: cmd.target().to_owned(),
+            target: cmd.target(ctx.tracker).to_owned(),
             kind: cmd.kind().to_owned(),
             payload,
             idempotency_key: idempotency_key.to_owned(),

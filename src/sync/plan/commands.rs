@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Field, Side};
+use crate::model::{Field, Side, TrackerKind};
 use crate::sync::context::PairContext;
 
 /// One side effect, stored in `outbox.payload` (`kind()` goes into `outbox.kind`). Trello
@@ -113,14 +113,18 @@ impl Command {
         }
     }
 
-    /// The system the command talks to: `"trello"` or `"sheets"`.
-    pub fn target(&self) -> &'static str {
-        match self {
-            Self::CreateCard { .. }
-            | Self::UpdateCard { .. }
-            | Self::MarkCard { .. }
-            | Self::SetCustomField { .. } => "trello",
-            Self::WriteRow { .. } | Self::AppendRow { .. } => "sheets",
+    /// Whether the command writes the pair's lead tracker (a row or record), not its board.
+    pub fn is_tracker(&self) -> bool {
+        matches!(self, Self::WriteRow { .. } | Self::AppendRow { .. })
+    }
+
+    /// The system the command talks to (`outbox.target`): `"trello"` for board commands, the
+    /// pair's tracker kind (`"sheets"`, `"airtable"`) for row commands.
+    pub fn target(&self, tracker: TrackerKind) -> &'static str {
+        if self.is_tracker() {
+            tracker.as_str()
+        } else {
+            "trello"
         }
     }
 
@@ -151,7 +155,23 @@ mod tests {
         assert_eq!(json["kind"], "set_custom_field");
         let back: Command = serde_json::from_value(json).expect("parse");
         assert_eq!(back, cmd);
-        assert_eq!(back.target(), "trello");
+        assert_eq!(back.target(TrackerKind::Airtable), "trello");
         assert_eq!(back.lead_id(), "L1");
+    }
+
+    #[test]
+    fn row_commands_go_to_the_pair_s_tracker_and_card_commands_to_trello() {
+        let append = Command::AppendRow {
+            lead_id: "L1".into(),
+            cells: BTreeMap::new(),
+        };
+        let mark = Command::MarkCard {
+            lead_id: "L1".into(),
+            card_id: "c1".into(),
+        };
+        assert!(append.is_tracker() && !mark.is_tracker());
+        assert_eq!(append.target(TrackerKind::Sheets), "sheets");
+        assert_eq!(append.target(TrackerKind::Airtable), "airtable");
+        assert_eq!(mark.target(TrackerKind::Airtable), "trello");
     }
 }
