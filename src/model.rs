@@ -200,6 +200,12 @@ impl TrackerKind {
         }
     }
 
+    /// True when the tracker gives a new record its id (the lead id) itself: a record leadsync
+    /// creates has no lead id until the tracker answers.
+    pub fn assigns_ids(self) -> bool {
+        matches!(self, TrackerKind::Airtable)
+    }
+
     /// The tracker side's name in decisions and logs: `copy_to_airtable`, `winner: airtable`.
     pub fn side_name(self) -> &'static str {
         match self {

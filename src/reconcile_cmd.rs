@@ -63,6 +63,10 @@ pub async fn run(
     let failed = reconcile_pairs(&reconciler, &names, dry_run).await;
     if !dry_run {
         let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
+        let dispatcher = match airtable.clone() {
+            Some(client) => dispatcher.with_airtable(client),
+            None => dispatcher,
+        };
         let sent = send_planned(&dispatcher).await?;
         crate::outln!(
             "{}",

@@ -250,6 +250,23 @@ pub async fn creates_unfinished(
     Ok(n > 0)
 }
 
+/// True while a record leadsync asked a tracker to create (`append_row`) may exist without its
+/// lead knowing it yet: pending, being sent, or dead-lettered with its outcome unknown. A record
+/// the tracker shows that no lead holds may be that one, about to be adopted by its lead.
+pub async fn appends_unfinished(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE pair = $1 AND kind = 'append_row'
+           AND status IN ('pending', 'in_flight', 'dead')",
+    )
+    .bind(pair)
+    .fetch_one(exec)
+    .await?;
+    Ok(n > 0)
+}
+
 /// Moves the time leadsync last wrote `side` of these fields to `at_ms` (never back): the
 /// merge records a write when it is planned, but it overwrote that side only when it landed,
 /// and a user's change made in between was lost to it (and must win if it is the newer).

@@ -94,6 +94,10 @@ impl Engine {
             Some(requests_tx.clone()),
         );
         let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
+        let dispatcher = match airtable.clone() {
+            Some(client) => dispatcher.with_airtable(client),
+            None => dispatcher,
+        };
         Ok(Self {
             contexts,
             reconciler,

@@ -270,7 +270,7 @@ impl Worker {
             }
             InboundEvent::Airtable(change) => {
                 let at = clamp_change_time(&ctx.name, Source::Airtable, change.timestamp, limit);
-                self.record_items(ctx, event, &change, at).await
+                self.record_items(ctx, event, &change, at, now).await
             }
         }
     }
@@ -283,6 +283,7 @@ impl Worker {
         event: &InboxEvent,
         change: &RecordChangeEvent,
         changed_at: DateTime<Utc>,
+        now: i64,
     ) -> Result<Parsed, String> {
         let key = format!("id:{}", change.record_id);
         if change.kind == RecordChangeKind::Destroyed {
@@ -297,6 +298,15 @@ impl Worker {
             ),
             false => Default::default(),
         };
+        // A record leadsync created for a card is adopted by the card's lead when the create's
+        // answer is recorded; read before that, it would look like a new lead (a second card).
+        if link.is_none()
+            && change.by_api()
+            && now - event.received_at < UNLINKED_CARD_WAIT_MS
+            && (lead_state::appends_unfinished(pool, &ctx.name).await).map_err(|e| e.to_string())?
+        {
+            return Ok(Parsed::Wait);
+        }
         let mut warnings = Vec::new();
         let whole = link.is_none() || change.kind == RecordChangeKind::Created;
         let row = observe_record(ctx, change, changed_at, whole, &state, &mut warnings);

@@ -65,7 +65,10 @@ pub fn plan_reconcile(
                 .into_iter()
                 .map(|message| Action::Warning { message }),
         );
-        if observed.lead.id.is_empty() && ids_on_their_way {
+        // A record the tracker made for a lead whose create is still on its way has an id
+        // no lead holds yet: it waits for its lead, like a row whose id is on its way.
+        let unheld = ctx.tracker.assigns_ids() && !known.links.contains_key(&observed.lead.id);
+        if (observed.lead.id.is_empty() || unheld) && ids_on_their_way {
             rows_waiting += 1;
         } else if observed.lead.id.is_empty()
             && let Some(lead) = known.lead_showing(&observed.fields, &ids_in_sheet)
