@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::WebhookUpkeep;
 use crate::clients::board_ids::{needs_resolution, resolve_board_ids};
 use crate::clients::build::trello_client;
 use crate::clients::sheets::SheetsClient;
@@ -26,6 +27,9 @@ pub struct App {
     addr: SocketAddr,
     state: AppState,
     engine: Option<Engine>,
+    /// Refreshes Airtable webhooks before they expire; beside the HTTP door, so it runs with
+    /// or without the engine.
+    upkeep: Option<WebhookUpkeep>,
 }
 
 /// Whether and how the sync engine runs beside the HTTP server.
@@ -104,6 +108,7 @@ impl App {
                 Some(engine.with_dispatch_options(dispatch))
             }
         };
+        let upkeep = WebhookUpkeep::for_settings(&settings, db.clone());
         let addr = listener.local_addr()?;
         let state = AppState {
             settings: Arc::new(settings),
@@ -118,6 +123,7 @@ impl App {
             addr,
             state,
             engine,
+            upkeep,
         })
     }
 
@@ -142,8 +148,13 @@ impl App {
             addr,
             state,
             engine,
+            upkeep,
         } = self;
-        let tasks = engine.map(|e| e.spawn(&shutdown)).unwrap_or_default();
+        let mut tasks = engine.map(|e| e.spawn(&shutdown)).unwrap_or_default();
+        if let Some(upkeep) = upkeep {
+            let task = tokio::spawn(upkeep.run(shutdown.clone()));
+            tasks.push(("airtable webhook upkeep", task));
+        }
         tracing::info!(%addr, "listening");
         let db = state.db.clone();
         let limits = http::serve::Limits::from_settings(&state.settings.server);

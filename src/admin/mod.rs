@@ -1,10 +1,13 @@
 //! Operator operations shared by the `/admin` endpoints and the CLI: Trello and Airtable webhook
-//! registration, listing and deletion, and the filled-in Apps Script.
+//! registration, listing and deletion, the Airtable webhooks' refresh, and the filled-in Apps
+//! Script.
 
+mod airtable_upkeep;
 mod airtable_webhooks;
 mod apps_script;
 mod webhooks;
 
+pub use airtable_upkeep::{CHECK_EVERY as AIRTABLE_CHECK_EVERY, WebhookUpkeep};
 pub use airtable_webhooks::{AirtableWebhookView, notification_url as airtable_notification_url};
 pub use apps_script::apps_script_text;
 pub use webhooks::{

@@ -101,6 +101,7 @@ async fn status_lists_pairs_inbox_depth_and_registered_webhooks() {
     assert_eq!(webhooks.len(), 1, "{body}");
     assert_eq!(webhooks[0]["callback_url"], json!(env.callback_url()));
     assert_eq!(webhooks[0]["pair"], json!(PAIR));
+    assert_eq!(webhooks[0]["system"], json!("trello"));
 }
 
 #[tokio::test]

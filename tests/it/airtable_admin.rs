@@ -100,6 +100,20 @@ async fn a_webhook_with_our_url_whose_secret_is_lost_is_replaced() {
         )
         .await
         .expect("a webhook from a lost database");
+    // And a row of a webhook Airtable no longer has (it cannot be pinged any more).
+    let stale = tracker_webhooks::NewTrackerWebhook {
+        connector: "airtable".into(),
+        id: "achLongGone".into(),
+        pair: PAIR.into(),
+        base_id: env.table.base_id.clone(),
+        notification_url: env.notification_url(),
+        mac_secret: "c2VjcmV0".into(),
+        expires_at: None,
+    };
+    let pool = &env.app.state.db.pool;
+    tracker_webhooks::insert(pool, &stale)
+        .await
+        .expect("stale row");
     let body = register(&env).await;
     let hooks = env.airtable.webhooks(&env.table.base_id);
     assert_eq!(
@@ -109,10 +123,13 @@ async fn a_webhook_with_our_url_whose_secret_is_lost_is_replaced() {
     );
     assert_ne!(hooks[0].id, orphan.id);
     assert_eq!(of_system(&body, "airtable")[0]["id"], json!(hooks[0].id));
-    let row = tracker_webhooks::get(&env.app.state.db.pool, "airtable", &hooks[0].id)
-        .await
-        .expect("read");
-    assert!(row.is_some(), "the new webhook's secret is stored");
+    let rows = tracker_webhooks::list(pool).await.expect("rows");
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [hooks[0].id.as_str()],
+        "the new webhook's secret is stored and the stale row forgotten"
+    );
 }
 
 #[tokio::test]

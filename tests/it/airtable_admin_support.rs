@@ -9,6 +9,7 @@ use leadsync::config::{self, Settings, Sources};
 use leadsync::model::TrackerKind;
 use leadsync::sandbox::airtable::{AirtableOptions, AirtableSandbox, FieldSpec, TableSetup};
 use leadsync::sandbox::trello::TrelloSandbox;
+use leadsync::store::Db;
 use secrecy::SecretString;
 
 use crate::admin_support::{Options, PAIR, config_toml};
@@ -99,6 +100,17 @@ pub async fn prepare() -> Prepared {
 }
 
 impl Prepared {
+    /// The app's database, migrated, before the app opens it.
+    pub async fn db(&self) -> Db {
+        let db = Db::connect(&self.settings.database.url).await.expect("db");
+        db.migrate().await.expect("migrate");
+        db
+    }
+
+    pub fn notification_url(&self) -> String {
+        format!("{}/webhooks/airtable", self.public_url)
+    }
+
     pub async fn start(self) -> AirtableEnv {
         let app = App::build_on(self.settings, self.listener, EngineMode::Off)
             .await

@@ -7,6 +7,7 @@ mod admin_support;
 mod airtable_admin;
 mod airtable_admin_support;
 mod airtable_door;
+mod airtable_expiry;
 mod apps_script;
 mod board_ref;
 mod chaos;

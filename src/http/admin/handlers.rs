@@ -80,26 +80,48 @@ pub async fn reconcile(State(state): State<AppState>) -> Result<impl IntoRespons
 #[derive(Serialize)]
 struct StoredWebhookView {
     id: String,
+    system: &'static str,
     pair: Option<String>,
     board_id: String,
     callback_url: String,
     created_at: String,
 }
 
+/// An Airtable webhook as `/admin/status` shows it: when it expires and its last problem.
+#[derive(Serialize)]
+struct TrackerWebhookView {
+    id: String,
+    system: String,
+    pair: String,
+    base_id: String,
+    expires_at: Option<String>,
+    last_error: Option<String>,
+}
+
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let pairs = status::pair_statuses(&state.db.pool).await?;
     let inbox_depth = store::inbox::depth(&state.db.pool).await?;
-    let webhooks: Vec<StoredWebhookView> = store::webhooks::list(&state.db.pool)
-        .await?
-        .into_iter()
-        .map(|w| StoredWebhookView {
+    let mut webhooks: Vec<Value> = Vec::new();
+    for w in store::webhooks::list(&state.db.pool).await? {
+        webhooks.push(json!(StoredWebhookView {
             id: w.id,
+            system: "trello",
             pair: w.pair,
             board_id: w.board_id,
             callback_url: w.callback_url,
             created_at: activity::rfc3339(w.created_at),
-        })
-        .collect();
+        }));
+    }
+    for w in store::tracker_webhooks::list(&state.db.pool).await? {
+        webhooks.push(json!(TrackerWebhookView {
+            id: w.id,
+            system: w.connector,
+            pair: w.pair,
+            base_id: w.base_id,
+            expires_at: w.expires_at.map(activity::rfc3339),
+            last_error: w.last_error,
+        }));
+    }
     let engine_running = state.engine.as_ref().is_some_and(|e| e.is_running());
     Ok(Json(json!({
         "pairs": pairs,
