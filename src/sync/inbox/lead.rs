@@ -13,8 +13,9 @@ use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
 use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::{CardChange, RowObservation};
-use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::plan::apply::{enqueue, note, record_plan};
 use crate::sync::plan::commands::Command;
+use crate::sync::plan::log::log_plan;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
 /// One lead's share of a batch of events, in arrival order.
@@ -202,7 +203,7 @@ async fn linked(
             lead_id,
             None,
             "lead_created",
-            json!({"from": "sheet", "row": last_row}),
+            json!({"from": ctx.tracker.side_name(), "row": last_row}),
         )
         .await?;
         link = links::get_by_lead(&mut *conn, &ctx.name, lead_id).await?;
