@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Side, TrackerKind};
+use crate::model::TrackerKind;
 use crate::sync::context::PairContext;
 use crate::sync::merge::{Decision, DecisionKind};
 use crate::sync::plan::LeadPlan;
@@ -24,10 +24,10 @@ pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &
             .increment(1);
         let decision = decision.as_str();
         match d.kind {
-            DecisionKind::Conflict { winner } => {
+            DecisionKind::Conflict { .. } => {
                 metrics::counter!("leadsync_conflicts_total", "pair" => ctx.name.clone())
                     .increment(1);
-                log_conflict(ctx, names, (lead_id, card), d, names.side(winner));
+                log_conflict(ctx, d, (lead_id, card, decision));
             }
             DecisionKind::CopyToSheet | DecisionKind::CopyToTrello => tracing::info!(
                 pair = %ctx.name,
@@ -53,54 +53,37 @@ pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &
 }
 
 /// The `conflict resolved` event. A tracing field's name is fixed where the event is written,
-/// so the tracker side's two keys are spelled once per kind here; the test below holds them to
+/// so the tracker side's two keys are spelled once per kind here; the tests hold them to
 /// [`SideNames::field`], the one naming rule.
 macro_rules! conflict_event {
-    ($ctx:expr, $names:expr, $at:expr, $d:expr, $winner:expr,
-     $tracker_hash:ident, $tracker_at:ident) => {{
-        let r = &$d.record;
+    ($ctx:expr, $d:expr, $ids:expr, $tracker_hash:ident, $tracker_at:ident) => {{
+        let (r, names) = (&$d.record, SideNames::of($ctx));
         tracing::info!(
             pair = %$ctx.name,
-            lead_id = $at.0,
-            card_id = $at.1,
+            lead_id = $ids.0,
+            card_id = $ids.1,
             field = $d.field.as_str(),
-            decision = DecisionKind::Conflict { winner: Side::Sheet }.as_str(),
+            decision = $ids.2,
             $tracker_hash = r.sheet_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
             trello_value_hash = r.trello_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
             $tracker_at = rfc3339(r.sheet_changed_at).unwrap_or_default(),
             trello_changed_at = rfc3339(r.trello_changed_at).unwrap_or_default(),
-            winner = $winner,
-            policy = $names.policy(),
-            decided_by = $names.decided_by(r),
+            winner = r.winner.map(|w| names.side(w)).unwrap_or_default(),
+            policy = names.policy(),
+            decided_by = names.decided_by(r),
             "conflict resolved"
         )
     }};
 }
 
-/// `at` is the lead and card ids.
-fn log_conflict(ctx: &PairContext, names: SideNames, at: (&str, &str), d: &Decision, winner: &str) {
+/// `ids`: the lead id, the card id and the decision's name.
+fn log_conflict(ctx: &PairContext, d: &Decision, ids: (&str, &str, &str)) {
     match ctx.tracker {
         TrackerKind::Sheets => {
-            conflict_event!(
-                ctx,
-                names,
-                at,
-                d,
-                winner,
-                sheet_value_hash,
-                sheet_changed_at
-            )
+            conflict_event!(ctx, d, ids, sheet_value_hash, sheet_changed_at)
         }
         TrackerKind::Airtable => {
-            conflict_event!(
-                ctx,
-                names,
-                at,
-                d,
-                winner,
-                airtable_value_hash,
-                airtable_changed_at
-            )
+            conflict_event!(ctx, d, ids, airtable_value_hash, airtable_changed_at)
         }
     }
 }
@@ -108,7 +91,7 @@ fn log_conflict(ctx: &PairContext, names: SideNames, at: (&str, &str), d: &Decis
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Field, ValueHash};
+    use crate::model::{Field, Side, ValueHash};
     use crate::sync::merge::{Agreed, FieldState, Observed, merge_field};
     use crate::sync::test_support::{airtable_ctx, ctx, json_logs_of, t};
 
