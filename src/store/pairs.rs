@@ -1,16 +1,50 @@
-//! The `pairs` table: configured sheet ↔ board pairs, their Trello member and reconcile health.
+//! The `pairs` table: configured tracker ↔ board pairs, their Trello member and reconcile health.
 
 use sqlx::SqliteExecutor;
 
 use super::{Db, StoreError, now_ms};
+use crate::model::TrackerKind;
 
 /// A pair as configured (the part of `[[pairs]]` the database keeps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPair {
     pub name: String,
+    /// The lead tracker's kind (`pairs.tracker`).
+    pub tracker: TrackerKind,
+    /// What locates the pair's leads in that tracker, as JSON (`pairs.tracker_settings`):
+    /// `{"spreadsheet_id","sheet"}` for Sheets, `{"base_id","table"}` for Airtable. Kept for
+    /// operators reading the database; the config stays what the daemon runs by.
+    pub tracker_settings: serde_json::Value,
+    /// Sheets pairs only (empty otherwise): the columns 0001 made `NOT NULL`.
     pub spreadsheet_id: String,
     pub sheet: String,
     pub board_id: String,
+}
+
+impl NewPair {
+    /// A Google Sheets pair: its settings are the spreadsheet and the sheet (tab).
+    pub fn sheets(name: &str, spreadsheet_id: &str, sheet: &str, board_id: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            tracker: TrackerKind::Sheets,
+            tracker_settings: serde_json::json!({"spreadsheet_id": spreadsheet_id, "sheet": sheet}),
+            spreadsheet_id: spreadsheet_id.to_owned(),
+            sheet: sheet.to_owned(),
+            board_id: board_id.to_owned(),
+        }
+    }
+
+    /// An Airtable pair: its settings are the base and the table (name or id).
+    pub fn airtable(name: &str, base_id: &str, table: &str, board_id: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            tracker: TrackerKind::Airtable,
+            tracker_settings: serde_json::json!({"base_id": base_id, "table": table}),
+            spreadsheet_id: String::new(),
+            sheet: String::new(),
+            board_id: board_id.to_owned(),
+        }
+    }
 }
 
 /// A stored pair.
@@ -20,6 +54,10 @@ pub struct Pair {
     pub spreadsheet_id: String,
     pub sheet: String,
     pub board_id: String,
+    /// `sheets` for every pair stored before trackers had kinds.
+    pub tracker: String,
+    /// JSON; `NULL` until the pair is next upserted (a database upgraded from 0003).
+    pub tracker_settings: Option<String>,
     pub member_id: Option<String>,
     pub last_reconcile_at: Option<i64>,
     pub last_error: Option<String>,
@@ -36,30 +74,35 @@ pub async fn upsert_all(db: &Db, pairs: &[NewPair]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Inserts a pair or updates its sheet and board, keeping member id and reconcile state.
+/// Inserts a pair or updates its tracker, sheet and board, keeping member id and reconcile state.
 pub async fn upsert(exec: impl SqliteExecutor<'_>, pair: &NewPair) -> Result<(), StoreError> {
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO pairs (name, spreadsheet_id, sheet, board_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5)
+        "INSERT INTO pairs (name, spreadsheet_id, sheet, board_id, tracker, tracker_settings,
+                            created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
          ON CONFLICT (name) DO UPDATE SET
              spreadsheet_id = excluded.spreadsheet_id,
              sheet = excluded.sheet,
              board_id = excluded.board_id,
+             tracker = excluded.tracker,
+             tracker_settings = excluded.tracker_settings,
              updated_at = excluded.updated_at",
     )
     .bind(&pair.name)
     .bind(&pair.spreadsheet_id)
     .bind(&pair.sheet)
     .bind(&pair.board_id)
+    .bind(pair.tracker.as_str())
+    .bind(pair.tracker_settings.to_string())
     .bind(now)
     .execute(exec)
     .await?;
     Ok(())
 }
 
-const COLUMNS: &str =
-    "name, spreadsheet_id, sheet, board_id, member_id, last_reconcile_at, last_error";
+const COLUMNS: &str = "name, spreadsheet_id, sheet, board_id, tracker, tracker_settings, \
+                       member_id, last_reconcile_at, last_error";
 
 pub async fn get(exec: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Pair>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM pairs WHERE name = $1");
@@ -155,6 +198,35 @@ mod tests {
             .collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert!(get(&db.pool, "zzz").await.expect("get").is_none());
+    }
+
+    #[tokio::test]
+    async fn upsert_stores_the_tracker_kind_and_its_settings_as_json() {
+        let db = temp_db().await;
+        let a = get(&db.pool, "a").await.expect("get").expect("pair a");
+        assert_eq!(a.tracker, "sheets");
+        let settings: serde_json::Value =
+            serde_json::from_str(a.tracker_settings.as_deref().expect("settings")).expect("json");
+        assert_eq!(
+            settings,
+            serde_json::json!({"spreadsheet_id": "sheet-a", "sheet": "Leads"})
+        );
+        // A pair moved to Airtable keeps its member and history; kind and settings follow.
+        set_member_id(&db.pool, "a", "member-1")
+            .await
+            .expect("member");
+        let moved = NewPair::airtable("a", "appB", "Leads", "board-a");
+        upsert_all(&db, &[moved]).await.expect("upsert");
+        let a = get(&db.pool, "a").await.expect("get").expect("pair a");
+        assert_eq!(a.tracker, "airtable");
+        assert_eq!((a.spreadsheet_id.as_str(), a.sheet.as_str()), ("", ""));
+        assert_eq!(a.member_id.as_deref(), Some("member-1"));
+        let settings: serde_json::Value =
+            serde_json::from_str(a.tracker_settings.as_deref().expect("settings")).expect("json");
+        assert_eq!(
+            settings,
+            serde_json::json!({"base_id": "appB", "table": "Leads"})
+        );
     }
 
     #[tokio::test]

@@ -29,10 +29,10 @@ pub(crate) async fn temp_db() -> TestDb {
 }
 
 pub(crate) fn pair(name: &str) -> NewPair {
-    NewPair {
-        name: name.to_string(),
-        spreadsheet_id: format!("sheet-{name}"),
-        sheet: "Leads".to_string(),
-        board_id: format!("board-{name}"),
-    }
+    NewPair::sheets(
+        name,
+        &format!("sheet-{name}"),
+        "Leads",
+        &format!("board-{name}"),
+    )
 }

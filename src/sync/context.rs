@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{OnCardArchived, PairSettings, Settings};
+use crate::config::{ConflictPolicySetting, OnCardArchived, PairSettings, Settings};
 use crate::model::{ConflictPolicy, Field, Side, TrackerKind};
 use crate::sync::mapping::{BoardNames, ColumnNames, StatusLists};
 use crate::sync::merge::MergeRules;
@@ -24,6 +24,9 @@ pub struct PairContext {
     /// The Trello token's member: actions by it are our own writes coming back.
     pub member_id: String,
     pub policy: ConflictPolicy,
+    /// The configured `conflict_policy` as the operator spelled it (`prefer_tracker` stays
+    /// `prefer_tracker` though the merge runs it as `prefer_sheet`): what logs print.
+    pub policy_name: &'static str,
     /// `sync.initial_source` (or `reconcile --initial-source`): who wins a first link.
     pub initial_source: Side,
     /// `sync.on_card_archived = "status:X"`: the status an archived card gives its row.
@@ -51,17 +54,30 @@ pub struct Unresolved {
 }
 
 /// The pair's `conflict_policy`, or the `[sync]` default.
-pub fn policy_of(settings: &Settings, pair: &PairSettings) -> ConflictPolicy {
-    use crate::config::ConflictPolicySetting as S;
-    match pair
-        .conflict_policy
+fn policy_setting(settings: &Settings, pair: &PairSettings) -> ConflictPolicySetting {
+    pair.conflict_policy
         .unwrap_or(settings.sync.conflict_policy)
-    {
+}
+
+/// The policy the merge runs for the pair's `conflict_policy` (or the `[sync]` default).
+pub fn policy_of(settings: &Settings, pair: &PairSettings) -> ConflictPolicy {
+    use ConflictPolicySetting as S;
+    match policy_setting(settings, pair) {
         S::LastWriterWins => ConflictPolicy::LastWriterWins,
         S::PreferSheet => ConflictPolicy::PreferSheet,
         S::PreferTrello => ConflictPolicy::PreferTrello,
         // The merge's tracker side is `Side::Sheet` whatever the tracker's kind.
         S::PreferTracker => ConflictPolicy::PreferSheet,
+    }
+}
+
+/// The pair's `conflict_policy` (or the `[sync]` default) by its config name.
+pub fn policy_name_of(settings: &Settings, pair: &PairSettings) -> &'static str {
+    use ConflictPolicySetting as S;
+    match policy_setting(settings, pair) {
+        S::PreferTracker => "prefer_tracker",
+        // The others are named as the merge's policies are (one spelling, one place).
+        _ => policy_of(settings, pair).as_str(),
     }
 }
 
@@ -149,6 +165,7 @@ impl PairContext {
             field_ids,
             member_id: member_id.to_owned(),
             policy: policy_of(settings, pair),
+            policy_name: policy_name_of(settings, pair),
             initial_source: settings.sync.initial_source,
             archived_status,
             create_rows_from_cards: settings.sync.create_rows_from_cards,

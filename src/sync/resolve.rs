@@ -57,16 +57,7 @@ pub async fn record_pairs(
     db: &Db,
     contexts: &HashMap<String, Arc<PairContext>>,
 ) -> Result<(), StoreError> {
-    let records: Vec<pairs::NewPair> = settings
-        .pairs
-        .iter()
-        .map(|pair| pairs::NewPair {
-            name: pair.name.clone(),
-            spreadsheet_id: pair.spreadsheet_id.clone(),
-            sheet: pair.sheet.clone(),
-            board_id: pair.board_id.clone(),
-        })
-        .collect();
+    let records: Vec<pairs::NewPair> = settings.pairs.iter().map(new_pair).collect();
     pairs::upsert_all(db, &records).await?;
     for (name, ctx) in contexts {
         pairs::set_member_id(&db.pool, name, &ctx.member_id).await?;
@@ -82,6 +73,22 @@ fn tracker_place(pair: &PairSettings) -> String {
             "Airtable table \"{}\" of base {}",
             pair.table.as_deref().unwrap_or_default(),
             pair.base_id.as_deref().unwrap_or_default()
+        ),
+    }
+}
+
+/// The stored record of a configured pair, with its tracker kind's settings.
+fn new_pair(pair: &PairSettings) -> pairs::NewPair {
+    let (name, board) = (pair.name.as_str(), pair.board_id.as_str());
+    match pair.tracker {
+        TrackerKind::Sheets => {
+            pairs::NewPair::sheets(name, &pair.spreadsheet_id, &pair.sheet, board)
+        }
+        TrackerKind::Airtable => pairs::NewPair::airtable(
+            name,
+            pair.base_id.as_deref().unwrap_or_default(),
+            pair.table.as_deref().unwrap_or_default(),
+            board,
         ),
     }
 }
@@ -166,4 +173,31 @@ pub async fn resolve_contexts(
         out.insert(pair.name.clone(), Arc::new(ctx));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::test_support::settings;
+
+    #[test]
+    fn a_pair_is_stored_with_its_tracker_kind_and_that_kinds_settings() {
+        let mut pair = settings().pairs[0].clone();
+        let sheets = new_pair(&pair);
+        assert_eq!(sheets.tracker, TrackerKind::Sheets);
+        assert_eq!(
+            sheets.tracker_settings,
+            serde_json::json!({"spreadsheet_id": "s", "sheet": "Leads"})
+        );
+        pair.tracker = TrackerKind::Airtable;
+        (pair.spreadsheet_id, pair.sheet) = (String::new(), String::new());
+        (pair.base_id, pair.table) = (Some("appB".into()), Some("tblL".into()));
+        let airtable = new_pair(&pair);
+        assert_eq!(airtable.tracker, TrackerKind::Airtable);
+        assert_eq!(
+            airtable.tracker_settings,
+            serde_json::json!({"base_id": "appB", "table": "tblL"})
+        );
+        assert_eq!(airtable.board_id, "b");
+    }
 }

@@ -28,7 +28,25 @@ pub fn settings() -> Settings {
 /// A pair "p" with lists New (l-new) and Lost (l-lost) and text fields f-email/f-phone/f-company.
 pub fn ctx() -> PairContext {
     let settings = settings();
-    let board = BoardLayout {
+    PairContext::new(&settings, &settings.pairs[0], &board(), "me").expect("resolves")
+}
+
+/// [`ctx`]'s pair kept in Airtable (base "appB", table "Leads") with `conflict_policy =
+/// "prefer_tracker"`.
+pub fn airtable_ctx() -> PairContext {
+    let settings = settings();
+    let mut pair = settings.pairs[0].clone();
+    pair.tracker = crate::model::TrackerKind::Airtable;
+    pair.spreadsheet_id = String::new();
+    pair.sheet = String::new();
+    pair.base_id = Some("appB".into());
+    pair.table = Some("Leads".into());
+    pair.conflict_policy = Some(config::ConflictPolicySetting::PreferTracker);
+    PairContext::new(&settings, &pair, &board(), "me").expect("resolves")
+}
+
+fn board() -> BoardLayout {
+    BoardLayout {
         lists: vec![
             ("l-new".into(), "New".into()),
             ("l-lost".into(), "lost".into()),
@@ -39,8 +57,7 @@ pub fn ctx() -> PairContext {
             ("f-phone".into(), "Phone".into(), "text".into()),
             ("f-company".into(), "Company".into(), "text".into()),
         ],
-    };
-    PairContext::new(&settings, &settings.pairs[0], &board, "me").expect("resolves")
+    }
 }
 
 pub fn t(s: i64) -> DateTime<Utc> {

@@ -77,12 +77,8 @@ async fn reconcile_requeues_dead_letters_and_asks_the_engine_for_a_full_pass() {
 async fn status_lists_pairs_inbox_depth_and_registered_webhooks() {
     let env = admin_env(Options::default()).await;
     let db = &env.app.state.db;
-    let pair = leadsync::store::pairs::NewPair {
-        name: PAIR.into(),
-        spreadsheet_id: SPREADSHEET.into(),
-        sheet: SHEET.into(),
-        board_id: env.board.board_id.clone(),
-    };
+    let pair =
+        leadsync::store::pairs::NewPair::sheets(PAIR, SPREADSHEET, SHEET, &env.board.board_id);
     leadsync::store::pairs::upsert_all(db, &[pair])
         .await
         .expect("pair");

@@ -35,6 +35,7 @@ mod hostile_http;
 mod http_errors;
 mod ingress_support;
 mod kill_nine;
+mod migrate_upgrade;
 mod raw_http;
 mod reconcile_cli;
 mod shutdown;

@@ -14,8 +14,9 @@ use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
 use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::{CardChange, RowObservation};
-use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::plan::apply::{enqueue, note, record_plan};
 use crate::sync::plan::commands::Command;
+use crate::sync::plan::log::log_plan;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
 /// One lead's share of a batch of events, in arrival order.

@@ -1,17 +1,18 @@
 //! Commits a lead's plan: new field states, activity rows and outbox commands in the caller's
 //! transaction, and the decision log lines once that transaction is committed.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use crate::model::Side;
+use crate::model::{Side, ValueHash};
 use crate::store::{StoreError, activity, lead_state, outbox};
 use crate::sync::context::PairContext;
 use crate::sync::merge::state::stored;
 use crate::sync::merge::{DecisionKind, DecisionRecord};
 use crate::sync::plan::LeadPlan;
 use crate::sync::plan::commands::Command;
+use crate::sync::plan::log::rfc3339;
+use crate::sync::plan::names::SideNames;
 
 /// Writes everything a plan decided. `key` makes the outbox idempotency keys deterministic for
 /// the decision set (replaying the same inbox events enqueues nothing twice).
@@ -23,6 +24,7 @@ pub async fn record_plan(
     plan: &LeadPlan,
     key: &str,
 ) -> Result<(), StoreError> {
+    let names = SideNames::of(ctx);
     for d in &plan.decisions {
         if let Some(row) = stored(lead_id, d.field, &d.next) {
             lead_state::save(&mut *conn, &ctx.name, &row).await?;
@@ -35,8 +37,8 @@ pub async fn record_plan(
                     lead_id: Some(lead_id.to_owned()),
                     card_id: card_id.map(str::to_owned),
                     field: Some(d.field.as_str().to_owned()),
-                    decision: d.kind.as_str().to_owned(),
-                    detail: record_detail(d.kind, &d.record),
+                    decision: names.decision(d.kind),
+                    detail: record_detail(names, d.kind, &d.record),
                 },
             )
             .await?;
@@ -96,10 +98,6 @@ pub async fn note(
     .await
 }
 
-fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
-    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
 /// Longest value kept in an activity entry, in characters; longer ones are cut there and
 /// marked, so one huge note cannot bloat the log.
 pub const MAX_KEPT_VALUE_CHARS: usize = 1000;
@@ -117,144 +115,169 @@ pub fn kept_value(value: &str) -> String {
 }
 
 /// The activity entry's `detail`. Conflicts keep both sides' values (the loser's is otherwise
-/// gone for good once overwritten) and copies the value copied; hashes and times as logged.
-fn record_detail(kind: DecisionKind, r: &DecisionRecord) -> serde_json::Value {
-    let mut detail = json!({
-        "sheet_value_hash": r.sheet_value_hash.as_ref().map(|h| h.as_str().to_owned()),
-        "trello_value_hash": r.trello_value_hash.as_ref().map(|h| h.as_str().to_owned()),
-        "sheet_changed_at": rfc3339(r.sheet_changed_at),
-        "trello_changed_at": rfc3339(r.trello_changed_at),
-        "winner": r.winner.map(Side::as_str),
-        "policy": r.policy.as_str(),
-    });
-    let kept = |v: &Option<String>| v.as_deref().map(kept_value);
-    let values = match kind {
-        DecisionKind::Conflict { .. } => json!({
-            "sheet_value": kept(&r.sheet_value),
-            "trello_value": kept(&r.trello_value),
-            "decided_by": if r.by_initial_source { "initial_source" } else { r.policy.as_str() },
-        }),
-        DecisionKind::CopyToTrello => json!({"value": kept(&r.sheet_value)}),
-        DecisionKind::CopyToSheet => json!({"value": kept(&r.trello_value)}),
-        DecisionKind::Echo | DecisionKind::Noop => json!({}),
-    };
-    if let (Some(detail), Some(values)) = (detail.as_object_mut(), values.as_object()) {
-        detail.extend(values.clone());
-    }
-    detail
-}
-
-/// One structured event per decision (CONTRACT §6): conflicts and copies at INFO, echoes and
-/// no-ops at DEBUG. Called after the commit, so a log line never describes a rolled-back decision.
-pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &LeadPlan) {
-    let card = card_id.unwrap_or("");
-    for d in &plan.decisions {
-        let r = &d.record;
-        let decision = d.kind.as_str();
-        metrics::counter!("leadsync_sync_decisions_total", "pair" => ctx.name.clone(), "decision" => decision)
-            .increment(1);
-        match d.kind {
-            DecisionKind::Conflict { winner } => {
-                metrics::counter!("leadsync_conflicts_total", "pair" => ctx.name.clone())
-                    .increment(1);
-                tracing::info!(
-                    pair = %ctx.name,
-                    lead_id,
-                    card_id = card,
-                    field = d.field.as_str(),
-                    decision,
-                    sheet_value_hash = r.sheet_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
-                    trello_value_hash = r.trello_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
-                    sheet_changed_at = rfc3339(r.sheet_changed_at).unwrap_or_default(),
-                    trello_changed_at = rfc3339(r.trello_changed_at).unwrap_or_default(),
-                    winner = winner.as_str(),
-                    policy = r.policy.as_str(),
-                    decided_by = if r.by_initial_source { "initial_source" } else { r.policy.as_str() },
-                    "conflict resolved"
-                );
-            }
-            DecisionKind::CopyToSheet | DecisionKind::CopyToTrello => tracing::info!(
-                pair = %ctx.name,
-                lead_id,
-                card_id = card,
-                field = d.field.as_str(),
-                decision,
-                "field copied"
-            ),
-            DecisionKind::Echo | DecisionKind::Noop => tracing::debug!(
-                pair = %ctx.name,
-                lead_id,
-                card_id = card,
-                field = d.field.as_str(),
-                decision,
-                "no change to send"
-            ),
+/// gone for good once overwritten) and copies the value copied; hashes and times as logged, each
+/// side named by kind (`airtable_value_hash` on an Airtable pair).
+fn record_detail(names: SideNames, kind: DecisionKind, r: &DecisionRecord) -> serde_json::Value {
+    let hash = |h: &Option<ValueHash>| json!(h.as_ref().map(|h| h.as_str()));
+    let kept = |v: &Option<String>| json!(v.as_deref().map(kept_value));
+    let (tracker, trello) = (Side::Sheet, Side::Trello);
+    let mut detail = serde_json::Map::new();
+    let mut put = |key: String, value: serde_json::Value| detail.insert(key, value);
+    put(
+        names.field(tracker, "value_hash"),
+        hash(&r.sheet_value_hash),
+    );
+    put(
+        names.field(trello, "value_hash"),
+        hash(&r.trello_value_hash),
+    );
+    put(
+        names.field(tracker, "changed_at"),
+        json!(rfc3339(r.sheet_changed_at)),
+    );
+    put(
+        names.field(trello, "changed_at"),
+        json!(rfc3339(r.trello_changed_at)),
+    );
+    put("winner".into(), json!(r.winner.map(|w| names.side(w))));
+    put("policy".into(), json!(names.policy()));
+    match kind {
+        DecisionKind::Conflict { .. } => {
+            put(names.field(tracker, "value"), kept(&r.sheet_value));
+            put(names.field(trello, "value"), kept(&r.trello_value));
+            put("decided_by".into(), json!(names.decided_by(r)));
         }
+        DecisionKind::CopyToTrello => {
+            put("value".into(), kept(&r.sheet_value));
+        }
+        DecisionKind::CopyToSheet => {
+            put("value".into(), kept(&r.trello_value));
+        }
+        DecisionKind::Echo | DecisionKind::Noop => {}
     }
-    for w in &plan.warnings {
-        tracing::warn!(pair = %ctx.name, lead_id, card_id = card, "{w}");
-    }
+    serde_json::Value::Object(detail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ConflictPolicy, Field};
-    use crate::sync::merge::{FieldState, Observed, merge_field};
-    use crate::sync::test_support::{ctx, json_logs_of, t};
+    use crate::model::Field;
+    use crate::sync::merge::{Agreed, Decision, FieldState, Observed, merge_field};
+    use crate::sync::test_support::{airtable_ctx, ctx, t};
 
-    #[test]
-    fn a_conflict_is_one_json_event_with_every_field_the_contract_names() {
+    /// Both sides changed "Ada": the tracker to "Ada L" at t(10), Trello to "Ada K" at t(20).
+    fn conflict(ctx: &PairContext) -> Decision {
         let state = FieldState {
-            agreed: Some(crate::sync::merge::Agreed::new("Ada", t(0), None)),
+            agreed: Some(Agreed::new("Ada", t(0), None)),
             ..FieldState::default()
         };
-        let sheet = Observed::user("Ada L", Some(t(10)));
+        let tracker = Observed::user("Ada L", Some(t(10)));
         let trello = Observed::user("Ada K", Some(t(20)));
-        let decision = merge_field(
+        merge_field(
             Field::Name,
             &state,
-            Some(&sheet),
+            Some(&tracker),
             Some(&trello),
-            ConflictPolicy::LastWriterWins,
+            ctx.policy,
+            t(30),
+        )
+    }
+
+    fn detail_of(ctx: &PairContext, d: &Decision) -> serde_json::Value {
+        record_detail(SideNames::of(ctx), d.kind, &d.record)
+    }
+
+    #[test]
+    fn a_sheets_conflict_detail_keeps_its_sheet_keys() {
+        let ctx = ctx();
+        let detail = detail_of(&ctx, &conflict(&ctx));
+        assert_eq!(detail["winner"], "trello");
+        assert_eq!(detail["policy"], "last_writer_wins");
+        assert_eq!(detail["decided_by"], "last_writer_wins");
+        assert_eq!(detail["sheet_value"], "Ada L");
+        assert_eq!(detail["trello_value"], "Ada K");
+        assert_eq!(detail["sheet_value_hash"], ValueHash::of("Ada L").as_str());
+        assert_eq!(
+            detail["sheet_changed_at"],
+            rfc3339(Some(t(10))).expect("time")
+        );
+        assert_eq!(
+            detail["trello_changed_at"],
+            rfc3339(Some(t(20))).expect("time")
+        );
+    }
+
+    #[test]
+    fn an_airtable_conflict_detail_names_the_tracker_side_airtable() {
+        let ctx = airtable_ctx();
+        let detail = detail_of(&ctx, &conflict(&ctx));
+        assert_eq!(detail["winner"], "airtable");
+        assert_eq!(detail["policy"], "prefer_tracker");
+        assert_eq!(detail["decided_by"], "prefer_tracker");
+        assert_eq!(detail["airtable_value"], "Ada L");
+        assert_eq!(detail["trello_value"], "Ada K");
+        assert_eq!(
+            detail["airtable_value_hash"],
+            ValueHash::of("Ada L").as_str()
+        );
+        assert_eq!(detail["trello_value_hash"], ValueHash::of("Ada K").as_str());
+        assert_eq!(
+            detail["airtable_changed_at"],
+            rfc3339(Some(t(10))).expect("time")
+        );
+        let keys = detail.as_object().expect("object").keys();
+        assert!(keys.clone().all(|k| !k.contains("sheet")), "{detail}");
+    }
+
+    /// The activity row itself (what `GET /admin/activity` lists) carries the renamed decision.
+    #[tokio::test]
+    async fn an_airtable_copy_is_stored_as_copy_to_airtable() {
+        let ctx = airtable_ctx();
+        let state = FieldState {
+            agreed: Some(Agreed::new("New", t(0), None)),
+            ..FieldState::default()
+        };
+        let trello = Observed::user("Lost", Some(t(20)));
+        let copy = merge_field(
+            Field::Status,
+            &state,
+            None,
+            Some(&trello),
+            ctx.policy,
             t(30),
         );
         let plan = LeadPlan {
-            decisions: vec![decision],
+            decisions: vec![copy, conflict(&ctx)],
             ..LeadPlan::default()
         };
-        let lines = json_logs_of(|| log_plan(&ctx(), "L1", Some("c1"), &plan));
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        let e = &lines[0];
-        assert_eq!(e["message"], "conflict resolved");
-        assert_eq!(e["level"], "INFO");
-        for (key, value) in [
-            ("pair", "p"),
-            ("lead_id", "L1"),
-            ("card_id", "c1"),
-            ("field", "name"),
-            ("decision", "conflict"),
-            ("winner", "trello"),
-            ("policy", "last_writer_wins"),
-        ] {
-            assert_eq!(e[key], value, "{key} in {e}");
-        }
-        assert_eq!(
-            e["sheet_changed_at"],
-            t(10).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        );
-        assert_eq!(
-            e["trello_changed_at"],
-            t(20).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        );
-        assert_eq!(
-            e["sheet_value_hash"],
-            crate::model::ValueHash::of("Ada L").as_str()
-        );
-        assert_eq!(
-            e["trello_value_hash"],
-            crate::model::ValueHash::of("Ada K").as_str()
-        );
+        let db = crate::store::testdb::temp_db().await;
+        let mut tx = db.begin_write().await.expect("tx");
+        crate::store::pairs::upsert(&mut *tx, &crate::store::testdb::pair("p"))
+            .await
+            .expect("pair");
+        let link = crate::store::links::NewLink {
+            pair: "p".into(),
+            lead_id: "recA".into(),
+            ..crate::store::links::NewLink::default()
+        };
+        crate::store::links::insert(&mut *tx, &link)
+            .await
+            .expect("link");
+        record_plan(&mut tx, &ctx, "recA", Some("c1"), &plan, "k")
+            .await
+            .expect("recorded");
+        tx.commit().await.expect("commit");
+        let rows = activity::recent(&db.pool, Some("recA"), 10)
+            .await
+            .expect("listed");
+        let decisions: Vec<&str> = rows.iter().map(|r| r.decision.as_str()).collect();
+        assert!(decisions.contains(&"copy_to_airtable"), "{decisions:?}");
+        assert!(decisions.contains(&"conflict"), "{decisions:?}");
+        let copied = rows
+            .iter()
+            .find(|r| r.decision == "copy_to_airtable")
+            .expect("copy");
+        assert_eq!(copied.detail["value"], "Lost");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! From one lead's observations to its decisions and outbox commands. Pure: the worker and the
 //! reconciler both call it, and it is tested without I/O. Its `commands` are what the outbox
 //! dispatcher later sends; `apply` commits a plan in the caller's transaction (the stage's only
-//! I/O, kept apart from the pure planning).
+//! I/O, kept apart from the pure planning) and `log` says what it decided, with the sides named
+//! by `names`.
 
 pub mod apply;
 pub mod commands;
+pub mod log;
+pub mod names;
 
 use std::collections::BTreeMap;
 

@@ -3,9 +3,11 @@
 use serde::Serialize;
 
 use crate::model::Side;
+use crate::sync::context::PairContext;
 use crate::sync::merge::{Decision, DecisionKind};
 use crate::sync::plan::LeadPlan;
 use crate::sync::plan::commands::Command;
+use crate::sync::plan::names::SideNames;
 
 /// One step of a reconciliation.
 #[derive(Debug, Clone, Serialize)]
@@ -80,12 +82,13 @@ impl Action {
     }
 }
 
+/// A decision as `--dry-run` prints it, the sides named as the pair's logs name them.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedDecision {
     pub field: &'static str,
-    pub decision: &'static str,
+    pub decision: String,
     /// The side whose value is written to the other: the changed side of a copy, the winner
-    /// of a conflict.
+    /// of a conflict (`sheet`, `airtable` or `trello`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<&'static str>,
     /// What chose a conflict's winner: `initial_source` (a first link, nothing agreed yet) or
@@ -95,7 +98,7 @@ pub struct PlannedDecision {
 }
 
 impl PlannedDecision {
-    fn of(d: &Decision) -> Self {
+    fn of(names: SideNames, d: &Decision) -> Self {
         let source = match d.kind {
             DecisionKind::CopyToTrello => Some(Side::Sheet),
             DecisionKind::CopyToSheet => Some(Side::Trello),
@@ -103,14 +106,13 @@ impl PlannedDecision {
             DecisionKind::Echo | DecisionKind::Noop => None,
         };
         let decided_by = match d.kind {
-            DecisionKind::Conflict { .. } if d.record.by_initial_source => Some("initial_source"),
-            DecisionKind::Conflict { .. } => Some(d.record.policy.as_str()),
+            DecisionKind::Conflict { .. } => Some(names.decided_by(&d.record)),
             _ => None,
         };
         Self {
             field: d.field.as_str(),
-            decision: d.kind.as_str(),
-            source: source.map(Side::as_str),
+            decision: names.decision(d.kind),
+            source: source.map(|side| names.side(side)),
             decided_by,
         }
     }
@@ -129,14 +131,86 @@ fn without_echoes(mut plan: LeadPlan) -> LeadPlan {
     plan
 }
 
-pub(crate) fn lead_action(lead_id: &str, card_id: Option<&str>, plan: LeadPlan) -> Action {
+pub(crate) fn lead_action(
+    ctx: &PairContext,
+    lead_id: &str,
+    card_id: Option<&str>,
+    plan: LeadPlan,
+) -> Action {
     let plan = without_echoes(plan);
-    let decisions = plan.decisions.iter().map(PlannedDecision::of).collect();
+    let names = SideNames::of(ctx);
+    let decisions = plan
+        .decisions
+        .iter()
+        .map(|d| PlannedDecision::of(names, d))
+        .collect();
     Action::Lead {
         lead_id: lead_id.to_owned(),
         card_id: card_id.map(str::to_owned),
         commands: plan.commands.clone(),
         plan,
         decisions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Field;
+    use crate::sync::merge::{Agreed, FieldState, Observed, merge_field};
+    use crate::sync::test_support::{airtable_ctx, ctx, t};
+
+    /// The name field both sides changed (tracker at t(10), Trello at t(20)) and a status only
+    /// Trello changed, as `--dry-run` prints them.
+    fn planned(ctx: &PairContext) -> serde_json::Value {
+        let agreed = |v: &str| FieldState {
+            agreed: Some(Agreed::new(v, t(0), None)),
+            ..FieldState::default()
+        };
+        let (tracker, trello) = (
+            Observed::user("Ada L", Some(t(10))),
+            Observed::user("Ada K", Some(t(20))),
+        );
+        let conflict = merge_field(
+            Field::Name,
+            &agreed("Ada"),
+            Some(&tracker),
+            Some(&trello),
+            ctx.policy,
+            t(30),
+        );
+        let lost = Observed::user("Lost", Some(t(20)));
+        let copy = merge_field(
+            Field::Status,
+            &agreed("New"),
+            None,
+            Some(&lost),
+            ctx.policy,
+            t(30),
+        );
+        let plan = LeadPlan {
+            decisions: vec![conflict, copy],
+            ..LeadPlan::default()
+        };
+        serde_json::to_value(lead_action(ctx, "L1", Some("c1"), plan)).expect("json")
+    }
+
+    #[test]
+    fn a_sheets_dry_run_plan_keeps_its_names() {
+        let v = planned(&ctx());
+        assert_eq!(v["decisions"][0]["decision"], "conflict");
+        assert_eq!(v["decisions"][0]["source"], "trello");
+        assert_eq!(v["decisions"][0]["decided_by"], "last_writer_wins");
+        assert_eq!(v["decisions"][1]["decision"], "copy_to_sheet");
+        assert_eq!(v["decisions"][1]["source"], "trello");
+    }
+
+    #[test]
+    fn an_airtable_dry_run_plan_names_the_tracker_side_airtable() {
+        let v = planned(&airtable_ctx());
+        assert_eq!(v["decisions"][0]["decision"], "conflict");
+        assert_eq!(v["decisions"][0]["source"], "airtable");
+        assert_eq!(v["decisions"][0]["decided_by"], "prefer_tracker");
+        assert_eq!(v["decisions"][1]["decision"], "copy_to_airtable");
     }
 }

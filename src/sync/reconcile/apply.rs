@@ -9,8 +9,9 @@ use sqlx::SqliteConnection;
 
 use crate::store::{StoreError, absences, lead_state, links};
 use crate::sync::context::PairContext;
-use crate::sync::plan::apply::{enqueue, log_plan, note, record_plan};
+use crate::sync::plan::apply::{enqueue, note, record_plan};
 use crate::sync::plan::commands::Command;
+use crate::sync::plan::log::log_plan;
 use crate::sync::reconcile::action::Action;
 
 /// The leads whose actions are left alone this pass.

@@ -187,7 +187,8 @@ impl<'a> Pass<'a> {
                 cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id.to_string())]),
             },
         );
-        self.actions.push(lead_action(id.as_str(), None, plan));
+        self.actions
+            .push(lead_action(self.ctx, id.as_str(), None, plan));
     }
 
     /// The row of a lead this read shows nowhere, read before the lead's id reached it (or
@@ -202,7 +203,7 @@ impl<'a> Pass<'a> {
             }],
             ..LeadPlan::default()
         };
-        self.actions.push(lead_action(&lead, None, plan));
+        self.actions.push(lead_action(self.ctx, &lead, None, plan));
     }
 
     /// A row with an id: the lead's card is found (by link, else by marker) and both sides are
@@ -251,7 +252,7 @@ impl<'a> Pass<'a> {
                 cells: BTreeMap::from([(header.clone(), card.short_url.clone())]),
             });
         }
-        let action = lead_action(id.as_str(), card.map(|c| c.id.as_str()), plan);
+        let action = lead_action(self.ctx, id.as_str(), card.map(|c| c.id.as_str()), plan);
         self.actions.push(action);
     }
 

@@ -58,7 +58,7 @@ pub(crate) fn missing_rows(
                 }],
                 ..LeadPlan::default()
             };
-            actions.push(lead_action(&link.lead_id, Some(&card.id), plan));
+            actions.push(lead_action(ctx, &link.lead_id, Some(&card.id), plan));
         }
         actions.push(Action::DropLink {
             lead_id: link.lead_id.clone(),
@@ -127,6 +127,6 @@ pub(crate) fn new_cards(
             row: None,
             new_id_for_row: false,
         });
-        actions.push(lead_action(id.as_str(), Some(&card.id), plan));
+        actions.push(lead_action(ctx, id.as_str(), Some(&card.id), plan));
     }
 }
