@@ -99,7 +99,7 @@ pub async fn activity(world: &World) -> anyhow::Result<()> {
     crate::outln!("Activity log (newest first, as GET /admin/activity shows it):");
     for e in entries.iter().filter(|e| e.decision != "echo").take(12) {
         crate::outln!(
-            "  {}  {:<8} {:<15} {}",
+            "  {}  {:<8} {:<16} {}",
             e.at,
             e.field.as_deref().unwrap_or("-"),
             e.decision,
