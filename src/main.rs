@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use leadsync::cli::{Cli, Command};
+use leadsync::cli::{Cli, Command, DemoTracker};
 use leadsync::config::{self, ProcessEnv, Settings};
 use leadsync::report::{self, EXIT_CONFIG};
 use leadsync::telemetry::{self, LogSettings, LogTarget};
@@ -24,8 +24,12 @@ async fn main() -> ExitCode {
         filter: process.var("RUST_LOG").map(str::to_owned),
         format: process.var("LEADSYNC_LOG_FORMAT").map(str::to_owned),
     };
-    if let Command::Demo { keep_running } = cli.command {
-        return demo(cli.config.is_some(), keep_running, &logs).await;
+    if let Command::Demo {
+        keep_running,
+        tracker,
+    } = cli.command
+    {
+        return demo(cli.config.is_some(), keep_running, tracker, &logs).await;
     }
     let serve = matches!(cli.command, Command::Serve);
     let target = if serve {
@@ -77,7 +81,12 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCo
 /// The demo writes its own configuration for its emulators: a `--config` given on the command
 /// line would be silently unused, so it is refused; `LEADSYNC_CONFIG` (a deployment's setting,
 /// often in `.env`) is ignored.
-async fn demo(config_flag: bool, keep_running: bool, logs: &LogSettings) -> ExitCode {
+async fn demo(
+    config_flag: bool,
+    keep_running: bool,
+    tracker: DemoTracker,
+    logs: &LogSettings,
+) -> ExitCode {
     if config_flag {
         eprintln!(
             "leadsync demo: --config is not used by the demo, which runs on its own generated \
@@ -85,9 +94,16 @@ async fn demo(config_flag: bool, keep_running: bool, logs: &LogSettings) -> Exit
         );
         return ExitCode::from(EXIT_CONFIG);
     }
+    let tracker = match tracker.kind() {
+        Ok(kind) => kind,
+        Err(why) => {
+            eprintln!("leadsync demo: {why}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     // The demo's own output is the point: logs only at warn unless RUST_LOG says otherwise.
     telemetry::init_with(LogTarget::Stderr, logs, "warn");
-    match leadsync::demo::run::run(keep_running).await {
+    match leadsync::demo::run::run(keep_running, tracker).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("leadsync demo: {}", report::error_text(&err));

@@ -2,4 +2,5 @@
 
 pub mod ops;
 pub mod run;
+pub mod show;
 pub mod world;

@@ -1,24 +1,64 @@
 //! `leadsync demo`: the daemon against built-in emulators, through a short scenario a newcomer
-//! can follow — a lead added in the sheet, a card moved, a note edited, a conflict decided.
+//! can follow — a lead added in the tracker (a Google Sheet or an Airtable table), its card
+//! moved, its note edited, a conflict decided. The story is told once; the world's tracker ops
+//! do the Sheets or the Airtable thing.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::demo::show;
 use crate::demo::world::{World, WorldOptions};
+use crate::model::TrackerKind;
 use crate::sandbox::trello::UserCardChange;
-use crate::store::activity;
-use crate::sync::mapping::split_description;
 
 const PAIR: &str = "demo";
 const SETTLE: Duration = Duration::from_secs(60);
 
-pub async fn run(keep_running: bool) -> anyhow::Result<()> {
-    let world = start().await?;
-    let card_id = first_steps(&world).await?;
-    both_sides_rename(&world, &card_id).await?;
-    show_activity(&world).await?;
+/// What the scenario says about the tracker, in that tracker's words.
+struct Story {
+    tracker: TrackerKind,
+    emulators: &'static str,
+    ready: &'static str,
+    added: &'static str,
+    note: &'static str,
+    rename: &'static str,
+}
+
+impl Story {
+    fn of(tracker: TrackerKind) -> Self {
+        match tracker {
+            TrackerKind::Sheets => Self {
+                tracker,
+                emulators: "Trello and Google Sheets emulators",
+                ready: "Trello webhook registered for the board; the sheet has the header row only.",
+                added: "A lead is added in the sheet (row 2); the Apps Script sends the edit.",
+                note: "In the sheet, the note is edited.",
+                rename: "Both sides rename the lead at the same moment: the sheet first, Trello a \
+                         moment later.",
+            },
+            TrackerKind::Airtable => Self {
+                tracker,
+                emulators: "Trello and Airtable emulators",
+                ready: "Webhooks registered for the board and the Airtable base; the table \
+                        \"Leads\" has its fields and no records.",
+                added: "A record is typed into the Airtable table in the browser; Airtable \
+                        notifies the daemon, which fetches the change.",
+                note: "In Airtable, the note is edited.",
+                rename: "Both sides rename the lead at the same moment: Airtable first, Trello a \
+                         moment later.",
+            },
+        }
+    }
+}
+
+pub async fn run(keep_running: bool, tracker: TrackerKind) -> anyhow::Result<()> {
+    let story = Story::of(tracker);
+    let world = start(&story).await?;
+    let (lead, card_id) = first_steps(&world, &story).await?;
+    both_sides_rename(&world, &story, &lead, &card_id).await?;
+    show::activity(&world).await?;
+    all_sent(&world).await?;
     if keep_running {
         keep_open(&world).await;
     }
@@ -28,14 +68,16 @@ pub async fn run(keep_running: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The emulators and the daemon, with one pair whose sheet has the header row only.
-async fn start() -> anyhow::Result<World> {
+/// The emulators and the daemon, with one pair whose tracker holds no lead yet.
+async fn start(story: &Story) -> anyhow::Result<World> {
     crate::outln!(
-        "leadsync demo: starting Trello and Google Sheets emulators and the daemon on 127.0.0.1 …"
+        "leadsync demo: starting {} and the daemon on 127.0.0.1 …",
+        story.emulators
     );
     let world = World::start(WorldOptions {
         pairs: vec![PAIR.into()],
         debounce_ms: 400,
+        tracker: story.tracker,
         ..WorldOptions::default()
     })
     .await
@@ -45,33 +87,29 @@ async fn start() -> anyhow::Result<World> {
         world.base_url(),
         world.config_path().display()
     );
-    crate::outln!("Trello webhook registered for the board; the sheet has the header row only.\n");
+    crate::outln!("{}\n", story.ready);
     Ok(world)
 }
 
-/// Steps 1 to 3: a lead added in the sheet, its card moved, its note edited. Answers the card.
-async fn first_steps(world: &World) -> anyhow::Result<String> {
-    step(
-        1,
-        "A lead is added in the sheet (row 2); the Apps Script sends the edit.",
-    );
-    world
-        .user_edits_rows(
+/// Steps 1 to 3: a lead added in the tracker, its card moved, its note edited. Answers the lead's
+/// key in the tracker (row or record id) and its card.
+async fn first_steps(world: &World, story: &Story) -> anyhow::Result<(String, String)> {
+    step(1, story.added);
+    let lead = world
+        .tracker_adds_lead(
             PAIR,
-            2,
-            &[&[
-                "",
-                "Ada Lovelace",
-                "ada@example.com",
-                "+44 20 7946 0000",
-                "Analytical Ltd",
-                "New",
-                "Met at the expo",
-            ]],
+            &[
+                ("Name", "Ada Lovelace"),
+                ("Email", "ada@example.com"),
+                ("Phone", "+44 20 7946 0000"),
+                ("Company", "Analytical Ltd"),
+                ("Status", "New"),
+                ("Notes", "Met at the expo"),
+            ],
         )
         .await?;
     world.settle(SETTLE).await?;
-    show(world);
+    show::world(world, PAIR);
 
     step(2, "In Trello, the card is moved to \"Contacted\".");
     let card = world
@@ -79,26 +117,27 @@ async fn first_steps(world: &World) -> anyhow::Result<String> {
         .context("the card was not created")?;
     world.user_moves_card(PAIR, &card.id, "Contacted")?;
     world.settle(SETTLE).await?;
-    show(world);
+    show::world(world, PAIR);
 
-    step(3, "In the sheet, the note is edited.");
+    step(3, story.note);
     world
-        .user_edits_cell(PAIR, 2, "Notes", "Wants a demo next Tuesday")
+        .tracker_edits(PAIR, &lead, "Notes", "Wants a demo next Tuesday")
         .await?;
     world.settle(SETTLE).await?;
-    show(world);
-    Ok(card.id)
+    show::world(world, PAIR);
+    Ok((lead, card.id))
 }
 
 /// Step 4: a conflict, decided by the pair's policy.
-async fn both_sides_rename(world: &World, card_id: &str) -> anyhow::Result<()> {
-    step(
-        4,
-        "Both sides rename the lead at the same moment: the sheet first, Trello a moment later.",
-    );
-    world
-        .user_edits_cell(PAIR, 2, "Name", "Ada L. (sheet)")
-        .await?;
+async fn both_sides_rename(
+    world: &World,
+    story: &Story,
+    lead: &str,
+    card_id: &str,
+) -> anyhow::Result<()> {
+    step(4, story.rename);
+    let name = format!("Ada L. ({})", story.tracker.side_name());
+    world.tracker_edits(PAIR, lead, "Name", &name).await?;
     tokio::time::sleep(Duration::from_millis(50)).await;
     world.user_updates_card(
         card_id,
@@ -108,32 +147,26 @@ async fn both_sides_rename(world: &World, card_id: &str) -> anyhow::Result<()> {
         },
     )?;
     world.settle(SETTLE).await?;
-    show(world);
+    show::world(world, PAIR);
     Ok(())
 }
 
-/// The conflict's decision and the activity log, as `GET /admin/activity` shows it.
-async fn show_activity(world: &World) -> anyhow::Result<()> {
+/// "every step synced" only when it is so: a write that was given up (a dead letter) or an event
+/// that could not be handled fails the demo, naming what and why.
+async fn all_sent(world: &World) -> anyhow::Result<()> {
     let state = world.state().context("daemon stopped")?;
-    let entries = activity::recent(&state.db.pool, None, 50).await?;
-    if let Some(conflict) = entries.iter().find(|e| e.decision == "conflict") {
-        crate::outln!(
-            "conflict on {} decided: winner {} by policy {} (sheet changed {}, trello changed {})\n",
-            conflict.field.as_deref().unwrap_or("?"),
-            conflict.detail["winner"].as_str().unwrap_or("?"),
-            conflict.detail["policy"].as_str().unwrap_or("?"),
-            conflict.detail["sheet_changed_at"].as_str().unwrap_or("?"),
-            conflict.detail["trello_changed_at"].as_str().unwrap_or("?"),
-        );
-    }
-    crate::outln!("Activity log (newest first, as GET /admin/activity shows it):");
-    for e in entries.iter().filter(|e| e.decision != "echo").take(12) {
-        crate::outln!(
-            "  {}  {:<8} {:<15} {}",
-            e.at,
-            e.field.as_deref().unwrap_or("-"),
-            e.decision,
-            e.lead_id.as_deref().unwrap_or("-")
+    let stuck: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT 'write ' || kind || ' to ' || target, last_error FROM outbox WHERE status = 'dead'
+         UNION ALL
+         SELECT 'event from ' || source, last_error FROM inbox WHERE status = 'failed'",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    if let Some((what, error)) = stuck.first() {
+        anyhow::bail!(
+            "{} change(s) did not sync; the first: {what} failed: {}",
+            stuck.len(),
+            error.as_deref().unwrap_or("no error recorded")
         );
     }
     Ok(())
@@ -141,11 +174,14 @@ async fn show_activity(world: &World) -> anyhow::Result<()> {
 
 /// `--keep-running`: the addresses and the admin token, then wait for Ctrl-C.
 async fn keep_open(world: &World) {
+    let tracker = match &world.airtable {
+        Some(airtable) => format!("Airtable emulator: {}", airtable.api_base()),
+        None => format!("Sheets emulator: {}", world.google.sheets_api_base()),
+    };
     crate::outln!(
-        "\nStill running. Daemon: {}  Trello emulator: {}  Sheets emulator: {}",
+        "\nStill running. Daemon: {}  Trello emulator: {}  {tracker}",
         world.base_url(),
         world.trello.api_base(),
-        world.google.sheets_api_base()
     );
     crate::outln!(
         "Admin token: {}   (Ctrl-C stops)",
@@ -156,48 +192,4 @@ async fn keep_open(world: &World) {
 
 fn step(n: u32, text: &str) {
     crate::outln!("── step {n}: {text}");
-}
-
-fn show(world: &World) {
-    let mut out = String::new();
-    let _ = writeln!(out, "  sheet \"Leads\":");
-    let _ = writeln!(
-        out,
-        "    {:<14} {:<22} {:<10} {:<28} Trello Card",
-        "Lead ID", "Name", "Status", "Notes"
-    );
-    for r in world.rows(PAIR) {
-        let _ = writeln!(
-            out,
-            "    {:<14} {:<22} {:<10} {:<28} {}",
-            r[0], r[1], r[5], r[6], r[7]
-        );
-    }
-    let _ = writeln!(out, "  Trello board:");
-    let _ = writeln!(
-        out,
-        "    {:<22} {:<10} {:<18} Description",
-        "Card", "List", "Email"
-    );
-    for c in world.cards(PAIR) {
-        let email = c
-            .custom_texts
-            .get(&world.field_id(PAIR, "Email"))
-            .cloned()
-            .unwrap_or_default();
-        let (notes, marker) = split_description(&c.desc);
-        let desc = format!(
-            "{notes} [leadsync:{}]",
-            marker.map(|m| m.to_string()).unwrap_or_default()
-        );
-        let _ = writeln!(
-            out,
-            "    {:<22} {:<10} {:<18} {}",
-            c.name,
-            world.list_name(PAIR, &c.id_list),
-            email,
-            desc.replace('\n', " ")
-        );
-    }
-    crate::outln!("{out}");
 }

@@ -3,6 +3,7 @@
 //! end-to-end tests and the benchmarks all stand on it.
 
 pub mod airtable;
+pub mod tracker_ops;
 
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
