@@ -112,6 +112,7 @@ impl App {
         let addr = listener.local_addr()?;
         let state = AppState {
             settings: Arc::new(settings),
+            inbox: crate::store::inbox_writer::InboxWriter::spawn(db.clone()),
             db,
             metrics: http::metrics::handle(),
             started: Instant::now(),

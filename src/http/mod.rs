@@ -22,6 +22,8 @@ use crate::store::Db;
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
+    /// Group commit of verified webhook events (one transaction per batch of waiting ones).
+    pub inbox: crate::store::inbox_writer::InboxWriter,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub started: Instant,
     /// Webhook verifiers and the event → pair routing table.

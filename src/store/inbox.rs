@@ -22,7 +22,7 @@ pub async fn insert(db: &Db, event: &Verified<RawEvent>, pair: &str) -> Result<S
     insert_at(&db.pool, event, pair, now_ms()).await
 }
 
-async fn insert_at(
+pub(super) async fn insert_at(
     exec: impl SqliteExecutor<'_>,
     event: &Verified<RawEvent>,
     pair: &str,

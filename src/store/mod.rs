@@ -5,6 +5,7 @@ pub mod activity;
 pub mod dispatch_support;
 pub mod inbox;
 pub mod inbox_work;
+pub mod inbox_writer;
 pub mod lead_state;
 pub mod links;
 pub mod outbox;

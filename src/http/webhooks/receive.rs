@@ -10,7 +10,8 @@ use serde_json::json;
 
 use crate::http::AppState;
 use crate::inbound::signature::{RawEvent, Source, Unverified, Verified, VerifyError};
-use crate::store::inbox::{self, Stored};
+use crate::store::inbox::Stored;
+use crate::store::inbox_writer::WriteError;
 
 /// Seconds a sender is asked to wait after a 503.
 pub(super) const RETRY_AFTER_SECS: &str = "5";
@@ -126,7 +127,7 @@ async fn receive(
             "webhook for no configured pair; acknowledged, not stored");
         return answer(false, Some("no configured pair"));
     };
-    match inbox::insert(&state.db, &event, pair).await {
+    match state.inbox.store(event, pair).await {
         Ok(Stored::New(id)) => {
             metrics::counter!("leadsync_webhooks_stored_total", "source" => label).increment(1);
             tracing::debug!(source = label, pair, inbox_id = id, "webhook stored");
@@ -140,11 +141,15 @@ async fn receive(
             metrics::counter!("leadsync_webhooks_store_failures_total", "source" => label)
                 .increment(1);
             tracing::error!(source = label, pair, error = %err, "webhook could not be stored");
+            // A full queue clears in milliseconds; a failed commit may take longer to heal.
+            let retry = match err {
+                WriteError::Full => "1",
+                _ => RETRY_AFTER_SECS,
+            };
             let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "event not stored, retry");
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(retry));
             response
         }
     }
