@@ -216,7 +216,8 @@ async fn start_app(dir: &std::path::Path) -> anyhow::Result<(App, String)> {
         file: Some(file),
         ..Sources::default()
     })?;
-    let app = App::build(settings).await?;
+    // Ingest only: the sync engine would resolve the pair against Trello, which is not here.
+    let app = App::build_with(settings, leadsync::app::EngineMode::Off).await?;
     let url = format!("http://{}/webhooks/trello", app.local_addr());
     Ok((app, url))
 }
@@ -240,52 +241,63 @@ async fn start_bare(shutdown: CancellationToken) -> anyhow::Result<String> {
 
 async fn bench() -> anyhow::Result<()> {
     let events = env_count("LEADSYNC_BENCH_EVENTS", 2000, 20_000);
-    let concurrency = env_count("LEADSYNC_BENCH_CONCURRENCY", 32, 256);
+    let levels: Vec<usize> = match std::env::var("LEADSYNC_BENCH_CONCURRENCY") {
+        Ok(_) => vec![env_count("LEADSYNC_BENCH_CONCURRENCY", 32, 256)],
+        Err(_) => vec![16, 64],
+    };
     let dir = tempfile::tempdir()?;
     let shutdown = CancellationToken::new();
     let (app, app_url) = start_app(dir.path()).await?;
     let db = app.state().db.clone();
     let app_task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let bare_url = start_bare(shutdown.clone()).await?;
+    println!(
+        "ingest: {events} signed Trello webhooks (~{} bytes each) per target and level, loopback",
+        trello_body("x", 0).len()
+    );
+    let mut accepted = 0;
+    for (round, concurrency) in levels.into_iter().enumerate() {
+        accepted += level(&app_url, &bare_url, events, concurrency, round).await?;
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
+        .fetch_one(&db.pool)
+        .await?;
+    println!("inbox rows: {stored} (= {accepted} accepted + warm-ups)");
+    shutdown.cancel();
+    app_task.await??;
+    Ok(())
+}
+
+/// One concurrency level: warm-up, then the bare server and leadsync, each with fresh ids.
+async fn level(
+    app_url: &str,
+    bare_url: &str,
+    events: usize,
+    concurrency: usize,
+    round: usize,
+) -> anyhow::Result<usize> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .timeout(Duration::from_secs(30))
         .build()?;
-
-    println!(
-        "ingest: {events} signed Trello webhooks (~{} bytes each) per target, concurrency {concurrency}, loopback",
-        trello_body("x", 0).len()
-    );
-    for (name, url, prefix) in [("bare", &bare_url, "b"), ("leadsync", &app_url, "a")] {
-        let warm = drive(
-            &client,
-            url,
-            deliveries(&format!("w{prefix}"), WARMUP)?,
-            concurrency,
-        )
-        .await;
+    for (name, url, prefix) in [("bare", bare_url, "b"), ("leadsync", app_url, "a")] {
+        let ids = format!("w{round}{prefix}");
+        let warm = drive(&client, url, deliveries(&ids, WARMUP)?, concurrency).await;
         anyhow::ensure!(warm.accepted == WARMUP, "{name}: warm-up requests failed");
     }
-    let bare = drive(&client, &bare_url, deliveries("b", events)?, concurrency).await;
-    let app = drive(&client, &app_url, deliveries("a", events)?, concurrency).await;
+    let (b, a) = (format!("b{round}-"), format!("a{round}-"));
+    let bare = drive(&client, bare_url, deliveries(&b, events)?, concurrency).await;
+    let app = drive(&client, app_url, deliveries(&a, events)?, concurrency).await;
+    println!("-- concurrency {concurrency}");
     bare.print("bare axum 200");
     app.print("leadsync ingest");
     println!(
-        "ratio leadsync/bare: throughput {:.3}, p50 latency x{:.1}, p99 latency x{:.1}",
+        "ratio leadsync/bare at c={concurrency}: throughput {:.3}, p50 latency x{:.1}, p99 latency x{:.1}",
         app.rate() / bare.rate(),
         ms(app.percentile(0.50)) / ms(bare.percentile(0.50)).max(f64::EPSILON),
         ms(app.percentile(0.99)) / ms(bare.percentile(0.99)).max(f64::EPSILON),
     );
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
-        .fetch_one(&db.pool)
-        .await?;
-    println!(
-        "inbox rows: {stored} (= {} accepted + {WARMUP} warm-up)",
-        app.accepted
-    );
-    shutdown.cancel();
-    app_task.await??;
-    Ok(())
+    Ok(app.accepted)
 }
 
 fn main() -> anyhow::Result<()> {
