@@ -14,6 +14,9 @@ use crate::sync::inbox::write::write_decision;
 use crate::sync::plan::LeadPlan;
 use crate::sync::plan::log::log_plan;
 
+#[cfg(test)]
+mod tests;
+
 /// What to log once the batch has committed.
 pub struct LeadLog {
     lead_id: String,
