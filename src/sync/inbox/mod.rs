@@ -2,9 +2,13 @@
 //! together once none has arrived for `debounce` (so a burst of edits is one decision set), and
 //! the decisions, commands and the events' `done` mark commit in one transaction.
 
+mod decide;
 mod gone;
+mod group;
 mod lead;
 mod new_row;
+mod read;
+mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,12 +25,13 @@ use crate::inbound::{
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
-use crate::sync::inbox::lead::{Group, apply_group};
-use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
+use crate::sync::inbox::group::{Group, Item};
+use crate::sync::inbox::lead::apply_group;
+use crate::sync::inbox::new_row::new_rows_wait;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::{
-    CardChange, RowObservation, change_time_limit, clamp_change_time, observe_card_event,
-    observe_event_row, observe_record,
+    CardChange, change_time_limit, clamp_change_time, observe_card_event, observe_event_row,
+    observe_record,
 };
 
 /// Events read per pass; more wait for the next pass.
@@ -41,14 +46,6 @@ const UNLINKED_CARD_WAIT_MS: i64 = 10 * 60 * 1000;
 enum Parsed {
     Items(Vec<(String, Item)>),
     Wait,
-}
-
-/// What one event contributes, per lead key.
-enum Item {
-    Row(RowObservation),
-    Card(CardChange),
-    /// The tracker says the lead's record was deleted.
-    RecordGone,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -150,12 +147,7 @@ impl Worker {
         for (event, items) in ready {
             for (key, item) in items {
                 let group = groups.entry((event.pair.clone(), key)).or_default();
-                group.event_ids.push(event.id);
-                match item {
-                    Item::Row(row) => group.rows.push(row),
-                    Item::Card(change) => group.cards.push(change),
-                    Item::RecordGone => group.record_gone = true,
-                }
+                group.add(event.id, item);
             }
         }
         let now = Utc::now();
@@ -207,37 +199,6 @@ impl Worker {
             log.emit(&ctx);
         }
         Ok(())
-    }
-
-    /// A row without an id that is not the row of a lead leadsync just made waits while an id
-    /// leadsync gave some row is still on its way: rows move, so it may be that very row, read
-    /// before its id landed. Once the id lands, the row is recognised (or is a new lead).
-    async fn new_rows_wait(
-        &self,
-        ctx: &PairContext,
-        items: &[(String, Item)],
-        edited: i64,
-        now: i64,
-    ) -> Result<bool, String> {
-        let since = now - NEW_ROW_WINDOW_MS;
-        let pool = &self.db.pool;
-        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
-        for (key, item) in items {
-            let Some(row) = key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()) else {
-                continue;
-            };
-            let Item::Row(shown) = item else {
-                continue;
-            };
-            let known =
-                lead_of_new_row(&mut conn, &ctx.name, row, (since, edited), &shown.fields).await;
-            if known.map_err(|e| e.to_string())?.is_some() {
-                continue;
-            }
-            let waiting = lead_state::ids_on_their_way(&mut *conn, &ctx.name).await;
-            return waiting.map_err(|e| e.to_string());
-        }
-        Ok(false)
     }
 
     /// Splits an event into (lead key, item) pairs. Keys: `id:<lead>` for a known lead,
@@ -343,7 +304,9 @@ impl Worker {
             })
             .collect();
         let edited = edited_at.timestamp_millis();
-        if self.new_rows_wait(ctx, &items, edited, now).await? {
+        let mut conn = self.db.pool.acquire().await.map_err(|e| e.to_string())?;
+        let wait = new_rows_wait(&mut conn, &ctx.name, &items, edited, now).await;
+        if wait.map_err(|e| e.to_string())? {
             return Ok(Parsed::Wait);
         }
         log_warnings(ctx, event, warnings);

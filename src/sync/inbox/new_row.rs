@@ -4,6 +4,7 @@
 use sqlx::SqliteConnection;
 
 use crate::store::{StoreError, lead_state};
+use crate::sync::inbox::group::Item;
 use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::resemblance;
@@ -40,4 +41,33 @@ pub(crate) async fn lead_of_new_row(
         }
     }
     Ok((elsewhere.len() == 1).then(|| elsewhere.remove(0)))
+}
+
+/// A row without an id that is not the row of a lead leadsync just made waits while an id
+/// leadsync gave some row is still on its way: rows move, so it may be that very row, read
+/// before its id landed. Once the id lands, the row is recognised (or is a new lead).
+pub(crate) async fn new_rows_wait(
+    conn: &mut SqliteConnection,
+    pair: &str,
+    items: &[(String, Item)],
+    edited: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let since = now - NEW_ROW_WINDOW_MS;
+    for (key, item) in items {
+        let Some(row) = key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()) else {
+            continue;
+        };
+        let Item::Row(shown) = item else {
+            continue;
+        };
+        if lead_of_new_row(&mut *conn, pair, row, (since, edited), &shown.fields)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        return lead_state::ids_on_their_way(&mut *conn, pair).await;
+    }
+    Ok(false)
 }

@@ -1,0 +1,164 @@
+//! The inputs of one lead's decision: its share of a batch of events ([`Group`]) and what the
+//! store holds of it ([`LeadFacts`]). Plain data, below the files that read, decide and write.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::store::links::Link;
+use crate::sync::merge::{LeadObservation, LeadState};
+use crate::sync::observe::{CardChange, RowObservation};
+
+/// What one event contributes, per lead key.
+pub enum Item {
+    Row(RowObservation),
+    Card(CardChange),
+    /// The tracker says the lead's record was deleted.
+    RecordGone,
+}
+
+/// One lead's share of a batch of events, in arrival order.
+#[derive(Debug, Default, Clone)]
+pub struct Group {
+    pub event_ids: Vec<i64>,
+    pub rows: Vec<RowObservation>,
+    pub cards: Vec<CardChange>,
+    /// The tracker said the lead's record is deleted.
+    pub record_gone: bool,
+}
+
+impl Group {
+    pub fn add(&mut self, event_id: i64, item: Item) {
+        self.event_ids.push(event_id);
+        match item {
+            Item::Row(row) => self.rows.push(row),
+            Item::Card(change) => self.cards.push(change),
+            Item::RecordGone => self.record_gone = true,
+        }
+    }
+
+    /// The prefix of the group's outbox idempotency keys: its first event, so replaying the
+    /// same events enqueues nothing twice.
+    pub fn key_prefix(&self) -> String {
+        let first_event = self.event_ids.iter().min().copied().unwrap_or_default();
+        format!("ev{first_event}")
+    }
+
+    /// The sheet row the group's latest row event showed; `None` for a record, which has no
+    /// position (its id is the lead's).
+    pub fn last_row(&self) -> Option<u32> {
+        self.rows.last().map(|r| r.row).filter(|row| *row > 0)
+    }
+
+    /// When the user typed in the group's rows (unix ms): an id that landed before that was in
+    /// the row they edited.
+    pub fn rows_edited_ms(&self, now: DateTime<Utc>) -> i64 {
+        self.rows
+            .iter()
+            .flat_map(|r| r.fields.values().filter_map(|o| o.changed_at))
+            .max()
+            .unwrap_or(now)
+            .timestamp_millis()
+    }
+
+    /// The card a `deleted` event of the group names.
+    pub fn deleted_card(&self) -> Option<&str> {
+        self.cards.iter().find_map(|c| match c {
+            CardChange::Deleted { card_id } => Some(card_id.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The card's archived state as its latest event in the group left it.
+    pub fn closed(&self) -> Option<bool> {
+        self.cards.iter().rev().find_map(|c| match c {
+            CardChange::Fields { closed, .. } => *closed,
+            _ => None,
+        })
+    }
+
+    /// What the group's rows show, the latest of each field winning.
+    pub fn sheet_observation(&self) -> LeadObservation {
+        combine(self.rows.iter().map(|r| &r.fields))
+    }
+
+    /// What the group's cards show, the latest of each field winning.
+    pub fn card_observation(&self) -> LeadObservation {
+        combine(self.cards.iter().filter_map(|c| match c {
+            CardChange::Fields { fields, .. } => Some(fields),
+            _ => None,
+        }))
+    }
+}
+
+/// When the latest change of an observation was made (unix ms), `now` if it has no time.
+pub fn edited_ms(observation: &LeadObservation, now: DateTime<Utc>) -> i64 {
+    observation
+        .values()
+        .filter_map(|o| o.changed_at)
+        .max()
+        .unwrap_or(now)
+        .timestamp_millis()
+}
+
+/// Everything the store holds that one lead's decision needs, read before it is made.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeadFacts {
+    /// The lead the group is about: the key's id, or for a row without one the lead leadsync
+    /// made for it earlier ([`super::new_row`]) or a new id.
+    pub lead_id: String,
+    /// The group is a row without an id: `lead_id` goes to its id cell.
+    pub id_for_row: bool,
+    pub link: Option<Link>,
+    pub state: LeadState,
+    /// A card create for the lead is queued or on its way.
+    pub create_pending: bool,
+    /// The lead's card was deleted in Trello (and not replaced since).
+    pub card_deleted: bool,
+    /// Payloads of the lead's commands not sent yet (or dead-lettered).
+    pub unsent_payloads: Vec<String>,
+    /// Header texts (trimmed, lower-cased) of the cells our row writes set after the group's
+    /// rows were read, or will set.
+    pub cells_written: HashSet<String>,
+}
+
+/// The latest observation of each field wins; equal times go to the later event. A user's
+/// change wins over an echo of our own write whatever their times: the echo carries no intent,
+/// and a change our write landed on must still reach the merge (which writes it back).
+fn combine<'a>(observations: impl Iterator<Item = &'a LeadObservation>) -> LeadObservation {
+    let mut out = LeadObservation::new();
+    for obs in observations {
+        for (field, o) in obs {
+            let newer = match out.get(field) {
+                Some(prev) => {
+                    (!o.by_leadsync, o.changed_at) >= (!prev.by_leadsync, prev.changed_at)
+                }
+                None => true,
+            };
+            if newer {
+                out.insert(*field, o.clone());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Field;
+    use crate::sync::merge::Observed;
+    use crate::sync::test_support::t;
+
+    #[test]
+    fn a_users_change_outranks_a_later_echo_of_our_write_in_one_group() {
+        let user: LeadObservation = [(Field::Name, Observed::user("Admiral", Some(t(10))))].into();
+        let echo: LeadObservation =
+            [(Field::Name, Observed::leadsync("Grace", Some(t(12))))].into();
+        let later: LeadObservation = [(Field::Name, Observed::user("Amazing", Some(t(11))))].into();
+        let got = combine([&user, &echo].into_iter());
+        assert_eq!(got[&Field::Name].value, "Admiral");
+        let got = combine([&user, &echo, &later].into_iter());
+        assert_eq!(got[&Field::Name].value, "Amazing", "the latest user change");
+    }
+}

@@ -1,0 +1,76 @@
+//! A lead's one read: everything its decision needs, in the worker's transaction and before
+//! anything of that lead is written, gathered into [`LeadFacts`].
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use crate::model::LeadId;
+use crate::store::{StoreError, lead_state, links};
+use crate::sync::context::PairContext;
+use crate::sync::inbox::group::{Group, LeadFacts, edited_ms};
+use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
+use crate::sync::merge::state::lead_state as merge_state;
+
+/// What the store holds of the lead a group of events is about. `None` for a card with no
+/// lead: a user made it in Trello, and the reconciler reads the whole card (description,
+/// custom fields) before turning it into a row, so nothing is lost.
+pub async fn read_lead(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    key: &str,
+    group: &Group,
+    now: DateTime<Utc>,
+) -> Result<Option<LeadFacts>, StoreError> {
+    let Some((lead_id, id_for_row)) = lead_of_group(conn, ctx, key, group, now).await? else {
+        return Ok(None);
+    };
+    let pair = ctx.name.as_str();
+    let link = links::get_by_lead(&mut *conn, pair, &lead_id).await?;
+    let mut facts = LeadFacts {
+        lead_id,
+        id_for_row,
+        link,
+        ..LeadFacts::default()
+    };
+    // A deleted record needs only its link; a lead with no link and no row to make one from
+    // is left alone. Nothing more to read for either.
+    if group.record_gone || (facts.link.is_none() && group.rows.is_empty()) {
+        return Ok(Some(facts));
+    }
+    let lead = facts.lead_id.as_str();
+    let edited = edited_ms(&group.sheet_observation(), now);
+    facts.cells_written =
+        lead_state::row_cells_written_after(&mut *conn, pair, lead, edited).await?;
+    facts.state = merge_state(&lead_state::load_lead(&mut *conn, pair, lead).await?);
+    facts.create_pending = lead_state::create_pending(&mut *conn, pair, lead).await?;
+    facts.card_deleted = lead_state::is_card_deleted(&mut *conn, pair, lead).await?;
+    facts.unsent_payloads = lead_state::unsent_payloads(&mut *conn, pair, lead).await?;
+    Ok(Some(facts))
+}
+
+/// The lead a group of events is about, and whether its row had no id (so the id goes to it).
+/// A row without an id is the lead leadsync made for it earlier when there is one, else new.
+async fn lead_of_group(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    key: &str,
+    group: &Group,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, bool)>, StoreError> {
+    let (kind, value) = key.split_once(':').unwrap_or(("", key));
+    match kind {
+        "id" => Ok(Some((value.to_owned(), false))),
+        "row" => {
+            let row = i64::from(group.last_row().unwrap_or_default());
+            let since = now.timestamp_millis() - NEW_ROW_WINDOW_MS;
+            let times = (since, group.rows_edited_ms(now));
+            let found = match group.rows.last() {
+                Some(r) => lead_of_new_row(&mut *conn, &ctx.name, row, times, &r.fields).await?,
+                None => None,
+            };
+            let lead = found.unwrap_or_else(|| LeadId::generate().to_string());
+            Ok(Some((lead, true)))
+        }
+        _ => Ok(None),
+    }
+}

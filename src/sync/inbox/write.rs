@@ -1,0 +1,62 @@
+//! A lead's one write: every change its decision lists, in the caller's transaction, in a fixed
+//! order and with idempotency keys that make a replay of the same events enqueue nothing twice.
+
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use crate::store::{StoreError, absences, lead_state, links};
+use crate::sync::context::PairContext;
+use crate::sync::inbox::decide::LeadDecision;
+use crate::sync::plan::apply::{enqueue, note, record_plan};
+
+/// Link changes first (new link, row hint, deleted card, archived state), then the plan's
+/// decisions and commands, then the extra commands, then — for a deleted record — the lead
+/// forgotten.
+pub async fn write_decision(
+    conn: &mut SqliteConnection,
+    ctx: &PairContext,
+    d: &LeadDecision,
+) -> Result<(), StoreError> {
+    let pair = ctx.name.as_str();
+    let lead = d.lead_id.as_str();
+    if let Some(new) = &d.new_link {
+        links::insert(&mut *conn, new).await?;
+        let detail = json!({"from": ctx.tracker.side_name(), "row": new.row_hint});
+        note(&mut *conn, ctx, lead, None, "lead_created", detail).await?;
+    }
+    if let Some(row) = d.row_hint {
+        links::set_row_hint(&mut *conn, pair, lead, row).await?;
+    }
+    if let Some(card_id) = &d.card_deleted {
+        lead_state::mark_card_deleted(&mut *conn, pair, lead).await?;
+        note(
+            &mut *conn,
+            ctx,
+            lead,
+            Some(card_id),
+            "card_deleted",
+            json!({}),
+        )
+        .await?;
+    }
+    if let Some(closed) = d.closed {
+        links::set_closed(&mut *conn, pair, lead, closed).await?;
+    }
+    if d.clear_card_deleted {
+        lead_state::clear_card_deleted(&mut *conn, pair, lead).await?;
+    }
+    let card_id = d.card_id.as_deref();
+    record_plan(&mut *conn, ctx, lead, card_id, &d.plan, &d.key_prefix).await?;
+    for (i, cmd) in d.extra.iter().enumerate() {
+        let key = format!("{}:{lead}:x{i}", d.key_prefix);
+        enqueue(&mut *conn, ctx, cmd, &key).await?;
+    }
+    if d.forget {
+        let reason = format!("record deleted from {}", ctx.tracker.side_name());
+        let detail = json!({"reason": reason});
+        note(&mut *conn, ctx, lead, card_id, "row_deleted", detail).await?;
+        links::delete(&mut *conn, pair, lead).await?;
+        absences::clear(&mut *conn, pair, lead).await?;
+    }
+    Ok(())
+}
