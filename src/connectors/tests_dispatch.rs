@@ -1,13 +1,20 @@
-//! Dispatcher tests against both emulators: Trello commands, retries, dead letters, adoption.
+//! Dispatcher tests against both emulators: Trello commands, retries, dead letters, adoption,
+//! and the sheet follow-ups they cause through the real Sheets connector (hence here, above the
+//! engine).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use super::*;
+use tokio_util::sync::CancellationToken;
+
+use crate::connectors::bench::{Bench, CARD_COL};
 use crate::model::LeadId;
 use crate::sandbox::common::Faults;
 use crate::store::dispatch_support::note_outcome_unknown;
+use crate::store::outbox;
 use crate::sync::mapping::{compose_description, split_description};
-use crate::sync::outbox::bench::{Bench, CARD_COL};
+use crate::sync::outbox::{DispatchOptions, DispatchReport};
+use crate::sync::plan::commands::Command;
 
 fn create(b: &Bench, lead: &str, name: &str) -> Command {
     Command::CreateCard {

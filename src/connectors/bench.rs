@@ -1,5 +1,7 @@
-//! Test bench of the dispatcher: both emulators on loopback, the real clients, a temp database
-//! and one pair (`a`) whose sheet and board are laid out as the contract's example.
+//! Test bench of the dispatcher with the real connectors: both emulators on loopback, the real
+//! clients, a temp database and one pair (`a`) whose sheet and board are laid out as the
+//! contract's example. Here, above the engine, because the dispatcher it runs has the Sheets
+//! connector.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use crate::clients::sheets::SheetsClient;
 use crate::clients::sheets::auth::ServiceAccountKey;
 use crate::clients::trello::{TrelloClient, TrelloLimits};
 use crate::config::{self, Sources};
+use crate::connectors::trackers_with;
 use crate::model::LeadId;
 use crate::sandbox::google::{GoogleOptions, GoogleSandbox};
 use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
@@ -81,7 +84,7 @@ impl Bench {
         // Fetched up front, so injected faults and call counts meet the Sheets calls themselves.
         sheets.authenticate().await.expect("token");
         let db = temp_db().await;
-        let dispatcher = Dispatcher::new(db.db.clone(), client, sheets, [ctx]);
+        let dispatcher = Dispatcher::new(db.db.clone(), client, trackers_with(sheets, None), [ctx]);
         Self {
             trello,
             google,
