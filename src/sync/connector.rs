@@ -188,3 +188,6 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -300,3 +300,6 @@ fn keep(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! The dispatcher's side of the tracker connector trait, with a fake connector: a pair's tracker
+//! commands go to its kind's connector as one batch and each outcome is recorded; a pair whose
+//! kind has no connector, or a connector that answers too few outcomes, leaves nothing claimed.
+//! (The dispatcher with the real connectors is tested in `crate::connectors`.)
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::*;
+use crate::clients::http::{ClientError, RetryPolicy};
+use crate::clients::trello::TrelloLimits;
+use crate::config::PairSettings;
+use crate::model::TrackerKind;
+use crate::store::outbox::NewCommand;
+use crate::store::pairs::NewPair;
+use crate::store::testdb::{TestDb, temp_db};
+use crate::sync::connector::{BoxFuture, FollowUp, TrackerConnector};
+use crate::sync::test_support::ctx;
+
+/// Answers the first command of a batch as sent and the others as refused, or (`short`) only
+/// the first; remembers the lead ids of each batch it was given.
+struct Fake {
+    short: bool,
+    batches: Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+impl TrackerConnector for Fake {
+    fn kind(&self) -> TrackerKind {
+        TrackerKind::Sheets
+    }
+
+    fn place(&self, pair: &PairSettings) -> String {
+        pair.name.clone()
+    }
+
+    fn stored(&self, pair: &PairSettings) -> NewPair {
+        NewPair::sheets(&pair.name, "", "", &pair.board_id)
+    }
+
+    fn column_names<'a>(
+        &'a self,
+        _pair: &'a PairSettings,
+    ) -> BoxFuture<'a, Result<Vec<String>, ClientError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn read_grid<'a>(
+        &'a self,
+        _ctx: &'a PairContext,
+    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn send<'a>(
+        &'a self,
+        _ctx: &'a PairContext,
+        batch: &'a [Claimed],
+        _db: &'a Db,
+    ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>> {
+        let leads = batch.iter().map(|c| c.cmd.lead_id().to_owned()).collect();
+        self.batches.lock().expect("lock").push(leads);
+        let answer = |i: usize| match i {
+            0 => Outcome::sent(FollowUp::default()),
+            _ => Outcome::Invalid("refused by the fake".into()),
+        };
+        let n = if self.short { 1 } else { batch.len() };
+        Box::pin(async move { Ok((0..n).map(answer).collect()) })
+    }
+}
+
+/// A dispatcher for pair `a` (a Sheets pair) whose Trello client is never called.
+fn dispatcher(db: &TestDb, trackers: Trackers) -> Dispatcher {
+    let policy = RetryPolicy {
+        connect_timeout: Duration::from_secs(1),
+        total_timeout: Duration::from_secs(1),
+        max_attempts: 1,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(10),
+        max_elapsed: Duration::from_secs(1),
+    };
+    let secret = || SecretString::from("unused".to_owned());
+    let trello = TrelloClient::new(
+        "http://127.0.0.1:9".into(),
+        secret(),
+        secret(),
+        policy,
+        TrelloLimits::default(),
+    )
+    .expect("client");
+    let mut pair = ctx();
+    pair.name = "a".into();
+    Dispatcher::new(db.db.clone(), trello, trackers, [Arc::new(pair)])
+}
+
+async fn enqueue_writes(db: &TestDb, leads: &[&str]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for lead in leads {
+        let cmd = Command::WriteRow {
+            lead_id: (*lead).into(),
+            row_hint: None,
+            expect_name: None,
+            cells: BTreeMap::from([("Name".to_owned(), "Ada".to_owned())]),
+        };
+        let new = NewCommand {
+            pair: "a".into(),
+            lead_id: Some((*lead).into()),
+            target: cmd.target(TrackerKind::Sheets).into(),
+            kind: cmd.kind().into(),
+            payload: serde_json::to_value(&cmd).expect("json"),
+            idempotency_key: format!("k-{lead}"),
+        };
+        assert!(outbox::enqueue(&db.pool, &new).await.expect("enqueue"));
+        let id = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+            .bind(&new.idempotency_key)
+            .fetch_one(&db.pool)
+            .await
+            .expect("id");
+        ids.push(id);
+    }
+    ids
+}
+
+async fn status(db: &TestDb, id: i64) -> (String, Option<String>) {
+    let row = outbox::get(&db.pool, id).await.expect("get").expect("row");
+    (row.status, row.last_error)
+}
+
+#[tokio::test]
+async fn a_pairs_tracker_commands_go_to_its_connector_as_one_batch_and_each_outcome_is_recorded() {
+    let db = temp_db().await;
+    let batches = Arc::default();
+    let fake = Fake {
+        short: false,
+        batches: Arc::clone(&batches),
+    };
+    let d = dispatcher(&db, Trackers::default().with(Arc::new(fake)));
+    let ids = enqueue_writes(&db, &["L1", "L2"]).await;
+    let report = d.run_once().await.expect("round");
+    assert_eq!((report.claimed, report.sent, report.dead), (2, 1, 1));
+    assert_eq!(*batches.lock().expect("lock"), vec![vec!["L1", "L2"]]);
+    assert_eq!(status(&db, ids[0]).await.0, "done");
+    let (dead, why) = status(&db, ids[1]).await;
+    assert_eq!(dead, "dead");
+    assert!(why.is_some_and(|w| w.contains("refused by the fake")));
+}
+
+#[tokio::test]
+async fn a_pair_whose_tracker_has_no_connector_dead_letters_its_commands_naming_what_is_missing() {
+    let db = temp_db().await;
+    let d = dispatcher(&db, Trackers::default());
+    let ids = enqueue_writes(&db, &["L1"]).await;
+    let report = d.run_once().await.expect("round");
+    assert_eq!(report.dead, 1);
+    let (dead, why) = status(&db, ids[0]).await;
+    assert_eq!(dead, "dead");
+    let why = why.expect("error");
+    assert!(
+        why.contains("pair a") && why.contains("no sheets connector"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_connector_answering_too_few_outcomes_gets_every_command_retried_not_left_claimed() {
+    let db = temp_db().await;
+    let fake = Fake {
+        short: true,
+        batches: Arc::default(),
+    };
+    let d = dispatcher(&db, Trackers::default().with(Arc::new(fake)));
+    let ids = enqueue_writes(&db, &["L1", "L2"]).await;
+    let report = d.run_once().await.expect("round");
+    assert_eq!(report.retried, 2);
+    for id in ids {
+        let (pending, why) = status(&db, id).await;
+        assert_eq!(pending, "pending");
+        assert!(why.is_some_and(|w| w.contains("1 outcomes for 2 commands")));
+    }
+}
