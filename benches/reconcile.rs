@@ -87,7 +87,8 @@ impl Bench {
         let db = Db::connect(&world.settings.database.url).await?;
         db.migrate().await?;
         let (trello, sheets) = world.clients()?;
-        let engine = Engine::build_with(&world.settings, db.clone(), trello, sheets, None).await?;
+        let trackers = leadsync::connectors::trackers_with(sheets, None);
+        let engine = Engine::build(&world.settings, db.clone(), trello, trackers).await?;
         Ok(Self {
             reconciler: engine.reconciler,
             dispatcher: engine.dispatcher,

@@ -14,6 +14,7 @@ use crate::clients::build::trello_client;
 use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
+use crate::connectors;
 use crate::http::{self, AppState};
 use crate::shutdown;
 use crate::store::Db;
@@ -95,7 +96,11 @@ impl App {
             .context("preparing webhook verification")?;
         let engine = match mode {
             EngineMode::Off => None,
-            EngineMode::FromSettings => Some(Engine::build(&settings, db.clone()).await?),
+            EngineMode::FromSettings => {
+                let trello = trello_client(&settings)?;
+                let trackers = connectors::trackers(&settings)?;
+                Some(Engine::build(&settings, db.clone(), trello, trackers).await?)
+            }
             EngineMode::WithClients(parts) => {
                 let EngineParts {
                     trello,
@@ -103,8 +108,8 @@ impl App {
                     airtable,
                     dispatch,
                 } = *parts;
-                let engine =
-                    Engine::build_with(&settings, db.clone(), trello, sheets, airtable).await?;
+                let trackers = connectors::trackers_with(sheets, airtable);
+                let engine = Engine::build(&settings, db.clone(), trello, trackers).await?;
                 Some(engine.with_dispatch_options(dispatch))
             }
         };

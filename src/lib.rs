@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod config;
+pub mod connectors;
 pub mod demo;
 pub mod http;
 pub mod inbound;

@@ -9,8 +9,9 @@ use tempfile::TempDir;
 
 use crate::cli::InitialSource;
 use crate::clients::board_ids::resolve_board_ids;
-use crate::clients::build::{sheets_client, trello_client};
+use crate::clients::build::trello_client;
 use crate::config::Settings;
+use crate::connectors;
 use crate::store::Db;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;
@@ -38,35 +39,29 @@ pub async fn run(
         return Ok(ExitCode::from(2));
     }
     let trello = trello_client(&settings)?;
-    let sheets = sheets_client(&settings)?;
-    let airtable = crate::sync::engine::airtable_client(&settings)?;
+    let trackers = connectors::trackers(&settings)?;
     let mut settings = settings;
     resolve_board_ids(&mut settings.pairs, &trello).await?;
     let (db, _scratch) = open_db(&settings, dry_run).await?;
-    let contexts = resolve_contexts(&settings, &trello, &sheets, airtable.as_ref()).await?;
+    let contexts = resolve_contexts(&settings, &trello, &trackers).await?;
     if !dry_run {
-        record_pairs(&settings, &db, &contexts).await?;
+        record_pairs(&settings, &db, &trackers, &contexts).await?;
     }
     let reconciler = Reconciler::new(
         db.clone(),
         trello.clone(),
-        sheets.clone(),
+        trackers.clone(),
         contexts.clone(),
         settings.sync.on_row_deleted,
         settings.sync.activity_retention_days,
-    )
-    .with_airtable(airtable.clone());
+    );
     let names = match pair {
         Some(name) => vec![name],
         None => reconciler.pair_names(),
     };
     let failed = reconcile_pairs(&reconciler, &names, dry_run).await;
     if !dry_run {
-        let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
-        let dispatcher = match airtable.clone() {
-            Some(client) => dispatcher.with_airtable(client),
-            None => dispatcher,
-        };
+        let dispatcher = Dispatcher::new(db.clone(), trello, trackers, contexts.values().cloned());
         let sent = send_planned(&dispatcher).await?;
         crate::outln!(
             "{}",

@@ -1,6 +1,7 @@
 //! The running engine: resolves the pairs, then runs the inbox worker, the outbox dispatcher,
-//! the reconciler and the housekeeping loop until shutdown. `EngineHandle` is what the HTTP
-//! side sees of it.
+//! the reconciler, the housekeeping loop and the trackers' change feeds until shutdown.
+//! `EngineHandle` is what the HTTP side sees of it. The clients and tracker connectors are made
+//! by the composition root (`app`, `reconcile_cmd`) and handed in.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,16 +11,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::airtable::AirtableClient;
-use crate::clients::build::{sheets_client, trello_client};
 use crate::clients::http::ClientError;
-use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
 use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
+use crate::sync::connector::{ChangeFeed, Trackers};
 use crate::sync::context::PairContext;
-use crate::sync::fetch::Fetcher;
 use crate::sync::handle::EngineHandle;
 use crate::sync::inbox::Worker;
 use crate::sync::outbox::Dispatcher;
@@ -34,7 +32,7 @@ pub enum EngineError {
     Resolve(#[from] ResolveError),
 }
 
-/// Worker, dispatcher, reconciler, housekeeping (and the fetcher, with Airtable pairs).
+/// Worker, dispatcher, reconciler, housekeeping (and one task per change feed).
 const TASKS: usize = 4;
 
 /// A built engine, not yet running.
@@ -43,8 +41,8 @@ pub struct Engine {
     pub reconciler: Reconciler,
     pub worker: Worker,
     pub dispatcher: Dispatcher,
-    /// Reads Airtable's change feeds; `None` without Airtable pairs.
-    pub fetcher: Option<Fetcher>,
+    /// The change feeds of the trackers that have one (Airtable), for their pairs.
+    pub feeds: Vec<Box<dyn ChangeFeed>>,
     requests: mpsc::UnboundedReceiver<String>,
     handle: EngineHandle,
     running: Arc<AtomicUsize>,
@@ -54,56 +52,41 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds the clients from the settings and resolves every pair (fails naming what is missing).
-    pub async fn build(settings: &Settings, db: Db) -> Result<Self, EngineError> {
-        let trello = trello_client(settings)?;
-        let sheets = sheets_client(settings)?;
-        let airtable = airtable_client(settings)?;
-        Self::build_with(settings, db, trello, sheets, airtable).await
-    }
-
-    /// As `build`, with clients made by the caller (the demo and tests set their own limits).
-    pub async fn build_with(
+    /// Resolves every pair (fails naming what is missing) with the Trello client and the
+    /// tracker connectors the caller made.
+    pub async fn build(
         settings: &Settings,
         db: Db,
         trello: TrelloClient,
-        sheets: SheetsClient,
-        airtable: Option<AirtableClient>,
+        trackers: Trackers,
     ) -> Result<Self, EngineError> {
-        let contexts = resolve_pairs(settings, &db, &trello, &sheets, airtable.as_ref()).await?;
+        let contexts = resolve_pairs(settings, &db, &trello, &trackers).await?;
         let (requests_tx, requests) = mpsc::unbounded_channel();
         let running = Arc::new(AtomicUsize::new(0));
-        let fetcher = (airtable.clone())
-            .filter(|_| uses_airtable(settings))
-            .map(|client| Fetcher::new(db.clone(), client, contexts.clone()));
-        let tasks = TASKS + usize::from(fetcher.is_some());
+        let feeds = trackers.feeds(&db, &contexts);
+        let tasks = TASKS + feeds.len();
         let handle = EngineHandle::new(requests_tx.clone(), Arc::clone(&running), tasks);
         let reconciler = Reconciler::new(
             db.clone(),
             trello.clone(),
-            sheets.clone(),
+            trackers.clone(),
             contexts.clone(),
             settings.sync.on_row_deleted,
             settings.sync.activity_retention_days,
-        )
-        .with_airtable(airtable.clone());
+        );
         let worker = Worker::new(
             db.clone(),
             contexts.clone(),
             Duration::from_millis(settings.sync.debounce_ms),
             Some(requests_tx.clone()),
         );
-        let dispatcher = Dispatcher::new(db.clone(), trello, sheets, contexts.values().cloned());
-        let dispatcher = match airtable.clone() {
-            Some(client) => dispatcher.with_airtable(client),
-            None => dispatcher,
-        };
+        let dispatcher = Dispatcher::new(db.clone(), trello, trackers, contexts.values().cloned());
         Ok(Self {
             contexts,
             reconciler,
             worker,
             dispatcher,
-            fetcher,
+            feeds,
             requests,
             handle,
             running,
@@ -157,26 +140,10 @@ impl Engine {
                 Box::pin(housekeeping(self.db, self.retention_days, shutdown.clone())),
             ),
         ];
-        if let Some(fetcher) = self.fetcher {
-            tasks.push(track(
-                "change feed fetcher",
-                Box::pin(fetcher.run(shutdown.clone())),
-            ));
+        for feed in self.feeds {
+            tasks.push(track(feed.name(), feed.run(shutdown.clone())));
         }
         tasks
-    }
-}
-
-/// True when a pair keeps its leads in Airtable.
-fn uses_airtable(settings: &Settings) -> bool {
-    (settings.pairs.iter()).any(|p| p.tracker == crate::model::TrackerKind::Airtable)
-}
-
-/// The Airtable client of the settings; `None` without Airtable pairs.
-pub fn airtable_client(settings: &Settings) -> Result<Option<AirtableClient>, ClientError> {
-    match uses_airtable(settings) {
-        true => crate::clients::build::airtable_client(settings).map(Some),
-        false => Ok(None),
     }
 }
 

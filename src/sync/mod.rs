@@ -2,14 +2,16 @@
 //! into decisions), `merge` (pure: decides every change), `plan` (a lead's decisions as outbox
 //! commands, and `apply`, which commits them), `outbox` (the dispatcher that sends them) and
 //! `reconcile` (full reads planned through the same merge). What the stages share sits beside
-//! them: `context` (a pair at run time), `mapping` (each system's shape ↔ lead fields) and
-//! `observe` (what a side holds, as the merge's observations). `resolve` builds the contexts at
-//! start-up, `engine` runs the stages and `handle` is what the HTTP side sees of it. A stage
-//! imports only what is below it: merge ← plan ← inbox, outbox, reconcile ← engine.
+//! them: `context` (a pair at run time), `mapping` (each system's shape ↔ lead fields),
+//! `observe` (what a side holds, as the merge's observations) and `connector` (the trait every
+//! lead tracker's connector implements; the connectors live in `crate::connectors`, above the
+//! engine). `resolve` builds the contexts at start-up, `engine` runs the stages and `handle` is
+//! what the HTTP side sees of it. A stage imports only what is below it: merge ← plan ← inbox,
+//! outbox, reconcile ← engine.
 
+pub mod connector;
 pub mod context;
 pub mod engine;
-pub mod fetch;
 pub mod handle;
 pub mod inbox;
 pub mod mapping;

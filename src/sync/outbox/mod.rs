@@ -1,17 +1,10 @@
 //! The outbox dispatcher: claims due commands, sends Trello ones concurrently and tracker ones
-//! (Sheets or Airtable, by the pair's tracker) batched per pair, and records each outcome (done,
+//! batched per pair through the pair's tracker connector, and records each outcome (done,
 //! retried with backoff, or dead-lettered).
 
-mod airtable;
-mod airtable_batch;
-#[cfg(test)]
-mod bench;
 mod record;
-mod sheet_batch;
-mod sheets;
 mod trello;
 mod types;
-mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,14 +14,15 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
-use crate::model::TrackerKind;
 use crate::store::outbox;
 use crate::store::{Db, StoreError, dispatch_support};
+use crate::sync::connector::{Claimed, Outcome, Trackers};
 use crate::sync::context::PairContext;
-use crate::sync::outbox::types::{Claimed, Outcome, Recorded};
+use crate::sync::outbox::types::Recorded;
 use crate::sync::plan::commands::Command;
+
+pub use record::follow_up;
 
 /// Knobs of the dispatcher; the defaults suit production.
 #[derive(Debug, Clone)]
@@ -94,9 +88,8 @@ impl DispatchReport {
 pub struct Dispatcher {
     pub(crate) db: Db,
     pub(crate) trello: TrelloClient,
-    pub(crate) sheets: SheetsClient,
-    /// Set by [`Dispatcher::with_airtable`]; an Airtable pair's commands need it.
-    pub(crate) airtable: Option<airtable::AirtableSender>,
+    /// Where each pair's tracker commands go, by the pair's tracker kind.
+    pub(crate) trackers: Trackers,
     pub(crate) pairs: HashMap<String, Arc<PairContext>>,
     pub(crate) options: DispatchOptions,
 }
@@ -105,14 +98,13 @@ impl Dispatcher {
     pub fn new(
         db: Db,
         trello: TrelloClient,
-        sheets: SheetsClient,
+        trackers: Trackers,
         pairs: impl IntoIterator<Item = Arc<PairContext>>,
     ) -> Self {
         Self {
             db,
             trello,
-            sheets,
-            airtable: None,
+            trackers,
             pairs: pairs.into_iter().map(|p| (p.name.clone(), p)).collect(),
             options: DispatchOptions::default(),
         }
@@ -179,12 +171,8 @@ impl Dispatcher {
         }
         for (pair, batch) in tracker_batches {
             let this = self.clone();
-            let tracker = self.pair(&pair).map_or(TrackerKind::Sheets, |c| c.tracker);
             tasks.spawn(async move {
-                let outcomes = match tracker {
-                    TrackerKind::Sheets => this.send_sheets(&batch).await,
-                    TrackerKind::Airtable => this.send_airtable(&batch).await?,
-                };
+                let outcomes = this.send_tracker(&pair, &batch).await?;
                 this.record_batch(&batch, outcomes).await
             });
         }
@@ -259,6 +247,44 @@ impl Dispatcher {
 
     pub(crate) fn pair(&self, name: &str) -> Option<&Arc<PairContext>> {
         self.pairs.get(name)
+    }
+
+    /// Sends one pair's tracker commands through its connector; one outcome per command.
+    async fn send_tracker(
+        &self,
+        pair: &str,
+        batch: &[Claimed],
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let each = |why: String| {
+            batch
+                .iter()
+                .map(|_| Outcome::Invalid(why.clone()))
+                .collect()
+        };
+        let Some(ctx) = self.pair(pair) else {
+            return Ok(each(format!("pair {pair} is not configured")));
+        };
+        let connector = match self.trackers.of(ctx) {
+            Ok(connector) => connector,
+            Err(why) => return Ok(each(format!("pair {pair}: {why}"))),
+        };
+        let outcomes = connector.send(ctx, batch, &self.db).await?;
+        if outcomes.len() == batch.len() {
+            return Ok(outcomes);
+        }
+        // A command without its outcome would stay claimed until its lease ran out.
+        let error = format!(
+            "the {} connector answered {} outcomes for {} commands",
+            ctx.tracker,
+            outcomes.len(),
+            batch.len()
+        );
+        Ok((batch.iter())
+            .map(|_| Outcome::Failed {
+                retryable: true,
+                error: error.clone(),
+            })
+            .collect())
     }
 }
 

@@ -9,14 +9,15 @@ use rand::Rng;
 use crate::model::{Side, TrackerKind};
 use crate::store::outbox::{self, Command as Stored, NewCommand};
 use crate::store::{StoreError, lead_state, links};
+use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::outbox::Dispatcher;
-use crate::sync::outbox::types::{Claimed, FollowUp, Outcome, Recorded};
+use crate::sync::outbox::types::Recorded;
 use crate::sync::plan::commands::Command;
 use sqlx::SqliteConnection;
 
 /// A follow-up command for the same lead, keyed by the command that caused it, so recording the
 /// same outcome twice enqueues it once. `tracker`: the pair's, where its row commands go.
-pub(crate) fn follow_up(
+pub fn follow_up(
     row: &Stored,
     purpose: &str,
     cmd: &Command,

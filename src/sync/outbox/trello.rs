@@ -9,11 +9,11 @@ use crate::store::StoreError;
 use crate::store::dispatch_support::note_outcome_unknown;
 use crate::store::links::{self, Link};
 use crate::store::outbox::Command as Stored;
+use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{compose_description, split_description};
 use crate::sync::outbox::Dispatcher;
 use crate::sync::outbox::record::follow_up;
-use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
 use crate::sync::plan::commands::Command;
 
 const CREATE_NOTE: &str = "create_card sent; its outcome is unknown until Trello answers";

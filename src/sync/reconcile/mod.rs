@@ -1,12 +1,11 @@
-//! Full reconciliation: read the whole sheet (one call) and the whole board (as few calls as
-//! Trello allows), plan with the same merge as webhooks, and apply in one transaction.
+//! Full reconciliation: read the whole tracker (through its connector, as one grid) and the whole
+//! board (as few calls as Trello allows), plan with the same merge as webhooks, and apply in one transaction.
 
 pub mod action;
 mod apply;
 pub mod plan;
 mod read;
 mod rows;
-mod tracker;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,12 +15,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::airtable::AirtableClient;
 use crate::clients::http::ClientError;
-use crate::clients::sheets::SheetsClient;
 use crate::clients::trello::TrelloClient;
 use crate::config::OnRowDeleted;
 use crate::store::{Db, StoreError, absences, activity, lead_state, links, outbox, pairs};
+use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
 use crate::sync::merge::state::lead_state as merge_state;
@@ -55,8 +53,7 @@ pub struct ReconcileOutcome {
 pub struct Reconciler {
     db: Db,
     trello: TrelloClient,
-    sheets: SheetsClient,
-    airtable: Option<AirtableClient>,
+    trackers: Trackers,
     pairs: HashMap<String, Arc<PairContext>>,
     on_row_deleted: OnRowDeleted,
     retention_days: u32,
@@ -66,7 +63,7 @@ impl Reconciler {
     pub fn new(
         db: Db,
         trello: TrelloClient,
-        sheets: SheetsClient,
+        trackers: Trackers,
         pairs: HashMap<String, Arc<PairContext>>,
         on_row_deleted: OnRowDeleted,
         retention_days: u32,
@@ -74,18 +71,11 @@ impl Reconciler {
         Self {
             db,
             trello,
-            sheets,
-            airtable: None,
+            trackers,
             pairs,
             on_row_deleted,
             retention_days,
         }
-    }
-
-    /// Reads the Airtable pairs' tables with `client`.
-    pub fn with_airtable(mut self, client: Option<AirtableClient>) -> Self {
-        self.airtable = client;
-        self
     }
 
     pub fn pair_names(&self) -> Vec<String> {
@@ -123,12 +113,15 @@ impl Reconciler {
         let s = &ctx.settings;
         // Leads the worker or dispatcher touch while we read are left to them (see `apply`).
         let started_ms = crate::store::now_ms();
-        let grid = tracker::read_grid(ctx, &self.sheets, self.airtable.as_ref())
-            .await
-            .map_err(|source| ReconcileError::Read {
-                system: ctx.tracker.as_str(),
-                source,
-            })?;
+        let read = |source| ReconcileError::Read {
+            system: ctx.tracker.as_str(),
+            source,
+        };
+        let tracker = self
+            .trackers
+            .of(ctx)
+            .map_err(|e| read(ClientError::Config(e)))?;
+        let grid = tracker.read_grid(ctx).await.map_err(read)?;
         let cards = self
             .trello
             .board_cards(&s.board_id)

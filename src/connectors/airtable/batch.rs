@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use crate::clients::airtable::{Cell, Fields, Record, RecordUpdate, Table};
 use crate::clients::http::ClientError;
+use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
-use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
 use crate::sync::plan::commands::Command;
 
 /// A record to create for a lead that exists only as a card.

@@ -5,62 +5,23 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crate::clients::airtable::{AirtableClient, Fields, MAX_BATCH, Record, RecordUpdate, Table};
 use crate::clients::http::ClientError;
-use crate::store::StoreError;
-use crate::store::dispatch_support::note_outcome_unknown;
-use crate::store::links;
-use crate::sync::context::PairContext;
-use crate::sync::outbox::Dispatcher;
-use crate::sync::outbox::airtable_batch::{
+use crate::connectors::airtable::AirtableTracker;
+use crate::connectors::airtable::batch::{
     AirtableBatch, NewRecord, failed, not_sent, refused_data, stops_batch, unknown_field, updated,
 };
-use crate::sync::outbox::record::follow_up;
-use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
+use crate::store::dispatch_support::note_outcome_unknown;
+use crate::store::links;
+use crate::store::{Db, StoreError};
+use crate::sync::connector::{Claimed, FollowUp, Outcome};
+use crate::sync::context::PairContext;
+use crate::sync::outbox::follow_up;
 use crate::sync::plan::commands::Command;
 
 const CREATE_NOTE: &str = "create_records sent; its outcome is unknown until Airtable answers";
-
-/// The Airtable client and each pair's table as last read.
-#[derive(Clone)]
-pub(crate) struct AirtableSender {
-    client: AirtableClient,
-    /// Pair -> its table: every batch matches headers to field names, and a table's fields
-    /// rarely change. Read again when a write names a field the table (as known) lacks.
-    tables: Arc<Mutex<HashMap<String, Arc<Table>>>>,
-}
-
-impl AirtableSender {
-    /// The pair's table as last read, if it was.
-    fn cached(&self, pair: &str) -> Option<Arc<Table>> {
-        self.tables().get(pair).cloned()
-    }
-
-    /// Reads the pair's table and remembers it; `None` when the base has no such table.
-    async fn read(
-        &self,
-        ctx: &PairContext,
-        (base, table): (&str, &str),
-    ) -> Result<Option<Arc<Table>>, ClientError> {
-        let read = self.client.table(base, table).await?.map(Arc::new);
-        let mut tables = self.tables();
-        match &read {
-            Some(t) => tables.insert(ctx.name.clone(), t.clone()),
-            None => tables.remove(&ctx.name),
-        };
-        Ok(read)
-    }
-
-    fn forget(&self, pair: &str) {
-        self.tables().remove(pair);
-    }
-
-    fn tables(&self) -> MutexGuard<'_, HashMap<String, Arc<Table>>> {
-        self.tables.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 /// Where a pair's records live.
 struct Target<'a> {
@@ -75,38 +36,19 @@ fn each(batch: &[Claimed], outcome: impl Fn() -> Outcome) -> Vec<Outcome> {
     batch.iter().map(|_| outcome()).collect()
 }
 
-impl Dispatcher {
-    /// Sends the tracker commands of pairs with `tracker = "airtable"` through `client`.
-    pub fn with_airtable(mut self, client: AirtableClient) -> Self {
-        self.airtable = Some(AirtableSender {
-            client,
-            tables: Arc::default(),
-        });
-        self
-    }
-
+impl AirtableTracker {
     /// Sends the tracker commands of one Airtable pair; one outcome per command, in order.
-    pub(crate) async fn send_airtable(
+    pub(super) async fn send_batch(
         &self,
+        ctx: &PairContext,
         batch: &[Claimed],
+        db: &Db,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let Some(ctx) = batch.first().and_then(|c| self.pair(&c.row.pair)).cloned() else {
-            return Ok(batch
-                .iter()
-                .map(|c| Outcome::Invalid(format!("pair {} is not configured", c.row.pair)))
-                .collect());
-        };
         let invalid = |why: String| Ok(each(batch, || Outcome::Invalid(why.clone())));
-        let Some(sender) = &self.airtable else {
-            return invalid(format!(
-                "pair {} keeps its leads in Airtable, but the dispatcher has no Airtable client",
-                ctx.name
-            ));
-        };
         let (Some(base), Some(table)) = (&ctx.settings.base_id, &ctx.settings.table) else {
             return invalid(format!("pair {}: base_id and table must be set", ctx.name));
         };
-        let (mut sorted, table) = match sorted(sender, &ctx, (base, table), batch).await {
+        let (mut sorted, table) = match sorted(self, ctx, (base, table), batch).await {
             Ok(Some(sorted)) => sorted,
             Ok(None) => {
                 return invalid(format!(
@@ -117,15 +59,15 @@ impl Dispatcher {
             Err(e) => return Ok(each(batch, || failed(&e))),
         };
         let to = Target {
-            client: &sender.client,
+            client: &self.client,
             base,
             table: &table.id,
         };
-        if self.send_updates(&to, batch, &mut sorted).await {
-            sender.forget(&ctx.name);
+        if send_updates(&to, batch, &mut sorted).await {
+            self.forget(&ctx.name);
         }
-        if self.send_creates(&ctx, &to, batch, &mut sorted).await? {
-            sender.forget(&ctx.name);
+        if send_creates(ctx, db, &to, batch, &mut sorted).await? {
+            self.forget(&ctx.name);
         }
         Ok(sorted
             .outcomes
@@ -133,117 +75,111 @@ impl Dispatcher {
             .map(|o| o.unwrap_or_else(|| Outcome::Invalid("no outcome was decided".into())))
             .collect())
     }
+}
 
-    /// One PATCH per 10 updates. Answers whether a write met a field the table no longer has.
-    async fn send_updates(
-        &self,
-        to: &Target<'_>,
-        batch: &[Claimed],
-        b: &mut AirtableBatch,
-    ) -> bool {
-        let updates = std::mem::take(&mut b.updates);
-        let records: Vec<RecordUpdate> = updates.iter().map(|(_, u)| u.clone()).collect();
-        let results = in_requests("update_records", records, |chunk| async move {
-            to.client.update_records(to.base, to.table, &chunk).await
-        })
-        .await;
-        let mut stale = false;
-        for ((i, _), result) in updates.iter().zip(results) {
-            stale |= result.as_ref().is_err_and(unknown_field);
-            b.outcomes[*i] = Some(updated(result, &batch[*i]));
-        }
-        stale
+/// One PATCH per 10 updates. Answers whether a write met a field the table no longer has.
+async fn send_updates(to: &Target<'_>, batch: &[Claimed], b: &mut AirtableBatch) -> bool {
+    let updates = std::mem::take(&mut b.updates);
+    let records: Vec<RecordUpdate> = updates.iter().map(|(_, u)| u.clone()).collect();
+    let results = in_requests("update_records", records, |chunk| async move {
+        to.client.update_records(to.base, to.table, &chunk).await
+    })
+    .await;
+    let mut stale = false;
+    for ((i, _), result) in updates.iter().zip(results) {
+        stale |= result.as_ref().is_err_and(unknown_field);
+        b.outcomes[*i] = Some(updated(result, &batch[*i]));
     }
+    stale
+}
 
-    /// Creates the batch's new records, 10 per POST, after adopting those an earlier try whose
-    /// answer was lost already made. Answers whether a create met a field the table lacks.
-    async fn send_creates(
-        &self,
-        ctx: &PairContext,
-        to: &Target<'_>,
-        batch: &[Claimed],
-        b: &mut AirtableBatch,
-    ) -> Result<bool, StoreError> {
-        let creates = std::mem::take(&mut b.creates);
-        if creates.is_empty() {
-            return Ok(false);
+/// Creates the batch's new records, 10 per POST, after adopting those an earlier try whose
+/// answer was lost already made. Answers whether a create met a field the table lacks.
+async fn send_creates(
+    ctx: &PairContext,
+    db: &Db,
+    to: &Target<'_>,
+    batch: &[Claimed],
+    b: &mut AirtableBatch,
+) -> Result<bool, StoreError> {
+    let creates = std::mem::take(&mut b.creates);
+    if creates.is_empty() {
+        return Ok(false);
+    }
+    let made = made_before(ctx, to, batch, &creates, &mut b.outcomes).await;
+    let mut to_make = Vec::new();
+    for c in &creates {
+        if b.outcomes[c.index].is_some() {
+            continue;
         }
-        let made = made_before(ctx, to, batch, &creates, &mut b.outcomes).await;
-        let mut to_make = Vec::new();
-        for c in &creates {
-            if b.outcomes[c.index].is_some() {
-                continue;
-            }
-            match made.get(&c.index) {
-                Some(record) => {
-                    tracing::info!(pair = %ctx.name, lead_id = %c.lead_id, record_id = %record.id,
+        match made.get(&c.index) {
+            Some(record) => {
+                tracing::info!(pair = %ctx.name, lead_id = %c.lead_id, record_id = %record.id,
                         "adopting the record an earlier create made");
-                    b.outcomes[c.index] =
-                        Some(self.created(ctx, &batch[c.index], c, record).await?);
-                }
-                None => to_make.push(c),
+                b.outcomes[c.index] = Some(created(ctx, db, &batch[c.index], c, record).await?);
             }
+            None => to_make.push(c),
         }
-        for c in &to_make {
-            note_outcome_unknown(&self.db.pool, batch[c.index].row.id, CREATE_NOTE).await?;
-        }
-        let results = create_all(to, &to_make).await;
-        let mut stale = false;
-        for (c, result) in to_make.iter().zip(results) {
-            stale |= result.as_ref().is_err_and(unknown_field);
-            b.outcomes[c.index] = Some(match result {
-                Ok(record) => self.created(ctx, &batch[c.index], c, &record).await?,
-                Err(e) => failed(&e),
-            });
-        }
-        Ok(stale)
     }
+    for c in &to_make {
+        note_outcome_unknown(&db.pool, batch[c.index].row.id, CREATE_NOTE).await?;
+    }
+    let results = create_all(to, &to_make).await;
+    let mut stale = false;
+    for (c, result) in to_make.iter().zip(results) {
+        stale |= result.as_ref().is_err_and(unknown_field);
+        b.outcomes[c.index] = Some(match result {
+            Ok(record) => created(ctx, db, &batch[c.index], c, &record).await?,
+            Err(e) => failed(&e),
+        });
+    }
+    Ok(stale)
+}
 
-    /// A record made for the lead: the lead takes the record's id (when the create is recorded),
-    /// its card is marked with that id, and the id field (if the table has one) gets it too.
-    async fn created(
-        &self,
-        ctx: &PairContext,
-        claimed: &Claimed,
-        new: &NewRecord,
-        record: &Record,
-    ) -> Result<Outcome, StoreError> {
-        let link = links::get_by_lead(&self.db.pool, &ctx.name, &new.lead_id).await?;
-        let mut commands = Vec::new();
-        if let Some(card_id) = link.and_then(|l| l.card_id) {
-            let mark = Command::MarkCard {
-                lead_id: record.id.clone(),
-                card_id,
-            };
-            commands.push(("mark-record", mark));
-        }
-        if new.writes_id {
-            let id = Command::WriteRow {
-                lead_id: record.id.clone(),
-                row_hint: None,
-                expect_name: None,
-                cells: [(ctx.columns.id.clone(), record.id.clone())].into(),
-            };
-            commands.push(("record-id", id));
-        }
-        let mut follow = FollowUp {
-            renamed: Some(record.id.clone()),
-            ..FollowUp::default()
+/// A record made for the lead: the lead takes the record's id (when the create is recorded),
+/// its card is marked with that id, and the id field (if the table has one) gets it too.
+async fn created(
+    ctx: &PairContext,
+    db: &Db,
+    claimed: &Claimed,
+    new: &NewRecord,
+    record: &Record,
+) -> Result<Outcome, StoreError> {
+    let link = links::get_by_lead(&db.pool, &ctx.name, &new.lead_id).await?;
+    let mut commands = Vec::new();
+    if let Some(card_id) = link.and_then(|l| l.card_id) {
+        let mark = Command::MarkCard {
+            lead_id: record.id.clone(),
+            card_id,
         };
-        for (purpose, cmd) in commands {
-            match follow_up(&claimed.row, purpose, &cmd, ctx.tracker) {
-                Ok(cmd) => follow.enqueue.push(cmd),
-                Err(e) => return Ok(Outcome::Invalid(e)),
-            }
-        }
-        Ok(Outcome::sent(follow))
+        commands.push(("mark-record", mark));
     }
+    if new.writes_id {
+        let id = Command::WriteRow {
+            lead_id: record.id.clone(),
+            row_hint: None,
+            expect_name: None,
+            cells: [(ctx.columns.id.clone(), record.id.clone())].into(),
+        };
+        commands.push(("record-id", id));
+    }
+    let mut follow = FollowUp {
+        renamed: Some(record.id.clone()),
+        ..FollowUp::default()
+    };
+    for (purpose, cmd) in commands {
+        match follow_up(&claimed.row, purpose, &cmd, ctx.tracker) {
+            Ok(cmd) => follow.enqueue.push(cmd),
+            Err(e) => return Ok(Outcome::Invalid(e)),
+        }
+    }
+    Ok(Outcome::sent(follow))
 }
 
 /// The table as known (read again if a command names a field the remembered one lacks), and
 /// the batch sorted against it. `None`: the base has no such table.
 async fn sorted(
-    sender: &AirtableSender,
+    sender: &AirtableTracker,
     ctx: &PairContext,
     at: (&str, &str),
     batch: &[Claimed],

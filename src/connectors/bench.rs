@@ -1,5 +1,7 @@
-//! Test bench of the dispatcher: both emulators on loopback, the real clients, a temp database
-//! and one pair (`a`) whose sheet and board are laid out as the contract's example.
+//! Test bench of the dispatcher with the real connectors: both emulators on loopback, the real
+//! clients, a temp database and one pair (`a`) whose sheet and board are laid out as the
+//! contract's example. Here, above the engine, because the dispatcher it runs has the Sheets
+//! connector.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,12 +14,14 @@ use crate::clients::sheets::SheetsClient;
 use crate::clients::sheets::auth::ServiceAccountKey;
 use crate::clients::trello::{TrelloClient, TrelloLimits};
 use crate::config::{self, Sources};
+use crate::connectors::sheets::SheetsTracker;
 use crate::model::LeadId;
 use crate::sandbox::google::{GoogleOptions, GoogleSandbox};
 use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
 use crate::store::links::{self, Link, NewLink};
 use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::{TestDb, temp_db};
+use crate::sync::connector::Trackers;
 use crate::sync::context::{BoardLayout, PairContext};
 use crate::sync::mapping::compose_description;
 use crate::sync::outbox::Dispatcher;
@@ -81,7 +85,8 @@ impl Bench {
         // Fetched up front, so injected faults and call counts meet the Sheets calls themselves.
         sheets.authenticate().await.expect("token");
         let db = temp_db().await;
-        let dispatcher = Dispatcher::new(db.db.clone(), client, sheets, [ctx]);
+        let trackers = Trackers::default().with(Arc::new(SheetsTracker::new(sheets)));
+        let dispatcher = Dispatcher::new(db.db.clone(), client, trackers, [ctx]);
         Self {
             trello,
             google,

@@ -1,15 +1,15 @@
 //! A batch of sheet commands sorted before anything is sent, from one read of the sheet: each
 //! write located to its row and turned into cell ranges, each append into a row of values, and
-//! the outcome of every command that needs no call. Pure: the sender (`sheets`) does the I/O.
+//! the outcome of every command that needs no call. Pure: the sender (`send`) does the I/O.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::clients::http::ClientError;
 use crate::clients::sheets::ValueRange;
 use crate::clients::sheets::a1::{A1Range, cell_at};
+use crate::connectors::sheets::verify::Written;
+use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
-use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
-use crate::sync::outbox::verify::Written;
 use crate::sync::plan::commands::Command;
 
 /// Row 1 of the sheet, for finding columns by header text.

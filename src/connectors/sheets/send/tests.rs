@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::connectors::bench::{Bench, CARD_COL, SS};
 use crate::sync::outbox::DispatchReport;
-use crate::sync::outbox::bench::{Bench, CARD_COL, SS};
 use crate::sync::plan::commands::Command;
 
 fn write(
@@ -242,7 +242,7 @@ async fn a_write_that_lands_on_a_row_sorted_into_its_place_is_put_back_and_sent_
     });
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     b.google
-        .sort_rows(SS, crate::sync::outbox::bench::SHEET, 2, 2, false)
+        .sort_rows(SS, crate::connectors::bench::SHEET, 2, 2, false)
         .expect("sort");
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");

@@ -1,33 +1,10 @@
-//! The whole lead tracker as one grid (row 1 = the pair's column names), whatever its kind: the
-//! sheet as read, or Airtable's records laid out under the pair's field names with the record
-//! id in the id column (a record's id is its lead's, CONTRACT §7). Planning reads only the grid.
+//! Airtable's records as the reconciliation grid (row 1 = the pair's column names): the records
+//! laid out under the pair's field names with the record id in the id column (a record's id is
+//! its lead's, CONTRACT §7). Planning reads only the grid.
 
-use crate::clients::airtable::{AirtableClient, Record};
-use crate::clients::http::ClientError;
-use crate::clients::sheets::SheetsClient;
-use crate::model::{Field, TrackerKind};
+use crate::clients::airtable::Record;
+use crate::model::Field;
 use crate::sync::context::PairContext;
-
-/// Reads the pair's tracker: one call for a sheet, page after page for Airtable.
-pub async fn read_grid(
-    ctx: &PairContext,
-    sheets: &SheetsClient,
-    airtable: Option<&AirtableClient>,
-) -> Result<Vec<Vec<String>>, ClientError> {
-    let s = &ctx.settings;
-    match ctx.tracker {
-        TrackerKind::Sheets => Ok(sheets.read_sheet(&s.spreadsheet_id, &s.sheet).await?.values),
-        TrackerKind::Airtable => {
-            let client = airtable.ok_or_else(|| {
-                ClientError::Config("airtable.token: no Airtable client was built".into())
-            })?;
-            let base = s.base_id.as_deref().unwrap_or_default();
-            let table = s.table.as_deref().unwrap_or_default();
-            let records = client.list_records(base, table).await?;
-            Ok(records_grid(ctx, &records))
-        }
-    }
-}
 
 /// Records as a grid: the pair's column names, then one row per record.
 pub fn records_grid(ctx: &PairContext, records: &[Record]) -> Vec<Vec<String>> {

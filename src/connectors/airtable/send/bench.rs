@@ -10,11 +10,13 @@ use serde_json::Value;
 
 use crate::clients::airtable::{AirtableClient, AirtableLimits};
 use crate::clients::http::RetryPolicy;
+use crate::connectors::airtable::AirtableTracker;
+use crate::connectors::bench::Bench;
 use crate::model::TrackerKind;
 use crate::sandbox::airtable::{AirtableOptions, AirtableSandbox, FieldSpec, TableSetup};
 use crate::store::outbox::{self, NewCommand};
+use crate::sync::connector::Trackers;
 use crate::sync::outbox::Dispatcher;
-use crate::sync::outbox::bench::Bench;
 use crate::sync::plan::commands::Command;
 
 pub const TABLE: &str = "Leads";
@@ -102,13 +104,8 @@ impl AirtableBench {
         let client = AirtableClient::new(&airtable.api_base(), &token, policy(), limits)
             .expect("airtable client");
         let d = &base.dispatcher;
-        let dispatcher = Dispatcher::new(
-            d.db.clone(),
-            d.trello.clone(),
-            d.sheets.clone(),
-            [Arc::new(ctx)],
-        )
-        .with_airtable(client);
+        let trackers = Trackers::default().with(Arc::new(AirtableTracker::new(client)));
+        let dispatcher = Dispatcher::new(d.db.clone(), d.trello.clone(), trackers, [Arc::new(ctx)]);
         Self {
             base,
             airtable,

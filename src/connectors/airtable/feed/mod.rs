@@ -1,5 +1,5 @@
-//! Change feeds: a tracker whose notifications only say "something changed" (Airtable) is read
-//! here. Each page of changes becomes inbox events in the same transaction that moves the
+//! Airtable's change feed: its notifications only say "something changed", so the webhooks'
+//! payloads are read here. Each page of changes becomes inbox events in the same transaction that moves the
 //! feed's cursor past them, so a crash re-reads a page rather than skipping it, and the inbox's
 //! dedupe key makes the re-read harmless. The worker then treats them like any other event.
 
@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::airtable::{AirtableClient, PayloadPage, Table};
 use crate::clients::http::ClientError;
 use crate::inbound::Source;
-use crate::model::TrackerKind;
 use crate::store::tracker_webhooks::{self, TrackerWebhook};
 use crate::store::{Db, StoreError, inbox};
+use crate::sync::connector::{BoxFuture, ChangeFeed};
 use crate::sync::context::PairContext;
 
-pub use convert::record_events;
+use convert::record_events;
 
 /// How often the fetcher looks for notified feeds: a notification is stored, not signalled.
 const POLL: Duration = Duration::from_millis(200);
@@ -51,11 +51,19 @@ pub struct Fetcher {
     tables: Arc<Mutex<HashMap<String, Table>>>,
 }
 
+impl ChangeFeed for Fetcher {
+    fn name(&self) -> &'static str {
+        "change feed fetcher"
+    }
+
+    fn run(self: Box<Self>, shutdown: CancellationToken) -> BoxFuture<'static, ()> {
+        Box::pin(Fetcher::run(*self, shutdown))
+    }
+}
+
 impl Fetcher {
+    /// `pairs`: the Airtable pairs, whose feeds it reads.
     pub fn new(db: Db, airtable: AirtableClient, pairs: HashMap<String, Arc<PairContext>>) -> Self {
-        let pairs = (pairs.into_iter())
-            .filter(|(_, ctx)| ctx.tracker == TrackerKind::Airtable)
-            .collect();
         Self {
             db,
             airtable,

@@ -3,23 +3,17 @@
 //! one call per second, so never one call per command.
 
 use crate::clients::sheets::a1::A1Range;
+use crate::connectors::sheets::SheetsTracker;
+use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
+use crate::connectors::sheets::verify::{Columns, Written, misses};
+use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
-use crate::sync::outbox::Dispatcher;
-use crate::sync::outbox::sheet_batch::{Grid, Header, SheetBatch, Shown, appended, hint};
-use crate::sync::outbox::types::{Claimed, FollowUp, Outcome};
-use crate::sync::outbox::verify::{Columns, Written, misses};
 
-impl Dispatcher {
+impl SheetsTracker {
     /// Sends the sheet commands of one pair; answers one outcome per command, in order.
-    pub(crate) async fn send_sheets(&self, batch: &[Claimed]) -> Vec<Outcome> {
-        let Some(ctx) = batch.first().and_then(|c| self.pair(&c.row.pair)).cloned() else {
-            return batch
-                .iter()
-                .map(|c| Outcome::Invalid(format!("pair {} is not configured", c.row.pair)))
-                .collect();
-        };
+    pub(super) async fn send_batch(&self, ctx: &PairContext, batch: &[Claimed]) -> Vec<Outcome> {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
-        let read = match self.sheets.read_sheet(ss, sheet).await {
+        let read = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read,
             Err(e) => return batch.iter().map(|_| Outcome::failed(&e)).collect(),
         };
@@ -32,14 +26,10 @@ impl Dispatcher {
             Err(e) => return batch.iter().map(|_| Outcome::Invalid(e.clone())).collect(),
         };
         let grid = Grid::new(&read.values, id_col);
-        let shown = Shown {
-            ctx: &ctx,
-            header,
-            grid,
-        };
+        let shown = Shown { ctx, header, grid };
         let mut sorted = SheetBatch::sort(&shown, batch);
         self.send_writes(&shown, &read.values, &mut sorted).await;
-        self.send_appends(&ctx, &mut sorted).await;
+        self.send_appends(ctx, &mut sorted).await;
         sorted
             .outcomes
             .into_iter()
@@ -54,7 +44,7 @@ impl Dispatcher {
         let id_col = shown.grid.id_col;
         let result = match b.data.is_empty() {
             true => Ok(Vec::new()),
-            false => match self.sheets.batch_update(ss, &b.data).await {
+            false => match self.client.batch_update(ss, &b.data).await {
                 Ok(_) => Ok(self.missed_rows(ctx, pre, id_col, &b.writes).await),
                 Err(e) => Err(e),
             },
@@ -86,14 +76,14 @@ impl Dispatcher {
         let width = b.new_rows.iter().map(Vec::len).max().unwrap_or(1);
         let width = u32::try_from(width).unwrap_or(u32::MAX);
         let table = A1Range::rect(sheet, 1, 1, width, None).to_string();
-        let result = self.sheets.append(ss, &table, &b.new_rows).await;
+        let result = self.client.append(ss, &table, &b.new_rows).await;
         for (n, &i) in b.appends.iter().enumerate() {
             b.outcomes[i] = Some(appended(&result, n));
         }
     }
 }
 
-impl Dispatcher {
+impl SheetsTracker {
     /// Reads the sheet again after a batch was written and returns the batch indexes of writes
     /// that landed on a row that moved in between; what they overwrote there is put back.
     async fn missed_rows(
@@ -111,7 +101,7 @@ impl Dispatcher {
         let Ok(name) = header.column(&ctx.columns.name) else {
             return Vec::new();
         };
-        let post = match self.sheets.read_sheet(ss, sheet).await {
+        let post = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read.values,
             // Unverified is what every write was before: leave it to the next reconciliation.
             Err(e) => {
@@ -126,7 +116,7 @@ impl Dispatcher {
         let found = misses(pre, &post, cols, writes, sheet);
         if !found.restore.is_empty() {
             tracing::warn!(pair = %ctx.name, writes = found.commands.len(), "rows moved while the sheet was written; putting back what landed on other rows");
-            if let Err(e) = self.sheets.batch_update(ss, &found.restore).await {
+            if let Err(e) = self.client.batch_update(ss, &found.restore).await {
                 tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved");
             }
         }

@@ -1,0 +1,78 @@
+//! The lead trackers' connectors, one folder each, above the engine: each implements
+//! [`TrackerConnector`](crate::sync::connector::TrackerConnector) over its client
+//! (`crate::clients`). [`trackers`] is the one list of them the composition root (`app`,
+//! `reconcile_cmd`) builds a run's [`Trackers`] from.
+
+pub mod airtable;
+#[cfg(test)]
+mod bench;
+pub mod sheets;
+#[cfg(test)]
+mod tests_dispatch;
+
+use std::sync::Arc;
+
+use crate::clients::airtable::AirtableClient;
+use crate::clients::build::sheets_client;
+use crate::clients::http::ClientError;
+use crate::clients::sheets::SheetsClient;
+use crate::config::Settings;
+use crate::model::TrackerKind;
+use crate::sync::connector::Trackers;
+
+use airtable::AirtableTracker;
+use sheets::SheetsTracker;
+
+/// The connectors of the settings, their clients built from the settings (fails naming the
+/// missing credential); Airtable's only when a pair keeps its leads there.
+pub fn trackers(settings: &Settings) -> Result<Trackers, ClientError> {
+    Ok(trackers_with(
+        sheets_client(settings)?,
+        airtable_client(settings)?,
+    ))
+}
+
+/// The connectors over clients made by the caller (the demo and tests set their own limits).
+pub fn trackers_with(sheets: SheetsClient, airtable: Option<AirtableClient>) -> Trackers {
+    let trackers = Trackers::default().with(Arc::new(SheetsTracker::new(sheets)));
+    match airtable {
+        Some(client) => trackers.with(Arc::new(AirtableTracker::new(client))),
+        None => trackers,
+    }
+}
+
+/// The Airtable client of the settings; `None` without Airtable pairs.
+pub fn airtable_client(settings: &Settings) -> Result<Option<AirtableClient>, ClientError> {
+    let used = (settings.pairs.iter()).any(|p| p.tracker == TrackerKind::Airtable);
+    match used {
+        true => crate::clients::build::airtable_client(settings).map(Some),
+        false => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::test_support::settings;
+
+    #[test]
+    fn a_pair_is_stored_with_its_tracker_kind_and_that_kinds_settings() {
+        let mut pair = settings().pairs[0].clone();
+        let sheets = SheetsTracker::stored_of(&pair);
+        assert_eq!(sheets.tracker, TrackerKind::Sheets);
+        assert_eq!(
+            sheets.tracker_settings,
+            serde_json::json!({"spreadsheet_id": "s", "sheet": "Leads"})
+        );
+        pair.tracker = TrackerKind::Airtable;
+        (pair.spreadsheet_id, pair.sheet) = (String::new(), String::new());
+        (pair.base_id, pair.table) = (Some("appB".into()), Some("tblL".into()));
+        let airtable = AirtableTracker::stored_of(&pair);
+        assert_eq!(airtable.tracker, TrackerKind::Airtable);
+        assert_eq!(
+            airtable.tracker_settings,
+            serde_json::json!({"base_id": "appB", "table": "tblL"})
+        );
+        assert_eq!(airtable.board_id, "b");
+    }
+}

@@ -1,0 +1,86 @@
+//! Google Sheets as a lead tracker: the sheet's header row as its column names, the sheet as
+//! read as the reconciliation grid, and tracker commands batched per pair (one read, one
+//! `batchUpdate`, one `append`, then a read-back check for rows that moved).
+
+mod batch;
+mod send;
+mod verify;
+
+use crate::clients::http::ClientError;
+use crate::clients::sheets::SheetsClient;
+use crate::clients::sheets::a1::quote_sheet;
+use crate::config::PairSettings;
+use crate::model::TrackerKind;
+use crate::store::pairs::NewPair;
+use crate::store::{Db, StoreError};
+use crate::sync::connector::{BoxFuture, Claimed, Outcome, TrackerConnector};
+use crate::sync::context::PairContext;
+
+/// The Sheets connector: every Sheets pair's spreadsheet through one client.
+pub struct SheetsTracker {
+    client: SheetsClient,
+}
+
+impl SheetsTracker {
+    pub fn new(client: SheetsClient) -> Self {
+        Self { client }
+    }
+
+    /// A Sheets pair as stored: its settings are the spreadsheet and the sheet (tab).
+    pub(crate) fn stored_of(pair: &PairSettings) -> NewPair {
+        NewPair::sheets(
+            &pair.name,
+            &pair.spreadsheet_id,
+            &pair.sheet,
+            &pair.board_id,
+        )
+    }
+}
+
+impl TrackerConnector for SheetsTracker {
+    fn kind(&self) -> TrackerKind {
+        TrackerKind::Sheets
+    }
+
+    fn place(&self, pair: &PairSettings) -> String {
+        format!("sheet \"{}\"", pair.sheet)
+    }
+
+    fn stored(&self, pair: &PairSettings) -> NewPair {
+        Self::stored_of(pair)
+    }
+
+    fn column_names<'a>(
+        &'a self,
+        pair: &'a PairSettings,
+    ) -> BoxFuture<'a, Result<Vec<String>, ClientError>> {
+        Box::pin(async move {
+            let range = format!("{}!1:1", quote_sheet(&pair.sheet));
+            let header = self.client.read_range(&pair.spreadsheet_id, &range).await?;
+            Ok(header.values.into_iter().next().unwrap_or_default())
+        })
+    }
+
+    fn read_grid<'a>(
+        &'a self,
+        ctx: &'a PairContext,
+    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
+        let s = &ctx.settings;
+        Box::pin(async move {
+            Ok(self
+                .client
+                .read_sheet(&s.spreadsheet_id, &s.sheet)
+                .await?
+                .values)
+        })
+    }
+
+    fn send<'a>(
+        &'a self,
+        ctx: &'a PairContext,
+        batch: &'a [Claimed],
+        _db: &'a Db,
+    ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>> {
+        Box::pin(async move { Ok(self.send_batch(ctx, batch).await) })
+    }
+}

@@ -1,0 +1,193 @@
+//! What the engine knows of a lead tracker: the [`TrackerConnector`] trait, the types it speaks
+//! (a claimed command, the outcome of sending it) and [`Trackers`], the connectors of a run by
+//! kind. The stages ask a pair's connector for its column names (`resolve`), the whole tracker as
+//! a grid (`reconcile`), a batch of tracker commands sent (`outbox`) and, for a tracker whose
+//! notifications carry no changes, a change feed to pull (`engine`). The connectors themselves
+//! live above the engine (`src/connectors/`); the engine never names one.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::http::ClientError;
+use crate::config::PairSettings;
+use crate::model::TrackerKind;
+use crate::store::outbox::{Command as Stored, NewCommand};
+use crate::store::{Db, StoreError, pairs::NewPair};
+use crate::sync::context::PairContext;
+use crate::sync::plan::commands::Command;
+
+/// A future a connector returns: boxed, so the trait stays object safe (`dyn TrackerConnector`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One kind of lead tracker (Google Sheets, Airtable, …), serving every pair of that kind: each
+/// call is given the pair it is about.
+pub trait TrackerConnector: Send + Sync {
+    /// The kind of tracker this connector serves.
+    fn kind(&self) -> TrackerKind;
+
+    /// Where a pair's leads live, as errors and logs name it (`sheet "Leads"`).
+    fn place(&self, pair: &PairSettings) -> String;
+
+    /// The pair as stored in `pairs`, with what locates its leads in `tracker_settings`.
+    fn stored(&self, pair: &PairSettings) -> NewPair;
+
+    /// The tracker's column (field) names, read at start-up and checked against the pair's
+    /// columns: what a sheet's header row is.
+    fn column_names<'a>(
+        &'a self,
+        pair: &'a PairSettings,
+    ) -> BoxFuture<'a, Result<Vec<String>, ClientError>>;
+
+    /// The whole tracker as one grid for reconciliation: row 1 = the column names, then one
+    /// row per record with its lead id in the pair's id column.
+    fn read_grid<'a>(
+        &'a self,
+        ctx: &'a PairContext,
+    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>>;
+
+    /// Sends one pair's batch of tracker commands (`WriteRow`, `AppendRow`); answers one
+    /// outcome per command, in order. The dispatcher claimed them and records the outcomes
+    /// (retries, dead letters); `db` is for what a send must note or look up on the way (an
+    /// outcome that becomes unknown, the lead's link). A store error abandons the batch: its
+    /// claims lapse and it is sent again.
+    fn send<'a>(
+        &'a self,
+        ctx: &'a PairContext,
+        batch: &'a [Claimed],
+        db: &'a Db,
+    ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>>;
+
+    /// The change feed the engine runs as a task, for a tracker whose notifications only say
+    /// that something changed; `pairs` are the pairs of this kind (never empty). `None`: the
+    /// tracker's changes reach the inbox by its webhooks alone.
+    fn change_feed(
+        &self,
+        _db: Db,
+        _pairs: HashMap<String, Arc<PairContext>>,
+    ) -> Option<Box<dyn ChangeFeed>> {
+        None
+    }
+}
+
+/// A tracker's change feed: pulls what changed into the inbox until `shutdown`.
+pub trait ChangeFeed: Send {
+    /// The task's name, as a shutdown warning says it.
+    fn name(&self) -> &'static str;
+
+    fn run(self: Box<Self>, shutdown: CancellationToken) -> BoxFuture<'static, ()>;
+}
+
+/// The tracker connectors of a run, one per kind. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Trackers {
+    by_kind: HashMap<TrackerKind, Arc<dyn TrackerConnector>>,
+}
+
+impl Trackers {
+    /// Adds (or replaces) the connector of its kind.
+    pub fn with(mut self, connector: Arc<dyn TrackerConnector>) -> Self {
+        self.by_kind.insert(connector.kind(), connector);
+        self
+    }
+
+    /// The connector of a pair's tracker; an error saying which is missing when none was built.
+    pub fn of(&self, ctx: &PairContext) -> Result<&dyn TrackerConnector, String> {
+        self.get(ctx.tracker)
+    }
+
+    /// The connector of a tracker kind; an error saying which is missing when none was built.
+    pub fn get(&self, kind: TrackerKind) -> Result<&dyn TrackerConnector, String> {
+        self.by_kind.get(&kind).map(Arc::as_ref).ok_or_else(|| {
+            format!(
+                "its leads are kept in {kind}, but no {kind} connector was built \
+                 (are the {kind} credentials configured?)"
+            )
+        })
+    }
+
+    /// The change feeds of the connectors that have one and pairs to read it for.
+    pub fn feeds(
+        &self,
+        db: &Db,
+        contexts: &HashMap<String, Arc<PairContext>>,
+    ) -> Vec<Box<dyn ChangeFeed>> {
+        let mut feeds = Vec::new();
+        for (kind, connector) in &self.by_kind {
+            let pairs: HashMap<String, Arc<PairContext>> = (contexts.iter())
+                .filter(|(_, ctx)| ctx.tracker == *kind)
+                .map(|(name, ctx)| (name.clone(), Arc::clone(ctx)))
+                .collect();
+            if !pairs.is_empty() {
+                feeds.extend(connector.change_feed(db.clone(), pairs));
+            }
+        }
+        feeds
+    }
+}
+
+/// A claimed command with its parsed payload.
+pub struct Claimed {
+    pub row: Stored,
+    pub cmd: Command,
+}
+
+/// Store changes that belong to a command's success and commit with its completion.
+#[derive(Debug, Default)]
+pub struct FollowUp {
+    /// The card made (or adopted) for the lead: id and short URL.
+    pub card: Option<(String, String)>,
+    /// The card is gone from Trello: the link keeps the lead but loses the card.
+    pub card_deleted: bool,
+    pub closed: Option<bool>,
+    pub row_hint: Option<i64>,
+    /// The lead's new id reached its row.
+    pub id_landed: bool,
+    /// The row a new id was made for is gone: the lead is forgotten if nothing else needs it.
+    pub abandon: bool,
+    /// The lead's id becomes this one (an Airtable pair's lead is keyed by its record id, known
+    /// once the record is made); done after the other changes, before `enqueue`.
+    pub renamed: Option<String>,
+    pub enqueue: Vec<NewCommand>,
+}
+
+pub enum Outcome {
+    /// Finished; `skipped` says why nothing (or not everything) was sent.
+    Done {
+        follow: FollowUp,
+        skipped: Option<String>,
+    },
+    /// The call failed; `retryable` failures are tried again until the attempts run out.
+    Failed { retryable: bool, error: String },
+    /// The command can never succeed as it is (bad payload, missing column …).
+    Invalid(String),
+}
+
+impl Outcome {
+    pub fn sent(follow: FollowUp) -> Self {
+        Self::Done {
+            follow,
+            skipped: None,
+        }
+    }
+
+    pub fn skipped(why: impl Into<String>) -> Self {
+        Self::Done {
+            follow: FollowUp::default(),
+            skipped: Some(why.into()),
+        }
+    }
+
+    pub fn failed(e: &ClientError) -> Self {
+        Self::Failed {
+            retryable: e.is_retryable(),
+            error: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! The registry: a connector per kind, and change feeds only for kinds that have pairs.
+
+use std::sync::Mutex;
+
+use super::*;
+use crate::store::testdb::temp_db;
+use crate::sync::test_support::{airtable_ctx, ctx};
+
+/// An Airtable-kind connector whose feed remembers the pairs it was given.
+struct Feeding {
+    given: Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+struct Feed;
+
+impl ChangeFeed for Feed {
+    fn name(&self) -> &'static str {
+        "fake feed"
+    }
+
+    fn run(self: Box<Self>, _shutdown: CancellationToken) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+}
+
+impl TrackerConnector for Feeding {
+    fn kind(&self) -> TrackerKind {
+        TrackerKind::Airtable
+    }
+
+    fn place(&self, pair: &PairSettings) -> String {
+        pair.name.clone()
+    }
+
+    fn stored(&self, pair: &PairSettings) -> NewPair {
+        NewPair::airtable(&pair.name, "", "", &pair.board_id)
+    }
+
+    fn column_names<'a>(
+        &'a self,
+        _pair: &'a PairSettings,
+    ) -> BoxFuture<'a, Result<Vec<String>, ClientError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn read_grid<'a>(
+        &'a self,
+        _ctx: &'a PairContext,
+    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn send<'a>(
+        &'a self,
+        _ctx: &'a PairContext,
+        _batch: &'a [Claimed],
+        _db: &'a Db,
+    ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn change_feed(
+        &self,
+        _db: Db,
+        pairs: HashMap<String, Arc<PairContext>>,
+    ) -> Option<Box<dyn ChangeFeed>> {
+        let mut names: Vec<String> = pairs.into_keys().collect();
+        names.sort();
+        self.given.lock().expect("lock").push(names);
+        Some(Box::new(Feed))
+    }
+}
+
+fn contexts(list: Vec<(&str, PairContext)>) -> HashMap<String, Arc<PairContext>> {
+    (list.into_iter())
+        .map(|(name, mut ctx)| {
+            ctx.name = name.to_owned();
+            (name.to_owned(), Arc::new(ctx))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_change_feed_is_run_for_the_pairs_of_its_kind_only_and_not_without_them() {
+    let db = temp_db().await;
+    let given = Arc::default();
+    let trackers = Trackers::default().with(Arc::new(Feeding {
+        given: Arc::clone(&given),
+    }));
+    let mixed = contexts(vec![
+        ("s", ctx()),
+        ("t1", airtable_ctx()),
+        ("t2", airtable_ctx()),
+    ]);
+    let feeds = trackers.feeds(&db, &mixed);
+    assert_eq!(
+        feeds.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        ["fake feed"]
+    );
+    assert_eq!(*given.lock().expect("lock"), vec![vec!["t1", "t2"]]);
+    let sheets_only = contexts(vec![("s", ctx())]);
+    assert!(trackers.feeds(&db, &sheets_only).is_empty());
+    assert_eq!(
+        given.lock().expect("lock").len(),
+        1,
+        "no feed without pairs"
+    );
+}
+
+#[test]
+fn each_kind_finds_its_own_connector_and_a_missing_one_is_named() {
+    let trackers = Trackers::default().with(Arc::new(Feeding {
+        given: Arc::default(),
+    }));
+    let found = trackers.of(&airtable_ctx()).expect("airtable connector");
+    assert_eq!(found.kind(), TrackerKind::Airtable);
+    let missing = trackers.of(&ctx()).err().expect("no sheets connector");
+    assert!(
+        missing.contains("no sheets connector was built"),
+        "{missing}"
+    );
+}
