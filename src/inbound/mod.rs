@@ -58,7 +58,9 @@ pub enum InboundEvent {
     /// Boxed: a Trello action is several times the size of the Apps Script envelope.
     Trello(Box<TrelloEvent>),
     Sheets(SheetEvent),
-    Airtable(RecordChangeEvent),
+    /// A tracker record's change read from its change feed (Airtable's payloads); the inbox's
+    /// `source` names the tracker, the event is the same for every record-keyed tracker.
+    Record(RecordChangeEvent),
 }
 
 /// Why a body is not an event of its source; the text names the field at fault.
@@ -92,7 +94,7 @@ impl InboundEvent {
             Source::Airtable => {
                 utf8(body)?;
                 RecordChangeEvent::parse(body)
-                    .map(Self::Airtable)
+                    .map(Self::Record)
                     .map_err(|e| BadEvent::new(format!("not a record change: {e}")))
             }
         }

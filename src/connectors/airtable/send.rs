@@ -298,7 +298,7 @@ async fn made_before(
 }
 
 #[cfg(test)]
-mod bench;
+pub(crate) mod bench;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -231,8 +231,10 @@ impl Worker {
                 let changed_at = clamp_change_time(&ctx.name, Source::Trello, date, limit);
                 self.card_items(ctx, event, &action, changed_at, now).await
             }
-            InboundEvent::Airtable(change) => {
-                let at = clamp_change_time(&ctx.name, Source::Airtable, change.timestamp, limit);
+            InboundEvent::Record(change) => {
+                // The source parsed it, so it is a known one.
+                let source = Source::from_stored(&event.source).unwrap_or(Source::Trello);
+                let at = clamp_change_time(&ctx.name, source, change.timestamp, limit);
                 self.record_items(ctx, event, &change, at, now).await
             }
         }

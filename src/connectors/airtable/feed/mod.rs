@@ -7,7 +7,7 @@ mod convert;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -49,7 +49,14 @@ pub struct Fetcher {
     pairs: HashMap<String, Arc<PairContext>>,
     /// Each pair's table as last read: payloads name fields by id, leads by name.
     tables: Arc<Mutex<HashMap<String, Table>>>,
+    /// Feeds whose last read failed: when to try again, and the wait after that. A feed that
+    /// keeps failing (a webhook Airtable deleted) must not spend the base's 5 calls a second.
+    backoff: Arc<std::sync::Mutex<HashMap<String, (Instant, Duration)>>>,
 }
+
+/// The first wait after a failed read, doubled per failure up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 impl ChangeFeed for Fetcher {
     fn name(&self) -> &'static str {
@@ -69,6 +76,7 @@ impl Fetcher {
             airtable,
             pairs,
             tables: Arc::default(),
+            backoff: Arc::default(),
         }
     }
 
@@ -117,8 +125,13 @@ impl Fetcher {
             if hook.connector != AIRTABLE || !self.pairs.contains_key(&hook.pair) {
                 continue;
             }
+            if self.waiting(&hook.id) {
+                continue;
+            }
             // One feed's failure is recorded on it and does not hold back the others.
-            match self.fetch(&hook).await {
+            let result = self.fetch(&hook).await;
+            self.note_result(&hook.id, result.is_ok());
+            match result {
                 Ok(n) => stored += n,
                 Err(err) => {
                     let text = err.to_string();
@@ -132,6 +145,27 @@ impl Fetcher {
             Some(err) => Err(err),
             None => Ok(stored),
         }
+    }
+
+    /// True while a feed waits after a failed read.
+    fn waiting(&self, hook: &str) -> bool {
+        let backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        backoff
+            .get(hook)
+            .is_some_and(|(next, _)| Instant::now() < *next)
+    }
+
+    /// A success clears the feed's wait; a failure doubles it.
+    fn note_result(&self, hook: &str, ok: bool) {
+        let mut backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        if ok {
+            backoff.remove(hook);
+            return;
+        }
+        let wait = backoff
+            .get(hook)
+            .map_or(FIRST_BACKOFF, |(_, w)| (*w * 2).min(MAX_BACKOFF));
+        backoff.insert(hook.to_owned(), (Instant::now() + wait, wait));
     }
 
     /// Reads one feed from its cursor until Airtable says there is no more.
@@ -214,3 +248,6 @@ impl Fetcher {
         Ok(table)
     }
 }
+
+#[cfg(test)]
+mod tests;
