@@ -158,6 +158,11 @@ async fn a_card_moved_or_renamed_in_trello_changes_the_record_once_without_echoe
             .is_some_and(|u| !u.is_empty())
     })
     .await;
+    assert_eq!(
+        fields(&w, &rec)["Lead ID"],
+        rec.as_str(),
+        "the record id is written to the id field with the card's URL"
+    );
     w.user_moves_card(P, &card.id, "Qualified").expect("moved");
     eventually(&w, "status in the record", |w| {
         fields(w, &rec)["Status"] == "Qualified"

@@ -57,11 +57,11 @@ impl AirtableBatch {
             outcomes: batch.iter().map(|_| None).collect(),
             ..AirtableBatch::default()
         };
-        let fields = Mapper { ctx, table };
+        let mapper = Mapper { ctx, table };
         for (i, claimed) in batch.iter().enumerate() {
             let sorted = match &claimed.cmd {
-                Command::WriteRow { lead_id, cells, .. } => b.update(&fields, i, lead_id, cells),
-                Command::AppendRow { lead_id, cells } => b.create(&fields, i, lead_id, cells),
+                Command::WriteRow { lead_id, cells, .. } => b.update(&mapper, i, lead_id, cells),
+                Command::AppendRow { lead_id, cells } => b.create(&mapper, i, lead_id, cells),
                 other => Err(format!(
                     "a {} command reached the Airtable sender",
                     other.kind()
@@ -76,7 +76,7 @@ impl AirtableBatch {
 
     fn update(
         &mut self,
-        fields: &Mapper<'_>,
+        mapper: &Mapper<'_>,
         i: usize,
         lead_id: &str,
         cells: &BTreeMap<String, String>,
@@ -88,10 +88,18 @@ impl AirtableBatch {
             )));
             return Ok(());
         }
-        let fields = self.mapped(fields.map(cells, false))?;
+        let mut fields = self.mapped(mapper.map(cells, false))?;
         if fields.is_empty() {
             self.outcomes[i] = Some(Outcome::skipped("the write names no field of the table"));
             return Ok(());
+        }
+        // CONTRACT §7: when the table has the id field, leadsync writes the lead id there too
+        // (a record typed by a user has it empty); every write to the record carries it, so
+        // it costs no request of its own.
+        if let Some(f) = mapper.table.field(&mapper.ctx.columns.id) {
+            fields
+                .entry(f.name.clone())
+                .or_insert_with(|| Cell::from(lead_id));
         }
         self.updates.push((
             i,
