@@ -180,6 +180,7 @@ impl Reconciler {
                 .into_iter()
                 .chain(lead_state::leads_with_dead_letters(pool, pair).await?)
                 .collect(),
+            ids_unlanded: lead_state::ids_on_their_way(pool, pair).await?,
             deleted_cards: lead_state::deleted_cards(pool, pair)
                 .await?
                 .into_iter()

@@ -46,10 +46,11 @@ pub fn plan_reconcile(
     // this read does not show has commands on their way, rows without an id wait for a later
     // pass instead of getting a second id (and a second card).
     let ids_in_sheet = sheet_ids(&columns, grid);
-    let ids_on_their_way = known
-        .links
-        .values()
-        .any(|l| known.unsent.contains(&l.lead_id) && !ids_in_sheet.contains(&l.lead_id));
+    // An id shown somewhere is not enough: a write that landed on a row that moved under it
+    // shows the id in another lead's row until the read-back check puts it where it belongs.
+    let ids_on_their_way = known.ids_unlanded
+        || (known.links.values())
+            .any(|l| known.unsent.contains(&l.lead_id) && !ids_in_sheet.contains(&l.lead_id));
     let mut rows_waiting = 0;
     for (index, cells) in grid.iter().enumerate().skip(1) {
         let row = u32::try_from(index + 1).unwrap_or(u32::MAX);

@@ -23,6 +23,10 @@ pub struct Known {
     pub states: HashMap<String, LeadState>,
     /// Leads with commands still on their way: their other side may be stale, so skip them.
     pub unsent: HashSet<String>,
+    /// An id leadsync gave a row has not been seen in its row yet and its write is still to
+    /// be sent (again): the read may show it in a row it landed on by mistake (rows moved
+    /// under the write), which is no proof that the lead's own row has it.
+    pub ids_unlanded: bool,
     pub deleted_cards: HashSet<String>,
     /// Lead -> first time a full read missed its row (unix ms).
     pub absences: HashMap<String, i64>,

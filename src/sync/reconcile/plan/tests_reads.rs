@@ -70,6 +70,45 @@ fn rows_without_an_id_wait_wherever_they_moved_while_a_new_id_is_on_its_way() {
 }
 
 #[test]
+fn an_id_read_in_the_wrong_row_while_its_write_is_resent_gives_no_second_id() {
+    // L9's id write landed on the row that moved into L9's old place (Bob's) and is being put
+    // back and sent again; Ada's own row, renamed meanwhile, still has no id. The read shows
+    // L9, but not where it belongs: Ada's row must wait, not become a second lead.
+    let g = grid(&[
+        ["L9", "Bob", "", "", "", "New", "", ""],
+        ["", "Ada King", "", "", "", "New", "", ""],
+    ]);
+    let mut known = Known {
+        links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
+        unsent: ["L9".to_owned()].into_iter().collect(),
+        ids_unlanded: true,
+        ..Known::default()
+    };
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    let new_ids = |actions: &[Action]| {
+        (actions.iter())
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::LinkLead {
+                        new_id_for_row: true,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(new_ids(&actions), 0, "{actions:?}");
+    // Once the id has landed in its own row, rows without one are leads again.
+    known.ids_unlanded = false;
+    known.unsent.clear();
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    assert_eq!(new_ids(&actions), 1, "{actions:?}");
+}
+
+#[test]
 fn a_read_that_finds_both_sides_agreeing_is_a_noop_not_an_echo() {
     use crate::model::Side;
     let g = grid(&[[
