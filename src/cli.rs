@@ -36,6 +36,11 @@ pub enum Command {
         fix: bool,
     },
     /// Run one full reconciliation of every pair (or one), send what it planned, then exit.
+    ///
+    /// Progress goes to stderr (a bar on a terminal, a log line every 10 s otherwise); stdout
+    /// gets one JSON line: `pairs`, `commands_sent`, `commands_left`, `dead_letters`, `ok`.
+    /// Exits 0 only when everything planned was sent; 1 when commands are left (past
+    /// `--max-duration`), were dead-lettered, or a pair could not be reconciled.
     Reconcile {
         /// Only this pair (its `name` in the config).
         #[arg(long, value_name = "NAME")]
@@ -48,6 +53,12 @@ pub enum Command {
         /// `trello` when the board already holds the truth.
         #[arg(long, value_enum, value_name = "SIDE")]
         initial_source: Option<InitialSource>,
+        /// Stop sending after this many seconds (from the start of the run), say how many
+        /// commands are left and exit 1; the rest goes out with the next run or the daemon.
+        /// Without it the run sends everything it planned.
+        #[arg(long, value_name = "SECS", conflicts_with = "dry_run",
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_duration: Option<u64>,
     },
     /// Run the daemon against built-in Trello and Google Sheets (or Airtable) emulators on
     /// 127.0.0.1 and play a short scenario (create, move, edit, conflict). Needs no account and

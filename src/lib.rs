@@ -14,6 +14,7 @@ pub mod http;
 pub mod inbound;
 pub mod model;
 pub mod output;
+pub mod progress;
 pub mod reconcile_cmd;
 pub mod report;
 pub mod sandbox;

@@ -70,7 +70,12 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCo
             pair,
             dry_run,
             initial_source,
-        } => leadsync::reconcile_cmd::run(settings, pair, dry_run, initial_source).await,
+            max_duration,
+        } => {
+            let max_duration = max_duration.map(std::time::Duration::from_secs);
+            leadsync::reconcile_cmd::run(settings, pair, dry_run, initial_source, max_duration)
+                .await
+        }
         Command::Demo { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Webhooks { action } => leadsync::commands::webhooks(settings, action).await,
         Command::AppsScript { pair } => leadsync::commands::apps_script(settings, pair).await,

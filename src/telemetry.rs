@@ -64,7 +64,9 @@ pub fn init_with(target: LogTarget, settings: &LogSettings, default_filter: &str
         .unwrap_or_else(|| EnvFilter::new(default_filter));
     let writer = match target {
         LogTarget::Stdout => BoxMakeWriter::new(|| LossyWriter::new(io::stdout(), &STDOUT_GONE)),
-        LogTarget::Stderr => BoxMakeWriter::new(|| LossyWriter::new(io::stderr(), &STDERR_GONE)),
+        LogTarget::Stderr => {
+            BoxMakeWriter::new(|| LossyWriter::new(UnderBar(io::stderr()), &STDERR_GONE))
+        }
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -83,6 +85,20 @@ pub fn init_with(target: LogTarget, settings: &LogSettings, default_filter: &str
             .with_span_list(false)
             .try_init()
     };
+}
+
+/// Writes with the progress bar (if one is drawn on stderr) cleared, so a log line scrolls
+/// above the bar instead of being drawn over.
+struct UnderBar<W: Write>(W);
+
+impl<W: Write> Write for UnderBar<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::progress::while_hidden(|| self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);

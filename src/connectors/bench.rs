@@ -165,6 +165,20 @@ impl Bench {
             .expect("command")
     }
 
+    /// The bench's dispatcher, its Trello calls paced by `limits` (a rate-limited round).
+    pub fn dispatcher_limited(&self, limits: TrelloLimits) -> Dispatcher {
+        let mut dispatcher = self.dispatcher.clone();
+        dispatcher.trello = TrelloClient::new(
+            self.trello.api_base(),
+            SecretString::from(self.trello.api_key().to_owned()),
+            SecretString::from(self.trello.api_token().to_owned()),
+            policy(),
+            limits,
+        )
+        .expect("trello client");
+        dispatcher
+    }
+
     /// Brings every retry's time forward to now, in place of waiting out its backoff.
     pub async fn make_retries_due(&self) {
         sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE status = 'pending'")

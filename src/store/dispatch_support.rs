@@ -1,6 +1,6 @@
 //! Store helpers only the outbox dispatcher needs: a note on a claimed command that a call
-//! whose outcome cannot be taken back is on its way, and the release of claims left behind by a
-//! dispatcher that died.
+//! whose outcome cannot be taken back is on its way, and the release of claims a stopped round did
+//! not send or a dispatcher that died left behind.
 
 use sqlx::SqliteExecutor;
 
@@ -20,6 +20,21 @@ pub async fn note_outcome_unknown(
     )
     .bind(note)
     .bind(now_ms())
+    .bind(id)
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Gives a claimed command back unsent (a stopped dispatch round never called for it): pending
+/// and due now, its attempts and note unchanged. Returns false when it was not in flight.
+pub async fn release_unsent(exec: impl SqliteExecutor<'_>, id: i64) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, updated_at = $1
+         WHERE id = $2 AND status = 'in_flight'",
+    )
+    .bind(now)
     .bind(id)
     .execute(exec)
     .await?;

@@ -346,3 +346,38 @@ async fn a_claim_can_be_limited_to_one_pair_and_old_sent_commands_are_pruned() {
         "unsent commands stay"
     );
 }
+
+#[tokio::test]
+async fn run_progress_counts_what_finished_since_the_start_and_what_is_left() {
+    let db = temp_db().await;
+    let cmds: Vec<NewCommand> = (1..=5)
+        .map(|i| cmd("a", Some(&format!("L{i}")), &format!("k{i}")))
+        .collect();
+    let ids = enqueue_all(&db, &cmds).await;
+    claim_due(&db, None, 10, LONG).await.expect("claim");
+    // Sent before the run began: not the run's work.
+    complete(&db.pool, ids[0]).await.expect("complete");
+    sqlx::query("UPDATE outbox SET updated_at = 0 WHERE id = $1")
+        .bind(ids[0])
+        .execute(&db.pool)
+        .await
+        .expect("age");
+    let since = now_ms();
+    complete(&db.pool, ids[1]).await.expect("complete");
+    dead_letter(&db.pool, ids[2], "HTTP 400")
+        .await
+        .expect("dead");
+    retry_later(&db.pool, ids[3], "HTTP 503", LONG)
+        .await
+        .expect("retry");
+    let progress = run_progress(&db.pool, since).await.expect("progress");
+    assert_eq!(
+        progress.get("a"),
+        Some(&RunProgress {
+            sent: 1,
+            dead: 1,
+            left: 2
+        }),
+        "one retrying, one still in flight"
+    );
+}

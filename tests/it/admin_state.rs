@@ -89,7 +89,8 @@ async fn status_lists_pairs_inbox_depth_and_registered_webhooks() {
     assert_eq!(
         body["pairs"],
         json!([{ "name": PAIR, "links": 0, "inbox_depth": 0, "outbox_depth": 0,
-                 "dead_letters": 0, "last_reconcile_at": null, "last_error": null }])
+                 "dead_letters": 0, "drained_last_minute": 0, "drain_eta_secs": 0,
+                 "last_reconcile_at": null, "last_error": null }])
     );
     assert_eq!(body["inbox_depth"], json!(0));
     assert_eq!(body["engine_running"], json!(false));

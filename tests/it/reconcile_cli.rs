@@ -154,3 +154,113 @@ async fn a_dry_run_with_nothing_to_do_still_says_so_on_stderr() {
         "{stderr}"
     );
 }
+
+/// The run's last stdout line, its summary (stdout holds nothing else but JSON).
+fn summary(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("only JSON on stdout, never progress"))
+        .collect();
+    lines.last().cloned().expect("a summary line")
+}
+
+/// The JSON log lines on stderr that report progress.
+fn progress_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["message"] == "reconcile progress")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_sends_everything_it_planned_and_reports_nothing_left() {
+    let w = world_with_two_rows().await;
+    let mut cmd = leadsync(&w);
+    let out = tokio::task::spawn_blocking(move || cmd.arg("reconcile").output().expect("runs"))
+        .await
+        .expect("joins");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let s = summary(&out);
+    assert_eq!(
+        (&s["commands_left"], &s["dead_letters"], &s["ok"]),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(0),
+            &serde_json::json!(true)
+        ),
+        "{s}"
+    );
+    assert!(s["commands_sent"].as_u64() >= Some(2), "{s}");
+    assert!(stderr.contains(", 0 left, 0 dead-lettered"), "{stderr}");
+    let first = progress_lines(&out);
+    assert!(
+        first
+            .first()
+            .is_some_and(|l| l["left"].as_u64() > Some(0) && l.get("sent").is_some()),
+        "a progress line on stderr when it is no terminal: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_longer_than_max_duration_exits_1_saying_how_much_is_left() {
+    const ROWS: usize = 40;
+    let w = World::start(WorldOptions {
+        start_app: false,
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("world");
+    let rows: Vec<[String; 7]> = (0..ROWS)
+        .map(|i| {
+            let name = format!("Lead {i}");
+            [
+                String::new(),
+                name,
+                String::new(),
+                String::new(),
+                String::new(),
+                "New".into(),
+                String::new(),
+            ]
+        })
+        .collect();
+    w.google
+        .set_rows(&w.pairs[0].spreadsheet_id, SHEET, 2, &rows)
+        .expect("rows");
+    let run = |w: &World, args: &'static [&'static str]| {
+        let mut cmd = leadsync(w);
+        tokio::task::spawn_blocking(move || cmd.args(args).output().expect("runs"))
+    };
+    // The client keeps Trello's pace (about 9 calls a second): 40 cards take over 4 s.
+    let out = run(&w, &["reconcile", "--max-duration", "1"])
+        .await
+        .expect("joins");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let s = summary(&out);
+    let left = s["commands_left"].as_u64().expect("commands_left");
+    assert!(left > 0, "{s}");
+    assert_eq!(s["ok"], false);
+    assert!(
+        stderr.contains(&format!(
+            "stopped after --max-duration 1s: {} command(s) sent, {left} left",
+            s["commands_sent"]
+        )),
+        "{stderr}"
+    );
+    let cards = w.trello.cards(&w.pairs[0].board.board_id).len();
+    assert!(cards < ROWS, "stopped before the end: {cards} cards");
+
+    // Nothing was left claimed: the next run sends the rest and drains the outbox.
+    let out = run(&w, &["reconcile"]).await.expect("joins");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(summary(&out)["commands_left"], 0);
+    assert_eq!(w.trello.cards(&w.pairs[0].board.board_id).len(), ROWS);
+}

@@ -3,24 +3,21 @@
 //! retried with backoff, or dead-lettered).
 
 mod record;
+mod round;
 mod trello;
 mod types;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::trello::TrelloClient;
-use crate::store::outbox;
 use crate::store::{Db, StoreError, dispatch_support};
 use crate::sync::connector::{Claimed, Outcome, Trackers};
 use crate::sync::context::PairContext;
 use crate::sync::outbox::types::Recorded;
-use crate::sync::plan::commands::Command;
 
 pub use record::follow_up;
 
@@ -41,7 +38,9 @@ pub struct DispatchOptions {
     pub max_backoff: Duration,
     /// Pause of [`Dispatcher::run`] after a round that found nothing due.
     pub idle: Duration,
-    /// How long a round under way may go on after a stop before it is dropped.
+    /// How long a round under way may go on after a stop before it is dropped. The round
+    /// itself stops between calls (only the calls already made finish), so this bounds a call
+    /// that hangs or sits in its client's retries.
     pub stop_grace: Duration,
 }
 
@@ -69,6 +68,8 @@ pub struct DispatchReport {
     pub skipped: usize,
     pub retried: usize,
     pub dead: usize,
+    /// Claimed, then given back unsent because the round was stopped.
+    pub released: usize,
 }
 
 impl DispatchReport {
@@ -78,6 +79,7 @@ impl DispatchReport {
             Recorded::Skipped => self.skipped += 1,
             Recorded::Retried => self.retried += 1,
             Recorded::Dead => self.dead += 1,
+            Recorded::Released => self.released += 1,
             Recorded::Lost => {}
         }
     }
@@ -92,6 +94,8 @@ pub struct Dispatcher {
     pub(crate) trackers: Trackers,
     pub(crate) pairs: HashMap<String, Arc<PairContext>>,
     pub(crate) options: DispatchOptions,
+    /// Claims only this pair's commands (`None`: every pair's).
+    pub(crate) claim_pair: Option<String>,
 }
 
 impl Dispatcher {
@@ -107,7 +111,14 @@ impl Dispatcher {
             trackers,
             pairs: pairs.into_iter().map(|p| (p.name.clone(), p)).collect(),
             options: DispatchOptions::default(),
+            claim_pair: None,
         }
+    }
+
+    /// Sends only `pair`'s commands (a `reconcile --pair` run leaves the others to the daemon).
+    pub fn only_pair(mut self, pair: Option<String>) -> Self {
+        self.claim_pair = pair;
+        self
     }
 
     pub fn with_options(mut self, options: DispatchOptions) -> Self {
@@ -115,85 +126,9 @@ impl Dispatcher {
         self
     }
 
-    /// Claims up to `batch` due commands, sends them, records every outcome and waits for all.
-    /// A store error is returned after the round; commands whose outcome it kept from being
-    /// recorded stay claimed until their lease runs out and are then sent again.
-    pub async fn run_once(&self) -> Result<DispatchReport, StoreError> {
-        let claimed =
-            outbox::claim_due(&self.db, None, self.options.batch, self.options.lease).await?;
-        let mut report = DispatchReport {
-            claimed: claimed.len(),
-            ..DispatchReport::default()
-        };
-        let mut tasks: JoinSet<Result<Vec<Recorded>, StoreError>> = JoinSet::new();
-        let permits = Arc::new(Semaphore::new(self.options.trello_concurrency.max(1)));
-        let mut tracker_batches: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
-        let mut first_error = None;
-        for row in claimed {
-            let cmd = match serde_json::from_value::<Command>(row.payload.clone()) {
-                Ok(cmd) => cmd,
-                Err(e) => {
-                    let why = Outcome::Invalid(format!("unreadable command payload: {e}"));
-                    keep(
-                        &mut report,
-                        &mut first_error,
-                        self.record(&row, None, why).await,
-                    );
-                    continue;
-                }
-            };
-            if !self.pairs.contains_key(&row.pair) {
-                let why = Outcome::Invalid(format!("pair {} is not configured", row.pair));
-                keep(
-                    &mut report,
-                    &mut first_error,
-                    self.record(&row, None, why).await,
-                );
-                continue;
-            }
-            let claimed = Claimed { row, cmd };
-            if claimed.cmd.is_tracker() {
-                let pair = claimed.row.pair.clone();
-                tracker_batches.entry(pair).or_default().push(claimed);
-                continue;
-            }
-            let this = self.clone();
-            let permits = permits.clone();
-            tasks.spawn(async move {
-                // The semaphore is never closed, so acquiring only fails if it were.
-                let _permit = permits.acquire_owned().await.ok();
-                let outcome = this.send_trello(&claimed).await?;
-                Ok(vec![
-                    this.record(&claimed.row, Some(&claimed.cmd), outcome)
-                        .await?,
-                ])
-            });
-        }
-        for (pair, batch) in tracker_batches {
-            let this = self.clone();
-            tasks.spawn(async move {
-                let outcomes = this.send_tracker(&pair, &batch).await?;
-                this.record_batch(&batch, outcomes).await
-            });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(Ok(recorded)) => recorded.into_iter().for_each(|r| report.add(r)),
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "dispatcher could not record an outcome");
-                    first_error.get_or_insert(e);
-                }
-                Err(e) => tracing::error!(error = %e, "dispatch task failed"),
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(report),
-        }
-    }
-
     /// Dispatches until `shutdown` is cancelled, pausing briefly whenever nothing was due. A
-    /// round under way is finished first, so no claimed command is left behind. Claims found at
+    /// round under way stops between calls: the calls made are recorded, the commands not yet
+    /// sent go back to pending, so no claimed command is left behind. Claims found at
     /// start-up belong to a daemon that was killed: they are released first, so its unfinished
     /// commands go out now rather than when their lease runs out.
     pub async fn run(self, shutdown: CancellationToken) {
@@ -223,15 +158,15 @@ impl Dispatcher {
         }
     }
 
-    /// One round, unless a stop comes first: then the round gets `stop_grace` to finish
-    /// (a send under way is usually recorded in time) and is dropped past it, with its
-    /// outbound calls, their retry sleeps and rate-limit waits. `None`: dropped. Its claims are
-    /// released at the next start, as after a crash.
+    /// One round, which a stop ends between calls; the calls under way then get `stop_grace`
+    /// to be recorded, and are dropped past it, with their retry sleeps and rate-limit waits.
+    /// `None`: dropped. The claims of dropped calls are released at the next start, as after a
+    /// crash.
     async fn round_until(
         &self,
         shutdown: &CancellationToken,
     ) -> Option<Result<DispatchReport, StoreError>> {
-        let round = self.run_once();
+        let round = self.run_round(shutdown);
         let mut round = std::pin::pin!(round);
         tokio::select! {
             result = &mut round => Some(result),
@@ -285,19 +220,6 @@ impl Dispatcher {
                 error: error.clone(),
             })
             .collect())
-    }
-}
-
-fn keep(
-    report: &mut DispatchReport,
-    first_error: &mut Option<StoreError>,
-    recorded: Result<Recorded, StoreError>,
-) {
-    match recorded {
-        Ok(r) => report.add(r),
-        Err(e) => {
-            first_error.get_or_insert(e);
-        }
     }
 }
 

@@ -268,7 +268,7 @@ async fn complete_in(
 }
 
 /// The metric and the log line of one recorded outcome.
-fn report(row: &Stored, recorded: Recorded, detail: Option<String>) {
+pub(super) fn report(row: &Stored, recorded: Recorded, detail: Option<String>) {
     let lead = row.lead_id.as_deref().unwrap_or("");
     metrics::counter!(
         "leadsync_outbox_commands_total",
@@ -313,6 +313,15 @@ fn report(row: &Stored, recorded: Recorded, detail: Option<String>) {
                 attempts,
                 error = detail,
                 "outbox command dead-lettered"
+            );
+        }
+        Recorded::Released => {
+            tracing::debug!(
+                pair,
+                lead_id = lead,
+                kind,
+                outcome,
+                "outbox command released unsent"
             );
         }
         Recorded::Lost => {

@@ -14,10 +14,11 @@ use crate::clients::http::{ClientError, RetryPolicy};
 use crate::clients::trello::TrelloLimits;
 use crate::config::PairSettings;
 use crate::model::TrackerKind;
-use crate::store::outbox::NewCommand;
+use crate::store::outbox::{self, NewCommand};
 use crate::store::pairs::NewPair;
 use crate::store::testdb::{TestDb, temp_db};
 use crate::sync::connector::{BoxFuture, FollowUp, TrackerConnector};
+use crate::sync::plan::commands::Command;
 use crate::sync::test_support::ctx;
 
 /// Answers the first command of a batch as sent and the others as refused, or (`short`) only

@@ -2,13 +2,15 @@
 //! dispatcher and the recorder so neither imports the other; the outcome itself and the claimed
 //! command are the connectors' too, in `sync::connector`.
 
-/// How an outcome ended up in the outbox; `Lost` when the claim had already lapsed.
+/// How an outcome ended up in the outbox; `Lost` when the claim had already lapsed, `Released`
+/// when a stopped round gave the command back unsent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Recorded {
     Sent,
     Skipped,
     Retried,
     Dead,
+    Released,
     Lost,
 }
 
@@ -19,6 +21,7 @@ impl Recorded {
             Self::Skipped => "skipped",
             Self::Retried => "retried",
             Self::Dead => "dead",
+            Self::Released => "released",
             Self::Lost => "lease_lost",
         }
     }

@@ -1,7 +1,10 @@
-//! `leadsync reconcile [--pair NAME] [--dry-run]`: one full reconciliation, then exit.
+//! `leadsync reconcile [--pair NAME] [--dry-run] [--max-duration SECS]`: one full
+//! reconciliation, then send what it planned and exit.
+
+mod drain;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use serde_json::json;
@@ -18,17 +21,18 @@ use crate::sync::reconcile::Reconciler;
 use crate::sync::reconcile::plan::Action;
 use crate::sync::resolve::{record_pairs, resolve_contexts};
 
-/// How long a (non-dry) run keeps sending the commands it planned before leaving the rest to
-/// the daemon (commands waiting on a retry backoff stay queued).
-const SEND_FOR: Duration = Duration::from_secs(120);
-
 /// `initial_source` (from `--initial-source`) replaces `sync.initial_source` for this run.
+/// `max_duration` (`--max-duration`, from the start of the run): past it, sending stops between
+/// calls and the run exits 1 saying how much is left; without it the run sends everything it
+/// planned, waiting out retries, and exits 1 if any command was dead-lettered.
 pub async fn run(
     mut settings: Settings,
     pair: Option<String>,
     dry_run: bool,
     initial_source: Option<InitialSource>,
+    max_duration: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
+    let deadline = max_duration.map(|d| tokio::time::Instant::now() + d);
     if let Some(side) = initial_source {
         settings.sync.initial_source = side.into();
     }
@@ -55,17 +59,26 @@ pub async fn run(
         settings.sync.on_row_deleted,
         settings.sync.activity_retention_days,
     );
-    let names = match pair {
-        Some(name) => vec![name],
+    let names = match &pair {
+        Some(name) => vec![name.clone()],
         None => reconciler.pair_names(),
     };
-    let failed = reconcile_pairs(&reconciler, &names, dry_run).await;
+    let mut failed = reconcile_pairs(&reconciler, &names, dry_run).await;
     if !dry_run {
-        let dispatcher = Dispatcher::new(db.clone(), trello, trackers, contexts.values().cloned());
-        let sent = send_planned(&dispatcher).await?;
+        let dispatcher = Dispatcher::new(db.clone(), trello, trackers, contexts.values().cloned())
+            .only_pair(pair);
+        let sent = drain::send_planned(&dispatcher, &db, &names, deadline).await?;
+        say_what_is_left(&sent, max_duration);
+        failed |= sent.left > 0 || sent.dead > 0;
         crate::outln!(
             "{}",
-            json!({"pairs": names, "commands_sent": sent, "ok": !failed})
+            json!({
+                "pairs": names,
+                "commands_sent": sent.sent,
+                "ok": !failed,
+                "commands_left": sent.left,
+                "dead_letters": sent.dead,
+            })
         );
     }
     db.close().await;
@@ -74,6 +87,30 @@ pub async fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The run's end on stderr: all sent, or what is left and why.
+fn say_what_is_left(sent: &drain::Sent, max_duration: Option<Duration>) {
+    if sent.left > 0 {
+        let secs = max_duration.map_or(0, |d| d.as_secs());
+        eprintln!(
+            "leadsync: stopped after --max-duration {secs}s: {} command(s) sent, {} left, {} \
+             dead-lettered; the rest goes out with the next `leadsync reconcile` or the daemon",
+            sent.sent, sent.left, sent.dead
+        );
+    } else {
+        eprintln!(
+            "{} command(s) sent, 0 left, {} dead-lettered",
+            sent.sent, sent.dead
+        );
+    }
+    if sent.dead > 0 {
+        eprintln!(
+            "leadsync: {} command(s) failed for good (dead letters): `GET /admin/status` shows \
+             each pair's last_error; fix the cause, then `POST /admin/reconcile` retries them",
+            sent.dead
+        );
+    }
 }
 
 /// The database to plan against. A dry run must write nothing anywhere: with no database yet it
@@ -126,20 +163,6 @@ async fn reconcile_pairs(reconciler: &Reconciler, names: &[String], dry_run: boo
         }
     }
     failed
-}
-
-/// Sends what the run planned, for at most `SEND_FOR`; answers how many commands were sent.
-async fn send_planned(dispatcher: &Dispatcher) -> anyhow::Result<usize> {
-    let started = Instant::now();
-    let mut sent = 0;
-    while started.elapsed() < SEND_FOR {
-        let report = dispatcher.run_once().await?;
-        sent += report.sent;
-        if report.claimed == 0 {
-            break;
-        }
-    }
-    Ok(sent)
 }
 
 /// One JSON object per planned change; bookkeeping (row hints, absences) is not a change.

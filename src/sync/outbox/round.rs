@@ -1,0 +1,164 @@
+//! One dispatch round: claim a batch of due commands, send them (Trello ones concurrently, each
+//! pair's tracker ones as one batch) and record every outcome. A stop ends the round between
+//! calls: commands not yet handed to a client go back to pending, unsent and with their
+//! attempts unchanged, and only the calls already made are waited for.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::outbox::{self, Command as Stored};
+use crate::store::{StoreError, dispatch_support};
+use crate::sync::connector::{Claimed, Outcome};
+use crate::sync::outbox::record::report;
+use crate::sync::outbox::types::Recorded;
+use crate::sync::outbox::{DispatchReport, Dispatcher};
+use crate::sync::plan::commands::Command;
+
+type Task = Result<Vec<Recorded>, StoreError>;
+
+impl Dispatcher {
+    /// Claims up to `batch` due commands, sends them, records every outcome and waits for all.
+    /// A store error is returned after the round; commands whose outcome it kept from being
+    /// recorded stay claimed until their lease runs out and are then sent again.
+    pub async fn run_once(&self) -> Result<DispatchReport, StoreError> {
+        self.run_round(&CancellationToken::new()).await
+    }
+
+    /// [`Dispatcher::run_once`] that `stop` ends between calls. A rate-limited round of a full
+    /// batch can take longer than a shutdown's grace; with the stop, each command still waiting
+    /// for its turn is released (pending again, due now, attempts unchanged: it was never sent)
+    /// and the round returns as soon as the calls under way are recorded. Nothing is claimed
+    /// once `stop` is cancelled.
+    pub async fn run_round(&self, stop: &CancellationToken) -> Result<DispatchReport, StoreError> {
+        if stop.is_cancelled() {
+            return Ok(DispatchReport::default());
+        }
+        let claim_pair = self.claim_pair.as_deref();
+        let claimed =
+            outbox::claim_due(&self.db, claim_pair, self.options.batch, self.options.lease).await?;
+        let mut report = DispatchReport {
+            claimed: claimed.len(),
+            ..DispatchReport::default()
+        };
+        let mut tasks: JoinSet<Task> = JoinSet::new();
+        let permits = Arc::new(Semaphore::new(self.options.trello_concurrency.max(1)));
+        let mut tracker_batches: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
+        let mut first_error = None;
+        for row in claimed {
+            let cmd = match serde_json::from_value::<Command>(row.payload.clone()) {
+                Ok(cmd) => cmd,
+                Err(e) => {
+                    let why = Outcome::Invalid(format!("unreadable command payload: {e}"));
+                    let recorded = self.record(&row, None, why).await;
+                    keep(&mut report, &mut first_error, recorded);
+                    continue;
+                }
+            };
+            if !self.pairs.contains_key(&row.pair) {
+                let why = Outcome::Invalid(format!("pair {} is not configured", row.pair));
+                let recorded = self.record(&row, None, why).await;
+                keep(&mut report, &mut first_error, recorded);
+                continue;
+            }
+            let claimed = Claimed { row, cmd };
+            if claimed.cmd.is_tracker() {
+                let pair = claimed.row.pair.clone();
+                tracker_batches.entry(pair).or_default().push(claimed);
+                continue;
+            }
+            tasks.spawn(
+                self.clone()
+                    .trello_task(claimed, permits.clone(), stop.clone()),
+            );
+        }
+        for (pair, batch) in tracker_batches {
+            let (this, stop) = (self.clone(), stop.clone());
+            tasks.spawn(async move {
+                if stop.is_cancelled() {
+                    let rows: Vec<Stored> = batch.into_iter().map(|c| c.row).collect();
+                    return this.release_all(&rows).await;
+                }
+                let outcomes = this.send_tracker(&pair, &batch).await?;
+                this.record_batch(&batch, outcomes).await
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(recorded)) => recorded.into_iter().for_each(|r| report.add(r)),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "dispatcher could not record an outcome");
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => tracing::error!(error = %e, "dispatch task failed"),
+            }
+        }
+        if report.released > 0 {
+            tracing::info!(
+                released = report.released,
+                "dispatch round stopped; unsent commands released"
+            );
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Sends one Trello command when its turn comes (a concurrency permit), unless `stop`
+    /// comes first: then it is released unsent.
+    async fn trello_task(
+        self,
+        claimed: Claimed,
+        permits: Arc<Semaphore>,
+        stop: CancellationToken,
+    ) -> Task {
+        let permit = tokio::select! {
+            // A stop and a free permit at once: the stop wins, nothing more is started.
+            biased;
+            () = stop.cancelled() => None,
+            // The semaphore is never closed, so acquiring only fails if it were.
+            permit = permits.acquire_owned() => permit.ok(),
+        };
+        if permit.is_none() || stop.is_cancelled() {
+            return self.release_all(std::slice::from_ref(&claimed.row)).await;
+        }
+        let outcome = self.send_trello(&claimed).await?;
+        Ok(vec![
+            self.record(&claimed.row, Some(&claimed.cmd), outcome)
+                .await?,
+        ])
+    }
+
+    /// Gives claimed commands back unsent: pending, due now, attempts and notes unchanged.
+    async fn release_all(&self, rows: &[Stored]) -> Task {
+        let mut recorded = Vec::new();
+        for row in rows {
+            let released = dispatch_support::release_unsent(&self.db.pool, row.id).await?;
+            let r = if released {
+                Recorded::Released
+            } else {
+                Recorded::Lost
+            };
+            report(row, r, None);
+            recorded.push(r);
+        }
+        Ok(recorded)
+    }
+}
+
+fn keep(
+    report: &mut DispatchReport,
+    first_error: &mut Option<StoreError>,
+    recorded: Result<Recorded, StoreError>,
+) {
+    match recorded {
+        Ok(r) => report.add(r),
+        Err(e) => {
+            first_error.get_or_insert(e);
+        }
+    }
+}
