@@ -306,9 +306,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::timeout(limit, airtable_run(secs)),
     );
     println!(
-        "| system | server quota | queued | wall | achieved | allowed | achieved/allowed | peak in one window | waited for the limiter | 429s |"
+        "| system | server quota | queued | wall | allowed | achieved/allowed (run) | achieved (steady) | achieved/allowed (steady) | peak in one window | waited for the limiter | 429s |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut failures = Vec::new();
     for (name, run) in [("trello", t), ("sheets", s), ("airtable", a)] {
         match run.with_context(|| format!("{name}: not drained within {limit:?}")) {
