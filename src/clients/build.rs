@@ -1,5 +1,5 @@
 //! Builds the Trello, Sheets and Airtable clients from `Settings` with the default retry policy
-//! and limits; shared by every command that talks to the APIs.
+//! and the configured rate-limit budgets; shared by every command that talks to the APIs.
 
 use secrecy::ExposeSecret;
 
@@ -27,7 +27,7 @@ pub fn trello_client(settings: &Settings) -> Result<TrelloClient, ClientError> {
         t.api_key.clone(),
         t.api_token.clone(),
         RetryPolicy::default(),
-        TrelloLimits::default(),
+        TrelloLimits::from_budgets(t.token_requests_per_10s, t.key_requests_per_10s),
     )
 }
 
@@ -43,7 +43,7 @@ pub fn airtable_client(settings: &Settings) -> Result<AirtableClient, ClientErro
         &a.api_base,
         &a.token,
         RetryPolicy::default(),
-        AirtableLimits::default(),
+        AirtableLimits::from_base_budget(a.base_requests_per_second),
     )
 }
 
@@ -76,7 +76,7 @@ pub fn sheets_client(settings: &Settings) -> Result<SheetsClient, ClientError> {
         &g.sheets_api_base,
         key,
         RetryPolicy::default(),
-        SheetsClient::default_user_limiter(),
+        SheetsClient::user_limiter(g.requests_per_minute),
     )
     .map_err(|e| match e {
         ClientError::Config(msg) if msg.starts_with("service account key") => {
@@ -92,6 +92,7 @@ mod tests {
     use crate::config::{self, Sources};
     use crate::sandbox::google::SERVICE_ACCOUNT_EMAIL;
     use std::collections::HashMap;
+    use std::time::Duration;
 
     fn settings(env: &[(&str, &str)]) -> Settings {
         let env: HashMap<String, String> = env
@@ -136,6 +137,36 @@ mod tests {
             ("LEADSYNC__TRELLO__API_TOKEN", "t"),
         ]);
         assert!(trello_client(&s).is_ok());
+    }
+
+    #[test]
+    fn the_trello_client_is_paced_by_the_configured_budgets() {
+        let s = settings(&[
+            ("LEADSYNC__TRELLO__API_KEY", "k"),
+            ("LEADSYNC__TRELLO__API_TOKEN", "t"),
+            ("LEADSYNC__TRELLO__TOKEN_REQUESTS_PER_10S", "40"),
+            ("LEADSYNC__TRELLO__KEY_REQUESTS_PER_10S", "120"),
+        ]);
+        let stats = trello_client(&s).expect("built").limiter_stats();
+        // 40 (then 120) per 10 s at 95 %: the budget is spread over 10.53 s.
+        let window = Duration::from_secs(10).div_f64(0.95);
+        let limits: Vec<(u32, Duration)> = stats.iter().map(|l| (l.max, l.per)).collect();
+        assert_eq!(limits, vec![(40, window), (120, window)]);
+    }
+
+    #[test]
+    fn the_airtable_client_is_paced_by_the_configured_base_budget() {
+        let s = settings(&[
+            ("LEADSYNC__AIRTABLE__TOKEN", "pat"),
+            ("LEADSYNC__AIRTABLE__BASE_REQUESTS_PER_SECOND", "3"),
+        ]);
+        let stats = airtable_client(&s)
+            .expect("built")
+            .limiter_stats("appA")
+            .expect("a base");
+        let window = Duration::from_secs(1).div_f64(0.9);
+        let limits: Vec<(u32, Duration)> = stats.iter().map(|l| (l.max, l.per)).collect();
+        assert_eq!(limits, vec![(50, window), (3, window)], "token, then base");
     }
 
     #[test]
@@ -211,5 +242,24 @@ mod tests {
         )]);
         let client = sheets_client(&s).expect("built");
         assert_eq!(client.service_account(), SERVICE_ACCOUNT_EMAIL);
+    }
+
+    #[test]
+    fn the_sheets_client_is_paced_by_the_configured_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sa.json");
+        let pem = crate::sandbox::google::SERVICE_ACCOUNT_PRIVATE_KEY;
+        std::fs::write(&path, key_json(pem)).expect("write");
+        let s = settings(&[
+            (
+                "LEADSYNC__GOOGLE__CREDENTIALS_FILE",
+                path.to_str().expect("utf-8 path"),
+            ),
+            ("LEADSYNC__GOOGLE__REQUESTS_PER_MINUTE", "300"),
+        ]);
+        let stats = sheets_client(&s).expect("built").limiter_stats();
+        let window = Duration::from_secs(60).div_f64(0.95);
+        let limits: Vec<(u32, Duration)> = stats.iter().map(|l| (l.max, l.per)).collect();
+        assert_eq!(limits, vec![(300, window)]);
     }
 }

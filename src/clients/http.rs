@@ -11,7 +11,7 @@ use tokio::time::Instant;
 mod error;
 mod limiter;
 pub use error::ClientError;
-pub use limiter::RateLimiter;
+pub use limiter::{LimiterStats, RateLimiter};
 
 /// How one logical call is attempted: timeouts per attempt and bounds on retrying.
 #[derive(Clone, Debug)]
@@ -112,6 +112,11 @@ impl ApiClient {
 
     pub fn system(&self) -> &'static str {
         self.system
+    }
+
+    /// Each limiter's budget and counters, in the order they are acquired.
+    pub fn limiter_stats(&self) -> Vec<LimiterStats> {
+        self.limiters.iter().map(RateLimiter::stats).collect()
     }
 
     /// Sends the request built by `make` (called again for each attempt), acquiring every limiter

@@ -9,6 +9,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_budgets;
+#[cfg(test)]
 mod tests_readme;
 #[cfg(test)]
 mod tests_trackers;

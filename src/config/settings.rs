@@ -54,6 +54,10 @@ pub struct TrelloSettings {
     pub api_key: SecretString,
     pub api_token: SecretString,
     pub api_secret: SecretString,
+    /// Trello's budget per token, in calls per 10 s (the client uses 95 % of it).
+    pub token_requests_per_10s: u32,
+    /// Trello's budget per API key (all its tokens together), in calls per 10 s.
+    pub key_requests_per_10s: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +65,8 @@ pub struct TrelloSettings {
 pub struct GoogleSettings {
     pub sheets_api_base: String,
     pub credentials_file: PathBuf,
+    /// Google's Sheets budget per user (the service account), in calls per minute.
+    pub requests_per_minute: u32,
 }
 
 /// `[airtable]`: the API and the personal access token pairs with `tracker = "airtable"` use.
@@ -69,6 +75,8 @@ pub struct GoogleSettings {
 pub struct AirtableSettings {
     pub api_base: String,
     pub token: SecretString,
+    /// Airtable's budget per base, in calls per second (the client uses 90 % of it).
+    pub base_requests_per_second: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

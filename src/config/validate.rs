@@ -39,6 +39,7 @@ pub fn validate(s: &Settings) -> Result<(), ConfigError> {
     check_base_url("trello.api_base", &s.trello.api_base)?;
     check_base_url("google.sheets_api_base", &s.google.sheets_api_base)?;
     check_base_url("airtable.api_base", &s.airtable.api_base)?;
+    check_budgets(s)?;
     if s.google.credentials_file.as_os_str().is_empty() {
         return Err(invalid("google.credentials_file", "must not be empty"));
     }
@@ -100,6 +101,52 @@ fn check_server_limits(s: &Settings) -> Result<(), ConfigError> {
                 format!("must be between 1 and {MAX_CONNECTIONS}"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// The outbound rate limits: 0 would stop every call, and a budget far past any published or
+/// purchasable quota is a typo that would turn pacing off and meet 429s instead.
+fn check_budgets(s: &Settings) -> Result<(), ConfigError> {
+    let budgets = [
+        (
+            "trello.token_requests_per_10s",
+            s.trello.token_requests_per_10s,
+            10_000,
+        ),
+        (
+            "trello.key_requests_per_10s",
+            s.trello.key_requests_per_10s,
+            10_000,
+        ),
+        (
+            "google.requests_per_minute",
+            s.google.requests_per_minute,
+            100_000,
+        ),
+        (
+            "airtable.base_requests_per_second",
+            s.airtable.base_requests_per_second,
+            1_000,
+        ),
+    ];
+    for (key, value, max) in budgets {
+        if !(1..=max).contains(&value) {
+            return Err(invalid(
+                key,
+                format!("must be between 1 and {max}, got {value}"),
+            ));
+        }
+    }
+    if s.trello.key_requests_per_10s < s.trello.token_requests_per_10s {
+        return Err(invalid(
+            "trello.key_requests_per_10s",
+            format!(
+                "must be at least trello.token_requests_per_10s ({}): the key's budget covers \
+                 every token of the key",
+                s.trello.token_requests_per_10s
+            ),
+        ));
     }
     Ok(())
 }

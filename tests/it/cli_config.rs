@@ -274,3 +274,29 @@ fn a_closed_stdout_ends_the_demo_quietly_and_leadsync_config_is_ignored() {
         "{err}"
     );
 }
+
+#[test]
+fn a_zero_or_absurd_rate_limit_budget_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (var, value, message) in [
+        (
+            "LEADSYNC__TRELLO__TOKEN_REQUESTS_PER_10S",
+            "0",
+            "leadsync: invalid configuration: trello.token_requests_per_10s: must be between 1 and 10000, got 0",
+        ),
+        (
+            "LEADSYNC__AIRTABLE__BASE_REQUESTS_PER_SECOND",
+            "50000",
+            "leadsync: invalid configuration: airtable.base_requests_per_second: must be between 1 and 1000, got 50000",
+        ),
+    ] {
+        let out = with_pair(dir.path())
+            .env(var, value)
+            .args(["webhooks", "list"])
+            .output()
+            .expect("runs");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(message), "{err}");
+    }
+}

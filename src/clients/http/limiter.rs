@@ -1,6 +1,7 @@
 //! Client-side rate limiting for outbound calls, below the servers' published quotas.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,9 +17,31 @@ use tokio::time::Instant;
 #[derive(Clone)]
 pub struct RateLimiter {
     window: Arc<Mutex<Window>>,
+    counters: Arc<Counters>,
     pub(super) remaining_header: Option<&'static str>,
     /// The server locks this scope out for this long after a 429 (see `with_lockout_on_429`).
     pub(super) lockout: Option<Duration>,
+}
+
+/// What a limiter has done so far, for tests and the quota benchmark.
+#[derive(Debug, Default)]
+struct Counters {
+    granted: AtomicU64,
+    /// Grants that were not immediate: the caller slept for a slot first.
+    delayed: AtomicU64,
+}
+
+/// A snapshot of a [`RateLimiter`]'s configuration and counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimiterStats {
+    /// At most this many grants within any `per`.
+    pub max: u32,
+    pub per: Duration,
+    pub granted: u64,
+    /// Grants the caller had to wait for (paced, window full or paused).
+    pub delayed: u64,
+    /// Whether a server's `Retry-After`/remaining-quota signal is holding grants right now.
+    pub paused: bool,
 }
 
 /// The pure decision state of a [`RateLimiter`], testable with synthetic instants.
@@ -104,6 +127,7 @@ impl RateLimiter {
     pub fn new(max_requests: u32, per: Duration) -> Self {
         Self {
             window: Arc::new(Mutex::new(Window::new(max_requests, per))),
+            counters: Arc::default(),
             remaining_header: None,
             lockout: None,
         }
@@ -129,13 +153,45 @@ impl RateLimiter {
         self
     }
 
+    /// A limiter for a server budget of `budget` calls per `window`, used at `fraction` of it
+    /// (`0 < fraction ≤ 1`): at most `budget` grants within any `window / fraction`. The slack,
+    /// `window / fraction - window`, is how much arrival jitter the server's sliding window
+    /// absorbs: the `budget + 1`-th call is granted that long after the window of the first.
+    pub fn for_budget(budget: u32, window: Duration, fraction: f64) -> Self {
+        let fraction = fraction.clamp(0.01, 1.0);
+        Self::new(budget, window.div_f64(fraction))
+    }
+
     pub async fn acquire(&self) {
+        let mut waited = false;
         loop {
             let verdict = self.lock().try_take(Instant::now());
             match verdict {
-                Ok(()) => return,
-                Err(at) => tokio::time::sleep_until(at).await,
+                Ok(()) => break,
+                Err(at) => {
+                    waited = true;
+                    tokio::time::sleep_until(at).await;
+                }
             }
+        }
+        self.counters.granted.fetch_add(1, Ordering::Relaxed);
+        if waited {
+            self.counters.delayed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn stats(&self) -> LimiterStats {
+        let (max, per, paused) = {
+            let w = self.lock();
+            let paused = w.paused_until.is_some_and(|p| p > Instant::now());
+            (w.max, w.per, paused)
+        };
+        LimiterStats {
+            max,
+            per,
+            granted: self.counters.granted.load(Ordering::Relaxed),
+            delayed: self.counters.delayed.load(Ordering::Relaxed),
+            paused,
         }
     }
 
@@ -230,5 +286,44 @@ mod tests {
             Err(t0 + Duration::from_secs(10))
         );
         assert_eq!(w.try_take(t0 + Duration::from_secs(10)), Ok(()));
+    }
+
+    #[test]
+    fn a_budget_at_a_fraction_is_spent_over_a_longer_window() {
+        let l = RateLimiter::for_budget(100, Duration::from_secs(10), 0.95);
+        let stats = l.stats();
+        assert_eq!(stats.max, 100);
+        assert_eq!(stats.per, Duration::from_secs(10).div_f64(0.95));
+        // 100 grants spread over 10.53 s: 9.5 per second in the long run (plus the first burst
+        // of max / 20), and never more than 100 in any 10 s window of the server's.
+        let mut w = Window::new(stats.max, stats.per);
+        let t0 = Instant::now();
+        let grants: Vec<u64> = (0..100_000)
+            .filter(|m| w.try_take(ms(t0, *m)).is_ok())
+            .collect();
+        assert!((950..=955).contains(&grants.len()), "{}", grants.len());
+        let most_in_10s = (0..grants.len())
+            .map(|i| {
+                grants[i..]
+                    .iter()
+                    .take_while(|g| **g < grants[i] + 10_000)
+                    .count()
+            })
+            .max();
+        assert!(most_in_10s <= Some(100), "{most_in_10s:?}");
+    }
+
+    #[tokio::test]
+    async fn acquire_counts_grants_and_the_ones_that_waited() {
+        let l = RateLimiter::for_budget(50, Duration::from_secs(1), 1.0);
+        for _ in 0..4 {
+            l.acquire().await;
+        }
+        let stats = l.stats();
+        // A burst of max / 20 = 2 goes at once; the next two wait 20 ms each for their slot.
+        assert_eq!((stats.granted, stats.delayed), (4, 2));
+        assert!(!stats.paused);
+        l.pause_for(Duration::from_secs(5));
+        assert!(l.stats().paused);
     }
 }

@@ -3,11 +3,12 @@
 
 pub mod a1;
 pub mod auth;
+mod limits;
+pub use limits::{BUDGET_FRACTION, REQUESTS_PER_MINUTE};
 pub mod wire;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
@@ -159,11 +160,6 @@ impl SheetsClient {
             policy,
             user_limiter,
         )
-    }
-
-    /// 54 requests per minute: 90 % of Google's 60 per minute per user.
-    pub fn default_user_limiter() -> RateLimiter {
-        RateLimiter::new(54, Duration::from_secs(60))
     }
 
     pub fn service_account(&self) -> &str {
@@ -379,3 +375,5 @@ impl SheetsClient {
 mod resilience_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_quota;

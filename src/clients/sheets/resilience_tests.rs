@@ -1,5 +1,7 @@
 //! Client resilience tests against the Google emulator: retries, timeouts, auth, secrets, limits.
 
+use std::time::Duration;
+
 use super::tests::{SS, client, client_with, policy, roomy_limiter, sandbox, sandbox_with};
 use super::*;
 use crate::sandbox::common::{Faults, Quota};

@@ -1,5 +1,7 @@
 //! Client tests against the Google emulator: each call, retries, timeouts, auth and renewal.
 
+use std::time::Duration;
+
 use super::a1::pad_grid;
 use super::*;
 use crate::sandbox::google::{GoogleOptions, GoogleSandbox, SERVICE_ACCOUNT_PRIVATE_KEY};

@@ -5,10 +5,9 @@
 //! token in the path (`/tokens/{token}/webhooks`); errors never carry URLs, so it still cannot leak.
 
 mod events;
+mod limits;
 mod types;
 mod wire;
-
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -18,28 +17,13 @@ use serde_json::json;
 
 use super::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use events::{ActionMeta, CardOld, CardState, EventParseError, TrelloEvent};
+pub use limits::{BUDGET_FRACTION, KEY_REQUESTS_PER_10S, TOKEN_REQUESTS_PER_10S, TrelloLimits};
 pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
 use wire::{WireAction, WireBoard, WireCard, WireCustomField, WireList, WireMember, WireWebhook};
 
 const SYSTEM: &str = "trello";
 /// Trello answers at most this many cards per call; more need paging with `before`.
 const PAGE: usize = 1000;
-
-/// Client-side request budgets, kept below Trello's 100 per token and 300 per key per 10 s.
-#[derive(Clone, Debug)]
-pub struct TrelloLimits {
-    pub per_token: (u32, Duration),
-    pub per_key: (u32, Duration),
-}
-
-impl Default for TrelloLimits {
-    fn default() -> Self {
-        Self {
-            per_token: (90, Duration::from_secs(10)),
-            per_key: (270, Duration::from_secs(10)),
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct TrelloClient {
@@ -80,6 +64,11 @@ impl TrelloClient {
             auth,
             token: api_token,
         })
+    }
+
+    /// The token's and the key's limiters: budgets and counters.
+    pub fn limiter_stats(&self) -> Vec<super::http::LimiterStats> {
+        self.api.limiter_stats()
     }
 
     fn url(&self, path: &str) -> String {
@@ -379,3 +368,5 @@ fn same_name(a: &str, b: &str) -> bool {
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_quota;
