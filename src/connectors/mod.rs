@@ -9,6 +9,8 @@ mod bench;
 pub mod sheets;
 #[cfg(test)]
 mod tests_dispatch;
+#[cfg(test)]
+mod tests_dispatch_fields;
 
 use std::sync::Arc;
 
