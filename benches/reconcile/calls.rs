@@ -28,7 +28,7 @@ const LITERALS: [&str; 16] = [
     "spreadsheets",
 ];
 
-/// `/1/cards/6a0f…/customField/6a0f…/item` → `/1/cards/{id}/customField/{id}/item`;
+/// `/1/cards/6a0f…/customFields` → `/1/cards/{id}/customFields`;
 /// `/v4/spreadsheets/sheet1…/values/Leads!A1:H` → `/v4/spreadsheets/{id}/values/{range}`.
 pub fn endpoint(path: &str) -> String {
     let mut out = Vec::new();

@@ -10,6 +10,8 @@ pub mod sheets;
 #[cfg(test)]
 mod tests_dispatch;
 #[cfg(test)]
+mod tests_dispatch_fields;
+#[cfg(test)]
 mod tests_shutdown;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ pub struct NewCommand {
     pub lead_id: Option<String>,
     /// `"trello"` or `"sheets"`.
     pub target: String,
-    /// `create_card`, `update_card`, `set_custom_field`, `write_cells`, …
+    /// `create_card`, `update_card`, `set_custom_fields`, `write_row`, …
     pub kind: String,
     pub payload: serde_json::Value,
     /// The same decision replayed must produce the same key: a second enqueue is then a no-op.

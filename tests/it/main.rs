@@ -21,6 +21,7 @@ mod e2e;
 mod e2e_airtable;
 mod e2e_airtable_crash;
 mod e2e_airtable_more;
+mod e2e_calls;
 mod e2e_change_time;
 mod e2e_conflict;
 mod e2e_convergence;

@@ -7,7 +7,10 @@
 mod events;
 mod limits;
 mod types;
+mod webhooks;
 mod wire;
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
@@ -19,7 +22,7 @@ use super::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use events::{ActionMeta, CardOld, CardState, EventParseError, TrelloEvent};
 pub use limits::{BUDGET_FRACTION, KEY_REQUESTS_PER_10S, TOKEN_REQUESTS_PER_10S, TrelloLimits};
 pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
-use wire::{WireAction, WireBoard, WireCard, WireCustomField, WireList, WireMember, WireWebhook};
+use wire::{WireAction, WireBoard, WireCard, WireCustomField, WireList, WireMember};
 
 const SYSTEM: &str = "trello";
 /// Trello answers at most this many cards per call; more need paging with `before`.
@@ -289,48 +292,46 @@ impl TrelloClient {
         Ok(())
     }
 
-    pub async fn delete_card(&self, card_id: &str) -> Result<(), ClientError> {
-        let url = self.url(&format!("/cards/{}", id_segment("delete_card", card_id)?));
+    /// Sets several text custom fields of a card in one call (`PUT /cards/{id}/customFields`);
+    /// an empty text clears its field. A PUT of values, so repeating it after a lost answer
+    /// changes nothing more: the client retries it like any other idempotent call. No call for
+    /// an empty map.
+    pub async fn set_custom_texts(
+        &self,
+        card_id: &str,
+        texts: &BTreeMap<String, String>,
+    ) -> Result<(), ClientError> {
+        if texts.is_empty() {
+            return Ok(());
+        }
+        let card = id_segment("set_custom_fields", card_id)?;
+        let mut items = Vec::with_capacity(texts.len());
+        for (field_id, text) in texts {
+            let id = id_segment("set_custom_fields", field_id)?;
+            let value = if text.is_empty() {
+                json!("")
+            } else {
+                json!({"text": text})
+            };
+            items.push(json!({"idCustomField": id, "value": value}));
+        }
+        let body = json!({"customFieldItems": items});
+        let url = self.url(&format!("/cards/{card}/customFields"));
         let auth = self.auth.clone();
+        // The answer's body is not needed (and its shape is not documented): only its status.
         self.api
-            .send("delete_card", |c| {
-                c.delete(&url).header(AUTHORIZATION, auth.clone())
+            .send("set_custom_fields", |c| {
+                c.put(&url).header(AUTHORIZATION, auth.clone()).json(&body)
             })
             .await?;
         Ok(())
     }
 
-    pub async fn create_webhook(
-        &self,
-        callback_url: &str,
-        id_model: &str,
-        description: &str,
-    ) -> Result<Webhook, ClientError> {
-        let body =
-            json!({"callbackURL": callback_url, "idModel": id_model, "description": description});
-        let url = self.url("/webhooks");
-        let w: WireWebhook = self
-            .write("create_webhook", reqwest::Method::POST, url, &body)
-            .await?;
-        Ok(w.into())
-    }
-
-    /// The webhooks registered with this token (on every model).
-    pub async fn webhooks(&self) -> Result<Vec<Webhook>, ClientError> {
-        let token = id_segment("list_webhooks", self.token.expose_secret())?;
-        let url = self.url(&format!("/tokens/{token}/webhooks"));
-        let w: Vec<WireWebhook> = self.get("list_webhooks", url, &[]).await?;
-        Ok(w.into_iter().map(Into::into).collect())
-    }
-
-    pub async fn delete_webhook(&self, webhook_id: &str) -> Result<(), ClientError> {
-        let url = self.url(&format!(
-            "/webhooks/{}",
-            id_segment("delete_webhook", webhook_id)?
-        ));
+    pub async fn delete_card(&self, card_id: &str) -> Result<(), ClientError> {
+        let url = self.url(&format!("/cards/{}", id_segment("delete_card", card_id)?));
         let auth = self.auth.clone();
         self.api
-            .send("delete_webhook", |c| {
+            .send("delete_card", |c| {
                 c.delete(&url).header(AUTHORIZATION, auth.clone())
             })
             .await?;

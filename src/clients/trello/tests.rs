@@ -326,3 +326,50 @@ async fn reads_when_a_card_was_last_archived_from_its_actions() {
         "{gone:?}"
     );
 }
+
+#[tokio::test]
+async fn sets_and_clears_several_custom_texts_of_a_card_in_one_call() {
+    let (sb, c, _) = setup().await;
+    let b = sb.setup_board("More", &["New"], &["Email", "Phone", "Company"]);
+    let card = sb.user_create_card(&b.lists["New"], "Ada", "").unwrap();
+    let texts = BTreeMap::from([
+        (b.fields["Email"].clone(), "ada@example.com".to_owned()),
+        (b.fields["Phone"].clone(), "+44 1".to_owned()),
+        (b.fields["Company"].clone(), "Zoë & Co".to_owned()),
+    ]);
+    c.set_custom_texts(&card, &texts).await.unwrap();
+    let path = format!("/1/cards/{card}/customFields");
+    assert_eq!(sb.gate().calls().count("PUT", &path), 1, "one call");
+    assert_eq!(c.card(&card).await.unwrap().custom_texts, texts);
+
+    let clear = BTreeMap::from([
+        (b.fields["Phone"].clone(), String::new()),
+        (b.fields["Company"].clone(), "Acme".to_owned()),
+    ]);
+    c.set_custom_texts(&card, &clear).await.unwrap();
+    let now = c.card(&card).await.unwrap().custom_texts;
+    assert_eq!(
+        now,
+        BTreeMap::from([
+            (b.fields["Email"].clone(), "ada@example.com".to_owned()),
+            (b.fields["Company"].clone(), "Acme".to_owned()),
+        ]),
+        "an empty text clears its field"
+    );
+    let before = sb.gate().calls().records().len();
+    c.set_custom_texts(&card, &BTreeMap::new()).await.unwrap();
+    assert_eq!(
+        sb.gate().calls().records().len(),
+        before,
+        "no call for nothing"
+    );
+    let bad = BTreeMap::from([("not/an/id".to_owned(), "x".to_owned())]);
+    let err = c.set_custom_texts(&card, &bad).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::BadRequest { status: 0, .. }),
+        "{err}"
+    );
+    let gone = BTreeMap::from([("0123456789abcdef01234567".to_owned(), "x".to_owned())]);
+    let err = c.set_custom_texts(&card, &gone).await.unwrap_err();
+    assert!(matches!(err, ClientError::NotFound { .. }), "{err}");
+}

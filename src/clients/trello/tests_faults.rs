@@ -234,3 +234,33 @@ async fn a_create_refused_with_429_is_retried() {
     c.create_card(&new).await.expect("created after the 429");
     assert_eq!(sb.cards(&b.board_id).len(), 1);
 }
+
+/// The batch custom-field write is a PUT of values: when its answer is lost after Trello made
+/// the change, the client sends it again, and the second PUT changes nothing more.
+#[tokio::test]
+async fn a_custom_fields_write_whose_answer_is_lost_is_retried_safely() {
+    let (sb, c, _) = setup().await;
+    let b = sb.setup_board("More", &["New"], &["Email", "Phone"]);
+    let card = sb.user_create_card(&b.lists["New"], "Ada", "").unwrap();
+    sb.gate().set_faults(Faults {
+        fail_next: vec![0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    let texts = std::collections::BTreeMap::from([
+        (b.fields["Email"].clone(), "ada@example.com".to_owned()),
+        (b.fields["Phone"].clone(), "+44 1".to_owned()),
+    ]);
+    c.set_custom_texts(&card, &texts).await.expect("sent again");
+    let path = format!("/1/cards/{card}/customFields");
+    let calls = sb.gate().calls();
+    assert_eq!(calls.count("PUT", &path), 2, "{:?}", calls.records());
+    assert_eq!(calls.count_status(0), 1, "the first answer was lost");
+    assert_eq!(sb.card(&card).unwrap().custom_texts, texts);
+    let actions: Vec<_> = sb
+        .card_actions(&card)
+        .into_iter()
+        .filter(|a| a["type"] == "updateCustomFieldItem")
+        .collect();
+    assert_eq!(actions.len(), 2, "one per field, none from the retry");
+}

@@ -2,8 +2,9 @@
 //!
 //! Emulated, with Trello's wire format (field names, status codes, plain-text error bodies):
 //! members (`/members/me`), boards, lists (read, create), custom field definitions (read, create)
-//! and their items on cards (`PUT /cards/{id}/customField/{field}/item`), cards (read one, list a
-//! board's cards with `open|closed|all`, `customFieldItems`, `limit` ≤ 1000 and `before` paging,
+//! and their items on cards (one: `PUT /cards/{id}/customField/{field}/item`; several at once:
+//! `PUT /cards/{id}/customFields`), cards (read one, list a board's cards with `open|closed|all`,
+//! `customFieldItems`, `limit` ≤ 1000 and `before` paging,
 //! create, update, delete), a card's actions (`GET /cards/{id}/actions` with `filter`, newest
 //! first), and webhooks (create with a HEAD check of the callback, duplicate refusal per token,
 //! list per token, delete). Auth is the OAuth header or `key`/`token` query
@@ -19,6 +20,7 @@
 mod actions;
 mod auth;
 mod delivery;
+mod items;
 mod model;
 mod ops;
 mod request;
@@ -38,8 +40,8 @@ use model::Model;
 pub use model::{
     SandboxBoard, SandboxCard, SandboxField, SandboxList, SandboxMember, SandboxWebhook,
 };
-use ops::Core;
 pub use ops::{ApiError, NOT_FOUND};
+use ops::{Core, params};
 
 /// Trello's published quotas; tests scale them down.
 #[derive(Clone, Debug)]
@@ -99,13 +101,6 @@ fn random_hex(len: usize) -> String {
     (0..len)
         .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
         .collect()
-}
-
-fn params(v: Value) -> ops::Params {
-    match v {
-        Value::Object(map) => map,
-        _ => ops::Params::new(),
-    }
 }
 
 impl TrelloSandbox {
@@ -310,7 +305,7 @@ impl TrelloSandbox {
             json!({"value": if text.is_empty() { json!("") } else { json!({"text": text}) }}),
         );
         self.core
-            .change(|m| ops::set_item(m, &self.user_member_id, card_id, field_id, &p))
+            .change(|m| items::set_item(m, &self.user_member_id, card_id, field_id, &p))
             .map(drop)
     }
 
@@ -333,6 +328,12 @@ impl TrelloSandbox {
 
     pub fn card(&self, card_id: &str) -> Option<SandboxCard> {
         self.core.lock().card(card_id).cloned()
+    }
+
+    /// The card's actions, oldest first, each as `GET /cards/{id}/actions` shows it.
+    pub fn card_actions(&self, card_id: &str) -> Vec<Value> {
+        let m = self.core.lock();
+        m.card_actions.get(card_id).cloned().unwrap_or_default()
     }
 
     pub fn lists(&self, board_id: &str) -> Vec<SandboxList> {

@@ -14,7 +14,7 @@ use super::model::{self, Model, SandboxCard, SandboxField, SandboxList};
 
 pub const NOT_FOUND: &str = "The requested resource was not found.";
 /// Trello's limit on card names and descriptions.
-const MAX_TEXT: usize = 16384;
+pub(super) const MAX_TEXT: usize = 16384;
 
 /// An error answered the way Trello does: a status and a short plain-text body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,14 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 pub type Params = Map<String, Value>;
+
+/// The parameters of a JSON object (the `user_*` methods build theirs so); anything else has none.
+pub fn params(v: Value) -> Params {
+    match v {
+        Value::Object(map) => map,
+        _ => Params::new(),
+    }
+}
 
 /// The emulator's state and its delivery queue, shared by the server and the sandbox handle.
 pub struct Core {
@@ -146,7 +154,7 @@ fn due_param(p: &Params) -> Result<Option<Option<String>>, ApiError> {
     }
 }
 
-fn action(m: &mut Model, board: &str, actor: &str, kind: &str, data: Value) -> Action {
+pub(super) fn action(m: &mut Model, board: &str, actor: &str, kind: &str, data: Value) -> Action {
     let id = m.new_id();
     actions::build(m, id, board, actor, kind, data, Utc::now())
 }
@@ -251,58 +259,6 @@ pub fn update_card(
         *card = after.clone();
     }
     Ok((model::card_json(m, &after, false), acts))
-}
-
-/// PUT `/cards/{id}/customField/{field}/item`: `{"value": {"text": …}}` sets, `""`/`{}` clear.
-pub fn set_item(
-    m: &mut Model,
-    actor: &str,
-    card_id: &str,
-    field_id: &str,
-    p: &Params,
-) -> Result<(Value, Vec<Action>), ApiError> {
-    let card = m.card(card_id).cloned().ok_or_else(ApiError::not_found)?;
-    let field: SandboxField = m.field(field_id).cloned().ok_or_else(ApiError::not_found)?;
-    if field.id_board != card.id_board {
-        return Err(ApiError::not_found());
-    }
-    let text = match p.get("value") {
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::Object(o)) if o.is_empty() => None,
-        Some(Value::Object(o)) if field.field_type == "text" => match o.get("text") {
-            Some(Value::String(s)) if s.chars().count() <= MAX_TEXT => {
-                Some(s.clone()).filter(|s| !s.is_empty())
-            }
-            _ => return Err(ApiError::invalid("value")),
-        },
-        _ => return Err(ApiError::invalid("value")),
-    };
-    let old = card.custom_texts.get(&field.id).cloned();
-    let key = (card.id.clone(), field.id.clone());
-    let item_id = match m.item_ids.get(&key) {
-        Some(id) => id.clone(),
-        None => m.new_id(),
-    };
-    let item = model::item_json(&item_id, &card.id, &field.id, text.as_deref());
-    if old == text {
-        return Ok((item, Vec::new()));
-    }
-    if let Some(c) = m.card_mut(&card.id) {
-        match &text {
-            Some(t) => c.custom_texts.insert(field.id.clone(), t.clone()),
-            None => c.custom_texts.remove(&field.id),
-        };
-        c.date_last_activity = Utc::now();
-    }
-    match text {
-        Some(_) => m.item_ids.insert(key, item_id),
-        None => m.item_ids.remove(&key),
-    };
-    let data = json!({"card": card_ref(&card),
-        "customField": {"id": field.id, "name": field.name, "type": field.field_type},
-        "customFieldItem": item, "old": {"value": old.map(|t| json!({"text": t}))}});
-    let act = action(m, &card.id_board, actor, "updateCustomFieldItem", data);
-    Ok((item, vec![act]))
 }
 
 pub fn delete_card(m: &mut Model, actor: &str, id: &str) -> Result<(Value, Vec<Action>), ApiError> {

@@ -40,6 +40,7 @@ pub fn router(ctx: Ctx, gate: Gate) -> Router {
                 .delete(writes::delete_card),
         )
         .route("/cards/{id}/customFieldItems", get(card_items))
+        .route("/cards/{id}/customFields", put(writes::set_items))
         .route("/cards/{id}/actions", get(card_actions))
         .route(
             "/cards/{id}/customField/{field}/item",

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::items;
 use super::model::{self, SandboxWebhook};
 use super::ops::{self, ApiError, Params};
 use super::request::{Ctx, Q, check_id};
@@ -61,7 +62,20 @@ pub async fn set_item(
     check_id(&field)?;
     let p = params(q, &body)?;
     ctx.core
-        .change(|m| ops::set_item(m, &ctx.api_member_id, &id, &field, &p))
+        .change(|m| items::set_item(m, &ctx.api_member_id, &id, &field, &p))
+        .map(Json)
+}
+
+pub async fn set_items(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    q: Q,
+    body: Bytes,
+) -> Answer {
+    check_id(&id)?;
+    let p = params(q, &body)?;
+    ctx.core
+        .change(|m| items::set_items(m, &ctx.api_member_id, &id, &p))
         .map(Json)
 }
 

@@ -1,5 +1,6 @@
-//! Trello commands of the dispatcher: create (or adopt) a lead's card, update it, set a custom
-//! field. The card id is read from the link at send time, never from the command.
+//! Trello commands of the dispatcher: create (or adopt) a lead's card, update it, set its custom
+//! fields (all in one call). The card id is read from the link at send time, never from the
+//! command.
 
 use std::collections::BTreeMap;
 
@@ -74,8 +75,13 @@ impl Dispatcher {
                 };
                 Ok(self.update_linked(&ctx, claimed, &link, update).await)
             }
+            Command::SetCustomFields { fields, .. } => {
+                Ok(self.set_fields(&ctx, claimed, &link, fields).await)
+            }
+            // A row stored before custom fields were written together: a batch of one.
             Command::SetCustomField { field_id, text, .. } => {
-                Ok(self.set_field(&ctx, claimed, &link, field_id, text).await)
+                let fields = BTreeMap::from([(field_id.clone(), text.clone())]);
+                Ok(self.set_fields(&ctx, claimed, &link, &fields).await)
             }
             Command::MarkCard { .. } => {
                 Ok(Outcome::Invalid("a mark_card reached the link path".into()))
@@ -110,25 +116,28 @@ impl Dispatcher {
         }
     }
 
-    /// Sets one custom field of the lead's linked card.
-    async fn set_field(
+    /// Sets custom fields of the lead's linked card, all in one call.
+    async fn set_fields(
         &self,
         ctx: &PairContext,
         claimed: &Claimed,
         link: &Link,
-        field_id: &str,
-        text: &str,
+        fields: &BTreeMap<String, String>,
     ) -> Outcome {
         let Some(card_id) = link.card_id.as_deref() else {
             return Outcome::skipped("the lead has no card to update");
         };
-        match self.trello.set_custom_text(card_id, field_id, text).await {
+        if fields.is_empty() {
+            return Outcome::skipped("the update changes nothing");
+        }
+        match self.trello.set_custom_texts(card_id, fields).await {
             Ok(()) => Outcome::sent(FollowUp::default()),
-            // Either the card or the field definition is gone: ask about the card.
+            // Either the card or a field definition is gone: ask about the card.
             Err(ClientError::NotFound { .. }) => match self.trello.card(card_id).await {
                 Err(ClientError::NotFound { .. }) => card_gone(ctx, claimed, link, card_id),
                 Ok(_) => Outcome::Invalid(format!(
-                    "custom field {field_id} no longer exists on the board of pair {}",
+                    "a custom field of {} no longer exists on the board of pair {}",
+                    fields.keys().cloned().collect::<Vec<_>>().join(", "),
                     ctx.name
                 )),
                 Err(e) => Outcome::failed(&e),
@@ -236,25 +245,24 @@ impl Dispatcher {
         Ok(created(row, link, lead_id, name, &card, ctx))
     }
 
-    /// Sets the new card's custom fields. On an adopted card, a field that holds a value was set
-    /// by us or by a user since: either way it is not ours to overwrite; an empty one is still
-    /// ours to set.
+    /// Sets the new card's custom fields, in one call. On an adopted card, a field that holds a
+    /// value was set by us or by a user since: either way it is not ours to overwrite; an empty
+    /// one is still ours to set.
     async fn set_custom_fields(
         &self,
         card: &Card,
         custom: &BTreeMap<String, String>,
         was_adopted: bool,
     ) -> Result<(), ClientError> {
-        for (field_id, text) in custom {
-            let current = card.custom_texts.get(field_id);
-            if current == Some(text) || (was_adopted && current.is_some_and(|v| !v.is_empty())) {
-                continue;
-            }
-            self.trello
-                .set_custom_text(&card.id, field_id, text)
-                .await?;
-        }
-        Ok(())
+        let unset: BTreeMap<String, String> = custom
+            .iter()
+            .filter(|(field_id, text)| {
+                let current = card.custom_texts.get(*field_id);
+                current != Some(*text) && !(was_adopted && current.is_some_and(|v| !v.is_empty()))
+            })
+            .map(|(id, text)| (id.clone(), text.clone()))
+            .collect();
+        self.trello.set_custom_texts(&card.id, &unset).await
     }
 
     /// The lead's card on the pair's board, found by its description marker; an open one is

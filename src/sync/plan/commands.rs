@@ -39,7 +39,14 @@ pub enum Command {
     /// when this is sent: the notes read when it was planned may be older than the card's
     /// (a user typing while the reconciler adopts the card), and are not this write's to set.
     MarkCard { lead_id: String, card_id: String },
-    /// Set (or clear, with "") one text custom field of the lead's card.
+    /// Set (or clear, with "") text custom fields of the lead's card, all in one call.
+    SetCustomFields {
+        lead_id: String,
+        /// Custom field id -> text.
+        fields: BTreeMap<String, String>,
+    },
+    /// One field of [`Command::SetCustomFields`]: no longer planned, but outbox rows stored
+    /// before the upgrade carry it and must still send.
     SetCustomField {
         lead_id: String,
         field_id: String,
@@ -94,6 +101,11 @@ impl Command {
             .collect(),
             // Keeps the card's notes: no field value of ours.
             Command::MarkCard { .. } => Vec::new(),
+            Command::SetCustomFields { fields, .. } => fields
+                .keys()
+                .filter_map(|id| ctx.field_of(id))
+                .map(|f| (Side::Trello, f))
+                .collect(),
             Command::SetCustomField { field_id, .. } => ctx
                 .field_of(field_id)
                 .map(|f| (Side::Trello, f))
@@ -107,6 +119,7 @@ impl Command {
             Self::CreateCard { .. } => "create_card",
             Self::UpdateCard { .. } => "update_card",
             Self::MarkCard { .. } => "mark_card",
+            Self::SetCustomFields { .. } => "set_custom_fields",
             Self::SetCustomField { .. } => "set_custom_field",
             Self::WriteRow { .. } => "write_row",
             Self::AppendRow { .. } => "append_row",
@@ -133,6 +146,7 @@ impl Command {
             Self::CreateCard { lead_id, .. }
             | Self::UpdateCard { lead_id, .. }
             | Self::MarkCard { lead_id, .. }
+            | Self::SetCustomFields { lead_id, .. }
             | Self::SetCustomField { lead_id, .. }
             | Self::WriteRow { lead_id, .. }
             | Self::AppendRow { lead_id, .. } => lead_id,
@@ -146,17 +160,47 @@ mod tests {
 
     #[test]
     fn commands_round_trip_through_json_with_their_kind_and_target() {
-        let cmd = Command::SetCustomField {
+        let cmd = Command::SetCustomFields {
             lead_id: "L1".into(),
-            field_id: "f1".into(),
-            text: "Zoë".into(),
+            fields: BTreeMap::from([("f1".into(), "Zoë".into()), ("f2".into(), String::new())]),
         };
         let json = serde_json::to_value(&cmd).expect("serialise");
-        assert_eq!(json["kind"], "set_custom_field");
+        assert_eq!(json["kind"], "set_custom_fields");
+        assert_eq!(json["fields"], serde_json::json!({"f1": "Zoë", "f2": ""}));
         let back: Command = serde_json::from_value(json).expect("parse");
         assert_eq!(back, cmd);
         assert_eq!(back.target(TrackerKind::Airtable), "trello");
         assert_eq!(back.lead_id(), "L1");
+    }
+
+    #[test]
+    fn a_set_custom_field_payload_stored_before_the_upgrade_still_reads() {
+        let stored =
+            r#"{"kind":"set_custom_field","lead_id":"L1","field_id":"f-phone","text":"+44 1"}"#;
+        let cmd: Command = serde_json::from_str(stored).expect("parse");
+        assert_eq!(cmd.kind(), "set_custom_field");
+        assert_eq!(cmd.target(TrackerKind::Sheets), "trello");
+        let ctx = crate::sync::test_support::ctx();
+        assert_eq!(cmd.fields_written(&ctx), vec![(Side::Trello, Field::Phone)]);
+    }
+
+    #[test]
+    fn a_custom_fields_write_names_each_field_it_writes() {
+        let cmd = Command::SetCustomFields {
+            lead_id: "L1".into(),
+            fields: BTreeMap::from([
+                ("f-email".into(), "a@x".into()),
+                ("f-company".into(), "B".into()),
+                ("f-gone".into(), "?".into()),
+            ]),
+        };
+        let mut written = cmd.fields_written(&crate::sync::test_support::ctx());
+        written.sort_by_key(|(_, f)| f.as_str());
+        assert_eq!(
+            written,
+            vec![(Side::Trello, Field::Company), (Side::Trello, Field::Email)],
+            "a field no longer on the board is no field of ours"
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct LeadPlan {
 }
 
 /// Merges every observed field and turns the writes into commands: one card update (or one
-/// create) and one row write at most, plus a command per custom field.
+/// create), one custom-field write and one row write at most.
 pub fn plan_lead(
     ctx: &PairContext,
     link: &LinkView,
@@ -193,14 +193,14 @@ fn card_updates(
             closed,
         });
     }
-    for field in [Field::Email, Field::Phone, Field::Company] {
-        if let (Some(text), Some(field_id)) = (writes.get(&field), ctx.field_id(field)) {
-            plan.commands.push(Command::SetCustomField {
-                lead_id: lead_id.clone(),
-                field_id: field_id.to_owned(),
-                text: text.clone(),
-            });
-        }
+    // Every changed custom field in one command, hence one Trello call, not one per field.
+    let fields: BTreeMap<String, String> = [Field::Email, Field::Phone, Field::Company]
+        .into_iter()
+        .filter_map(|field| Some((ctx.field_id(field)?.to_owned(), writes.get(&field)?.clone())))
+        .collect();
+    if !fields.is_empty() {
+        plan.commands
+            .push(Command::SetCustomFields { lead_id, fields });
     }
 }
 

@@ -80,7 +80,7 @@ fn a_new_lead_becomes_one_create_card_with_marker_list_and_custom_fields() {
 }
 
 #[test]
-fn sheet_edits_of_a_linked_lead_become_one_update_and_custom_field_sets() {
+fn sheet_edits_of_a_linked_lead_become_one_update_and_one_custom_field_write() {
     let state = agreed(&[
         (Field::Name, "Ada"),
         (Field::Status, "New"),
@@ -113,12 +113,50 @@ fn sheet_edits_of_a_linked_lead_become_one_update_and_custom_field_sets() {
                 id_list: Some("l-lost".into()),
                 closed: None,
             },
-            Command::SetCustomField {
+            Command::SetCustomFields {
                 lead_id: "L1".into(),
-                field_id: "f-company".into(),
-                text: "B".into(),
+                fields: BTreeMap::from([("f-company".into(), "B".into())]),
             },
         ]
+    );
+}
+
+#[test]
+fn several_changed_custom_fields_of_a_card_become_one_command() {
+    let state = agreed(&[
+        (Field::Name, "Ada"),
+        (Field::Email, "a@x"),
+        (Field::Phone, "1"),
+        (Field::Company, "A"),
+    ]);
+    let sheet = sheet_row(
+        &[
+            (Field::Name, "Ada"),
+            (Field::Email, "b@x"),
+            (Field::Phone, ""),
+            (Field::Company, "B"),
+        ],
+        10,
+    );
+    let plan = plan_lead(
+        &ctx(),
+        &link(true),
+        &state,
+        &sheet,
+        &LeadObservation::new(),
+        t(11),
+    );
+    assert_eq!(
+        plan.commands,
+        vec![Command::SetCustomFields {
+            lead_id: "L1".into(),
+            fields: BTreeMap::from([
+                ("f-company".into(), "B".into()),
+                ("f-email".into(), "b@x".into()),
+                ("f-phone".into(), String::new()),
+            ]),
+        }],
+        "one write for the three fields, the cleared phone included"
     );
 }
 
