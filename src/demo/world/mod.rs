@@ -145,31 +145,7 @@ impl World {
             TrackerKind::Airtable => Some(airtable::start(options.airtable_limited).await?),
             TrackerKind::Sheets => None,
         };
-        let mut pairs = Vec::new();
-        for (i, name) in options.pairs.iter().enumerate() {
-            let board = trello.setup_board(&format!("Leads {name}"), &LISTS, &FIELDS);
-            let spreadsheet_id = format!(
-                "sheet{}{}",
-                i + 1,
-                &uuid::Uuid::new_v4().simple().to_string()[..12]
-            );
-            google.create_spreadsheet(&spreadsheet_id);
-            google
-                .add_sheet(&spreadsheet_id, SHEET)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            google
-                .set_rows(&spreadsheet_id, SHEET, 1, &[HEADER])
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let table = (at.as_ref())
-                .map(|sandbox| airtable::setup_table(sandbox, name))
-                .transpose()?;
-            pairs.push(WorldPair {
-                name: name.clone(),
-                board,
-                spreadsheet_id,
-                table,
-            });
-        }
+        let pairs = setup_pairs(&options, &trello, &google, at.as_ref())?;
         google.write_service_account_key(&dir.join("service_account.json"))?;
         let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let secret = format!(
@@ -332,6 +308,41 @@ impl World {
             .find(|p| p.name == name)
             .unwrap_or(&self.pairs[0])
     }
+}
+
+/// A board, a sheet with the header row and, in an Airtable world, a table for each pair.
+fn setup_pairs(
+    options: &WorldOptions,
+    trello: &TrelloSandbox,
+    google: &GoogleSandbox,
+    at: Option<&AirtableSandbox>,
+) -> anyhow::Result<Vec<WorldPair>> {
+    let mut pairs = Vec::new();
+    for (i, name) in options.pairs.iter().enumerate() {
+        let board = trello.setup_board(&format!("Leads {name}"), &LISTS, &FIELDS);
+        let spreadsheet_id = format!(
+            "sheet{}{}",
+            i + 1,
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        google.create_spreadsheet(&spreadsheet_id);
+        google
+            .add_sheet(&spreadsheet_id, SHEET)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        google
+            .set_rows(&spreadsheet_id, SHEET, 1, &[HEADER])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let table = at
+            .map(|sandbox| airtable::setup_table(sandbox, name))
+            .transpose()?;
+        pairs.push(WorldPair {
+            name: name.clone(),
+            board,
+            spreadsheet_id,
+            table,
+        });
+    }
+    Ok(pairs)
 }
 
 fn config_text(
