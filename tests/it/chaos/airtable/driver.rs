@@ -96,11 +96,15 @@ impl Driver {
         }
     }
 
-    /// Plays `steps` random actions with short random gaps.
+    /// Plays `steps` random actions with short random gaps, and a restart at a random step.
     pub async fn play(&mut self, steps: usize) -> anyhow::Result<()> {
-        for _ in 0..steps {
+        let restart_at = self.rng.random_range(0..steps.max(1));
+        for step in 0..steps {
             let action = common::pick(&mut self.rng, &ACTIONS, Action::Pause);
             self.act(action).await?;
+            if step == restart_at {
+                self.act(Action::Restart).await?;
+            }
             let gap = self.rng.random_range(0..150);
             tokio::time::sleep(Duration::from_millis(gap)).await;
         }

@@ -217,3 +217,109 @@ fn check_edits(history: &History, key: &str, record: &RecordView, bad: &mut Vec<
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::oracle::Side;
+    use super::*;
+
+    fn record(id: &str, name: &str, url: &str) -> RecordView {
+        let mut values: HashMap<Field, String> =
+            FIELDS.iter().map(|f| (*f, String::new())).collect();
+        values.insert(Field::Name, name.into());
+        values.insert(Field::Status, "New".into());
+        RecordView {
+            id: id.into(),
+            values,
+            card_url: url.into(),
+            lead_id: String::new(),
+        }
+    }
+
+    fn card(id: &str, marker: &str, record: &RecordView) -> Card {
+        Card {
+            view: CardView {
+                id: id.into(),
+                marker: Some(marker.into()),
+                closed: false,
+                values: record.values.clone(),
+                phone: String::new(),
+            },
+            url: format!("https://trello.com/c/{id}"),
+        }
+    }
+
+    fn lead(key: &str, record: &str) -> Lead {
+        Lead {
+            key: key.into(),
+            record: Some(record.into()),
+            card: None,
+            unnamed: false,
+        }
+    }
+
+    fn history() -> History {
+        let mut h = History::default();
+        h.record("k1", Field::Name, Side::Sheet, "Ada", "");
+        h.record("k1", Field::Status, Side::Sheet, "New", "");
+        h
+    }
+
+    #[test]
+    fn a_record_with_its_one_card_passes_and_a_second_card_or_record_is_named() {
+        let (h, removed) = (history(), Removed::default());
+        let r = record("recA", "Ada", "https://trello.com/c/c1");
+        let leads = [lead("k1", "recA")];
+        let one = [card("c1", "recA", &r)];
+        let records = [r.clone()];
+        let end = |cards| End {
+            history: &h,
+            removed: &removed,
+            leads: &leads,
+            records: &records,
+            cards,
+        };
+        assert_eq!(check(&end(&one)), Vec::<String>::new());
+        let two = [card("c1", "recA", &r), card("c2", "recA", &r)];
+        let bad = check(&end(&two));
+        assert!(bad.iter().any(|b| b.contains("has open cards")), "{bad:?}");
+        // A record nobody made, pointing at the same card: a duplicate record.
+        let records = [r.clone(), record("recB", "Ada", "https://trello.com/c/c1")];
+        let end = End {
+            records: &records,
+            ..end(&one)
+        };
+        let bad = check(&end);
+        assert!(bad.iter().any(|b| b.contains("made by no user")), "{bad:?}");
+        assert!(bad.iter().any(|b| b.contains("both point at")), "{bad:?}");
+    }
+
+    #[test]
+    fn a_reverted_edit_and_a_deleted_record_with_an_open_card_are_named() {
+        let (mut h, mut removed) = (history(), Removed::default());
+        let r = record("recA", "Ada", "https://trello.com/c/c1");
+        h.record("k1", Field::Name, Side::Trello, "Ada L", "Ada");
+        let (leads, cards) = ([lead("k1", "recA")], [card("c1", "recA", &r)]);
+        let records = [r.clone()];
+        let bad = check(&End {
+            history: &h,
+            removed: &removed,
+            leads: &leads,
+            records: &records,
+            cards: &cards,
+        });
+        assert!(bad.iter().any(|b| b.contains("ends as \"Ada\"")), "{bad:?}");
+        removed.records_deleted.insert("k1".into());
+        let bad = check(&End {
+            history: &h,
+            removed: &removed,
+            leads: &leads,
+            records: &[],
+            cards: &cards,
+        });
+        assert!(
+            bad.iter().any(|b| b.contains("one archived is due")),
+            "{bad:?}"
+        );
+    }
+}
