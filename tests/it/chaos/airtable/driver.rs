@@ -18,7 +18,7 @@ use super::super::oracle::History;
 use super::oracle::Removed;
 
 /// The actions and their weights: how often each is drawn.
-const ACTIONS: [(Action, u32); 17] = [
+const ACTIONS: [(Action, u32); 18] = [
     (Action::NewRecord, 12),
     (Action::NameLater, 4),
     (Action::RecordEdit, 18),
@@ -36,6 +36,7 @@ const ACTIONS: [(Action, u32); 17] = [
     (Action::ArchiveCard, 2),
     (Action::DeleteCard, 1),
     (Action::DeleteRecord, 2),
+    (Action::Burst, 4),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +58,7 @@ enum Action {
     ArchiveCard,
     DeleteCard,
     DeleteRecord,
+    Burst,
 }
 
 /// One lead as its users know it: by the record they made, or by the card they made (whose
@@ -167,6 +169,7 @@ impl Driver {
             Action::ArchiveCard => self.archive_card(),
             Action::DeleteCard => self.delete_card(),
             Action::DeleteRecord => self.delete_record(),
+            Action::Burst => self.burst(),
         }
     }
 
@@ -235,6 +238,20 @@ impl Driver {
     pub fn pick_live(&mut self) -> Option<Lead> {
         let live = self.live();
         (!live.is_empty()).then(|| live[self.rng.random_range(0..live.len())].clone())
+    }
+
+    /// A few edits on either side with no pause between them: one debounce window, or two.
+    fn burst(&mut self) -> anyhow::Result<()> {
+        let n = self.rng.random_range(2..6);
+        self.note(format!("burst of {n} edits"));
+        for _ in 0..n {
+            if self.rng.random_bool(0.5) {
+                self.record_edit(None)?;
+            } else {
+                self.card_edit(None)?;
+            }
+        }
+        Ok(())
     }
 
     fn faults(&mut self) {

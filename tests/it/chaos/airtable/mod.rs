@@ -7,7 +7,8 @@
 //!
 //! A failing seed prints the command that replays it:
 //! `LEADSYNC_CHAOS_AIRTABLE_SEED=<seed> cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture`.
-//! A run of many, outside `cargo test`'s default set:
+//! A run of many, outside `cargo test`'s default set (`LEADSYNC_CHAOS_AIRTABLE_STEPS=n` for
+//! longer histories; `.ci/run` reports seeds 1..21):
 //! `LEADSYNC_CHAOS_AIRTABLE_SEEDS=1..51 cargo test --release --locked --test it chaos::airtable::many -- --ignored --nocapture`.
 
 mod driver;
@@ -43,6 +44,9 @@ pub async fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
     let started = Instant::now();
     let world = World::start(WorldOptions {
         debounce_ms: 100,
+        // Reconciliations of their own every 2 s race the worker and the dispatcher, as the
+        // users' edits and the faults go on.
+        reconcile_interval_secs: 2,
         tracker: TrackerKind::Airtable,
         ..WorldOptions::default()
     })
@@ -61,7 +65,7 @@ pub async fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "chaos (airtable) seed {seed} failed after {:.1} s:\n  {}\nhistory:\n  {}\nreplay: LEADSYNC_CHAOS_AIRTABLE_SEED={seed} cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture",
+        "chaos (airtable) seed {seed} failed after {:.1} s:\n  {}\nhistory:\n  {}\nreplay: LEADSYNC_CHAOS_AIRTABLE_SEED={seed} LEADSYNC_CHAOS_AIRTABLE_STEPS={steps} cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture",
         started.elapsed().as_secs_f64(),
         outcome.join("\n  "),
         d.log.join("\n  "),
@@ -179,6 +183,7 @@ async fn many() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "replays LEADSYNC_CHAOS_AIRTABLE_SEED"]
 async fn replay() {
+    crate::helpers::test_log();
     let seed: u64 = std::env::var("LEADSYNC_CHAOS_AIRTABLE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

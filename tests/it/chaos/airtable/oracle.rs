@@ -175,6 +175,13 @@ fn check_lead(end: &End, lead: &Lead, bad: &mut Vec<String>) {
         ));
         return;
     }
+    if !archived && !closed.is_empty() {
+        // A card archived by its user comes back when the status changes: never a new one.
+        bad.push(format!(
+            "record {id} ({key}) has its open card and {} archived ones",
+            closed.len()
+        ));
+    }
     let card = if archived { closed[0] } else { open[0] };
     check_card(id, record, card, archived, bad);
 }
