@@ -35,6 +35,10 @@ fn steps() -> usize {
     let set = std::env::var("LEADSYNC_CHAOS_AIRTABLE_STEPS").ok();
     set.and_then(|s| s.parse().ok()).unwrap_or(STEPS)
 }
+/// Seeds that once found a bug, with their steps; `many` plays them first. (81, 80): a
+/// reconciliation re-planned a record's lead the worker had just linked, and the card's older
+/// name was copied over the user's renames.
+const REGRESSIONS: &[(u64, usize)] = &[(81, 80)];
 /// Histories played at once (each has its own emulators and daemon).
 const AT_ONCE: usize = 2;
 
@@ -175,9 +179,16 @@ fn seeds_played(var: &str) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a long run: LEADSYNC_CHAOS_AIRTABLE_SEEDS=a..b"]
 async fn many() {
-    let seeds = seeds_played("LEADSYNC_CHAOS_AIRTABLE_SEEDS");
+    let mut seeds: Vec<u64> = REGRESSIONS.iter().map(|(s, _)| *s).collect();
+    seeds.extend(seeds_played("LEADSYNC_CHAOS_AIRTABLE_SEEDS"));
+    let mut seen = std::collections::HashSet::new();
+    seeds.retain(|s| seen.insert(*s));
     let steps = steps();
-    common::run_many(seeds, AT_ONCE, move |s| run_seed(s, steps)).await;
+    let steps_of = move |seed: u64| {
+        let found = REGRESSIONS.iter().find(|(s, _)| *s == seed);
+        found.map_or(steps, |(_, n)| *n)
+    };
+    common::run_many(seeds, AT_ONCE, move |s| run_seed(s, steps_of(s))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
