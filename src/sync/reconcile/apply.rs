@@ -50,8 +50,25 @@ pub(super) async fn skipped_leads(
     Ok(skip)
 }
 
+/// Every action's store changes, in order; a lead in `skip` (or joining it) is left alone.
+pub(super) async fn apply_all(
+    tx: &mut SqliteConnection,
+    ctx: &PairContext,
+    actions: &[Action],
+    (key, now_ms): (&str, i64),
+    skip: &mut HashSet<String>,
+) -> Result<(), StoreError> {
+    for action in actions {
+        if action.lead_id().is_some_and(|l| skip.contains(l)) {
+            continue;
+        }
+        apply_action(&mut *tx, ctx, action, key, now_ms, skip).await?;
+    }
+    Ok(())
+}
+
 /// One action's store changes; a lead whose card turns out to be linked already joins `skip`.
-pub(super) async fn apply_action(
+async fn apply_action(
     tx: &mut SqliteConnection,
     ctx: &PairContext,
     action: &Action,
@@ -117,7 +134,8 @@ pub(super) async fn apply_action(
     Ok(())
 }
 
-/// Links a lead to its row (and card); a card another lead holds is never linked twice.
+/// Links a lead to its row (and card); a card another lead holds is never linked twice, and a
+/// lead linked since the plan's reads is left to the next pass.
 async fn link_lead(
     tx: &mut SqliteConnection,
     ctx: &PairContext,
@@ -144,7 +162,21 @@ async fn link_lead(
         id_assigned: *new_id_for_row,
     };
     match links::insert(&mut *tx, &new).await {
-        Ok(_) => {
+        // The plan saw no link for the lead, yet one is there: the worker linked it after the
+        // plan's state was read (a commit stamped before the reads began but landing after,
+        // which `skipped_leads` cannot see). Its plan came from that stale state: applied, it
+        // would record agreed values its card never gets (a second create_card is skipped,
+        // the lead having a card), and the card's real values would then read as a user's
+        // edit and be copied over the tracker's newer ones.
+        Ok(false) => {
+            skip.insert(lead_id.clone());
+            tracing::info!(
+                pair,
+                lead_id,
+                "lead linked since the reconciliation read it; left to the next pass"
+            );
+        }
+        Ok(true) => {
             note(
                 &mut *tx,
                 ctx,
@@ -219,5 +251,76 @@ pub(super) fn log_applied(ctx: &PairContext, actions: &[Action]) {
             Action::Warning { message } => tracing::warn!(pair, "{message}"),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::pairs;
+    use crate::store::testdb::{pair, temp_db};
+    use crate::sync::plan::LeadPlan;
+    use crate::sync::reconcile::action::lead_action;
+    use crate::sync::test_support::ctx;
+
+    async fn count(db: &crate::store::Db, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&db.pool)
+            .await
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_lead_the_worker_linked_after_the_reads_keeps_its_state_and_gets_no_second_create() {
+        let db = temp_db().await;
+        pairs::upsert_all(&db, &[pair("p")]).await.expect("pair");
+        let ctx = ctx();
+        // The plan was made when no link held lead recA (an Airtable record's id); the worker
+        // linked it, and planned its card, before this transaction.
+        let worker = links::NewLink {
+            pair: "p".into(),
+            lead_id: "recA".into(),
+            card_id: None,
+            card_short_url: None,
+            row_hint: None,
+            id_assigned: false,
+        };
+        assert!(links::insert(&db.pool, &worker).await.expect("linked"));
+        let create = Command::CreateCard {
+            lead_id: "recA".into(),
+            list_id: "l-new".into(),
+            name: "Ada (read later)".into(),
+            desc: String::new(),
+            custom: Default::default(),
+        };
+        let plan = LeadPlan {
+            commands: vec![create],
+            ..LeadPlan::default()
+        };
+        let actions = [
+            Action::LinkLead {
+                lead_id: "recA".into(),
+                card_id: None,
+                card_short_url: None,
+                row: Some(2),
+                new_id_for_row: false,
+            },
+            lead_action("recA", None, plan),
+        ];
+        let mut skip = HashSet::new();
+        let mut tx = db.begin_write().await.expect("tx");
+        apply_all(&mut tx, &ctx, &actions, ("rc1", 1), &mut skip)
+            .await
+            .expect("applied");
+        tx.commit().await.expect("commit");
+        assert!(skip.contains("recA"), "left to the next pass");
+        let queued = count(&db, "SELECT count(*) FROM outbox WHERE lead_id = 'recA'").await;
+        assert_eq!(queued, 0, "no second create_card from the stale plan");
+        let noted = count(
+            &db,
+            "SELECT count(*) FROM activity WHERE lead_id = 'recA' AND decision = 'lead_linked'",
+        )
+        .await;
+        assert_eq!(noted, 0, "not logged as linked by the reconciliation");
     }
 }

@@ -203,12 +203,7 @@ impl Reconciler {
         let pair = ctx.name.as_str();
         let mut tx = self.db.begin_write().await?;
         let mut skip = apply::skipped_leads(&mut tx, pair, actions, shown, started_ms).await?;
-        for action in actions {
-            if action.lead_id().is_some_and(|l| skip.contains(l)) {
-                continue;
-            }
-            apply::apply_action(&mut tx, ctx, action, &key, now_ms, &mut skip).await?;
-        }
+        apply::apply_all(&mut tx, ctx, actions, (&key, now_ms), &mut skip).await?;
         pairs::record_reconcile(&mut *tx, pair, now_ms).await?;
         activity::prune_older_than(&mut *tx, self.retention_days).await?;
         tx.commit().await?;

@@ -5,16 +5,16 @@
 use std::time::Duration;
 
 use leadsync::demo::ops::SheetEventDelivery;
-use leadsync::demo::world::{HEADER, LISTS, SHEET, World};
-use leadsync::sandbox::common::Faults;
+use leadsync::demo::world::{HEADER, SHEET, World};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+use super::common;
+pub use super::common::PAIR;
 use super::oracle::{Field, History};
 use super::removals::Removed;
 
-pub const PAIR: &str = "default";
 pub(super) const PHONE: usize = 3;
 
 /// The actions and their weights: how often each is drawn.
@@ -93,17 +93,8 @@ impl Driver {
 
     /// Plays `steps` random actions with short random gaps.
     pub async fn play(&mut self, steps: usize) -> anyhow::Result<()> {
-        let total: u32 = ACTIONS.iter().map(|(_, w)| w).sum();
         for _ in 0..steps {
-            let mut pick = self.rng.random_range(0..total);
-            let action = ACTIONS
-                .iter()
-                .find(|(_, w)| {
-                    let hit = pick < *w;
-                    pick = pick.saturating_sub(*w);
-                    hit
-                })
-                .map_or(Action::Pause, |(a, _)| *a);
+            let action = common::pick(&mut self.rng, &ACTIONS, Action::Pause);
             self.act(action).await?;
             let gap = self.rng.random_range(0..150);
             tokio::time::sleep(Duration::from_millis(gap)).await;
@@ -142,7 +133,7 @@ impl Driver {
             Action::Restart => {
                 self.note("restart the daemon".into());
                 self.w.stop_app().await?;
-                self.start().await
+                common::start(&mut self.w, &mut self.log).await
             }
             Action::Reconcile => {
                 self.note("reconcile".into());
@@ -160,35 +151,16 @@ impl Driver {
         }
     }
 
-    /// Starts the daemon as a supervisor would: it resolves its pair against the APIs at
-    /// start-up, which may fail while they inject faults, so it is started again (bounded).
-    async fn start(&mut self) -> anyhow::Result<()> {
-        let mut last = None;
-        for _ in 0..20 {
-            match self.w.start_app().await {
-                Ok(()) => return Ok(()),
-                Err(e) => {
-                    self.note(format!("start failed: {e:#}"));
-                    last = Some(e);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("the daemon did not start")))
-    }
-
     pub fn note(&mut self, line: String) {
         self.log.push(line);
     }
 
     pub(super) fn word(&mut self) -> String {
-        const WORDS: [&str; 8] = ["ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal"];
-        let w = WORDS[self.rng.random_range(0..WORDS.len())];
-        format!("{w}{}", self.rng.random_range(0..1000))
+        common::word(&mut self.rng)
     }
 
     pub(super) fn status(&mut self) -> String {
-        LISTS[self.rng.random_range(0..LISTS.len())].to_owned()
+        common::status(&mut self.rng)
     }
 
     pub(super) fn value_for(&mut self, field: Field) -> String {
@@ -249,40 +221,18 @@ impl Driver {
     }
 
     fn faults(&mut self) {
-        let mut rate = || f64::from(self.rng.random_range(0..=4u8)) / 10.0;
-        let (t, s) = (rate(), rate());
+        let (t, s) = (common::rate(&mut self.rng), common::rate(&mut self.rng));
         let unknown = self.rng.random_bool(0.5);
         self.note(format!(
             "faults: trello {t}, sheets {s}, unknown outcomes {unknown}"
         ));
-        let faults = |r: f64| Faults {
-            error_rate: r,
-            status_429_share: 0.3,
-            reset_rate: r / 4.0,
-            hang_rate: r / 10.0,
-            hang_for: Duration::from_millis(300),
-            after_handler: unknown,
-            ..Faults::default()
-        };
-        self.w.trello.gate().set_faults(faults(t));
-        self.w.google.gate().set_faults(faults(s));
+        self.w.trello.gate().set_faults(common::faults(t, unknown));
+        self.w.google.gate().set_faults(common::faults(s, unknown));
     }
 
     /// Held deliveries go out shuffled: some twice, some never (Trello gives up on them).
     async fn release(&mut self) -> anyhow::Result<()> {
-        let mut held = self.w.trello.take_held_deliveries();
-        held.shuffle(&mut self.rng);
-        let mut dropped = 0;
-        for d in held {
-            match self.rng.random_range(0..10) {
-                0 | 1 => dropped += 1,
-                2 => {
-                    self.w.trello.redeliver(d.clone());
-                    self.w.trello.redeliver(d);
-                }
-                _ => self.w.trello.redeliver(d),
-            }
-        }
+        let dropped = common::release_trello(&mut self.rng, &self.w);
         let mut events = std::mem::take(&mut self.unsent);
         events.shuffle(&mut self.rng);
         self.note(format!(

@@ -2,10 +2,10 @@
 //! once, and cards made in Trello. Each records what the user typed and saw in the history.
 
 use leadsync::demo::world::{HEADER, SHEET};
-use leadsync::sandbox::trello::{SandboxCard, UserCardChange};
-use leadsync::sync::mapping::{compose_description, split_description};
+use leadsync::sandbox::trello::SandboxCard;
 use rand::Rng;
 
+use super::common;
 use super::driver::{Driver, PAIR, PHONE, col};
 use super::oracle::{Field, Side};
 
@@ -160,54 +160,19 @@ impl Driver {
             return Ok(None);
         };
         let value = self.value_for(field);
-        let (_, marker) = split_description(&card.desc);
         let saw = self.card_value(&card, field);
         self.note(format!(
             "card {} ({key}) {field:?} {saw:?} -> {value:?}",
             card.id
         ));
-        let err = |e| anyhow::anyhow!("{e:?}");
-        let mut change = UserCardChange::default();
-        match field {
-            Field::Name => change.name = Some(value.clone()),
-            Field::Status => change.id_list = Some(self.w.list_id(PAIR, &value)),
-            Field::Notes => {
-                change.desc = Some(match &marker {
-                    Some(id) => compose_description(&value, id),
-                    None => value.clone(),
-                })
-            }
-            Field::Email | Field::Company => {
-                let fid = self.w.field_id(PAIR, field.header());
-                self.w
-                    .trello
-                    .user_set_custom_field(&card.id, &fid, &value)
-                    .map_err(err)?;
-            }
-        }
-        if field != Field::Email && field != Field::Company {
-            self.w
-                .trello
-                .user_update_card(&card.id, &change)
-                .map_err(err)?;
-        }
+        common::edit_card(&self.w, &card, field, &value)?;
         self.history.record(&key, field, Side::Trello, &value, &saw);
         Ok(Some(()))
     }
 
     /// What a card shows for a field, as its user sees it.
     pub(super) fn card_value(&self, card: &SandboxCard, field: Field) -> String {
-        match field {
-            Field::Name => card.name.clone(),
-            Field::Status => self.w.list_name(PAIR, &card.id_list),
-            Field::Notes => split_description(&card.desc).0,
-            Field::Email | Field::Company => self.card_text(card, field.header()),
-        }
-    }
-
-    pub(super) fn card_text(&self, card: &SandboxCard, field: &str) -> String {
-        let id = self.w.field_id(PAIR, field);
-        card.custom_texts.get(&id).cloned().unwrap_or_default()
+        common::card_value(&self.w, card, field)
     }
 
     /// The same field of one lead edited on both sides at once.

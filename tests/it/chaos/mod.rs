@@ -10,19 +10,20 @@
 //! A longer run, outside `cargo test`'s default set:
 //! `LEADSYNC_CHAOS_SEEDS=1000..1300 cargo test --release --locked --test it chaos::many -- --ignored --nocapture`.
 
+mod airtable;
+mod common;
 mod driver;
 mod edits;
 mod oracle;
 mod removals;
 
-use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::time::Instant;
 
 use leadsync::demo::world::{World, WorldOptions};
 use leadsync::sandbox::common::Faults;
-use leadsync::sync::mapping::split_description;
-use secrecy::ExposeSecret;
 
+use common::{QUIET, admin_reconcile, card_view, writes};
 use driver::{Driver, PAIR, col};
 use oracle::{CardView, Field, RowView};
 
@@ -32,9 +33,10 @@ const SEEDS: std::ops::Range<u64> = 1..51;
 const REGRESSIONS: &[u64] = &[];
 /// Actions per history.
 const STEPS: usize = 30;
-/// Histories played at once (each has its own emulators and daemon).
-const AT_ONCE: usize = 5;
-const QUIET: Duration = Duration::from_secs(120);
+/// Histories played at once (each has its own emulators and daemon). The runner this test
+/// had before the Airtable one shared it drew its seeds lazily, so played them one at a time
+/// although it said 5: kept so, not to change what the fixed seeds do.
+const AT_ONCE: usize = 1;
 
 /// Plays one seed; `Err` holds the violations, the history and the replay command.
 pub async fn run_seed(seed: u64) -> Result<(), String> {
@@ -98,32 +100,6 @@ async fn quiesce(d: &mut Driver) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn writes(w: &World) -> usize {
-    let count = |log: leadsync::sandbox::common::CallLog| {
-        log.records()
-            .iter()
-            .filter(|r| r.method != "GET" && r.method != "HEAD" && !r.path.ends_with("/token"))
-            .count()
-    };
-    count(w.trello.gate().calls()) + count(w.google.gate().calls())
-}
-
-/// `POST /admin/reconcile`: requeues dead letters and reconciles; waits for it to finish.
-async fn admin_reconcile(w: &World) -> anyhow::Result<()> {
-    let token = w.settings.server.admin_token.expose_secret().to_owned();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/admin/reconcile", w.base_url()))
-        .bearer_auth(token)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        resp.status().as_u16() == 202,
-        "admin reconcile: {}",
-        resp.status()
-    );
-    w.settle(QUIET).await
-}
-
 /// Every invariant of the end state, plus: no acknowledged event was lost or left undone.
 async fn violations(d: &Driver) -> Vec<String> {
     let rows: Vec<RowView> =
@@ -158,42 +134,12 @@ async fn violations(d: &Driver) -> Vec<String> {
     if !bad.is_empty() {
         bad.extend(lead_traces(d, &bad).await);
     }
-    bad.extend(lost_events(d).await);
+    bad.extend(common::lost_events(&d.w, &d.acked).await);
     bad
 }
 
-fn card_view(w: &World, c: &leadsync::sandbox::trello::SandboxCard) -> CardView {
-    let text = |f: &str| {
-        c.custom_texts
-            .get(&w.field_id(PAIR, f))
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (notes, marker) = split_description(&c.desc);
-    let values: HashMap<Field, String> = [
-        (Field::Name, c.name.clone()),
-        (Field::Email, text("Email")),
-        (Field::Company, text("Company")),
-        (Field::Status, w.list_name(PAIR, &c.id_list)),
-        (Field::Notes, notes),
-    ]
-    .into_iter()
-    .collect();
-    CardView {
-        id: c.id.clone(),
-        marker: marker.map(|m| m.to_string()),
-        closed: c.closed,
-        values,
-        phone: text("Phone"),
-    }
-}
-
-/// What the daemon recorded of each lead a violation names (activity and outbox, in order),
-/// so that a failure that needs its timing to recur can be read from its report.
+/// What the daemon recorded of each lead a violation names.
 async fn lead_traces(d: &Driver, bad: &[String]) -> Vec<String> {
-    let Some(state) = d.w.state() else {
-        return Vec::new();
-    };
     let mut leads: Vec<String> = bad
         .iter()
         .flat_map(|line| line.split(|c: char| !c.is_ascii_alphanumeric()))
@@ -202,96 +148,26 @@ async fn lead_traces(d: &Driver, bad: &[String]) -> Vec<String> {
         .collect();
     leads.sort();
     leads.dedup();
-    let mut out = Vec::new();
-    for lead in leads {
-        let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT at, decision, field, detail FROM activity WHERE lead_id = $1
-             UNION ALL
-             SELECT created_at, 'outbox ' || kind || ' ' || status, last_error, payload
-               FROM outbox WHERE lead_id = $1
-             ORDER BY 1",
-        )
-        .bind(&lead)
-        .fetch_all(&state.db.pool)
-        .await
-        .unwrap_or_default();
-        out.push(format!("trace of {lead}:"));
-        out.extend(rows.into_iter().map(|(at, what, field, detail)| {
-            let detail: String = detail.unwrap_or_default().chars().take(160).collect();
-            format!("  {at} {what} {} {detail}", field.unwrap_or_default())
-        }));
-    }
-    out
-}
-
-/// Every delivery or event answered 2xx is in the inbox and done (none failed or waiting).
-async fn lost_events(d: &Driver) -> Vec<String> {
-    let Some(state) = d.w.state() else {
-        return vec!["the daemon is not running".into()];
-    };
-    let done: Vec<(String, String)> = sqlx::query_as("SELECT dedupe_key, status FROM inbox")
-        .fetch_all(&state.db.pool)
-        .await
-        .unwrap_or_default();
-    let done: HashMap<String, String> = done.into_iter().collect();
-    let acked_trello: HashSet<String> =
-        d.w.trello
-            .deliveries()
-            .into_iter()
-            .filter(|r| r.status.is_some_and(|s| (200..300).contains(&s)))
-            .map(|r| r.action_id)
-            .collect();
-    let mut bad = Vec::new();
-    for id in acked_trello.iter().chain(d.acked.iter()) {
-        match done.get(id).map(String::as_str) {
-            Some("done") => {}
-            other => bad.push(format!("acknowledged event {id} is {other:?} in the inbox")),
-        }
-    }
-    bad
-}
-
-/// Seeds from `LEADSYNC_CHAOS_SEEDS` (`a..b`) or the given default, played `AT_ONCE` at a time.
-async fn run_many(seeds: Vec<u64>) {
-    crate::helpers::test_log();
-    let mut failures = Vec::new();
-    for chunk in seeds.chunks(AT_ONCE) {
-        let runs = chunk.iter().map(|s| tokio::spawn(run_seed(*s)));
-        for run in runs {
-            match run.await {
-                Ok(Ok(())) => {}
-                Ok(Err(report)) => failures.push(report),
-                Err(panic) => failures.push(format!("a seed panicked: {panic}")),
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} seeds failed:\n\n{}",
-        failures.len(),
-        seeds.len(),
-        failures.join("\n\n")
-    );
-}
-
-fn seeds_from_env(var: &str) -> Option<Vec<u64>> {
-    let text = std::env::var(var).ok()?;
-    let (a, b) = text.split_once("..")?;
-    Some((a.trim().parse().ok()?..b.trim().parse().ok()?).collect())
+    common::traces(&d.w, leads).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "issue 9 is open: about 1-2 % of seeds still fail; .ci/run reports it without gating"]
 async fn seeded_histories_end_with_no_duplicate_no_reverted_edit_and_nothing_lost() {
     let seeds: Vec<u64> = REGRESSIONS.iter().copied().chain(SEEDS).collect();
-    run_many(seeds).await;
+    common::run_many(seeds, AT_ONCE, run_seed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a long run: LEADSYNC_CHAOS_SEEDS=a..b"]
 async fn many() {
-    run_many(seeds_from_env("LEADSYNC_CHAOS_SEEDS").unwrap_or_else(|| (1000..1300).collect()))
-        .await;
+    let seeds = common::seeds_from_env("LEADSYNC_CHAOS_SEEDS");
+    common::run_many(
+        seeds.unwrap_or_else(|| (1000..1300).collect()),
+        AT_ONCE,
+        run_seed,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ use super::removals::{ARCHIVED_STATUS, Removed};
 /// The side a user edited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
+    /// The lead tracker: the sheet, or the Airtable table.
     Sheet,
     Trello,
 }
@@ -20,6 +21,8 @@ pub enum Field {
     Company,
     Status,
     Notes,
+    /// The Sheets history keys leads by phone and never edits it; the Airtable one does.
+    Phone,
 }
 
 impl Field {
@@ -39,6 +42,7 @@ impl Field {
             Field::Company => "Company",
             Field::Status => "Status",
             Field::Notes => "Notes",
+            Field::Phone => "Phone",
         }
     }
 }

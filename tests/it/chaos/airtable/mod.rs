@@ -1,0 +1,220 @@
+//! The seeded chaos test on an Airtable pair: from each seed, a random history of user edits
+//! on a record table and a board (records made nameless and named later, every field edited
+//! on both sides, cards made in Trello, archives and deletions), API faults on both emulators
+//! (errors, 429s, resets, hangs, changes whose answer is lost), dropped, held, duplicated and
+//! reordered Airtable notifications and Trello deliveries, a restart and reconciliations; then
+//! the faults stop, the daemon settles, and the end state must meet every invariant (`oracle`).
+//!
+//! A failing seed prints the command that replays it:
+//! `LEADSYNC_CHAOS_AIRTABLE_SEED=<seed> cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture`.
+//! A run of many, outside `cargo test`'s default set (`LEADSYNC_CHAOS_AIRTABLE_STEPS=n` for
+//! longer histories; `.ci/run` reports seeds 1..21):
+//! `LEADSYNC_CHAOS_AIRTABLE_SEEDS=1..51 cargo test --release --locked --test it chaos::airtable::many -- --ignored --nocapture`.
+
+mod driver;
+mod edits;
+mod oracle;
+mod removals;
+
+use std::time::Instant;
+
+use leadsync::demo::world::airtable::TABLE;
+use leadsync::demo::world::{World, WorldOptions};
+use leadsync::model::TrackerKind;
+use leadsync::sandbox::common::Faults;
+
+use super::common::{self, PAIR, QUIET};
+use driver::Driver;
+use edits::FIELDS;
+use oracle::{Card, End, RecordView};
+
+/// Actions per history, unless `LEADSYNC_CHAOS_AIRTABLE_STEPS` says otherwise.
+const STEPS: usize = 40;
+
+fn steps() -> usize {
+    let set = std::env::var("LEADSYNC_CHAOS_AIRTABLE_STEPS").ok();
+    set.and_then(|s| s.parse().ok()).unwrap_or(STEPS)
+}
+/// Seeds that once found a bug, with their steps; `many` plays them first. (81, 80): a
+/// reconciliation re-planned a record's lead the worker had just linked, and the card's older
+/// name was copied over the user's renames (fixed); played again, it also ended with a phone
+/// back at an older value leadsync itself had written (open: see the report of that run).
+const REGRESSIONS: &[(u64, usize)] = &[(81, 80)];
+/// Histories played at once (each has its own emulators and daemon).
+const AT_ONCE: usize = 2;
+
+/// Plays one seed of `steps` actions; `Err` holds the violations, the history and the replay
+/// command.
+pub async fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
+    let started = Instant::now();
+    let world = World::start(WorldOptions {
+        debounce_ms: 100,
+        // Reconciliations of their own every 2 s race the worker and the dispatcher, as the
+        // users' edits and the faults go on.
+        reconcile_interval_secs: 2,
+        tracker: TrackerKind::Airtable,
+        ..WorldOptions::default()
+    })
+    .await
+    .map_err(|e| format!("seed {seed}: the world did not start: {e:#}"))?;
+    let mut d = Driver::new(world, seed);
+    let outcome = match d.play(steps).await {
+        Ok(()) => match quiesce(&mut d).await {
+            Ok(()) => violations(&mut d).await,
+            Err(e) => vec![format!("the daemon did not settle: {e:#}")],
+        },
+        Err(e) => vec![format!("the history could not be played: {e:#}")],
+    };
+    let _ = d.w.stop_app().await;
+    if outcome.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "chaos (airtable) seed {seed} failed after {:.1} s:\n  {}\nhistory:\n  {}\nreplay: LEADSYNC_CHAOS_AIRTABLE_SEED={seed} LEADSYNC_CHAOS_AIRTABLE_STEPS={steps} cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture",
+        started.elapsed().as_secs_f64(),
+        outcome.join("\n  "),
+        d.log.join("\n  "),
+    ))
+}
+
+/// Faults off, every held delivery and notification sent, dead letters requeued (as an
+/// operator's `POST /admin/reconcile` does), then two reconciliations; the second must write
+/// nothing.
+async fn quiesce(d: &mut Driver) -> anyhow::Result<()> {
+    d.w.trello.gate().set_faults(Faults::default());
+    d.at().gate().set_faults(Faults::default());
+    d.w.trello.hold_deliveries(false);
+    for held in d.w.trello.take_held_deliveries() {
+        d.w.trello.redeliver(held);
+    }
+    d.at().hold_notifications(false);
+    d.at().drop_notifications(false);
+    for held in d.at().take_held_notifications() {
+        d.at().renotify(held);
+    }
+    d.w.settle(QUIET).await?;
+    common::admin_reconcile(&d.w).await?;
+    d.w.reconcile(QUIET).await?;
+    let before = common::writes(&d.w);
+    d.w.reconcile(QUIET).await?;
+    let after = common::writes(&d.w);
+    anyhow::ensure!(
+        after == before,
+        "a reconciliation of settled sides still wrote {} time(s)",
+        after - before
+    );
+    Ok(())
+}
+
+/// Every invariant of the end state, plus: no acknowledged event was lost or left undone.
+async fn violations(d: &mut Driver) -> Vec<String> {
+    d.resolve();
+    let records: Vec<RecordView> = (d.at().records(&d.base(), TABLE).iter())
+        .map(|r| RecordView {
+            id: r.id.clone(),
+            values: FIELDS
+                .iter()
+                .map(|f| (*f, d.record_text(&r.id, f.header())))
+                .collect(),
+            card_url: d.record_text(&r.id, "Trello Card"),
+            lead_id: d.record_text(&r.id, "Lead ID"),
+        })
+        .collect();
+    let cards: Vec<Card> = (d.w.cards(PAIR).iter())
+        .map(|c| Card {
+            view: common::card_view(&d.w, c),
+            url: format!("https://trello.com/c/{}", c.short_link),
+        })
+        .collect();
+    let mut bad = oracle::check(&End {
+        history: &d.history,
+        removed: &d.removed,
+        leads: &d.leads,
+        records: &records,
+        cards: &cards,
+    });
+    if !bad.is_empty() {
+        let mut leads: Vec<String> = (bad.iter())
+            .flat_map(|line| line.split(|c: char| !c.is_ascii_alphanumeric()))
+            .filter(|w| w.len() == 17 && w.starts_with("rec"))
+            .map(str::to_owned)
+            .collect();
+        leads.sort();
+        leads.dedup();
+        bad.extend(common::traces(&d.w, leads).await);
+    }
+    bad.extend(common::lost_events(&d.w, &[]).await);
+    bad.extend(unread_feeds(&d.w).await);
+    bad
+}
+
+/// Every Airtable change stored is done, and every notification counted was read.
+async fn unread_feeds(w: &World) -> Vec<String> {
+    let Some(state) = w.state() else {
+        return vec!["the daemon is not running".into()];
+    };
+    let waiting: Vec<(String, String)> = sqlx::query_as(
+        "SELECT dedupe_key, status FROM inbox WHERE source = 'airtable' AND status <> 'done'",
+    )
+    .fetch_all(&state.db.pool)
+    .await
+    .unwrap_or_default();
+    let feeds: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT id, pinged, fetched FROM tracker_webhooks WHERE pinged > fetched")
+            .fetch_all(&state.db.pool)
+            .await
+            .unwrap_or_default();
+    let mut bad: Vec<String> = (waiting.into_iter())
+        .map(|(key, status)| format!("airtable change {key} is {status} in the inbox"))
+        .collect();
+    bad.extend(feeds.into_iter().map(|(id, pinged, fetched)| {
+        format!("webhook {id} was pinged {pinged} times, its feed read up to {fetched}")
+    }));
+    bad
+}
+
+fn seeds_played(var: &str) -> Vec<u64> {
+    common::seeds_from_env(var).unwrap_or_else(|| (1..21).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a long run: LEADSYNC_CHAOS_AIRTABLE_SEEDS=a..b"]
+async fn many() {
+    let mut seeds: Vec<u64> = REGRESSIONS.iter().map(|(s, _)| *s).collect();
+    seeds.extend(seeds_played("LEADSYNC_CHAOS_AIRTABLE_SEEDS"));
+    let mut seen = std::collections::HashSet::new();
+    seeds.retain(|s| seen.insert(*s));
+    let steps = steps();
+    let steps_of = move |seed: u64| {
+        let found = REGRESSIONS.iter().find(|(s, _)| *s == seed);
+        found.map_or(steps, |(_, n)| *n)
+    };
+    common::run_many(seeds, AT_ONCE, move |s| run_seed(s, steps_of(s))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "replays LEADSYNC_CHAOS_AIRTABLE_SEED"]
+async fn replay() {
+    crate::helpers::test_log();
+    let seed: u64 = std::env::var("LEADSYNC_CHAOS_AIRTABLE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .expect("LEADSYNC_CHAOS_AIRTABLE_SEED=<seed>");
+    if let Err(report) = run_seed(seed, steps()).await {
+        panic!("{report}");
+    }
+}
+
+/// One short history in the normal suite: records, cards and faults enough that a duplicate
+/// card or record, or a lost edit, shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_seeded_airtable_history_ends_with_no_duplicate_and_no_reverted_edit() {
+    crate::helpers::test_log();
+    if let Err(report) = run_seed(SHORT_SEED, 12).await {
+        panic!("{report}");
+    }
+}
+
+/// A seed whose 12 steps make records and three cards in Trello (each to become one record),
+/// edit both sides and inject Trello faults (no Airtable 429s: each costs the client 30 s).
+const SHORT_SEED: u64 = 5;
