@@ -305,7 +305,7 @@ mod tests {
                 row: Some(2),
                 new_id_for_row: false,
             },
-            lead_action("recA", None, plan),
+            lead_action(&ctx, "recA", None, plan),
         ];
         let mut skip = HashSet::new();
         let mut tx = db.begin_write().await.expect("tx");
