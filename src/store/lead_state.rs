@@ -250,6 +250,26 @@ pub async fn creates_unfinished(
     Ok(n > 0)
 }
 
+/// The payloads of the lead's tracker writes (`write_row`, `append_row`) made or queued since
+/// `since_ms`, whatever became of them: a change the tracker reports as made through the API
+/// that shows one of their values is leadsync's own write coming back, however late.
+pub async fn recent_tracker_writes(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    lead_id: &str,
+    since_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE pair = $1 AND lead_id = $2
+           AND kind IN ('write_row', 'append_row') AND updated_at >= $3 ORDER BY id",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .bind(since_ms)
+    .fetch_all(exec)
+    .await?)
+}
+
 /// True while a record leadsync asked a tracker to create (`append_row`) may exist without its
 /// lead knowing it yet: pending, being sent, or dead-lettered with its outcome unknown. A record
 /// the tracker shows that no lead holds may be that one, about to be adopted by its lead.

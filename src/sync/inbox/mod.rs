@@ -7,6 +7,7 @@ mod gone;
 mod group;
 mod lead;
 mod new_row;
+mod own_writes;
 mod read;
 mod write;
 
@@ -28,10 +29,10 @@ use crate::sync::context::PairContext;
 use crate::sync::inbox::group::{Group, Item};
 use crate::sync::inbox::lead::apply_group;
 use crate::sync::inbox::new_row::new_rows_wait;
-use crate::sync::merge::state::lead_state as merge_state;
+use crate::sync::inbox::own_writes::own_writes;
 use crate::sync::observe::{
-    CardChange, change_time_limit, clamp_change_time, observe_card_event, observe_event_row,
-    observe_record,
+    CardChange, OwnWrites, change_time_limit, clamp_change_time, observe_card_event,
+    observe_event_row, observe_record,
 };
 
 /// Events read per pass; more wait for the next pass. A pass's decisions commit in one write
@@ -257,11 +258,9 @@ impl Worker {
         let pool = &self.db.pool;
         let lead = change.record_id.as_str();
         let link = (links::get_by_lead(pool, &ctx.name, lead).await).map_err(|e| e.to_string())?;
-        let state = match change.by_api() {
-            true => merge_state(
-                &(lead_state::load_lead(pool, &ctx.name, lead).await).map_err(|e| e.to_string())?,
-            ),
-            false => Default::default(),
+        let ours = match change.by_api() {
+            true => (own_writes(pool, ctx, lead, now).await).map_err(|e| e.to_string())?,
+            false => OwnWrites::default(),
         };
         // A record leadsync created for a card is adopted by the card's lead when the create's
         // answer is recorded; read before that, it would look like a new lead (a second card).
@@ -274,7 +273,7 @@ impl Worker {
         }
         let mut warnings = Vec::new();
         let whole = link.is_none() || change.kind == RecordChangeKind::Created;
-        let row = observe_record(ctx, change, changed_at, whole, &state, &mut warnings);
+        let row = observe_record(ctx, change, changed_at, whole, &ours, &mut warnings);
         log_warnings(ctx, event, warnings);
         // A record without a name is no lead yet (CONTRACT §3); a linked one keeps its lead.
         if link.is_none() && !row.lead.is_lead() {

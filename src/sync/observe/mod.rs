@@ -11,7 +11,7 @@ use crate::sync::context::PairContext;
 use crate::sync::mapping::{SheetLead, read_values, split_description};
 use crate::sync::merge::{LeadObservation, LeadState, Observed};
 
-pub use record::observe_record;
+pub use record::{OwnWrites, observe_record};
 
 /// A sheet row as the merge sees it.
 #[derive(Debug, Clone)]

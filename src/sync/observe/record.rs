@@ -7,20 +7,41 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::inbound::RecordChangeEvent;
+use crate::model::Field;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::read_values;
 use crate::sync::merge::{LeadState, Observed};
 use crate::sync::observe::{RowObservation, observe_row};
 
+/// What leadsync wrote to a lead's record: the values both sides agree on, and the cells
+/// (header, value) of its recent writes. A notice of an older write may arrive after a newer
+/// one was decided, showing a value that is no longer the agreed one but is still ours.
+#[derive(Debug, Default)]
+pub struct OwnWrites {
+    pub agreed: LeadState,
+    pub cells: Vec<(String, String)>,
+}
+
+impl OwnWrites {
+    fn wrote(&self, ctx: &PairContext, field: Field, value: &str) -> bool {
+        let agreed = (self.agreed.get(&field))
+            .and_then(|s| s.agreed.as_ref())
+            .is_some_and(|a| a.value == value);
+        let header = ctx.header(field).trim().to_lowercase();
+        agreed || (self.cells.iter()).any(|(h, v)| h.trim().to_lowercase() == header && v == value)
+    }
+}
+
 /// The change's observation. `whole` adds the cells the change did not touch. A cell written
-/// through the public API that shows the value both sides agree on is leadsync's own write
-/// coming back (CONTRACT §7: `publicApi` and a value leadsync wrote): an echo.
+/// through the public API that shows a value leadsync wrote (the agreed one, or one of its
+/// recent writes) is leadsync's own write coming back (CONTRACT §7: `publicApi` and a value
+/// leadsync wrote): an echo.
 pub fn observe_record(
     ctx: &PairContext,
     event: &RecordChangeEvent,
     changed_at: DateTime<Utc>,
     whole: bool,
-    agreed: &LeadState,
+    ours: &OwnWrites,
     warnings: &mut Vec<String>,
 ) -> RowObservation {
     let mut values: HashMap<String, String> = HashMap::new();
@@ -34,11 +55,7 @@ pub fn observe_record(
     let mut seen = observe_row(ctx, 0, lead, Some(changed_at), warnings);
     if event.by_api() {
         for (field, observed) in seen.fields.iter_mut() {
-            let ours = agreed
-                .get(field)
-                .and_then(|s| s.agreed.as_ref())
-                .is_some_and(|a| a.value == observed.value);
-            if ours {
+            if ours.wrote(ctx, *field, &observed.value) {
                 *observed = Observed::leadsync(observed.value.clone(), observed.changed_at);
             }
         }
@@ -74,7 +91,7 @@ mod tests {
             &change("client"),
             t(5),
             false,
-            &LeadState::new(),
+            &OwnWrites::default(),
             &mut w,
         );
         assert_eq!(part.lead.id, "recA1");
@@ -83,7 +100,14 @@ mod tests {
             [Field::Status]
         );
         assert!(!part.fields[&Field::Status].by_leadsync);
-        let all = observe_record(&c, &change("client"), t(5), true, &LeadState::new(), &mut w);
+        let all = observe_record(
+            &c,
+            &change("client"),
+            t(5),
+            true,
+            &OwnWrites::default(),
+            &mut w,
+        );
         assert_eq!(all.fields[&Field::Name].value, "Ada");
         assert!(all.lead.is_lead());
     }
@@ -92,14 +116,17 @@ mod tests {
     fn an_api_change_showing_the_agreed_value_is_an_echo_and_any_other_is_not() {
         let c = ctx();
         let mut w = Vec::new();
-        let agreed: LeadState = [(
-            Field::Status,
-            FieldState {
-                agreed: Some(Agreed::new("Lost", t(4), None)),
-                ..FieldState::default()
-            },
-        )]
-        .into();
+        let agreed = OwnWrites {
+            agreed: [(
+                Field::Status,
+                FieldState {
+                    agreed: Some(Agreed::new("Lost", t(4), None)),
+                    ..FieldState::default()
+                },
+            )]
+            .into(),
+            cells: Vec::new(),
+        };
         let echo = observe_record(&c, &change("publicApi"), t(5), false, &agreed, &mut w);
         assert!(echo.fields[&Field::Status].by_leadsync);
         let user = observe_record(&c, &change("client"), t(5), false, &agreed, &mut w);
@@ -112,12 +139,40 @@ mod tests {
             &change("publicApi"),
             t(5),
             false,
-            &LeadState::new(),
+            &OwnWrites::default(),
             &mut w,
         );
         assert!(
             !other.fields[&Field::Status].by_leadsync,
             "another integration's change"
+        );
+    }
+
+    #[test]
+    fn a_late_notice_of_an_older_write_of_ours_is_an_echo_not_a_users_change() {
+        // leadsync wrote "Lost", then "New" (now agreed); Airtable's notice of "Lost" comes last.
+        let c = ctx();
+        let mut w = Vec::new();
+        let ours = OwnWrites {
+            agreed: [(
+                Field::Status,
+                FieldState {
+                    agreed: Some(Agreed::new("New", t(4), None)),
+                    ..FieldState::default()
+                },
+            )]
+            .into(),
+            cells: vec![
+                ("status".to_owned(), "Lost".to_owned()),
+                ("Status".to_owned(), "New".to_owned()),
+            ],
+        };
+        let late = observe_record(&c, &change("publicApi"), t(5), false, &ours, &mut w);
+        assert!(late.fields[&Field::Status].by_leadsync);
+        let user = observe_record(&c, &change("client"), t(5), false, &ours, &mut w);
+        assert!(
+            !user.fields[&Field::Status].by_leadsync,
+            "a person typing it is no echo"
         );
     }
 }
