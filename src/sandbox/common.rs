@@ -32,7 +32,8 @@ pub struct Faults {
     /// Fraction of calls whose connection is reset without a response.
     pub reset_rate: f64,
     /// Deterministic: the next calls answer these statuses in order (e.g. `[429, 500]`);
-    /// status 0 resets the connection instead of answering.
+    /// status 0 resets the connection instead of answering, 200 lets the call through (so a
+    /// later call of a known sequence can be the one that fails).
     pub fail_next: Vec<u16>,
     /// Deterministic: the next this-many calls (after `fail_next`) hang for `hang_for`.
     pub hang_next: u32,
@@ -194,6 +195,8 @@ impl Gate {
             let status = faults.fail_next.remove(0);
             return if status == 0 {
                 Decision::Reset
+            } else if status == 200 {
+                Decision::Pass
             } else {
                 Decision::Fail(status, faults.retry_after_secs)
             };

@@ -279,6 +279,34 @@ impl SheetsClient {
 
     /// `values.append` (RAW, INSERT_ROWS) after the table found in `range`; returns where the rows
     /// landed. Not idempotent: a retry after an unknown outcome may append twice.
+    /// `batch_update` tried once past refusals: after a timeout, a reset or a 5xx the server
+    /// may have written, and a user may have typed over it since; the caller reads the sheet
+    /// to settle what happened instead of writing again blindly (`connectors::sheets::settle`).
+    pub async fn batch_update_once(
+        &self,
+        spreadsheet_id: &str,
+        data: &[ValueRange],
+    ) -> Result<(), ClientError> {
+        let url = self.url(spreadsheet_id, &["values:batchUpdate"]);
+        let body = BatchUpdateBody {
+            value_input_option: "RAW",
+            data: data
+                .iter()
+                .map(|d| ValueRangeOut {
+                    range: &d.range,
+                    major_dimension: "ROWS",
+                    values: &d.values,
+                })
+                .collect(),
+        };
+        let _: BatchUpdateWire = self
+            .call_with("values.batchUpdate", false, |http| {
+                http.post(url.clone()).json(&body)
+            })
+            .await?;
+        Ok(())
+    }
+
     pub async fn append(
         &self,
         spreadsheet_id: &str,

@@ -271,6 +271,27 @@ impl TrelloClient {
         Ok(w.into())
     }
 
+    /// `update_card` tried once past refusals (429s): after a timeout, a reset or a 5xx Trello
+    /// may have written, and a user may have edited the card since, so the caller reads the
+    /// card again before deciding what to send rather than repeating this body blindly.
+    pub async fn update_card_once(
+        &self,
+        card_id: &str,
+        update: &CardUpdate,
+    ) -> Result<Card, ClientError> {
+        let url = self.url(&format!("/cards/{}", id_segment("update_card", card_id)?));
+        let body = serde_json::to_value(update).map_err(|e| ClientError::Config(e.to_string()))?;
+        let w: WireCard = self
+            .api
+            .send_json_not_idempotent("update_card", |c| {
+                c.request(reqwest::Method::PUT, &url)
+                    .header(AUTHORIZATION, self.auth.clone())
+                    .json(&body)
+            })
+            .await?;
+        Ok(w.into())
+    }
+
     /// Sets a text custom field on a card; an empty text clears it (Trello's `"value": ""`).
     pub async fn set_custom_text(
         &self,

@@ -4,6 +4,7 @@
 
 mod batch;
 mod send;
+mod settle;
 mod verify;
 
 use crate::clients::http::ClientError;

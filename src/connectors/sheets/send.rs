@@ -5,9 +5,12 @@
 use crate::clients::sheets::a1::A1Range;
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
+use crate::connectors::sheets::settle::{Unlanded, batch_landed, unlanded};
 use crate::connectors::sheets::verify::{Columns, Written, misses};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
+use crate::sync::outbox::follow_up;
+use crate::sync::plan::commands::Command;
 
 impl SheetsTracker {
     /// Sends the sheet commands of one pair; answers one outcome per command, in order.
@@ -28,7 +31,8 @@ impl SheetsTracker {
         let grid = Grid::new(&read.values, id_col);
         let shown = Shown { ctx, header, grid };
         let mut sorted = SheetBatch::sort(&shown, batch);
-        self.send_writes(&shown, &read.values, &mut sorted).await;
+        self.send_writes(&shown, &read.values, batch, &mut sorted)
+            .await;
         self.send_appends(ctx, &mut sorted).await;
         sorted
             .outcomes
@@ -38,14 +42,26 @@ impl SheetsTracker {
     }
 
     /// One `batchUpdate` for every located write, checked by one more read of the sheet.
-    async fn send_writes(&self, shown: &Shown<'_>, pre: &[Vec<String>], b: &mut SheetBatch) {
+    async fn send_writes(
+        &self,
+        shown: &Shown<'_>,
+        pre: &[Vec<String>],
+        batch: &[Claimed],
+        b: &mut SheetBatch,
+    ) {
         let ctx = shown.ctx;
         let ss = &ctx.settings.spreadsheet_id;
         let id_col = shown.grid.id_col;
         let result = match b.data.is_empty() {
             true => Ok(Vec::new()),
-            false => match self.client.batch_update(ss, &b.data).await {
-                Ok(_) => Ok(self.missed_rows(ctx, pre, id_col, &b.writes).await),
+            false => match self.client.batch_update_once(ss, &b.data).await {
+                Ok(()) => Ok(self.missed_rows(ctx, pre, id_col, &b.writes).await),
+                Err(e) if e.is_timeout_or_connection() => {
+                    match self.settle_lost(shown, pre, batch, b).await {
+                        Some(missed) => Ok(missed),
+                        None => return,
+                    }
+                }
                 Err(e) => Err(e),
             },
         };
@@ -113,7 +129,21 @@ impl SheetsTracker {
             id: id_col,
             name: name as usize - 1,
         };
-        let found = misses(pre, &post, cols, writes, sheet);
+        self.put_back(ctx, pre, &post, cols, writes).await
+    }
+
+    /// The writes of a batch that landed on rows that moved in between (to send again), what
+    /// they overwrote there put back.
+    async fn put_back(
+        &self,
+        ctx: &PairContext,
+        pre: &[Vec<String>],
+        post: &[Vec<String>],
+        cols: Columns,
+        writes: &[Written],
+    ) -> Vec<usize> {
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        let found = misses(pre, post, cols, writes, sheet);
         if !found.restore.is_empty() {
             tracing::warn!(pair = %ctx.name, writes = found.commands.len(), "rows moved while the sheet was written; putting back what landed on other rows");
             if let Err(e) = self.client.batch_update(ss, &found.restore).await {
@@ -124,5 +154,132 @@ impl SheetsTracker {
     }
 }
 
+impl SheetsTracker {
+    /// Settles a `batchUpdate` whose answer was lost by reading the sheet (see `settle`). When
+    /// the batch landed, answers the writes that landed on rows that moved (as after a normal
+    /// answer); otherwise decides every write's outcome itself and answers `None`.
+    async fn settle_lost(
+        &self,
+        shown: &Shown<'_>,
+        pre: &[Vec<String>],
+        batch: &[Claimed],
+        b: &mut SheetBatch,
+    ) -> Option<Vec<usize>> {
+        let ctx = shown.ctx;
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        let cols = match shown.header.column(&ctx.columns.name) {
+            Ok(name) => Columns {
+                id: shown.grid.id_col,
+                name: name as usize - 1,
+            },
+            Err(e) => {
+                fill(b, |_| Outcome::Invalid(e.clone()));
+                return None;
+            }
+        };
+        let post = match self.client.read_sheet(ss, sheet).await {
+            Ok(read) => read.values,
+            Err(e) => {
+                fill(b, |_| Outcome::failed(&e));
+                return None;
+            }
+        };
+        if batch_landed(pre, &post, cols, &b.writes) {
+            return Some(self.put_back(ctx, pre, &post, cols, &b.writes).await);
+        }
+        let header = &shown.header;
+        let decided: Vec<(usize, Outcome)> = b
+            .writes
+            .iter()
+            .map(|w| {
+                (
+                    w.index,
+                    resend(
+                        ctx,
+                        header,
+                        &batch[w.index],
+                        w,
+                        unlanded(pre, &post, cols, w),
+                    ),
+                )
+            })
+            .collect();
+        for (i, outcome) in decided {
+            b.outcomes[i] = Some(outcome);
+        }
+        None
+    }
+}
+
+/// Every write of the batch gets the same outcome.
+fn fill(b: &mut SheetBatch, outcome: impl Fn(&Written) -> Outcome) {
+    for w in &b.writes {
+        b.outcomes[w.index] = Some(outcome(w));
+    }
+}
+
+/// A write of a batch that did not land: sent again whole, in part (the cells a user did not
+/// change since, as a new command after this one), or not at all.
+fn resend(
+    ctx: &PairContext,
+    header: &Header<'_>,
+    claimed: &Claimed,
+    w: &Written,
+    what: Option<Unlanded>,
+) -> Outcome {
+    let cells = match what {
+        Some(Unlanded::Resend) => {
+            return Outcome::Failed {
+                retryable: true,
+                error: "the answer to the sheet write was lost and the sheet does not show it; \
+                        sent again"
+                    .into(),
+            };
+        }
+        None => {
+            return Outcome::skipped(
+                "the answer to the sheet write was lost and a user has changed its cells since; \
+                 their values stand",
+            );
+        }
+        Some(Unlanded::Partly(cells)) => cells,
+    };
+    let cells = cells
+        .into_iter()
+        .map(|(c, v)| {
+            (
+                header
+                    .cells
+                    .get(c as usize - 1)
+                    .cloned()
+                    .unwrap_or_default(),
+                v,
+            )
+        })
+        .collect();
+    let cmd = Command::WriteRow {
+        lead_id: w.lead_id.clone(),
+        row_hint: Some(w.row),
+        expect_name: w.expect_name.clone(),
+        cells,
+    };
+    match follow_up(&claimed.row, "unlanded-cells", &cmd, ctx.tracker) {
+        Ok(new) => Outcome::Done {
+            follow: FollowUp {
+                enqueue: vec![new],
+                ..FollowUp::default()
+            },
+            skipped: Some(
+                "the answer to the sheet write was lost and a user has changed some of its \
+                 cells since; the others are sent again"
+                    .into(),
+            ),
+        },
+        Err(e) => Outcome::Invalid(e),
+    }
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lost;

@@ -276,6 +276,8 @@ pub async fn batch_update(
             let values = strings(&item.values, item.major_dimension.as_deref())?;
             let (sheet, rect) = draft.locate(&item.range)?;
             let written = sheet.write(rect, &values, &item.range)?;
+            // What landed where, for reading a chaos seed's log (the emulator keeps no history).
+            tracing::debug!(target: "sandbox::sheets", range = %item.range, ?values, "batchUpdate wrote");
             let (rows, cols, cells) = counts(&values);
             totals = (totals.0 + rows, totals.1.max(cols), totals.2 + cells);
             sheets.insert(sheet.sheet_id);
@@ -324,6 +326,7 @@ pub async fn append(
     with_spreadsheet(&s, &headers, &id, |book| {
         let (sheet, rect) = book.locate(range)?;
         let (table, written) = sheet.append(rect, &values, insert);
+        tracing::debug!(target: "sandbox::sheets", at = %sheet.a1(written), ?values, "append wrote");
         let (rows, cols, cells) = counts(&values);
         let mut out = json!({ "spreadsheetId": id, "updates": update_json(&id, sheet.a1(written), rows, cols, cells) });
         if let Some(table) = table {

@@ -166,7 +166,10 @@ impl Dispatcher {
             desc: Some(compose_description(&notes, &id)),
             ..CardUpdate::default()
         };
-        match self.trello.update_card(card_id, &update).await {
+        // Once: a lost answer is settled by the next try's read of the card (its marker is
+        // there, or the description it composes from is the user's latest), never by sending
+        // this description again over notes a user typed since.
+        match self.trello.update_card_once(card_id, &update).await {
             Ok(_) => Outcome::sent(FollowUp::default()),
             Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
             Err(e) => Outcome::failed(&e),

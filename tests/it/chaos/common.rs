@@ -192,7 +192,8 @@ pub async fn traces(w: &World, leads: Vec<String>) -> Vec<String> {
         let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT at, decision, field, detail FROM activity WHERE lead_id = $1
              UNION ALL
-             SELECT created_at, 'outbox ' || kind || ' ' || status, last_error, payload
+             SELECT created_at, 'outbox ' || kind || ' ' || status || ' (ended '
+                    || (updated_at - created_at) || ' ms later)', last_error, payload
                FROM outbox WHERE lead_id = $1
              ORDER BY 1",
         )
@@ -202,11 +203,49 @@ pub async fn traces(w: &World, leads: Vec<String>) -> Vec<String> {
         .unwrap_or_default();
         out.push(format!("trace of {lead}:"));
         out.extend(rows.into_iter().map(|(at, what, field, detail)| {
-            let detail: String = detail.unwrap_or_default().chars().take(160).collect();
+            let detail: String = detail.unwrap_or_default().chars().take(400).collect();
             format!("  {at} {what} {} {detail}", field.unwrap_or_default())
         }));
+        let card: Option<String> =
+            sqlx::query_scalar("SELECT card_id FROM links WHERE lead_id = $1")
+                .bind(&lead)
+                .fetch_optional(&state.db.pool)
+                .await
+                .ok()
+                .flatten()
+                .flatten();
+        if let Some(card) = card {
+            out.push(format!("  actions of card {card}:"));
+            out.extend(card_actions(w, &card));
+        }
     }
     out
+}
+
+/// A card's actions in Trello, oldest first: when, who (leadsync or a user), what changed.
+fn card_actions(w: &World, card: &str) -> Vec<String> {
+    let leadsync = w.trello.api_member_id().to_owned();
+    w.trello
+        .card_actions(card)
+        .iter()
+        .map(|a| {
+            let who = if a["idMemberCreator"] == leadsync.as_str() {
+                "leadsync"
+            } else {
+                "user"
+            };
+            let mut data = a["data"].clone();
+            for k in ["board", "list", "listBefore", "listAfter"] {
+                if let Some(name) = data[k]["name"].as_str() {
+                    data[k] = name.into();
+                }
+            }
+            if let Some(card) = data.get_mut("card").and_then(|c| c.as_object_mut()) {
+                card.retain(|k, _| k != "shortLink" && k != "idShort");
+            }
+            format!("    {} {who} {} {}", a["date"], a["type"], data)
+        })
+        .collect()
 }
 
 /// Every Trello delivery answered 2xx, and every event in `acked`, is in the inbox and done.
@@ -246,7 +285,11 @@ where
         for run in runs {
             match run.await {
                 Ok(Ok(())) => {}
-                Ok(Err(report)) => failures.push(report),
+                Ok(Err(report)) => {
+                    // Printed at once too: a long run's first failure can be read while it goes on.
+                    eprintln!("{report}\n");
+                    failures.push(report);
+                }
                 Err(panic) => failures.push(format!("a seed panicked: {panic}")),
             }
         }

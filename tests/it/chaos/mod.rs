@@ -140,14 +140,32 @@ async fn violations(d: &Driver) -> Vec<String> {
     bad
 }
 
-/// What the daemon recorded of each lead a violation names.
+/// What the daemon recorded of each lead a violation names, by its id or by the key (phone)
+/// of its row or card.
 async fn lead_traces(d: &Driver, bad: &[String]) -> Vec<String> {
-    let mut leads: Vec<String> = bad
+    let words: Vec<&str> = bad
         .iter()
-        .flat_map(|line| line.split(|c: char| !c.is_ascii_alphanumeric()))
-        .filter(|w| w.len() == 13 && w.starts_with('L') || w.starts_with('U') && w.contains('n'))
-        .map(str::to_owned)
+        .flat_map(|line| line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-')))
         .collect();
+    let rows = d.w.rows(PAIR);
+    let cards = d.w.cards(PAIR);
+    let mut leads: Vec<String> = Vec::new();
+    for w in &words {
+        if w.len() == 13 && w.starts_with('L') || w.starts_with('U') && w.contains('n') {
+            leads.push((*w).to_owned());
+        } else if w.starts_with("+1-") {
+            let ids = rows
+                .iter()
+                .filter(|r| r[driver::PHONE] == *w)
+                .map(|r| r[0].clone());
+            let markers = cards
+                .iter()
+                .map(|c| card_view(&d.w, c))
+                .filter(|c| c.phone == *w)
+                .filter_map(|c| c.marker);
+            leads.extend(ids.chain(markers).filter(|id| !id.is_empty()));
+        }
+    }
     leads.sort();
     leads.dedup();
     common::traces(&d.w, leads).await

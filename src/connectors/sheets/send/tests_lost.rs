@@ -1,0 +1,60 @@
+//! A sheet write whose answer is lost is settled by reading the sheet, never sent again blindly.
+
+use crate::connectors::bench::{Bench, SS};
+use crate::sandbox::common::Faults;
+use crate::sync::plan::commands::Command;
+
+fn notes(lead: &str, value: &str) -> Command {
+    Command::WriteRow {
+        lead_id: lead.into(),
+        row_hint: None,
+        expect_name: None,
+        cells: [("Notes".to_owned(), value.to_owned())].into(),
+    }
+}
+
+fn batch_updates(b: &Bench) -> usize {
+    let path = format!("/v4/spreadsheets/{SS}/values:batchUpdate");
+    b.google.gate().calls().count("POST", &path)
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_after_it_landed_is_settled_by_a_read_not_sent_again() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["L1", "Ada", "", "", "", "New", "old"]]);
+    b.link("L1", None, Some(2)).await;
+    b.enqueue(&notes("L1", "for ada")).await;
+    // The read passes; the write is made and its connection reset before the answer.
+    b.google.gate().set_faults(Faults {
+        fail_next: vec![200, 0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(
+        batch_updates(&b),
+        1,
+        "repeating the write could undo what a user typed after it landed"
+    );
+    assert_eq!(b.cell(2, 7), "for ada");
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_before_it_landed_is_sent_again_in_the_next_round() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["L1", "Ada", "", "", "", "New", "old"]]);
+    b.link("L1", None, Some(2)).await;
+    b.enqueue(&notes("L1", "for ada")).await;
+    // The read passes; the write's connection is reset before the sheet acted on it.
+    b.google.gate().set_faults(Faults {
+        fail_next: vec![200, 0],
+        ..Faults::default()
+    });
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!((report.sent, report.retried), (0, 1), "{report:?}");
+    assert_eq!((batch_updates(&b), b.cell(2, 7)), (1, "old".to_owned()));
+    b.make_retries_due().await;
+    assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 1);
+    assert_eq!(b.cell(2, 7), "for ada");
+}
