@@ -1,14 +1,10 @@
 //! Operator operations shared by the `/admin` endpoints and the CLI: Trello and Airtable webhook
-//! registration, listing and deletion, the Airtable webhooks' refresh, and the filled-in Apps
-//! Script.
+//! registration, listing and deletion (Airtable's own are `connectors::airtable::webhooks`), and
+//! the filled-in Apps Script.
 
-mod airtable_upkeep;
-mod airtable_webhooks;
 mod apps_script;
 mod webhooks;
 
-pub use airtable_upkeep::{CHECK_EVERY as AIRTABLE_CHECK_EVERY, WebhookUpkeep};
-pub use airtable_webhooks::{AirtableWebhookView, notification_url as airtable_notification_url};
 pub use apps_script::apps_script_text;
 pub use webhooks::{
     TrelloWebhookView, WebhookView, airtable_client_if_needed, delete_webhook, list_webhooks,
@@ -16,6 +12,7 @@ pub use webhooks::{
 };
 
 use crate::clients::http::ClientError;
+use crate::connectors::airtable::webhooks::WebhookError;
 use crate::store::StoreError;
 
 /// Why an admin operation failed. Display never carries a secret: client errors carry no URLs
@@ -50,6 +47,17 @@ impl AdminError {
             self,
             Self::Config(_) | Self::UnknownPair(..) | Self::PairRequired(_) | Self::NoPairs
         )
+    }
+}
+
+impl From<WebhookError> for AdminError {
+    fn from(err: WebhookError) -> Self {
+        match err {
+            WebhookError::Airtable(e) => Self::Airtable(e),
+            WebhookError::Config(msg) => Self::Config(msg),
+            WebhookError::NotFound(id) => Self::WebhookNotFound(id),
+            WebhookError::Store(e) => Self::Store(e),
+        }
     }
 }
 

@@ -1,17 +1,20 @@
 //! Webhook registration, listing and deletion for every pair: Trello webhooks on the boards here,
-//! Airtable ones on the Airtable pairs' tables in `airtable_webhooks`.
+//! Airtable ones on the Airtable pairs' tables in `connectors::airtable::webhooks`.
 
 use std::collections::HashSet;
 
 use serde::Serialize;
 
 use super::AdminError;
-use super::airtable_webhooks::{self as airtable, AirtableWebhookView, CONNECTOR, airtable_pairs};
-use crate::clients::airtable::AirtableClient;
-use crate::clients::build::{airtable_client, trello_client};
+use crate::clients::build::trello_client;
 use crate::clients::http::ClientError;
 use crate::clients::trello::{TrelloClient, Webhook};
 use crate::config::Settings;
+use crate::connectors::airtable::client::AirtableClient;
+use crate::connectors::airtable::client::build::airtable_client;
+use crate::connectors::airtable::webhooks::{
+    self as airtable, AirtableWebhookView, CONNECTOR, airtable_pairs,
+};
 use crate::store::{self, Db, tracker_webhooks};
 
 /// One webhook as `/admin/webhooks` and `leadsync webhooks` show it, with `"system"` naming
@@ -41,7 +44,7 @@ pub fn airtable_client_if_needed(
     }
     airtable_client(settings)
         .map(Some)
-        .map_err(airtable::airtable_error)
+        .map_err(|e| airtable::airtable_error(e).into())
 }
 
 /// Trello webhooks for every board, then Airtable webhooks for every Airtable pair.
@@ -85,7 +88,7 @@ pub async fn list_webhooks(
 pub async fn delete_webhook(settings: &Settings, db: &Db, id: &str) -> Result<(), AdminError> {
     if let Some(row) = tracker_webhooks::get(&db.pool, CONNECTOR, id).await? {
         let client = airtable_client(settings).map_err(airtable::airtable_error)?;
-        return airtable::delete(db, &client, &row).await;
+        return Ok(airtable::delete(db, &client, &row).await?);
     }
     // Neither ours at Airtable nor a Trello id (24 hex digits): no such webhook can exist.
     if !crate::config::is_full_id(id) {

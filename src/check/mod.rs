@@ -4,73 +4,16 @@
 //! in the header row or in the Airtable table. Produces [`Finding`]s; printing is the caller's, so
 //! tests assert on findings rather than on text.
 
-mod airtable;
-mod airtable_fields;
 pub mod offline;
 mod sheets;
 mod trello;
 
-use std::fmt;
-
 use crate::clients::build;
 use crate::clients::http::ClientError;
 use crate::config::Settings;
+use crate::connectors::airtable::check as airtable;
+use crate::connectors::check::{Account, Finding, Outcome};
 use crate::model::TrackerKind;
-
-/// How one checked item stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    /// Usable, with something the user may want to act on (and `--fix` cannot do).
-    Warning,
-    /// Absent, and `--fix` would (or could) create it.
-    Missing,
-    /// Was absent; created by this run.
-    Fixed,
-    /// Broken in a way this run cannot repair.
-    Error,
-}
-
-impl Outcome {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Warning => "warning",
-            Self::Missing => "missing",
-            Self::Fixed => "fixed",
-            Self::Error => "error",
-        }
-    }
-
-    pub fn is_usable(self) -> bool {
-        matches!(self, Self::Ok | Self::Warning | Self::Fixed)
-    }
-}
-
-/// One line of the report: `[pair] outcome: what`. `what` never holds a secret: it is built from
-/// names, ids and `ClientError`s, which carry neither URLs nor credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub pair: String,
-    pub outcome: Outcome,
-    pub what: String,
-}
-
-impl Finding {
-    pub fn new(pair: &str, outcome: Outcome, what: impl Into<String>) -> Self {
-        Self {
-            pair: pair.to_owned(),
-            outcome,
-            what: what.into(),
-        }
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}: {}", self.pair, self.outcome.label(), self.what)
-    }
-}
 
 /// Pair name used for findings that belong to no pair.
 pub const NO_PAIR: &str = "config";
@@ -101,12 +44,6 @@ pub fn summary(findings: &[Finding]) -> String {
         count(Outcome::Ok),
         count(Outcome::Fixed),
     )
-}
-
-/// What each API side's account check ended with, done once and reported for every pair.
-enum Account<C> {
-    Usable(C, String),
-    Broken(String),
 }
 
 /// Runs every check for every pair. Never fails as a whole: each problem is a finding.
@@ -213,11 +150,6 @@ async fn sheets_account(settings: &Settings) -> Account<crate::clients::sheets::
             client.service_account()
         )),
     }
-}
-
-/// Trello and Sheets names are matched as users type them: case and outer spaces do not matter.
-fn same_name(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 #[cfg(test)]

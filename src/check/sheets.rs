@@ -1,11 +1,11 @@
 //! The Google half of a pair's check: the spreadsheet, the sheet, and the header row. Three Sheets
 //! calls at most (metadata, row 1, one batchUpdate for fixes): the per-user quota is small.
 
-use super::{Finding, Outcome, same_name};
 use crate::clients::http::ClientError;
 use crate::clients::sheets::a1::{A1Range, column_letters, quote_sheet};
 use crate::clients::sheets::{SheetInfo, SheetsClient, ValueRange};
 use crate::config::PairSettings;
+use crate::connectors::check::{Finding, Outcome, same_name};
 
 pub(super) async fn check_pair(
     client: &SheetsClient,

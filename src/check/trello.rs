@@ -1,10 +1,10 @@
 //! The Trello half of a pair's check: the board, one list per mapped status, and the text custom
 //! fields named like the email, phone and company column headers.
 
-use super::{Finding, Outcome, same_name};
 use crate::clients::http::ClientError;
 use crate::clients::trello::{Board, CustomField, TrelloClient, TrelloList};
 use crate::config::{BoardRef, PairSettings};
+use crate::connectors::check::{Finding, Outcome, same_name};
 
 pub(super) async fn check_pair(
     client: &TrelloClient,

@@ -1,5 +1,5 @@
-//! Outbound API clients: the shared HTTP policy and one typed client per system.
-pub mod airtable;
+//! Outbound API clients: the shared HTTP policy, and the Trello and Sheets clients (Airtable's is
+//! `connectors::airtable::client`).
 pub mod board_ids;
 pub mod build;
 pub mod http;

@@ -6,6 +6,7 @@
 pub mod airtable;
 #[cfg(test)]
 mod bench;
+pub mod check;
 pub mod sheets;
 #[cfg(test)]
 mod tests_dispatch;
@@ -16,11 +17,11 @@ mod tests_shutdown;
 
 use std::sync::Arc;
 
-use crate::clients::airtable::AirtableClient;
 use crate::clients::build::sheets_client;
 use crate::clients::http::ClientError;
 use crate::clients::sheets::SheetsClient;
 use crate::config::Settings;
+use crate::connectors::airtable::client::AirtableClient;
 use crate::model::TrackerKind;
 use crate::sync::connector::Trackers;
 
@@ -49,7 +50,7 @@ pub fn trackers_with(sheets: SheetsClient, airtable: Option<AirtableClient>) -> 
 pub fn airtable_client(settings: &Settings) -> Result<Option<AirtableClient>, ClientError> {
     let used = (settings.pairs.iter()).any(|p| p.tracker == TrackerKind::Airtable);
     match used {
-        true => crate::clients::build::airtable_client(settings).map(Some),
+        true => airtable::client::build::airtable_client(settings).map(Some),
         false => Ok(None),
     }
 }

@@ -1,6 +1,6 @@
-//! In-process emulators of the Trello, Google Sheets and Airtable APIs (demo, tests, benchmarks).
+//! In-process emulators of the Trello and Google Sheets APIs (demo, tests, benchmarks), and the
+//! fault gate every emulator shares (`common`; Airtable's emulator is `connectors::airtable::sandbox`).
 
-pub mod airtable;
 pub mod common;
 pub mod google;
 pub mod trello;

@@ -3,16 +3,20 @@
 //! (`send`, `batch`), and the change feed that reads webhook payloads into the inbox (`feed`).
 
 mod batch;
+pub mod check;
+pub mod client;
 mod feed;
 mod grid;
+pub mod sandbox;
 mod send;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::clients::airtable::{AirtableClient, Table};
 use crate::clients::http::ClientError;
 use crate::config::PairSettings;
+use crate::connectors::airtable::client::{AirtableClient, Table};
 use crate::model::TrackerKind;
 use crate::store::pairs::NewPair;
 use crate::store::{Db, StoreError};

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use leadsync::connectors::airtable::sandbox::AirtableSandbox;
 use leadsync::demo::world::World;
 use leadsync::demo::world::airtable::TABLE;
-use leadsync::sandbox::airtable::AirtableSandbox;
 use leadsync::sandbox::trello::SandboxCard;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;

@@ -4,9 +4,9 @@
 //! API cannot add choices to an existing field, and leadsync's writes (with `typecast`) add a
 //! missing choice the first time they use it.
 
-use super::Outcome;
-use crate::clients::airtable::{AirtableClient, Field, NewFieldType, Table};
 use crate::config::PairSettings;
+use crate::connectors::airtable::client::{AirtableClient, Field, NewFieldType, Table};
+use crate::connectors::check::Outcome;
 
 /// Plain text types, which hold any lead field's text.
 const TEXT: [&str; 2] = ["singleLineText", "multilineText"];

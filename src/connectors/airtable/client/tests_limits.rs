@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::tests::{cells, client_with, setup, setup_with};
 use super::*;
-use crate::sandbox::airtable::{AirtableOptions, RateLimit};
+use crate::connectors::airtable::sandbox::{AirtableOptions, RateLimit};
 use crate::sandbox::common::Faults;
 
 fn fail_next(statuses: &[u16], retry_after_secs: Option<u64>) -> Faults {

@@ -1,15 +1,17 @@
 //! Airtable base webhooks for the pairs with `tracker = "airtable"`: registration (one per pair's
 //! table, notifying `{public_url}/webhooks/airtable`), listing and deletion. The MAC secret is
 //! answered only at creation, so a webhook is ours only if `tracker_webhooks` holds its secret.
+//! `upkeep` keeps them from expiring.
+
+pub mod upkeep;
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::AdminError;
-use crate::clients::airtable::{AirtableClient, Webhook};
 use crate::clients::http::ClientError;
 use crate::config::{PairSettings, Settings};
+use crate::connectors::airtable::client::{AirtableClient, Webhook};
 use crate::inbound::AIRTABLE_PATH;
 use crate::model::TrackerKind;
 use crate::store::activity::rfc3339;
@@ -18,6 +20,22 @@ use crate::store::{Db, StoreError};
 
 /// The `connector` of Airtable rows in `tracker_webhooks`.
 pub(crate) const CONNECTOR: &str = "airtable";
+
+/// Why registering, listing or deleting Airtable webhooks failed (the admin commands' error
+/// wraps it). Display never carries a secret: client errors carry no URLs or credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Airtable refused or could not be reached (a 404 on delete is [`WebhookError::NotFound`]).
+    #[error("{0}")]
+    Airtable(ClientError),
+    /// Settings make the operation impossible (an empty token, base or table), naming the key.
+    #[error("{0}")]
+    Config(String),
+    #[error("no webhook {0:?} for this token")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// An Airtable webhook as `/admin/webhooks` and `leadsync webhooks` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,26 +68,26 @@ pub fn notification_url(settings: &Settings) -> String {
     format!("{}{AIRTABLE_PATH}", settings.server.public_url)
 }
 
-pub(super) fn airtable_pairs(settings: &Settings) -> impl Iterator<Item = &PairSettings> {
+pub fn airtable_pairs(settings: &Settings) -> impl Iterator<Item = &PairSettings> {
     (settings.pairs.iter()).filter(|p| p.tracker == TrackerKind::Airtable)
 }
 
 /// An Airtable failure; a refusal before sending (an empty token) names the key instead.
-pub(super) fn airtable_error(err: ClientError) -> AdminError {
+pub fn airtable_error(err: ClientError) -> WebhookError {
     match err {
-        ClientError::Config(msg) => AdminError::Config(msg),
-        other => AdminError::Airtable(other),
+        ClientError::Config(msg) => WebhookError::Config(msg),
+        other => WebhookError::Airtable(other),
     }
 }
 
 /// The pair's base and table (name or id) as configured.
-fn base_and_table(pair: &PairSettings) -> Result<(&str, &str), AdminError> {
+fn base_and_table(pair: &PairSettings) -> Result<(&str, &str), WebhookError> {
     let key = |k: &str| format!("pairs {:?}: {k} is empty", pair.name);
     let base = (pair.base_id.as_deref()).filter(|b| !b.trim().is_empty());
     let table = (pair.table.as_deref()).filter(|t| !t.trim().is_empty());
     Ok((
-        base.ok_or_else(|| AdminError::Config(key("base_id")))?,
-        table.ok_or_else(|| AdminError::Config(key("table")))?,
+        base.ok_or_else(|| WebhookError::Config(key("base_id")))?,
+        table.ok_or_else(|| WebhookError::Config(key("table")))?,
     ))
 }
 
@@ -80,7 +98,7 @@ pub async fn register(
     settings: &Settings,
     db: &Db,
     client: &AirtableClient,
-) -> Result<Vec<AirtableWebhookView>, AdminError> {
+) -> Result<Vec<AirtableWebhookView>, WebhookError> {
     let url = notification_url(settings);
     let mut views = Vec::new();
     for pair in airtable_pairs(settings) {
@@ -88,7 +106,7 @@ pub async fn register(
         let table_id = (client.table(base_id, table).await)
             .map_err(airtable_error)?
             .ok_or_else(|| {
-                AdminError::Config(format!(
+                WebhookError::Config(format!(
                     "pairs {:?}: table {table:?} is not in base {base_id}",
                     pair.name
                 ))
@@ -133,7 +151,7 @@ async fn keep_or_drop(
     client: &AirtableClient,
     (base_id, table_id, url): (&str, &str, &str),
     listed: &[Webhook],
-) -> Result<Option<Webhook>, AdminError> {
+) -> Result<Option<Webhook>, WebhookError> {
     let mut kept = None;
     for hook in listed.iter().filter(|w| is_ours(w, table_id, url)) {
         let held = tracker_webhooks::get(&db.pool, CONNECTOR, &hook.id).await?;
@@ -165,7 +183,7 @@ async fn create(
     client: &AirtableClient,
     pair: &PairSettings,
     (base_id, table_id, url): (&str, &str, &str),
-) -> Result<Webhook, AdminError> {
+) -> Result<Webhook, WebhookError> {
     use secrecy::ExposeSecret;
     let created = (client.create_webhook(base_id, table_id, url).await).map_err(airtable_error)?;
     let row = NewTrackerWebhook {
@@ -201,7 +219,7 @@ pub async fn list(
     settings: &Settings,
     db: &Db,
     client: &AirtableClient,
-) -> Result<Vec<AirtableWebhookView>, AdminError> {
+) -> Result<Vec<AirtableWebhookView>, WebhookError> {
     let bases: BTreeSet<&str> = airtable_pairs(settings)
         .filter_map(|p| p.base_id.as_deref())
         .filter(|b| !b.trim().is_empty())
@@ -222,10 +240,10 @@ pub async fn delete(
     db: &Db,
     client: &AirtableClient,
     row: &TrackerWebhook,
-) -> Result<(), AdminError> {
+) -> Result<(), WebhookError> {
     let gone = match client.delete_webhook(&row.base_id, &row.id).await {
         Ok(()) => Ok(()),
-        Err(ClientError::NotFound { .. }) => Err(AdminError::WebhookNotFound(row.id.clone())),
+        Err(ClientError::NotFound { .. }) => Err(WebhookError::NotFound(row.id.clone())),
         Err(other) => return Err(airtable_error(other)),
     };
     if tracker_webhooks::delete(&db.pool, CONNECTOR, &row.id).await? {

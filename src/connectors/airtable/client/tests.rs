@@ -6,7 +6,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::*;
-use crate::sandbox::airtable::{AirtableOptions, AirtableSandbox, FieldSpec, TableSetup};
+use crate::connectors::airtable::sandbox::{
+    AirtableOptions, AirtableSandbox, FieldSpec, TableSetup,
+};
 
 pub(super) fn fast_policy() -> RetryPolicy {
     RetryPolicy {

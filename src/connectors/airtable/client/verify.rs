@@ -128,7 +128,7 @@ fn id_at(v: &Value, key: &str, prefix: &str) -> Result<String, VerifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::airtable::sign;
+    use crate::connectors::airtable::sandbox::sign;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
     const BODY: &str = r#"{"base":{"id":"appABC123"},"webhook":{"id":"achXYZ789"},"timestamp":"2026-03-04T05:06:07.890Z"}"#;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use super::airtable_webhooks::{CONNECTOR, airtable_pairs};
-use crate::clients::airtable::{AirtableClient, Webhook};
-use crate::clients::build::airtable_client;
+use super::{CONNECTOR, airtable_pairs};
 use crate::config::Settings;
+use crate::connectors::airtable::client::build::airtable_client;
+use crate::connectors::airtable::client::{AirtableClient, Webhook};
 use crate::store::tracker_webhooks::{self, TrackerWebhook};
 use crate::store::{Db, StoreError};
 

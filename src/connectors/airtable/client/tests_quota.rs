@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::tests::{client_with, setup_with};
 use super::*;
-use crate::sandbox::airtable::{AirtableOptions, RateLimit};
+use crate::connectors::airtable::sandbox::{AirtableOptions, RateLimit};
 
 #[tokio::test]
 async fn a_queue_of_four_seconds_at_a_configured_budget_meets_no_429() {

@@ -5,6 +5,7 @@
 //! The token goes only in the `Authorization: Bearer` header (marked sensitive); errors never
 //! carry URLs, so neither it nor record contents reach the logs.
 
+pub mod build;
 mod changes;
 mod meta;
 mod records;
@@ -20,7 +21,7 @@ use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
+use crate::clients::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use changes::{Change, RecordChange};
 pub use meta::Base;
 pub use records::MAX_BATCH;

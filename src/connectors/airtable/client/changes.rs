@@ -79,7 +79,7 @@ impl Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clients::airtable::Cell;
+    use crate::connectors::airtable::client::Cell;
 
     #[test]
     fn a_payload_flattens_into_created_changed_and_destroyed_records() {

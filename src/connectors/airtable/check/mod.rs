@@ -1,15 +1,16 @@
 //! The Airtable half of a pair's check: the token (once, with a meta call), the base and the
-//! table; the fields are `airtable_fields`'. Nothing of Google Sheets is checked for such a pair.
+//! table; the fields are `fields`'. Nothing of Google Sheets is checked for such a pair.
 
-use super::airtable_fields;
-use super::{Account, Finding, Outcome};
-use crate::clients::airtable::{AirtableClient, Base, Table};
-use crate::clients::build;
+mod fields;
+
 use crate::clients::http::ClientError;
 use crate::config::{PairSettings, Settings};
+use crate::connectors::airtable::client::build::airtable_client;
+use crate::connectors::airtable::client::{AirtableClient, Base, Table};
+use crate::connectors::check::{Account, Finding, Outcome};
 
 /// The token's client and the bases it was granted (their names make the findings readable).
-pub(super) struct Airtable {
+pub struct Airtable {
     client: AirtableClient,
     bases: Vec<Base>,
 }
@@ -20,8 +21,8 @@ const TOKEN_HELP: &str = "a personal access token with the scopes data.records:r
 
 /// One meta call (`GET /v0/meta/bases`): 401 is a token Airtable does not know, 403 one without
 /// `schema.bases:read`. The token itself is never part of a finding.
-pub(super) async fn account(settings: &Settings) -> Account<Airtable> {
-    let client = match build::airtable_client(settings) {
+pub async fn account(settings: &Settings) -> Account<Airtable> {
+    let client = match airtable_client(settings) {
         Ok(c) => c,
         Err(e) => return Account::Broken(format!("airtable: {e}")),
     };
@@ -37,19 +38,14 @@ pub(super) async fn account(settings: &Settings) -> Account<Airtable> {
     }
 }
 
-pub(super) async fn check_pair(
-    at: &Airtable,
-    pair: &PairSettings,
-    fix: bool,
-    out: &mut Vec<Finding>,
-) {
+pub async fn check_pair(at: &Airtable, pair: &PairSettings, fix: bool, out: &mut Vec<Finding>) {
     let name = pair.name.as_str();
     let mut push = |outcome, what: String| out.push(Finding::new(name, outcome, what));
     let Some(table) = table(at, pair, &mut push).await else {
         return;
     };
     let base_id = pair.base_id.as_deref().unwrap_or_default().trim();
-    airtable_fields::check(&at.client, base_id, &table, pair, fix, &mut push).await;
+    fields::check(&at.client, base_id, &table, pair, fix, &mut push).await;
 }
 
 /// The pair's table, found like the client finds it (its id, else its name ignoring case).
