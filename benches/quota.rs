@@ -16,15 +16,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use leadsync::clients::build::{sheets_client, trello_client};
+use leadsync::clients::build::trello_client;
 use leadsync::clients::http::LimiterStats;
-use leadsync::clients::{sheets, trello};
+use leadsync::clients::trello;
 use leadsync::config::{self, Settings, Sources};
 use leadsync::connectors::airtable::client::build::airtable_client;
 use leadsync::connectors::airtable::client::{self as airtable, Cell, Fields};
 use leadsync::connectors::airtable::sandbox::{AirtableSandbox, FieldSpec};
+use leadsync::connectors::sheets::client as sheets;
+use leadsync::connectors::sheets::client::build::sheets_client;
+use leadsync::connectors::sheets::sandbox::GoogleSandbox;
 use leadsync::sandbox::common::CallRecord;
-use leadsync::sandbox::google::GoogleSandbox;
 use leadsync::sandbox::trello::TrelloSandbox;
 
 /// Calls in flight at once per system, like a dispatcher with a backlog.

@@ -5,7 +5,6 @@
 //! tests assert on findings rather than on text.
 
 pub mod offline;
-mod sheets;
 mod trello;
 
 use crate::clients::build;
@@ -13,6 +12,7 @@ use crate::clients::http::ClientError;
 use crate::config::Settings;
 use crate::connectors::airtable::check as airtable;
 use crate::connectors::check::{Account, Finding, Outcome};
+use crate::connectors::sheets::check as sheets;
 use crate::model::TrackerKind;
 
 /// Pair name used for findings that belong to no pair.
@@ -62,7 +62,7 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
     // deployment has no service-account key to read.
     let uses = |kind| settings.pairs.iter().any(|p| p.tracker == kind);
     let sheets = match uses(TrackerKind::Sheets) {
-        true => Some(sheets_account(settings).await),
+        true => Some(sheets::account(settings).await),
         false => None,
     };
     let airtable = match uses(TrackerKind::Airtable) {
@@ -129,26 +129,6 @@ async fn trello_account(settings: &Settings) -> Account<crate::clients::trello::
             "trello: key or token refused, check trello.api_key and trello.api_token ({e})"
         )),
         Err(e) => Account::Broken(format!("trello: cannot reach the API ({e})")),
-    }
-}
-
-async fn sheets_account(settings: &Settings) -> Account<crate::clients::sheets::SheetsClient> {
-    let client = match build::sheets_client(settings) {
-        Ok(c) => c,
-        Err(e) => return Account::Broken(format!("google: {e}")),
-    };
-    match client.authenticate().await {
-        Ok(()) => {
-            let who = format!(
-                "google: token obtained for service account {}",
-                client.service_account()
-            );
-            Account::Usable(client, who)
-        }
-        Err(e) => Account::Broken(format!(
-            "google: no token for service account {} ({e})",
-            client.service_account()
-        )),
     }
 }
 

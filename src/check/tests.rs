@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::config::{self, Sources};
-use crate::sandbox::google::{GoogleSandbox, SERVICE_ACCOUNT_EMAIL};
+use crate::connectors::sheets::sandbox::{GoogleSandbox, SERVICE_ACCOUNT_EMAIL};
 use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
 
 pub(super) const LISTS: [&str; 4] = ["New", "Contacted", "Qualified", "Lost"];

@@ -1,7 +1,6 @@
-//! Outbound API clients: the shared HTTP policy, and the Trello and Sheets clients (Airtable's is
-//! `connectors::airtable::client`).
+//! Outbound API clients: the shared HTTP policy (`http`) and the Trello client (the engine's
+//! board); each lead tracker's client is in its connector's folder (`connectors::*::client`).
 pub mod board_ids;
 pub mod build;
 pub mod http;
-pub mod sheets;
 pub mod trello;

@@ -17,13 +17,13 @@ mod tests_shutdown;
 
 use std::sync::Arc;
 
-use crate::clients::build::sheets_client;
 use crate::clients::http::ClientError;
-use crate::clients::sheets::SheetsClient;
 use crate::config::Settings;
 use crate::connectors::airtable::client::AirtableClient;
+use crate::connectors::sheets::client::SheetsClient;
 use crate::model::TrackerKind;
 use crate::sync::connector::Trackers;
+use sheets::client::build::sheets_client;
 
 use airtable::AirtableTracker;
 use sheets::SheetsTracker;

@@ -1,6 +1,6 @@
-//! In-process emulators of the Trello and Google Sheets APIs (demo, tests, benchmarks), and the
-//! fault gate every emulator shares (`common`; Airtable's emulator is `connectors::airtable::sandbox`).
+//! In-process emulator of the Trello API (demo, tests, benchmarks), and the fault gate every
+//! emulator shares (`common`); each lead tracker's emulator is in its connector's folder
+//! (`connectors::*::sandbox`).
 
 pub mod common;
-pub mod google;
 pub mod trello;

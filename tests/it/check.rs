@@ -1,6 +1,6 @@
 //! `leadsync check` as a user runs it, against both emulators started in this test process.
 
-use leadsync::sandbox::google::{
+use leadsync::connectors::sheets::sandbox::{
     GoogleSandbox, SERVICE_ACCOUNT_EMAIL, SERVICE_ACCOUNT_PRIVATE_KEY,
 };
 use leadsync::sandbox::trello::{BoardSetup, TrelloSandbox};

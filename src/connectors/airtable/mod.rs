@@ -1,6 +1,8 @@
 //! Airtable as a lead tracker: the table's field names as its column names, its records laid
 //! out as the reconciliation grid (`grid`), tracker commands batched ≤ 10 records per request
 //! (`send`, `batch`), and the change feed that reads webhook payloads into the inbox (`feed`).
+//! Beside it, all of Airtable: its client (`client`, with the notifications' MAC check), its
+//! emulator (`sandbox`), its `check`, and its webhooks' registration and upkeep (`webhooks`).
 
 mod batch;
 pub mod check;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::tests::{SS, client_with, policy, sandbox_with};
 use super::*;
+use crate::connectors::sheets::sandbox::GoogleOptions;
 use crate::sandbox::common::Quota;
-use crate::sandbox::google::GoogleOptions;
 
 async fn reads(c: &SheetsClient, n: usize) -> Vec<Result<(), ClientError>> {
     let mut set = tokio::task::JoinSet::new();

@@ -3,6 +3,7 @@
 
 pub mod a1;
 pub mod auth;
+pub mod build;
 mod limits;
 pub use limits::{BUDGET_FRACTION, REQUESTS_PER_MINUTE};
 pub mod wire;

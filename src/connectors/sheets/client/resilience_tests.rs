@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use super::tests::{SS, client, client_with, policy, roomy_limiter, sandbox, sandbox_with};
 use super::*;
-use crate::sandbox::common::{Faults, Quota};
-use crate::sandbox::google::{
+use crate::connectors::sheets::sandbox::{
     GoogleOptions, GoogleSandbox, SERVICE_ACCOUNT_PRIVATE_KEY, UNREGISTERED_PRIVATE_KEY,
 };
+use crate::sandbox::common::{Faults, Quota};
 
 #[tokio::test]
 async fn retries_429_with_and_without_retry_after_then_succeeds() {

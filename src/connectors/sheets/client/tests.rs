@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use super::a1::pad_grid;
 use super::*;
-use crate::sandbox::google::{GoogleOptions, GoogleSandbox, SERVICE_ACCOUNT_PRIVATE_KEY};
+use crate::connectors::sheets::sandbox::{
+    GoogleOptions, GoogleSandbox, SERVICE_ACCOUNT_PRIVATE_KEY,
+};
 
 pub(super) const SS: &str = "leads-book";
 

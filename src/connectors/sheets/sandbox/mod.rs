@@ -42,7 +42,7 @@ use axum::http::Method;
 use axum::routing::{get, post};
 use jsonwebtoken::DecodingKey;
 
-use super::common::{Gate, GateHooks, Quota, Served, gate_middleware, serve};
+use crate::sandbox::common::{Gate, GateHooks, Quota, Served, gate_middleware, serve};
 use model::Spreadsheet;
 use token::Issued;
 

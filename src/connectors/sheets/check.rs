@@ -2,12 +2,34 @@
 //! calls at most (metadata, row 1, one batchUpdate for fixes): the per-user quota is small.
 
 use crate::clients::http::ClientError;
-use crate::clients::sheets::a1::{A1Range, column_letters, quote_sheet};
-use crate::clients::sheets::{SheetInfo, SheetsClient, ValueRange};
-use crate::config::PairSettings;
-use crate::connectors::check::{Finding, Outcome, same_name};
+use crate::config::{PairSettings, Settings};
+use crate::connectors::check::{Account, Finding, Outcome, same_name};
+use crate::connectors::sheets::client::a1::{A1Range, column_letters, quote_sheet};
+use crate::connectors::sheets::client::build::sheets_client;
+use crate::connectors::sheets::client::{SheetInfo, SheetsClient, ValueRange};
 
-pub(super) async fn check_pair(
+/// The service account: its key read and a token obtained, once for every Sheets pair.
+pub async fn account(settings: &Settings) -> Account<SheetsClient> {
+    let client = match sheets_client(settings) {
+        Ok(c) => c,
+        Err(e) => return Account::Broken(format!("google: {e}")),
+    };
+    match client.authenticate().await {
+        Ok(()) => {
+            let who = format!(
+                "google: token obtained for service account {}",
+                client.service_account()
+            );
+            Account::Usable(client, who)
+        }
+        Err(e) => Account::Broken(format!(
+            "google: no token for service account {} ({e})",
+            client.service_account()
+        )),
+    }
+}
+
+pub async fn check_pair(
     client: &SheetsClient,
     pair: &PairSettings,
     fix: bool,
