@@ -5,14 +5,12 @@
 //! tests assert on findings rather than on text.
 
 pub mod offline;
-mod trello;
 
-use crate::clients::build;
-use crate::clients::http::ClientError;
 use crate::config::Settings;
 use crate::connectors::airtable::check as airtable;
 use crate::connectors::check::{Account, Finding, Outcome};
 use crate::connectors::sheets::check as sheets;
+use crate::connectors::trello::check as trello;
 use crate::model::TrackerKind;
 
 /// Pair name used for findings that belong to no pair.
@@ -57,7 +55,7 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
         ));
         return out;
     }
-    let trello = trello_account(settings).await;
+    let trello = trello::account(settings).await;
     // Each tracker's account is checked once, and only when a pair uses it: an Airtable-only
     // deployment has no service-account key to read.
     let uses = |kind| settings.pairs.iter().any(|p| p.tracker == kind);
@@ -112,23 +110,6 @@ fn usable_account<'a, C>(
             out.push(Finding::new(pair, Outcome::Error, why.as_str()));
             None
         }
-    }
-}
-
-async fn trello_account(settings: &Settings) -> Account<crate::clients::trello::TrelloClient> {
-    let client = match build::trello_client(settings) {
-        Ok(c) => c,
-        Err(e) => return Account::Broken(format!("trello: {e}")),
-    };
-    match client.me().await {
-        Ok(me) => {
-            let who = format!("trello: token of {} (@{})", me.full_name, me.username);
-            Account::Usable(client, who)
-        }
-        Err(e @ ClientError::Auth { .. }) => Account::Broken(format!(
-            "trello: key or token refused, check trello.api_key and trello.api_token ({e})"
-        )),
-        Err(e) => Account::Broken(format!("trello: cannot reach the API ({e})")),
     }
 }
 

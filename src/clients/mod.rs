@@ -1,6 +1,4 @@
-//! Outbound API clients: the shared HTTP policy (`http`) and the Trello client (the engine's
-//! board); each lead tracker's client is in its connector's folder (`connectors::*::client`).
-pub mod board_ids;
-pub mod build;
+//! Outbound API clients: the shared HTTP policy every system's client is built on (rate limits,
+//! retries, `Retry-After`, redaction). Each system's client is in its connector's folder
+//! (`connectors::*::client`).
 pub mod http;
-pub mod trello;

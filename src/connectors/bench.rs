@@ -10,14 +10,14 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::clients::http::{RateLimiter, RetryPolicy};
-use crate::clients::trello::{TrelloClient, TrelloLimits};
 use crate::config::{self, Sources};
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::client::SheetsClient;
 use crate::connectors::sheets::client::auth::ServiceAccountKey;
 use crate::connectors::sheets::sandbox::{GoogleOptions, GoogleSandbox};
+use crate::connectors::trello::client::{TrelloClient, TrelloLimits};
+use crate::connectors::trello::sandbox::{BoardSetup, TrelloSandbox};
 use crate::model::LeadId;
-use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
 use crate::store::links::{self, Link, NewLink};
 use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::{TestDb, temp_db};

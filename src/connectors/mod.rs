@@ -14,6 +14,8 @@ mod tests_dispatch;
 mod tests_dispatch_fields;
 #[cfg(test)]
 mod tests_shutdown;
+pub mod trello;
+pub mod webhooks;
 
 use std::sync::Arc;
 

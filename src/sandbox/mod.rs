@@ -1,6 +1,5 @@
-//! In-process emulator of the Trello API (demo, tests, benchmarks), and the fault gate every
-//! emulator shares (`common`); each lead tracker's emulator is in its connector's folder
+//! What the in-process API emulators (demo, tests, benchmarks) share: the fault gate, quotas and
+//! call records (`common`). Each system's emulator is in its connector's folder
 //! (`connectors::*::sandbox`).
 
 pub mod common;
-pub mod trello;

@@ -9,8 +9,8 @@ use leadsync::connectors::airtable::client::{AirtableClient, AirtableLimits};
 use leadsync::connectors::airtable::sandbox::{
     AirtableOptions, AirtableSandbox, FieldSpec, TableSetup,
 };
+use leadsync::connectors::trello::sandbox::TrelloSandbox;
 use leadsync::model::TrackerKind;
-use leadsync::sandbox::trello::TrelloSandbox;
 use leadsync::store::Db;
 use secrecy::SecretString;
 

@@ -2,7 +2,7 @@
 //! secret), and the exit-2 answer to a tracker this build does not have.
 
 use leadsync::connectors::airtable::sandbox::{AirtableSandbox, FieldSpec};
-use leadsync::sandbox::trello::TrelloSandbox;
+use leadsync::connectors::trello::sandbox::TrelloSandbox;
 
 const BIN: &str = env!("CARGO_BIN_EXE_leadsync");
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::clients::http::ClientError;
 use crate::config::{PairSettings, Settings};
 use crate::connectors::airtable::client::{AirtableClient, Webhook};
+use crate::connectors::webhooks::WebhookError;
 use crate::inbound::AIRTABLE_PATH;
 use crate::model::TrackerKind;
 use crate::store::activity::rfc3339;
@@ -20,22 +21,6 @@ use crate::store::{Db, StoreError};
 
 /// The `connector` of Airtable rows in `tracker_webhooks`.
 pub(crate) const CONNECTOR: &str = "airtable";
-
-/// Why registering, listing or deleting Airtable webhooks failed (the admin commands' error
-/// wraps it). Display never carries a secret: client errors carry no URLs or credentials.
-#[derive(Debug, thiserror::Error)]
-pub enum WebhookError {
-    /// Airtable refused or could not be reached (a 404 on delete is [`WebhookError::NotFound`]).
-    #[error("{0}")]
-    Airtable(ClientError),
-    /// Settings make the operation impossible (an empty token, base or table), naming the key.
-    #[error("{0}")]
-    Config(String),
-    #[error("no webhook {0:?} for this token")]
-    NotFound(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// An Airtable webhook as `/admin/webhooks` and `leadsync webhooks` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,14 +57,6 @@ pub fn airtable_pairs(settings: &Settings) -> impl Iterator<Item = &PairSettings
     (settings.pairs.iter()).filter(|p| p.tracker == TrackerKind::Airtable)
 }
 
-/// An Airtable failure; a refusal before sending (an empty token) names the key instead.
-pub fn airtable_error(err: ClientError) -> WebhookError {
-    match err {
-        ClientError::Config(msg) => WebhookError::Config(msg),
-        other => WebhookError::Airtable(other),
-    }
-}
-
 /// The pair's base and table (name or id) as configured.
 fn base_and_table(pair: &PairSettings) -> Result<(&str, &str), WebhookError> {
     let key = |k: &str| format!("pairs {:?}: {k} is empty", pair.name);
@@ -103,8 +80,7 @@ pub async fn register(
     let mut views = Vec::new();
     for pair in airtable_pairs(settings) {
         let (base_id, table) = base_and_table(pair)?;
-        let table_id = (client.table(base_id, table).await)
-            .map_err(airtable_error)?
+        let table_id = (client.table(base_id, table).await)?
             .ok_or_else(|| {
                 WebhookError::Config(format!(
                     "pairs {:?}: table {table:?} is not in base {base_id}",
@@ -112,7 +88,7 @@ pub async fn register(
                 ))
             })?
             .id;
-        let listed = client.webhooks(base_id).await.map_err(airtable_error)?;
+        let listed = client.webhooks(base_id).await?;
         forget_gone(db, pair, base_id, &listed).await?;
         let kept = keep_or_drop(db, client, (base_id, &table_id, &url), &listed).await?;
         let hook = match kept {
@@ -164,7 +140,7 @@ async fn keep_or_drop(
         }
         match client.delete_webhook(base_id, &hook.id).await {
             Ok(()) | Err(ClientError::NotFound { .. }) => {}
-            Err(err) => return Err(airtable_error(err)),
+            Err(err) => return Err(err.into()),
         }
         tracing::warn!(base = %base_id, webhook = %hook.id,
             "Airtable webhook notifying leadsync without a stored secret deleted; a new one replaces it");
@@ -185,7 +161,7 @@ async fn create(
     (base_id, table_id, url): (&str, &str, &str),
 ) -> Result<Webhook, WebhookError> {
     use secrecy::ExposeSecret;
-    let created = (client.create_webhook(base_id, table_id, url).await).map_err(airtable_error)?;
+    let created = (client.create_webhook(base_id, table_id, url).await)?;
     let row = NewTrackerWebhook {
         connector: CONNECTOR.into(),
         id: created.id.clone(),
@@ -226,7 +202,7 @@ pub async fn list(
         .collect();
     let mut views = Vec::new();
     for base_id in bases {
-        for hook in client.webhooks(base_id).await.map_err(airtable_error)? {
+        for hook in client.webhooks(base_id).await? {
             let pair = stored_pair(db, &hook.id).await?;
             views.push(AirtableWebhookView::new(base_id, &hook, pair));
         }
@@ -244,7 +220,7 @@ pub async fn delete(
     let gone = match client.delete_webhook(&row.base_id, &row.id).await {
         Ok(()) => Ok(()),
         Err(ClientError::NotFound { .. }) => Err(WebhookError::NotFound(row.id.clone())),
-        Err(other) => return Err(airtable_error(other)),
+        Err(other) => return Err(other.into()),
     };
     if tracker_webhooks::delete(&db.pool, CONNECTOR, &row.id).await? {
         tracing::info!(pair = %row.pair, webhook = %row.id, "Airtable webhook forgotten");

@@ -10,8 +10,8 @@ use axum::routing::any;
 use secrecy::SecretString;
 
 use super::*;
+use crate::connectors::trello::sandbox::{BoardSetup, TrelloSandbox, UserCardChange, sign};
 use crate::sandbox::common::{Served, serve};
-use crate::sandbox::trello::{BoardSetup, TrelloSandbox, UserCardChange, sign};
 
 pub(super) fn fast_policy() -> RetryPolicy {
     RetryPolicy {

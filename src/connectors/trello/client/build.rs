@@ -3,8 +3,8 @@
 
 use secrecy::ExposeSecret;
 
-use super::http::{ClientError, RetryPolicy};
-use super::trello::{TrelloClient, TrelloLimits};
+use super::{TrelloClient, TrelloLimits};
+use crate::clients::http::{ClientError, RetryPolicy};
 use crate::config::Settings;
 
 /// A Trello client acting with `trello.api_key` and `trello.api_token` against `trello.api_base`.

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::http::ClientError;
-use super::trello::TrelloClient;
+use super::client::TrelloClient;
+use crate::clients::http::ClientError;
 use crate::config::{BoardRef, PairSettings};
 
 /// A `board_id` that was given as a short link or URL, and the id it stands for.
@@ -92,9 +92,9 @@ pub async fn resolve_board_ids(
 mod tests {
     use super::*;
     use crate::clients::http::RetryPolicy;
-    use crate::clients::trello::TrelloLimits;
     use crate::config::ColumnSettings;
-    use crate::sandbox::trello::TrelloSandbox;
+    use crate::connectors::trello::client::TrelloLimits;
+    use crate::connectors::trello::sandbox::TrelloSandbox;
     use secrecy::SecretString;
 
     fn pair(name: &str, board_id: &str) -> PairSettings {

@@ -4,6 +4,7 @@
 //! in a query string. One exception is forced by the API: listing the token's webhooks takes the
 //! token in the path (`/tokens/{token}/webhooks`); errors never carry URLs, so it still cannot leak.
 
+pub mod build;
 mod events;
 mod limits;
 mod types;
@@ -18,7 +19,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
+use crate::clients::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use events::{ActionMeta, CardOld, CardState, EventParseError, TrelloEvent};
 pub use limits::{BUDGET_FRACTION, KEY_REQUESTS_PER_10S, TOKEN_REQUESTS_PER_10S, TrelloLimits};
 pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
@@ -70,7 +71,7 @@ impl TrelloClient {
     }
 
     /// The token's and the key's limiters: budgets and counters.
-    pub fn limiter_stats(&self) -> Vec<super::http::LimiterStats> {
+    pub fn limiter_stats(&self) -> Vec<crate::clients::http::LimiterStats> {
         self.api.limiter_stats()
     }
 

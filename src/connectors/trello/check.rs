@@ -2,11 +2,30 @@
 //! fields named like the email, phone and company column headers.
 
 use crate::clients::http::ClientError;
-use crate::clients::trello::{Board, CustomField, TrelloClient, TrelloList};
-use crate::config::{BoardRef, PairSettings};
-use crate::connectors::check::{Finding, Outcome, same_name};
+use crate::config::{BoardRef, PairSettings, Settings};
+use crate::connectors::check::{Account, Finding, Outcome, same_name};
+use crate::connectors::trello::client::build::trello_client;
+use crate::connectors::trello::client::{Board, CustomField, TrelloClient, TrelloList};
 
-pub(super) async fn check_pair(
+/// The key and token: one `members/me` call, once for every pair.
+pub async fn account(settings: &Settings) -> Account<TrelloClient> {
+    let client = match trello_client(settings) {
+        Ok(c) => c,
+        Err(e) => return Account::Broken(format!("trello: {e}")),
+    };
+    match client.me().await {
+        Ok(me) => {
+            let who = format!("trello: token of {} (@{})", me.full_name, me.username);
+            Account::Usable(client, who)
+        }
+        Err(e @ ClientError::Auth { .. }) => Account::Broken(format!(
+            "trello: key or token refused, check trello.api_key and trello.api_token ({e})"
+        )),
+        Err(e) => Account::Broken(format!("trello: cannot reach the API ({e})")),
+    }
+}
+
+pub async fn check_pair(
     client: &TrelloClient,
     pair: &PairSettings,
     fix: bool,

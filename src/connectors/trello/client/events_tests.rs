@@ -4,7 +4,7 @@ use super::*;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../../../tests/fixtures/trello/", $name))
+        include_str!(concat!("../../../../tests/fixtures/trello/", $name))
     };
 }
 

@@ -7,8 +7,8 @@ use tokio::task::JoinSet;
 
 use super::tests::{client_with, fast_policy};
 use super::*;
+use crate::connectors::trello::sandbox::{SandboxQuotas, TrelloSandbox};
 use crate::sandbox::common::Quota;
-use crate::sandbox::trello::{SandboxQuotas, TrelloSandbox};
 
 /// A Trello whose token quota is `per_token` calls per `window` (Trello: 100 per 10 s).
 async fn sandbox(per_token: u32, window: Duration) -> TrelloSandbox {

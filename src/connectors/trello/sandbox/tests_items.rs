@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::sandbox::trello::{BoardSetup, SandboxWebhook, TrelloSandbox};
+use crate::connectors::trello::sandbox::{BoardSetup, SandboxWebhook, TrelloSandbox};
 
 struct Env {
     sb: TrelloSandbox,

@@ -6,8 +6,8 @@ use tokio::task::JoinSet;
 
 use super::tests::{client_with, fast_policy, setup};
 use super::*;
+use crate::connectors::trello::sandbox::{SandboxQuotas, TrelloSandbox};
 use crate::sandbox::common::{Faults, Quota};
-use crate::sandbox::trello::{SandboxQuotas, TrelloSandbox};
 
 fn fail_next(statuses: &[u16], retry_after_secs: Option<u64>) -> Faults {
     Faults {
