@@ -1,6 +1,9 @@
-//! The lead trackers' connectors, one folder each, above the engine: each implements
-//! [`TrackerConnector`](crate::sync::connector::TrackerConnector) over its client
-//! (`crate::clients`). [`trackers`] is the one list of them the composition root (`app`,
+//! One folder per outside system, each readable alone: its client (on the shared HTTP policy,
+//! `crate::clients::http`) and its emulator at the bottom, its `check` and webhook admin at the
+//! top. The lead trackers (`sheets`, `airtable`) implement
+//! [`TrackerConnector`](crate::sync::connector::TrackerConnector) above the engine; `trello` is
+//! still the engine's board. `check` and `webhooks` hold what every system's check and webhook
+//! admin report. [`trackers`] is the one list of the trackers the composition root (`app`,
 //! `reconcile_cmd`) builds a run's [`Trackers`] from.
 
 pub mod airtable;
