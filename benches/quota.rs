@@ -16,15 +16,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use leadsync::clients::airtable::{self, Cell, Fields};
-use leadsync::clients::build::{airtable_client, sheets_client, trello_client};
 use leadsync::clients::http::LimiterStats;
-use leadsync::clients::{sheets, trello};
 use leadsync::config::{self, Settings, Sources};
-use leadsync::sandbox::airtable::{AirtableSandbox, FieldSpec};
+use leadsync::connectors::airtable::client::build::airtable_client;
+use leadsync::connectors::airtable::client::{self as airtable, Cell, Fields};
+use leadsync::connectors::airtable::sandbox::{AirtableSandbox, FieldSpec};
+use leadsync::connectors::sheets::client as sheets;
+use leadsync::connectors::sheets::client::build::sheets_client;
+use leadsync::connectors::sheets::sandbox::GoogleSandbox;
+use leadsync::connectors::trello::client as trello;
+use leadsync::connectors::trello::client::build::trello_client;
+use leadsync::connectors::trello::sandbox::TrelloSandbox;
 use leadsync::sandbox::common::CallRecord;
-use leadsync::sandbox::google::GoogleSandbox;
-use leadsync::sandbox::trello::TrelloSandbox;
 
 /// Calls in flight at once per system, like a dispatcher with a backlog.
 const WORKERS: usize = 8;

@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use leadsync::connectors::trello::sandbox::{SandboxCard, UserCardChange};
 use leadsync::demo::world::{FIELDS, HEADER, LISTS, SHEET, World, WorldOptions};
-use leadsync::sandbox::trello::{SandboxCard, UserCardChange};
 use leadsync::store::Db;
 use leadsync::sync::engine::Engine;
 use leadsync::sync::outbox::{DispatchReport, Dispatcher};

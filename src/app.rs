@@ -8,13 +8,13 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::WebhookUpkeep;
-use crate::clients::board_ids::{needs_resolution, resolve_board_ids};
-use crate::clients::build::trello_client;
-use crate::clients::sheets::SheetsClient;
-use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
 use crate::connectors;
+use crate::connectors::airtable::webhooks::upkeep::WebhookUpkeep;
+use crate::connectors::sheets::client::SheetsClient;
+use crate::connectors::trello::board_ids::{needs_resolution, resolve_board_ids};
+use crate::connectors::trello::client::TrelloClient;
+use crate::connectors::trello::client::build::trello_client;
 use crate::http::{self, AppState};
 use crate::shutdown;
 use crate::store::Db;
@@ -49,7 +49,7 @@ pub struct EngineParts {
     pub trello: TrelloClient,
     pub sheets: SheetsClient,
     /// For Airtable pairs.
-    pub airtable: Option<crate::clients::airtable::AirtableClient>,
+    pub airtable: Option<crate::connectors::airtable::client::AirtableClient>,
     pub dispatch: DispatchOptions,
 }
 

@@ -10,11 +10,11 @@ use crate::admin::{self, AdminError};
 use crate::app::App;
 use crate::check::{self, offline};
 use crate::cli::WebhooksAction;
-use crate::clients::airtable::AirtableClient;
-use crate::clients::board_ids::resolve_board_ids;
-use crate::clients::build::trello_client;
-use crate::clients::trello::TrelloClient;
 use crate::config::{ConfigError, Settings};
+use crate::connectors::airtable::client::AirtableClient;
+use crate::connectors::trello::board_ids::resolve_board_ids;
+use crate::connectors::trello::client::TrelloClient;
+use crate::connectors::trello::client::build::trello_client;
 use crate::store::Db;
 
 pub async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -1,33 +1,27 @@
-//! Operator operations shared by the `/admin` endpoints and the CLI: Trello and Airtable webhook
-//! registration, listing and deletion, the Airtable webhooks' refresh, and the filled-in Apps
-//! Script.
+//! Operator operations shared by the `/admin` endpoints and the CLI: webhook registration,
+//! listing and deletion across the systems (each system's own is `connectors::*::webhooks`), and
+//! the filled-in Apps Script of the pair the operator names.
 
-mod airtable_upkeep;
-mod airtable_webhooks;
 mod apps_script;
 mod webhooks;
 
-pub use airtable_upkeep::{CHECK_EVERY as AIRTABLE_CHECK_EVERY, WebhookUpkeep};
-pub use airtable_webhooks::{AirtableWebhookView, notification_url as airtable_notification_url};
 pub use apps_script::apps_script_text;
 pub use webhooks::{
-    TrelloWebhookView, WebhookView, airtable_client_if_needed, delete_webhook, list_webhooks,
-    register_webhooks,
+    WebhookView, airtable_client_if_needed, delete_webhook, list_webhooks, register_webhooks,
 };
 
 use crate::clients::http::ClientError;
+use crate::connectors::webhooks::WebhookError;
 use crate::store::StoreError;
 
 /// Why an admin operation failed. Display never carries a secret: client errors carry no URLs
 /// or credentials, and the secret checks only name the key.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// Trello refused or could not be reached (a 404 on delete is [`AdminError::WebhookNotFound`]).
+    /// Trello or Airtable refused or could not be reached (a 404 on delete is
+    /// [`AdminError::WebhookNotFound`]).
     #[error("{0}")]
-    Trello(ClientError),
-    /// Airtable refused or could not be reached (a 404 on delete is [`AdminError::WebhookNotFound`]).
-    #[error("{0}")]
-    Airtable(ClientError),
+    Api(ClientError),
     /// Settings make the operation impossible (empty credentials or secret), naming the key.
     #[error("{0}")]
     Config(String),
@@ -53,11 +47,22 @@ impl AdminError {
     }
 }
 
+impl From<WebhookError> for AdminError {
+    fn from(err: WebhookError) -> Self {
+        match err {
+            WebhookError::Api(e) => Self::Api(e),
+            WebhookError::Config(msg) => Self::Config(msg),
+            WebhookError::NotFound(id) => Self::WebhookNotFound(id),
+            WebhookError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 impl From<ClientError> for AdminError {
     fn from(err: ClientError) -> Self {
         match err {
             ClientError::Config(msg) => Self::Config(msg),
-            other => Self::Trello(other),
+            other => Self::Api(other),
         }
     }
 }

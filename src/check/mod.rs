@@ -4,73 +4,14 @@
 //! in the header row or in the Airtable table. Produces [`Finding`]s; printing is the caller's, so
 //! tests assert on findings rather than on text.
 
-mod airtable;
-mod airtable_fields;
 pub mod offline;
-mod sheets;
-mod trello;
 
-use std::fmt;
-
-use crate::clients::build;
-use crate::clients::http::ClientError;
 use crate::config::Settings;
+use crate::connectors::airtable::check as airtable;
+use crate::connectors::check::{Account, Finding, Outcome};
+use crate::connectors::sheets::check as sheets;
+use crate::connectors::trello::check as trello;
 use crate::model::TrackerKind;
-
-/// How one checked item stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    /// Usable, with something the user may want to act on (and `--fix` cannot do).
-    Warning,
-    /// Absent, and `--fix` would (or could) create it.
-    Missing,
-    /// Was absent; created by this run.
-    Fixed,
-    /// Broken in a way this run cannot repair.
-    Error,
-}
-
-impl Outcome {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Warning => "warning",
-            Self::Missing => "missing",
-            Self::Fixed => "fixed",
-            Self::Error => "error",
-        }
-    }
-
-    pub fn is_usable(self) -> bool {
-        matches!(self, Self::Ok | Self::Warning | Self::Fixed)
-    }
-}
-
-/// One line of the report: `[pair] outcome: what`. `what` never holds a secret: it is built from
-/// names, ids and `ClientError`s, which carry neither URLs nor credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub pair: String,
-    pub outcome: Outcome,
-    pub what: String,
-}
-
-impl Finding {
-    pub fn new(pair: &str, outcome: Outcome, what: impl Into<String>) -> Self {
-        Self {
-            pair: pair.to_owned(),
-            outcome,
-            what: what.into(),
-        }
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}: {}", self.pair, self.outcome.label(), self.what)
-    }
-}
 
 /// Pair name used for findings that belong to no pair.
 pub const NO_PAIR: &str = "config";
@@ -103,12 +44,6 @@ pub fn summary(findings: &[Finding]) -> String {
     )
 }
 
-/// What each API side's account check ended with, done once and reported for every pair.
-enum Account<C> {
-    Usable(C, String),
-    Broken(String),
-}
-
 /// Runs every check for every pair. Never fails as a whole: each problem is a finding.
 pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
     let mut out = offline::findings(settings);
@@ -120,12 +55,12 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
         ));
         return out;
     }
-    let trello = trello_account(settings).await;
+    let trello = trello::account(settings).await;
     // Each tracker's account is checked once, and only when a pair uses it: an Airtable-only
     // deployment has no service-account key to read.
     let uses = |kind| settings.pairs.iter().any(|p| p.tracker == kind);
     let sheets = match uses(TrackerKind::Sheets) {
-        true => Some(sheets_account(settings).await),
+        true => Some(sheets::account(settings).await),
         false => None,
     };
     let airtable = match uses(TrackerKind::Airtable) {
@@ -176,48 +111,6 @@ fn usable_account<'a, C>(
             None
         }
     }
-}
-
-async fn trello_account(settings: &Settings) -> Account<crate::clients::trello::TrelloClient> {
-    let client = match build::trello_client(settings) {
-        Ok(c) => c,
-        Err(e) => return Account::Broken(format!("trello: {e}")),
-    };
-    match client.me().await {
-        Ok(me) => {
-            let who = format!("trello: token of {} (@{})", me.full_name, me.username);
-            Account::Usable(client, who)
-        }
-        Err(e @ ClientError::Auth { .. }) => Account::Broken(format!(
-            "trello: key or token refused, check trello.api_key and trello.api_token ({e})"
-        )),
-        Err(e) => Account::Broken(format!("trello: cannot reach the API ({e})")),
-    }
-}
-
-async fn sheets_account(settings: &Settings) -> Account<crate::clients::sheets::SheetsClient> {
-    let client = match build::sheets_client(settings) {
-        Ok(c) => c,
-        Err(e) => return Account::Broken(format!("google: {e}")),
-    };
-    match client.authenticate().await {
-        Ok(()) => {
-            let who = format!(
-                "google: token obtained for service account {}",
-                client.service_account()
-            );
-            Account::Usable(client, who)
-        }
-        Err(e) => Account::Broken(format!(
-            "google: no token for service account {} ({e})",
-            client.service_account()
-        )),
-    }
-}
-
-/// Trello and Sheets names are matched as users type them: case and outer spaces do not matter.
-fn same_name(a: &str, b: &str) -> bool {
-    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 #[cfg(test)]

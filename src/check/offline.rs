@@ -4,8 +4,9 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Finding, NO_PAIR, Outcome};
+use super::NO_PAIR;
 use crate::config::{Settings, is_placeholder};
+use crate::connectors::check::{Finding, Outcome};
 use crate::model::TrackerKind;
 
 /// One setting that makes the deployment unusable: its key and what is wrong with it.

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::config::{self, Sources};
-use crate::sandbox::google::{GoogleSandbox, SERVICE_ACCOUNT_EMAIL};
-use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
+use crate::connectors::sheets::sandbox::{GoogleSandbox, SERVICE_ACCOUNT_EMAIL};
+use crate::connectors::trello::sandbox::{BoardSetup, TrelloSandbox};
 
 pub(super) const LISTS: [&str; 4] = ["New", "Contacted", "Qualified", "Lost"];
 pub(super) const FIELDS: [&str; 3] = ["Email", "Phone", "Company"];

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use super::tests::{FIELDS, LISTS, assert_all_ok, with};
 use super::*;
 use crate::config::{self, Sources};
-use crate::sandbox::airtable::{AirtableSandbox, FieldSpec, TableSetup};
-use crate::sandbox::trello::{BoardSetup, TrelloSandbox};
+use crate::connectors::airtable::sandbox::{AirtableSandbox, FieldSpec, TableSetup};
+use crate::connectors::trello::sandbox::{BoardSetup, TrelloSandbox};
 
 const STATUSES: [&str; 4] = ["Contacted", "Lost", "New", "Qualified"];
 

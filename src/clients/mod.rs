@@ -1,7 +1,4 @@
-//! Outbound API clients: the shared HTTP policy and one typed client per system.
-pub mod airtable;
-pub mod board_ids;
-pub mod build;
+//! Outbound API clients: the shared HTTP policy every system's client is built on (rate limits,
+//! retries, `Retry-After`, redaction). Each system's client is in its connector's folder
+//! (`connectors::*::client`).
 pub mod http;
-pub mod sheets;
-pub mod trello;

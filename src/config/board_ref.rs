@@ -1,6 +1,7 @@
 //! A pair's `board_id` as a user writes it: the board's 24-hex id, its 8-character short link,
 //! or its URL. Trello's webhooks name boards only by the full id, so anything else is resolved
-//! online at start-up (`clients::trello::resolve_board_ids`); this module only reads the text.
+//! online at start-up (`resolve_board_ids`, in the Trello connector's folder); this module only
+//! reads the text.
 
 /// What a `board_id` value names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -207,3 +207,16 @@ fn unknown_field(problem: &str) -> Option<&str> {
         .strip_prefix("unknown field `")
         .and_then(|rest| rest.split('`').next())
 }
+
+/// Settings from `LEADSYNC__…` variables alone (no file): what the client builders' unit tests
+/// start from.
+#[cfg(test)]
+pub(crate) fn from_env_only(env: &[(&str, &str)]) -> Settings {
+    let env = (env.iter()).map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    load(&Sources {
+        file: None,
+        dotenv: HashMap::new(),
+        env: env.collect(),
+    })
+    .expect("valid settings")
+}

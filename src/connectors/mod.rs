@@ -1,11 +1,15 @@
-//! The lead trackers' connectors, one folder each, above the engine: each implements
-//! [`TrackerConnector`](crate::sync::connector::TrackerConnector) over its client
-//! (`crate::clients`). [`trackers`] is the one list of them the composition root (`app`,
+//! One folder per outside system, each readable alone: its client (on the shared HTTP policy,
+//! `crate::clients::http`) and its emulator at the bottom, its `check` and webhook admin at the
+//! top. The lead trackers (`sheets`, `airtable`) implement
+//! [`TrackerConnector`](crate::sync::connector::TrackerConnector) above the engine; `trello` is
+//! still the engine's board. `check` and `webhooks` hold what every system's check and webhook
+//! admin report. [`trackers`] is the one list of the trackers the composition root (`app`,
 //! `reconcile_cmd`) builds a run's [`Trackers`] from.
 
 pub mod airtable;
 #[cfg(test)]
 mod bench;
+pub mod check;
 pub mod sheets;
 #[cfg(test)]
 mod tests_dispatch;
@@ -13,16 +17,18 @@ mod tests_dispatch;
 mod tests_dispatch_fields;
 #[cfg(test)]
 mod tests_shutdown;
+pub mod trello;
+pub mod webhooks;
 
 use std::sync::Arc;
 
-use crate::clients::airtable::AirtableClient;
-use crate::clients::build::sheets_client;
 use crate::clients::http::ClientError;
-use crate::clients::sheets::SheetsClient;
 use crate::config::Settings;
+use crate::connectors::airtable::client::AirtableClient;
+use crate::connectors::sheets::client::SheetsClient;
 use crate::model::TrackerKind;
 use crate::sync::connector::Trackers;
+use sheets::client::build::sheets_client;
 
 use airtable::AirtableTracker;
 use sheets::SheetsTracker;
@@ -49,7 +55,7 @@ pub fn trackers_with(sheets: SheetsClient, airtable: Option<AirtableClient>) -> 
 pub fn airtable_client(settings: &Settings) -> Result<Option<AirtableClient>, ClientError> {
     let used = (settings.pairs.iter()).any(|p| p.tracker == TrackerKind::Airtable);
     match used {
-        true => crate::clients::build::airtable_client(settings).map(Some),
+        true => airtable::client::build::airtable_client(settings).map(Some),
         false => Ok(None),
     }
 }

@@ -138,7 +138,7 @@ async fn an_adopted_card_keeps_what_a_user_changed_before_the_retry() {
     b.trello
         .user_update_card(
             &card.id,
-            &crate::sandbox::trello::UserCardChange {
+            &crate::connectors::trello::sandbox::UserCardChange {
                 name: Some("Ada King".into()),
                 id_list: Some(b.list("Contacted")),
                 ..Default::default()

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::trello::TrelloLimits;
 use crate::connectors::bench::Bench;
+use crate::connectors::trello::client::TrelloLimits;
 use crate::store::outbox;
 use crate::sync::outbox::DispatchOptions;
 use crate::sync::plan::commands::Command;

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow};
 use serde_json::json;
 
+use crate::connectors::trello::sandbox::{SandboxCard, UserCardChange};
 use crate::demo::world::{HEADER, SHEET, World, apps_script_secret};
 use crate::inbound::signature::StandardWebhooksKey;
-use crate::sandbox::trello::{SandboxCard, UserCardChange};
 
 /// One Apps Script event: its `webhook-id` (kept across resends) and body.
 #[derive(Clone, Debug)]

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::connectors::trello::sandbox::UserCardChange;
 use crate::demo::show;
 use crate::demo::world::{World, WorldOptions};
 use crate::model::TrackerKind;
-use crate::sandbox::trello::UserCardChange;
 
 const PAIR: &str = "demo";
 const SETTLE: Duration = Duration::from_secs(60);

@@ -8,7 +8,7 @@ mod record_change;
 mod sheet_event;
 pub mod signature;
 
-use crate::clients::trello::TrelloEvent;
+use crate::connectors::trello::client::TrelloEvent;
 
 pub use record_change::{RecordChangeEvent, RecordChangeKind};
 pub use sheet_event::{SheetEvent, SheetEventKind, SheetEventRow};

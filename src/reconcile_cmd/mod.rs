@@ -11,10 +11,10 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use crate::cli::InitialSource;
-use crate::clients::board_ids::resolve_board_ids;
-use crate::clients::build::trello_client;
 use crate::config::Settings;
 use crate::connectors;
+use crate::connectors::trello::board_ids::resolve_board_ids;
+use crate::connectors::trello::client::build::trello_client;
 use crate::store::Db;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;

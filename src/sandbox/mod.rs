@@ -1,6 +1,5 @@
-//! In-process emulators of the Trello, Google Sheets and Airtable APIs (demo, tests, benchmarks).
+//! What the in-process API emulators (demo, tests, benchmarks) share: the fault gate, quotas and
+//! call records (`common`). Each system's emulator is in its connector's folder
+//! (`connectors::*::sandbox`).
 
-pub mod airtable;
 pub mod common;
-pub mod google;
-pub mod trello;

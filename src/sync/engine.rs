@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::http::ClientError;
-use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
+use crate::connectors::trello::client::TrelloClient;
 use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
 use crate::sync::connector::{ChangeFeed, Trackers};

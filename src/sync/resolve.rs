@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::clients::http::ClientError;
-use crate::clients::trello::TrelloClient;
 use crate::config::Settings;
+use crate::connectors::trello::client::TrelloClient;
 use crate::store::{Db, StoreError, pairs};
 use crate::sync::connector::Trackers;
 use crate::sync::context::{BoardLayout, PairContext, Unresolved};

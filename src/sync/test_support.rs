@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::clients::trello::Card;
 use crate::config::{self, Settings, Sources};
+use crate::connectors::trello::client::Card;
 use crate::sync::context::{BoardLayout, PairContext};
 
 pub fn settings() -> Settings {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use leadsync::app::App;
 use leadsync::config::{self, Sources};
-use leadsync::sandbox::trello::{BoardSetup, TrelloSandbox};
+use leadsync::connectors::trello::sandbox::{BoardSetup, TrelloSandbox};
 
 use crate::helpers::TestApp;
 

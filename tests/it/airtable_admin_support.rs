@@ -3,12 +3,14 @@
 //! that can be seeded before the app starts.
 
 use leadsync::app::{App, EngineMode};
-use leadsync::clients::airtable::{AirtableClient, AirtableLimits};
 use leadsync::clients::http::RetryPolicy;
 use leadsync::config::{self, Settings, Sources};
+use leadsync::connectors::airtable::client::{AirtableClient, AirtableLimits};
+use leadsync::connectors::airtable::sandbox::{
+    AirtableOptions, AirtableSandbox, FieldSpec, TableSetup,
+};
+use leadsync::connectors::trello::sandbox::TrelloSandbox;
 use leadsync::model::TrackerKind;
-use leadsync::sandbox::airtable::{AirtableOptions, AirtableSandbox, FieldSpec, TableSetup};
-use leadsync::sandbox::trello::TrelloSandbox;
 use leadsync::store::Db;
 use secrecy::SecretString;
 

@@ -3,7 +3,7 @@
 //! anything else is refused and changes nothing.
 
 use base64::Engine as _;
-use leadsync::sandbox::airtable::sign;
+use leadsync::connectors::airtable::sandbox::sign;
 use leadsync::store::tracker_webhooks::{self, NewTrackerWebhook};
 
 use crate::helpers::TestApp;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use leadsync::clients::airtable::CreatedWebhook;
+use leadsync::connectors::airtable::client::CreatedWebhook;
 use leadsync::store::tracker_webhooks::{self, NewTrackerWebhook, TrackerWebhook};
 use reqwest::Method;
 use secrecy::ExposeSecret;

@@ -1,9 +1,9 @@
 //! `leadsync check` as a user runs it, against both emulators started in this test process.
 
-use leadsync::sandbox::google::{
+use leadsync::connectors::sheets::sandbox::{
     GoogleSandbox, SERVICE_ACCOUNT_EMAIL, SERVICE_ACCOUNT_PRIVATE_KEY,
 };
-use leadsync::sandbox::trello::{BoardSetup, TrelloSandbox};
+use leadsync::connectors::trello::sandbox::{BoardSetup, TrelloSandbox};
 
 const BIN: &str = env!("CARGO_BIN_EXE_leadsync");
 const SPREADSHEET: &str = "1ItSpreadsheet";

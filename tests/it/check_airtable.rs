@@ -1,8 +1,8 @@
 //! `leadsync check [--fix]` on an Airtable pair as a user runs it (no Google key, no Apps Script
 //! secret), and the exit-2 answer to a tracker this build does not have.
 
-use leadsync::sandbox::airtable::{AirtableSandbox, FieldSpec};
-use leadsync::sandbox::trello::TrelloSandbox;
+use leadsync::connectors::airtable::sandbox::{AirtableSandbox, FieldSpec};
+use leadsync::connectors::trello::sandbox::TrelloSandbox;
 
 const BIN: &str = env!("CARGO_BIN_EXE_leadsync");
 

@@ -43,7 +43,7 @@ async fn an_acknowledged_event_survives_sigkill_right_after_the_answer() {
 
     let board = &w.pairs[0].board.board_id;
     let body = trello_action("act-crash", board);
-    let signature = leadsync::sandbox::trello::sign(
+    let signature = leadsync::connectors::trello::sandbox::sign(
         w.trello.api_secret(),
         body.as_bytes(),
         &w.settings.trello_callback_url(),

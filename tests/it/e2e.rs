@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::SandboxCard;
 use leadsync::demo::world::{World, WorldOptions};
 use leadsync::sandbox::common::CallLog;
-use leadsync::sandbox::trello::SandboxCard;
 use leadsync::sync::mapping::split_description;
 
 pub const SETTLE: Duration = Duration::from_secs(30);
@@ -214,7 +214,7 @@ async fn unicode_names_travel_both_ways() {
     let back = "Jürgen Øberg — naïve 日本語 ✓";
     w.user_updates_card(
         &card.id,
-        leadsync::sandbox::trello::UserCardChange {
+        leadsync::connectors::trello::sandbox::UserCardChange {
             name: Some(back.into()),
             ..Default::default()
         },

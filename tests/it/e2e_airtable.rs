@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::SandboxCard;
 use leadsync::demo::world::airtable::TABLE;
 use leadsync::demo::world::{World, WorldOptions};
 use leadsync::model::TrackerKind;
-use leadsync::sandbox::trello::SandboxCard;
 use leadsync::sync::mapping::split_description;
 use serde_json::Value;
 
@@ -174,7 +174,7 @@ async fn a_card_moved_or_renamed_in_trello_changes_the_record_once_without_echoe
     let before = writes(&path);
     w.user_updates_card(
         &card.id,
-        leadsync::sandbox::trello::UserCardChange {
+        leadsync::connectors::trello::sandbox::UserCardChange {
             name: Some("Ada King".into()),
             ..Default::default()
         },

@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::demo::world::airtable::TABLE;
 use leadsync::demo::world::{World, WorldOptions};
 use leadsync::model::TrackerKind;
 use leadsync::sandbox::common::Faults;
-use leadsync::sandbox::trello::UserCardChange;
 use leadsync::store::activity;
 use leadsync::sync::mapping::split_description;
 

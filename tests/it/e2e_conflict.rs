@@ -1,8 +1,8 @@
 //! End to end: both sides editing the same field at once, decided by the configured policy and
 //! logged; and two pairs running side by side without crossing.
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::demo::world::{SHEET, World, WorldOptions};
-use leadsync::sandbox::trello::UserCardChange;
 use leadsync::store::activity;
 
 use crate::e2e::{NAME, P, SETTLE, STATUS, add_lead, assert_sides_equal, pool, world_with};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use leadsync::demo::world::{SHEET, World, WorldOptions};
 use leadsync::sandbox::common::Faults;
 
-use leadsync::sandbox::trello::UserCardChange;
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sync::mapping::{compose_description, split_description};
 
 use crate::e2e::{

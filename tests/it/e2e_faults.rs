@@ -1,7 +1,7 @@
 //! End to end under trouble: webhooks that never arrive and APIs that fail a third of the calls.
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sandbox::common::Faults;
-use leadsync::sandbox::trello::UserCardChange;
 
 use crate::e2e::{NAME, P, SETTLE, STATUS, add_lead, assert_sides_equal, world};
 

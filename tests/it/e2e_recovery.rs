@@ -4,9 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::SandboxCard;
 use leadsync::demo::world::{SHEET, World, WorldOptions};
 use leadsync::sandbox::common::Faults;
-use leadsync::sandbox::trello::SandboxCard;
 
 use crate::e2e::{
     CARD, EMAIL, ID, P, SETTLE, STATUS, add_lead, assert_sides_equal, pool, world, writes,

@@ -154,7 +154,7 @@ async fn a_reconciliation_of_a_world_in_sync_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_lettered_write_is_not_undone_by_reconciliation_and_is_sent_once_requeued() {
-    use leadsync::sandbox::trello::UserCardChange;
+    use leadsync::connectors::trello::sandbox::UserCardChange;
     let w = world().await;
     let (_, card) = add_lead(&w, P, 2, "Barbara", "New").await;
     // The sheet refuses the next calls outright (a 400 is not retried): the row write dies.

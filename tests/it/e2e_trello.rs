@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::demo::world::World;
 use leadsync::sandbox::common::Faults;
-use leadsync::sandbox::trello::UserCardChange;
 use leadsync::sync::mapping::split_description;
 
 use crate::e2e::{

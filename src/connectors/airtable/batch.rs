@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::clients::airtable::{Cell, Fields, Record, RecordUpdate, Table};
 use crate::clients::http::ClientError;
+use crate::connectors::airtable::client::{Cell, Fields, Record, RecordUpdate, Table};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
 use crate::sync::plan::commands::Command;

@@ -2,7 +2,7 @@
 //! laid out under the pair's field names with the record id in the id column (a record's id is
 //! its lead's, CONTRACT §7). Planning reads only the grid.
 
-use crate::clients::airtable::Record;
+use crate::connectors::airtable::client::Record;
 use crate::model::Field;
 use crate::sync::context::PairContext;
 
@@ -35,7 +35,7 @@ fn cell_text(record: &Record, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clients::airtable::Cell;
+    use crate::connectors::airtable::client::Cell;
     use crate::sync::test_support::{ctx, t};
 
     #[test]

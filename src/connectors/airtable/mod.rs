@@ -1,18 +1,24 @@
 //! Airtable as a lead tracker: the table's field names as its column names, its records laid
 //! out as the reconciliation grid (`grid`), tracker commands batched ≤ 10 records per request
 //! (`send`, `batch`), and the change feed that reads webhook payloads into the inbox (`feed`).
+//! Beside it, all of Airtable: its client (`client`, with the notifications' MAC check), its
+//! emulator (`sandbox`), its `check`, and its webhooks' registration and upkeep (`webhooks`).
 
 mod batch;
+pub mod check;
+pub mod client;
 mod feed;
 mod grid;
+pub mod sandbox;
 mod send;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::clients::airtable::{AirtableClient, Table};
 use crate::clients::http::ClientError;
 use crate::config::PairSettings;
+use crate::connectors::airtable::client::{AirtableClient, Table};
 use crate::model::TrackerKind;
 use crate::store::pairs::NewPair;
 use crate::store::{Db, StoreError};

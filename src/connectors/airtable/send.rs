@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::clients::airtable::{AirtableClient, Fields, MAX_BATCH, Record, RecordUpdate, Table};
 use crate::clients::http::ClientError;
 use crate::connectors::airtable::AirtableTracker;
 use crate::connectors::airtable::batch::{
     AirtableBatch, NewRecord, failed, not_sent, refused_data, stops_batch, unknown_field, updated,
+};
+use crate::connectors::airtable::client::{
+    AirtableClient, Fields, MAX_BATCH, Record, RecordUpdate, Table,
 };
 use crate::store::dispatch_support::note_outcome_unknown;
 use crate::store::links;

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::clients::http::ClientError;
-use crate::clients::sheets::ValueRange;
-use crate::clients::sheets::a1::{A1Range, cell_at};
+use crate::connectors::sheets::client::ValueRange;
+use crate::connectors::sheets::client::a1::{A1Range, cell_at};
 use crate::connectors::sheets::verify::Written;
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
@@ -282,7 +282,7 @@ pub(super) fn hint(row: u32) -> FollowUp {
 }
 
 pub(super) fn appended(
-    result: &Result<crate::clients::sheets::AppendResult, ClientError>,
+    result: &Result<crate::connectors::sheets::client::AppendResult, ClientError>,
     n: usize,
 ) -> Outcome {
     match result {

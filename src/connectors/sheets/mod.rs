@@ -1,16 +1,22 @@
 //! Google Sheets as a lead tracker: the sheet's header row as its column names, the sheet as
 //! read as the reconciliation grid, and tracker commands batched per pair (one read, one
-//! `batchUpdate`, one `append`, then a read-back check for rows that moved).
+//! `batchUpdate`, one `append`, then a read-back check for rows that moved). Beside it, all of
+//! Sheets: its client (`client`), its emulator (`sandbox`), its `check` and the Apps Script that
+//! sends its webhooks (`apps_script`).
 
+pub mod apps_script;
 mod batch;
+pub mod check;
+pub mod client;
+pub mod sandbox;
 mod send;
 mod settle;
 mod verify;
 
 use crate::clients::http::ClientError;
-use crate::clients::sheets::SheetsClient;
-use crate::clients::sheets::a1::quote_sheet;
 use crate::config::PairSettings;
+use crate::connectors::sheets::client::SheetsClient;
+use crate::connectors::sheets::client::a1::quote_sheet;
 use crate::model::TrackerKind;
 use crate::store::pairs::NewPair;
 use crate::store::{Db, StoreError};

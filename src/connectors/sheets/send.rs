@@ -2,9 +2,9 @@
 //! row, one `batchUpdate` writes every cell, one `append` adds every new row. Sheets allow about
 //! one call per second, so never one call per command.
 
-use crate::clients::sheets::a1::A1Range;
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
+use crate::connectors::sheets::client::a1::A1Range;
 use crate::connectors::sheets::settle::{Unlanded, batch_landed, unlanded};
 use crate::connectors::sheets::verify::{Columns, Written, misses};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};

@@ -6,7 +6,7 @@
 //! for the cells that still hold what they held before, and a cell a user changed since keeps
 //! the user's value. Pure: the sender (`send`) reads and writes.
 
-use crate::clients::sheets::a1::cell_at;
+use crate::connectors::sheets::client::a1::cell_at;
 use crate::connectors::sheets::verify::{Columns, Written};
 
 /// What became of one write of a batch that did not land.

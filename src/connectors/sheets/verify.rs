@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::clients::sheets::ValueRange;
-use crate::clients::sheets::a1::{A1Range, cell_at};
+use crate::connectors::sheets::client::ValueRange;
+use crate::connectors::sheets::client::a1::{A1Range, cell_at};
 
 /// One row a batch wrote: the command's index in the batch, the row, and the cells written
 /// (1-based column, value).

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use crate::clients::airtable::{AirtableClient, AirtableLimits};
 use crate::clients::http::RetryPolicy;
-use crate::sandbox::airtable::{AirtableOptions, AirtableSandbox, FieldSpec, TableSetup};
+use crate::connectors::airtable::client::{AirtableClient, AirtableLimits};
+use crate::connectors::airtable::sandbox::{
+    AirtableOptions, AirtableSandbox, FieldSpec, TableSetup,
+};
 
 use super::LISTS;
 

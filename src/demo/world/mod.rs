@@ -17,16 +17,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, EngineMode, EngineParts};
 use crate::clients::http::{RateLimiter, RetryPolicy};
-use crate::clients::sheets::SheetsClient;
-use crate::clients::sheets::auth::ServiceAccountKey;
-use crate::clients::trello::{TrelloClient, TrelloLimits};
 use crate::config::{self, Settings, Sources};
+use crate::connectors::airtable::sandbox::{AirtableSandbox, TableSetup};
+use crate::connectors::sheets::client::SheetsClient;
+use crate::connectors::sheets::client::auth::ServiceAccountKey;
+use crate::connectors::sheets::sandbox::{GoogleOptions, GoogleSandbox};
+use crate::connectors::trello::client::{TrelloClient, TrelloLimits};
+use crate::connectors::trello::sandbox::{BoardSetup, SandboxQuotas, TrelloSandbox};
 use crate::http::AppState;
 use crate::model::TrackerKind;
-use crate::sandbox::airtable::{AirtableSandbox, TableSetup};
 use crate::sandbox::common::Quota;
-use crate::sandbox::google::{GoogleOptions, GoogleSandbox};
-use crate::sandbox::trello::{BoardSetup, SandboxQuotas, TrelloSandbox};
 use crate::sync::outbox::DispatchOptions;
 
 /// The sheet's header row in every world sheet.

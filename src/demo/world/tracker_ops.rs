@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, anyhow};
 
+use crate::connectors::airtable::sandbox::AirtableSandbox;
 use crate::model::TrackerKind;
-use crate::sandbox::airtable::AirtableSandbox;
 
 use super::airtable::TABLE;
 use super::{HEADER, World};

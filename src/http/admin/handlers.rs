@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::admin::{self, AdminError};
-use crate::clients::airtable::AirtableClient;
-use crate::clients::build::trello_client;
-use crate::clients::trello::TrelloClient;
+use crate::connectors::airtable::client::AirtableClient;
+use crate::connectors::trello::client::TrelloClient;
+use crate::connectors::trello::client::build::trello_client;
 use crate::http::AppState;
 use crate::store::{self, activity, outbox, status};
 

@@ -95,7 +95,7 @@ impl IntoResponse for ApiError {
 impl From<AdminError> for ApiError {
     fn from(err: AdminError) -> Self {
         let status = match &err {
-            AdminError::Trello(_) | AdminError::Airtable(_) => StatusCode::BAD_GATEWAY,
+            AdminError::Api(_) => StatusCode::BAD_GATEWAY,
             AdminError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AdminError::WebhookNotFound(_) | AdminError::UnknownPair(..) | AdminError::NoPairs => {
                 StatusCode::NOT_FOUND

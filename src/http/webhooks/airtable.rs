@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::receive::{RETRY_AFTER_SECS, error};
-use crate::clients::airtable::{MAC_HEADER, VerifyError, verify_notification};
+use crate::connectors::airtable::client::{MAC_HEADER, VerifyError, verify_notification};
 use crate::http::AppState;
 use crate::model::TrackerKind;
 use crate::store::{StoreError, tracker_webhooks};

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::trello::TrelloEvent;
+use crate::connectors::trello::client::TrelloEvent;
 use crate::inbound::{
     InboundEvent, RecordChangeEvent, RecordChangeKind, SheetEvent, SheetEventKind, Source,
 };

@@ -4,7 +4,7 @@ mod record;
 
 use chrono::{DateTime, Utc};
 
-use crate::clients::trello::{CardOld, CardState, TrelloEvent};
+use crate::connectors::trello::client::{CardOld, CardState, TrelloEvent};
 use crate::inbound::{SheetEventRow, Source};
 use crate::model::Field;
 use crate::sync::context::PairContext;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::trello::TrelloClient;
+use crate::connectors::trello::client::TrelloClient;
 use crate::store::{Db, StoreError, dispatch_support};
 use crate::sync::connector::{Claimed, Outcome, Trackers};
 use crate::sync::context::PairContext;

@@ -11,8 +11,8 @@ use secrecy::SecretString;
 
 use super::*;
 use crate::clients::http::{ClientError, RetryPolicy};
-use crate::clients::trello::TrelloLimits;
 use crate::config::PairSettings;
+use crate::connectors::trello::client::TrelloLimits;
 use crate::model::TrackerKind;
 use crate::store::outbox::{self, NewCommand};
 use crate::store::pairs::NewPair;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::clients::http::ClientError;
-use crate::clients::trello::{Card, CardUpdate, NewCard};
+use crate::connectors::trello::client::{Card, CardUpdate, NewCard};
 use crate::store::StoreError;
 use crate::store::dispatch_support::note_outcome_unknown;
 use crate::store::links::{self, Link};

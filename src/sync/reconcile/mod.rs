@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::http::ClientError;
-use crate::clients::trello::TrelloClient;
 use crate::config::OnRowDeleted;
+use crate::connectors::trello::client::TrelloClient;
 use crate::store::{Db, StoreError, absences, activity, lead_state, links, outbox, pairs};
 use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::clients::trello::Card;
 use crate::config::OnRowDeleted;
+use crate::connectors::trello::client::Card;
 use crate::model::{Field, LeadId};
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{ColumnMap, MissingColumns, split_description};

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::clients::trello::Card;
+use crate::connectors::trello::client::Card;
 use crate::model::{Field, LeadId};
 use crate::store::links::Link;
 use crate::sync::context::PairContext;

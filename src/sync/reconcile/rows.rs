@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::clients::trello::Card;
 use crate::config::OnRowDeleted;
+use crate::connectors::trello::client::Card;
 use crate::model::LeadId;
 use crate::store::links::Link;
 use crate::sync::context::PairContext;

@@ -5,9 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::{SandboxCard, UserCardChange};
 use leadsync::demo::world::{LISTS, World};
 use leadsync::sandbox::common::{CallLog, Faults};
-use leadsync::sandbox::trello::{SandboxCard, UserCardChange};
 use leadsync::sync::mapping::{compose_description, split_description};
 use rand::Rng;
 use rand::rngs::StdRng;

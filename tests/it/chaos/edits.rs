@@ -1,8 +1,8 @@
 //! The users' edits the chaos driver makes: new rows, cell edits, card edits, both sides at
 //! once, and cards made in Trello. Each records what the user typed and saw in the history.
 
+use leadsync::connectors::trello::sandbox::SandboxCard;
 use leadsync::demo::world::{HEADER, SHEET};
-use leadsync::sandbox::trello::SandboxCard;
 use rand::Rng;
 
 use super::common;

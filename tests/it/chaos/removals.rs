@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use leadsync::sandbox::trello::UserCardChange;
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use rand::Rng;
 
 use super::driver::{Driver, PAIR, PHONE, col};

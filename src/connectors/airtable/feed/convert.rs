@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::clients::airtable::{Change, Fields, Payload, Table};
+use crate::connectors::airtable::client::{Change, Fields, Payload, Table};
 use crate::inbound::{RecordChangeEvent, RecordChangeKind};
 use crate::sync::context::PairContext;
 

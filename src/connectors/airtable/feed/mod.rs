@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::airtable::{AirtableClient, PayloadPage, Table};
 use crate::clients::http::ClientError;
+use crate::connectors::airtable::client::{AirtableClient, PayloadPage, Table};
 use crate::inbound::Source;
 use crate::store::tracker_webhooks::{self, TrackerWebhook};
 use crate::store::{Db, StoreError, inbox};

@@ -9,8 +9,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::{AIRTABLE, Fetcher};
-use crate::clients::airtable::{AirtableClient, AirtableLimits};
 use crate::clients::http::RetryPolicy;
+use crate::connectors::airtable::client::{AirtableClient, AirtableLimits};
 use crate::connectors::airtable::send::bench::{AirtableBench, TABLE};
 use crate::store::tracker_webhooks::{self, NewTrackerWebhook};
 

@@ -8,12 +8,14 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::clients::airtable::{AirtableClient, AirtableLimits};
 use crate::clients::http::RetryPolicy;
 use crate::connectors::airtable::AirtableTracker;
+use crate::connectors::airtable::client::{AirtableClient, AirtableLimits};
+use crate::connectors::airtable::sandbox::{
+    AirtableOptions, AirtableSandbox, FieldSpec, TableSetup,
+};
 use crate::connectors::bench::Bench;
 use crate::model::TrackerKind;
-use crate::sandbox::airtable::{AirtableOptions, AirtableSandbox, FieldSpec, TableSetup};
 use crate::store::outbox::{self, NewCommand};
 use crate::sync::connector::Trackers;
 use crate::sync::outbox::Dispatcher;

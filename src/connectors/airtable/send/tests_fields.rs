@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::bench::{AirtableBench, TABLE, fields, write};
+use crate::connectors::airtable::sandbox::FieldSpec;
 use crate::model::LeadId;
-use crate::sandbox::airtable::FieldSpec;
 use crate::store::outbox;
 use crate::sync::mapping::compose_description;
 use crate::sync::plan::commands::Command;

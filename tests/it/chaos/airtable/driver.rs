@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use leadsync::connectors::airtable::sandbox::AirtableSandbox;
+use leadsync::connectors::trello::sandbox::SandboxCard;
 use leadsync::demo::world::World;
 use leadsync::demo::world::airtable::TABLE;
-use leadsync::sandbox::airtable::AirtableSandbox;
-use leadsync::sandbox::trello::SandboxCard;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};

@@ -2,8 +2,8 @@
 //! record deleted. As in the Sheets chaos, each is made only while the lead's two sides agree
 //! (the user removes what they see in sync), so what the end may hold stays simple to state.
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::demo::world::airtable::TABLE;
-use leadsync::sandbox::trello::UserCardChange;
 use rand::Rng;
 
 use super::super::common;
@@ -14,7 +14,9 @@ use super::edits::FIELDS;
 
 impl Driver {
     /// A random live lead whose record and open card agree on every field.
-    fn pick_agreeing(&mut self) -> Option<(Lead, leadsync::sandbox::trello::SandboxCard)> {
+    fn pick_agreeing(
+        &mut self,
+    ) -> Option<(Lead, leadsync::connectors::trello::sandbox::SandboxCard)> {
         let agreeing: Vec<_> = (self.live().into_iter())
             .filter_map(|lead| {
                 let card = self.card_of(&lead)?;
