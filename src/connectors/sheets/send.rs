@@ -2,9 +2,10 @@
 //! row, one `batchUpdate` writes every cell, one `append` adds every new row. Sheets allow about
 //! one call per second, so never one call per command.
 
+use crate::clients::http::ClientError;
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
-use crate::connectors::sheets::client::a1::A1Range;
+use crate::connectors::sheets::client::a1::{A1Range, cell_at};
 use crate::connectors::sheets::settle::{Unlanded, batch_landed, unlanded};
 use crate::connectors::sheets::verify::{Columns, Written, misses};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
@@ -33,7 +34,7 @@ impl SheetsTracker {
         let mut sorted = SheetBatch::sort(&shown, batch);
         self.send_writes(&shown, &read.values, batch, &mut sorted)
             .await;
-        self.send_appends(ctx, &mut sorted).await;
+        self.send_appends(ctx, id_col, &mut sorted).await;
         sorted
             .outcomes
             .into_iter()
@@ -84,7 +85,7 @@ impl SheetsTracker {
     }
 
     /// One `append` for every new row.
-    async fn send_appends(&self, ctx: &PairContext, b: &mut SheetBatch) {
+    async fn send_appends(&self, ctx: &PairContext, id_col: usize, b: &mut SheetBatch) {
         if b.new_rows.is_empty() {
             return;
         }
@@ -93,8 +94,52 @@ impl SheetsTracker {
         let width = u32::try_from(width).unwrap_or(u32::MAX);
         let table = A1Range::rect(sheet, 1, 1, width, None).to_string();
         let result = self.client.append(ss, &table, &b.new_rows).await;
+        if let Err(e) = &result
+            && e.is_timeout_or_connection()
+        {
+            return self.settle_append(ctx, id_col, b, e).await;
+        }
         for (n, &i) in b.appends.iter().enumerate() {
             b.outcomes[i] = Some(appended(&result, n));
+        }
+    }
+
+    /// An `append` whose answer was lost is settled by one read at once, not by the next
+    /// round's (a user may delete the row in between, and a late retry would bring it back).
+    /// An append lands whole: if any of its rows is there, all landed (one missing was deleted
+    /// since, and stays deleted); if none is, it is sent again.
+    async fn settle_append(
+        &self,
+        ctx: &PairContext,
+        id_col: usize,
+        b: &mut SheetBatch,
+        lost: &ClientError,
+    ) {
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        let read = match self.client.read_sheet(ss, sheet).await {
+            Ok(read) => read.values,
+            Err(_) => Vec::new(),
+        };
+        let found: Vec<Option<u32>> = b
+            .new_rows
+            .iter()
+            .map(|row| {
+                let id = cell_at(std::slice::from_ref(row), 0, id_col).trim();
+                (1..read.len())
+                    .find(|&q| cell_at(&read, q, id_col).trim() == id)
+                    .and_then(|q| u32::try_from(q + 1).ok())
+            })
+            .collect();
+        let landed = found.iter().any(Option::is_some);
+        for (n, &i) in b.appends.iter().enumerate() {
+            b.outcomes[i] = Some(match (landed, found[n]) {
+                (true, Some(row)) => Outcome::sent(hint(row)),
+                (true, None) => Outcome::skipped(
+                    "the answer to the append was lost, and the row it added is gone from the \
+                     sheet since (deleted by a user); not added again",
+                ),
+                (false, _) => Outcome::failed(lost),
+            });
         }
     }
 }

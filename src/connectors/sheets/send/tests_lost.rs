@@ -58,3 +58,35 @@ async fn a_write_whose_answer_is_lost_before_it_landed_is_sent_again_in_the_next
     assert_eq!(b.dispatcher.run_once().await.expect("run").sent, 1);
     assert_eq!(b.cell(2, 7), "for ada");
 }
+
+#[tokio::test]
+async fn an_append_whose_answer_is_lost_is_settled_by_a_read_in_the_same_round() {
+    let b = Bench::start().await;
+    b.rows(2, &[&["L1", "Ada"]]);
+    b.link("L9", Some("c9"), None).await;
+    let cells = [
+        ("Name".to_owned(), "Zoë".to_owned()),
+        ("Status".to_owned(), "New".to_owned()),
+    ];
+    b.enqueue(&Command::AppendRow {
+        lead_id: "L9".into(),
+        cells: cells.into(),
+    })
+    .await;
+    // The read passes; the row is added and the answer lost. Left to the next round, the
+    // row could be deleted by a user first, and the retry would bring it back.
+    b.google.gate().set_faults(Faults {
+        fail_next: vec![200, 0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!((report.sent, report.retried), (1, 0), "{report:?}");
+    assert_eq!(b.get_link("L9").await.row_hint, Some(3));
+    let path = format!("/v4/spreadsheets/{SS}/values/");
+    let appends = b.google.gate().calls().records();
+    let appends = appends
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with(&path) && r.path.ends_with(":append"));
+    assert_eq!(appends.count(), 1);
+}
