@@ -6,7 +6,9 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::clients::trello::Card;
 use crate::config::{self, Settings, Sources};
+use crate::model::Field;
 use crate::sync::context::{BoardLayout, PairContext};
+use crate::sync::merge::{Agreed, Decision, FieldState, Observed, merge_field};
 
 pub fn settings() -> Settings {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -103,3 +105,22 @@ pub fn grid(rows: &[[&str; 8]]) -> Vec<Vec<String>> {
 }
 
 pub(crate) use crate::telemetry::json_logs_of;
+
+/// A conflict on the name: both sides changed "Ada", the tracker to "Ada L" at t(10), Trello to
+/// "Ada K" at t(20), decided at t(30) by the pair's policy.
+pub fn name_conflict(ctx: &PairContext) -> Decision {
+    let state = FieldState {
+        agreed: Some(Agreed::new("Ada", t(0), None)),
+        ..FieldState::default()
+    };
+    let tracker = Observed::user("Ada L", Some(t(10)));
+    let trello = Observed::user("Ada K", Some(t(20)));
+    merge_field(
+        Field::Name,
+        &state,
+        Some(&tracker),
+        Some(&trello),
+        ctx.policy,
+        t(30),
+    )
+}

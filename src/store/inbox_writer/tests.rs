@@ -1,31 +1,8 @@
 //! The group commit: events and pings waiting together commit in one transaction, a failed
 //! commit fails every request of its batch, a full queue is refused at once.
 
-use axum::body::Bytes;
-use axum::http::HeaderMap;
-use secrecy::SecretString;
-
 use super::*;
-use crate::inbound::signature::{TrelloVerifier, Unverified};
-use crate::store::testdb::temp_db;
-
-const URL: &str = "http://127.0.0.1/webhooks/trello";
-
-fn verified(action_id: &str) -> Verified<RawEvent> {
-    let verifier =
-        TrelloVerifier::new(&SecretString::from("s3cret"), vec![URL.to_owned()]).unwrap();
-    let body = format!(
-        r#"{{"action":{{"id":"{action_id}","idMemberCreator":"m","type":"commentCard","date":"2026-11-21T10:15:02Z"}},"model":{{"id":"board-a"}}}}"#
-    );
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "x-trello-webhook",
-        verifier.sign(body.as_bytes(), URL).parse().unwrap(),
-    );
-    verifier
-        .verify(&Unverified::new(headers, Bytes::from(body)))
-        .unwrap()
-}
+use crate::store::testdb::{temp_db, verified_trello as verified};
 
 /// Queues one store per key while the writer is not running yet; answers their tasks.
 async fn queue_all(
@@ -76,10 +53,8 @@ async fn waiting_events_are_committed_together_and_each_answered() {
     assert_eq!(stored(&db).await, 20);
 }
 
-#[tokio::test]
-async fn a_failed_commit_fails_every_request_of_its_batch_and_stores_none() {
-    let db = temp_db().await;
-    // An insert that aborts: the batch's transaction cannot commit.
+/// An insert of the event keyed `boom` aborts: its batch's transaction cannot commit.
+async fn refuse_boom(db: &Db) {
     sqlx::query(
         "CREATE TRIGGER refuse BEFORE INSERT ON inbox WHEN NEW.dedupe_key = 'boom'
          BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
@@ -87,6 +62,12 @@ async fn a_failed_commit_fails_every_request_of_its_batch_and_stores_none() {
     .execute(&db.pool)
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_commit_fails_every_request_of_its_batch_and_stores_none() {
+    let db = temp_db().await;
+    refuse_boom(&db).await;
     let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
     let tasks = queue_all(&writer, &["ok-1", "boom", "ok-2", "ok-3"]).await;
     tokio::spawn(task);
@@ -190,13 +171,7 @@ async fn pings_are_committed_in_the_batch_of_the_events_waiting_with_them() {
 async fn a_failed_commit_fails_the_pings_of_its_batch_and_counts_none() {
     let db = temp_db().await;
     with_webhook(&db).await;
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE INSERT ON inbox WHEN NEW.dedupe_key = 'boom'
-         BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
-    )
-    .execute(&db.pool)
-    .await
-    .unwrap();
+    refuse_boom(&db).await;
     let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
     let events = queue_all(&writer, &["boom"]).await;
     let pings = queue_pings(&writer, &["ach1"]).await;

@@ -95,26 +95,11 @@ mod tests {
     use super::*;
     use crate::model::Field;
     use crate::sync::merge::{Agreed, FieldState, Observed, merge_field};
-    use crate::sync::test_support::{airtable_ctx, ctx, json_logs_of, t};
+    use crate::sync::test_support::{airtable_ctx, ctx, json_logs_of, name_conflict, t};
 
-    /// One field both sides changed since "Ada": the tracker at t(10), Trello at t(20).
     fn conflict_plan(ctx: &PairContext) -> LeadPlan {
-        let state = FieldState {
-            agreed: Some(Agreed::new("Ada", t(0), None)),
-            ..FieldState::default()
-        };
-        let tracker = Observed::user("Ada L", Some(t(10)));
-        let trello = Observed::user("Ada K", Some(t(20)));
-        let decision = merge_field(
-            Field::Name,
-            &state,
-            Some(&tracker),
-            Some(&trello),
-            ctx.policy,
-            t(30),
-        );
         LeadPlan {
-            decisions: vec![decision],
+            decisions: vec![name_conflict(ctx)],
             ..LeadPlan::default()
         }
     }
