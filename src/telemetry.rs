@@ -1,7 +1,16 @@
 //! Logging: JSON lines by default, `LEADSYNC_LOG_FORMAT=pretty` for humans, `RUST_LOG` filters.
 
+use std::collections::HashMap;
 use std::io::{self, IsTerminal as _, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use tracing::callsite::{Callsite, Identifier};
+use tracing::field::{FieldSet, Value};
+use tracing::level_filters::LevelFilter;
+use tracing::metadata::Kind;
+use tracing::subscriber::Interest;
+use tracing::{Level, Metadata};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
@@ -151,9 +160,176 @@ impl<W: Write> Write for LossyWriter<W> {
     }
 }
 
+// ===== Events whose field names are known only at run time =====
+
+/// One callsite per (target, level, message, field names): `tracing` names an event's fields
+/// where the event is written, as `&'static str`s, so a name made at run time (a tracker
+/// side's `airtable_value_hash`, from its kind) needs a callsite made at run time too. Each is
+/// made once and kept for the life of the process: the names come from a closed set (the
+/// tracker kinds), so the leaked memory is bounded.
+struct RuntimeCallsite {
+    meta: OnceLock<Metadata<'static>>,
+}
+
+impl Callsite for RuntimeCallsite {
+    // Not cached: [`event`] asks the current subscriber on every call (these events are rare).
+    fn set_interest(&self, _: Interest) {}
+
+    fn metadata(&self) -> &Metadata<'_> {
+        // Set before the callsite is registered or used; a registry never sees it unset.
+        self.meta.get().unwrap_or(&UNSET)
+    }
+}
+
+/// Never seen: stands for a callsite's metadata before it is set.
+static UNSET: Metadata<'static> = Metadata::new(
+    "unset",
+    "leadsync",
+    Level::TRACE,
+    None,
+    None,
+    None,
+    FieldSet::new(&[], Identifier(&UNSET_CALLSITE)),
+    Kind::EVENT,
+);
+static UNSET_CALLSITE: RuntimeCallsite = RuntimeCallsite {
+    meta: OnceLock::new(),
+};
+
+type CallsiteKey = (&'static str, Level, &'static str, Vec<String>);
+
+fn runtime_callsite(
+    target: &'static str,
+    level: Level,
+    message: &'static str,
+    names: Vec<String>,
+) -> &'static Metadata<'static> {
+    static MADE: OnceLock<Mutex<HashMap<CallsiteKey, &'static RuntimeCallsite>>> = OnceLock::new();
+    let mut made = (MADE.get_or_init(Mutex::default).lock()).unwrap_or_else(|p| p.into_inner());
+    let key = (target, level, message, names);
+    if let Some(callsite) = made.get(&key) {
+        return callsite.metadata_static();
+    }
+    let mut all: Vec<&'static str> = vec!["message"];
+    all.extend(
+        key.3
+            .iter()
+            .map(|n| &*Box::leak(n.clone().into_boxed_str())),
+    );
+    let all: &'static [&'static str] = Box::leak(all.into_boxed_slice());
+    let callsite: &'static RuntimeCallsite = Box::leak(Box::new(RuntimeCallsite {
+        meta: OnceLock::new(),
+    }));
+    let fields = FieldSet::new(all, Identifier(callsite));
+    let meta = Metadata::new(
+        message,
+        target,
+        level,
+        None,
+        None,
+        None,
+        fields,
+        Kind::EVENT,
+    );
+    let _ = callsite.meta.set(meta);
+    tracing::callsite::register(callsite);
+    made.insert(key, callsite);
+    callsite.metadata_static()
+}
+
+impl RuntimeCallsite {
+    fn metadata_static(&'static self) -> &'static Metadata<'static> {
+        self.meta.get().unwrap_or(&UNSET)
+    }
+}
+
+/// Emits one event whose field names are made at run time, `message` as its message, to the
+/// current subscriber (filtered by `target` and `level` like any event).
+pub fn event(
+    target: &'static str,
+    level: Level,
+    message: &'static str,
+    fields: &[(String, &dyn Value)],
+) {
+    if level > LevelFilter::current() {
+        return;
+    }
+    let names = fields.iter().map(|(name, _)| name.clone()).collect();
+    let meta = runtime_callsite(target, level, message, names);
+    tracing::dispatcher::get_default(|dispatch| {
+        if !dispatch.enabled(meta) {
+            return;
+        }
+        let mut values: Vec<Option<&dyn Value>> = vec![Some(&message as &dyn Value)];
+        values.extend(fields.iter().map(|(_, value)| Some(*value)));
+        let set = meta.fields().value_set_all(&values);
+        dispatch.event(&tracing::Event::new(meta, &set));
+    });
+}
+
+/// Collects what a tracing subscriber writes.
+#[cfg(test)]
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The JSON log lines `f` writes, as the daemon's subscriber formats them.
+#[cfg(test)]
+pub(crate) fn json_logs_of(f: impl FnOnce()) -> Vec<serde_json::Value> {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_takes_field_names_made_at_run_time_and_is_filtered_like_any_other() {
+        let name = |side: &str| format!("{side}_value_hash");
+        let lines = json_logs_of(|| {
+            for side in ["sheet", "notion", "sheet"] {
+                let fields: [(String, &dyn Value); 2] =
+                    [("pair".into(), &"p"), (name(side), &side)];
+                event(module_path!(), Level::INFO, "conflict resolved", &fields);
+            }
+            let quiet: [(String, &dyn Value); 1] = [(name("x"), &1_i64)];
+            event(module_path!(), Level::TRACE, "below the filter", &quiet);
+        });
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        for (line, side) in lines.iter().zip(["sheet", "notion", "sheet"]) {
+            assert_eq!(line["message"], "conflict resolved", "{line}");
+            assert_eq!(line["level"], "INFO");
+            assert_eq!(line["target"], module_path!());
+            assert_eq!(line["pair"], "p");
+            assert_eq!(line[name(side)], side, "{line}");
+            let keys = line.as_object().expect("object").keys();
+            assert_eq!(keys.filter(|k| k.ends_with("_value_hash")).count(), 1);
+        }
+    }
 
     /// Stands for a pipe whose reader exited: every write fails with EPIPE.
     struct ClosedPipe(usize);

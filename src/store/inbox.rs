@@ -98,24 +98,8 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::inbound::signature::{TrelloVerifier, Unverified};
-    use crate::store::testdb::temp_db;
-
-    const URL: &str = "http://127.0.0.1/webhooks/trello";
-
-    fn verified(action_id: &str) -> Verified<RawEvent> {
-        let verifier =
-            TrelloVerifier::new(&SecretString::from("s3cret"), vec![URL.to_owned()]).unwrap();
-        let body = format!(
-            r#"{{"action":{{"id":"{action_id}","idMemberCreator":"m","type":"commentCard","date":"2026-11-21T10:15:02Z"}},"model":{{"id":"board-a"}}}}"#
-        );
-        let mut headers = HeaderMap::new();
-        let signature = verifier.sign(body.as_bytes(), URL);
-        headers.insert("x-trello-webhook", signature.parse().unwrap());
-        verifier
-            .verify(&Unverified::new(headers, Bytes::from(body)))
-            .unwrap()
-    }
+    use crate::inbound::signature::Unverified;
+    use crate::store::testdb::{temp_db, verified_trello as verified};
 
     #[tokio::test]
     async fn a_repeated_key_is_stored_once_and_reported_as_duplicate() {

@@ -4,11 +4,17 @@
 //! second and made concurrent requests race for SQLite's one write lock; one commit per batch
 //! costs one fsync for all of them. No request is answered before its event is durable: a
 //! failed commit fails every request of its batch, and a full queue is refused at once.
+//!
+//! A tracker's ping ("my change feed has news", Airtable's notification) travels the same way.
+//! It is no inbox event: it carries no change (the feed is read by cursor later), so it raises
+//! its webhook's ping counter instead of adding a row. But it is acknowledged on the same terms
+//! as an event (once durable, 503 when the queue is full or the commit fails), so it is
+//! committed in the same batches.
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::inbox::{Stored, insert_at};
-use super::{Db, StoreError, now_ms};
+use super::{Db, StoreError, now_ms, tracker_webhooks};
 use crate::inbound::signature::{RawEvent, Verified};
 
 /// Events queued for the writer, at most; past it a request is refused (503), not queued.
@@ -31,10 +37,29 @@ pub enum WriteError {
     Batch(String),
 }
 
+/// What a request asks the writer to commit.
+enum Work {
+    /// A verified event, stored in the inbox for its pair. Boxed: an event (headers and body)
+    /// is many times a ping's size, and the queue holds up to [`QUEUE`] jobs.
+    Event {
+        event: Box<Verified<RawEvent>>,
+        pair: String,
+    },
+    /// A verified ping of a tracker webhook, counted on it.
+    Ping { connector: String, webhook: String },
+}
+
+/// What the writer did for one request: the event's row, or whether the pinged webhook is
+/// known (`false`: it was deleted since the door read it).
+#[derive(Debug)]
+enum Answer {
+    Stored(Stored),
+    Pinged(bool),
+}
+
 struct Job {
-    event: Verified<RawEvent>,
-    pair: String,
-    done: oneshot::Sender<Result<Stored, String>>,
+    work: Work,
+    done: oneshot::Sender<Result<Answer, String>>,
 }
 
 /// The handle requests store through; cheap to clone.
@@ -46,7 +71,10 @@ pub struct InboxWriter {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("pair", &self.pair).finish()
+        match &self.work {
+            Work::Event { pair, .. } => f.debug_struct("Event").field("pair", pair).finish(),
+            Work::Ping { webhook, .. } => f.debug_struct("Ping").field("webhook", webhook).finish(),
+        }
     }
 }
 
@@ -82,18 +110,37 @@ impl InboxWriter {
 
     /// Stores `event` for `pair`; answers once it is committed (or is a duplicate).
     pub async fn store(&self, event: Verified<RawEvent>, pair: &str) -> Result<Stored, WriteError> {
-        let (done, answer) = oneshot::channel();
-        let job = Job {
-            event,
-            pair: pair.to_owned(),
-            done,
+        let (event, pair) = (Box::new(event), pair.to_owned());
+        match self.submit(Work::Event { event, pair }).await? {
+            Answer::Stored(stored) => Ok(stored),
+            other => Err(WriteError::Batch(format!("an event answered {other:?}"))),
+        }
+    }
+
+    /// Counts a verified ping of `connector`'s webhook `webhook`; answers once the count is
+    /// committed, `false` when no such webhook is stored.
+    pub async fn ping(&self, connector: &str, webhook: &str) -> Result<bool, WriteError> {
+        let work = Work::Ping {
+            connector: connector.to_owned(),
+            webhook: webhook.to_owned(),
         };
-        self.jobs.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => WriteError::Full,
-            mpsc::error::TrySendError::Closed(_) => WriteError::Stopped,
-        })?;
+        match self.submit(work).await? {
+            Answer::Pinged(known) => Ok(known),
+            other => Err(WriteError::Batch(format!("a ping answered {other:?}"))),
+        }
+    }
+
+    /// Queues `work` (refused at once when the queue is full) and waits for its batch's commit.
+    async fn submit(&self, work: Work) -> Result<Answer, WriteError> {
+        let (done, answer) = oneshot::channel();
+        self.jobs
+            .try_send(Job { work, done })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => WriteError::Full,
+                mpsc::error::TrySendError::Closed(_) => WriteError::Stopped,
+            })?;
         match answer.await {
-            Ok(Ok(stored)) => Ok(stored),
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(text)) => Err(WriteError::Batch(text)),
             Err(_) => Err(WriteError::Stopped),
         }
@@ -128,132 +175,24 @@ async fn run(
     }
 }
 
-/// One transaction for the whole batch: every event stored, or none.
-async fn commit(db: &Db, batch: &[Job]) -> Result<Vec<Stored>, StoreError> {
+/// One transaction for the whole batch: every event stored and every ping counted, or none.
+async fn commit(db: &Db, batch: &[Job]) -> Result<Vec<Answer>, StoreError> {
     let received_at = now_ms();
     let mut tx = db.begin_write().await?;
     let mut out = Vec::with_capacity(batch.len());
     for job in batch {
-        out.push(insert_at(&mut *tx, &job.event, &job.pair, received_at).await?);
+        out.push(match &job.work {
+            Work::Event { event, pair } => {
+                Answer::Stored(insert_at(&mut *tx, event, pair, received_at).await?)
+            }
+            Work::Ping { connector, webhook } => {
+                Answer::Pinged(tracker_webhooks::ping(&mut *tx, connector, webhook).await?)
+            }
+        });
     }
     tx.commit().await?;
     Ok(out)
 }
 
 #[cfg(test)]
-mod tests {
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    use secrecy::SecretString;
-
-    use super::*;
-    use crate::inbound::signature::{TrelloVerifier, Unverified};
-    use crate::store::testdb::temp_db;
-
-    const URL: &str = "http://127.0.0.1/webhooks/trello";
-
-    fn verified(action_id: &str) -> Verified<RawEvent> {
-        let verifier =
-            TrelloVerifier::new(&SecretString::from("s3cret"), vec![URL.to_owned()]).unwrap();
-        let body = format!(
-            r#"{{"action":{{"id":"{action_id}","idMemberCreator":"m","type":"commentCard","date":"2026-11-21T10:15:02Z"}},"model":{{"id":"board-a"}}}}"#
-        );
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-trello-webhook",
-            verifier.sign(body.as_bytes(), URL).parse().unwrap(),
-        );
-        verifier
-            .verify(&Unverified::new(headers, Bytes::from(body)))
-            .unwrap()
-    }
-
-    /// Queues one store per key while the writer is not running yet; answers their tasks.
-    async fn queue_all(
-        writer: &InboxWriter,
-        keys: &[&str],
-    ) -> Vec<tokio::task::JoinHandle<Result<Stored, WriteError>>> {
-        let tasks: Vec<_> = (keys.iter())
-            .map(|k| {
-                let (w, e) = (writer.clone(), verified(k));
-                tokio::spawn(async move { w.store(e, "a").await })
-            })
-            .collect();
-        for _ in 0..1000 {
-            if writer.queued() == keys.len() {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(writer.queued(), keys.len(), "every store is queued");
-        tasks
-    }
-
-    async fn stored(db: &Db) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM inbox")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn waiting_events_are_committed_together_and_each_answered() {
-        let db = temp_db().await;
-        let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
-        let keys: Vec<String> = (0..20).map(|i| format!("act-{i}")).collect();
-        let mut refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        refs.push("act-3"); // the same delivery twice in one batch
-        let tasks = queue_all(&writer, &refs).await;
-        tokio::spawn(task);
-        let mut new = 0;
-        for t in tasks {
-            match t.await.unwrap().unwrap() {
-                Stored::New(_) => new += 1,
-                Stored::Duplicate => {}
-            }
-        }
-        assert_eq!(new, 20, "one of the two act-3 is a duplicate");
-        assert_eq!(writer.batches_committed(), 1, "one transaction for all");
-        assert_eq!(stored(&db).await, 20);
-    }
-
-    #[tokio::test]
-    async fn a_failed_commit_fails_every_request_of_its_batch_and_stores_none() {
-        let db = temp_db().await;
-        // An insert that aborts: the batch's transaction cannot commit.
-        sqlx::query(
-            "CREATE TRIGGER refuse BEFORE INSERT ON inbox WHEN NEW.dedupe_key = 'boom'
-             BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
-        )
-        .execute(&db.pool)
-        .await
-        .unwrap();
-        let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
-        let tasks = queue_all(&writer, &["ok-1", "boom", "ok-2", "ok-3"]).await;
-        tokio::spawn(task);
-        for t in tasks {
-            let err = t
-                .await
-                .unwrap()
-                .expect_err("no request of the batch succeeds");
-            assert!(matches!(err, WriteError::Batch(_)), "{err}");
-        }
-        assert_eq!(stored(&db).await, 0, "nothing of the batch was stored");
-        let after = writer.store(verified("ok-4"), "a").await.unwrap();
-        assert!(matches!(after, Stored::New(_)), "the next batch is stored");
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_is_refused_at_once() {
-        let db = temp_db().await;
-        let (writer, task) = InboxWriter::new(db.db.clone(), 2, 256);
-        let tasks = queue_all(&writer, &["a-1", "a-2"]).await;
-        let refused = writer.store(verified("a-3"), "a").await;
-        assert!(matches!(refused, Err(WriteError::Full)));
-        tokio::spawn(task);
-        for t in tasks {
-            assert!(t.await.unwrap().is_ok());
-        }
-        assert_eq!(stored(&db).await, 2);
-    }
-}
+mod tests;

@@ -233,3 +233,82 @@ async fn a_lead_made_for_a_row_is_found_by_its_row_until_its_id_landed_before_th
         Some("L1")
     );
 }
+
+/// A tracker write of `lead` in `pair` whose payload names `value`, last updated at `at_ms`.
+async fn tracker_write(db: &Db, pair: &str, lead: &str, kind: &str, value: &str, at_ms: i64) {
+    let key = format!("{pair}:{lead}:{kind}:{value}");
+    let cmd = NewCommand {
+        pair: pair.into(),
+        target: "sheets".into(),
+        payload: serde_json::json!({ "value": value }),
+        ..command(lead, kind, &key)
+    };
+    assert!(outbox::enqueue(&db.pool, &cmd).await.expect("enqueue"));
+    sqlx::query("UPDATE outbox SET updated_at = $1 WHERE idempotency_key = $2")
+        .bind(at_ms)
+        .bind(&key)
+        .execute(&db.pool)
+        .await
+        .expect("age it");
+}
+
+fn values(payloads: &[String]) -> Vec<String> {
+    (payloads.iter())
+        .map(|p| serde_json::from_str::<serde_json::Value>(p).expect("json")["value"].to_string())
+        .map(|v| v.trim_matches('"').to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn recent_tracker_writes_are_the_leads_row_writes_and_appends_since_the_window_opened() {
+    let db = temp_db().await;
+    let since = 10_000;
+    tracker_write(&db, "a", "L1", "append_row", "made", since).await;
+    tracker_write(&db, "a", "L1", "write_row", "old", since - 1).await;
+    tracker_write(&db, "a", "L1", "write_row", "new", since + 5).await;
+    tracker_write(&db, "a", "L1", "update_card", "card", since + 5).await;
+    tracker_write(&db, "a", "L1", "create_card", "made card", since + 5).await;
+    tracker_write(&db, "a", "L2", "write_row", "other lead", since + 5).await;
+    tracker_write(&db, "b", "L1", "write_row", "other pair", since + 5).await;
+    let got = recent_tracker_writes(&db.pool, "a", "L1", since)
+        .await
+        .expect("read");
+    // The window includes its first instant; card commands are not tracker writes; another
+    // lead's or another pair's writes are not this lead's.
+    assert_eq!(
+        values(&got),
+        ["made", "new"],
+        "in the order they were queued"
+    );
+    let later = recent_tracker_writes(&db.pool, "a", "L1", since + 1)
+        .await
+        .expect("read");
+    assert_eq!(values(&later), ["new"], "the window moves on");
+    let none = recent_tracker_writes(&db.pool, "a", "L3", 0)
+        .await
+        .expect("read");
+    assert!(none.is_empty(), "a lead with no writes has none");
+}
+
+#[tokio::test]
+async fn a_tracker_write_counts_as_recent_whatever_became_of_it() {
+    let db = temp_db().await;
+    let start = now_ms();
+    tracker_write(&db, "a", "L1", "write_row", "sent", start).await;
+    tracker_write(&db, "a", "L1", "write_row", "refused", start).await;
+    tracker_write(&db, "a", "L1", "write_row", "queued", start).await;
+    for (value, status) in [("sent", "done"), ("refused", "dead")] {
+        sqlx::query("UPDATE outbox SET status = $1 WHERE payload LIKE $2")
+            .bind(status)
+            .bind(format!("%\"{value}\"%"))
+            .execute(&db.pool)
+            .await
+            .expect("status");
+    }
+    let got = recent_tracker_writes(&db.pool, "a", "L1", start)
+        .await
+        .expect("read");
+    // Its notice may come back late whether it landed, was refused after landing, or is still
+    // on its way.
+    assert_eq!(values(&got), ["sent", "refused", "queued"]);
+}

@@ -36,3 +36,21 @@ pub(crate) fn pair(name: &str) -> NewPair {
         &format!("board-{name}"),
     )
 }
+
+/// A verified Trello action `action_id` on board "board-a", as the door hands it to the store.
+pub(crate) fn verified_trello(
+    action_id: &str,
+) -> crate::inbound::signature::Verified<crate::inbound::signature::RawEvent> {
+    use crate::inbound::signature::{TrelloVerifier, Unverified};
+    const URL: &str = "http://127.0.0.1/webhooks/trello";
+    let secret = secrecy::SecretString::from("s3cret");
+    let verifier = TrelloVerifier::new(&secret, vec![URL.to_owned()]).unwrap();
+    let body = format!(
+        r#"{{"action":{{"id":"{action_id}","idMemberCreator":"m","type":"commentCard","date":"2026-11-21T10:15:02Z"}},"model":{{"id":"board-a"}}}}"#
+    );
+    let mut headers = axum::http::HeaderMap::new();
+    let signature = verifier.sign(body.as_bytes(), URL);
+    headers.insert("x-trello-webhook", signature.parse().unwrap());
+    let unverified = Unverified::new(headers, axum::body::Bytes::from(body));
+    verifier.verify(&unverified).unwrap()
+}

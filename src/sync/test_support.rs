@@ -6,7 +6,9 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::config::{self, Settings, Sources};
 use crate::connectors::trello::client::Card;
+use crate::model::Field;
 use crate::sync::context::{BoardLayout, PairContext};
+use crate::sync::merge::{Agreed, Decision, FieldState, Observed, merge_field};
 
 pub fn settings() -> Settings {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -102,35 +104,23 @@ pub fn grid(rows: &[[&str; 8]]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Collects what a tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub(crate) use crate::telemetry::json_logs_of;
 
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The JSON log lines `f` writes, as the daemon's subscriber formats them.
-pub fn json_logs_of(f: impl FnOnce()) -> Vec<serde_json::Value> {
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf-8");
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+/// A conflict on the name: both sides changed "Ada", the tracker to "Ada L" at t(10), Trello to
+/// "Ada K" at t(20), decided at t(30) by the pair's policy.
+pub fn name_conflict(ctx: &PairContext) -> Decision {
+    let state = FieldState {
+        agreed: Some(Agreed::new("Ada", t(0), None)),
+        ..FieldState::default()
+    };
+    let tracker = Observed::user("Ada L", Some(t(10)));
+    let trello = Observed::user("Ada K", Some(t(20)));
+    merge_field(
+        Field::Name,
+        &state,
+        Some(&tracker),
+        Some(&trello),
+        ctx.policy,
+        t(30),
+    )
 }

@@ -2,11 +2,13 @@
 //! webhook of ours raises its ping counter durably and is answered 200 with an empty body;
 //! anything else is refused and changes nothing.
 
+use std::time::Duration;
+
 use base64::Engine as _;
 use leadsync::connectors::airtable::sandbox::sign;
 use leadsync::store::tracker_webhooks::{self, NewTrackerWebhook};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, eventually};
 use crate::ingress_support::*;
 
 const SECRET: &[u8] = b"the-webhook-mac-secret-32-bytes!";
@@ -169,4 +171,46 @@ async fn a_signed_ping_naming_another_base_is_400_and_not_counted() {
         "notification body: base.id is not the webhook's base"
     );
     assert_eq!(app.pinged().await, 0);
+}
+
+#[tokio::test]
+async fn a_ping_is_answered_only_once_the_inbox_writer_committed_it_and_a_full_queue_is_503() {
+    use leadsync::store::inbox_writer::InboxWriter;
+    use tower::ServiceExt as _;
+
+    let app = app_with_webhook().await;
+    // A writer with room for one request whose loop is not running yet: nothing it holds is
+    // committed until the loop starts.
+    let (writer, task) = InboxWriter::new(app.state.db.clone(), 1, 256);
+    let mut state = app.state.clone();
+    state.inbox = writer.clone();
+    let body = ping_body(HOOK);
+    let mac = sign(SECRET, body.as_bytes());
+    let request = || {
+        axum::http::Request::post("/webhooks/airtable")
+            .header("content-type", "application/json")
+            .header("X-Airtable-Content-MAC", mac.as_str())
+            .body(axum::body::Body::from(body.clone()))
+            .expect("request")
+    };
+    let first = tokio::spawn(leadsync::http::router(state.clone()).oneshot(request()));
+    eventually("the ping queued", Duration::from_secs(5), || async {
+        (writer.queued() == 1).then_some(())
+    })
+    .await;
+    assert!(!first.is_finished(), "not answered before its commit");
+    assert_eq!(app.pinged().await, 0, "and not counted");
+    let full = leadsync::http::router(state).oneshot(request()).await;
+    let full = full.expect("infallible");
+    assert_eq!(full.status(), 503, "the queue is full");
+    assert_eq!(
+        full.headers()["retry-after"],
+        "1",
+        "a full queue clears fast"
+    );
+    tokio::spawn(task);
+    let answered = first.await.expect("task").expect("infallible");
+    assert_eq!(answered.status(), 200);
+    assert_eq!(app.pinged().await, 1, "counted once, by the committed ping");
+    assert_eq!(writer.batches_committed(), 1, "in the writer's transaction");
 }

@@ -1,6 +1,7 @@
 //! `POST /webhooks/airtable`: Airtable's ping that a base webhook has new payloads. The ping
 //! carries no changes (the fetcher reads them by cursor), so acknowledging it only needs the
-//! webhook's ping counter raised durably: raw bytes → stored secret → MAC → `ping` → 200.
+//! webhook's ping counter raised durably: raw bytes → stored secret → MAC → the inbox writer's
+//! group commit (as events are) → 200.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use super::receive::{RETRY_AFTER_SECS, error};
 use crate::connectors::airtable::client::{MAC_HEADER, VerifyError, verify_notification};
 use crate::http::AppState;
 use crate::model::TrackerKind;
+use crate::store::inbox_writer::WriteError;
 use crate::store::{StoreError, tracker_webhooks};
 
 const LABEL: &str = "airtable";
@@ -24,6 +26,8 @@ enum Refusal {
     Invalid(VerifyError),
     WrongBase,
     Store(StoreError),
+    /// The writer did not commit the ping (queue full, commit failed, shutting down).
+    Write(WriteError),
 }
 
 impl Refusal {
@@ -37,7 +41,7 @@ impl Refusal {
             Refusal::Invalid(VerifyError::BadSecret) => "bad_secret",
             Refusal::Invalid(VerifyError::BadMac) => "bad_signature",
             Refusal::Invalid(VerifyError::Body(_)) | Refusal::WrongBase => "bad_payload",
-            Refusal::Store(_) => "store_failure",
+            Refusal::Store(_) | Refusal::Write(_) => "store_failure",
         }
     }
 
@@ -62,12 +66,15 @@ impl Refusal {
                 "notification body: base.id is not the webhook's base",
             ),
             Refusal::Invalid(e) => error(StatusCode::UNAUTHORIZED, &e.to_string()),
-            Refusal::Store(_) => {
+            Refusal::Store(_) | Refusal::Write(_) => {
+                // A full queue clears in milliseconds; a failed commit may take longer to heal.
+                let retry = match self {
+                    Refusal::Write(WriteError::Full) => "1",
+                    _ => RETRY_AFTER_SECS,
+                };
                 let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "ping not stored, retry");
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from_static(RETRY_AFTER_SECS),
-                );
+                (response.headers_mut())
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static(retry));
                 response
             }
         }
@@ -88,7 +95,12 @@ pub(super) async fn ping(
         }
         Err(refusal) => {
             let reason = refusal.reason();
-            if let Refusal::Store(err) = &refusal {
+            let failure = match &refusal {
+                Refusal::Store(err) => Some(err.to_string()),
+                Refusal::Write(err) => Some(err.to_string()),
+                _ => None,
+            };
+            if let Some(err) = failure {
                 metrics::counter!("leadsync_webhooks_store_failures_total", "source" => LABEL)
                     .increment(1);
                 tracing::error!(source = LABEL, error = %err, "airtable ping could not be stored");
@@ -130,11 +142,11 @@ async fn count_ping(
     if note.base_id != stored.base_id {
         return Err(Refusal::WrongBase);
     }
-    match tracker_webhooks::ping(&state.db.pool, connector, &stored.id).await {
+    match state.inbox.ping(connector, &stored.id).await {
         Ok(true) => Ok(stored.id),
         // Deleted between the read and the update: no longer ours.
         Ok(false) => Err(Refusal::UnknownWebhook),
-        Err(err) => Err(Refusal::Store(err)),
+        Err(err) => Err(Refusal::Write(err)),
     }
 }
 

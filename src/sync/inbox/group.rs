@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
+use crate::inbound::RecordChangeEvent;
 use crate::store::links::Link;
 use crate::sync::merge::{LeadObservation, LeadState};
 use crate::sync::observe::{CardChange, RowObservation};
@@ -13,8 +14,20 @@ use crate::sync::observe::{CardChange, RowObservation};
 pub enum Item {
     Row(RowObservation),
     Card(CardChange),
+    /// A change to the lead's tracker record, observed once the lead's facts are read: whether
+    /// it is leadsync's own write coming back depends on what the store holds of the lead.
+    Record(RecordItem),
     /// The tracker says the lead's record was deleted.
     RecordGone,
+}
+
+/// A tracker record's change as stored, with its change time already clamped.
+#[derive(Debug, Clone)]
+pub struct RecordItem {
+    pub change: RecordChangeEvent,
+    pub changed_at: DateTime<Utc>,
+    /// When the event reached leadsync (unix ms).
+    pub received_at: i64,
 }
 
 /// One lead's share of a batch of events, in arrival order.
@@ -23,6 +36,9 @@ pub struct Group {
     pub event_ids: Vec<i64>,
     pub rows: Vec<RowObservation>,
     pub cards: Vec<CardChange>,
+    /// Record changes not observed yet; [`super::records::observe_records`] turns them into
+    /// `rows`.
+    pub records: Vec<RecordItem>,
     /// The tracker said the lead's record is deleted.
     pub record_gone: bool,
 }
@@ -33,6 +49,7 @@ impl Group {
         match item {
             Item::Row(row) => self.rows.push(row),
             Item::Card(change) => self.cards.push(change),
+            Item::Record(record) => self.records.push(record),
             Item::RecordGone => self.record_gone = true,
         }
     }
@@ -59,6 +76,16 @@ impl Group {
             .max()
             .unwrap_or(now)
             .timestamp_millis()
+    }
+
+    /// When the user changed what the group shows (unix ms): the latest of its rows' changes
+    /// and its records' (a record's every cell shares its change's time), `now` if none has a
+    /// time.
+    pub fn edited_ms(&self, now: DateTime<Utc>) -> i64 {
+        let rows = self.sheet_observation();
+        let rows = rows.values().filter_map(|o| o.changed_at);
+        let records = self.records.iter().map(|r| r.changed_at);
+        rows.chain(records).max().unwrap_or(now).timestamp_millis()
     }
 
     /// The card a `deleted` event of the group names.
@@ -91,16 +118,6 @@ impl Group {
     }
 }
 
-/// When the latest change of an observation was made (unix ms), `now` if it has no time.
-pub fn edited_ms(observation: &LeadObservation, now: DateTime<Utc>) -> i64 {
-    observation
-        .values()
-        .filter_map(|o| o.changed_at)
-        .max()
-        .unwrap_or(now)
-        .timestamp_millis()
-}
-
 /// Everything the store holds that one lead's decision needs, read before it is made.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LeadFacts {
@@ -120,6 +137,12 @@ pub struct LeadFacts {
     /// Header texts (trimmed, lower-cased) of the cells our row writes set after the group's
     /// rows were read, or will set.
     pub cells_written: HashSet<String>,
+    /// (header, value) of the cells the lead's tracker writes of the last few minutes set, read
+    /// when a record change was made through the API: it may be one of them coming back.
+    pub own_cells: Vec<(String, String)>,
+    /// A record create leadsync asked for may not be adopted by its lead yet (read for a record
+    /// no lead is linked to).
+    pub appends_unfinished: bool,
 }
 
 /// The latest observation of each field wins; equal times go to the later event. A user's

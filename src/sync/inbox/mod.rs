@@ -9,9 +9,10 @@ mod lead;
 mod new_row;
 mod own_writes;
 mod read;
+mod records;
 mod write;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,19 +21,15 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::connectors::trello::client::TrelloEvent;
-use crate::inbound::{
-    InboundEvent, RecordChangeEvent, RecordChangeKind, SheetEvent, SheetEventKind, Source,
-};
+use crate::inbound::{InboundEvent, RecordChangeKind, SheetEvent, SheetEventKind, Source};
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
-use crate::sync::inbox::group::{Group, Item};
-use crate::sync::inbox::lead::apply_group;
+use crate::sync::inbox::group::{Group, Item, RecordItem};
+use crate::sync::inbox::lead::{Applied, apply_group};
 use crate::sync::inbox::new_row::new_rows_wait;
-use crate::sync::inbox::own_writes::own_writes;
 use crate::sync::observe::{
-    CardChange, OwnWrites, change_time_limit, clamp_change_time, observe_card_event,
-    observe_event_row, observe_record,
+    CardChange, change_time_limit, clamp_change_time, observe_card_event, observe_event_row,
 };
 
 /// Events read per pass; more wait for the next pass. A pass's decisions commit in one write
@@ -137,14 +134,18 @@ impl Worker {
         if ready.is_empty() {
             return Ok(report);
         }
-        report.events_done = self.apply(ready).await?;
+        let (done, waiting) = self.apply(ready).await?;
+        report.events_done = done;
+        report.events_waiting += waiting;
         Ok(report)
     }
 
+    /// Applies the ready events; answers how many were finished and how many were left
+    /// pending by their lead's decision ([`Applied::Wait`]).
     async fn apply(
         &self,
         ready: Vec<(InboxEvent, Vec<(String, Item)>)>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(usize, usize), StoreError> {
         let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
         let ids: Vec<i64> = ready.iter().map(|(e, _)| e.id).collect();
         for (event, items) in ready {
@@ -154,65 +155,81 @@ impl Worker {
             }
         }
         let now = Utc::now();
-        match self.apply_groups(groups.clone(), &ids, now).await {
-            Ok(()) => {}
+        let waiting = match self.apply_groups(groups.clone(), &ids, now).await {
+            Ok(waiting) => waiting,
             Err(err) => {
                 // One lead's failure must not hold back the others: apply lead by lead, and
                 // count a failed attempt on the events of the leads that still fail.
                 tracing::warn!(error = %err, "inbox batch failed; applying lead by lead");
+                let mut waiting = HashSet::new();
                 for (key, group) in groups {
                     let event_ids = group.event_ids.clone();
                     let single = BTreeMap::from([(key.clone(), group)]);
-                    if let Err(err) = self.apply_groups(single, &event_ids, now).await {
-                        tracing::error!(pair = %key.0, lead_key = %key.1, error = %err, "lead's events failed");
-                        for id in &event_ids {
-                            inbox_work::bump(&self.db.pool, *id, &err.to_string(), MAX_ATTEMPTS)
-                                .await?;
+                    match self.apply_groups(single, &event_ids, now).await {
+                        Ok(w) => waiting.extend(w),
+                        Err(err) => {
+                            tracing::error!(pair = %key.0, lead_key = %key.1, error = %err, "lead's events failed");
+                            for id in &event_ids {
+                                let reason = err.to_string();
+                                inbox_work::bump(&self.db.pool, *id, &reason, MAX_ATTEMPTS).await?;
+                            }
                         }
                     }
                 }
+                waiting
             }
-        }
-        metrics::counter!("leadsync_events_processed_total").increment(ids.len() as u64);
-        Ok(ids.len())
+        };
+        let done = ids.len() - waiting.len();
+        metrics::counter!("leadsync_events_processed_total").increment(done as u64);
+        Ok((done, waiting.len()))
     }
 
     /// Applies groups and finishes their events in one transaction; logs after the commit.
+    /// Answers the events left pending: those of the leads whose decision is to wait.
     async fn apply_groups(
         &self,
         groups: BTreeMap<(String, String), Group>,
         event_ids: &[i64],
         now: chrono::DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<HashSet<i64>, StoreError> {
         let mut tx = self.db.begin_write().await?;
         let mut logs = Vec::new();
+        let mut waiting = HashSet::new();
         for ((pair, key), group) in groups {
             let Some(ctx) = self.pairs.get(&pair) else {
                 continue;
             };
-            if let Some(log) = apply_group(&mut tx, ctx, &key, group, now).await? {
-                logs.push((Arc::clone(ctx), log));
+            let group_events = group.event_ids.clone();
+            match apply_group(&mut tx, ctx, &key, group, now).await? {
+                Applied::Logged(log) => logs.push((Arc::clone(ctx), log)),
+                Applied::Nothing => {}
+                Applied::Wait => waiting.extend(group_events),
             }
         }
-        for id in event_ids {
+        for id in event_ids.iter().filter(|id| !waiting.contains(id)) {
             inbox_work::finish(&mut *tx, *id).await?;
         }
         tx.commit().await?;
         for (ctx, log) in logs {
             log.emit(&ctx);
         }
-        Ok(())
+        Ok(waiting)
     }
 
-    /// Splits an event into (lead key, item) pairs. Keys: `id:<lead>` for a known lead,
-    /// `row:<n>` for a sheet row without an id, `card:<id>` for a card with no link yet.
+    /// Splits an event into (lead key, item) pairs. Keys: `id:<lead>` for a known lead or a
+    /// tracker record, `row:<n>` for a sheet row without an id, `card:<id>` for a card with no
+    /// link yet.
     async fn parse(&self, event: &InboxEvent, now: i64) -> Result<Parsed, String> {
         let ctx = self
             .pairs
             .get(&event.pair)
             .ok_or_else(|| format!("pair {} is not configured", event.pair))?;
+        // Parsed once here, and passed on: a source this build does not know (a row written by
+        // a newer leadsync) is this event's error, never read as some other source.
+        let source = Source::from_stored(&event.source)
+            .ok_or_else(|| format!("unknown inbox source \"{}\"", event.source))?;
         // The door ran this same parse on these bytes before it stored them.
-        let parsed = InboundEvent::parse_stored(&event.source, &event.body);
+        let parsed = InboundEvent::parse(source, &event.body);
         // A change time is clamped to when the event reached us, however late it is processed.
         let limit = change_time_limit(event.received_at, event.signed_at);
         match parsed.map_err(|e| e.to_string())? {
@@ -223,63 +240,30 @@ impl Worker {
                     }
                     return Ok(Parsed::Items(Vec::new()));
                 }
-                let edited_at =
-                    clamp_change_time(&ctx.name, Source::Sheets, sheet.edited_at, limit);
+                let edited_at = clamp_change_time(&ctx.name, source, sheet.edited_at, limit);
                 self.row_items(ctx, event, &sheet, edited_at, now).await
             }
             InboundEvent::Trello(action) => {
                 let date = action.meta().date;
-                let changed_at = clamp_change_time(&ctx.name, Source::Trello, date, limit);
+                let changed_at = clamp_change_time(&ctx.name, source, date, limit);
                 self.card_items(ctx, event, &action, changed_at, now).await
             }
             InboundEvent::Record(change) => {
-                // The source parsed it, so it is a known one.
-                let source = Source::from_stored(&event.source).unwrap_or(Source::Trello);
-                let at = clamp_change_time(&ctx.name, source, change.timestamp, limit);
-                self.record_items(ctx, event, &change, at, now).await
+                // Its lead is the record. Observed with the lead's facts, in the worker's
+                // transaction (whether it is our own write coming back depends on them).
+                let key = format!("id:{}", change.record_id);
+                if change.kind == RecordChangeKind::Destroyed {
+                    return Ok(Parsed::Items(vec![(key, Item::RecordGone)]));
+                }
+                let changed_at = clamp_change_time(&ctx.name, source, change.timestamp, limit);
+                let record = RecordItem {
+                    change,
+                    changed_at,
+                    received_at: event.received_at,
+                };
+                Ok(Parsed::Items(vec![(key, Item::Record(record))]))
             }
         }
-    }
-
-    /// A tracker record's change; its lead is the record. A record no lead is linked to yet is
-    /// observed whole (its card is made from every field), a linked one by the cells it changed.
-    async fn record_items(
-        &self,
-        ctx: &PairContext,
-        event: &InboxEvent,
-        change: &RecordChangeEvent,
-        changed_at: DateTime<Utc>,
-        now: i64,
-    ) -> Result<Parsed, String> {
-        let key = format!("id:{}", change.record_id);
-        if change.kind == RecordChangeKind::Destroyed {
-            return Ok(Parsed::Items(vec![(key, Item::RecordGone)]));
-        }
-        let pool = &self.db.pool;
-        let lead = change.record_id.as_str();
-        let link = (links::get_by_lead(pool, &ctx.name, lead).await).map_err(|e| e.to_string())?;
-        let ours = match change.by_api() {
-            true => (own_writes(pool, ctx, lead, now).await).map_err(|e| e.to_string())?,
-            false => OwnWrites::default(),
-        };
-        // A record leadsync created for a card is adopted by the card's lead when the create's
-        // answer is recorded; read before that, it would look like a new lead (a second card).
-        if link.is_none()
-            && change.by_api()
-            && now - event.received_at < UNLINKED_CARD_WAIT_MS
-            && (lead_state::appends_unfinished(pool, &ctx.name).await).map_err(|e| e.to_string())?
-        {
-            return Ok(Parsed::Wait);
-        }
-        let mut warnings = Vec::new();
-        let whole = link.is_none() || change.kind == RecordChangeKind::Created;
-        let row = observe_record(ctx, change, changed_at, whole, &ours, &mut warnings);
-        log_warnings(ctx, event, warnings);
-        // A record without a name is no lead yet (CONTRACT §3); a linked one keeps its lead.
-        if link.is_none() && !row.lead.is_lead() {
-            return Ok(Parsed::Items(Vec::new()));
-        }
-        Ok(Parsed::Items(vec![(key, Item::Row(row))]))
     }
 
     /// The rows of an Apps Script edit, `edited_at` already clamped.
@@ -376,3 +360,6 @@ fn log_warnings(ctx: &PairContext, event: &InboxEvent, warnings: Vec<String>) {
         tracing::warn!(pair = %ctx.name, event_id = event.id, "{w}");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,8 +7,9 @@ use sqlx::SqliteConnection;
 use crate::model::LeadId;
 use crate::store::{StoreError, lead_state, links};
 use crate::sync::context::PairContext;
-use crate::sync::inbox::group::{Group, LeadFacts, edited_ms};
+use crate::sync::inbox::group::{Group, LeadFacts};
 use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
+use crate::sync::inbox::own_writes::own_cells;
 use crate::sync::merge::state::lead_state as merge_state;
 
 /// What the store holds of the lead a group of events is about. `None` for a card with no
@@ -32,13 +33,23 @@ pub async fn read_lead(
         link,
         ..LeadFacts::default()
     };
-    // A deleted record needs only its link; a lead with no link and no row to make one from
-    // is left alone. Nothing more to read for either.
-    if group.record_gone || (facts.link.is_none() && group.rows.is_empty()) {
+    // A deleted record needs only its link; a lead with no link and no row or record to make
+    // one from is left alone. Nothing more to read for either.
+    let nothing_to_link = group.rows.is_empty() && group.records.is_empty();
+    if group.record_gone || (facts.link.is_none() && nothing_to_link) {
         return Ok(Some(facts));
     }
     let lead = facts.lead_id.as_str();
-    let edited = edited_ms(&group.sheet_observation(), now);
+    let edited = group.edited_ms(now);
+    // A record change made through the API may be leadsync's own write coming back; one no
+    // lead holds may be the record of a create whose answer is not recorded yet.
+    if group.records.iter().any(|r| r.change.by_api()) {
+        let now_ms = now.timestamp_millis();
+        facts.own_cells = own_cells(&mut *conn, pair, lead, now_ms).await?;
+        if facts.link.is_none() {
+            facts.appends_unfinished = lead_state::appends_unfinished(&mut *conn, pair).await?;
+        }
+    }
     facts.cells_written =
         lead_state::row_cells_written_after(&mut *conn, pair, lead, edited).await?;
     facts.state = merge_state(&lead_state::load_lead(&mut *conn, pair, lead).await?);

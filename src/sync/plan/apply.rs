@@ -163,25 +163,7 @@ mod tests {
     use super::*;
     use crate::model::Field;
     use crate::sync::merge::{Agreed, Decision, FieldState, Observed, merge_field};
-    use crate::sync::test_support::{airtable_ctx, ctx, t};
-
-    /// Both sides changed "Ada": the tracker to "Ada L" at t(10), Trello to "Ada K" at t(20).
-    fn conflict(ctx: &PairContext) -> Decision {
-        let state = FieldState {
-            agreed: Some(Agreed::new("Ada", t(0), None)),
-            ..FieldState::default()
-        };
-        let tracker = Observed::user("Ada L", Some(t(10)));
-        let trello = Observed::user("Ada K", Some(t(20)));
-        merge_field(
-            Field::Name,
-            &state,
-            Some(&tracker),
-            Some(&trello),
-            ctx.policy,
-            t(30),
-        )
-    }
+    use crate::sync::test_support::{airtable_ctx, ctx, name_conflict, t};
 
     fn detail_of(ctx: &PairContext, d: &Decision) -> serde_json::Value {
         record_detail(SideNames::of(ctx), d.kind, &d.record)
@@ -190,7 +172,7 @@ mod tests {
     #[test]
     fn a_sheets_conflict_detail_keeps_its_sheet_keys() {
         let ctx = ctx();
-        let detail = detail_of(&ctx, &conflict(&ctx));
+        let detail = detail_of(&ctx, &name_conflict(&ctx));
         assert_eq!(detail["winner"], "trello");
         assert_eq!(detail["policy"], "last_writer_wins");
         assert_eq!(detail["decided_by"], "last_writer_wins");
@@ -210,7 +192,7 @@ mod tests {
     #[test]
     fn an_airtable_conflict_detail_names_the_tracker_side_airtable() {
         let ctx = airtable_ctx();
-        let detail = detail_of(&ctx, &conflict(&ctx));
+        let detail = detail_of(&ctx, &name_conflict(&ctx));
         assert_eq!(detail["winner"], "airtable");
         assert_eq!(detail["policy"], "prefer_tracker");
         assert_eq!(detail["decided_by"], "prefer_tracker");
@@ -247,7 +229,7 @@ mod tests {
             t(30),
         );
         let plan = LeadPlan {
-            decisions: vec![copy, conflict(&ctx)],
+            decisions: vec![copy, name_conflict(&ctx)],
             ..LeadPlan::default()
         };
         let db = crate::store::testdb::temp_db().await;

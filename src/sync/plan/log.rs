@@ -2,11 +2,15 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::TrackerKind;
+use tracing::Level;
+use tracing::field::Value;
+
+use crate::model::{Side, ValueHash};
 use crate::sync::context::PairContext;
 use crate::sync::merge::{Decision, DecisionKind};
 use crate::sync::plan::LeadPlan;
 use crate::sync::plan::names::SideNames;
+use crate::telemetry;
 
 /// Times as logs and activity entries print them.
 pub fn rfc3339(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -52,67 +56,50 @@ pub fn log_plan(ctx: &PairContext, lead_id: &str, card_id: Option<&str>, plan: &
     }
 }
 
-/// The `conflict resolved` event. A tracing field's name is fixed where the event is written,
-/// so the tracker side's two keys are spelled once per kind here; the tests hold them to
-/// [`SideNames::field`], the one naming rule.
-macro_rules! conflict_event {
-    ($ctx:expr, $d:expr, $ids:expr, $tracker_hash:ident, $tracker_at:ident) => {{
-        let (r, names) = (&$d.record, SideNames::of($ctx));
-        tracing::info!(
-            pair = %$ctx.name,
-            lead_id = $ids.0,
-            card_id = $ids.1,
-            field = $d.field.as_str(),
-            decision = $ids.2,
-            $tracker_hash = r.sheet_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
-            trello_value_hash = r.trello_value_hash.as_ref().map(|h| h.as_str()).unwrap_or(""),
-            $tracker_at = rfc3339(r.sheet_changed_at).unwrap_or_default(),
-            trello_changed_at = rfc3339(r.trello_changed_at).unwrap_or_default(),
-            winner = r.winner.map(|w| names.side(w)).unwrap_or_default(),
-            policy = names.policy(),
-            decided_by = names.decided_by(r),
-            "conflict resolved"
-        )
-    }};
-}
-
-/// `ids`: the lead id, the card id and the decision's name.
-fn log_conflict(ctx: &PairContext, d: &Decision, ids: (&str, &str, &str)) {
-    match ctx.tracker {
-        TrackerKind::Sheets => {
-            conflict_event!(ctx, d, ids, sheet_value_hash, sheet_changed_at)
-        }
-        TrackerKind::Airtable => {
-            conflict_event!(ctx, d, ids, airtable_value_hash, airtable_changed_at)
-        }
-    }
+/// The `conflict resolved` event (`ids`: the lead id, the card id and the decision's name). Its
+/// per-side keys come from [`SideNames::field`] (`airtable_value_hash` on an Airtable pair), so
+/// a new tracker kind is named here without a line of its own.
+fn log_conflict(ctx: &PairContext, d: &Decision, (lead_id, card_id, decision): (&str, &str, &str)) {
+    let (r, names) = (&d.record, SideNames::of(ctx));
+    let hash = |h: &Option<ValueHash>| h.as_ref().map_or(String::new(), |h| h.as_str().to_owned());
+    let (tracker_hash, trello_hash) = (hash(&r.sheet_value_hash), hash(&r.trello_value_hash));
+    let tracker_at = rfc3339(r.sheet_changed_at).unwrap_or_default();
+    let trello_at = rfc3339(r.trello_changed_at).unwrap_or_default();
+    let winner = r.winner.map(|w| names.side(w)).unwrap_or_default();
+    let field = d.field.as_str();
+    let fields: [(String, &dyn Value); 12] = [
+        ("pair".into(), &ctx.name.as_str()),
+        ("lead_id".into(), &lead_id),
+        ("card_id".into(), &card_id),
+        ("field".into(), &field),
+        ("decision".into(), &decision),
+        (
+            names.field(Side::Sheet, "value_hash"),
+            &tracker_hash.as_str(),
+        ),
+        (
+            names.field(Side::Trello, "value_hash"),
+            &trello_hash.as_str(),
+        ),
+        (names.field(Side::Sheet, "changed_at"), &tracker_at.as_str()),
+        (names.field(Side::Trello, "changed_at"), &trello_at.as_str()),
+        ("winner".into(), &winner),
+        ("policy".into(), &names.policy()),
+        ("decided_by".into(), &names.decided_by(r)),
+    ];
+    telemetry::event(module_path!(), Level::INFO, "conflict resolved", &fields);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Field, Side, ValueHash};
+    use crate::model::Field;
     use crate::sync::merge::{Agreed, FieldState, Observed, merge_field};
-    use crate::sync::test_support::{airtable_ctx, ctx, json_logs_of, t};
+    use crate::sync::test_support::{airtable_ctx, ctx, json_logs_of, name_conflict, t};
 
-    /// One field both sides changed since "Ada": the tracker at t(10), Trello at t(20).
     fn conflict_plan(ctx: &PairContext) -> LeadPlan {
-        let state = FieldState {
-            agreed: Some(Agreed::new("Ada", t(0), None)),
-            ..FieldState::default()
-        };
-        let tracker = Observed::user("Ada L", Some(t(10)));
-        let trello = Observed::user("Ada K", Some(t(20)));
-        let decision = merge_field(
-            Field::Name,
-            &state,
-            Some(&tracker),
-            Some(&trello),
-            ctx.policy,
-            t(30),
-        );
         LeadPlan {
-            decisions: vec![decision],
+            decisions: vec![name_conflict(ctx)],
             ..LeadPlan::default()
         }
     }

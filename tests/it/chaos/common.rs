@@ -66,17 +66,23 @@ pub fn faults(rate: f64, unknown: bool) -> Faults {
 /// Held Trello deliveries go out shuffled: some twice, some never (Trello gives up on them).
 /// Answers how many were dropped.
 pub fn release_trello(rng: &mut StdRng, w: &World) -> usize {
-    let mut held = w.trello.take_held_deliveries();
+    let held = w.trello.take_held_deliveries();
+    release_shuffled(rng, held, |d| w.trello.redeliver(d))
+}
+
+/// Held messages go out shuffled through `send`: some twice, some never (their sender gives
+/// up on them). Answers how many were dropped.
+pub fn release_shuffled<T: Clone>(rng: &mut StdRng, mut held: Vec<T>, send: impl Fn(T)) -> usize {
     held.shuffle(rng);
     let mut dropped = 0;
-    for d in held {
+    for message in held {
         match rng.random_range(0..10) {
             0 | 1 => dropped += 1,
             2 => {
-                w.trello.redeliver(d.clone());
-                w.trello.redeliver(d);
+                send(message.clone());
+                send(message);
             }
-            _ => w.trello.redeliver(d),
+            _ => send(message),
         }
     }
     dropped
@@ -97,6 +103,57 @@ pub async fn start(w: &mut World, log: &mut Vec<String>) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     Err(last.unwrap_or_else(|| anyhow::anyhow!("the daemon did not start")))
+}
+
+/// The actions both drivers play alike, on the board and the daemon. Each draws from `rng` as
+/// the drivers always have (the fixed seeds' histories depend on it) and notes itself in `log`.
+/// Trello deliveries held back (or sent again), half the time.
+pub fn hold_trello(rng: &mut StdRng, w: &World, log: &mut Vec<String>) {
+    let hold = rng.random_bool(0.5);
+    log.push(format!("trello deliveries held: {hold}"));
+    w.trello.hold_deliveries(hold);
+}
+
+/// The daemon stopped and started again.
+pub async fn restart(w: &mut World, log: &mut Vec<String>) -> anyhow::Result<()> {
+    log.push("restart the daemon".into());
+    w.stop_app().await?;
+    start(w, log).await
+}
+
+/// A reconciliation asked of the running daemon (none when it is not running).
+pub fn reconcile(w: &World, log: &mut Vec<String>) {
+    log.push("reconcile".into());
+    if let Some(engine) = w.state().and_then(|s| s.engine.as_ref()) {
+        engine.request_reconcile(None);
+    }
+}
+
+/// Nobody does anything for a while.
+pub async fn pause(rng: &mut StdRng, log: &mut Vec<String>) {
+    let ms = rng.random_range(200..1500);
+    log.push(format!("pause {ms} ms"));
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// A seed's verdict: `Ok` without violations, else the report (`title` names the run and the
+/// seed) with the violations, the history and the command that replays it.
+pub fn verdict(
+    title: &str,
+    started: std::time::Instant,
+    outcome: &[String],
+    log: &[String],
+    replay: &str,
+) -> Result<(), String> {
+    if outcome.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{title} failed after {:.1} s:\n  {}\nhistory:\n  {}\nreplay: {replay}",
+        started.elapsed().as_secs_f64(),
+        outcome.join("\n  "),
+        log.join("\n  "),
+    ))
 }
 
 /// A text custom field of a card, as its user sees it.

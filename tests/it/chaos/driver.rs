@@ -116,9 +116,7 @@ impl Driver {
                 Ok(())
             }
             Action::HoldTrello => {
-                let hold = self.rng.random_bool(0.5);
-                self.note(format!("trello deliveries held: {hold}"));
-                self.w.trello.hold_deliveries(hold);
+                common::hold_trello(&mut self.rng, &self.w, &mut self.log);
                 Ok(())
             }
             Action::HoldSheets => {
@@ -130,22 +128,13 @@ impl Driver {
             Action::ArchiveCard => self.archive_card(),
             Action::DeleteCard => self.delete_card(),
             Action::DeleteRow => self.delete_row().await,
-            Action::Restart => {
-                self.note("restart the daemon".into());
-                self.w.stop_app().await?;
-                common::start(&mut self.w, &mut self.log).await
-            }
+            Action::Restart => common::restart(&mut self.w, &mut self.log).await,
             Action::Reconcile => {
-                self.note("reconcile".into());
-                if let Some(engine) = self.w.state().and_then(|s| s.engine.as_ref()) {
-                    engine.request_reconcile(None);
-                }
+                common::reconcile(&self.w, &mut self.log);
                 Ok(())
             }
             Action::Pause => {
-                let ms = self.rng.random_range(200..1500);
-                self.note(format!("pause {ms} ms"));
-                tokio::time::sleep(Duration::from_millis(ms)).await;
+                common::pause(&mut self.rng, &mut self.log).await;
                 Ok(())
             }
         }

@@ -58,15 +58,11 @@ pub async fn run_seed(seed: u64) -> Result<(), String> {
         Err(e) => vec![format!("the history could not be played: {e:#}")],
     };
     let _ = d.w.stop_app().await;
-    if outcome.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "chaos seed {seed} failed after {:.1} s:\n  {}\nhistory:\n  {}\nreplay: LEADSYNC_CHAOS_SEED={seed} cargo test --locked --test it chaos::replay -- --ignored --nocapture",
-        started.elapsed().as_secs_f64(),
-        outcome.join("\n  "),
-        d.log.join("\n  "),
-    ))
+    let replay = format!(
+        "LEADSYNC_CHAOS_SEED={seed} cargo test --locked --test it chaos::replay -- --ignored --nocapture"
+    );
+    let title = format!("chaos seed {seed}");
+    common::verdict(&title, started, &outcome, &d.log, &replay)
 }
 
 /// Faults off, every held delivery and event sent, dead letters requeued (as an operator's

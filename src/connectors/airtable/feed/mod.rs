@@ -13,14 +13,14 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::http::ClientError;
-use crate::connectors::airtable::client::{AirtableClient, PayloadPage, Table};
+use crate::connectors::airtable::client::{AirtableClient, PayloadPage, RecordChange, Table};
 use crate::inbound::Source;
 use crate::store::tracker_webhooks::{self, TrackerWebhook};
 use crate::store::{Db, StoreError, inbox};
 use crate::sync::connector::{BoxFuture, ChangeFeed};
 use crate::sync::context::PairContext;
 
-use convert::record_events;
+use convert::{field_ids, record_changes, record_events};
 
 /// How often the fetcher looks for notified feeds: a notification is stored, not signalled.
 const POLL: Duration = Duration::from_millis(200);
@@ -201,8 +201,9 @@ impl Fetcher {
         page: &PayloadPage,
         upto: i64,
     ) -> Result<usize, FetchError> {
-        let table = self.table(ctx, page).await?;
-        let events = record_events(ctx, &table, &hook.id, &page.payloads);
+        let changes = record_changes(&page.payloads);
+        let table = self.table(ctx, &changes).await?;
+        let events = record_events(ctx, &table, &hook.id, &changes);
         let mut tx = self.db.begin_write().await?;
         let mut stored = 0;
         for (key, body) in &events {
@@ -226,11 +227,14 @@ impl Fetcher {
 
     /// The pair's table, read again when a payload names a field it does not know (a field
     /// added or renamed since).
-    async fn table(&self, ctx: &PairContext, page: &PayloadPage) -> Result<Table, FetchError> {
+    async fn table(
+        &self,
+        ctx: &PairContext,
+        changes: &[RecordChange],
+    ) -> Result<Table, FetchError> {
         let mut tables = self.tables.lock().await;
         let known = tables.get(&ctx.name).filter(|t| {
-            (convert::field_ids(&page.payloads, &t.id).iter())
-                .all(|f| t.fields.iter().any(|k| &k.id == f))
+            (field_ids(changes, &t.id).into_iter()).all(|f| t.fields.iter().any(|k| k.id == f))
         });
         if let Some(table) = known {
             return Ok(table.clone());

@@ -34,6 +34,7 @@ fn group(event_ids: &[i64], rows: Vec<RowObservation>, cards: Vec<CardChange>) -
         event_ids: event_ids.to_vec(),
         rows,
         cards,
+        records: Vec::new(),
         record_gone: false,
     }
 }

@@ -2,13 +2,16 @@
 //! order and under the idempotency keys the worker has always used.
 
 use super::*;
+use crate::inbound::{RecordChangeEvent, RecordChangeKind};
 use crate::model::{Field, LeadFields};
+use crate::store::outbox;
 use crate::store::testdb::{TestDb, pair, temp_db};
 use crate::store::{activity, lead_state, links, pairs};
-use crate::sync::inbox::group::Item;
+use crate::sync::inbox::group::{Item, RecordItem};
 use crate::sync::mapping::SheetLead;
 use crate::sync::merge::Observed;
 use crate::sync::observe::{CardChange, RowObservation};
+use crate::sync::plan::commands::Command;
 use crate::sync::test_support::{airtable_ctx, ctx, t};
 
 async fn db_with_pair() -> TestDb {
@@ -35,7 +38,11 @@ async fn apply(db: &TestDb, ctx: &PairContext, key: &str, group: Group) -> Optio
         .await
         .expect("applied");
     tx.commit().await.expect("commit");
-    log
+    match log {
+        Applied::Logged(log) => Some(log),
+        Applied::Nothing => None,
+        Applied::Wait => panic!("the lead's events were left waiting"),
+    }
 }
 
 async fn outbox(db: &TestDb) -> Vec<(String, String)> {
@@ -171,4 +178,103 @@ async fn a_deleted_record_archives_its_card_and_forgets_the_lead() {
         apply(&db, &ctx, "id:recA", group).await.is_none(),
         "nothing left to do"
     );
+}
+
+/// A record change to `recA`'s Status, made through the API or by a person.
+fn status_change(source: &str, kind: RecordChangeKind, status: &str) -> Item {
+    Item::Record(RecordItem {
+        change: RecordChangeEvent {
+            record_id: "recA".into(),
+            kind,
+            source: source.into(),
+            timestamp: t(10),
+            changed: [("Status".to_owned(), status.to_owned())].into(),
+            unchanged: [("Name".to_owned(), "Ada".to_owned())].into(),
+        },
+        changed_at: t(10),
+        received_at: t(11).timestamp_millis(),
+    })
+}
+
+/// A tracker write of leadsync's, sent before the changes the tests observe (at `t(8)`), whose
+/// notice may still come back.
+async fn wrote(db: &TestDb, kind: &str, cells: &[(&str, &str)]) {
+    let cells = (cells.iter()).map(|(h, v)| ((*h).to_owned(), (*v).to_owned()));
+    let cmd = Command::WriteRow {
+        lead_id: "recA".into(),
+        row_hint: None,
+        expect_name: None,
+        cells: cells.collect(),
+    };
+    let new = outbox::NewCommand {
+        pair: "p".into(),
+        lead_id: Some("recA".into()),
+        target: "airtable".into(),
+        kind: kind.into(),
+        payload: serde_json::to_value(&cmd).expect("json"),
+        idempotency_key: format!("w-{kind}"),
+    };
+    assert!(outbox::enqueue(&db.pool, &new).await.expect("enqueue"));
+    sqlx::query("UPDATE outbox SET status = 'done', updated_at = $1")
+        .bind(t(8).timestamp_millis())
+        .execute(&db.pool)
+        .await
+        .expect("sent");
+}
+
+#[tokio::test]
+async fn a_record_change_showing_a_value_leadsync_just_wrote_is_read_in_the_transaction_as_an_echo()
+{
+    let (db, ctx) = (db_with_pair().await, airtable_ctx());
+    link(&db, "recA", "c1").await;
+    wrote(&db, "write_row", &[("Status", "Lost")]).await;
+    let mut group = Group::default();
+    group.add(
+        4,
+        status_change("publicApi", RecordChangeKind::Changed, "Lost"),
+    );
+    let log = apply(&db, &ctx, "id:recA", group).await.expect("a lead");
+    assert!(log.plan.commands.is_empty(), "{:?}", log.plan.commands);
+    assert_eq!(outbox(&db).await.len(), 1, "only our own write");
+    let mut group = Group::default();
+    group.add(
+        5,
+        status_change("client", RecordChangeKind::Changed, "Lost"),
+    );
+    apply(&db, &ctx, "id:recA", group).await.expect("a lead");
+    let kinds: Vec<String> = outbox(&db).await.into_iter().map(|(_, k)| k).collect();
+    assert!(
+        kinds.contains(&"update_card".to_owned()),
+        "a person's change goes to the card: {kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_api_made_record_no_lead_holds_waits_while_a_record_create_is_unfinished() {
+    let (db, ctx) = (db_with_pair().await, airtable_ctx());
+    wrote(&db, "append_row", &[("Name", "Ada")]).await;
+    sqlx::query("UPDATE outbox SET status = 'in_flight'")
+        .execute(&db.pool)
+        .await
+        .expect("on its way");
+    let mut group = Group::default();
+    group.add(
+        6,
+        status_change("publicApi", RecordChangeKind::Created, "New"),
+    );
+    let mut tx = db.begin_write().await.expect("tx");
+    let now = t(20);
+    let applied = apply_group(&mut tx, &ctx, "id:recA", group.clone(), now).await;
+    tx.commit().await.expect("commit");
+    assert!(matches!(applied, Ok(Applied::Wait)), "waits for the create");
+    assert!(links::list(&db.pool, "p").await.expect("links").is_empty());
+    sqlx::query("UPDATE outbox SET status = 'done'")
+        .execute(&db.pool)
+        .await
+        .expect("answered");
+    let mut tx = db.begin_write().await.expect("tx");
+    let applied = apply_group(&mut tx, &ctx, "id:recA", group, now).await;
+    tx.commit().await.expect("commit");
+    assert!(matches!(applied, Ok(Applied::Logged(_))), "then a new lead");
+    assert_eq!(links::list(&db.pool, "p").await.expect("links").len(), 1);
 }

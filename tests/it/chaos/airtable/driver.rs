@@ -10,7 +10,6 @@ use leadsync::connectors::trello::sandbox::SandboxCard;
 use leadsync::demo::world::World;
 use leadsync::demo::world::airtable::TABLE;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::super::common::{self, PAIR};
@@ -127,9 +126,7 @@ impl Driver {
                 Ok(())
             }
             Action::HoldTrello => {
-                let hold = self.rng.random_bool(0.5);
-                self.note(format!("trello deliveries held: {hold}"));
-                self.w.trello.hold_deliveries(hold);
+                common::hold_trello(&mut self.rng, &self.w, &mut self.log);
                 Ok(())
             }
             Action::HoldAirtable => {
@@ -148,22 +145,13 @@ impl Driver {
                 self.release();
                 Ok(())
             }
-            Action::Restart => {
-                self.note("restart the daemon".into());
-                self.w.stop_app().await?;
-                common::start(&mut self.w, &mut self.log).await
-            }
+            Action::Restart => common::restart(&mut self.w, &mut self.log).await,
             Action::Reconcile => {
-                self.note("reconcile".into());
-                if let Some(engine) = self.w.state().and_then(|s| s.engine.as_ref()) {
-                    engine.request_reconcile(None);
-                }
+                common::reconcile(&self.w, &mut self.log);
                 Ok(())
             }
             Action::Pause => {
-                let ms = self.rng.random_range(200..1500);
-                self.note(format!("pause {ms} ms"));
-                tokio::time::sleep(Duration::from_millis(ms)).await;
+                common::pause(&mut self.rng, &mut self.log).await;
                 Ok(())
             }
             Action::ArchiveCard => self.archive_card(),
@@ -267,19 +255,10 @@ impl Driver {
     /// Held deliveries and notifications go out shuffled: some twice, some never.
     fn release(&mut self) {
         let dropped = common::release_trello(&mut self.rng, &self.w);
-        let mut held = self.at().take_held_notifications();
-        held.shuffle(&mut self.rng);
-        let (n, mut lost) = (held.len(), 0);
-        for note in held {
-            match self.rng.random_range(0..10) {
-                0 | 1 => lost += 1,
-                2 => {
-                    self.at().renotify(note.clone());
-                    self.at().renotify(note);
-                }
-                _ => self.at().renotify(note),
-            }
-        }
+        let at = self.w.airtable.as_ref().expect("an Airtable world");
+        let held = at.take_held_notifications();
+        let n = held.len();
+        let lost = common::release_shuffled(&mut self.rng, held, |note| at.renotify(note));
         self.note(format!(
             "release: trello dropped {dropped}; airtable {n} held, {lost} never sent"
         ));

@@ -66,15 +66,11 @@ pub async fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
         Err(e) => vec![format!("the history could not be played: {e:#}")],
     };
     let _ = d.w.stop_app().await;
-    if outcome.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "chaos (airtable) seed {seed} failed after {:.1} s:\n  {}\nhistory:\n  {}\nreplay: LEADSYNC_CHAOS_AIRTABLE_SEED={seed} LEADSYNC_CHAOS_AIRTABLE_STEPS={steps} cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture",
-        started.elapsed().as_secs_f64(),
-        outcome.join("\n  "),
-        d.log.join("\n  "),
-    ))
+    let replay = format!(
+        "LEADSYNC_CHAOS_AIRTABLE_SEED={seed} LEADSYNC_CHAOS_AIRTABLE_STEPS={steps} cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture"
+    );
+    let title = format!("chaos (airtable) seed {seed}");
+    common::verdict(&title, started, &outcome, &d.log, &replay)
 }
 
 /// Faults off, every held delivery and notification sent, dead letters requeued (as an

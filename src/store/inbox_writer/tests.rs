@@ -1,0 +1,187 @@
+//! The group commit: events and pings waiting together commit in one transaction, a failed
+//! commit fails every request of its batch, a full queue is refused at once.
+
+use super::*;
+use crate::store::testdb::{temp_db, verified_trello as verified};
+
+/// Queues one store per key while the writer is not running yet; answers their tasks.
+async fn queue_all(
+    writer: &InboxWriter,
+    keys: &[&str],
+) -> Vec<tokio::task::JoinHandle<Result<Stored, WriteError>>> {
+    let tasks: Vec<_> = (keys.iter())
+        .map(|k| {
+            let (w, e) = (writer.clone(), verified(k));
+            tokio::spawn(async move { w.store(e, "a").await })
+        })
+        .collect();
+    for _ in 0..1000 {
+        if writer.queued() == keys.len() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(writer.queued(), keys.len(), "every store is queued");
+    tasks
+}
+
+async fn stored(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM inbox")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn waiting_events_are_committed_together_and_each_answered() {
+    let db = temp_db().await;
+    let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
+    let keys: Vec<String> = (0..20).map(|i| format!("act-{i}")).collect();
+    let mut refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    refs.push("act-3"); // the same delivery twice in one batch
+    let tasks = queue_all(&writer, &refs).await;
+    tokio::spawn(task);
+    let mut new = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Stored::New(_) => new += 1,
+            Stored::Duplicate => {}
+        }
+    }
+    assert_eq!(new, 20, "one of the two act-3 is a duplicate");
+    assert_eq!(writer.batches_committed(), 1, "one transaction for all");
+    assert_eq!(stored(&db).await, 20);
+}
+
+/// An insert of the event keyed `boom` aborts: its batch's transaction cannot commit.
+async fn refuse_boom(db: &Db) {
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE INSERT ON inbox WHEN NEW.dedupe_key = 'boom'
+         BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_commit_fails_every_request_of_its_batch_and_stores_none() {
+    let db = temp_db().await;
+    refuse_boom(&db).await;
+    let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
+    let tasks = queue_all(&writer, &["ok-1", "boom", "ok-2", "ok-3"]).await;
+    tokio::spawn(task);
+    for t in tasks {
+        let err = t
+            .await
+            .unwrap()
+            .expect_err("no request of the batch succeeds");
+        assert!(matches!(err, WriteError::Batch(_)), "{err}");
+    }
+    assert_eq!(stored(&db).await, 0, "nothing of the batch was stored");
+    let after = writer.store(verified("ok-4"), "a").await.unwrap();
+    assert!(matches!(after, Stored::New(_)), "the next batch is stored");
+}
+
+#[tokio::test]
+async fn a_full_queue_is_refused_at_once() {
+    let db = temp_db().await;
+    let (writer, task) = InboxWriter::new(db.db.clone(), 2, 256);
+    let tasks = queue_all(&writer, &["a-1", "a-2"]).await;
+    let refused = writer.store(verified("a-3"), "a").await;
+    assert!(matches!(refused, Err(WriteError::Full)));
+    tokio::spawn(task);
+    for t in tasks {
+        assert!(t.await.unwrap().is_ok());
+    }
+    assert_eq!(stored(&db).await, 2);
+}
+
+async fn with_webhook(db: &Db) {
+    let hook = crate::store::tracker_webhooks::NewTrackerWebhook {
+        connector: "airtable".into(),
+        id: "ach1".into(),
+        pair: "a".into(),
+        base_id: "app1".into(),
+        notification_url: "http://127.0.0.1/webhooks/airtable".into(),
+        mac_secret: "c2VjcmV0".into(),
+        expires_at: None,
+    };
+    tracker_webhooks::insert(&db.pool, &hook).await.unwrap();
+}
+
+async fn pinged(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT pinged FROM tracker_webhooks")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// Queues pings of `hook` behind the events already queued; answers their tasks.
+async fn queue_pings(
+    writer: &InboxWriter,
+    hooks: &[&str],
+) -> Vec<tokio::task::JoinHandle<Result<bool, WriteError>>> {
+    let before = writer.queued();
+    let tasks: Vec<_> = (hooks.iter())
+        .map(|h| {
+            let (w, h) = (writer.clone(), (*h).to_owned());
+            tokio::spawn(async move { w.ping("airtable", &h).await })
+        })
+        .collect();
+    for _ in 0..1000 {
+        if writer.queued() == before + hooks.len() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        writer.queued(),
+        before + hooks.len(),
+        "every ping is queued"
+    );
+    tasks
+}
+
+#[tokio::test]
+async fn pings_are_committed_in_the_batch_of_the_events_waiting_with_them() {
+    let db = temp_db().await;
+    with_webhook(&db).await;
+    let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
+    let events = queue_all(&writer, &["act-1", "act-2"]).await;
+    let pings = queue_pings(&writer, &["ach1", "ach1", "achGone"]).await;
+    tokio::spawn(task);
+    let mut answers = Vec::new();
+    for t in pings {
+        answers.push(t.await.unwrap().unwrap());
+    }
+    assert_eq!(
+        answers,
+        [true, true, false],
+        "an unknown webhook is said so"
+    );
+    for t in events {
+        assert!(matches!(t.await.unwrap().unwrap(), Stored::New(_)));
+    }
+    assert_eq!(writer.batches_committed(), 1, "one transaction for all");
+    assert_eq!(pinged(&db).await, 2, "each ping counts");
+}
+
+#[tokio::test]
+async fn a_failed_commit_fails_the_pings_of_its_batch_and_counts_none() {
+    let db = temp_db().await;
+    with_webhook(&db).await;
+    refuse_boom(&db).await;
+    let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
+    let events = queue_all(&writer, &["boom"]).await;
+    let pings = queue_pings(&writer, &["ach1"]).await;
+    tokio::spawn(task);
+    for t in pings {
+        let err = t.await.unwrap().expect_err("the batch failed");
+        assert!(matches!(err, WriteError::Batch(_)), "{err}");
+    }
+    for t in events {
+        assert!(t.await.unwrap().is_err(), "the event that failed it");
+    }
+    assert_eq!(pinged(&db).await, 0, "the count rolled back with the batch");
+}
