@@ -2,6 +2,7 @@
 
 pub mod absences;
 pub mod activity;
+pub mod activity_page;
 pub mod dispatch_support;
 pub mod inbox;
 pub mod inbox_work;

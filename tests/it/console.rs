@@ -1,0 +1,95 @@
+//! The console over plain HTTP: the shell holds no data and every data route of every page
+//! answers a missing or wrong admin token with 401 and nothing else.
+
+use leadsync::demo::world::World;
+use secrecy::ExposeSecret;
+
+use crate::e2e::world;
+use crate::helpers::spawn_app;
+
+/// Every data route behind the console's pages (overview, activity, actions).
+const DATA_ROUTES: [(&str, &str); 7] = [
+    ("GET", "/admin/ui/overview"),
+    ("GET", "/admin/ui/activity?pair=default"),
+    ("GET", "/admin/ui/actions"),
+    ("GET", "/admin/ui/apps-script?pair=default"),
+    ("POST", "/admin/ui/reconcile/preview?pair=default"),
+    ("POST", "/admin/ui/reconcile?pair=default"),
+    ("POST", "/admin/ui/dead-letters/requeue?pair=default"),
+];
+
+async fn call(w: &World, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let client = reqwest::Client::new();
+    let url = format!("{}{path}", w.base_url());
+    let mut request = match method {
+        "POST" => client.post(url),
+        _ => client.get(url),
+    };
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_data_route_refuses_a_missing_or_wrong_token_and_shows_nothing() {
+    let w = world().await;
+    let right = w.settings.server.admin_token.expose_secret().to_owned();
+    for (method, path) in DATA_ROUTES {
+        for token in [None, Some("wrong"), Some("")] {
+            let (status, body) = call(&w, method, path, token).await;
+            assert_eq!(status, 401, "{method} {path} with {token:?}: {body}");
+            assert_eq!(
+                body, r#"{"error":"missing or invalid admin token"}"#,
+                "{method} {path}: nothing but the refusal"
+            );
+        }
+    }
+    // The same routes with the token do answer, so the refusals above are the token's doing.
+    for (method, path) in &DATA_ROUTES[..5] {
+        let (status, body) = call(&w, method, path, Some(&right)).await;
+        assert_eq!(status, 200, "{method} {path}: {body}");
+    }
+    let (_, overview) = call(&w, "GET", "/admin/ui/overview", Some(&right)).await;
+    assert!(overview.contains("data-pair=\"default\""), "{overview}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_page_needs_no_token_and_holds_no_data() {
+    let w = world().await;
+    let response = reqwest::get(format!("{}/admin/ui", w.base_url()))
+        .await
+        .expect("shell");
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(csp.contains("connect-src 'self'"), "{csp}");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.expect("html");
+    assert!(html.contains("<form id=\"login\""), "a login form");
+    let token = w.settings.server.admin_token.expose_secret();
+    let board = &w.pair("default").board.board_id;
+    for secret_or_data in [token, board.as_str(), "data-pair"] {
+        assert!(
+            !html.contains(secret_or_data),
+            "the shell shows {secret_or_data}"
+        );
+    }
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external asset"
+    );
+}
+
+#[tokio::test]
+async fn without_an_admin_token_the_console_does_not_exist() {
+    let app = spawn_app().await;
+    for path in ["/admin/ui", "/admin/ui/overview"] {
+        assert_eq!(app.get(path).await.status(), 404, "{path}");
+    }
+}
