@@ -93,3 +93,49 @@ async fn without_an_admin_token_the_console_does_not_exist() {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
     }
 }
+
+/// The console URL and the token of a running `leadsync demo --keep-running`, which it prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kept_demo_prints_the_console_url_and_token_that_open_it() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadsync"))
+        .args(["demo", "--keep-running"])
+        .current_dir(dir.path())
+        .env_remove("LEADSYNC_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("demo starts");
+    let mut lines = tokio::io::BufReader::new(demo.stdout.take().expect("stdout")).lines();
+    let (mut console, mut token) = (None, None);
+    let read = async {
+        while let Some(line) = lines.next_line().await.expect("a line") {
+            if let Some(rest) = line.strip_prefix("Console: ") {
+                console = rest.split_whitespace().next().map(str::to_owned);
+            }
+            if let Some(rest) = line.strip_prefix("Admin token: ") {
+                token = rest.split_whitespace().next().map(str::to_owned);
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), read)
+        .await
+        .expect("the demo prints its console within 2 minutes");
+    let (console, token) = (console.expect("a console line"), token.expect("a token"));
+    assert!(console.ends_with("/admin/ui"), "{console}");
+    let client = reqwest::Client::new();
+    let shell = client.get(&console).send().await.expect("shell");
+    assert_eq!(shell.status(), 200);
+    let overview = client
+        .get(format!("{console}/overview"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("overview");
+    assert_eq!(overview.status(), 200);
+    assert!(overview.text().await.expect("html").contains("data-pair="));
+    demo.kill().await.expect("stopped");
+}
