@@ -139,3 +139,92 @@ async fn the_kept_demo_prints_the_console_url_and_token_that_open_it() {
     assert!(overview.text().await.expect("html").contains("data-pair="));
     demo.kill().await.expect("stopped");
 }
+
+/// The activity page over HTTP: filters narrow it, a conflict shows both sides and the winner,
+/// and the "Older" button's URL carries on where the page ended.
+#[tokio::test]
+async fn the_activity_page_filters_pages_and_shows_conflicts_in_full() {
+    use leadsync::store::activity::{NewActivity, insert};
+    let app = crate::helpers::spawn_app_with(&[("LEADSYNC__SERVER__ADMIN_TOKEN", "s3cret")]).await;
+    let pool = &app.state.db.pool;
+    for i in 0..60 {
+        let copy = NewActivity {
+            pair: "a".into(),
+            lead_id: Some(format!("L{i}")),
+            card_id: None,
+            field: Some("email".into()),
+            decision: "copy_to_trello".into(),
+            detail: serde_json::json!({ "value": format!("v{i}@example.com") }),
+        };
+        insert(pool, &copy).await.expect("copy");
+    }
+    let conflict = NewActivity {
+        pair: "b".into(),
+        lead_id: Some("L99".into()),
+        card_id: Some("C99".into()),
+        field: Some("name".into()),
+        decision: "conflict".into(),
+        detail: serde_json::json!({
+            "winner": "trello", "sheet_value": "Ada L", "trello_value": "Ada K",
+            "sheet_changed_at": "2025-11-21T10:15:02.123Z",
+            "trello_changed_at": "2025-11-21T10:16:00.000Z",
+        }),
+    };
+    insert(pool, &conflict).await.expect("conflict");
+    let get = |path: String| {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        async move {
+            let r = client
+                .get(url)
+                .bearer_auth("s3cret")
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.expect("html")
+        }
+    };
+    let conflicts = get("/admin/ui/activity?decision=conflict".into()).await;
+    assert_eq!(
+        conflicts.matches("<tr data-decision").count(),
+        1,
+        "{conflicts}"
+    );
+    assert!(
+        conflicts.contains("sheet: Ada L (changed 2025-11-21T10:15:02.123Z)"),
+        "{conflicts}"
+    );
+    assert!(conflicts.contains("trello: Ada K (changed 2025-11-21T10:16:00.000Z) — winner"));
+
+    let first = get("/admin/ui/activity?pair=a".into()).await;
+    assert_eq!(
+        first.matches("<tr data-decision").count(),
+        50,
+        "a page is 50"
+    );
+    assert!(
+        first.contains("v59@example.com") && !first.contains("Ada"),
+        "newest first, pair a"
+    );
+    let older = first
+        .split("data-get=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an Older button")
+        .replace("&amp;", "&");
+    let second = get(older).await;
+    assert_eq!(second.matches("<tr data-decision").count(), 10, "{second}");
+    assert!(
+        second.contains("v9@example.com") && !second.contains("v10@"),
+        "{second}"
+    );
+    let bad = app
+        .client
+        .get(app.url("/admin/ui/activity?before=yesterday"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("bad cursor");
+    assert_eq!(bad.status(), 400);
+}
