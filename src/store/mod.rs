@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod inbox_work;
 pub mod inbox_writer;
 pub mod lead_state;
+pub mod lead_view;
 pub mod links;
 pub mod outbox;
 pub mod pairs;

@@ -8,14 +8,16 @@ use crate::e2e::world;
 use crate::helpers::spawn_app;
 
 /// Every data route behind the console's pages (overview, activity, actions).
-const DATA_ROUTES: [(&str, &str); 7] = [
+const DATA_ROUTES: [(&str, &str); 9] = [
     ("GET", "/admin/ui/overview"),
     ("GET", "/admin/ui/activity?pair=default"),
+    ("GET", "/admin/ui/lead?pair=default&lead=L1"),
     ("GET", "/admin/ui/actions"),
     ("GET", "/admin/ui/apps-script?pair=default"),
     ("POST", "/admin/ui/reconcile/preview?pair=default"),
     ("POST", "/admin/ui/reconcile?pair=default"),
     ("POST", "/admin/ui/dead-letters/requeue?pair=default"),
+    ("POST", "/admin/ui/lead/resync?pair=default&lead=L1"),
 ];
 
 async fn call(w: &World, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
@@ -48,7 +50,7 @@ async fn every_data_route_refuses_a_missing_or_wrong_token_and_shows_nothing() {
         }
     }
     // The same routes with the token do answer, so the refusals above are the token's doing.
-    for (method, path) in &DATA_ROUTES[..5] {
+    for (method, path) in &DATA_ROUTES[..6] {
         let (status, body) = call(&w, method, path, Some(&right)).await;
         assert_eq!(status, 200, "{method} {path}: {body}");
     }
@@ -208,8 +210,9 @@ async fn the_activity_page_filters_pages_and_shows_conflicts_in_full() {
         "newest first, pair a"
     );
     let older = first
-        .split("data-get=\"")
+        .split("data-page=\"older\"")
         .nth(1)
+        .and_then(|rest| rest.split("data-get=\"").nth(1))
         .and_then(|rest| rest.split('"').next())
         .expect("an Older button")
         .replace("&amp;", "&");

@@ -89,7 +89,14 @@ fn row(e: &PageEntry) -> Markup {
         tr data-decision=(e.decision) {
             td { (e.at) }
             td { (e.pair) }
-            td { (e.lead_id.as_deref().unwrap_or("")) }
+            td {
+                @if let Some(lead) = &e.lead_id {
+                    button.link type="button" data-show="lead" data-target="#lead"
+                        data-get=(format!("/admin/ui/lead?pair={}&lead={}", percent(&e.pair), percent(lead))) {
+                        (lead)
+                    }
+                }
+            }
             td { (e.field.as_deref().unwrap_or("")) }
             td { (e.decision) }
             td {

@@ -66,7 +66,7 @@ function loggedIn() {
 
 function logout(message) {
   sessionStorage.removeItem(KEY);
-  document.querySelectorAll("#overview, #activity, #actions, #action-result")
+  document.querySelectorAll("#overview, #activity, #lead, #actions, #action-result")
     .forEach((e) => { e.innerHTML = ""; });
   $("#app").hidden = true;
   $("#tabs").hidden = true;
@@ -114,7 +114,7 @@ document.addEventListener("click", (event) => {
   if (el.dataset.tab) return show(el.dataset.tab);
   if (el.dataset.copy) return copy(el.dataset.copy);
   if (el.dataset.page) activityPaged = el.dataset.page !== "first";
-  if (el.dataset.confirm && !window.confirm(el.dataset.confirm)) return;
+  if (el.dataset.show) show(el.dataset.show);
   if (el.dataset.post) return load(el.dataset.target, "POST", el.dataset.post);
   return load(el.dataset.target, "GET", el.dataset.get);
 });

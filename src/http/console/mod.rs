@@ -11,6 +11,7 @@
 
 mod actions;
 mod activity;
+mod lead;
 mod overview;
 mod page;
 mod reconcile;
@@ -30,6 +31,8 @@ pub fn router(state: &AppState) -> Option<Router<AppState>> {
         .route("/admin/ui/overview", get(overview::fragment))
         .route("/admin/ui/activity", get(activity::fragment))
         .route("/admin/ui/actions", get(actions::fragment))
+        .route("/admin/ui/lead", get(lead::fragment))
+        .route("/admin/ui/lead/resync", post(lead::resync))
         .route("/admin/ui/apps-script", get(actions::apps_script))
         .route("/admin/ui/dead-letters/requeue", post(actions::requeue))
         .route("/admin/ui/reconcile/preview", post(reconcile::preview))

@@ -64,6 +64,9 @@ pub async fn shell() -> impl IntoResponse {
                         }
                         div #activity {}
                     }
+                    section data-view="lead" hidden {
+                        div #lead {}
+                    }
                     section data-view="actions" hidden {
                         div #actions {}
                         div #action-result {}
