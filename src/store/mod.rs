@@ -16,6 +16,7 @@ mod rename;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;
+pub mod throughput;
 pub mod tracker_webhooks;
 pub mod webhooks;
 

@@ -21,7 +21,7 @@ const SCREENSHOT_TO: &str = "LEADSYNC_CONSOLE_SCREENSHOT";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_logs_in_sees_the_pair_and_watches_a_new_lead_arrive() {
     let w = world().await;
-    let b = Browser::start(1000, 640).await;
+    let b = Browser::start(1000, 760).await;
     b.log_in(&w.base_url(), token(&w)).await;
     b.wait_text("[data-pair=default] h2", "default").await;
     b.wait_text("[data-pair=default] .links", "0").await;
@@ -44,6 +44,19 @@ async fn an_operator_logs_in_sees_the_pair_and_watches_a_new_lead_arrive() {
 
     b.click("[data-tab=overview]").await;
     b.wait_text("[data-pair=default] .links", "1").await;
+    // The chart counts the sheet's event and the commands that made the card.
+    let shown = |css: &'static str| {
+        let b = &b;
+        async move {
+            let text = b.wait_text(css, " ").await;
+            (!text.starts_with("0 ")).then_some(text)
+        }
+    };
+    eventually("the chart's events in", SHOWS, || shown("#throughput .in")).await;
+    eventually("the chart's commands sent", SHOWS, || {
+        shown("#throughput .out")
+    })
+    .await;
     let png = b.client.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     if let Some(path) = std::env::var_os(SCREENSHOT_TO) {

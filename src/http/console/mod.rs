@@ -11,6 +11,7 @@
 
 mod actions;
 mod activity;
+mod chart;
 mod lead;
 mod overview;
 mod page;

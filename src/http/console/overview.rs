@@ -12,7 +12,7 @@ use crate::http::admin::ApiError;
 use crate::model::TrackerKind;
 use crate::store::activity::rfc3339;
 use crate::store::status::{PairStatus, pair_statuses};
-use crate::store::{now_ms, tracker_webhooks, webhooks};
+use crate::store::{now_ms, throughput, tracker_webhooks, webhooks};
 
 /// An Airtable webhook this close to expiry is shown as a problem (the daemon refreshes them
 /// two days ahead, so one this close means refreshing failed).
@@ -32,11 +32,13 @@ async fn markup(state: &AppState) -> Result<Markup, ApiError> {
     let tracker_hooks = tracker_webhooks::list(pool).await?;
     let engine = state.engine.as_ref().is_some_and(|e| e.is_running());
     let now = now_ms();
+    let hour = throughput::last_hour(pool, now).await?;
     Ok(html! {
         p.muted {
             "Engine: " @if engine { span.ok { "running" } } @else { span.bad { "not running" } }
             " · refreshed " (rfc3339(now))
         }
+        (super::chart::throughput(&hour))
         div.cards {
             @for status in &statuses {
                 @let settings = state.settings.pair(&status.name);
