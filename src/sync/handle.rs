@@ -51,6 +51,15 @@ impl EngineHandle {
         Some(self.reconciler.as_ref()?.reconcile(pair, true).await)
     }
 
+    /// The Trello limiters' budgets and use (per token, then per key); empty without a
+    /// reconciler.
+    pub fn trello_budget(&self) -> Vec<crate::clients::http::LimiterStats> {
+        self.reconciler
+            .as_ref()
+            .map(|r| r.trello().limiter_stats())
+            .unwrap_or_default()
+    }
+
     /// The pairs the engine runs, by name.
     pub fn pair_names(&self) -> Vec<String> {
         self.reconciler

@@ -56,6 +56,10 @@ async fn every_data_route_refuses_a_missing_or_wrong_token_and_shows_nothing() {
     }
     let (_, overview) = call(&w, "GET", "/admin/ui/overview", Some(&right)).await;
     assert!(overview.contains("data-pair=\"default\""), "{overview}");
+    assert!(
+        overview.contains("Trello API budget: per token"),
+        "{overview}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::send_fragment;
+use crate::clients::http::LimiterStats;
 use crate::config::PairSettings;
 use crate::http::AppState;
 use crate::http::admin::ApiError;
@@ -38,6 +39,7 @@ async fn markup(state: &AppState) -> Result<Markup, ApiError> {
             "Engine: " @if engine { span.ok { "running" } } @else { span.bad { "not running" } }
             " · refreshed " (rfc3339(now))
         }
+        @if let Some(engine) = &state.engine { (budget(&engine.trello_budget())) }
         (super::chart::throughput(&hour))
         div.cards {
             @for status in &statuses {
@@ -122,6 +124,26 @@ fn pair_card(s: &PairStatus, settings: Option<&PairSettings>, hooks: &Hooks, now
                 dt { "Last error" }
                 dd class=(if s.last_error.is_some() { "bad" } else { "" }) {
                     (s.last_error.as_deref().unwrap_or("none"))
+                }
+            }
+        }
+    }
+}
+
+/// The Trello API budget: each limiter's allowance, the calls made through it since start and
+/// how many had to wait for a slot (a budget in steady use shows waits growing).
+fn budget(limiters: &[LimiterStats]) -> Markup {
+    const SCOPES: [&str; 2] = ["token", "key"];
+    html! {
+        @if !limiters.is_empty() {
+            p #budget.muted {
+                "Trello API budget: "
+                @for (i, l) in limiters.iter().enumerate() {
+                    @if i > 0 { "; " }
+                    "per " (SCOPES.get(i).copied().unwrap_or("limit")) " " (l.max) " per "
+                    (l.per.as_secs()) " s, " (l.granted) " calls since start, "
+                    (l.delayed) " waited for the budget"
+                    @if l.paused { span.bad { " (paused by Trello now)" } }
                 }
             }
         }
