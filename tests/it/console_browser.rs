@@ -63,17 +63,31 @@ async fn an_operator_logs_in_sees_the_pair_and_watches_a_new_lead_arrive() {
         std::fs::write(path, &png).expect("screenshot written");
     }
 
-    // At 360 px the page reflows: nothing wider than the screen.
+    // At 360 px every page reflows: nothing wider than the screen (wide tables scroll inside
+    // their own box).
     b.client.set_window_size(360, 740).await.expect("resize");
-    let overflow = b
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
-            vec![],
-        )
-        .await
-        .expect("measure");
-    assert_eq!(overflow.as_i64(), Some(0), "horizontal overflow at 360 px");
+    let pages = [
+        ("overview", "[data-pair=default] .links"),
+        ("activity", "#activity-table"),
+        ("actions", "#actions [data-pair=default]"),
+    ];
+    for (tab, shown) in pages {
+        b.click(&format!("[data-tab={tab}]")).await;
+        b.wait_text(shown, "").await;
+        let overflow = b
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                vec![],
+            )
+            .await
+            .expect("measure");
+        assert_eq!(
+            overflow.as_i64(),
+            Some(0),
+            "{tab}: horizontal overflow at 360 px"
+        );
+    }
     b.stop().await;
 }
 
