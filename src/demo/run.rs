@@ -172,7 +172,7 @@ async fn all_sent(world: &World) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--keep-running`: the addresses and the admin token, then wait for Ctrl-C.
+/// `--keep-running`: the addresses, the console and the admin token, then wait for Ctrl-C.
 async fn keep_open(world: &World) {
     let tracker = match &world.airtable {
         Some(airtable) => format!("Airtable emulator: {}", airtable.api_base()),
@@ -182,6 +182,10 @@ async fn keep_open(world: &World) {
         "\nStill running. Daemon: {}  Trello emulator: {}  {tracker}",
         world.base_url(),
         world.trello.api_base(),
+    );
+    crate::outln!(
+        "Console: {}/admin/ui   (log in with the admin token)",
+        world.base_url()
     );
     crate::outln!(
         "Admin token: {}   (Ctrl-C stops)",

@@ -1,6 +1,7 @@
 //! The HTTP surface: router, shared state and the layers every request passes through.
 
 pub mod admin;
+mod console;
 mod health;
 pub mod metrics;
 pub mod serve;
@@ -40,6 +41,9 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router());
     if let Some(admin) = admin::router(&state) {
         routes = routes.merge(admin);
+    }
+    if let Some(console) = console::router(&state) {
+        routes = routes.merge(console);
     }
     routes
         .fallback(not_found)

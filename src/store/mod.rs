@@ -2,11 +2,13 @@
 
 pub mod absences;
 pub mod activity;
+pub mod activity_page;
 pub mod dispatch_support;
 pub mod inbox;
 pub mod inbox_work;
 pub mod inbox_writer;
 pub mod lead_state;
+pub mod lead_view;
 pub mod links;
 pub mod outbox;
 pub mod pairs;
@@ -14,6 +16,7 @@ mod rename;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;
+pub mod throughput;
 pub mod tracker_webhooks;
 pub mod webhooks;
 

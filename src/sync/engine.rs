@@ -65,7 +65,6 @@ impl Engine {
         let running = Arc::new(AtomicUsize::new(0));
         let feeds = trackers.feeds(&db, &contexts);
         let tasks = TASKS + feeds.len();
-        let handle = EngineHandle::new(requests_tx.clone(), Arc::clone(&running), tasks);
         let reconciler = Reconciler::new(
             db.clone(),
             trello.clone(),
@@ -74,6 +73,8 @@ impl Engine {
             settings.sync.on_row_deleted,
             settings.sync.activity_retention_days,
         );
+        let handle = EngineHandle::new(requests_tx.clone(), Arc::clone(&running), tasks)
+            .with_reconciler(reconciler.clone());
         let worker = Worker::new(
             db.clone(),
             contexts.clone(),

@@ -5,11 +5,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::mpsc;
 
-#[derive(Clone, Debug)]
+use crate::sync::reconcile::{ReconcileError, ReconcileOutcome, Reconciler};
+
+#[derive(Clone)]
 pub struct EngineHandle {
     requests: mpsc::UnboundedSender<String>,
     running: Arc<AtomicUsize>,
     tasks: usize,
+    /// For plans without applying them (the console's dry-run preview).
+    reconciler: Option<Reconciler>,
+}
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle")
+            .field("tasks", &self.tasks)
+            .field("reconciler", &self.reconciler.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl EngineHandle {
@@ -22,7 +35,37 @@ impl EngineHandle {
             requests,
             running,
             tasks,
+            reconciler: None,
         }
+    }
+
+    /// Lets [`EngineHandle::dry_run`] plan with the engine's own reconciler.
+    pub fn with_reconciler(mut self, reconciler: Reconciler) -> Self {
+        self.reconciler = Some(reconciler);
+        self
+    }
+
+    /// What a reconciliation of `pair` would do now, changing nothing; `None` without a
+    /// reconciler.
+    pub async fn dry_run(&self, pair: &str) -> Option<Result<ReconcileOutcome, ReconcileError>> {
+        Some(self.reconciler.as_ref()?.reconcile(pair, true).await)
+    }
+
+    /// The Trello limiters' budgets and use (per token, then per key); empty without a
+    /// reconciler.
+    pub fn trello_budget(&self) -> Vec<crate::clients::http::LimiterStats> {
+        self.reconciler
+            .as_ref()
+            .map(|r| r.trello().limiter_stats())
+            .unwrap_or_default()
+    }
+
+    /// The pairs the engine runs, by name.
+    pub fn pair_names(&self) -> Vec<String> {
+        self.reconciler
+            .as_ref()
+            .map(Reconciler::pair_names)
+            .unwrap_or_default()
     }
 
     /// Queues a reconciliation of one pair, or of every pair with `None`. False once stopped.

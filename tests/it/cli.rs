@@ -76,12 +76,14 @@ fn migrate_creates_the_database_and_is_idempotent() {
     assert!(stdout.contains("applied 2 id assignment"), "{stdout}");
     assert!(stdout.contains("applied 3 inbox signed at"), "{stdout}");
     assert!(stdout.contains("applied 4 trackers"), "{stdout}");
+    assert!(stdout.contains("applied 5 activity filters"), "{stdout}");
+    assert!(stdout.contains("applied 6 throughput"), "{stdout}");
     assert!(dir.path().join("db/leadsync.db").exists());
     let second = leadsync(dir.path()).arg("migrate").output().expect("runs");
     assert!(second.status.success());
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
-        stdout.starts_with("0 migration(s) applied, 4 already present"),
+        stdout.starts_with("0 migration(s) applied, 6 already present"),
         "{stdout}"
     );
 }

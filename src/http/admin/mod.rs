@@ -25,25 +25,29 @@ use crate::admin::AdminError;
 
 /// The admin routes, or `None` when `server.admin_token` is empty.
 pub fn router(state: &AppState) -> Option<Router<AppState>> {
+    let routes = Router::new()
+        .route(
+            "/admin/webhooks",
+            post(handlers::register_webhooks).get(handlers::list_webhooks),
+        )
+        .route("/admin/webhooks/{id}", delete(handlers::delete_webhook))
+        .route("/admin/reconcile", post(handlers::reconcile))
+        .route("/admin/status", get(handlers::status))
+        .route("/admin/apps-script", get(handlers::apps_script))
+        .route("/admin/activity", get(handlers::activity));
+    guarded(state, routes)
+}
+
+/// `routes` behind the admin token (the console's data routes use it too), or `None` when
+/// `server.admin_token` is empty.
+pub fn guarded(state: &AppState, routes: Router<AppState>) -> Option<Router<AppState>> {
     let token = state.settings.server.admin_token.expose_secret();
     if token.is_empty() {
         return None;
     }
     let auth = Arc::new(TokenDigest(Sha256::digest(token.as_bytes()).into()));
-    Some(
-        Router::new()
-            .route(
-                "/admin/webhooks",
-                post(handlers::register_webhooks).get(handlers::list_webhooks),
-            )
-            .route("/admin/webhooks/{id}", delete(handlers::delete_webhook))
-            .route("/admin/reconcile", post(handlers::reconcile))
-            .route("/admin/status", get(handlers::status))
-            .route("/admin/apps-script", get(handlers::apps_script))
-            .route("/admin/activity", get(handlers::activity))
-            // route_layer: only matched routes ask for the token; unknown paths stay 404.
-            .route_layer(middleware::from_fn_with_state(auth, require_token)),
-    )
+    // route_layer: only matched routes ask for the token; unknown paths stay 404.
+    Some(routes.route_layer(middleware::from_fn_with_state(auth, require_token)))
 }
 
 /// SHA-256 of the admin token. Comparing digests keeps the comparison constant-time in the

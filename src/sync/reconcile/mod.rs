@@ -78,6 +78,11 @@ impl Reconciler {
         }
     }
 
+    /// The Trello client it reads with (the engine's, whose limiters pace every Trello call).
+    pub fn trello(&self) -> &TrelloClient {
+        &self.trello
+    }
+
     pub fn pair_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.pairs.keys().cloned().collect();
         names.sort();
