@@ -264,3 +264,27 @@ async fn a_custom_fields_write_whose_answer_is_lost_is_retried_safely() {
         .collect();
     assert_eq!(actions.len(), 2, "one per field, none from the retry");
 }
+
+#[tokio::test]
+async fn update_card_once_answers_a_lost_answer_as_unknown_instead_of_writing_again() {
+    let (sb, c, b) = setup().await;
+    let card = sb.user_create_card(&b.lists["New"], "Grace", "").unwrap();
+    let update = CardUpdate {
+        desc: Some("leadsync marker".into()),
+        ..CardUpdate::default()
+    };
+    // The change is made and the answer lost: a second PUT could undo what a user typed since.
+    sb.gate().set_faults(Faults {
+        fail_next: vec![0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    let err = c.update_card_once(&card, &update).await.unwrap_err();
+    assert!(err.is_timeout_or_connection(), "{err}");
+    assert_eq!(sb.gate().calls().count("PUT", "/1/cards/"), 1);
+    assert_eq!(sb.card(&card).unwrap().desc, "leadsync marker");
+    // A refusal (429) is retried: the server did not act on it.
+    sb.gate().set_faults(fail_next(&[429], Some(0)));
+    c.update_card_once(&card, &update).await.unwrap();
+    assert_eq!(sb.gate().calls().count("PUT", "/1/cards/"), 3);
+}
