@@ -186,6 +186,19 @@ pub async fn ids_on_their_way(
     Ok(n > 0)
 }
 
+/// When the last id leadsync gave a row of the pair landed (unix ms), if any did.
+pub async fn last_id_landing(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT max(id_landed_at) FROM links WHERE pair = $1")
+            .bind(pair)
+            .fetch_one(exec)
+            .await?,
+    )
+}
+
 /// The payloads of a lead's commands not sent yet, or dead-lettered (sent later, once
 /// requeued): what lands after a decision made now.
 pub async fn unsent_payloads(

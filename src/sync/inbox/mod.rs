@@ -27,7 +27,7 @@ use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::group::{Group, Item, RecordItem};
 use crate::sync::inbox::lead::{Applied, apply_group};
-use crate::sync::inbox::new_row::new_rows_wait;
+use crate::sync::inbox::new_row::{new_rows_wait, stale_new_rows};
 use crate::sync::observe::{
     CardChange, change_time_limit, clamp_change_time, observe_card_event, observe_event_row,
 };
@@ -296,6 +296,16 @@ impl Worker {
         if wait.map_err(|e| e.to_string())? {
             return Ok(Parsed::Wait);
         }
+        let mut items = items;
+        if let Some(tx) = &self.reconcile {
+            let stale = stale_new_rows(&mut conn, &ctx.name, &items, edited, now).await;
+            let stale = stale.map_err(|e| e.to_string())?;
+            if !stale.is_empty() {
+                tracing::info!(pair = %ctx.name, rows = stale.len(), "rows without an id in an event older than an id leadsync gave since: left to a reconciliation, which reads the sheet as it is");
+                items = drop_indexes(items, &stale);
+                let _ = tx.send(ctx.name.clone());
+            }
+        }
         log_warnings(ctx, event, warnings);
         Ok(Parsed::Items(items))
     }
@@ -363,3 +373,13 @@ fn log_warnings(ctx: &PairContext, event: &InboxEvent, warnings: Vec<String>) {
 
 #[cfg(test)]
 mod tests;
+
+/// `items` without the ones at `drop` (indexes, ascending).
+fn drop_indexes<T>(items: Vec<T>, drop: &[usize]) -> Vec<T> {
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !drop.contains(i))
+        .map(|(_, item)| item)
+        .collect()
+}

@@ -71,3 +71,36 @@ pub(crate) async fn new_rows_wait(
     }
     Ok(false)
 }
+
+/// The rows without an id (by index in `items`) that an event shows as they were before an id
+/// leadsync gave some row of the pair landed, and that are no lead leadsync just made: the
+/// event's picture of which rows lack an id is older than that id, and rows move, so the row
+/// may be one that has its id by now. Made a lead from that picture it could get a second id
+/// and a second card; a reconciliation reads the sheet as it is instead.
+pub(crate) async fn stale_new_rows(
+    conn: &mut SqliteConnection,
+    pair: &str,
+    items: &[(String, Item)],
+    edited: i64,
+    now: i64,
+) -> Result<Vec<usize>, StoreError> {
+    let landed = lead_state::last_id_landing(&mut *conn, pair).await?;
+    if landed.is_none_or(|at| at <= edited) {
+        return Ok(Vec::new());
+    }
+    let since = now - NEW_ROW_WINDOW_MS;
+    let mut stale = Vec::new();
+    for (i, (key, item)) in items.iter().enumerate() {
+        let (Some(row), Item::Row(shown)) = (
+            key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()),
+            item,
+        ) else {
+            continue;
+        };
+        let known = lead_of_new_row(&mut *conn, pair, row, (since, edited), &shown.fields).await?;
+        if known.is_none() {
+            stale.push(i);
+        }
+    }
+    Ok(stale)
+}
