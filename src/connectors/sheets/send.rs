@@ -1,7 +1,11 @@
-//! Sheet commands of the dispatcher, batched per pair: one read of the whole sheet locates every
-//! row, one `batchUpdate` writes every cell, one `append` adds every new row. Sheets allow about
-//! one call per second, so never one call per command.
+//! Sheet commands of the dispatcher, batched per pair (up to [`super::SHEET_BATCH`] commands): one read
+//! of the whole sheet locates every row, one `batchUpdate` writes every cell, one `append` adds
+//! every new row (more only past Google's recommended 2 MB a request). Sheets allow about one
+//! call per second, so never one call per command.
 
+use std::ops::Range;
+
+use crate::clients::sheets::ValueRange;
 use crate::clients::sheets::a1::A1Range;
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
@@ -37,37 +41,53 @@ impl SheetsTracker {
             .collect()
     }
 
-    /// One `batchUpdate` for every located write, checked by one more read of the sheet.
+    /// `batchUpdate`s of every located write (one unless the body would pass [`MAX_BODY`]),
+    /// checked by one more read of the sheet. A call that fails fails its writes and every
+    /// later one (they would meet the same quota or outage); the earlier ones are checked.
     async fn send_writes(&self, shown: &Shown<'_>, pre: &[Vec<String>], b: &mut SheetBatch) {
         let ctx = shown.ctx;
         let ss = &ctx.settings.spreadsheet_id;
         let id_col = shown.grid.id_col;
-        let result = match b.data.is_empty() {
-            true => Ok(Vec::new()),
-            false => match self.client.batch_update(ss, &b.data).await {
-                Ok(_) => Ok(self.missed_rows(ctx, pre, id_col, &b.writes).await),
-                Err(e) => Err(e),
-            },
+        // The writes' ranges lie in `data` in the writes' order, one per cell.
+        let sizes = (b.writes.iter()).scan(0, |at, w| {
+            let ranges = &b.data[*at..*at + w.cells.len()];
+            *at += w.cells.len();
+            Some(ranges.iter().map(range_size).sum::<usize>())
+        });
+        let (mut sent, mut at, mut failed) = (0, 0, None);
+        for chunk in chunks(sizes, MAX_BODY) {
+            let cells: usize = b.writes[chunk.clone()].iter().map(|w| w.cells.len()).sum();
+            match self.client.batch_update(ss, &b.data[at..at + cells]).await {
+                Ok(_) => (sent, at) = (chunk.end, at + cells),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let missed = match sent {
+            0 => Vec::new(),
+            _ => self.missed_rows(ctx, pre, id_col, &b.writes[..sent]).await,
         };
         let id_column = shown.header.column(&ctx.columns.id).unwrap_or(0);
-        for w in &b.writes {
-            b.outcomes[w.index] = Some(match &result {
-                Ok(missed) if missed.contains(&w.index) => Outcome::Failed {
+        for (k, w) in b.writes.iter().enumerate() {
+            b.outcomes[w.index] = Some(match &failed {
+                Some(e) if k >= sent => Outcome::failed(e),
+                _ if missed.contains(&w.index) => Outcome::Failed {
                     retryable: true,
                     error: "the sheet's rows moved while this write was sent; it is sent again \
                             to the row that holds the lead"
                         .into(),
                 },
-                Ok(_) => Outcome::sent(FollowUp {
+                _ => Outcome::sent(FollowUp {
                     id_landed: w.cells.iter().any(|(c, _)| *c == id_column),
                     ..hint(w.row)
                 }),
-                Err(e) => Outcome::failed(e),
             });
         }
     }
 
-    /// One `append` for every new row.
+    /// `append`s of every new row: one unless the body would pass [`MAX_BODY`].
     async fn send_appends(&self, ctx: &PairContext, b: &mut SheetBatch) {
         if b.new_rows.is_empty() {
             return;
@@ -76,11 +96,53 @@ impl SheetsTracker {
         let width = b.new_rows.iter().map(Vec::len).max().unwrap_or(1);
         let width = u32::try_from(width).unwrap_or(u32::MAX);
         let table = A1Range::rect(sheet, 1, 1, width, None).to_string();
-        let result = self.client.append(ss, &table, &b.new_rows).await;
-        for (n, &i) in b.appends.iter().enumerate() {
-            b.outcomes[i] = Some(appended(&result, n));
+        let sizes = b.new_rows.iter().map(|row| row_size(row));
+        for chunk in chunks(sizes, MAX_BODY) {
+            let result = self
+                .client
+                .append(ss, &table, &b.new_rows[chunk.clone()])
+                .await;
+            for (n, &i) in b.appends[chunk].iter().enumerate() {
+                b.outcomes[i] = Some(appended(&result, n));
+            }
         }
     }
+}
+
+/// The most one `batchUpdate` or `append` body carries before the rest goes in another call:
+/// Google recommends at most 2 MB per request; the estimate below errs high.
+const MAX_BODY: usize = 1_500_000;
+
+/// About what one range takes in a `batchUpdate` body (JSON quoting and keys included).
+fn range_size(r: &ValueRange) -> usize {
+    64 + r.range.len()
+        + r.values
+            .iter()
+            .flatten()
+            .map(|v| v.len() + 4)
+            .sum::<usize>()
+}
+
+fn row_size(row: &[String]) -> usize {
+    8 + row.iter().map(|v| v.len() + 4).sum::<usize>()
+}
+
+/// Consecutive items grouped into calls of at most `max` bytes each (an item larger than
+/// `max` goes alone).
+fn chunks(sizes: impl Iterator<Item = usize>, max: usize) -> Vec<Range<usize>> {
+    let (mut out, mut start, mut total, mut n) = (Vec::new(), 0, 0, 0);
+    for (i, size) in sizes.enumerate() {
+        if i > start && total + size > max {
+            out.push(start..i);
+            (start, total) = (i, 0);
+        }
+        total += size;
+        n = i + 1;
+    }
+    if n > start {
+        out.push(start..n);
+    }
+    out
 }
 
 impl SheetsTracker {
@@ -126,3 +188,5 @@ impl SheetsTracker {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_batching;
