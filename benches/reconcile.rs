@@ -283,6 +283,11 @@ async fn bench() -> anyhow::Result<()> {
             2 * leads
         )
     });
+    // Issue 12: the sheet read once per batch, ids and card URLs in a few `batchUpdate`s.
+    let s_calls = a.sheets.total();
+    b.check(s_calls <= 30, || {
+        format!("{s_calls} Sheets calls for the first sync, expected at most 30")
+    });
     b.check(
         a.run.ok && a.run.dead == 0 && a.trello.failed + a.sheets.failed == 0,
         || {

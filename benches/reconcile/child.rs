@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// leadsync's budgets, raised to the emulators' quotas (the real ones x1000; the Trello token
@@ -18,6 +19,8 @@ pub const BUDGETS: [(&str, &str); 3] = [
 /// How often the child's `VmHWM` is read: a peak reached in the last interval before it exits
 /// would be missed, but the peak is a high-water mark and a run's last moments only free.
 const SAMPLE: Duration = Duration::from_millis(5);
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 /// What one `leadsync reconcile` did, from its JSON line and its memory.
 pub struct Run {
@@ -41,8 +44,12 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 /// measure.
 pub fn reconcile(config: &Path, dir: &Path, limit: Duration) -> anyhow::Result<Run> {
     let log = dir.join("reconcile.stderr.log");
-    // `LEADSYNC_BENCH_WRAP="heaptrack -o /tmp/rec"` runs leadsync under a profiler.
-    let wrap = std::env::var("LEADSYNC_BENCH_WRAP").unwrap_or_default();
+    // `LEADSYNC_BENCH_WRAP="heaptrack -o /tmp/rec-{run}"` runs leadsync under a profiler;
+    // `{run}` is the phase's number (1, 2, 3).
+    let run = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
+    let wrap = std::env::var("LEADSYNC_BENCH_WRAP")
+        .unwrap_or_default()
+        .replace("{run}", &run.to_string());
     let mut words = wrap.split_whitespace();
     let mut cmd = match words.next() {
         Some(tool) => {
