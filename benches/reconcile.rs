@@ -1,27 +1,27 @@
 //! Reconcile benchmark (not a test; `cargo bench --bench reconcile`): a full reconciliation of
-//! `LEADSYNC_BENCH_LEADS` leads (default 10 000, 200 to 50 000) between the sandbox emulators,
-//! run in this process by the real `Reconciler` and `Dispatcher` through the real clients.
+//! `LEADSYNC_BENCH_LEADS` leads (default 10 000, 200 to 50 000) between the sandbox emulators.
+//! This process serves the emulators; each phase runs the real `leadsync reconcile` binary (the
+//! bench profile's build) as its own process against them, so its peak RSS is leadsync's alone.
 //! Phases: (a) first sync of rows without ids, (b) nothing changed, (c) 50 rows edited in the
 //! sheet and 50 cards edited in Trello with no event sent. Per phase it prints the emulators'
-//! calls by endpoint, wall time and peak RSS, and checks the outcome; any failed check is
-//! printed as `FAILED:` and makes the run exit non-zero.
+//! calls by endpoint, wall time and leadsync's peak RSS, and checks the outcome; any failed check
+//! is printed as `FAILED:` and makes the run exit non-zero.
 //!
-//! The emulators' quotas (and the clients' limiters) are the real ones times 1000, so the
-//! numbers measure leadsync and the emulators, not Trello's 100-calls-per-10-s quota.
+//! The emulators' quotas are the real ones times 1000 and leadsync's budgets are raised to
+//! match (env overrides), so the numbers measure leadsync, not Trello's 100 calls per 10 s.
 
 #[path = "reconcile/calls.rs"]
 mod calls;
+#[path = "reconcile/child.rs"]
+mod child;
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use leadsync::connectors::trello::sandbox::{SandboxCard, UserCardChange};
 use leadsync::demo::world::{FIELDS, HEADER, LISTS, SHEET, World, WorldOptions};
 use leadsync::store::Db;
-use leadsync::sync::engine::Engine;
-use leadsync::sync::outbox::{DispatchReport, Dispatcher};
-use leadsync::sync::reconcile::Reconciler;
 
 use calls::{Calls, Phase, count, memory, mib, report};
 
@@ -34,8 +34,6 @@ const PHASE_LIMIT: Duration = Duration::from_secs(30 * 60);
 struct Bench {
     world: World,
     db: Db,
-    reconciler: Reconciler,
-    dispatcher: Dispatcher,
     leads: usize,
     failures: Vec<String>,
 }
@@ -86,12 +84,7 @@ impl Bench {
             .map_err(|e| anyhow::anyhow!("filling the sheet: {e}"))?;
         let db = Db::connect(&world.settings.database.url).await?;
         db.migrate().await?;
-        let (trello, sheets) = world.clients()?;
-        let trackers = leadsync::connectors::trackers_with(sheets, None);
-        let engine = Engine::build(&world.settings, db.clone(), trello, trackers).await?;
         Ok(Self {
-            reconciler: engine.reconciler,
-            dispatcher: engine.dispatcher,
             world,
             db,
             leads,
@@ -107,7 +100,8 @@ impl Bench {
         }
     }
 
-    /// One reconciliation, then dispatch rounds until no command is pending or in flight.
+    /// One `leadsync reconcile` (a reconciliation, then sending all it planned) as its own
+    /// process.
     async fn phase(&self) -> anyhow::Result<Phase> {
         let (tg, gg) = (self.world.trello.gate(), self.world.google.gate());
         tg.calls().clear();
@@ -115,36 +109,9 @@ impl Bench {
         let first: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM outbox")
             .fetch_one(&self.db.pool)
             .await?;
-        let started = Instant::now();
-        let outcome = self.reconciler.reconcile(PAIR, false).await?;
-        let plan = started.elapsed();
-        let (mut rounds, mut report) = (0, DispatchReport::default());
-        loop {
-            let r = self.dispatcher.run_once().await?;
-            rounds += 1;
-            report.claimed += r.claimed;
-            report.sent += r.sent;
-            report.skipped += r.skipped;
-            report.retried += r.retried;
-            report.dead += r.dead;
-            if r.claimed == 0 {
-                let waiting: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM outbox WHERE status IN ('pending', 'in_flight')",
-                )
-                .fetch_one(&self.db.pool)
-                .await?;
-                if waiting == 0 {
-                    break;
-                }
-                // Only retries waiting out their backoff are left.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            anyhow::ensure!(
-                started.elapsed() < PHASE_LIMIT,
-                "the outbox did not drain within {PHASE_LIMIT:?}"
-            );
-        }
-        let dispatch = started.elapsed() - plan;
+        let (config, dir) = (self.world.config_path(), self.world.dir().to_path_buf());
+        let run = tokio::task::spawn_blocking(move || child::reconcile(&config, &dir, PHASE_LIMIT))
+            .await??;
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT kind, status, count(*) FROM outbox WHERE id > $1 GROUP BY kind, status",
         )
@@ -152,11 +119,8 @@ impl Bench {
         .fetch_all(&self.db.pool)
         .await?;
         Ok(Phase {
-            planned: outcome.commands,
-            plan,
-            dispatch,
-            rounds,
-            report,
+            planned: rows.iter().map(|(_, _, n)| *n as usize).sum(),
+            run,
             trello: Calls::from_records(&tg.calls().records()),
             sheets: Calls::from_records(&gg.calls().records()),
             commands: rows.into_iter().map(|(k, s, n)| ((k, s), n)).collect(),
@@ -284,23 +248,24 @@ fn edit_both_sides(b: &Bench) -> anyhow::Result<()> {
 async fn bench() -> anyhow::Result<()> {
     let leads = env_count("LEADSYNC_BENCH_LEADS", 10_000, 200, 50_000);
     println!(
-        "reconcile: {leads} leads, one pair, Trello and Sheets emulators and the engine in this process \
-         (loopback, SQLite synchronous=FULL, default dispatcher: 64 commands a round, 8 Trello calls at once)"
+        "reconcile: {leads} leads, one pair; the Trello and Sheets emulators in this process, each phase \
+         one `leadsync reconcile` process against them (loopback, SQLite synchronous=FULL, default \
+         dispatcher: 64 Trello commands a round, 8 at once; a pair's sheet commands up to 10 000 a batch)"
     );
     println!(
-        "quotas: the emulators' and the clients' limits are the real ones x{QUOTA_SCALE}, so these numbers \
-         measure leadsync (and the emulators), not Trello's or Google's quotas"
+        "quotas: the emulators' are the real ones x{QUOTA_SCALE}, leadsync's budgets raised to match \
+         ({}), so these numbers measure leadsync, not Trello's or Google's quotas",
+        child::BUDGETS.map(|(k, v)| format!("{k}={v}")).join(" ")
     );
     let mut b = Bench::start(leads).await?;
     let baseline = memory();
     println!(
-        "baseline after setting up the emulators ({leads} rows in the sheet) and the engine: {}",
+        "this process (the emulators, {leads} rows in the sheet) after setting up: {}",
         mib(baseline)
     );
 
     let a = b.phase().await?;
-    let after_a = memory();
-    report("(a) first sync", &a, baseline, after_a);
+    report("(a) first sync", &a, memory());
     b.check(a.trello.get("POST /1/cards") == leads, || {
         format!(
             "{} cards created, expected {leads}",
@@ -318,21 +283,27 @@ async fn bench() -> anyhow::Result<()> {
             2 * leads
         )
     });
+    // Issue 12: the sheet read once per batch, ids and card URLs in a few `batchUpdate`s.
+    let s_calls = a.sheets.total();
+    b.check(s_calls <= 30, || {
+        format!("{s_calls} Sheets calls for the first sync, expected at most 30")
+    });
     b.check(
-        a.report.dead == 0 && a.trello.failed + a.sheets.failed == 0,
+        a.run.ok && a.run.dead == 0 && a.trello.failed + a.sheets.failed == 0,
         || {
             format!(
-                "{} dead letters, {} failed calls",
-                a.report.dead,
-                a.trello.failed + a.sheets.failed
+                "leadsync reconcile ok={} ({} dead letters), {} failed calls: {}",
+                a.run.ok,
+                a.run.dead,
+                a.trello.failed + a.sheets.failed,
+                a.run.stderr_tail
             )
         },
     );
     b.check_equal();
 
-    let before = memory();
     let nothing = b.phase().await?;
-    report("(b) nothing changed", &nothing, before, memory());
+    report("(b) nothing changed", &nothing, memory());
     let writes = nothing.trello.writes() + nothing.sheets.writes();
     b.check(writes == 0 && nothing.planned == 0, || {
         format!(
@@ -343,9 +314,8 @@ async fn bench() -> anyhow::Result<()> {
     b.check_equal();
 
     edit_both_sides(&b)?;
-    let before = memory();
     let c = b.phase().await?;
-    report("(c) 100 changed", &c, before, memory());
+    report("(c) 100 changed", &c, memory());
     let half = (EDITS / 2) as i64;
     let expected = [
         ("set_custom_fields", half),

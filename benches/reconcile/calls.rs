@@ -1,12 +1,12 @@
 //! What a phase did and how it is printed: the emulators' call logs grouped by endpoint (method +
-//! path with ids as `{id}`), outbox commands, times, and the process's memory from `/proc/self/status`.
+//! path with ids as `{id}`), outbox commands, time, leadsync's peak RSS, and the emulators'
+//! process's memory from `/proc/self/status`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
-
-use leadsync::sync::outbox::DispatchReport;
 
 use leadsync::sandbox::common::CallRecord;
+
+use crate::child::Run;
 
 /// Path segments that are names, not ids, in the Trello and Sheets APIs.
 const LITERALS: [&str; 16] = [
@@ -125,11 +125,9 @@ pub fn memory() -> (f64, f64) {
 
 /// What one phase did.
 pub struct Phase {
+    /// Commands the phase enqueued (planned, and the follow-ups of those sent).
     pub planned: usize,
-    pub plan: Duration,
-    pub dispatch: Duration,
-    pub rounds: usize,
-    pub report: DispatchReport,
+    pub run: Run,
     pub trello: Calls,
     pub sheets: Calls,
     /// Outbox commands enqueued during the phase: (kind, status) -> count.
@@ -140,32 +138,27 @@ pub fn mib((hwm, rss): (f64, f64)) -> String {
     format!("peak {hwm:.0} MiB (current {rss:.0} MiB)")
 }
 
-pub fn report(name: &str, p: &Phase, before: (f64, f64), after: (f64, f64)) {
+pub fn report(name: &str, p: &Phase, emulators: (f64, f64)) {
     println!("\n== {name}");
     println!(
-        "  wall: {:.2} s = reconcile (read both sides, plan, commit) {:.2} s + dispatch until the outbox is empty {:.2} s",
-        (p.plan + p.dispatch).as_secs_f64(),
-        p.plan.as_secs_f64(),
-        p.dispatch.as_secs_f64()
+        "  wall: {:.2} s for `leadsync reconcile` (start, read both sides, plan, commit, send all, exit)",
+        p.run.wall.as_secs_f64()
     );
     println!(
-        "  commands: {} planned by the reconciliation; dispatch: {} rounds, {} claimed, {} sent, {} skipped, {} retried, {} dead",
-        p.planned,
-        p.rounds,
-        p.report.claimed,
-        p.report.sent,
-        p.report.skipped,
-        p.report.retried,
-        p.report.dead
+        "  leadsync's own peak RSS (VmHWM of the reconcile process): {:.1} MiB",
+        p.run.peak_kib as f64 / 1024.0
+    );
+    println!(
+        "  commands: {} enqueued; {} sent, {} left, {} dead",
+        p.planned, p.run.sent, p.run.left, p.run.dead
     );
     for ((kind, status), n) in &p.commands {
         println!("    {n:>7}  {kind} ({status})");
     }
     p.trello.print("Trello");
     p.sheets.print("Sheets");
-    println!("  RSS before: {}; after: {}", mib(before), mib(after));
+    println!("  the emulators' process: {}", mib(emulators));
 }
-
 pub fn count(p: &Phase, kind: &str) -> i64 {
     p.commands
         .iter()

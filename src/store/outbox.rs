@@ -133,7 +133,52 @@ pub async fn claim_due(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<Command>, StoreError> {
+    claim_due_of(db, pair, &Targets::Any, limit, lease).await
+}
+
+/// Which `target`s a claim takes: the dispatcher claims the commands of a tracker it sends in
+/// large batches apart from the rest, each with its own limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    Any,
+    Only(Vec<String>),
+    Except(Vec<String>),
+}
+
+impl Targets {
+    /// `(only, except)` as JSON arrays for `json_each`, `NULL` where the claim does not filter.
+    fn binds(&self) -> (Option<String>, Option<String>) {
+        let list = |t: &Vec<String>| serde_json::Value::from(t.clone()).to_string();
+        match self {
+            Self::Any => (None, None),
+            Self::Only(t) => (Some(list(t)), None),
+            Self::Except(t) => (None, Some(list(t))),
+        }
+    }
+}
+
+/// The commands a claim may take (`$1` now, `$4` pair, `$5`/`$6` only/except targets): due,
+/// and the first unfinished one of their lead, with no other command of the lead in flight.
+const DUE_HEADS: &str = "c.status IN ('pending', 'in_flight') AND c.next_attempt_at <= $1
+               AND ($4 IS NULL OR c.pair = $4)
+               AND ($5 IS NULL OR c.target IN (SELECT value FROM json_each($5)))
+               AND ($6 IS NULL OR c.target NOT IN (SELECT value FROM json_each($6)))
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox o
+                   WHERE o.pair = c.pair AND o.lead_id = c.lead_id AND o.id <> c.id
+                     AND ((o.id < c.id AND o.status IN ('pending', 'in_flight'))
+                          OR (o.status = 'in_flight' AND o.next_attempt_at > $1)))";
+
+/// [`claim_due`] of the commands whose target `targets` admits.
+pub async fn claim_due_of(
+    db: &Db,
+    pair: Option<&str>,
+    targets: &Targets,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Command>, StoreError> {
     let now = now_ms();
+    let (only, except) = targets.binds();
     let mut tx = db.begin_write().await?;
     // Postgres would add `FOR UPDATE SKIP LOCKED` to the inner SELECT; SQLite's write lock
     // already serialises claimers.
@@ -141,13 +186,7 @@ pub async fn claim_due(
         "UPDATE outbox SET status = 'in_flight', next_attempt_at = $2, updated_at = $1
          WHERE id IN (
              SELECT c.id FROM outbox c
-             WHERE c.status IN ('pending', 'in_flight') AND c.next_attempt_at <= $1
-               AND ($4 IS NULL OR c.pair = $4)
-               AND NOT EXISTS (
-                   SELECT 1 FROM outbox o
-                   WHERE o.pair = c.pair AND o.lead_id = c.lead_id AND o.id <> c.id
-                     AND ((o.id < c.id AND o.status IN ('pending', 'in_flight'))
-                          OR (o.status = 'in_flight' AND o.next_attempt_at > $1)))
+             WHERE {DUE_HEADS}
              ORDER BY c.id
              LIMIT $3)
          RETURNING {COLUMNS}"
@@ -157,11 +196,35 @@ pub async fn claim_due(
         .bind(now.saturating_add(ms(lease)))
         .bind(limit)
         .bind(pair)
+        .bind(only)
+        .bind(except)
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
     rows.sort_by_key(|r| r.id);
     commands(rows)
+}
+
+/// Since when (ms) the longest-waiting command [`claim_due_of`] would take has been due; `None`
+/// when none is.
+pub async fn due_since(
+    exec: impl SqliteExecutor<'_>,
+    pair: Option<&str>,
+    targets: &Targets,
+) -> Result<Option<i64>, StoreError> {
+    let now = now_ms();
+    let (only, except) = targets.binds();
+    let sql = format!("SELECT min(c.next_attempt_at) FROM outbox c WHERE {DUE_HEADS}");
+    let since: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(now)
+        .bind(0_i64)
+        .bind(pair)
+        .bind(only)
+        .bind(except)
+        .fetch_one(exec)
+        .await?;
+    Ok(since)
 }
 
 /// Marks a claimed command done. Returns false if it was not in flight.

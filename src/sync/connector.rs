@@ -61,6 +61,14 @@ pub trait TrackerConnector: Send + Sync {
         db: &'a Db,
     ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>>;
 
+    /// How many of a pair's due commands one [`TrackerConnector::send`] may take, for a tracker
+    /// whose calls carry far more than a dispatch round's batch (a sheet's `batchUpdate`):
+    /// the dispatcher then claims them apart from the Trello commands and lets them gather
+    /// while Trello work is queued. `None`: they go with each round's other commands.
+    fn batch_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// The change feed the engine runs as a task, for a tracker whose notifications only say
     /// that something changed; `pairs` are the pairs of this kind (never empty). `None`: the
     /// tracker's changes reach the inbox by its webhooks alone.
@@ -107,6 +115,16 @@ impl Trackers {
                  (are the {kind} credentials configured?)"
             )
         })
+    }
+
+    /// The tracker kinds whose commands are claimed in their own large batches, with the
+    /// batch's bound ([`TrackerConnector::batch_limit`]).
+    pub fn batching(&self) -> Vec<(TrackerKind, usize)> {
+        let mut kinds: Vec<(TrackerKind, usize)> = (self.by_kind.iter())
+            .filter_map(|(kind, c)| Some((*kind, c.batch_limit()?)))
+            .collect();
+        kinds.sort_by_key(|(kind, _)| kind.as_str());
+        kinds
     }
 
     /// The change feeds of the connectors that have one and pairs to read it for.

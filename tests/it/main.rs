@@ -43,6 +43,7 @@ mod kill_nine;
 mod migrate_upgrade;
 mod raw_http;
 mod reconcile_cli;
+mod sheet_calls;
 mod shutdown;
 mod webhooks;
 mod webhooks_faults;

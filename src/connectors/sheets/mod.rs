@@ -23,6 +23,11 @@ use crate::store::{Db, StoreError};
 use crate::sync::connector::{BoxFuture, Claimed, Outcome, TrackerConnector};
 use crate::sync::context::PairContext;
 
+/// Commands one sheet batch takes: its id and card-URL writes are a cell each, so a first sync
+/// of 10 000 leads writes its ids in one `batchUpdate` (about 0.7 MB), read once and read back
+/// once; the sender splits a body past 1.5 MB into more calls.
+pub const SHEET_BATCH: usize = 10_000;
+
 /// The Sheets connector: every Sheets pair's spreadsheet through one client.
 pub struct SheetsTracker {
     client: SheetsClient,
@@ -80,6 +85,10 @@ impl TrackerConnector for SheetsTracker {
                 .await?
                 .values)
         })
+    }
+
+    fn batch_limit(&self) -> Option<usize> {
+        Some(SHEET_BATCH)
     }
 
     fn send<'a>(

@@ -1,17 +1,22 @@
-//! Sheet commands of the dispatcher, batched per pair: one read of the whole sheet locates every
-//! row, one `batchUpdate` writes every cell, one `append` adds every new row. Sheets allow about
-//! one call per second, so never one call per command.
+//! Sheet commands of the dispatcher, batched per pair (up to [`super::SHEET_BATCH`] commands): one read
+//! of the whole sheet locates every row, one `batchUpdate` writes every cell, one `append` adds
+//! every new row (more only past Google's recommended 2 MB a request). Sheets allow about one
+//! call per second, so never one call per command.
 
-use crate::clients::http::ClientError;
+use std::collections::HashMap;
+use std::ops::Range;
+
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
-use crate::connectors::sheets::client::a1::{A1Range, cell_at};
-use crate::connectors::sheets::settle::{Unlanded, batch_landed, unlanded};
+use crate::connectors::sheets::client::ValueRange;
+use crate::connectors::sheets::client::a1::A1Range;
 use crate::connectors::sheets::verify::{Columns, Written, misses};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
-use crate::sync::outbox::follow_up;
-use crate::sync::plan::commands::Command;
+
+use lost::Settled;
+
+mod lost;
 
 impl SheetsTracker {
     /// Sends the sheet commands of one pair; answers one outcome per command, in order.
@@ -42,7 +47,10 @@ impl SheetsTracker {
             .collect()
     }
 
-    /// One `batchUpdate` for every located write, checked by one more read of the sheet.
+    /// `batchUpdate`s of every located write (one unless the body would pass [`MAX_BODY`]),
+    /// checked by one more read of the sheet. A call that fails fails its writes and every
+    /// later one (they would meet the same quota or outage); the earlier ones are checked. A
+    /// call whose answer was lost is settled by a read, never sent again blindly (`settle`).
     async fn send_writes(
         &self,
         shown: &Shown<'_>,
@@ -53,38 +61,61 @@ impl SheetsTracker {
         let ctx = shown.ctx;
         let ss = &ctx.settings.spreadsheet_id;
         let id_col = shown.grid.id_col;
-        let result = match b.data.is_empty() {
-            true => Ok(Vec::new()),
-            false => match self.client.batch_update_once(ss, &b.data).await {
-                Ok(()) => Ok(self.missed_rows(ctx, pre, id_col, &b.writes).await),
-                Err(e) if e.is_timeout_or_connection() => {
-                    match self.settle_lost(shown, pre, batch, b).await {
-                        Some(missed) => Ok(missed),
-                        None => return,
+        // The writes' ranges lie in `data` in the writes' order, one per cell.
+        let sizes = (b.writes.iter()).scan(0, |at, w| {
+            let ranges = &b.data[*at..*at + w.cells.len()];
+            *at += w.cells.len();
+            Some(ranges.iter().map(range_size).sum::<usize>())
+        });
+        let (mut sent, mut at, mut failed) = (0, 0, None);
+        let mut settled = HashMap::new();
+        for chunk in chunks(sizes, MAX_BODY) {
+            let cells: usize = b.writes[chunk.clone()].iter().map(|w| w.cells.len()).sum();
+            match self
+                .client
+                .batch_update_once(ss, &b.data[at..at + cells])
+                .await
+            {
+                Ok(()) => (sent, at) = (chunk.end, at + cells),
+                Err(e) => {
+                    if e.is_timeout_or_connection() {
+                        let writes = &b.writes[chunk.clone()];
+                        match self.settle_lost(shown, pre, batch, writes).await {
+                            Settled::Landed => sent = chunk.end,
+                            Settled::Decided(outcomes) => settled = outcomes,
+                        }
                     }
+                    failed = Some(e);
+                    break;
                 }
-                Err(e) => Err(e),
-            },
+            }
+        }
+        let missed = match sent {
+            0 => Vec::new(),
+            _ => self.missed_rows(ctx, pre, id_col, &b.writes[..sent]).await,
         };
         let id_column = shown.header.column(&ctx.columns.id).unwrap_or(0);
-        for w in &b.writes {
-            b.outcomes[w.index] = Some(match &result {
-                Ok(missed) if missed.contains(&w.index) => Outcome::Failed {
+        for (k, w) in b.writes.iter().enumerate() {
+            b.outcomes[w.index] = Some(match &failed {
+                Some(e) if k >= sent => settled
+                    .remove(&w.index)
+                    .unwrap_or_else(|| Outcome::failed(e)),
+                _ if missed.contains(&w.index) => Outcome::Failed {
                     retryable: true,
                     error: "the sheet's rows moved while this write was sent; it is sent again \
                             to the row that holds the lead"
                         .into(),
                 },
-                Ok(_) => Outcome::sent(FollowUp {
+                _ => Outcome::sent(FollowUp {
                     id_landed: w.cells.iter().any(|(c, _)| *c == id_column),
                     ..hint(w.row)
                 }),
-                Err(e) => Outcome::failed(e),
             });
         }
     }
 
-    /// One `append` for every new row.
+    /// `append`s of every new row: one unless the body would pass [`MAX_BODY`]. One whose
+    /// answer was lost is settled by a read at once (`lost`).
     async fn send_appends(&self, ctx: &PairContext, id_col: usize, b: &mut SheetBatch) {
         if b.new_rows.is_empty() {
             return;
@@ -93,55 +124,59 @@ impl SheetsTracker {
         let width = b.new_rows.iter().map(Vec::len).max().unwrap_or(1);
         let width = u32::try_from(width).unwrap_or(u32::MAX);
         let table = A1Range::rect(sheet, 1, 1, width, None).to_string();
-        let result = self.client.append(ss, &table, &b.new_rows).await;
-        if let Err(e) = &result
-            && e.is_timeout_or_connection()
-        {
-            return self.settle_append(ctx, id_col, b, e).await;
-        }
-        for (n, &i) in b.appends.iter().enumerate() {
-            b.outcomes[i] = Some(appended(&result, n));
+        let sizes = b.new_rows.iter().map(|row| row_size(row));
+        for chunk in chunks(sizes, MAX_BODY) {
+            let result = self
+                .client
+                .append(ss, &table, &b.new_rows[chunk.clone()])
+                .await;
+            if let Err(e) = &result
+                && e.is_timeout_or_connection()
+            {
+                self.settle_append(ctx, id_col, b, chunk, e).await;
+                continue;
+            }
+            for (n, &i) in b.appends[chunk].iter().enumerate() {
+                b.outcomes[i] = Some(appended(&result, n));
+            }
         }
     }
+}
 
-    /// An `append` whose answer was lost is settled by one read at once, not by the next
-    /// round's (a user may delete the row in between, and a late retry would bring it back).
-    /// An append lands whole: if any of its rows is there, all landed (one missing was deleted
-    /// since, and stays deleted); if none is, it is sent again.
-    async fn settle_append(
-        &self,
-        ctx: &PairContext,
-        id_col: usize,
-        b: &mut SheetBatch,
-        lost: &ClientError,
-    ) {
-        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
-        let read = match self.client.read_sheet(ss, sheet).await {
-            Ok(read) => read.values,
-            Err(_) => Vec::new(),
-        };
-        let found: Vec<Option<u32>> = b
-            .new_rows
+/// The most one `batchUpdate` or `append` body carries before the rest goes in another call:
+/// Google recommends at most 2 MB per request; the estimate below errs high.
+const MAX_BODY: usize = 1_500_000;
+
+/// About what one range takes in a `batchUpdate` body (JSON quoting and keys included).
+fn range_size(r: &ValueRange) -> usize {
+    64 + r.range.len()
+        + r.values
             .iter()
-            .map(|row| {
-                let id = cell_at(std::slice::from_ref(row), 0, id_col).trim();
-                (1..read.len())
-                    .find(|&q| cell_at(&read, q, id_col).trim() == id)
-                    .and_then(|q| u32::try_from(q + 1).ok())
-            })
-            .collect();
-        let landed = found.iter().any(Option::is_some);
-        for (n, &i) in b.appends.iter().enumerate() {
-            b.outcomes[i] = Some(match (landed, found[n]) {
-                (true, Some(row)) => Outcome::sent(hint(row)),
-                (true, None) => Outcome::skipped(
-                    "the answer to the append was lost, and the row it added is gone from the \
-                     sheet since (deleted by a user); not added again",
-                ),
-                (false, _) => Outcome::failed(lost),
-            });
+            .flatten()
+            .map(|v| v.len() + 4)
+            .sum::<usize>()
+}
+
+fn row_size(row: &[String]) -> usize {
+    8 + row.iter().map(|v| v.len() + 4).sum::<usize>()
+}
+
+/// Consecutive items grouped into calls of at most `max` bytes each (an item larger than
+/// `max` goes alone).
+fn chunks(sizes: impl Iterator<Item = usize>, max: usize) -> Vec<Range<usize>> {
+    let (mut out, mut start, mut total, mut n) = (Vec::new(), 0, 0, 0);
+    for (i, size) in sizes.enumerate() {
+        if i > start && total + size > max {
+            out.push(start..i);
+            (start, total) = (i, 0);
         }
+        total += size;
+        n = i + 1;
     }
+    if n > start {
+        out.push(start..n);
+    }
+    out
 }
 
 impl SheetsTracker {
@@ -199,132 +234,9 @@ impl SheetsTracker {
     }
 }
 
-impl SheetsTracker {
-    /// Settles a `batchUpdate` whose answer was lost by reading the sheet (see `settle`). When
-    /// the batch landed, answers the writes that landed on rows that moved (as after a normal
-    /// answer); otherwise decides every write's outcome itself and answers `None`.
-    async fn settle_lost(
-        &self,
-        shown: &Shown<'_>,
-        pre: &[Vec<String>],
-        batch: &[Claimed],
-        b: &mut SheetBatch,
-    ) -> Option<Vec<usize>> {
-        let ctx = shown.ctx;
-        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
-        let cols = match shown.header.column(&ctx.columns.name) {
-            Ok(name) => Columns {
-                id: shown.grid.id_col,
-                name: name as usize - 1,
-            },
-            Err(e) => {
-                fill(b, |_| Outcome::Invalid(e.clone()));
-                return None;
-            }
-        };
-        let post = match self.client.read_sheet(ss, sheet).await {
-            Ok(read) => read.values,
-            Err(e) => {
-                fill(b, |_| Outcome::failed(&e));
-                return None;
-            }
-        };
-        if batch_landed(pre, &post, cols, &b.writes) {
-            return Some(self.put_back(ctx, pre, &post, cols, &b.writes).await);
-        }
-        let header = &shown.header;
-        let decided: Vec<(usize, Outcome)> = b
-            .writes
-            .iter()
-            .map(|w| {
-                (
-                    w.index,
-                    resend(
-                        ctx,
-                        header,
-                        &batch[w.index],
-                        w,
-                        unlanded(pre, &post, cols, w),
-                    ),
-                )
-            })
-            .collect();
-        for (i, outcome) in decided {
-            b.outcomes[i] = Some(outcome);
-        }
-        None
-    }
-}
-
-/// Every write of the batch gets the same outcome.
-fn fill(b: &mut SheetBatch, outcome: impl Fn(&Written) -> Outcome) {
-    for w in &b.writes {
-        b.outcomes[w.index] = Some(outcome(w));
-    }
-}
-
-/// A write of a batch that did not land: sent again whole, in part (the cells a user did not
-/// change since, as a new command after this one), or not at all.
-fn resend(
-    ctx: &PairContext,
-    header: &Header<'_>,
-    claimed: &Claimed,
-    w: &Written,
-    what: Option<Unlanded>,
-) -> Outcome {
-    let cells = match what {
-        Some(Unlanded::Resend) => {
-            return Outcome::Failed {
-                retryable: true,
-                error: "the answer to the sheet write was lost and the sheet does not show it; \
-                        sent again"
-                    .into(),
-            };
-        }
-        None => {
-            return Outcome::skipped(
-                "the answer to the sheet write was lost and a user has changed its cells since; \
-                 their values stand",
-            );
-        }
-        Some(Unlanded::Partly(cells)) => cells,
-    };
-    let cells = cells
-        .into_iter()
-        .map(|(c, v)| {
-            (
-                header
-                    .cells
-                    .get(c as usize - 1)
-                    .cloned()
-                    .unwrap_or_default(),
-                v,
-            )
-        })
-        .collect();
-    let cmd = Command::WriteRow {
-        lead_id: w.lead_id.clone(),
-        row_hint: Some(w.row),
-        expect_name: w.expect_name.clone(),
-        cells,
-    };
-    match follow_up(&claimed.row, "unlanded-cells", &cmd, ctx.tracker) {
-        Ok(new) => Outcome::Done {
-            follow: FollowUp {
-                enqueue: vec![new],
-                ..FollowUp::default()
-            },
-            skipped: Some(
-                "the answer to the sheet write was lost and a user has changed some of its \
-                 cells since; the others are sent again"
-                    .into(),
-            ),
-        },
-        Err(e) => Outcome::Invalid(e),
-    }
-}
-
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_batching;
 #[cfg(test)]
 mod tests_lost;

@@ -40,6 +40,10 @@ pub(crate) struct Misses {
 /// another one that holds that value, which it did not hold before, that row took the write:
 /// it gets its cell back, and the write is sent again. A value missing from the lead's row and
 /// found nowhere was overwritten by a user since: kept.
+///
+/// Both reads are indexed once (rows by id, rows by the write that owns them), so a batch of
+/// thousands of writes against a sheet of thousands of rows costs a pass over each, not their
+/// product.
 pub(crate) fn misses(
     pre: &[Vec<String>],
     post: &[Vec<String>],
@@ -48,13 +52,9 @@ pub(crate) fn misses(
     sheet: &str,
 ) -> Misses {
     let mut out = Misses::default();
-    let by_lead: HashMap<&str, &Written> =
-        written.iter().map(|w| (w.lead_id.as_str(), w)).collect();
-    let owners: Vec<Option<&Written>> = (0..post.len())
-        .map(|q| owner_of(post, q, cols, &by_lead, written).filter(|_| q > 0))
-        .collect();
+    let index = Index::new(pre, post, cols, written);
     for w in written {
-        let mine = |q: usize| owners[q].is_some_and(|o| o.lead_id == w.lead_id);
+        let mine = |q: usize| index.owners[q].is_some_and(|o| o.lead_id == w.lead_id);
         let holds = |grid: &[Vec<String>], q: usize| {
             w.cells
                 .iter()
@@ -62,9 +62,10 @@ pub(crate) fn misses(
         };
         // The lead's row holding the values proves the write landed there only if it did not
         // hold them already when the batch was read.
-        let held_before =
-            (1..pre.len()).any(|p| cell_at(pre, p, cols.id).trim() == w.lead_id && holds(pre, p));
-        let landed = (1..post.len()).any(|q| mine(q) && holds(post, q));
+        let held_before = (index.pre_rows.get(w.lead_id.as_str()))
+            .is_some_and(|rows| rows.iter().any(|&p| holds(pre, p)));
+        let landed = (index.owned.get(w.lead_id.as_str()))
+            .is_some_and(|rows| rows.iter().any(|&q| holds(post, q)));
         if landed && !held_before {
             continue;
         }
@@ -77,10 +78,10 @@ pub(crate) fn misses(
                 post,
                 q,
                 cols,
-                written,
+                index: &index,
                 sheet,
             };
-            hit.take_back(w, owners[q], &mut out.restore)
+            hit.take_back(w, index.owners[q], &mut out.restore)
         };
         if took && !landed {
             out.commands.push(w.index);
@@ -89,13 +90,81 @@ pub(crate) fn misses(
     out
 }
 
+/// The two reads indexed for the check.
+struct Index<'a> {
+    /// Lead id -> the rows (0-based) of `pre` holding it.
+    pre_rows: HashMap<&'a str, Vec<usize>>,
+    /// Per row of `post`, the write it is the target of (never the header).
+    owners: Vec<Option<&'a Written>>,
+    /// Lead id -> the rows of `post` its write owns.
+    owned: HashMap<&'a str, Vec<usize>>,
+    /// The batch's writes by lead id.
+    leads: HashMap<&'a str, &'a Written>,
+    /// Per column (0-based), whether a write of the batch wrote it.
+    touched: Vec<bool>,
+}
+
+impl<'a> Index<'a> {
+    fn new(
+        pre: &'a [Vec<String>],
+        post: &'a [Vec<String>],
+        cols: Columns,
+        written: &'a [Written],
+    ) -> Self {
+        let by_lead: HashMap<&str, &Written> =
+            written.iter().map(|w| (w.lead_id.as_str(), w)).collect();
+        // A row without its id is told by the name it was written for: the first such write.
+        let mut by_name: HashMap<&str, &Written> = HashMap::new();
+        for w in written {
+            let gives_id = w.cells.iter().any(|(c, _)| *c as usize - 1 == cols.id);
+            if let (Some(name), false) = (&w.expect_name, gives_id) {
+                by_name.entry(name.trim()).or_insert(w);
+            }
+        }
+        let owners: Vec<Option<&Written>> = (0..post.len())
+            .map(|q| owner_of(post, q, cols, &by_lead, &by_name).filter(|_| q > 0))
+            .collect();
+        let mut owned: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (q, o) in owners.iter().enumerate() {
+            if let Some(o) = o {
+                owned.entry(o.lead_id.as_str()).or_default().push(q);
+            }
+        }
+        let mut pre_rows: HashMap<&str, Vec<usize>> = HashMap::new();
+        for p in 1..pre.len() {
+            pre_rows
+                .entry(cell_at(pre, p, cols.id).trim())
+                .or_default()
+                .push(p);
+        }
+        let width = pre.iter().chain(post).map(Vec::len).max().unwrap_or(0);
+        let mut touched = vec![false; width];
+        for (c, _) in written.iter().flat_map(|w| &w.cells) {
+            if let Some(t) = touched.get_mut(*c as usize - 1) {
+                *t = true;
+            }
+        }
+        Self {
+            pre_rows,
+            owners,
+            owned,
+            leads: by_lead,
+            touched,
+        }
+    }
+
+    fn touched(&self, c: usize) -> bool {
+        self.touched.get(c).copied().unwrap_or(false)
+    }
+}
+
 /// The row now at a write's position, which is not the lead's.
 struct Hit<'a> {
     pre: &'a [Vec<String>],
     post: &'a [Vec<String>],
     q: usize,
     cols: Columns,
-    written: &'a [Written],
+    index: &'a Index<'a>,
     sheet: &'a str,
 }
 
@@ -111,8 +180,8 @@ impl Hit<'_> {
         let (pre, post, q) = (self.pre, self.post, self.q);
         // The row it was when the batch was read; none for a row inserted since (blank, or
         // typed by a user since), which then held none of our values before.
-        let found = before(pre, post, q, self.cols, self.written);
-        let blank = blank_but_written(post, q, self.written);
+        let found = self.before();
+        let blank = self.blank_but_written();
         let mut took = false;
         for (c, value) in &w.cells {
             // The row's own write put the same value there.
@@ -140,19 +209,50 @@ impl Hit<'_> {
         }
         took
     }
-}
 
-/// True when every non-empty cell of the row is in a column the batch wrote.
-fn blank_but_written(post: &[Vec<String>], q: usize, written: &[Written]) -> bool {
-    let touched: Vec<usize> = written
-        .iter()
-        .flat_map(|w| w.cells.iter().map(|(c, _)| *c as usize - 1))
-        .collect();
-    post.get(q).is_some_and(|row| {
-        row.iter()
-            .enumerate()
-            .all(|(c, v)| v.trim().is_empty() || touched.contains(&c))
-    })
+    /// True when every non-empty cell of the row is in a column the batch wrote.
+    fn blank_but_written(&self) -> bool {
+        self.post.get(self.q).is_some_and(|row| {
+            row.iter()
+                .enumerate()
+                .all(|(c, v)| v.trim().is_empty() || self.index.touched(c))
+        })
+    }
+
+    /// The row (0-based, in `pre`) that the row now at `q` was before the write: the one with
+    /// its id, or for a row without one, the one row that agrees with it on every column no
+    /// write of the batch touched.
+    fn before(&self) -> Option<usize> {
+        let (pre, post, q) = (self.pre, self.post, self.q);
+        let id = cell_at(post, q, self.cols.id).trim();
+        let ours = self.index.leads.contains_key(id);
+        if !id.is_empty() && !ours {
+            return self
+                .index
+                .pre_rows
+                .get(id)
+                .and_then(|rows| rows.first().copied());
+        }
+        // The one pre row sharing the most non-empty cells outside the written columns (not
+        // all: a user may have edited one of its cells since the first read).
+        let width = self.index.touched.len();
+        let shared = |p: usize| {
+            (0..width)
+                .filter(|&c| c != self.cols.id && !self.index.touched(c))
+                .filter(|&c| {
+                    let v = cell_at(post, q, c).trim();
+                    !v.is_empty() && cell_at(pre, p, c).trim() == v
+                })
+                .count()
+        };
+        let scores: Vec<(usize, usize)> = (1..pre.len()).map(|p| (shared(p), p)).collect();
+        let best = scores.iter().map(|(n, _)| *n).max().filter(|n| *n >= 1)?;
+        let mut found = scores.iter().filter(|(n, _)| *n == best);
+        match (found.next(), found.next()) {
+            (Some((_, p)), None) => Some(*p),
+            _ => None,
+        }
+    }
 }
 
 /// The write of the batch this row is the target of, if any: the row holds the lead's id, and
@@ -162,64 +262,20 @@ fn owner_of<'a>(
     q: usize,
     cols: Columns,
     by_lead: &HashMap<&str, &'a Written>,
-    written: &'a [Written],
+    by_name: &HashMap<&str, &'a Written>,
 ) -> Option<&'a Written> {
     let id = cell_at(post, q, cols.id).trim();
     let name = cell_at(post, q, cols.name).trim();
     if id.is_empty() {
         // A row whose id is not written yet (its write failed, or is queued behind this one)
         // is told by the name it was written for.
-        return written.iter().find(|w| {
-            w.expect_name.as_deref().is_some_and(|n| n.trim() == name)
-                && !w.cells.iter().any(|(c, _)| *c as usize - 1 == cols.id)
-        });
+        return by_name.get(name).copied();
     }
     let w = by_lead.get(id)?;
     let gave_id = w.cells.iter().any(|(c, _)| *c as usize - 1 == cols.id);
     match (&w.expect_name, gave_id) {
         (Some(expected), true) if name != expected.trim() => None,
         _ => Some(w),
-    }
-}
-
-/// The row (0-based, in `pre`) that the row now at `q` was before the write: the one with its
-/// id, or for a row without one, the one row that agrees with it on every column no write of
-/// the batch touched.
-fn before(
-    pre: &[Vec<String>],
-    post: &[Vec<String>],
-    q: usize,
-    cols: Columns,
-    written: &[Written],
-) -> Option<usize> {
-    let id = cell_at(post, q, cols.id).trim();
-    let ours = written.iter().any(|w| w.lead_id == id);
-    if !id.is_empty() && !ours {
-        return (1..pre.len()).find(|&p| cell_at(pre, p, cols.id).trim() == id);
-    }
-    let touched: Vec<usize> = written
-        .iter()
-        .flat_map(|w| w.cells.iter().map(|(c, _)| *c as usize - 1))
-        .chain([cols.id])
-        .collect();
-    // The one pre row sharing the most non-empty cells outside the written columns (not all:
-    // a user may have edited one of its cells since the first read).
-    let width = pre.iter().chain(post).map(Vec::len).max().unwrap_or(0);
-    let shared = |p: usize| {
-        (0..width)
-            .filter(|c| !touched.contains(c))
-            .filter(|&c| {
-                let v = cell_at(post, q, c).trim();
-                !v.is_empty() && cell_at(pre, p, c).trim() == v
-            })
-            .count()
-    };
-    let scores: Vec<(usize, usize)> = (1..pre.len()).map(|p| (shared(p), p)).collect();
-    let best = scores.iter().map(|(n, _)| *n).max().filter(|n| *n >= 1)?;
-    let mut found = scores.iter().filter(|(n, _)| *n == best);
-    match (found.next(), found.next()) {
-        (Some((_, p)), None) => Some(*p),
-        _ => None,
     }
 }
 

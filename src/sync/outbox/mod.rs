@@ -24,8 +24,13 @@ pub use record::follow_up;
 /// Knobs of the dispatcher; the defaults suit production.
 #[derive(Debug, Clone)]
 pub struct DispatchOptions {
-    /// Commands claimed per round.
+    /// Commands claimed per round (a batching tracker's are claimed apart, up to its
+    /// connector's `batch_limit`).
     pub batch: i64,
+    /// How long a batching tracker's due commands may wait for more to join them while the
+    /// round's claim is full of Trello work: a first sync's card URLs then cost a few sheet
+    /// writes, not one per 64 cards. With nothing else queued they go out at once.
+    pub tracker_linger: Duration,
     /// How long a claim holds before another dispatcher may take the command over; longer
     /// than any round can take (rate-limited calls with their own retries).
     pub lease: Duration,
@@ -48,6 +53,7 @@ impl Default for DispatchOptions {
     fn default() -> Self {
         Self {
             batch: 64,
+            tracker_linger: Duration::from_secs(30),
             lease: Duration::from_secs(300),
             trello_concurrency: 8,
             max_attempts: 8,

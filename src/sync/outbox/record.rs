@@ -15,6 +15,9 @@ use crate::sync::outbox::types::Recorded;
 use crate::sync::plan::commands::Command;
 use sqlx::SqliteConnection;
 
+/// Completions committed in one transaction by [`Dispatcher::record_batch`].
+const RECORD_CHUNK: usize = 256;
+
 /// A follow-up command for the same lead, keyed by the command that caused it, so recording the
 /// same outcome twice enqueues it once. `tracker`: the pair's, where its row commands go.
 pub fn follow_up(
@@ -107,8 +110,8 @@ impl Dispatcher {
     }
 
     /// Records the outcomes of a batch (one per command, in order). Completions that link no
-    /// card commit together in one transaction, as one command's would: a sheet batch of many
-    /// rows costs one commit, not one per row. The rest (a card to link, a lead to rename: they
+    /// card commit together (up to [`RECORD_CHUNK`] in one transaction), as one command's would:
+    /// a sheet batch of many rows costs a commit per few hundred, not one per row. The rest (a card to link, a lead to rename: they
     /// may meet a conflict that rolls their transaction back) are recorded one by one.
     pub(crate) async fn record_batch(
         &self,
@@ -118,7 +121,13 @@ impl Dispatcher {
         let mut recorded = Vec::with_capacity(batch.len());
         let mut rest = Vec::new();
         let mut tx = self.db.begin_write().await?;
-        for (claimed, outcome) in batch.iter().zip(outcomes) {
+        for (n, (claimed, outcome)) in batch.iter().zip(outcomes).enumerate() {
+            // A sheet batch can hold thousands: commit every few hundred, so the write lock
+            // is never held long enough to keep a webhook's acknowledgement waiting.
+            if n > 0 && n % RECORD_CHUNK == 0 {
+                tx.commit().await?;
+                tx = self.db.begin_write().await?;
+            }
             match outcome {
                 Outcome::Done { follow, skipped }
                     if follow.card.is_none() && follow.renamed.is_none() =>

@@ -1,5 +1,5 @@
 //! One dispatch round: claim a batch of due commands, send them (Trello ones concurrently, each
-//! pair's tracker ones as one batch) and record every outcome. A stop ends the round between
+//! pair's tracker ones as one batch, a sheet's up to thousands) and record every outcome. A stop ends the round between
 //! calls: commands not yet handed to a client go back to pending, unsent and with their
 //! attempts unchanged, and only the calls already made are waited for.
 
@@ -10,8 +10,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::outbox::{self, Command as Stored};
-use crate::store::{StoreError, dispatch_support};
+use crate::store::outbox::{self, Command as Stored, Targets};
+use crate::store::{StoreError, dispatch_support, now_ms};
 use crate::sync::connector::{Claimed, Outcome};
 use crate::sync::outbox::record::report;
 use crate::sync::outbox::types::Recorded;
@@ -37,9 +37,7 @@ impl Dispatcher {
         if stop.is_cancelled() {
             return Ok(DispatchReport::default());
         }
-        let claim_pair = self.claim_pair.as_deref();
-        let claimed =
-            outbox::claim_due(&self.db, claim_pair, self.options.batch, self.options.lease).await?;
+        let claimed = self.claim_round().await?;
         let mut report = DispatchReport {
             claimed: claimed.len(),
             ..DispatchReport::default()
@@ -106,6 +104,39 @@ impl Dispatcher {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+
+    /// The round's commands: up to `batch` of Trello's (with the tracker commands sent in
+    /// rounds), then each batching tracker's (up to its connector's limit, far more than a
+    /// round's batch). While Trello work is queued (its claim was full), a batching tracker's
+    /// commands wait until the longest-waiting one has waited `tracker_linger`, so the sheet
+    /// writes that each finished card makes due (its URL) go out together, not 64 at a time.
+    async fn claim_round(&self) -> Result<Vec<Stored>, StoreError> {
+        let (pair, o) = (self.claim_pair.as_deref(), &self.options);
+        let batching = self.trackers.batching();
+        let kinds: Vec<String> = (batching.iter())
+            .map(|(kind, _)| kind.as_str().to_owned())
+            .collect();
+        let rest = match kinds.is_empty() {
+            true => Targets::Any,
+            false => Targets::Except(kinds),
+        };
+        let mut claimed = outbox::claim_due_of(&self.db, pair, &rest, o.batch, o.lease).await?;
+        let busy = i64::try_from(claimed.len()).unwrap_or(i64::MAX) >= o.batch;
+        for (kind, limit) in batching {
+            let only = Targets::Only(vec![kind.as_str().to_owned()]);
+            if busy {
+                let Some(since) = outbox::due_since(&self.db.pool, pair, &only).await? else {
+                    continue;
+                };
+                if now_ms().saturating_sub(since) < outbox::ms(o.tracker_linger) {
+                    continue;
+                }
+            }
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            claimed.extend(outbox::claim_due_of(&self.db, pair, &only, limit, o.lease).await?);
+        }
+        Ok(claimed)
     }
 
     /// Sends one Trello command when its turn comes (a concurrency permit), unless `stop`
