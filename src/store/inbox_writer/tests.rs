@@ -1,7 +1,12 @@
 //! The group commit: events and pings waiting together commit in one transaction, a failed
 //! commit fails every request of its batch, a full queue is refused at once.
 
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use secrecy::SecretString;
+
 use super::*;
+use crate::inbound::signature::Unverified;
 use crate::store::testdb::{temp_db, verified_trello as verified};
 
 /// Queues one store per key while the writer is not running yet; answers their tasks.
@@ -184,4 +189,71 @@ async fn a_failed_commit_fails_the_pings_of_its_batch_and_counts_none() {
         assert!(t.await.unwrap().is_err(), "the event that failed it");
     }
     assert_eq!(pinged(&db).await, 0, "the count rolled back with the batch");
+}
+
+fn sheet_event(id: &str) -> Verified<RawEvent> {
+    use crate::inbound::signature::{SheetsVerifier, StandardWebhooksKey};
+    let secret = SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    let key = StandardWebhooksKey::from_secret(&secret).unwrap();
+    let body = r#"{"spreadsheet_id":"s","sheet":"Leads","kind":"change","edited_at":"2026-11-21T10:15:02Z"}"#;
+    let ts = 1_800_000_000;
+    let mut headers = HeaderMap::new();
+    headers.insert("webhook-id", id.parse().unwrap());
+    headers.insert("webhook-timestamp", ts.into());
+    let signature = key.sign(id, ts, body.as_bytes());
+    headers.insert("webhook-signature", signature.parse().unwrap());
+    let request = Unverified::new(headers, Bytes::from(body));
+    SheetsVerifier::new(key, 300).verify(&request, ts).unwrap()
+}
+
+#[tokio::test]
+async fn each_request_of_a_batch_gets_its_own_row_or_duplicate_by_source_and_key() {
+    let db = temp_db().await;
+    crate::store::inbox::insert(&db.db, &verified("old"), "a")
+        .await
+        .unwrap();
+    let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
+    let events = [
+        verified("old"),
+        verified("k"),
+        sheet_event("k"), // the same key from another source is another event
+        verified("k"),
+    ];
+    let tasks: Vec<_> = (events.into_iter())
+        .map(|e| {
+            let w = writer.clone();
+            tokio::spawn(async move { w.store(e, "a").await.unwrap() })
+        })
+        .collect();
+    for _ in 0..1000 {
+        if writer.queued() == 4 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(writer.queued(), 4, "every store is queued");
+    tokio::spawn(task);
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, source, dedupe_key FROM inbox ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let id_of = |source: &str, key: &str| {
+        let row = rows.iter().find(|r| r.1 == source && r.2 == key).unwrap();
+        Stored::New(row.0)
+    };
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(writer.batches_committed(), 1, "one statement for the four");
+    assert_eq!(answers[0], Stored::Duplicate, "stored by an earlier batch");
+    let trello_k = [answers[1], answers[3]];
+    assert!(
+        trello_k == [id_of("trello", "k"), Stored::Duplicate]
+            || trello_k == [Stored::Duplicate, id_of("trello", "k")],
+        "one of the two is the row, the other a duplicate: {trello_k:?}"
+    );
+    assert_eq!(answers[2], id_of("sheets", "k"));
 }

@@ -1,12 +1,19 @@
-//! Ingest benchmark (not a test; `cargo bench --bench ingest`): signed Trello webhooks posted
-//! over loopback at a fixed concurrency to the real app (verify, route, durable insert) and to a
-//! bare axum handler answering 200, measured in the same run; prints events/s, p50/p99 latency
-//! and the ratio. Bounded: `LEADSYNC_BENCH_EVENTS` (default 2000, at most 20000) events per
-//! target, `LEADSYNC_BENCH_CONCURRENCY` (default 32, at most 256), and 60 s per target.
+//! Ingest benchmark (not a test; `cargo bench --bench ingest`), in two parts measured in one run
+//! against a bare axum handler answering 200:
+//!
+//! - **app**: signed Trello webhooks posted over loopback to the real app in this process
+//!   (verify, route, group-committed durable insert; the sync engine off);
+//! - **serve** ([`serve`]): signed Apps Script events posted to the real `leadsync serve` binary
+//!   running with its engine on against the sandbox emulators.
+//!
+//! Each prints events/s, p50/p99/max latency, 503s, the ratio to the bare handler and `/healthz`
+//! latency seen by a prober during the load. Bounded: `LEADSYNC_BENCH_EVENTS` (default 2000, at
+//! most 20000) events per target and level, `LEADSYNC_BENCH_CONCURRENCY` (one level instead of
+//! 16 and 64, at most 256), `LEADSYNC_BENCH_PART` (`app` or `serve`; both by default), and 60 s
+//! per target.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+mod load;
+mod serve;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -20,62 +27,12 @@ use secrecy::SecretString;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use load::{Delivery, drive, drive_probed, env_count, ms};
+
 const SECRET: &str = "bench-trello-app-secret";
 const PUBLIC_URL: &str = "https://sync.example.com";
 const BOARD: &str = "609402807c6be98b8289c55e";
 const WARMUP: usize = 64;
-const TIME_LIMIT: Duration = Duration::from_secs(60);
-
-/// One signed delivery, prepared before timing starts.
-struct Delivery {
-    body: Bytes,
-    signature: String,
-}
-
-struct Outcome {
-    sent: usize,
-    accepted: usize,
-    elapsed: Duration,
-    /// Of accepted requests, sorted.
-    latencies: Vec<Duration>,
-}
-
-impl Outcome {
-    fn rate(&self) -> f64 {
-        self.accepted as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, q: f64) -> Duration {
-        let Some(last) = self.latencies.len().checked_sub(1) else {
-            return Duration::ZERO;
-        };
-        self.latencies[((last as f64) * q).round() as usize]
-    }
-
-    fn print(&self, name: &str) {
-        println!(
-            "{name:<17} {}/{} accepted in {:.2} s = {:>7.0} events/s, p50 {:>6.2} ms, p99 {:>6.2} ms",
-            self.accepted,
-            self.sent,
-            self.elapsed.as_secs_f64(),
-            self.rate(),
-            ms(self.percentile(0.50)),
-            ms(self.percentile(0.99)),
-        );
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn env_count(name: &str, default: usize, max: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(default)
-        .clamp(1, max)
-}
 
 /// An `updateCard` (card moved) delivery in the shape of the recorded Trello payloads.
 fn trello_body(action_id: &str, n: usize) -> String {
@@ -135,70 +92,10 @@ fn deliveries(prefix: &str, count: usize) -> anyhow::Result<Vec<Delivery>> {
             let signature = signer.sign(body.as_bytes(), &callback);
             Delivery {
                 body: Bytes::from(body),
-                signature,
+                headers: vec![("x-trello-webhook", signature)],
             }
         })
         .collect())
-}
-
-/// Posts every delivery to `url` from `concurrency` workers sharing one connection pool.
-async fn drive(
-    client: &reqwest::Client,
-    url: &str,
-    deliveries: Vec<Delivery>,
-    concurrency: usize,
-) -> Outcome {
-    let deliveries = Arc::new(deliveries);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let deadline = started + TIME_LIMIT;
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.to_owned());
-            let (deliveries, next) = (Arc::clone(&deliveries), Arc::clone(&next));
-            tokio::spawn(async move {
-                let (mut sent, mut latencies) = (0, Vec::new());
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(d) = deliveries.get(i) else { break };
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    let t = Instant::now();
-                    let response = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header("x-trello-webhook", &d.signature)
-                        .body(d.body.clone())
-                        .send()
-                        .await;
-                    sent += 1;
-                    if let Ok(r) = response
-                        && r.status() == reqwest::StatusCode::OK
-                        && r.bytes().await.is_ok()
-                    {
-                        latencies.push(t.elapsed());
-                    }
-                }
-                (sent, latencies)
-            })
-        })
-        .collect();
-    let (mut sent, mut latencies) = (0, Vec::new());
-    for worker in workers {
-        if let Ok((s, l)) = worker.await {
-            sent += s;
-            latencies.extend(l);
-        }
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Outcome {
-        sent,
-        accepted: latencies.len(),
-        elapsed,
-        latencies,
-    }
 }
 
 /// The real app with one pair on [`BOARD`], so every event is routed and stored.
@@ -245,19 +142,40 @@ async fn bench() -> anyhow::Result<()> {
         Ok(_) => vec![env_count("LEADSYNC_BENCH_CONCURRENCY", 32, 256)],
         Err(_) => vec![16, 64],
     };
+    let part = std::env::var("LEADSYNC_BENCH_PART").unwrap_or_default();
+    anyhow::ensure!(
+        ["", "app", "serve"].contains(&part.as_str()),
+        "LEADSYNC_BENCH_PART must be app or serve (or unset for both), not {part:?}"
+    );
+    let shutdown = CancellationToken::new();
+    let bare_url = start_bare(shutdown.clone()).await?;
+    if part != "serve" {
+        app_part(events, &levels, &bare_url).await?;
+    }
+    if part != "app" {
+        serve::part(events, &levels, &bare_url).await?;
+    }
+    shutdown.cancel();
+    Ok(())
+}
+
+/// The app in this process, engine off: ingest alone.
+async fn app_part(events: usize, levels: &[usize], bare_url: &str) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let shutdown = CancellationToken::new();
     let (app, app_url) = start_app(dir.path()).await?;
     let db = app.state().db.clone();
+    let health_url = format!("http://{}/healthz", app.local_addr());
     let app_task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let bare_url = start_bare(shutdown.clone()).await?;
     println!(
-        "ingest: {events} signed Trello webhooks (~{} bytes each) per target and level, loopback",
+        "ingest, app in this process (engine off): {events} signed Trello webhooks (~{} bytes \
+         each) per target and level, loopback",
         trello_body("x", 0).len()
     );
     let mut accepted = 0;
-    for (round, concurrency) in levels.into_iter().enumerate() {
-        accepted += level(&app_url, &bare_url, events, concurrency, round).await?;
+    for (round, &concurrency) in levels.iter().enumerate() {
+        let urls = (app_url.as_str(), bare_url, health_url.as_str());
+        accepted += level(urls, events, concurrency, round).await?;
     }
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
         .fetch_one(&db.pool)
@@ -270,16 +188,12 @@ async fn bench() -> anyhow::Result<()> {
 
 /// One concurrency level: warm-up, then the bare server and leadsync, each with fresh ids.
 async fn level(
-    app_url: &str,
-    bare_url: &str,
+    (app_url, bare_url, health_url): (&str, &str, &str),
     events: usize,
     concurrency: usize,
     round: usize,
 ) -> anyhow::Result<usize> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .timeout(Duration::from_secs(30))
-        .build()?;
+    let client = load::client(concurrency)?;
     for (name, url, prefix) in [("bare", bare_url, "b"), ("leadsync", app_url, "a")] {
         let ids = format!("w{round}{prefix}");
         let warm = drive(&client, url, deliveries(&ids, WARMUP)?, concurrency).await;
@@ -287,17 +201,34 @@ async fn level(
     }
     let (b, a) = (format!("b{round}-"), format!("a{round}-"));
     let bare = drive(&client, bare_url, deliveries(&b, events)?, concurrency).await;
-    let app = drive(&client, app_url, deliveries(&a, events)?, concurrency).await;
-    println!("-- concurrency {concurrency}");
+    let (app, probes) = drive_probed(
+        &client,
+        app_url,
+        health_url,
+        deliveries(&a, events)?,
+        concurrency,
+    )
+    .await?;
+    println!("-- app, concurrency {concurrency}");
     bare.print("bare axum 200");
     app.print("leadsync ingest");
-    println!(
-        "ratio leadsync/bare at c={concurrency}: throughput {:.3}, p50 latency x{:.1}, p99 latency x{:.1}",
-        app.rate() / bare.rate(),
-        ms(app.percentile(0.50)) / ms(bare.percentile(0.50)).max(f64::EPSILON),
-        ms(app.percentile(0.99)) / ms(bare.percentile(0.99)).max(f64::EPSILON),
-    );
+    probes.print("that load");
+    print_ratio("leadsync/bare", concurrency, &app, &bare);
     Ok(app.accepted)
+}
+
+pub(crate) fn print_ratio(
+    what: &str,
+    concurrency: usize,
+    app: &load::Outcome,
+    bare: &load::Outcome,
+) {
+    println!(
+        "ratio {what} at c={concurrency}: throughput {:.3}, p50 latency x{:.1}, p99 latency x{:.1}",
+        app.rate() / bare.rate(),
+        ms(app.p(0.50)) / ms(bare.p(0.50)).max(f64::EPSILON),
+        ms(app.p(0.99)) / ms(bare.p(0.99)).max(f64::EPSILON),
+    );
 }
 
 fn main() -> anyhow::Result<()> {
