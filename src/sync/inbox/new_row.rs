@@ -9,9 +9,7 @@ use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::resemblance;
 
-/// A row without an id that leadsync gave an id within this window is the same lead when it is
-/// edited again (our id write may not have reached the sheet yet).
-pub(crate) const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
+pub(crate) use crate::store::lead_state::NEW_ROW_WINDOW_MS;
 
 /// The lead leadsync made for a row without an id that is edited again before its id reached
 /// it (`times` = (made since, edited at), unix ms): a row is no new lead while it may be one

@@ -197,12 +197,15 @@ pub struct Resemblance {
     pub same_name: bool,
     /// Fields filled on both sides that differ: one edit changes one cell.
     pub differing: usize,
+    /// Fields filled on both sides that agree.
+    pub agreeing: usize,
 }
 
 pub fn resemblance(state: &LeadState, shown: &LeadObservation) -> Resemblance {
     let mut r = Resemblance {
         same_name: false,
         differing: 0,
+        agreeing: 0,
     };
     for (field, o) in shown {
         let Some(agreed) = state.get(field).and_then(|s| s.agreed.as_ref()) else {
@@ -214,6 +217,7 @@ pub fn resemblance(state: &LeadState, shown: &LeadObservation) -> Resemblance {
         }
         if now == was {
             r.same_name |= *field == Field::Name;
+            r.agreeing += 1;
         } else {
             r.differing += 1;
         }

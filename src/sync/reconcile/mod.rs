@@ -167,6 +167,7 @@ impl Reconciler {
 
     async fn known(&self, pair: &str) -> Result<Known, StoreError> {
         let pool = &self.db.pool;
+        let since = crate::store::now_ms() - lead_state::NEW_ROW_WINDOW_MS;
         Ok(Known {
             links: links::list(pool, pair)
                 .await?
@@ -186,6 +187,10 @@ impl Reconciler {
                 .chain(lead_state::leads_with_dead_letters(pool, pair).await?)
                 .collect(),
             ids_unlanded: lead_state::ids_on_their_way(pool, pair).await?,
+            unplaced: lead_state::unplaced_leads(pool, pair, since)
+                .await?
+                .into_iter()
+                .collect(),
             deleted_cards: lead_state::deleted_cards(pool, pair)
                 .await?
                 .into_iter()

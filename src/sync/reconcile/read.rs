@@ -27,6 +27,11 @@ pub struct Known {
     /// be sent (again): the read may show it in a row it landed on by mistake (rows moved
     /// under the write), which is no proof that the lead's own row has it.
     pub ids_unlanded: bool,
+    /// Leads whose id leadsync gave a row lately and never saw land, and whose id writes are
+    /// all done: their row was not found where the id was sent (it was renamed, say, while
+    /// the write was on its way). A row without an id that is theirs but for one cell gets
+    /// their id back, not a second lead and card.
+    pub unplaced: HashSet<String>,
     pub deleted_cards: HashSet<String>,
     /// Lead -> first time a full read missed its row (unix ms).
     pub absences: HashMap<String, i64>,
@@ -37,21 +42,24 @@ pub struct Known {
 
 impl Known {
     /// The one lead, not shown by this read, whose agreed name a row without an id shows and
-    /// with which it agrees on every field filled on both.
+    /// with which it agrees on every field filled on both; or, for a lead whose id never
+    /// reached its row (`unplaced`), that differs in at most one field filled on both (one
+    /// edit changes one cell) and agrees on at least two.
     pub fn lead_showing(
         &self,
         shown: &LeadObservation,
         ids_in_sheet: &HashSet<String>,
     ) -> Option<String> {
-        let agree = |state: &LeadState| {
+        let agree = |lead: &String, state: &LeadState| {
             let r = resemblance(state, shown);
-            r.same_name && r.differing == 0
+            (r.same_name && r.differing == 0)
+                || (self.unplaced.contains(lead) && r.differing <= 1 && r.agreeing >= 2)
         };
         let mut found = self
             .links
             .keys()
             .filter(|l| !ids_in_sheet.contains(*l))
-            .filter(|l| self.states.get(*l).is_some_and(agree));
+            .filter(|l| self.states.get(*l).is_some_and(|s| agree(l, s)));
         match (found.next(), found.next()) {
             (Some(lead), None) => Some(lead.clone()),
             _ => None,
@@ -200,6 +208,38 @@ mod tests {
             twins.lead_showing(&row(&[(Field::Name, "Bo")]), &none),
             None
         );
+    }
+
+    #[test]
+    fn a_renamed_row_is_the_lead_whose_id_never_reached_it_if_all_else_agrees() {
+        let fields: &[(Field, &str)] = &[
+            (Field::Name, "Eve"),
+            (Field::Phone, "+1-7"),
+            (Field::Company, "Acme"),
+            (Field::Status, "New"),
+        ];
+        let mut k = known(&[("L1", fields)]);
+        let none = HashSet::new();
+        let renamed = row(&[
+            (Field::Name, "Fay"),
+            (Field::Phone, "+1-7"),
+            (Field::Company, "Acme"),
+            (Field::Status, "New"),
+        ]);
+        // Any lead: a row with another name is another lead.
+        assert_eq!(k.lead_showing(&renamed, &none), None);
+        // A lead whose id never reached its row (it was renamed while the id was on its way).
+        k.unplaced.insert("L1".into());
+        assert_eq!(k.lead_showing(&renamed, &none).as_deref(), Some("L1"));
+        // Two cells changed, or too little in common: not that row.
+        let retyped = row(&[
+            (Field::Name, "Fay"),
+            (Field::Phone, "+1-8"),
+            (Field::Company, "Acme"),
+        ]);
+        assert_eq!(k.lead_showing(&retyped, &none), None);
+        let thin = row(&[(Field::Name, "Fay"), (Field::Status, "New")]);
+        assert_eq!(k.lead_showing(&thin, &none), None);
     }
 
     #[tokio::test]
