@@ -49,7 +49,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         Ok(depth) => ::metrics::gauge!("leadsync_inbox_depth").set(depth as f64),
         Err(err) => tracing::warn!(error = %err, "inbox depth unavailable"),
     }
-    match crate::store::outbox::depths(&state.db.pool).await {
+    match crate::store::outbox_depth::depths(&state.db.pool).await {
         Ok(depths) => {
             // Every configured pair, so an empty queue shows as 0 rather than as no series.
             for pair in &state.settings.pairs {

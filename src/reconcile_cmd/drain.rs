@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::progress::Progress;
-use crate::store::outbox::{self, RunProgress};
+use crate::store::outbox_depth::{self, RunProgress};
 use crate::store::{Db, now_ms};
 use crate::sync::outbox::Dispatcher;
 
@@ -88,7 +88,7 @@ async fn drain(
 
 /// The run's progress over its pairs.
 async fn state_of(db: &Db, pairs: &[String], since: i64) -> anyhow::Result<RunProgress> {
-    let all = outbox::run_progress(&db.pool, since).await?;
+    let all = outbox_depth::run_progress(&db.pool, since).await?;
     Ok(
         (pairs.iter().filter_map(|p| all.get(p))).fold(RunProgress::default(), |acc, p| {
             RunProgress {

@@ -1,5 +1,6 @@
 //! Tests of the outbox: idempotent enqueue, per-lead FIFO claims, leases, retries, dead letters.
 
+use crate::store::outbox_depth::{OutboxDepth, RunProgress, depths, run_progress};
 use std::collections::HashSet;
 use std::time::Duration;
 

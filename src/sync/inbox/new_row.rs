@@ -9,7 +9,7 @@ use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::observe::resemblance;
 
-pub(crate) use crate::store::lead_state::NEW_ROW_WINDOW_MS;
+pub(crate) use crate::store::id_landing::NEW_ROW_WINDOW_MS;
 
 /// The lead leadsync made for a row without an id that is edited again before its id reached
 /// it (`times` = (made since, edited at), unix ms): a row is no new lead while it may be one
@@ -82,7 +82,7 @@ pub(crate) async fn stale_new_rows(
     edited: i64,
     now: i64,
 ) -> Result<Vec<usize>, StoreError> {
-    let landed = lead_state::last_id_landing(&mut *conn, pair).await?;
+    let landed = crate::store::id_landing::last_id_landing(&mut *conn, pair).await?;
     if landed.is_none_or(|at| at <= edited) {
         return Ok(Vec::new());
     }

@@ -18,7 +18,9 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::http::ClientError;
 use crate::config::OnRowDeleted;
 use crate::connectors::trello::client::TrelloClient;
-use crate::store::{Db, StoreError, absences, activity, lead_state, links, outbox, pairs};
+use crate::store::{
+    Db, StoreError, absences, activity, id_landing, lead_state, links, outbox, pairs,
+};
 use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
@@ -167,7 +169,7 @@ impl Reconciler {
 
     async fn known(&self, pair: &str) -> Result<Known, StoreError> {
         let pool = &self.db.pool;
-        let since = crate::store::now_ms() - lead_state::NEW_ROW_WINDOW_MS;
+        let since = crate::store::now_ms() - id_landing::NEW_ROW_WINDOW_MS;
         Ok(Known {
             links: links::list(pool, pair)
                 .await?
@@ -187,7 +189,7 @@ impl Reconciler {
                 .chain(lead_state::leads_with_dead_letters(pool, pair).await?)
                 .collect(),
             ids_unlanded: lead_state::ids_on_their_way(pool, pair).await?,
-            unplaced: lead_state::unplaced_leads(pool, pair, since)
+            unplaced: id_landing::unplaced_leads(pool, pair, since)
                 .await?
                 .into_iter()
                 .collect(),

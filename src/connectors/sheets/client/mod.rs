@@ -250,29 +250,48 @@ impl SheetsClient {
         spreadsheet_id: &str,
         data: &[ValueRange],
     ) -> Result<BatchUpdateResult, ClientError> {
+        self.batch_update_with(spreadsheet_id, data, true).await
+    }
+
+    /// `batch_update` tried once past refusals: after a lost answer the server may have written
+    /// and a user typed over it since, so the caller reads to settle it (`sheets::settle`).
+    pub async fn batch_update_once(
+        &self,
+        spreadsheet_id: &str,
+        data: &[ValueRange],
+    ) -> Result<(), ClientError> {
+        self.batch_update_with(spreadsheet_id, data, false)
+            .await
+            .map(drop)
+    }
+
+    async fn batch_update_with(
+        &self,
+        spreadsheet_id: &str,
+        data: &[ValueRange],
+        idempotent: bool,
+    ) -> Result<BatchUpdateResult, ClientError> {
         let url = self.url(spreadsheet_id, &["values:batchUpdate"]);
+        let data = (data.iter())
+            .map(|d| ValueRangeOut {
+                range: &d.range,
+                major_dimension: "ROWS",
+                values: &d.values,
+            })
+            .collect();
         let body = BatchUpdateBody {
             value_input_option: "RAW",
-            data: data
-                .iter()
-                .map(|d| ValueRangeOut {
-                    range: &d.range,
-                    major_dimension: "ROWS",
-                    values: &d.values,
-                })
-                .collect(),
+            data,
         };
         let wire: BatchUpdateWire = self
-            .call("values.batchUpdate", |http| {
+            .call_with("values.batchUpdate", idempotent, |http| {
                 http.post(url.clone()).json(&body)
             })
             .await?;
         Ok(BatchUpdateResult {
             total_updated_rows: wire.total_updated_rows,
             total_updated_cells: wire.total_updated_cells,
-            updated_ranges: wire
-                .responses
-                .into_iter()
+            updated_ranges: (wire.responses.into_iter())
                 .map(|r| r.updated_range)
                 .collect(),
         })
@@ -280,34 +299,6 @@ impl SheetsClient {
 
     /// `values.append` (RAW, INSERT_ROWS) after the table found in `range`; returns where the rows
     /// landed. Not idempotent: a retry after an unknown outcome may append twice.
-    /// `batch_update` tried once past refusals: after a timeout, a reset or a 5xx the server
-    /// may have written, and a user may have typed over it since; the caller reads the sheet
-    /// to settle what happened instead of writing again blindly (`connectors::sheets::settle`).
-    pub async fn batch_update_once(
-        &self,
-        spreadsheet_id: &str,
-        data: &[ValueRange],
-    ) -> Result<(), ClientError> {
-        let url = self.url(spreadsheet_id, &["values:batchUpdate"]);
-        let body = BatchUpdateBody {
-            value_input_option: "RAW",
-            data: data
-                .iter()
-                .map(|d| ValueRangeOut {
-                    range: &d.range,
-                    major_dimension: "ROWS",
-                    values: &d.values,
-                })
-                .collect(),
-        };
-        let _: BatchUpdateWire = self
-            .call_with("values.batchUpdate", false, |http| {
-                http.post(url.clone()).json(&body)
-            })
-            .await?;
-        Ok(())
-    }
-
     pub async fn append(
         &self,
         spreadsheet_id: &str,
