@@ -4,7 +4,7 @@
 //! left to settle, and the end state must meet every invariant (see `oracle`).
 //!
 //! `.ci/run` plays [`SEEDS`] and [`REGRESSIONS`] and reports the result; while issue 9 is open
-//! (a few seeds in a hundred still fail) it does not gate on it. A failing seed prints the
+//! (under one seed in a hundred still fails) it does not gate on it. A failing seed prints the
 //! command that replays it:
 //! `LEADSYNC_CHAOS_SEED=<seed> cargo test --locked --test it chaos::replay -- --ignored --nocapture`.
 //! A longer run, outside `cargo test`'s default set:
@@ -168,7 +168,7 @@ async fn lead_traces(d: &Driver, bad: &[String]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 9 is open: about 1-2 % of seeds still fail; .ci/run reports it without gating"]
+#[ignore = "issue 9 is open: under 1 % of seeds still fail; .ci/run reports it without gating"]
 async fn seeded_histories_end_with_no_duplicate_no_reverted_edit_and_nothing_lost() {
     let seeds: Vec<u64> = REGRESSIONS.iter().copied().chain(SEEDS).collect();
     common::run_many(seeds, AT_ONCE, run_seed).await;
