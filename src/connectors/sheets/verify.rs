@@ -72,17 +72,21 @@ pub(crate) fn misses(
         // Only the row now at the written position can have taken the write: a value found
         // elsewhere may be a user's own edit, and is not ours to take back.
         let q = w.row as usize - 1;
-        let took = q > 0 && q < post.len() && !mine(q) && {
-            let hit = Hit {
-                pre,
-                post,
-                q,
-                cols,
-                index: &index,
-                sheet,
-            };
-            hit.take_back(w, index.owners[q], &mut out.restore)
+        let hit = Hit {
+            pre,
+            post,
+            q,
+            cols,
+            index: &index,
+            sheet,
         };
+        if !landed && hit.renamed_in_place(w) {
+            continue;
+        }
+        let took = q > 0
+            && q < post.len()
+            && !mine(q)
+            && hit.take_back(w, index.owners[q], &mut out.restore);
         if took && !landed {
             out.commands.push(w.index);
         }
@@ -210,6 +214,21 @@ impl Hit<'_> {
         took
     }
 
+    /// The row an id was written for, renamed by a user since the batch was read: it holds the
+    /// id at the written position and is, by its other cells (two at least, more than any other
+    /// row read shares with it), the row read there. Its new name is no sign that another row
+    /// took the id.
+    fn renamed_in_place(&self, w: &Written) -> bool {
+        let gives_id = w.cells.iter().any(|(c, _)| *c as usize - 1 == self.cols.id);
+        gives_id
+            && self.q > 0
+            && self.q < self.post.len()
+            && cell_at(self.post, self.q, self.cols.id).trim() == w.lead_id
+            && self.q < self.pre.len()
+            && self.shared(self.q) >= 2
+            && self.before() == Some(self.q)
+    }
+
     /// True when every non-empty cell of the row is in a column the batch wrote.
     fn blank_but_written(&self) -> bool {
         self.post.get(self.q).is_some_and(|row| {
@@ -217,6 +236,19 @@ impl Hit<'_> {
                 .enumerate()
                 .all(|(c, v)| v.trim().is_empty() || self.index.touched(c))
         })
+    }
+
+    /// Non-empty cells outside the id and the written columns that the row now at `q` shares
+    /// with row `p` of the first read.
+    fn shared(&self, p: usize) -> usize {
+        let (pre, post, q) = (self.pre, self.post, self.q);
+        (0..self.index.touched.len())
+            .filter(|&c| c != self.cols.id && !self.index.touched(c))
+            .filter(|&c| {
+                let v = cell_at(post, q, c).trim();
+                !v.is_empty() && cell_at(pre, p, c).trim() == v
+            })
+            .count()
     }
 
     /// The row (0-based, in `pre`) that the row now at `q` was before the write: the one with
@@ -235,17 +267,7 @@ impl Hit<'_> {
         }
         // The one pre row sharing the most non-empty cells outside the written columns (not
         // all: a user may have edited one of its cells since the first read).
-        let width = self.index.touched.len();
-        let shared = |p: usize| {
-            (0..width)
-                .filter(|&c| c != self.cols.id && !self.index.touched(c))
-                .filter(|&c| {
-                    let v = cell_at(post, q, c).trim();
-                    !v.is_empty() && cell_at(pre, p, c).trim() == v
-                })
-                .count()
-        };
-        let scores: Vec<(usize, usize)> = (1..pre.len()).map(|p| (shared(p), p)).collect();
+        let scores: Vec<(usize, usize)> = (1..pre.len()).map(|p| (self.shared(p), p)).collect();
         let best = scores.iter().map(|(n, _)| *n).max().filter(|n| *n >= 1)?;
         let mut found = scores.iter().filter(|(n, _)| *n == best);
         match (found.next(), found.next()) {

@@ -208,3 +208,43 @@ fn an_id_written_into_a_row_inserted_above_is_taken_back() {
     assert_eq!(m.commands, [0]);
     assert_eq!(m.restore[0].values, [[""]]);
 }
+
+#[test]
+fn an_id_written_into_its_own_row_renamed_meanwhile_is_a_hit() {
+    // "Ada" was read at row 2 without an id; a user renames her "Ann" before the read-back.
+    // Her phone and company tell the row: the id reached the row it was meant for (seed 1020
+    // of the chaos test took it back and dropped the lead, and the row got a second one).
+    let header: &[&str] = &["Lead ID", "Name", "Phone", "Company"];
+    let pre = grid(&[
+        header,
+        &["", "Ada", "+1-1", "Acme"],
+        &["", "Cy", "+1-2", "Acme"],
+    ]);
+    let post = grid(&[
+        header,
+        &["L9", "Ann", "+1-1", "Acme"],
+        &["", "Cy", "+1-2", "Acme"],
+    ]);
+    let w = Written {
+        index: 0,
+        row: 2,
+        lead_id: "L9".into(),
+        expect_name: Some("Ada".into()),
+        cells: vec![(1, "L9".into())],
+    };
+    let m = misses(&pre, &post, COLS, std::slice::from_ref(&w), "Leads");
+    assert!(m.commands.is_empty() && m.restore.is_empty(), "{m:?}");
+    // One cell in common is too little to tell a renamed row from another one: taken back.
+    let pre = grid(&[
+        header,
+        &["", "Ada", "+1-1", "Acme"],
+        &["", "Cy", "+1-2", "Bolt"],
+    ]);
+    let post = grid(&[
+        header,
+        &["L9", "Ann", "+1-1", "Other"],
+        &["", "Cy", "+1-2", "Bolt"],
+    ]);
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert_eq!(m.commands, [0], "{m:?}");
+}
