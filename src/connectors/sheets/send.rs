@@ -69,6 +69,9 @@ impl SheetsTracker {
         });
         let (mut sent, mut at, mut failed) = (0, 0, None);
         let mut settled = HashMap::new();
+        // The read that settled a lost answer is taken after every call made: it serves as
+        // the read-back check too, rather than reading the sheet once more.
+        let mut read_back = None;
         for chunk in chunks(sizes, MAX_BODY) {
             let cells: usize = b.writes[chunk.clone()].iter().map(|w| w.cells.len()).sum();
             match self
@@ -81,7 +84,10 @@ impl SheetsTracker {
                     if e.is_timeout_or_connection() {
                         let writes = &b.writes[chunk.clone()];
                         match self.settle_lost(shown, pre, batch, writes).await {
-                            Settled::Landed => sent = chunk.end,
+                            Settled::Landed(post, cols) => {
+                                sent = chunk.end;
+                                read_back = Some((post, cols));
+                            }
                             Settled::Decided(outcomes) => settled = outcomes,
                         }
                     }
@@ -90,9 +96,13 @@ impl SheetsTracker {
                 }
             }
         }
-        let missed = match sent {
-            0 => Vec::new(),
-            _ => self.missed_rows(ctx, pre, id_col, &b.writes[..sent]).await,
+        let missed = match (sent, read_back) {
+            (0, _) => Vec::new(),
+            (_, Some((post, cols))) => {
+                self.put_back(ctx, pre, &post, cols, &b.writes[..sent])
+                    .await
+            }
+            (_, None) => self.missed_rows(ctx, pre, id_col, &b.writes[..sent]).await,
         };
         let id_column = shown.header.column(&ctx.columns.id).unwrap_or(0);
         for (k, w) in b.writes.iter().enumerate() {

@@ -27,7 +27,7 @@ use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::group::{Group, Item, RecordItem};
 use crate::sync::inbox::lead::{Applied, apply_group};
-use crate::sync::inbox::new_row::{new_rows_wait, stale_new_rows};
+use crate::sync::inbox::new_row::{NewRows, new_rows};
 use crate::sync::observe::{
     CardChange, change_time_limit, clamp_change_time, observe_card_event, observe_event_row,
 };
@@ -292,18 +292,19 @@ impl Worker {
             .collect();
         let edited = edited_at.timestamp_millis();
         let mut conn = self.db.pool.acquire().await.map_err(|e| e.to_string())?;
-        let wait = new_rows_wait(&mut conn, &ctx.name, &items, edited, now).await;
-        if wait.map_err(|e| e.to_string())? {
-            return Ok(Parsed::Wait);
-        }
+        let sorted = new_rows(&mut conn, &ctx.name, &items, edited, now).await;
         let mut items = items;
-        if let Some(tx) = &self.reconcile {
-            let stale = stale_new_rows(&mut conn, &ctx.name, &items, edited, now).await;
-            let stale = stale.map_err(|e| e.to_string())?;
-            if !stale.is_empty() {
+        match sorted.map_err(|e| e.to_string())? {
+            NewRows::Take => {}
+            NewRows::Wait => return Ok(Parsed::Wait),
+            // Without a reconciler the event's picture is all there is: taken as it is.
+            NewRows::Stale(_) if self.reconcile.is_none() => {}
+            NewRows::Stale(stale) => {
                 tracing::info!(pair = %ctx.name, rows = stale.len(), "rows without an id in an event older than an id leadsync gave since: left to a reconciliation, which reads the sheet as it is");
                 items = drop_indexes(items, &stale);
-                let _ = tx.send(ctx.name.clone());
+                if let Some(tx) = &self.reconcile {
+                    let _ = tx.send(ctx.name.clone());
+                }
             }
         }
         log_warnings(ctx, event, warnings);

@@ -41,53 +41,33 @@ pub(crate) async fn lead_of_new_row(
     Ok((elsewhere.len() == 1).then(|| elsewhere.remove(0)))
 }
 
-/// A row without an id that is not the row of a lead leadsync just made waits while an id
-/// leadsync gave some row is still on its way: rows move, so it may be that very row, read
-/// before its id landed. Once the id lands, the row is recognised (or is a new lead).
-pub(crate) async fn new_rows_wait(
-    conn: &mut SqliteConnection,
-    pair: &str,
-    items: &[(String, Item)],
-    edited: i64,
-    now: i64,
-) -> Result<bool, StoreError> {
-    let since = now - NEW_ROW_WINDOW_MS;
-    for (key, item) in items {
-        let Some(row) = key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()) else {
-            continue;
-        };
-        let Item::Row(shown) = item else {
-            continue;
-        };
-        if lead_of_new_row(&mut *conn, pair, row, (since, edited), &shown.fields)
-            .await?
-            .is_some()
-        {
-            continue;
-        }
-        return lead_state::ids_on_their_way(&mut *conn, pair).await;
-    }
-    Ok(false)
+/// What an event's rows without an id that are no lead leadsync just made call for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NewRows {
+    /// Made leads (if any), as the event shows them.
+    Take,
+    /// Wait while an id leadsync gave some row is still on its way: rows move, so a row may be
+    /// that very row, read before its id landed. Once the id lands, the row is recognised (or
+    /// is a new lead).
+    Wait,
+    /// These (by index in `items`) are shown as they were before an id leadsync gave some row
+    /// of the pair landed: the event's picture of which rows lack an id is older than that id,
+    /// and rows move, so the row may be one that has its id by now. Made a lead from that
+    /// picture it could get a second id and a second card; a reconciliation reads the sheet as
+    /// it is instead.
+    Stale(Vec<usize>),
 }
 
-/// The rows without an id (by index in `items`) that an event shows as they were before an id
-/// leadsync gave some row of the pair landed, and that are no lead leadsync just made: the
-/// event's picture of which rows lack an id is older than that id, and rows move, so the row
-/// may be one that has its id by now. Made a lead from that picture it could get a second id
-/// and a second card; a reconciliation reads the sheet as it is instead.
-pub(crate) async fn stale_new_rows(
+/// Sorts an event's rows without an id (each recognised once, with `lead_of_new_row`).
+pub(crate) async fn new_rows(
     conn: &mut SqliteConnection,
     pair: &str,
     items: &[(String, Item)],
     edited: i64,
     now: i64,
-) -> Result<Vec<usize>, StoreError> {
-    let landed = crate::store::id_landing::last_id_landing(&mut *conn, pair).await?;
-    if landed.is_none_or(|at| at <= edited) {
-        return Ok(Vec::new());
-    }
+) -> Result<NewRows, StoreError> {
     let since = now - NEW_ROW_WINDOW_MS;
-    let mut stale = Vec::new();
+    let mut unknown = Vec::new();
     for (i, (key, item)) in items.iter().enumerate() {
         let (Some(row), Item::Row(shown)) = (
             key.strip_prefix("row:").and_then(|r| r.parse::<i64>().ok()),
@@ -97,8 +77,18 @@ pub(crate) async fn stale_new_rows(
         };
         let known = lead_of_new_row(&mut *conn, pair, row, (since, edited), &shown.fields).await?;
         if known.is_none() {
-            stale.push(i);
+            unknown.push(i);
         }
     }
-    Ok(stale)
+    if unknown.is_empty() {
+        return Ok(NewRows::Take);
+    }
+    if lead_state::ids_on_their_way(&mut *conn, pair).await? {
+        return Ok(NewRows::Wait);
+    }
+    let landed = crate::store::id_landing::last_id_landing(&mut *conn, pair).await?;
+    Ok(match landed {
+        Some(at) if at > edited => NewRows::Stale(unknown),
+        _ => NewRows::Take,
+    })
 }

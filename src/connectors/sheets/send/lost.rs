@@ -79,7 +79,7 @@ impl SheetsTracker {
             Err(e) => return Settled::all(writes, |_| Outcome::failed(&e)),
         };
         if batch_landed(pre, &post, cols, writes) {
-            return Settled::Landed;
+            return Settled::Landed(post, cols);
         }
         let header = &shown.header;
         let decided = writes
@@ -103,8 +103,8 @@ impl SheetsTracker {
 
 /// What a read showed of a `batchUpdate` whose answer was lost.
 pub(super) enum Settled {
-    /// It landed: its writes are checked with the others.
-    Landed,
+    /// It landed: its writes are checked with the others, against this read.
+    Landed(Vec<Vec<String>>, Columns),
     /// It did not: each write's outcome, by its index in the batch.
     Decided(HashMap<usize, Outcome>),
 }

@@ -38,6 +38,12 @@ async fn a_write_whose_answer_is_lost_after_it_landed_is_settled_by_a_read_not_s
         "repeating the write could undo what a user typed after it landed"
     );
     assert_eq!(b.cell(2, 7), "for ada");
+    let path = format!("/v4/spreadsheets/{SS}/values/");
+    assert_eq!(
+        b.google.gate().calls().count("GET", &path),
+        2,
+        "the read that settled the answer is the read-back check too"
+    );
 }
 
 #[tokio::test]

@@ -259,37 +259,36 @@ impl TrelloClient {
     }
 
     /// Sends only the fields set in `update`; answers the card as it now is.
-    pub async fn update_card(
-        &self,
-        card_id: &str,
-        update: &CardUpdate,
-    ) -> Result<Card, ClientError> {
-        let url = self.url(&format!("/cards/{}", id_segment("update_card", card_id)?));
-        let body = serde_json::to_value(update).map_err(|e| ClientError::Config(e.to_string()))?;
-        let w: WireCard = self
-            .write("update_card", reqwest::Method::PUT, url, &body)
-            .await?;
-        Ok(w.into())
+    pub async fn update_card(&self, id: &str, update: &CardUpdate) -> Result<Card, ClientError> {
+        self.update_card_with(id, update, true).await
     }
 
-    /// `update_card` tried once past refusals (429s): after a timeout, a reset or a 5xx Trello
-    /// may have written, and a user may have edited the card since, so the caller reads the
-    /// card again before deciding what to send rather than repeating this body blindly.
-    pub async fn update_card_once(
+    /// `update_card` tried once past 429s: after a lost answer Trello may have written and a
+    /// user edited since, so the caller reads the card again rather than repeat this body.
+    pub async fn update_card_once(&self, id: &str, u: &CardUpdate) -> Result<Card, ClientError> {
+        self.update_card_with(id, u, false).await
+    }
+
+    async fn update_card_with(
         &self,
         card_id: &str,
         update: &CardUpdate,
+        retry_lost: bool,
     ) -> Result<Card, ClientError> {
         let url = self.url(&format!("/cards/{}", id_segment("update_card", card_id)?));
         let body = serde_json::to_value(update).map_err(|e| ClientError::Config(e.to_string()))?;
-        let w: WireCard = self
-            .api
-            .send_json_not_idempotent("update_card", |c| {
-                c.request(reqwest::Method::PUT, &url)
-                    .header(AUTHORIZATION, self.auth.clone())
-                    .json(&body)
-            })
-            .await?;
+        let put = |c: &reqwest::Client| {
+            c.put(&url)
+                .header(AUTHORIZATION, self.auth.clone())
+                .json(&body)
+        };
+        let w: WireCard = if retry_lost {
+            self.api.send_json("update_card", put).await?
+        } else {
+            self.api
+                .send_json_not_idempotent("update_card", put)
+                .await?
+        };
         Ok(w.into())
     }
 
