@@ -92,6 +92,42 @@ fn page_sql(filter: &ActivityFilter, before: Option<Cursor>) -> (String, Vec<Str
     (sql, binds)
 }
 
+/// The entry numbered `id` (the console's conflict actions name one by it).
+pub async fn entry(
+    exec: impl SqliteExecutor<'_>,
+    id: i64,
+) -> Result<Option<PageEntry>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, at, pair, lead_id, card_id, field, decision, detail FROM activity WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(exec)
+    .await?;
+    row.map(entry_of).transpose()
+}
+
+fn entry_of(row: Row) -> Result<PageEntry, StoreError> {
+    let detail = match row.detail.as_deref() {
+        Some(text) => serde_json::from_str(text).map_err(|source| StoreError::BadJson {
+            table: "activity",
+            column: "detail",
+            source,
+        })?,
+        None => serde_json::Value::Null,
+    };
+    Ok(PageEntry {
+        id: row.id,
+        at_ms: row.at,
+        at: rfc3339(row.at),
+        pair: row.pair,
+        lead_id: row.lead_id,
+        card_id: row.card_id,
+        field: row.field,
+        decision: row.decision,
+        detail,
+    })
+}
+
 /// Up to `limit` entries matching `filter`, older than `before` when given, newest first; the
 /// cursor of the next page when there may be one.
 pub async fn page(
@@ -115,25 +151,7 @@ pub async fn page(
     let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows.into_iter().take(usize::try_from(limit).unwrap_or(0)) {
-        let detail = match row.detail.as_deref() {
-            Some(text) => serde_json::from_str(text).map_err(|source| StoreError::BadJson {
-                table: "activity",
-                column: "detail",
-                source,
-            })?,
-            None => serde_json::Value::Null,
-        };
-        entries.push(PageEntry {
-            id: row.id,
-            at_ms: row.at,
-            at: rfc3339(row.at),
-            pair: row.pair,
-            lead_id: row.lead_id,
-            card_id: row.card_id,
-            field: row.field,
-            decision: row.decision,
-            detail,
-        });
+        entries.push(entry_of(row)?);
     }
     let next = more
         .then(|| {

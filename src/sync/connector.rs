@@ -69,6 +69,12 @@ pub trait TrackerConnector: Send + Sync {
         None
     }
 
+    /// The tracker's API budget that `pair`'s calls spend, one entry per limit they pass
+    /// (the console's overview shows it). Empty: no limit is kept.
+    fn budget(&self, _pair: &PairSettings) -> Vec<Budget> {
+        Vec::new()
+    }
+
     /// The change feed the engine runs as a task, for a tracker whose notifications only say
     /// that something changed; `pairs` are the pairs of this kind (never empty). `None`: the
     /// tracker's changes reach the inbox by its webhooks alone.
@@ -79,6 +85,14 @@ pub trait TrackerConnector: Send + Sync {
     ) -> Option<Box<dyn ChangeFeed>> {
         None
     }
+}
+
+/// One API limit a tracker's calls pass: what it counts (`"per user"`, `"per base appX"` …)
+/// and its budget and use.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub scope: String,
+    pub stats: crate::clients::http::LimiterStats,
 }
 
 /// A tracker's change feed: pulls what changed into the inbox until `shutdown`.

@@ -60,6 +60,26 @@ impl EngineHandle {
             .unwrap_or_default()
     }
 
+    /// The API budgets of `pair`'s tracker (its connector's limits); empty without a
+    /// reconciler or for a pair the engine does not run.
+    pub fn tracker_budget(&self, pair: &str) -> Vec<crate::sync::connector::Budget> {
+        let Some(r) = self.reconciler.as_ref() else {
+            return Vec::new();
+        };
+        let Some(ctx) = r.context(pair) else {
+            return Vec::new();
+        };
+        r.trackers()
+            .of(&ctx)
+            .map(|t| t.budget(&ctx.settings))
+            .unwrap_or_default()
+    }
+
+    /// A pair as the engine runs it; `None` without a reconciler or for an unknown pair.
+    pub fn pair_context(&self, pair: &str) -> Option<Arc<crate::sync::context::PairContext>> {
+        self.reconciler.as_ref()?.context(pair)
+    }
+
     /// The pairs the engine runs, by name.
     pub fn pair_names(&self) -> Vec<String> {
         self.reconciler

@@ -6,7 +6,8 @@
 //! `observe` (what a side holds, as the merge's observations) and `connector` (the trait every
 //! lead tracker's connector implements; the connectors live in `crate::connectors`, above the
 //! engine). `resolve` builds the contexts at start-up, `engine` runs the stages and `handle` is
-//! what the HTTP side sees of it. A stage imports only what is below it: merge ← plan ← inbox,
+//! what the HTTP side sees of it; `operator` decides an operator's edit from the console
+//! (through `plan`, like a user's). A stage imports only what is below it: merge ← plan ← inbox,
 //! outbox, reconcile ← engine.
 
 pub mod connector;
@@ -17,6 +18,7 @@ pub mod inbox;
 pub mod mapping;
 pub mod merge;
 pub mod observe;
+pub mod operator;
 pub mod outbox;
 pub mod plan;
 pub mod reconcile;

@@ -7,8 +7,8 @@ use secrecy::ExposeSecret;
 use crate::e2e::world;
 use crate::helpers::spawn_app;
 
-/// Every data route behind the console's pages (overview, activity, actions).
-const DATA_ROUTES: [(&str, &str); 9] = [
+/// Every data route behind the console's pages (overview, activity, lead, actions).
+const DATA_ROUTES: [(&str, &str); 12] = [
     ("GET", "/admin/ui/overview"),
     ("GET", "/admin/ui/activity?pair=default"),
     ("GET", "/admin/ui/lead?pair=default&lead=L1"),
@@ -18,6 +18,9 @@ const DATA_ROUTES: [(&str, &str); 9] = [
     ("POST", "/admin/ui/reconcile?pair=default"),
     ("POST", "/admin/ui/dead-letters/requeue?pair=default"),
     ("POST", "/admin/ui/lead/resync?pair=default&lead=L1"),
+    ("POST", "/admin/ui/conflict/apply?id=1"),
+    ("GET", "/admin/ui/webhooks"),
+    ("POST", "/admin/ui/webhooks/register"),
 ];
 
 async fn call(w: &World, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
@@ -50,14 +53,14 @@ async fn every_data_route_refuses_a_missing_or_wrong_token_and_shows_nothing() {
         }
     }
     // The same routes with the token do answer, so the refusals above are the token's doing.
-    for (method, path) in &DATA_ROUTES[..6] {
+    for (method, path) in DATA_ROUTES[..6].iter().chain(&DATA_ROUTES[10..11]) {
         let (status, body) = call(&w, method, path, Some(&right)).await;
         assert_eq!(status, 200, "{method} {path}: {body}");
     }
     let (_, overview) = call(&w, "GET", "/admin/ui/overview", Some(&right)).await;
     assert!(overview.contains("data-pair=\"default\""), "{overview}");
     assert!(
-        overview.contains("Trello API budget: per token"),
+        overview.contains(r#"Trello API budget: <span class="budget" data-scope="per token">"#),
         "{overview}"
     );
 }

@@ -1,11 +1,13 @@
 //! The console in a real headless Chromium against the daemon and its sandbox emulators: log in
-//! and watch the sync, a dry-run reconcile confirmed, a dead letter requeued.
+//! and watch the sync, a dry-run reconcile confirmed, a dead letter requeued, a conflict's
+//! losing value applied, webhooks registered.
 
 use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::demo::world::{SHEET, World};
 use leadsync::sandbox::common::Faults;
 use secrecy::ExposeSecret;
 
+use crate::console_actions::{admin, both_hold, conflict_world};
 use crate::console_support::{Browser, SHOWS};
 use crate::e2e::{NAME, P, SETTLE, add_lead, marker, pool, world};
 use crate::helpers::eventually;
@@ -198,5 +200,64 @@ async fn a_leads_page_shows_its_link_fields_and_dead_letter_and_resyncs_it() {
     b.click("#resync-lead").await;
     b.wait_text("#resynced", "1 dead letter(s) of").await;
     renamed_in_the_sheet(&w).await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_is_opened_and_its_losing_value_applied_to_both_systems() {
+    let (w, lead_id, card_id, _) = conflict_world().await;
+    let b = Browser::start(1100, 720).await;
+    b.log_in(&w.base_url(), token(&w)).await;
+    b.click("[data-tab=activity]").await;
+    b.type_into("#filters [name=decision]", "conflict").await;
+    b.click("#filters button[type=submit]").await;
+    let shown = b.wait_text("#activity-table", "Ada from the sheet").await;
+    assert!(shown.contains("trello: Ada from Trello"), "{shown}");
+    assert!(shown.contains("winner"), "{shown}");
+    b.click("#activity-table .apply-losing").await;
+    b.wait_text("#applied", "set to the losing value").await;
+    both_hold(&w, &card_id, "Ada from the sheet").await;
+    // The lead's page: the value agreed now, and the operator's edit in its history.
+    b.click(&format!(
+        "#activity button[data-show=lead][data-get$='lead={lead_id}']"
+    ))
+    .await;
+    b.wait_text("#lead-fields", "Ada from the sheet").await;
+    b.wait_text("#lead", "operator_edit").await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_registered_and_checked_from_the_actions_page() {
+    let w = world().await;
+    let id = w.trello.webhooks()[0].id.clone();
+    let (status, _) = admin(
+        &w,
+        reqwest::Method::DELETE,
+        &format!("/admin/webhooks/{id}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let b = Browser::start(1100, 720).await;
+    b.log_in(&w.base_url(), token(&w)).await;
+    b.wait_text("[data-pair=default]", "Trello: none registered")
+        .await;
+    b.click("[data-tab=actions]").await;
+    b.click("#register-webhooks").await;
+    b.wait_text("#webhooks-title", "Registered: 1 webhook(s)")
+        .await;
+    let shown = b
+        .wait_text("#webhooks [data-system=trello]", "active")
+        .await;
+    assert!(!shown.contains("inactive"), "{shown}");
+    let hooks = w.trello.webhooks();
+    assert_eq!(hooks.len(), 1, "registered in Trello");
+    b.wait_text("#webhooks", &hooks[0].id).await;
+    b.click("#check-webhooks").await;
+    b.wait_text("#webhooks-title", "Webhooks now: 1 webhook(s)")
+        .await;
+    b.click("[data-tab=overview]").await;
+    b.wait_text("[data-pair=default]", "Trello: 1 registered")
+        .await;
     b.stop().await;
 }

@@ -16,6 +16,7 @@ mod check_airtable;
 mod cli;
 mod cli_config;
 mod console;
+mod console_actions;
 mod console_browser;
 mod console_support;
 mod crash;

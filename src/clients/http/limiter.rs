@@ -38,6 +38,8 @@ pub struct LimiterStats {
     pub max: u32,
     pub per: Duration,
     pub granted: u64,
+    /// Grants within the last `per`: the budget in use now (of `max`).
+    pub in_window: u32,
     /// Grants the caller had to wait for (paced, window full or paused).
     pub delayed: u64,
     /// Whether a server's `Retry-After`/remaining-quota signal is holding grants right now.
@@ -181,15 +183,18 @@ impl RateLimiter {
     }
 
     pub fn stats(&self) -> LimiterStats {
-        let (max, per, paused) = {
+        let (max, per, paused, in_window) = {
             let w = self.lock();
-            let paused = w.paused_until.is_some_and(|p| p > Instant::now());
-            (w.max, w.per, paused)
+            let now = Instant::now();
+            let paused = w.paused_until.is_some_and(|p| p > now);
+            let recent = w.granted.iter().filter(|t| now.duration_since(**t) < w.per);
+            (w.max, w.per, paused, recent.count())
         };
         LimiterStats {
             max,
             per,
             granted: self.counters.granted.load(Ordering::Relaxed),
+            in_window: u32::try_from(in_window).unwrap_or(u32::MAX),
             delayed: self.counters.delayed.load(Ordering::Relaxed),
             paused,
         }

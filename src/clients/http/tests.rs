@@ -145,4 +145,9 @@ async fn a_low_remaining_quota_header_pauses_only_its_own_limiter() {
     assert!(stats[0].paused, "no token quota left: {:?}", stats[0]);
     assert!(!stats[1].paused, "250 of 300 left: {:?}", stats[1]);
     assert_eq!((stats[0].granted, stats[1].granted), (1, 1));
+    assert_eq!(
+        (stats[0].in_window, stats[1].in_window),
+        (1, 1),
+        "in use now"
+    );
 }

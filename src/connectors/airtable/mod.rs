@@ -22,7 +22,7 @@ use crate::connectors::airtable::client::{AirtableClient, Table};
 use crate::model::TrackerKind;
 use crate::store::pairs::NewPair;
 use crate::store::{Db, StoreError};
-use crate::sync::connector::{BoxFuture, ChangeFeed, Claimed, Outcome, TrackerConnector};
+use crate::sync::connector::{BoxFuture, Budget, ChangeFeed, Claimed, Outcome, TrackerConnector};
 use crate::sync::context::PairContext;
 
 /// The Airtable connector: every Airtable pair's table through one client.
@@ -95,6 +95,18 @@ impl TrackerConnector for AirtableTracker {
 
     fn stored(&self, pair: &PairSettings) -> NewPair {
         Self::stored_of(pair)
+    }
+
+    /// Airtable counts calls per token (all bases) and per base.
+    fn budget(&self, pair: &PairSettings) -> Vec<Budget> {
+        let (base, _) = base_and_table(pair);
+        let scopes = ["per token".to_owned(), format!("per base {base}")];
+        let stats = self.client.limiter_stats(base).unwrap_or_default();
+        scopes
+            .into_iter()
+            .zip(stats)
+            .map(|(scope, stats)| Budget { scope, stats })
+            .collect()
     }
 
     /// The field names of the pair's table: what a sheet's header row is to a Sheets pair.

@@ -20,7 +20,7 @@ use crate::connectors::sheets::client::a1::quote_sheet;
 use crate::model::TrackerKind;
 use crate::store::pairs::NewPair;
 use crate::store::{Db, StoreError};
-use crate::sync::connector::{BoxFuture, Claimed, Outcome, TrackerConnector};
+use crate::sync::connector::{BoxFuture, Budget, Claimed, Outcome, TrackerConnector};
 use crate::sync::context::PairContext;
 
 /// Commands one sheet batch takes: its id and card-URL writes are a cell each, so a first sync
@@ -60,6 +60,19 @@ impl TrackerConnector for SheetsTracker {
 
     fn stored(&self, pair: &PairSettings) -> NewPair {
         Self::stored_of(pair)
+    }
+
+    /// Google counts a service account's calls per user (one limiter for reads and writes).
+    fn budget(&self, _pair: &PairSettings) -> Vec<Budget> {
+        let scopes = ["per user"];
+        scopes
+            .into_iter()
+            .zip(self.client.limiter_stats())
+            .map(|(scope, stats)| Budget {
+                scope: scope.to_owned(),
+                stats,
+            })
+            .collect()
     }
 
     fn column_names<'a>(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ApiError;
-use crate::admin::{self, AdminError};
+use crate::admin::{self, AdminError, WebhookView};
 use crate::connectors::airtable::client::AirtableClient;
 use crate::connectors::trello::client::TrelloClient;
 use crate::connectors::trello::client::build::trello_client;
@@ -33,20 +33,28 @@ fn airtable(state: &AppState) -> Result<Option<AirtableClient>, ApiError> {
     Ok(admin::airtable_client_if_needed(&state.settings)?)
 }
 
-pub async fn register_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let (client, airtable) = (trello(&state)?, airtable(&state)?);
+/// Registers every pair's webhooks (`POST /admin/webhooks` and the console's button alike).
+pub async fn register_all(state: &AppState) -> Result<Vec<WebhookView>, ApiError> {
+    let (client, airtable) = (trello(state)?, airtable(state)?);
     let result =
         admin::register_webhooks(&state.settings, &state.db, &client, airtable.as_ref()).await;
     // Refresh even after a partial failure: the webhooks stored before it are live in Trello.
-    refresh_callbacks(&state).await?;
-    Ok(Json(json!({ "webhooks": result? })))
+    refresh_callbacks(state).await?;
+    Ok(result?)
+}
+
+/// The webhooks as the systems report them now (`GET /admin/webhooks` and the console).
+pub async fn list_all(state: &AppState) -> Result<Vec<WebhookView>, ApiError> {
+    let (client, airtable) = (trello(state)?, airtable(state)?);
+    Ok(admin::list_webhooks(&state.settings, &state.db, &client, airtable.as_ref()).await?)
+}
+
+pub async fn register_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "webhooks": register_all(&state).await? })))
 }
 
 pub async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let (client, airtable) = (trello(&state)?, airtable(&state)?);
-    let hooks =
-        admin::list_webhooks(&state.settings, &state.db, &client, airtable.as_ref()).await?;
-    Ok(Json(json!({ "webhooks": hooks })))
+    Ok(Json(json!({ "webhooks": list_all(&state).await? })))
 }
 
 pub async fn delete_webhook(

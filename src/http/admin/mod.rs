@@ -8,6 +8,8 @@
 
 mod handlers;
 
+pub use handlers::{list_all as list_webhooks, register_all as register_webhooks};
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -1,5 +1,6 @@
-//! The actions fragment and its simple actions: per pair, a reconcile preview (see
-//! `reconcile.rs`), requeueing its dead letters, and its Apps Script with a copy button.
+//! The actions fragment and its simple actions: registering and checking every pair's webhooks
+//! (`webhooks.rs`); per pair, a reconcile preview (see `reconcile.rs`), requeueing its dead
+//! letters, and its Apps Script with a copy button.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -20,6 +21,13 @@ pub struct PairQuery {
 pub async fn fragment(State(state): State<AppState>) -> Result<Response, ApiError> {
     let statuses = pair_statuses(&state.db.pool).await?;
     Ok(send_fragment(html! {
+        div.row {
+            button #register-webhooks type="button" data-target="#action-result"
+                data-post="/admin/ui/webhooks/register" { "Register webhooks" }
+            button.secondary #check-webhooks type="button" data-target="#action-result"
+                data-get="/admin/ui/webhooks" { "Check webhooks" }
+            span.hint { "every pair's Trello board and Airtable table, as POST /admin/webhooks" }
+        }
         div.cards {
             @for pair in &state.settings.pairs {
                 @let dead = statuses.iter().find(|s| s.name == pair.name).map_or(0, |s| s.dead_letters);

@@ -1,5 +1,6 @@
 //! The activity fragment: the log newest first, filtered by pair, lead, field and decision,
-//! paged by cursor; a conflict shows each side's value and change time and the winner.
+//! paged by cursor; a conflict shows each side's value and change time and the winner, and
+//! offers to apply the losing value (`conflict.rs`).
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -8,6 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::conflict::{is_cut, losing_value};
 use super::{percent, send_fragment};
 use crate::http::AppState;
 use crate::http::admin::ApiError;
@@ -100,7 +102,7 @@ fn row(e: &PageEntry) -> Markup {
             td { (e.field.as_deref().unwrap_or("")) }
             td { (e.decision) }
             td {
-                @if e.decision == "conflict" { (conflict(&e.detail)) }
+                @if e.decision == "conflict" { (conflict(e.id, &e.detail)) }
                 @else if let Some(v) = e.detail.get("value").and_then(Value::as_str) { "value: " (v) }
                 @else if let Some(err) = e.detail.get("error").and_then(Value::as_str) { span.bad { (err) } }
             }
@@ -109,8 +111,9 @@ fn row(e: &PageEntry) -> Markup {
 }
 
 /// Both sides of a conflict: `<side>_value` and `<side>_changed_at` for each side, named as
-/// the pair names them (sheet, airtable, trello), the winner in bold.
-fn conflict(detail: &Value) -> Markup {
+/// the pair names them (sheet, airtable, trello), the winner in bold; and the button that
+/// applies the losing value (entry `id`) when the entry kept it whole.
+fn conflict(id: i64, detail: &Value) -> Markup {
     let winner = detail.get("winner").and_then(Value::as_str).unwrap_or("");
     let sides: Vec<&str> = detail
         .as_object()
@@ -137,6 +140,13 @@ fn conflict(detail: &Value) -> Markup {
                 }
             }
         }
+        @if let Some((_, value)) = losing_value(detail).filter(|(_, v)| !is_cut(v)) {
+            button.apply-losing type="button" data-target="#activity-result"
+                data-post=(format!("/admin/ui/conflict/apply?id={id}"))
+                title=(format!("Write \u{201c}{value}\u{201d} to both systems, as your edit")) {
+                "Apply the losing value"
+            }
+        }
     }
 }
 
@@ -153,7 +163,7 @@ mod tests {
             "sheet_changed_at": "2025-11-21T10:15:02.123Z", "trello_changed_at": "2025-11-21T10:16:00.000Z",
             "sheet_value_hash": "h1", "trello_value_hash": "h2"
         });
-        let html = conflict(&detail).into_string();
+        let html = conflict(7, &detail).into_string();
         assert!(
             html.contains("sheet: Ada &lt;L&gt; (changed 2025-11-21T10:15:02.123Z)"),
             "{html}"
@@ -162,6 +172,10 @@ mod tests {
             html.contains(
                 r#"<li class="winner">trello: Ada K (changed 2025-11-21T10:16:00.000Z) — winner"#
             ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"data-post="/admin/ui/conflict/apply?id=7""#),
             "{html}"
         );
     }

@@ -12,10 +12,12 @@
 mod actions;
 mod activity;
 mod chart;
+mod conflict;
 mod lead;
 mod overview;
 mod page;
 mod reconcile;
+mod webhooks;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -34,6 +36,9 @@ pub fn router(state: &AppState) -> Option<Router<AppState>> {
         .route("/admin/ui/actions", get(actions::fragment))
         .route("/admin/ui/lead", get(lead::fragment))
         .route("/admin/ui/lead/resync", post(lead::resync))
+        .route("/admin/ui/conflict/apply", post(conflict::apply_losing))
+        .route("/admin/ui/webhooks", get(webhooks::list))
+        .route("/admin/ui/webhooks/register", post(webhooks::register))
         .route("/admin/ui/apps-script", get(actions::apps_script))
         .route("/admin/ui/dead-letters/requeue", post(actions::requeue))
         .route("/admin/ui/reconcile/preview", post(reconcile::preview))

@@ -1,5 +1,6 @@
-//! The overview fragment: one card per pair with its systems, webhooks, queues, dead letters,
-//! drain estimate, last reconcile and last error (the numbers `/admin/status` computes).
+//! The overview fragment: the Trello API budget, and one card per pair with its systems, its
+//! tracker's API budget, webhooks, queues, dead letters, drain estimate, last reconcile and last
+//! error (the numbers `/admin/status` computes).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -14,6 +15,7 @@ use crate::model::TrackerKind;
 use crate::store::activity::rfc3339;
 use crate::store::status::{PairStatus, pair_statuses};
 use crate::store::{now_ms, throughput, tracker_webhooks, webhooks};
+use crate::sync::connector::Budget;
 
 /// An Airtable webhook this close to expiry is shown as a problem (the daemon refreshes them
 /// two days ahead, so one this close means refreshing failed).
@@ -39,7 +41,7 @@ async fn markup(state: &AppState) -> Result<Markup, ApiError> {
             "Engine: " @if engine { span.ok { "running" } } @else { span.bad { "not running" } }
             " · refreshed " (rfc3339(now))
         }
-        @if let Some(engine) = &state.engine { (budget(&engine.trello_budget())) }
+        @if let Some(engine) = &state.engine { (trello_budget(engine.trello_budget())) }
         (super::chart::throughput(&hour))
         div.cards {
             @for status in &statuses {
@@ -52,7 +54,8 @@ async fn markup(state: &AppState) -> Result<Markup, ApiError> {
                     tracker: tracker_hooks.iter().filter(|w| w.pair == status.name)
                         .map(|w| (w.expires_at, w.last_error.clone())).collect(),
                 };
-                (pair_card(status, settings, &hooks, now))
+                @let budgets = state.engine.as_ref().map(|e| e.tracker_budget(&status.name)).unwrap_or_default();
+                (pair_card(status, settings, &hooks, &budgets, now))
             }
         }
         @if statuses.is_empty() { p { "No pair is stored yet: the daemon records its pairs when it starts." } }
@@ -79,6 +82,15 @@ fn systems(settings: Option<&PairSettings>) -> (String, String) {
     (tracker, format!("board {}", p.board_id))
 }
 
+/// The tracker's API as the overview names it.
+fn tracker_system(settings: Option<&PairSettings>) -> &'static str {
+    match settings.map(|p| p.tracker) {
+        Some(TrackerKind::Sheets) => "Google Sheets",
+        Some(TrackerKind::Airtable) => "Airtable",
+        None => "Tracker",
+    }
+}
+
 fn webhook_health(hooks: &Hooks, tracker: Option<TrackerKind>, now: i64) -> Markup {
     html! {
         @if hooks.trello == 0 { span.bad { "Trello: none registered" } }
@@ -97,7 +109,13 @@ fn webhook_health(hooks: &Hooks, tracker: Option<TrackerKind>, now: i64) -> Mark
     }
 }
 
-fn pair_card(s: &PairStatus, settings: Option<&PairSettings>, hooks: &Hooks, now: i64) -> Markup {
+fn pair_card(
+    s: &PairStatus,
+    settings: Option<&PairSettings>,
+    hooks: &Hooks,
+    budgets: &[Budget],
+    now: i64,
+) -> Markup {
     let eta = match s.drain_eta_secs {
         Some(0) => "drained".to_owned(),
         Some(secs) => format!("about {secs} s"),
@@ -111,6 +129,9 @@ fn pair_card(s: &PairStatus, settings: Option<&PairSettings>, hooks: &Hooks, now
                 dt { "Tracker" } dd { (tracker) }
                 dt { "Trello" } dd { (board) }
                 dt { "Webhooks" } dd { (webhook_health(hooks, settings.map(|p| p.tracker), now)) }
+                @if !budgets.is_empty() {
+                    dt { (tracker_system(settings)) " API budget" } dd.tracker-budget { (budget(budgets)) }
+                }
                 dt { "Links" } dd.links { (s.links) }
                 dt { "Inbox" } dd { (s.inbox_depth) " waiting" }
                 dt { "Outbox" } dd { (s.outbox_depth) " waiting · " (s.drained_last_minute) " sent last minute" }
@@ -130,21 +151,35 @@ fn pair_card(s: &PairStatus, settings: Option<&PairSettings>, hooks: &Hooks, now
     }
 }
 
-/// The Trello API budget: each limiter's allowance, the calls made through it since start and
-/// how many had to wait for a slot (a budget in steady use shows waits growing).
-fn budget(limiters: &[LimiterStats]) -> Markup {
-    const SCOPES: [&str; 2] = ["token", "key"];
+/// The Trello API budget, per token and per key (the engine's Trello client serves every pair).
+fn trello_budget(limiters: Vec<LimiterStats>) -> Markup {
+    let budgets: Vec<Budget> = ["per token", "per key"]
+        .into_iter()
+        .zip(limiters)
+        .map(|(scope, stats)| Budget {
+            scope: scope.to_owned(),
+            stats,
+        })
+        .collect();
     html! {
-        @if !limiters.is_empty() {
-            p #budget.muted {
-                "Trello API budget: "
-                @for (i, l) in limiters.iter().enumerate() {
-                    @if i > 0 { "; " }
-                    "per " (SCOPES.get(i).copied().unwrap_or("limit")) " " (l.max) " per "
-                    (l.per.as_secs()) " s, " (l.granted) " calls since start, "
-                    (l.delayed) " waited for the budget"
-                    @if l.paused { span.bad { " (paused by Trello now)" } }
-                }
+        @if !budgets.is_empty() {
+            p #budget.muted { "Trello API budget: " (budget(&budgets)) }
+        }
+    }
+}
+
+/// Each limit's allowance and the calls within its current window (the budget in use now),
+/// the calls made through it since start and how many had to wait for a slot (a budget in
+/// steady use shows waits growing).
+fn budget(budgets: &[Budget]) -> Markup {
+    html! {
+        @for (i, b) in budgets.iter().enumerate() {
+            @let l = &b.stats;
+            @if i > 0 { "; " }
+            span.budget data-scope=(b.scope) {
+                (b.scope) ": " (l.in_window) " of " (l.max) " per " (l.per.as_secs()) " s in use, "
+                (l.granted) " calls since start, " (l.delayed) " waited for the budget"
+                @if l.paused { span.bad { " (paused by the API now)" } }
             }
         }
     }

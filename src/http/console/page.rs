@@ -62,6 +62,7 @@ pub async fn shell() -> impl IntoResponse {
                             input name="decision" placeholder="decision";
                             button type="submit" { "Filter" }
                         }
+                        div #activity-result {}
                         div #activity {}
                     }
                     section data-view="lead" hidden {

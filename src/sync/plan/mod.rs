@@ -2,12 +2,15 @@
 //! reconciler both call it, and it is tested without I/O. Its `commands` are what the outbox
 //! dispatcher later sends; `apply` commits a plan in the caller's transaction (the stage's only
 //! I/O, kept apart from the pure planning) and `log` says what it decided, with the sides named
-//! by `names`.
+//! by `names`; `operator` plans an operator's edit from the console the same way.
 
 pub mod apply;
 pub mod commands;
 pub mod log;
 pub mod names;
+mod operator;
+
+pub use operator::plan_operator_edit;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{Field, LeadId, Side};
 use crate::sync::context::PairContext;
 use crate::sync::mapping::compose_description;
-use crate::sync::merge::{Decision, DecisionKind, LeadObservation, LeadState, merge_lead};
+use crate::sync::merge::{Decision, DecisionKind, LeadObservation, LeadState, Write, merge_lead};
 use crate::sync::plan::commands::Command;
 
 /// What the planner needs of a lead's link.
@@ -55,6 +58,18 @@ pub fn plan_lead(
 ) -> LeadPlan {
     let mut decisions = merge_lead(state, sheet, trello, ctx.rules(), now);
     overwrite_in_flight(state, link, &mut decisions);
+    commands_of(ctx, link, state, sheet, decisions)
+}
+
+/// The decisions' writes as commands: one card update (or one create), one custom-field write
+/// and one row write at most.
+pub(super) fn commands_of(
+    ctx: &PairContext,
+    link: &LinkView,
+    state: &LeadState,
+    sheet: &LeadObservation,
+    decisions: Vec<Decision>,
+) -> LeadPlan {
     let mut to_trello: BTreeMap<Field, String> = BTreeMap::new();
     let mut to_sheet: BTreeMap<Field, String> = BTreeMap::new();
     for d in &decisions {
@@ -93,7 +108,7 @@ pub fn plan_lead(
 /// A new agreed value is written again to a side that still has a write of that field on its
 /// way: it was decided earlier, may carry the value this one replaces, and would otherwise
 /// land last (a write queued now lands after it, per lead, in order).
-fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions: &mut [Decision]) {
+pub(super) fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions: &mut [Decision]) {
     for d in decisions {
         let Some(agreed) = &d.next.agreed else {
             continue;
@@ -104,7 +119,7 @@ fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions: &mut [Deci
         }
         for (side, _) in link.in_flight.iter().filter(|(_, f)| *f == d.field) {
             if !d.writes.iter().any(|w| w.side == *side) {
-                d.writes.push(crate::sync::merge::Write {
+                d.writes.push(Write {
                     side: *side,
                     value: agreed.value.clone(),
                 });

@@ -85,6 +85,16 @@ impl Reconciler {
         &self.trello
     }
 
+    /// A pair as the engine runs it (the console plans an operator's edit with it).
+    pub fn context(&self, pair: &str) -> Option<Arc<PairContext>> {
+        self.pairs.get(pair).cloned()
+    }
+
+    /// The tracker connectors it reads with (their clients' budgets are the overview's).
+    pub fn trackers(&self) -> &Trackers {
+        &self.trackers
+    }
+
     pub fn pair_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.pairs.keys().cloned().collect();
         names.sort();
