@@ -259,5 +259,14 @@ async fn webhooks_are_registered_and_checked_from_the_actions_page() {
     b.click("[data-tab=overview]").await;
     b.wait_text("[data-pair=default]", "Trello: 1 registered")
         .await;
+    // The overview asks the systems on demand whether the webhooks are active.
+    b.click("#overview-check-webhooks").await;
+    let shown = b
+        .wait_text("#webhook-check [data-system=trello]", "active")
+        .await;
+    assert!(
+        shown.contains(&hooks[0].id) && !shown.contains("inactive"),
+        "{shown}"
+    );
     b.stop().await;
 }

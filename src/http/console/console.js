@@ -66,7 +66,7 @@ function loggedIn() {
 
 function logout(message) {
   sessionStorage.removeItem(KEY);
-  document.querySelectorAll("#overview, #activity, #activity-result, #lead, #actions, #action-result")
+  document.querySelectorAll("#overview, #webhook-check, #activity, #activity-result, #lead, #actions, #action-result")
     .forEach((e) => { e.innerHTML = ""; });
   $("#app").hidden = true;
   $("#tabs").hidden = true;

@@ -53,7 +53,19 @@ pub async fn shell() -> impl IntoResponse {
                     p.hint { "The token (server.admin_token) stays in this tab's session storage." }
                 }
                 main #app hidden {
-                    section #overview data-view="overview" {}
+                    section data-view="overview" {
+                        div #overview {}
+                        // Not refreshed with the overview: asking the systems spends their API
+                        // budgets, so it is done when the operator asks.
+                        div.row {
+                            button.secondary #overview-check-webhooks type="button"
+                                data-target="#webhook-check" data-get="/admin/ui/webhooks" {
+                                "Check webhooks now"
+                            }
+                            span.hint { "asks Trello and Airtable which webhooks they hold and whether they are active" }
+                        }
+                        div #webhook-check {}
+                    }
                     section data-view="activity" hidden {
                         form #filters {
                             input name="pair" placeholder="pair";
