@@ -105,6 +105,12 @@ impl Window {
         Err(self.granted.front().map_or(now, |t| *t + self.per))
     }
 
+    /// Grants within the `per` before `now`: the budget in use.
+    fn in_window(&self, now: Instant) -> usize {
+        let recent = self.granted.iter().filter(|t| now.duration_since(**t) < self.per);
+        recent.count()
+    }
+
     /// Server says `remaining` calls are left: below a tenth of our budget, pause proportionally.
     fn observe_remaining(&mut self, remaining: u32, now: Instant) {
         let low = (self.max / 10).max(1);
@@ -187,8 +193,7 @@ impl RateLimiter {
             let w = self.lock();
             let now = Instant::now();
             let paused = w.paused_until.is_some_and(|p| p > now);
-            let recent = w.granted.iter().filter(|t| now.duration_since(**t) < w.per);
-            (w.max, w.per, paused, recent.count())
+            (w.max, w.per, paused, w.in_window(now))
         };
         LimiterStats {
             max,
@@ -330,5 +335,17 @@ mod tests {
         assert!(!stats.paused);
         l.pause_for(Duration::from_secs(5));
         assert!(l.stats().paused);
+    }
+
+    #[test]
+    fn the_budget_in_use_counts_only_the_current_window() {
+        let mut w = Window::new(50, Duration::from_secs(1));
+        let t0 = Instant::now();
+        for m in [0, 100, 200] {
+            w.try_take(ms(t0, m)).expect("a slot");
+        }
+        assert_eq!(w.in_window(ms(t0, 300)), 3);
+        assert_eq!(w.in_window(ms(t0, 1050)), 2, "the first left the window");
+        assert_eq!(w.in_window(ms(t0, 1300)), 0);
     }
 }
