@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::model::{Field, LeadId, Side};
+use crate::store::activity::{self, NewActivity};
 use crate::store::{Db, StoreError, lead_state, links};
 use crate::sync::context::PairContext;
 use crate::sync::merge::state::lead_state as merge_state;
-use crate::sync::plan::apply::{note, record_plan};
+use crate::sync::plan::apply::record_plan;
 use crate::sync::plan::commands::Command;
 use crate::sync::plan::log::log_plan;
 use crate::sync::plan::names::SideNames;
@@ -83,12 +84,20 @@ pub async fn apply_operator_edit(
     let names = SideNames::of(ctx);
     let detail = json!({
         "by": edit.by,
-        "field": edit.field.as_str(),
         "value": crate::sync::plan::apply::kept_value(edit.value),
         "from": names.side(edit.side),
         "from_activity": edit.from_activity,
     });
-    note(&mut tx, ctx, lead, card_id, OPERATOR_EDIT, detail).await?;
+    let entry = NewActivity {
+        pair: ctx.name.clone(),
+        lead_id: Some(lead.to_owned()),
+        card_id: card_id.map(str::to_owned),
+        // Named, so filtering the log by field shows the edit beside the merge's decision.
+        field: Some(edit.field.as_str().to_owned()),
+        decision: OPERATOR_EDIT.to_owned(),
+        detail,
+    };
+    activity::insert(&mut *tx, &entry).await?;
     // Keys unique to this edit: a second edit of the same field is a new decision.
     let key = format!("operator:{}", now.timestamp_millis());
     record_plan(&mut tx, ctx, lead, card_id, &plan, &key).await?;

@@ -91,6 +91,7 @@ async fn a_conflicts_losing_value_is_applied_to_both_systems_and_logged_as_the_o
         .find(|e| e.decision == "operator_edit")
         .expect("the edit logged");
     assert_eq!(edit.detail["by"], "operator (console)");
+    assert_eq!(edit.field.as_deref(), Some("name"));
     assert_eq!(edit.detail["from_activity"], conflict);
     assert_eq!(edit.detail["value"], "Ada from the sheet");
     assert!(

@@ -107,7 +107,10 @@ impl Window {
 
     /// Grants within the `per` before `now`: the budget in use.
     fn in_window(&self, now: Instant) -> usize {
-        let recent = self.granted.iter().filter(|t| now.duration_since(**t) < self.per);
+        let recent = self
+            .granted
+            .iter()
+            .filter(|t| now.duration_since(**t) < self.per);
         recent.count()
     }
 

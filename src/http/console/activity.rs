@@ -103,7 +103,10 @@ fn row(e: &PageEntry) -> Markup {
             td { (e.decision) }
             td {
                 @if e.decision == "conflict" { (conflict(e.id, &e.detail)) }
-                @else if let Some(v) = e.detail.get("value").and_then(Value::as_str) { "value: " (v) }
+                @else if let Some(v) = e.detail.get("value").and_then(Value::as_str) {
+                    "value: " (v)
+                    @if let Some(by) = e.detail.get("by").and_then(Value::as_str) { " · by " (by) }
+                }
                 @else if let Some(err) = e.detail.get("error").and_then(Value::as_str) { span.bad { (err) } }
             }
         }

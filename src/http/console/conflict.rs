@@ -58,7 +58,7 @@ async fn conflict_entry(state: &AppState, q: &ConflictQuery) -> Result<PageEntry
     })?;
     if found.decision != "conflict" {
         return Err(bad(format!(
-            "id: entry {id} is a {} decision, not a conflict",
+            "id: entry {id} is not a conflict (its decision: {})",
             found.decision
         )));
     }
