@@ -220,3 +220,45 @@ async fn the_overview_shows_each_trackers_api_budget_in_use() {
         "{html}"
     );
 }
+
+/// On an Airtable pair the losing side is named `airtable`: its value reaches the record and
+/// the card alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_airtable_records_losing_value_is_applied_to_the_record_and_the_card() {
+    use crate::e2e_airtable::{fields, user_creates, user_updates};
+    let w = world_with(WorldOptions {
+        tracker: leadsync::model::TrackerKind::Airtable,
+        debounce_ms: 2000,
+        ..WorldOptions::default()
+    })
+    .await;
+    let rec = user_creates(&w, &[("Name", "Ada"), ("Status", "New")]);
+    let card = eventually("the card", SETTLE, || async { w.card_named(P, "Ada") }).await;
+    user_updates(&w, &rec, &[("Name", "Ada (airtable)")]);
+    // Different change times; not a sync.
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let rename = UserCardChange {
+        name: Some("Ada (trello)".into()),
+        ..UserCardChange::default()
+    };
+    w.user_updates_card(&card.id, rename).expect("rename");
+    let conflict = eventually("the conflict", SETTLE, || async {
+        let entries = entries_of(&w, &rec).await;
+        entries.into_iter().find(|e| e.decision == "conflict")
+    })
+    .await;
+    assert_eq!(conflict.detail["airtable_value"], "Ada (airtable)");
+    let path = format!("/admin/ui/conflict/apply?id={}", conflict.id);
+    let (status, body) = admin(&w, reqwest::Method::POST, &path).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("(airtable's)"), "{body}");
+    eventually("the record and the card to hold it", SETTLE, || async {
+        let record = fields(&w, &rec)["Name"] == "Ada (airtable)";
+        let card = w
+            .trello
+            .card(&card.id)
+            .is_some_and(|c| c.name == "Ada (airtable)");
+        (record && card).then_some(())
+    })
+    .await;
+}
