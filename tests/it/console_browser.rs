@@ -76,19 +76,8 @@ async fn an_operator_logs_in_sees_the_pair_and_watches_a_new_lead_arrive() {
     for (tab, shown) in pages {
         b.click(&format!("[data-tab={tab}]")).await;
         b.wait_text(shown, "").await;
-        let overflow = b
-            .client
-            .execute(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
-                vec![],
-            )
-            .await
-            .expect("measure");
-        assert_eq!(
-            overflow.as_i64(),
-            Some(0),
-            "{tab}: horizontal overflow at 360 px"
-        );
+        let overflow = b.horizontal_overflow().await;
+        assert_eq!(overflow, 0, "{tab}: horizontal overflow at 360 px");
     }
     b.stop().await;
 }
@@ -224,6 +213,12 @@ async fn a_conflict_is_opened_and_its_losing_value_applied_to_both_systems() {
     .await;
     b.wait_text("#lead-fields", "Ada from the sheet").await;
     b.wait_text("#lead", "operator_edit").await;
+    // At 360 px the conflict, its button and the outcome reflow too.
+    b.client.set_window_size(360, 740).await.expect("resize");
+    b.click("[data-tab=activity]").await;
+    b.wait_text("#activity-table", "Apply the losing value")
+        .await;
+    assert_eq!(b.horizontal_overflow().await, 0, "activity at 360 px");
     b.stop().await;
 }
 

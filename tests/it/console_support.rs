@@ -116,6 +116,15 @@ impl Browser {
         );
     }
 
+    /// How far the page is wider than the window (0: it reflows; wide tables scroll inside
+    /// their own box).
+    pub async fn horizontal_overflow(&self) -> i64 {
+        let script =
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth";
+        let overflow = self.client.execute(script, vec![]).await.expect("measure");
+        overflow.as_i64().expect("a number")
+    }
+
     pub async fn stop(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;
