@@ -1,4 +1,5 @@
-//! What the HTTP side sees of the running engine: reconcile requests and liveness.
+//! What the HTTP side sees of the running engine: reconcile requests, liveness, and for the
+//! console the pairs as it runs them and the API budgets its clients keep.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -99,7 +99,7 @@ pub async fn apply_operator_edit(
     };
     activity::insert(&mut *tx, &entry).await?;
     // Keys unique to this edit: a second edit of the same field is a new decision.
-    let key = format!("operator:{}", now.timestamp_millis());
+    let key = format!("operator:{}:{}", edit.field, now.timestamp_millis());
     record_plan(&mut tx, ctx, lead, card_id, &plan, &key).await?;
     tx.commit().await?;
     log_plan(ctx, lead, card_id, &plan);
