@@ -1,5 +1,6 @@
 //! Full reconciliation: read the whole tracker (through its connector, as one grid) and the whole
-//! board (as few calls as Trello allows), plan with the same merge as webhooks, and apply in one transaction.
+//! board (as few calls as Trello allows), plan with the same merge as webhooks, and apply a chunk
+//! of rows per transaction, so a large sheet's plan is never held whole.
 
 pub mod action;
 mod apply;
@@ -7,7 +8,7 @@ pub mod plan;
 mod read;
 mod rows;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,14 +19,11 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::http::ClientError;
 use crate::config::OnRowDeleted;
 use crate::connectors::trello::client::TrelloClient;
-use crate::store::{
-    Db, StoreError, absences, activity, id_landing, lead_state, links, outbox, pairs,
-};
+use crate::store::{Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs};
 use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;
-use crate::sync::mapping::ColumnMap;
 use crate::sync::merge::state::lead_state as merge_state;
-use crate::sync::reconcile::plan::{Action, Known, plan_reconcile, sheet_ids};
+use crate::sync::reconcile::plan::{Action, Known, Planner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -43,12 +41,29 @@ pub enum ReconcileError {
     Store(#[from] StoreError),
 }
 
+/// Rows planned and applied per write transaction. A lead's plan holds a few kilobytes
+/// (decisions with their next states and records, commands), so a chunk stays near a couple of
+/// megabytes however long the sheet, and each transaction holds SQLite's write lock briefly.
+const CHUNK_ROWS: usize = 500;
+
 /// What a reconciliation planned (and, unless a dry run, applied).
 #[derive(Debug)]
 pub struct ReconcileOutcome {
     pub pair: String,
+    /// The whole plan of a dry run; empty once applied (each chunk is dropped once committed).
     pub actions: Vec<Action>,
+    /// The outbox commands planned.
     pub commands: usize,
+}
+
+fn commands_in(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Lead { commands, .. } => commands.len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 #[derive(Clone)]
@@ -145,24 +160,45 @@ impl Reconciler {
         // What the reads show was so when they began, not when the plan is made: a change a
         // user made after the board was read (its event on the way) is the newer one.
         let read_at = DateTime::from_timestamp_millis(started_ms).unwrap_or(now);
-        let actions = plan_reconcile(ctx, self.on_row_deleted, &grid, &cards, &known, read_at)?;
-        let header = grid.first().cloned().unwrap_or_default();
-        let shown = sheet_ids(&ColumnMap::from_header(&header, &ctx.columns)?, &grid);
-        let commands = actions
-            .iter()
-            .map(|a| match a {
-                Action::Lead { commands, .. } => commands.len(),
-                _ => 0,
-            })
-            .sum();
-        if !dry_run {
-            self.apply(ctx, &actions, &shown, now.timestamp_millis(), started_ms)
-                .await?;
-            tracing::info!(pair = %ctx.name, rows = grid.len().saturating_sub(1), cards = cards.len(), commands, "reconciliation done");
+        let mut planner = Planner::new(ctx, self.on_row_deleted, &grid, &cards, &known, read_at)?;
+        if dry_run {
+            let actions = planner.finish();
+            return Ok(ReconcileOutcome {
+                pair: ctx.name.clone(),
+                commands: commands_in(&actions),
+                actions,
+            });
         }
+        let now_ms = now.timestamp_millis();
+        let run = apply::Run {
+            ctx,
+            key: &format!("rc{now_ms}"),
+            now_ms,
+            started_ms,
+            retention_days: self.retention_days,
+        };
+        let (mut applied, mut commands) = (apply::Applied::default(), 0);
+        while planner.rows_left() {
+            let actions = planner.rows(CHUNK_ROWS);
+            commands += commands_in(&actions);
+            apply::apply_chunk(
+                &self.db,
+                &run,
+                planner.shown(),
+                &actions,
+                &mut applied,
+                false,
+            )
+            .await?;
+        }
+        let actions = planner.finish();
+        commands += commands_in(&actions);
+        let shown = planner.shown();
+        apply::apply_chunk(&self.db, &run, shown, &actions, &mut applied, true).await?;
+        tracing::info!(pair = %ctx.name, rows = grid.len().saturating_sub(1), cards = cards.len(), commands, "reconciliation done");
         Ok(ReconcileOutcome {
             pair: ctx.name.clone(),
-            actions,
+            actions: Vec::new(),
             commands,
         })
     }
@@ -203,26 +239,6 @@ impl Reconciler {
         })
     }
 
-    async fn apply(
-        &self,
-        ctx: &PairContext,
-        actions: &[Action],
-        shown: &HashSet<String>,
-        now_ms: i64,
-        started_ms: i64,
-    ) -> Result<(), StoreError> {
-        let key = format!("rc{now_ms}");
-        let pair = ctx.name.as_str();
-        let mut tx = self.db.begin_write().await?;
-        let mut skip = apply::skipped_leads(&mut tx, pair, actions, shown, started_ms).await?;
-        apply::apply_all(&mut tx, ctx, actions, (&key, now_ms), &mut skip).await?;
-        pairs::record_reconcile(&mut *tx, pair, now_ms).await?;
-        activity::prune_older_than(&mut *tx, self.retention_days).await?;
-        tx.commit().await?;
-        apply::log_applied(ctx, actions);
-        Ok(())
-    }
-
     /// Reconciles every pair each `interval` (never, if zero) and whenever a pair name arrives
     /// on `requests`; pairs run one after another so one pair's failure never stops the others.
     pub async fn run(
@@ -249,7 +265,8 @@ impl Reconciler {
                 let names = if known { vec![pair] } else { self.pair_names() };
                 for name in names {
                     // Reads can wait minutes on rate limits and retries; a stop drops the
-                    // reconciliation, which is safe: it writes in one transaction at the end.
+                    // reconciliation, which is safe: it writes only after its reads, a chunk of
+                    // whole leads per transaction, and the next pass plans what is left.
                     tokio::select! {
                         () = shutdown.cancelled() => return,
                         _ = self.reconcile(&name, false) => {}
