@@ -188,4 +188,6 @@ mod tests;
 #[cfg(test)]
 mod tests_archive;
 #[cfg(test)]
+mod tests_chunks;
+#[cfg(test)]
 mod tests_reads;
