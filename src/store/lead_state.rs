@@ -38,15 +38,22 @@ pub async fn load_lead(
         .await?)
 }
 
-/// Every field state of a pair in one query, grouped by lead: reconciliation of thousands of
-/// leads must not cost a query per lead.
-pub async fn load_pair(
+/// The field states of the named leads of a pair in one query, grouped by lead: reconciliation
+/// of thousands of leads must not cost a query per lead, nor hold every lead's state at once
+/// (it asks a chunk of leads at a time).
+pub async fn load_leads(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
+    lead_ids: &[&str],
 ) -> Result<HashMap<String, Vec<StoredField>>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM field_states WHERE pair = $1");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM field_states
+         WHERE pair = $1 AND lead_id IN (SELECT value FROM json_each($2))"
+    );
+    let ids = serde_json::json!(lead_ids).to_string();
     let rows: Vec<StoredField> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(pair)
+        .bind(ids)
         .fetch_all(exec)
         .await?;
     let mut out: HashMap<String, Vec<StoredField>> = HashMap::new();

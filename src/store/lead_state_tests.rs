@@ -69,9 +69,17 @@ async fn states_are_saved_in_a_transaction_and_loaded_back_per_lead_and_per_pair
             .expect("load")
             .is_empty()
     );
-    let pair = load_pair(&db.pool, "a").await.expect("pair");
+    let pair = load_leads(&db.pool, "a", &["L1", "L2", "L9"])
+        .await
+        .expect("pair");
     assert_eq!(pair.len(), 2);
     assert_eq!(pair["L2"], [field("L2", "name", "Bob", None)]);
+    let one = load_leads(&db.pool, "a", &["L2"]).await.expect("one");
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        ["L2"],
+        "only the leads named"
+    );
 }
 
 #[tokio::test]

@@ -1,31 +1,83 @@
-//! Carries out a reconciliation plan inside the reconciler's one write transaction: each action
-//! as the store changes it means, leads read stale left for the next pass, and the decision
-//! log lines once the transaction is committed.
+//! Carries out a reconciliation plan, a chunk of actions per write transaction: each action as
+//! the store changes it means, leads read stale left for the next pass, and the decision log
+//! lines once the chunk is committed.
 
 use std::collections::HashSet;
 
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use crate::store::{StoreError, absences, lead_state, links};
+use crate::store::{Db, StoreError, absences, activity, lead_state, links, pairs};
 use crate::sync::context::PairContext;
 use crate::sync::plan::apply::{enqueue, note, record_plan};
 use crate::sync::plan::commands::Command;
 use crate::sync::plan::log::log_plan;
 use crate::sync::reconcile::action::Action;
 
-/// The leads whose actions are left alone this pass.
-pub(super) async fn skipped_leads(
+/// What one reconciliation's chunks share: the pair, what its reads showed and when they began.
+pub(super) struct Run<'a> {
+    pub ctx: &'a PairContext,
+    /// The outbox idempotency keys' prefix, and the time the plan was made (unix ms).
+    pub key: &'a str,
+    pub now_ms: i64,
+    /// When the reads began (unix ms).
+    pub started_ms: i64,
+    pub retention_days: u32,
+}
+
+/// What the chunks applied so far carry to the next.
+#[derive(Debug, Default)]
+pub(super) struct Applied {
+    /// Leads left alone (read stale, or linked since the reads): left alone in later chunks too.
+    skip: HashSet<String>,
+    /// Leads an earlier chunk of this reconciliation wrote: a change of theirs since the reads
+    /// began is this reconciliation's own, not a sign its reads were stale.
+    ours: HashSet<String>,
+}
+
+/// Applies one chunk of the plan (`shown`: the lead ids the sheet's read shows) in its own
+/// write transaction, the last one (`last`) with the
+/// pair's reconcile time and the activity log's pruning, then logs it.
+pub(super) async fn apply_chunk(
+    db: &Db,
+    run: &Run<'_>,
+    shown: &HashSet<String>,
+    actions: &[Action],
+    applied: &mut Applied,
+    last: bool,
+) -> Result<(), StoreError> {
+    let pair = run.ctx.name.as_str();
+    let mut tx = db.begin_write().await?;
+    let mut skip = skipped_leads(&mut tx, pair, actions, shown, run.started_ms, applied).await?;
+    apply_all(&mut tx, run.ctx, actions, (run.key, run.now_ms), &mut skip).await?;
+    if last {
+        pairs::record_reconcile(&mut *tx, pair, run.now_ms).await?;
+        activity::prune_older_than(&mut *tx, run.retention_days).await?;
+    }
+    tx.commit().await?;
+    let wrote = actions.iter().filter_map(Action::lead_id);
+    applied
+        .ours
+        .extend(wrote.filter(|l| !skip.contains(*l)).map(str::to_owned));
+    applied.skip = skip;
+    log_applied(run.ctx, actions);
+    Ok(())
+}
+
+/// The leads whose actions are left alone in this chunk.
+async fn skipped_leads(
     tx: &mut SqliteConnection,
     pair: &str,
     actions: &[Action],
     shown: &HashSet<String>,
     started_ms: i64,
+    applied: &Applied,
 ) -> Result<HashSet<String>, StoreError> {
     // The plan was made from reads that took a while; a lead whose state changed since
     // they began was read stale, and applying its plan could undo a newer change. Checked
     // inside the write transaction, so nothing can change it between check and write.
     let mut skip = lead_state::touched_since(&mut *tx, pair, started_ms).await?;
+    skip.retain(|l| !applied.ours.contains(l));
     // A lead the sheet read did not show, touched since that read began, may be a row the
     // read showed without an id whose new id landed after it: a new id for such a row
     // would be a second lead for it. Those rows wait for the next pass.
@@ -47,11 +99,12 @@ pub(super) async fn skipped_leads(
         }
         skip.extend(waiting.into_iter().map(str::to_owned));
     }
+    skip.extend(applied.skip.iter().cloned());
     Ok(skip)
 }
 
 /// Every action's store changes, in order; a lead in `skip` (or joining it) is left alone.
-pub(super) async fn apply_all(
+async fn apply_all(
     tx: &mut SqliteConnection,
     ctx: &PairContext,
     actions: &[Action],
@@ -238,7 +291,7 @@ async fn card_deleted(
 }
 
 /// The decision log lines and warnings of an applied plan, once it is committed.
-pub(super) fn log_applied(ctx: &PairContext, actions: &[Action]) {
+fn log_applied(ctx: &PairContext, actions: &[Action]) {
     let pair = ctx.name.as_str();
     for action in actions {
         match action {
@@ -255,72 +308,4 @@ pub(super) fn log_applied(ctx: &PairContext, actions: &[Action]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::pairs;
-    use crate::store::testdb::{pair, temp_db};
-    use crate::sync::plan::LeadPlan;
-    use crate::sync::reconcile::action::lead_action;
-    use crate::sync::test_support::ctx;
-
-    async fn count(db: &crate::store::Db, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(&db.pool)
-            .await
-            .expect("count")
-    }
-
-    #[tokio::test]
-    async fn a_lead_the_worker_linked_after_the_reads_keeps_its_state_and_gets_no_second_create() {
-        let db = temp_db().await;
-        pairs::upsert_all(&db, &[pair("p")]).await.expect("pair");
-        let ctx = ctx();
-        // The plan was made when no link held lead recA (an Airtable record's id); the worker
-        // linked it, and planned its card, before this transaction.
-        let worker = links::NewLink {
-            pair: "p".into(),
-            lead_id: "recA".into(),
-            card_id: None,
-            card_short_url: None,
-            row_hint: None,
-            id_assigned: false,
-        };
-        assert!(links::insert(&db.pool, &worker).await.expect("linked"));
-        let create = Command::CreateCard {
-            lead_id: "recA".into(),
-            list_id: "l-new".into(),
-            name: "Ada (read later)".into(),
-            desc: String::new(),
-            custom: Default::default(),
-        };
-        let plan = LeadPlan {
-            commands: vec![create],
-            ..LeadPlan::default()
-        };
-        let actions = [
-            Action::LinkLead {
-                lead_id: "recA".into(),
-                card_id: None,
-                card_short_url: None,
-                row: Some(2),
-                new_id_for_row: false,
-            },
-            lead_action(&ctx, "recA", None, plan),
-        ];
-        let mut skip = HashSet::new();
-        let mut tx = db.begin_write().await.expect("tx");
-        apply_all(&mut tx, &ctx, &actions, ("rc1", 1), &mut skip)
-            .await
-            .expect("applied");
-        tx.commit().await.expect("commit");
-        assert!(skip.contains("recA"), "left to the next pass");
-        let queued = count(&db, "SELECT count(*) FROM outbox WHERE lead_id = 'recA'").await;
-        assert_eq!(queued, 0, "no second create_card from the stale plan");
-        let noted = count(
-            &db,
-            "SELECT count(*) FROM activity WHERE lead_id = 'recA' AND decision = 'lead_linked'",
-        )
-        .await;
-        assert_eq!(noted, 0, "not logged as linked by the reconciliation");
-    }
-}
+mod tests;

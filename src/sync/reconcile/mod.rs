@@ -1,8 +1,10 @@
 //! Full reconciliation: read the whole tracker (through its connector, as one grid) and the whole
-//! board (as few calls as Trello allows), plan with the same merge as webhooks, and apply in one transaction.
+//! board (as few calls as Trello allows), plan with the same merge as webhooks, and apply a chunk
+//! of rows per transaction, so a large sheet's plan is never held whole.
 
 pub mod action;
 mod apply;
+mod pass;
 pub mod plan;
 mod read;
 mod rows;
@@ -17,15 +19,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::http::ClientError;
 use crate::config::OnRowDeleted;
+use crate::connectors::trello::client::Card;
 use crate::connectors::trello::client::TrelloClient;
-use crate::store::{
-    Db, StoreError, absences, activity, id_landing, lead_state, links, outbox, pairs,
-};
+use crate::store::links::Link;
+use crate::store::{Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs};
 use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
+use crate::sync::merge::LeadState;
 use crate::sync::merge::state::lead_state as merge_state;
-use crate::sync::reconcile::plan::{Action, Known, plan_reconcile, sheet_ids};
+use crate::sync::reconcile::plan::{Action, Known, Planner, sheet_ids};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -43,12 +46,29 @@ pub enum ReconcileError {
     Store(#[from] StoreError),
 }
 
+/// Rows planned and applied per write transaction. A lead's plan holds a few kilobytes
+/// (decisions with their next states and records, commands), so a chunk stays near a couple of
+/// megabytes however long the sheet, and each transaction holds SQLite's write lock briefly.
+const CHUNK_ROWS: usize = 500;
+
 /// What a reconciliation planned (and, unless a dry run, applied).
 #[derive(Debug)]
 pub struct ReconcileOutcome {
     pub pair: String,
+    /// The whole plan of a dry run; empty once applied (each chunk is dropped once committed).
     pub actions: Vec<Action>,
+    /// The outbox commands planned.
     pub commands: usize,
+}
+
+fn commands_in(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Lead { commands, .. } => commands.len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 #[derive(Clone)]
@@ -127,9 +147,64 @@ impl Reconciler {
         ctx: &PairContext,
         dry_run: bool,
     ) -> Result<ReconcileOutcome, ReconcileError> {
-        let s = &ctx.settings;
         // Leads the worker or dispatcher touch while we read are left to them (see `apply`).
         let started_ms = crate::store::now_ms();
+        let (grid, cards) = self.read_sides(ctx).await?;
+        let header = grid.first().map(Vec::as_slice).unwrap_or_default();
+        let shown = sheet_ids(&ColumnMap::from_header(header, &ctx.columns)?, &grid);
+        let mut known = self.known(&ctx.name, &shown).await?;
+        let trello = &self.trello;
+        let fetch = |card: String| async move { trello.archived_at(&card).await };
+        known.archived_at = read::archive_times(&cards, &known, fetch).await;
+        let now = Utc::now();
+        // What the reads show was so when they began, not when the plan is made: a change a
+        // user made after the board was read (its event on the way) is the newer one.
+        let read_at = DateTime::from_timestamp_millis(started_ms).unwrap_or(now);
+        let deleted = self.on_row_deleted;
+        let mut planner = Planner::new(ctx, deleted, &grid, &cards, &known, read_at, shown)?;
+        let now_ms = now.timestamp_millis();
+        let run = apply::Run {
+            ctx,
+            key: &format!("rc{now_ms}"),
+            now_ms,
+            started_ms,
+            retention_days: self.retention_days,
+        };
+        let (mut applied, mut commands, mut planned) = (apply::Applied::default(), 0, Vec::new());
+        let mut last = false;
+        while !last {
+            let actions = if planner.rows_left() {
+                let states = self
+                    .states(&ctx.name, &planner.next_ids(CHUNK_ROWS))
+                    .await?;
+                planner.rows(CHUNK_ROWS, states)
+            } else {
+                last = true;
+                planner.finish()
+            };
+            commands += commands_in(&actions);
+            if dry_run {
+                planned.extend(actions);
+            } else {
+                let shown = planner.shown();
+                apply::apply_chunk(&self.db, &run, shown, &actions, &mut applied, last).await?;
+            }
+        }
+        if !dry_run {
+            tracing::info!(pair = %ctx.name, rows = grid.len().saturating_sub(1), cards = cards.len(), commands, "reconciliation done");
+        }
+        Ok(ReconcileOutcome {
+            pair: ctx.name.clone(),
+            actions: planned,
+            commands,
+        })
+    }
+
+    /// The whole tracker (its connector's grid) and the whole board.
+    async fn read_sides(
+        &self,
+        ctx: &PairContext,
+    ) -> Result<(Vec<Vec<String>>, Vec<Card>), ReconcileError> {
         let read = |source| ReconcileError::Read {
             system: ctx.tracker.as_str(),
             source,
@@ -139,58 +214,45 @@ impl Reconciler {
             .of(ctx)
             .map_err(|e| read(ClientError::Config(e)))?;
         let grid = tracker.read_grid(ctx).await.map_err(read)?;
-        let cards = self
-            .trello
-            .board_cards(&s.board_id)
-            .await
-            .map_err(|source| ReconcileError::Read {
+        let cards = (self.trello.board_cards(&ctx.settings.board_id).await).map_err(|source| {
+            ReconcileError::Read {
                 system: "trello",
                 source,
-            })?;
-        let mut known = self.known(&ctx.name).await?;
-        let trello = &self.trello;
-        let fetch = |card: String| async move { trello.archived_at(&card).await };
-        known.archived_at = read::archive_times(&cards, &known, fetch).await;
-        let now = Utc::now();
-        // What the reads show was so when they began, not when the plan is made: a change a
-        // user made after the board was read (its event on the way) is the newer one.
-        let read_at = DateTime::from_timestamp_millis(started_ms).unwrap_or(now);
-        let actions = plan_reconcile(ctx, self.on_row_deleted, &grid, &cards, &known, read_at)?;
-        let header = grid.first().cloned().unwrap_or_default();
-        let shown = sheet_ids(&ColumnMap::from_header(&header, &ctx.columns)?, &grid);
-        let commands = actions
-            .iter()
-            .map(|a| match a {
-                Action::Lead { commands, .. } => commands.len(),
-                _ => 0,
-            })
-            .sum();
-        if !dry_run {
-            self.apply(ctx, &actions, &shown, now.timestamp_millis(), started_ms)
-                .await?;
-            tracing::info!(pair = %ctx.name, rows = grid.len().saturating_sub(1), cards = cards.len(), commands, "reconciliation done");
-        }
-        Ok(ReconcileOutcome {
-            pair: ctx.name.clone(),
-            actions,
-            commands,
-        })
+            }
+        })?;
+        Ok((grid, cards))
     }
 
-    async fn known(&self, pair: &str) -> Result<Known, StoreError> {
+    /// The agreed states of `leads`, asked a chunk at a time.
+    async fn states(
+        &self,
+        pair: &str,
+        leads: &[String],
+    ) -> Result<HashMap<String, LeadState>, StoreError> {
+        let mut states = HashMap::new();
+        for chunk in leads.chunks(CHUNK_ROWS) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let rows = lead_state::load_leads(&self.db.pool, pair, &ids).await?;
+            states.extend((rows.into_iter()).map(|(lead, rows)| (lead, merge_state(&rows))));
+        }
+        Ok(states)
+    }
+
+    /// What the database knows of a pair; of the agreed states, only those of the leads the
+    /// sheet's read does not show (`shown`): the planner gets the others chunk by chunk.
+    async fn known(&self, pair: &str, shown: &HashSet<String>) -> Result<Known, StoreError> {
         let pool = &self.db.pool;
         let since = crate::store::now_ms() - id_landing::NEW_ROW_WINDOW_MS;
+        let links: HashMap<String, Link> = (links::list(pool, pair).await?.into_iter())
+            .map(|l| (l.lead_id.clone(), l))
+            .collect();
+        let unseen: Vec<String> = (links.keys())
+            .filter(|l| !shown.contains(*l))
+            .cloned()
+            .collect();
         Ok(Known {
-            links: links::list(pool, pair)
-                .await?
-                .into_iter()
-                .map(|l| (l.lead_id.clone(), l))
-                .collect(),
-            states: lead_state::load_pair(pool, pair)
-                .await?
-                .into_iter()
-                .map(|(lead, rows)| (lead, merge_state(&rows)))
-                .collect(),
+            states: self.states(pair, &unseen).await?,
+            links,
             // Leads with commands on their way or dead-lettered are left alone until those
             // commands are sent (dead letters: after `POST /admin/reconcile` requeues them).
             unsent: outbox::leads_with_unsent(pool, pair)
@@ -211,26 +273,6 @@ impl Reconciler {
             // Filled in by `read::archive_times` once the board is read.
             archived_at: HashMap::new(),
         })
-    }
-
-    async fn apply(
-        &self,
-        ctx: &PairContext,
-        actions: &[Action],
-        shown: &HashSet<String>,
-        now_ms: i64,
-        started_ms: i64,
-    ) -> Result<(), StoreError> {
-        let key = format!("rc{now_ms}");
-        let pair = ctx.name.as_str();
-        let mut tx = self.db.begin_write().await?;
-        let mut skip = apply::skipped_leads(&mut tx, pair, actions, shown, started_ms).await?;
-        apply::apply_all(&mut tx, ctx, actions, (&key, now_ms), &mut skip).await?;
-        pairs::record_reconcile(&mut *tx, pair, now_ms).await?;
-        activity::prune_older_than(&mut *tx, self.retention_days).await?;
-        tx.commit().await?;
-        apply::log_applied(ctx, actions);
-        Ok(())
     }
 
     /// Reconciles every pair each `interval` (never, if zero) and whenever a pair name arrives
@@ -259,7 +301,8 @@ impl Reconciler {
                 let names = if known { vec![pair] } else { self.pair_names() };
                 for name in names {
                     // Reads can wait minutes on rate limits and retries; a stop drops the
-                    // reconciliation, which is safe: it writes in one transaction at the end.
+                    // reconciliation, which is safe: it writes only after its reads, a chunk of
+                    // whole leads per transaction, and the next pass plans what is left.
                     tokio::select! {
                         () = shutdown.cancelled() => return,
                         _ = self.reconcile(&name, false) => {}

@@ -20,6 +20,9 @@ pub const ROW_GONE_AFTER_MS: i64 = 60_000;
 #[derive(Debug, Default)]
 pub struct Known {
     pub links: HashMap<String, Link>,
+    /// Agreed states by lead. The reconciler loads those of the leads its sheet read does not
+    /// show (a row without an id may be one of them, see `lead_showing`) and hands the planner
+    /// each chunk's own with the chunk, so that 10 000 leads' states are never held at once.
     pub states: HashMap<String, LeadState>,
     /// Leads with commands still on their way: their other side may be stale, so skip them.
     pub unsent: HashSet<String>,

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::model::Field;
 use crate::store::links::Link;
+use crate::sync::plan::commands::Command;
 use crate::sync::test_support::{card, ctx, grid, t};
 
 pub(super) fn link(lead: &str, card: Option<&str>, row: i64) -> Link {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::tests::{agreed_lead, commands, link};
 use super::*;
 use crate::model::Side;
+use crate::sync::plan::commands::Command;
 use crate::sync::test_support::{card, ctx, grid, t};
 
 /// Lead L1 agreed on "New" (set in the sheet at t(-10)), its card c1 archived at `archived_at`
