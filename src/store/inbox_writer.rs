@@ -260,7 +260,14 @@ async fn commit_waiting(
             Some(conn) => conn,
             None => held.insert(db.connect_without_busy_wait().await?),
         };
-        match commit(conn, batch).await {
+        let started = std::time::Instant::now();
+        let result = commit(conn, batch).await;
+        if result.is_ok() {
+            // The try that went through: the statement (or transaction) and its fsync.
+            metrics::histogram!("leadsync_inbox_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
+        }
+        match result {
             Err(err) if busy::is_busy(&err) && wait.pause().await => {
                 counts.busy_retries.fetch_add(1, Ordering::Relaxed);
                 while batch.len() < limits.max_batch {
