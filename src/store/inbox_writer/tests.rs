@@ -338,6 +338,14 @@ async fn only_a_held_lock_counts_as_busy() {
         .await
         .unwrap();
     assert_eq!(busy_ms, 0, "no busy handler on the writer's connection");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut own)
+        .await
+        .unwrap();
+    assert_eq!(
+        sync, 2,
+        "and commits as durably as the pool's: synchronous=FULL"
+    );
     let locked = insert_events(&mut own, &[(&verified("b-1"), "a")]).await;
     let err = locked.expect_err("the lock is held");
     assert!(busy::is_busy(&err), "{err}");
