@@ -11,11 +11,14 @@
 //! as an event (once durable, 503 when the queue is full or the commit fails), so it is
 //! committed in the same batches.
 
+mod busy;
+
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Sqlite, SqliteConnection};
+use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::inbox::Stored;
@@ -71,7 +74,16 @@ struct Job {
 #[derive(Clone, Debug)]
 pub struct InboxWriter {
     jobs: mpsc::Sender<Job>,
-    batches: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    counts: Arc<Counts>,
+}
+
+/// What the writer has done, for tests and benchmarks.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Transactions committed.
+    batches: AtomicU64,
+    /// Tries sent again because another connection held the write lock.
+    busy_retries: AtomicU64,
 }
 
 impl std::fmt::Debug for Job {
@@ -97,10 +109,25 @@ impl InboxWriter {
         queue: usize,
         max_batch: usize,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
+        Self::with_busy_bound(db, queue, max_batch, busy::BUSY_BOUND)
+    }
+
+    /// As [`InboxWriter::new`], with a batch failing once it has waited `busy_bound` for
+    /// another connection's write lock.
+    pub fn with_busy_bound(
+        db: Db,
+        queue: usize,
+        max_batch: usize,
+        busy_bound: Duration,
+    ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (jobs, rx) = mpsc::channel(queue.max(1));
-        let batches = std::sync::Arc::default();
-        let task = run(db, rx, max_batch.max(1), std::sync::Arc::clone(&batches));
-        (Self { jobs, batches }, task)
+        let counts = Arc::default();
+        let limits = Limits {
+            max_batch: max_batch.max(1),
+            busy_bound,
+        };
+        let task = run(db, rx, limits, Arc::clone(&counts));
+        (Self { jobs, counts }, task)
     }
 
     /// Events waiting for the writer.
@@ -110,7 +137,12 @@ impl InboxWriter {
 
     /// Transactions committed so far.
     pub fn batches_committed(&self) -> u64 {
-        self.batches.load(std::sync::atomic::Ordering::Relaxed)
+        self.counts.batches.load(Ordering::Relaxed)
+    }
+
+    /// Statements sent again so far because another connection held the write lock.
+    pub fn busy_retries(&self) -> u64 {
+        self.counts.busy_retries.load(Ordering::Relaxed)
     }
 
     /// Stores `event` for `pair`; answers once it is committed (or is a duplicate).
@@ -153,56 +185,101 @@ impl InboxWriter {
 }
 
 /// How long the writer keeps its connection after the queue runs dry. Under load it is held
-/// across batches (the pool checks a connection with a round trip on every acquire); idle, it
-/// goes back to the pool, which can then close without waiting for it.
+/// across batches; idle, it is closed.
 const LINGER: Duration = Duration::from_secs(1);
 
-async fn run(
-    db: Db,
-    mut rx: mpsc::Receiver<Job>,
+/// What bounds a batch: its size, and how long it may wait for the write lock.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
     max_batch: usize,
-    batches: std::sync::Arc<std::sync::atomic::AtomicU64>,
-) {
-    let mut batch = Vec::with_capacity(max_batch);
-    let mut held: Option<PoolConnection<Sqlite>> = None;
+    busy_bound: Duration,
+}
+
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>, limits: Limits, counts: Arc<Counts>) {
+    let mut batch = Vec::with_capacity(limits.max_batch);
+    // Its own connection, not the pool's: it must not wait in SQLite's busy handler.
+    let mut held: Option<SqliteConnection> = None;
     loop {
         let received = if held.is_some() {
-            match tokio::time::timeout(LINGER, rx.recv_many(&mut batch, max_batch)).await {
+            match tokio::time::timeout(LINGER, rx.recv_many(&mut batch, limits.max_batch)).await {
                 Ok(n) => n,
                 Err(_) => {
-                    held = None;
+                    close(held.take()).await;
                     continue;
                 }
             }
         } else {
-            rx.recv_many(&mut batch, max_batch).await
+            rx.recv_many(&mut batch, limits.max_batch).await
         };
         if received == 0 {
             break;
         }
-        let results = match held.as_mut() {
-            Some(conn) => commit(conn, &batch).await,
-            None => match db.pool.acquire().await {
-                Ok(conn) => commit(held.insert(conn), &batch).await,
-                Err(err) => Err(err.into()),
-            },
-        };
+        let results = commit_waiting(&db, &mut held, &mut rx, &mut batch, limits, &counts).await;
         metrics::histogram!("leadsync_inbox_commit_batch_size").record(batch.len() as f64);
         match results {
             Ok(stored) => {
-                batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                counts.batches.fetch_add(1, Ordering::Relaxed);
                 for (job, s) in batch.drain(..).zip(stored) {
                     let _ = job.done.send(Ok(s));
                 }
             }
             Err(err) => {
-                // A connection that failed may be broken: the next batch takes another.
-                held = None;
+                // A connection that failed may be broken: the next batch opens another.
+                close(held.take()).await;
                 let text = err.to_string();
                 tracing::error!(error = %text, events = batch.len(), "inbox batch not stored");
                 for job in batch.drain(..) {
                     let _ = job.done.send(Err(text.clone()));
                 }
+            }
+        }
+    }
+    close(held).await;
+}
+
+async fn close(conn: Option<SqliteConnection>) {
+    if let Some(conn) = conn {
+        let _ = conn.close().await;
+    }
+}
+
+/// Commits `batch`, trying again while another connection holds the write lock (up to the
+/// bound). Requests that arrive meanwhile join the batch: they are committed with it, not
+/// after it. A busy statement changed nothing, so a try is all of the batch or none of it.
+async fn commit_waiting(
+    db: &Db,
+    held: &mut Option<SqliteConnection>,
+    rx: &mut mpsc::Receiver<Job>,
+    batch: &mut Vec<Job>,
+    limits: Limits,
+    counts: &Counts,
+) -> Result<Vec<Answer>, StoreError> {
+    let mut wait = busy::Wait::new(limits.busy_bound);
+    loop {
+        let conn = match held {
+            Some(conn) => conn,
+            None => held.insert(db.connect_without_busy_wait().await?),
+        };
+        let started = std::time::Instant::now();
+        let result = commit(conn, batch).await;
+        if result.is_ok() {
+            // The try that went through: the statement (or transaction) and its fsync.
+            metrics::histogram!("leadsync_inbox_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
+        }
+        match result {
+            Err(err) if busy::is_busy(&err) && wait.pause().await => {
+                counts.busy_retries.fetch_add(1, Ordering::Relaxed);
+                while batch.len() < limits.max_batch {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+            }
+            other => {
+                wait.done();
+                return other;
             }
         }
     }

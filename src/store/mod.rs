@@ -148,6 +148,19 @@ impl Db {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// A connection of its own, outside the pool, that never waits in SQLite's busy handler: a
+    /// statement meeting another connection's write lock fails at once with `SQLITE_BUSY`, and
+    /// its owner decides how to wait (the inbox writer retries at millisecond steps, where the
+    /// busy handler sleeps up to 100 ms at a time and wakes late). Opened with the pool's
+    /// timeout (opening runs pragmas that may meet a lock too), then switched off.
+    pub async fn connect_without_busy_wait(&self) -> Result<SqliteConnection, StoreError> {
+        let mut conn = SqliteConnection::connect_with(&self.options).await?;
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut conn)
+            .await?;
+        Ok(conn)
+    }
+
     pub fn path(&self) -> &Path {
         self.options.get_filename()
     }

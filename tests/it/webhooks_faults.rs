@@ -14,7 +14,7 @@ async fn a_locked_database_makes_the_webhook_503_with_retry_after() {
         .execute(&mut holder)
         .await
         .expect("lock");
-    // Waits out the store's busy timeout, then gives up.
+    // The writer retries the lock for its bound (5 s, as the pool's busy timeout), then gives up.
     let response = app
         .post_signed_trello(&trello_action("act-locked", BOARD))
         .await;
@@ -35,6 +35,57 @@ async fn a_locked_database_makes_the_webhook_503_with_retry_after() {
         200,
         "the sender's retry is stored once the lock is gone"
     );
+}
+
+#[tokio::test]
+async fn a_lock_held_elsewhere_delays_the_answer_until_stored_never_503() {
+    use leadsync::store::inbox_writer::InboxWriter;
+    use sqlx::Connection as _;
+    use tower::ServiceExt as _;
+
+    let app = spawn_ingress_app().await;
+    let (writer, task) = InboxWriter::with_busy_bound(
+        app.state.db.clone(),
+        64,
+        256,
+        std::time::Duration::from_secs(60),
+    );
+    tokio::spawn(task);
+    let mut state = app.state.clone();
+    state.inbox = writer.clone();
+    let url = format!("sqlite://{}", app.state.db.path().display());
+    let mut holder = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .expect("lock");
+    let body = trello_action("act-waited", BOARD);
+    let request = axum::http::Request::post("/webhooks/trello")
+        .header("content-type", "application/json")
+        .header(
+            "x-trello-webhook",
+            trello_signer().sign(body.as_bytes(), CALLBACK),
+        )
+        .body(axum::body::Body::from(body))
+        .expect("request");
+    let answer = tokio::spawn(leadsync::http::router(state).oneshot(request));
+    // Far past the writer connection's busy timeout (none): the writer keeps trying itself.
+    let patience = std::time::Duration::from_secs(60);
+    crate::helpers::eventually("the writer meeting the lock again", patience, || async {
+        (writer.busy_retries() >= 20).then_some(())
+    })
+    .await;
+    assert!(!answer.is_finished(), "not answered while the lock is held");
+    assert!(app.inbox_rows().await.is_empty());
+    sqlx::query("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .expect("unlock");
+    let answered = answer.await.expect("task").expect("infallible");
+    assert_eq!(answered.status(), 200, "stored once the lock is gone");
+    assert_eq!(app.inbox_rows().await.len(), 1);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The group commit: events and pings waiting together commit in one transaction, a failed
-//! commit fails every request of its batch, a full queue is refused at once.
+//! commit fails every request of its batch, a full queue is refused at once, and another
+//! connection's write lock is waited out by the writer itself, up to its bound.
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
@@ -256,4 +257,101 @@ async fn each_request_of_a_batch_gets_its_own_row_or_duplicate_by_source_and_key
         "one of the two is the row, the other a duplicate: {trello_k:?}"
     );
     assert_eq!(answers[2], id_of("sheets", "k"));
+}
+
+/// Another connection's write transaction, open until `release`.
+async fn hold_write_lock(db: &Db) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
+    let mut holder = db.pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    holder
+}
+
+async fn release(mut holder: sqlx::pool::PoolConnection<sqlx::Sqlite>) {
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_lock_held_elsewhere_is_waited_out_by_the_writer_and_nothing_answered_before_its_commit()
+{
+    let db = temp_db().await;
+    let holder = hold_write_lock(&db).await;
+    let (writer, task) =
+        InboxWriter::with_busy_bound(db.db.clone(), 64, 256, Duration::from_secs(60));
+    let tasks = queue_all(&writer, &["w-1", "w-2", "w-3"]).await;
+    tokio::spawn(task);
+    // The writer's connection has no busy handler: the writer itself tries again, many times
+    // past the moment SQLite's handler would have been asked.
+    for _ in 0..60_000 {
+        if writer.busy_retries() >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(writer.busy_retries() >= 20, "the writer kept trying");
+    assert!(tasks.iter().all(|t| !t.is_finished()), "none answered yet");
+    assert_eq!(stored(&db).await, 0);
+    release(holder).await;
+    for t in tasks {
+        let answer = t.await.unwrap().expect("stored once the lock is free");
+        assert!(matches!(answer, Stored::New(_)), "{answer:?}");
+    }
+    assert_eq!(stored(&db).await, 3);
+    assert_eq!(writer.batches_committed(), 1, "one transaction, once");
+}
+
+#[tokio::test]
+async fn a_lock_held_past_the_bound_fails_every_request_of_the_batch_and_stores_none() {
+    let db = temp_db().await;
+    with_webhook(&db).await;
+    let holder = hold_write_lock(&db).await;
+    let (writer, task) =
+        InboxWriter::with_busy_bound(db.db.clone(), 64, 256, Duration::from_millis(50));
+    let events = queue_all(&writer, &["x-1", "x-2"]).await;
+    let pings = queue_pings(&writer, &["ach1"]).await;
+    tokio::spawn(task);
+    for t in events {
+        let err = t.await.unwrap().expect_err("not stored");
+        assert!(matches!(err, WriteError::Batch(_)), "{err}");
+        assert!(err.to_string().contains("locked"), "names the lock: {err}");
+    }
+    for t in pings {
+        assert!(t.await.unwrap().is_err(), "the ping of the batch fails too");
+    }
+    assert!(writer.busy_retries() > 0);
+    release(holder).await;
+    assert_eq!(stored(&db).await, 0, "nothing of the batch was stored");
+    assert_eq!(pinged(&db).await, 0, "nor counted");
+    let after = writer.store(verified("x-3"), "a").await.unwrap();
+    assert!(matches!(after, Stored::New(_)), "the next batch is stored");
+}
+
+#[tokio::test]
+async fn only_a_held_lock_counts_as_busy() {
+    let db = temp_db().await;
+    let holder = hold_write_lock(&db).await;
+    let mut own = db.connect_without_busy_wait().await.unwrap();
+    let busy_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut own)
+        .await
+        .unwrap();
+    assert_eq!(busy_ms, 0, "no busy handler on the writer's connection");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut own)
+        .await
+        .unwrap();
+    assert_eq!(
+        sync, 2,
+        "and commits as durably as the pool's: synchronous=FULL"
+    );
+    let locked = insert_events(&mut own, &[(&verified("b-1"), "a")]).await;
+    let err = locked.expect_err("the lock is held");
+    assert!(busy::is_busy(&err), "{err}");
+    release(holder).await;
+    refuse_boom(&db).await;
+    let refused = insert_events(&mut own, &[(&verified("boom"), "a")]).await;
+    let err = refused.expect_err("the trigger refuses it");
+    assert!(!busy::is_busy(&err), "a failed statement is no lock: {err}");
 }

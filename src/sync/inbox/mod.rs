@@ -33,9 +33,12 @@ use crate::sync::observe::{
 };
 
 /// Events read per pass; more wait for the next pass. A pass's decisions commit in one write
-/// transaction, and webhook acknowledgements wait for the write lock behind it: a pass of 500
-/// held the lock for up to a second, one of 64 holds it for tens of milliseconds.
-const BATCH: i64 = 64;
+/// transaction, and webhook acknowledgements wait for the write lock behind it (each event's
+/// lead is read and written under the lock, one round trip to SQLite's thread per statement).
+/// On a loaded running `serve` the inbox writer waited for a pass of 64 a median 15 ms (up to
+/// 65 ms), of 16 13 ms (38 ms), of 8 5-9 ms (25-49 ms): see docs/benchmarks.md. A commit per 8
+/// events costs an fsync per 8, well under what deciding them costs.
+const BATCH: i64 = 8;
 /// An event that keeps failing is parked as `failed` after this many attempts.
 const MAX_ATTEMPTS: i64 = 5;
 
