@@ -165,11 +165,13 @@ fn observations(
     // of ours set after the edit, or is still to set, showed the value that write replaces:
     // read as fresh, it would undo the change the write carries. (A user edit of that very
     // cell before our write landed was made without seeing it: concurrent, and our write
-    // decides.)
-    sheet.retain(|f, _| {
-        !facts
-            .cells_written
-            .contains(&ctx.header(*f).trim().to_lowercase())
+    // decides.) A cell the change itself set (an Airtable change lists them) is that
+    // person's word at its time, kept for the merge to weigh against the write's.
+    sheet.retain(|f, o| {
+        o.set
+            || !facts
+                .cells_written
+                .contains(&ctx.header(*f).trim().to_lowercase())
     });
     (sheet, group.card_observation())
 }

@@ -79,6 +79,11 @@ pub struct Observed {
     /// True for leadsync's own write coming back (a Trello action by our member id). It carries
     /// no user intent, only the time the write landed.
     pub by_leadsync: bool,
+    /// The side reports this value as set by the change at `changed_at` (the cells of an
+    /// Airtable change, the fields of a Trello action), not merely shown beside it (the whole
+    /// row of an Apps Script event, a reconciliation read): a person's word at that time, even
+    /// when it repeats the agreed value.
+    pub set: bool,
 }
 
 impl Observed {
@@ -87,6 +92,15 @@ impl Observed {
             value: value.into(),
             changed_at,
             by_leadsync: false,
+            set: false,
+        }
+    }
+
+    /// A value a person set on its side at `changed_at` (see [`Observed::set`]).
+    pub fn set_by_user(value: impl Into<String>, changed_at: DateTime<Utc>) -> Self {
+        Self {
+            set: true,
+            ..Self::user(value, Some(changed_at))
         }
     }
 

@@ -138,6 +138,7 @@ impl World {
             value: event.value.clone(),
             changed_at: Some(t(event.at)),
             by_leadsync: event.by_leadsync,
+            set: !event.by_leadsync,
         };
         let obs: LeadObservation = [(FIELDS[event.field], observed)].into();
         let none = LeadObservation::new();

@@ -46,6 +46,9 @@ impl<'a> Merge<'a> {
         else {
             return;
         };
+        if let Some(obs) = obs {
+            self.reassert(side, obs, *t);
+        }
         let memory = self.next.side_mut(side);
         let slot = if *by_leadsync {
             &mut memory.written_at
@@ -53,6 +56,23 @@ impl<'a> Merge<'a> {
             &mut memory.seen_at
         };
         *slot = Some(slot.map_or(*t, |s| s.max(*t)));
+    }
+
+    /// A person set the agreed value again on `side`, later than it was agreed (typing the
+    /// status a card was just moved to, say): the latest word on the field is now that side's.
+    /// A change from the other side made before it but heard of after is then the older one,
+    /// and loses under last-writer-wins instead of overwriting what the person set.
+    fn reassert(&mut self, side: Side, obs: &Observed, t: DateTime<Utc>) {
+        let Some(agreed) = &self.state.agreed else {
+            return;
+        };
+        if obs.set
+            && !obs.by_leadsync
+            && t > agreed.agreed_at
+            && ValueHash::of(&obs.value) == agreed.hash
+        {
+            self.next.agreed = Some(Agreed::new(&obs.value, t, Some(side)));
+        }
     }
 
     /// Neither side holds a new value: an echo if what came in is a write of ours.

@@ -295,3 +295,27 @@ fn a_conflict_record_keeps_both_values_and_a_one_sided_one_the_agreed_value() {
         (Some("S"), Some("A"))
     );
 }
+
+#[test]
+fn a_person_setting_the_agreed_value_again_outweighs_an_older_change_heard_of_later() {
+    // The card moved to "Contacted" at 10 (agreed, its write to the sheet side on its way); a
+    // person set the record to "Contacted" at 12; the card's move back to "New" made at 11 is
+    // heard of only now. The record's word is the latest: the card goes back to "Contacted".
+    let state = agreed("Contacted", 10, Some(Trello));
+    let retyped = Some(Observed::set_by_user("Contacted", t(12)));
+    let first = run(&state, retyped, None, Lww);
+    let next = first.next.agreed.as_ref().unwrap();
+    assert_eq!((next.agreed_at, next.writer), (t(12), Some(Sheet)));
+    assert!(writes(&first).is_empty(), "{:?}", writes(&first));
+    let late = run(&first.next, None, user("New", Some(11)), Lww);
+    assert_eq!(late.kind, DecisionKind::Conflict { winner: Sheet });
+    assert_eq!(writes(&late), [(Trello, "Contacted")]);
+
+    // A whole row that merely shows the agreed value (an Apps Script event for another cell)
+    // is no such word: the card's later-heard move wins as before.
+    let shown = run(&state, user("Contacted", Some(12)), None, Lww);
+    assert_eq!(shown.next.agreed, state.agreed);
+    let late = run(&shown.next, None, user("New", Some(11)), Lww);
+    assert_eq!(late.kind, DecisionKind::CopyToSheet);
+    assert_eq!(writes(&late), [(Sheet, "New")]);
+}

@@ -100,6 +100,8 @@ pub fn observe_card_event(
         value,
         changed_at: Some(changed_at),
         by_leadsync: ours,
+        // An action names what it changed: each field it carries was set by it.
+        set: !ours,
     };
     match event {
         TrelloEvent::CreateCard { card, list_id, .. } => CardChange::Created {

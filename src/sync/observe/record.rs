@@ -53,14 +53,21 @@ pub fn observe_record(
     // The record id is the lead id, whatever an id field shows.
     lead.id = event.record_id.clone();
     let mut seen = observe_row(ctx, 0, lead, Some(changed_at), warnings);
-    if event.by_api() {
-        for (field, observed) in seen.fields.iter_mut() {
-            if ours.wrote(ctx, *field, &observed.value) {
-                *observed = Observed::leadsync(observed.value.clone(), observed.changed_at);
-            }
+    for (field, observed) in seen.fields.iter_mut() {
+        if event.by_api() && ours.wrote(ctx, *field, &observed.value) {
+            *observed = Observed::leadsync(observed.value.clone(), observed.changed_at);
+        } else if set_by(ctx, event, *field) {
+            *observed = Observed::set_by_user(observed.value.clone(), changed_at);
         }
     }
     seen
+}
+
+/// True when the change itself set the field's cell (it is among the cells the change lists,
+/// not among those it left alone).
+fn set_by(ctx: &PairContext, event: &RecordChangeEvent, field: Field) -> bool {
+    let header = ctx.header(field).trim().to_lowercase();
+    (event.changed.keys()).any(|h| h.trim().to_lowercase() == header)
 }
 
 #[cfg(test)]

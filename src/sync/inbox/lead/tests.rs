@@ -278,3 +278,32 @@ async fn an_api_made_record_no_lead_holds_waits_while_a_record_create_is_unfinis
     assert!(matches!(applied, Ok(Applied::Logged(_))), "then a new lead");
     assert_eq!(links::list(&db.pool, "p").await.expect("links").len(), 1);
 }
+
+#[tokio::test]
+async fn a_persons_record_change_to_a_cell_our_queued_write_will_set_is_weighed_not_dropped() {
+    // leadsync queued "Contacted" for the record's Status (not sent yet); a person then set it
+    // to "Lost". Unlike a cell an Apps Script row merely shows, the change set that cell: it
+    // goes to the card, and is written to the record again, after the queued write.
+    let (db, ctx) = (db_with_pair().await, airtable_ctx());
+    link(&db, "recA", "c1").await;
+    wrote(&db, "write_row", &[("Status", "Contacted")]).await;
+    sqlx::query("UPDATE outbox SET status = 'pending'")
+        .execute(&db.pool)
+        .await
+        .expect("queued");
+    let mut group = Group::default();
+    group.add(
+        4,
+        status_change("client", RecordChangeKind::Changed, "Lost"),
+    );
+    let log = apply(&db, &ctx, "id:recA", group).await.expect("a lead");
+    let kinds: Vec<&str> = (log.plan.commands.iter()).map(Command::kind).collect();
+    assert!(kinds.contains(&"update_card"), "{kinds:?}");
+    let again = log.plan.commands.iter().any(|c| {
+        matches!(c, Command::WriteRow { cells, .. } if cells.get("Status").map(String::as_str) == Some("Lost"))
+    });
+    assert!(
+        again,
+        "the record is set again after the queued write: {kinds:?}"
+    );
+}
