@@ -39,7 +39,11 @@ fn steps() -> usize {
 /// reconciliation re-planned a record's lead the worker had just linked, and the card's older
 /// name was copied over the user's renames (fixed); played again, it also ended with a phone
 /// back at an older value leadsync itself had written (open: see the report of that run).
-const REGRESSIONS: &[(u64, usize)] = &[(81, 80)];
+/// (16, 40): a person set a record's Status to the value the card had just been moved to,
+/// while leadsync's writes of the card's two moves were queued; the change was dropped as a
+/// cell a queued write replaces, and the card's earlier move back reverted it (fixed: a cell a
+/// change sets is weighed by the merge, and setting the agreed value again makes it the latest).
+const REGRESSIONS: &[(u64, usize)] = &[(81, 80), (16, 40)];
 /// Histories played at once (each has its own emulators and daemon).
 const AT_ONCE: usize = 2;
 
