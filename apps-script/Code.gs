@@ -72,12 +72,17 @@ function onEditInstallable(e) {
   if (last < first || width < 1) return;
   const headers = sheet.getRange(1, 1, 1, width).getDisplayValues()[0];
   const cells = sheet.getRange(first, 1, last - first + 1, width).getDisplayValues();
+  // The columns the edit itself set; the row's other cells are only shown beside them.
+  const fromCol = e.range.getColumn();
+  const edited = headers.filter(function (header, col) {
+    return header !== "" && col + 1 >= fromCol && col + 1 < fromCol + e.range.getNumColumns();
+  });
   const rows = cells.map(function (rowCells, i) {
     const values = {};
     headers.forEach(function (header, col) {
       if (header !== "") values[header] = rowCells[col];
     });
-    return { row: first + i, values: values };
+    return { row: first + i, values: values, edited: edited };
   });
   const editedAt = new Date().toISOString();
   chunkRows_(rows, editedAt).forEach(function (body) {

@@ -93,6 +93,7 @@ describe("on edit", () => {
     assert.deepEqual(body.rows, [{
       row: 3,
       values: Object.fromEntries(HEADER.map((h, i) => [h, [...LEADS[1].slice(0, 5), "Qualified", ""][i]])),
+      edited: ["Status"],
     }]);
     assert.match(app.fetches[0].headers["webhook-id"], /^evt_[0-9a-f-]{36}$/);
   });
@@ -104,6 +105,15 @@ describe("on edit", () => {
     const rows = app.fetches.flatMap((f) => { accepted(f); return JSON.parse(f.body).rows; });
     assert.deepEqual(rows.map((r) => r.row), [4, 5, 6, 7, 8]);
     assert.deepEqual(rows.map((r) => r.values.Name), ["Lead 1", "Lead 2", "Lead 3", "Lead 4", "Lead 5"]);
+    assert.deepEqual(rows[0].edited, HEADER, "a paste of whole rows set every cell");
+  });
+
+  test("an edit of two columns names those two as the cells it set", () => {
+    const app = installed();
+    app.script.onEditInstallable(editEvent(app.sheet.write(2, 3, [["x@example.com", "+1 555 0101"]])));
+    const body = JSON.parse(app.fetches[0].body);
+    accepted(app.fetches[0]);
+    assert.deepEqual(body.rows[0].edited, ["Email", "Phone"]);
   });
 
   test("a non-ASCII name is signed over its UTF-8 bytes and verifies", () => {

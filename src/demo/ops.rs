@@ -53,7 +53,11 @@ impl World {
         self.google
             .set_cell(&p.spreadsheet_id, SHEET, row, col, value)
             .map_err(|e| anyhow!("{e}"))?;
-        self.send_sheet_event(pair, "edit", &[row]).await
+        // The script names the one cell typed (`edited`), as `Code.gs` does.
+        let event = self.sheet_edit_event(pair, "edit", &[row], &[col as usize - 1]);
+        let status = self.post_sheet_event(&event).await?;
+        anyhow::ensure!(status.is_success(), "sheet event answered {status}");
+        Ok(())
     }
 
     /// Posts a signed Apps Script event with the rows' displayed values, as `Code.gs` does.
@@ -72,6 +76,18 @@ impl World {
     /// The event the Apps Script would send now for `rows` (values and `edited_at` as of now);
     /// post it with [`World::post_sheet_event`], late or more than once, as a test needs.
     pub fn sheet_event(&self, pair: &str, kind: &str, rows: &[u32]) -> SheetEventDelivery {
+        self.sheet_edit_event(pair, kind, rows, &[])
+    }
+
+    /// As [`World::sheet_event`], naming the columns (0-based) the edit set in each row, as the
+    /// shipped script does (`edited`); none named is an older script's event.
+    pub fn sheet_edit_event(
+        &self,
+        pair: &str,
+        kind: &str,
+        rows: &[u32],
+        edited_cols: &[usize],
+    ) -> SheetEventDelivery {
         let p = self.pair(pair);
         let grid = self.sheet(pair);
         let header = grid.first().cloned().unwrap_or_default();
@@ -84,7 +100,13 @@ impl World {
                     .enumerate()
                     .map(|(i, h)| (h.clone(), cells.get(i).cloned().unwrap_or_default()))
                     .collect();
-                json!({"row": r, "values": values})
+                let mut row = json!({"row": r, "values": values});
+                if !edited_cols.is_empty() {
+                    let edited: Vec<&String> =
+                        edited_cols.iter().filter_map(|c| header.get(*c)).collect();
+                    row["edited"] = json!(edited);
+                }
+                row
             })
             .collect();
         let body = json!({

@@ -32,6 +32,11 @@ pub struct SheetEventRow {
     pub row: u32,
     /// Every cell of the row by header text, as displayed.
     pub values: HashMap<String, String>,
+    /// The headers of the cells the edit itself set (the edited range's columns); the other
+    /// cells of `values` are only shown beside them. Absent from older scripts' events: then
+    /// no cell is known to be set by the edit.
+    #[serde(default)]
+    pub edited: Vec<String>,
 }
 
 impl SheetEvent {

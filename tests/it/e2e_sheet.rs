@@ -194,3 +194,53 @@ async fn a_dead_lettered_write_is_not_undone_by_reconciliation_and_is_sent_once_
     w.settle(SETTLE).await.expect("settles");
     assert_eq!(w.rows(P)[0][NAME], "Barbara Liskov");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_typed_while_the_cards_earlier_move_is_on_its_way_to_the_row_is_kept() {
+    let w = world().await;
+    let (_, card) = add_lead(&w, P, 2, "Grace Hopper", "New").await;
+    // The sheet refuses every call for now: the card's move cannot reach the row yet.
+    w.google.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    w.user_moves_card(P, &card.id, "Contacted").expect("move");
+    let pool = pool(&w);
+    eventually(
+        "the row's write of the move to be queued",
+        SETTLE,
+        || async {
+            let queued: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM outbox WHERE kind = 'write_row' AND status <> 'done'",
+            )
+            .fetch_one(pool)
+            .await
+            .ok()?;
+            (queued > 0).then_some(())
+        },
+    )
+    .await;
+    // Later than the move, a person still seeing "New" types "Qualified" into the row. The
+    // event names the Status cell as the one typed: the person's word, not a row merely shown.
+    w.user_edits_cell(P, 2, "Status", "Qualified")
+        .await
+        .expect("edit");
+    eventually("the edit is decided", SETTLE, || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')",
+        )
+        .fetch_one(pool)
+        .await
+        .ok()?;
+        (waiting == 0).then_some(())
+    })
+    .await;
+    w.google.gate().set_faults(Faults::default());
+    w.settle(SETTLE).await.expect("settles");
+    w.reconcile(SETTLE).await.expect("reconciles");
+
+    assert_eq!(w.rows(P)[0][STATUS], "Qualified", "the later edit stays");
+    let card = w.trello.card(&card.id).expect("card");
+    assert_eq!(w.list_name(P, &card.id_list), "Qualified");
+    assert_sides_equal(&w, P);
+}

@@ -161,12 +161,12 @@ fn observations(
     ctx: &PairContext,
 ) -> (LeadObservation, LeadObservation) {
     let mut sheet = group.sheet_observation();
-    // An Apps Script event carries every cell of the row, edited or not. A cell that a write
-    // of ours set after the edit, or is still to set, showed the value that write replaces:
-    // read as fresh, it would undo the change the write carries. (A user edit of that very
-    // cell before our write landed was made without seeing it: concurrent, and our write
-    // decides.) A cell the change itself set (an Airtable change lists them) is that
-    // person's word at its time, kept for the merge to weigh against the write's.
+    // An Apps Script event carries every cell of the row, edited or not. A cell it only
+    // shows, that a write of ours set after the edit or is still to set, showed the value that
+    // write replaces: read as fresh, it would undo the change the write carries. A cell the
+    // change itself set (named in the event's `edited`; an Airtable change lists them) is that
+    // person's word at its time, kept for the merge to weigh against the write's: the later
+    // wins, and a winner over a write still on its way is written again after it.
     sheet.retain(|f, o| {
         o.set
             || !facts

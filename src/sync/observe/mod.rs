@@ -59,7 +59,16 @@ pub fn observe_event_row(
     warnings: &mut Vec<String>,
 ) -> RowObservation {
     let lead = read_values(&row.values, &ctx.columns);
-    observe_row(ctx, row.row, lead, edited_at, warnings)
+    let mut seen = observe_row(ctx, row.row, lead, edited_at, warnings);
+    if let Some(at) = edited_at {
+        for (field, observed) in seen.fields.iter_mut() {
+            let header = ctx.header(*field).trim().to_lowercase();
+            if (row.edited.iter()).any(|h| h.trim().to_lowercase() == header) {
+                *observed = Observed::set_by_user(observed.value.clone(), at);
+            }
+        }
+    }
+    seen
 }
 
 /// What a Trello action means for the lead behind its card.
@@ -376,5 +385,26 @@ mod tests {
         let other = row(&[(Field::Name, "Bo"), (Field::Email, "b@x.io")]);
         let r = resemblance(&state, &other);
         assert_eq!((r.same_name, r.differing), (false, 2));
+    }
+
+    #[test]
+    fn an_event_rows_edited_cells_are_set_and_the_cells_beside_them_only_shown() {
+        let ctx = crate::sync::test_support::ctx();
+        let row = SheetEventRow {
+            row: 4,
+            values: [("Name", "Ada"), ("Status", "Lost"), ("Notes", "hi")]
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .into(),
+            edited: vec![" status ".to_owned()],
+        };
+        let seen = observe_event_row(&ctx, &row, Some(at(RECEIVED_MS)), &mut Vec::new());
+        assert!(seen.fields[&Field::Status].set);
+        assert!(!seen.fields[&Field::Name].set && !seen.fields[&Field::Notes].set);
+        let older_script = SheetEventRow {
+            edited: Vec::new(),
+            ..row
+        };
+        let seen = observe_event_row(&ctx, &older_script, Some(at(RECEIVED_MS)), &mut Vec::new());
+        assert!(seen.fields.values().all(|o| !o.set));
     }
 }

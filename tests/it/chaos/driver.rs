@@ -172,6 +172,17 @@ impl Driver {
         Ok(())
     }
 
+    /// As [`Self::sheet_event`] for an edit of one cell per row, named as the script names it.
+    pub async fn sheet_edit_event(&mut self, rows: &[u32], col: usize) -> anyhow::Result<()> {
+        let event = self.w.sheet_edit_event(PAIR, "edit", rows, &[col]);
+        if self.hold_sheets {
+            self.unsent.push(event);
+            return Ok(());
+        }
+        self.deliver_sheet_event(event).await;
+        Ok(())
+    }
+
     /// Posts an event; one that is refused or unanswered waits for the script's resend.
     pub async fn deliver_sheet_event(&mut self, event: SheetEventDelivery) -> bool {
         let ok = self

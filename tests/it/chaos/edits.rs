@@ -123,7 +123,7 @@ impl Driver {
                 self.removed.card_deleted_then_status.insert(key.clone());
             }
         }
-        self.sheet_event("edit", &[row]).await?;
+        self.sheet_edit_event(&[row], col(field)).await?;
         Ok(Some(()))
     }
 
