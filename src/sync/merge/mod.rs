@@ -240,6 +240,8 @@ pub fn merge_field(
         policy,
         initial_source,
     } = rules.into();
+    let again = rules::reasserted(state, sheet, trello);
+    let state = again.as_ref().unwrap_or(state);
     let mut m = Merge {
         state,
         policy,

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Agreed, Decision, DecisionKind, DecisionRecord, Merge, Observed, View, Write};
+use super::{
+    Agreed, Decision, DecisionKind, DecisionRecord, FieldState, Merge, Observed, View, Write,
+};
 use crate::model::{ConflictPolicy, Field, Side, ValueHash};
 
 impl<'a> Merge<'a> {
@@ -46,9 +48,6 @@ impl<'a> Merge<'a> {
         else {
             return;
         };
-        if let Some(obs) = obs {
-            self.reassert(side, obs, *t);
-        }
         let memory = self.next.side_mut(side);
         let slot = if *by_leadsync {
             &mut memory.written_at
@@ -56,23 +55,6 @@ impl<'a> Merge<'a> {
             &mut memory.seen_at
         };
         *slot = Some(slot.map_or(*t, |s| s.max(*t)));
-    }
-
-    /// A person set the agreed value again on `side`, later than it was agreed (typing the
-    /// status a card was just moved to, say): the latest word on the field is now that side's.
-    /// A change from the other side made before it but heard of after is then the older one,
-    /// and loses under last-writer-wins instead of overwriting what the person set.
-    fn reassert(&mut self, side: Side, obs: &Observed, t: DateTime<Utc>) {
-        let Some(agreed) = &self.state.agreed else {
-            return;
-        };
-        if obs.set
-            && !obs.by_leadsync
-            && t > agreed.agreed_at
-            && ValueHash::of(&obs.value) == agreed.hash
-        {
-            self.next.agreed = Some(Agreed::new(&obs.value, t, Some(side)));
-        }
     }
 
     /// Neither side holds a new value: an echo if what came in is a write of ours.
@@ -241,4 +223,29 @@ struct Described {
     hash: Option<ValueHash>,
     value: Option<String>,
     at: Option<DateTime<Utc>>,
+}
+
+/// The state as a person who set the agreed value again left it: set on a side later than it
+/// was agreed (typing the status a card was just moved to, say), the latest word on the field
+/// is that side's. A change from the other side made before it but heard of with it or after
+/// is then the older one, and loses under last-writer-wins instead of overwriting what the
+/// person set. `None` when no side did so.
+pub(super) fn reasserted(
+    state: &FieldState,
+    sheet: Option<&Observed>,
+    trello: Option<&Observed>,
+) -> Option<FieldState> {
+    let agreed = state.agreed.as_ref()?;
+    let (side, obs, at) = [(Side::Sheet, sheet), (Side::Trello, trello)]
+        .into_iter()
+        .filter_map(|(side, obs)| {
+            let obs = obs?;
+            let at = obs.changed_at?;
+            let again = obs.set && !obs.by_leadsync && ValueHash::of(&obs.value) == agreed.hash;
+            (again && at > agreed.agreed_at).then_some((side, obs, at))
+        })
+        .max_by_key(|(_, _, at)| *at)?;
+    let mut next = state.clone();
+    next.agreed = Some(Agreed::new(&obs.value, at, Some(side)));
+    Some(next)
 }

@@ -311,6 +311,16 @@ fn a_person_setting_the_agreed_value_again_outweighs_an_older_change_heard_of_la
     assert_eq!(late.kind, DecisionKind::Conflict { winner: Sheet });
     assert_eq!(writes(&late), [(Trello, "Contacted")]);
 
+    // Heard of together (one debounced decision set), the same.
+    let both = run(
+        &state,
+        Some(Observed::set_by_user("Contacted", t(12))),
+        user("New", Some(11)),
+        Lww,
+    );
+    assert_eq!(both.kind, DecisionKind::Conflict { winner: Sheet });
+    assert_eq!(writes(&both), [(Trello, "Contacted")]);
+
     // A whole row that merely shows the agreed value (an Apps Script event for another cell)
     // is no such word: the card's later-heard move wins as before.
     let shown = run(&state, user("Contacted", Some(12)), None, Lww);
