@@ -19,6 +19,9 @@ fn t(secs: i64) -> DateTime<Utc> {
 enum Op {
     /// A user sets a field on one side to a value never used before.
     Edit { side: Side, field: usize },
+    /// A user sets a field on one side to what the other side shows now (typing the status a
+    /// card was just moved to, say): the same value, a new word.
+    Retype { side: Side, field: usize },
     /// The channel delivers any pending event, possibly keeping a copy for a later duplicate.
     Deliver { pick: usize, duplicate: bool },
     /// The channel drops any pending event.
@@ -32,6 +35,15 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (any::<usize>(), prop::bool::weighted(0.25))
             .prop_map(|(pick, duplicate)| Op::Deliver { pick, duplicate }),
         1 => any::<usize>().prop_map(|pick| Op::Lose { pick }),
+    ]
+}
+
+/// [`op`] with retyping too (values repeat, so only the convergence property uses it).
+fn op_or_retype() -> impl Strategy<Value = Op> {
+    let side = prop_oneof![Just(Side::Sheet), Just(Side::Trello)];
+    prop_oneof![
+        4 => op(),
+        1 => (side, 0..FIELDS.len()).prop_map(|(side, field)| Op::Retype { side, field }),
     ]
 }
 
@@ -93,8 +105,11 @@ impl World {
     fn step(&mut self, op: &Op) {
         self.clock += 1;
         match *op {
-            Op::Edit { side, field } => {
-                let value = format!("{side}-{}", self.edits.len());
+            Op::Edit { side, field } | Op::Retype { side, field } => {
+                let value = match op {
+                    Op::Retype { .. } => self.values[&(side.other(), field)].clone(),
+                    _ => format!("{side}-{}", self.edits.len()),
+                };
                 self.values.insert((side, field), value.clone());
                 let edit = Some(self.edits.len());
                 self.edits.push(Edit {
@@ -283,7 +298,7 @@ proptest! {
     /// Under every policy the sides end equal on the agreed value, and no echo writes.
     #[test]
     fn every_policy_converges_after_one_reconciliation(
-        ops in prop::collection::vec(op(), 1..80),
+        ops in prop::collection::vec(op_or_retype(), 1..80),
         policy in prop_oneof![
             Just(ConflictPolicy::LastWriterWins),
             Just(ConflictPolicy::PreferSheet),
