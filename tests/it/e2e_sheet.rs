@@ -60,16 +60,7 @@ async fn a_new_row_edited_again_before_its_id_reaches_the_sheet_gets_exactly_one
     w.user_edits_cell(P, 2, "Status", "Contacted")
         .await
         .expect("edit");
-    eventually("the second edit is decided", SETTLE, || async {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')",
-        )
-        .fetch_one(pool(&w))
-        .await
-        .ok()?;
-        (waiting == 0).then_some(())
-    })
-    .await;
+    inbox_drained(&w, "the second edit is decided").await;
     assert_eq!(w.cards(P).len(), 1, "no second card for the same row");
     assert_eq!(w.rows(P)[0][ID], "", "the id is not written yet");
     w.google.gate().set_faults(Faults::default());
@@ -225,16 +216,7 @@ async fn a_status_typed_while_the_cards_earlier_move_is_on_its_way_to_the_row_is
     w.user_edits_cell(P, 2, "Status", "Qualified")
         .await
         .expect("edit");
-    eventually("the edit is decided", SETTLE, || async {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')",
-        )
-        .fetch_one(pool)
-        .await
-        .ok()?;
-        (waiting == 0).then_some(())
-    })
-    .await;
+    inbox_drained(&w, "the edit is decided").await;
     w.google.gate().set_faults(Faults::default());
     w.settle(SETTLE).await.expect("settles");
     w.reconcile(SETTLE).await.expect("reconciles");
@@ -243,4 +225,18 @@ async fn a_status_typed_while_the_cards_earlier_move_is_on_its_way_to_the_row_is
     let card = w.trello.card(&card.id).expect("card");
     assert_eq!(w.list_name(P, &card.id_list), "Qualified");
     assert_sides_equal(&w, P);
+}
+
+/// Waits until the daemon has decided every event it acknowledged.
+async fn inbox_drained(w: &leadsync::demo::world::World, what: &str) {
+    eventually(what, SETTLE, || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')",
+        )
+        .fetch_one(pool(w))
+        .await
+        .ok()?;
+        (waiting == 0).then_some(())
+    })
+    .await;
 }
