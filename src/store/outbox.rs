@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sqlx::SqliteExecutor;
 
 use super::{Db, StoreError, now_ms};
@@ -60,34 +61,52 @@ struct CommandRow {
     created_at: i64,
 }
 
+impl CommandRow {
+    /// The stored command with `payload` in place of the row's text.
+    fn with_payload(self, payload: serde_json::Value) -> Command {
+        Command {
+            id: self.id,
+            pair: self.pair,
+            lead_id: self.lead_id,
+            target: self.target,
+            kind: self.kind,
+            payload,
+            idempotency_key: self.idempotency_key,
+            status: self.status,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            next_attempt_at: self.next_attempt_at,
+            dead_lettered_at: self.dead_lettered_at,
+            created_at: self.created_at,
+        }
+    }
+}
+
 impl TryFrom<CommandRow> for Command {
     type Error = StoreError;
-    fn try_from(row: CommandRow) -> Result<Self, StoreError> {
-        let payload = serde_json::from_str(&row.payload).map_err(|source| StoreError::BadJson {
+    fn try_from(mut row: CommandRow) -> Result<Self, StoreError> {
+        let text = std::mem::take(&mut row.payload);
+        let payload = serde_json::from_str(&text).map_err(|source| StoreError::BadJson {
             table: "outbox",
             column: "payload",
             source,
         })?;
-        Ok(Command {
-            id: row.id,
-            pair: row.pair,
-            lead_id: row.lead_id,
-            target: row.target,
-            kind: row.kind,
-            payload,
-            idempotency_key: row.idempotency_key,
-            status: row.status,
-            attempts: row.attempts,
-            last_error: row.last_error,
-            next_attempt_at: row.next_attempt_at,
-            dead_lettered_at: row.dead_lettered_at,
-            created_at: row.created_at,
-        })
+        Ok(row.with_payload(payload))
     }
 }
 
 fn commands(rows: Vec<CommandRow>) -> Result<Vec<Command>, StoreError> {
     rows.into_iter().map(Command::try_from).collect()
+}
+
+/// A claimed command whose payload was parsed from its stored text straight into `P` (the
+/// dispatcher's command type), never held as a JSON tree: a sheet batch claims up to thousands
+/// of commands at once, and their trees were 2.5 times the size of the parsed commands. `row`'s
+/// `payload` is `Null`; a payload `P` cannot read is its error, for the caller to dead-letter.
+#[derive(Debug)]
+pub struct Parsed<P> {
+    pub row: Command,
+    pub payload: Result<P, serde_json::Error>,
 }
 
 const COLUMNS: &str = "id, pair, lead_id, target, kind, payload, idempotency_key, status, attempts, \
@@ -176,6 +195,40 @@ pub async fn claim_due_of(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<Command>, StoreError> {
+    commands(claim_rows(db, pair, targets, limit, lease).await?)
+}
+
+/// [`claim_due_of`] with each payload parsed as `P` (see [`Parsed`]).
+pub async fn claim_due_parsed<P: DeserializeOwned>(
+    db: &Db,
+    pair: Option<&str>,
+    targets: &Targets,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Parsed<P>>, StoreError> {
+    let rows = claim_rows(db, pair, targets, limit, lease).await?;
+    Ok((rows.into_iter())
+        .map(|mut row| {
+            // Each row's text is freed as soon as it is parsed, not with the whole claim.
+            let text = std::mem::take(&mut row.payload);
+            let payload = serde_json::from_str(&text);
+            drop(text);
+            Parsed {
+                row: row.with_payload(serde_json::Value::Null),
+                payload,
+            }
+        })
+        .collect())
+}
+
+/// The claim itself: the rows taken, in id order.
+async fn claim_rows(
+    db: &Db,
+    pair: Option<&str>,
+    targets: &Targets,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<CommandRow>, StoreError> {
     let now = now_ms();
     let (only, except) = targets.binds();
     let mut tx = db.begin_write().await?;
@@ -201,7 +254,7 @@ pub async fn claim_due_of(
         .await?;
     tx.commit().await?;
     rows.sort_by_key(|r| r.id);
-    commands(rows)
+    Ok(rows)
 }
 
 /// Since when (ms) the longest-waiting command [`claim_due_of`] would take has been due; `None`
@@ -340,3 +393,7 @@ pub async fn get(exec: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Comman
 #[cfg(test)]
 #[path = "outbox_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "outbox_claim_tests.rs"]
+mod claim_tests;
