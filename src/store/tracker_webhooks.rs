@@ -150,6 +150,20 @@ pub async fn ping(
     update(exec, sql, connector, id, Binding::None).await
 }
 
+/// Makes every webhook of `pair` due, as a notification would: a reconciliation asks its feeds
+/// to be read, since a notification can be lost and its changes would wait for the next one.
+/// Returns how many webhooks it made due.
+pub async fn ping_pair(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "UPDATE tracker_webhooks SET pinged = pinged + 1, updated_at = $2 WHERE pair = $1",
+    )
+    .bind(pair)
+    .bind(now_ms())
+    .execute(exec)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 /// Stores the expiry the API answered (unix milliseconds); returns whether the webhook is known.
 pub async fn set_expiry(
     exec: impl SqliteExecutor<'_>,

@@ -96,6 +96,23 @@ async fn pings_make_a_webhook_due_until_fetched_up_to_them() {
 }
 
 #[tokio::test]
+async fn a_pairs_ping_makes_each_of_its_webhooks_due_and_no_other() {
+    let db = temp_db().await;
+    insert(&db.pool, &hook("ach1", "a")).await.unwrap();
+    insert(&db.pool, &hook("ach2", "a")).await.unwrap();
+    insert(&db.pool, &hook("ach3", "b")).await.unwrap();
+    assert_eq!(ping_pair(&db.pool, "a").await.unwrap(), 2);
+    assert_eq!(ping_pair(&db.pool, "none").await.unwrap(), 0);
+    let due_now: Vec<String> = due(&db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(due_now, ["ach1", "ach2"]);
+}
+
+#[tokio::test]
 async fn a_rolled_back_fetch_leaves_cursor_and_fetched_as_they_were() {
     let db = temp_db().await;
     insert(&db.pool, &hook("ach1", "a")).await.unwrap();

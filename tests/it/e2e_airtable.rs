@@ -216,6 +216,29 @@ async fn a_missed_notification_is_repaired_by_reconciliation() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_deletion_whose_notification_was_lost_archives_the_card_at_the_next_reconciliation() {
+    let w = airtable_world().await;
+    let rec = user_creates(&w, &[("Name", "Ada"), ("Status", "New")]);
+    eventually(&w, "card", |w| w.card_named(P, "Ada").is_some()).await;
+    let at = w.airtable.as_ref().expect("emulator");
+    at.drop_notifications(true);
+    at.user_delete_record(&base(&w), TABLE, &rec)
+        .expect("deleted");
+    w.settle(SETTLE).await.expect("settles");
+    assert!(
+        w.card_named(P, "Ada").is_some_and(|c| !c.closed),
+        "no notification: nothing known of the deletion yet"
+    );
+    // One full read alone cannot tell a deleted record from one it missed (two reads a minute
+    // apart must): the feed, read with it, says so at once.
+    w.reconcile(SETTLE).await.expect("reconciles");
+    eventually(&w, "the card archived", |w| {
+        w.card_named(P, "Ada").is_some_and(|c| c.closed)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_feed_read_again_from_an_old_cursor_changes_nothing_twice() {
     let w = airtable_world().await;
     let rec = user_creates(&w, &[("Name", "Ada"), ("Status", "New")]);

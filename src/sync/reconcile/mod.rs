@@ -22,7 +22,9 @@ use crate::config::OnRowDeleted;
 use crate::connectors::trello::client::Card;
 use crate::connectors::trello::client::TrelloClient;
 use crate::store::links::Link;
-use crate::store::{Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs};
+use crate::store::{
+    Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs, tracker_webhooks,
+};
 use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
@@ -147,6 +149,13 @@ impl Reconciler {
         ctx: &PairContext,
         dry_run: bool,
     ) -> Result<ReconcileOutcome, ReconcileError> {
+        if !dry_run {
+            // A tracker whose notifications only say "something changed" keeps its changes in
+            // a feed; a lost notification would leave them unread until the next one. Each
+            // reconciliation has the pair's feeds read too: a deletion, which full reads alone
+            // believe only after two reads a minute apart, then arrives within one interval.
+            tracker_webhooks::ping_pair(&self.db.pool, &ctx.name).await?;
+        }
         // Leads the worker or dispatcher touch while we read are left to them (see `apply`).
         let started_ms = crate::store::now_ms();
         let (grid, cards) = self.read_sides(ctx).await?;
