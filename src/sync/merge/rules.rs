@@ -25,7 +25,11 @@ impl<'a> Merge<'a> {
         let Some(t) = obs.changed_at else {
             return View::Changed(obs);
         };
-        let seen = self.state.side(side).seen_at.is_some_and(|seen| t <= seen);
+        // What this side showed later was seen already: old news. Not for a cell a person set
+        // that a blind write of ours landed on after (`written_at`): what was seen since was
+        // our write over it, not the side moving on, and the change must still be weighed.
+        let overwritten = obs.set && self.overwritten_since(side, Some(t));
+        let seen = !overwritten && self.state.side(side).seen_at.is_some_and(|seen| t <= seen);
         // This side's own later change is the agreed one: anything older from it is superseded.
         let superseded = self
             .state

@@ -149,6 +149,36 @@ fn an_event_no_newer_than_one_already_seen_from_that_side_is_ignored() {
 }
 
 #[test]
+fn a_set_cell_our_late_write_landed_on_is_weighed_though_a_later_read_showed_that_write() {
+    // The card moved at 10 (agreed); a person set the sheet's cell at 20, while our copy of
+    // the move was held back; it landed at 25 over the person's value, and a read at 30 showed
+    // it. The person's change, heard of at last, is the later word: it wins, and goes back to
+    // its own side too.
+    let mut state = agreed("Lost", 10, Some(Trello));
+    state.sheet.written_at = Some(t(25));
+    state.sheet.seen_at = Some(t(30));
+    let set = Some(Observed::set_by_user("Qualified", t(20)));
+    let d = run(&state, set, None, Lww);
+    assert_eq!(d.kind, DecisionKind::CopyToTrello);
+    assert_eq!(
+        writes(&d),
+        vec![(Trello, "Qualified"), (Sheet, "Qualified")]
+    );
+    // A value only shown beside a change (not set by it) stays old news.
+    let d = run(&state, user("Qualified", Some(20)), None, Lww);
+    assert_eq!((d.kind, d.writes.len()), (DecisionKind::Noop, 0));
+    // As does a set cell our write did not land on after it.
+    state.sheet.written_at = Some(t(15));
+    let d = run(
+        &state,
+        Some(Observed::set_by_user("Qualified", t(20))),
+        None,
+        Lww,
+    );
+    assert_eq!((d.kind, d.writes.len()), (DecisionKind::Noop, 0));
+}
+
+#[test]
 fn a_stale_change_already_overwritten_by_our_copy_needs_no_write_back() {
     let mut state = agreed("A", 20, Some(Trello));
     state.sheet.written_at = Some(t(21));
