@@ -10,6 +10,7 @@
 //! (through `plan`, like a user's). A stage imports only what is below it: merge ← plan ← inbox,
 //! outbox, reconcile ← engine.
 
+pub mod board;
 pub mod connector;
 pub mod context;
 pub mod engine;

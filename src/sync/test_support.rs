@@ -4,9 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::clients::http::{ClientError, LimiterStats};
 use crate::config::{self, Settings, Sources};
-use crate::connectors::trello::client::Card;
 use crate::model::Field;
+use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::sync::board::BoardConnector;
+use crate::sync::connector::BoxFuture;
 use crate::sync::context::{BoardLayout, PairContext};
 use crate::sync::merge::{Agreed, Decision, FieldState, Observed, merge_field};
 
@@ -71,16 +74,12 @@ pub fn t(s: i64) -> DateTime<Utc> {
 pub fn card(id: &str, name: &str, desc: &str, list: &str) -> Card {
     Card {
         id: id.into(),
-        short_link: format!("s{id}"),
         short_url: format!("https://trello.com/c/s{id}"),
         name: name.into(),
         desc: desc.into(),
-        id_list: list.into(),
-        id_board: "b".into(),
+        list_id: list.into(),
         closed: false,
-        due: None,
         custom_texts: BTreeMap::new(),
-        date_last_activity: t(0),
     }
 }
 
@@ -123,4 +122,75 @@ pub fn name_conflict(ctx: &PairContext) -> Decision {
         ctx.policy,
         t(30),
     )
+}
+
+/// A board for tests whose card calls must not happen: every call fails, naming itself, so a
+/// command that reached it would be recorded as failed rather than pass unseen.
+pub struct NoBoard;
+
+impl NoBoard {
+    fn refuse<T>(call: &str) -> Result<T, ClientError> {
+        Err(ClientError::Config(format!("NoBoard: {call} called")))
+    }
+}
+
+impl BoardConnector for NoBoard {
+    fn system(&self) -> &'static str {
+        "no board"
+    }
+
+    fn member_id(&self) -> BoxFuture<'_, Result<String, ClientError>> {
+        Box::pin(async { Self::refuse("member_id") })
+    }
+
+    fn layout<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<BoardLayout, ClientError>> {
+        Box::pin(async { Self::refuse("layout") })
+    }
+
+    fn cards<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Card>, ClientError>> {
+        Box::pin(async { Self::refuse("cards") })
+    }
+
+    fn card<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("card") })
+    }
+
+    fn archived_at<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, ClientError>> {
+        Box::pin(async { Self::refuse("archived_at") })
+    }
+
+    fn create_card<'a>(&'a self, _: &'a NewCard) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("create_card") })
+    }
+
+    fn update_card<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a CardUpdate,
+    ) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("update_card") })
+    }
+
+    fn update_card_once<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a CardUpdate,
+    ) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("update_card_once") })
+    }
+
+    fn set_custom_texts<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a BTreeMap<String, String>,
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async { Self::refuse("set_custom_texts") })
+    }
+
+    fn budget(&self) -> Vec<LimiterStats> {
+        Vec::new()
+    }
 }
