@@ -1,6 +1,6 @@
 //! The running engine: resolves the pairs, then runs the inbox worker, the outbox dispatcher,
 //! the reconciler, the housekeeping loop and the trackers' change feeds until shutdown.
-//! `EngineHandle` is what the HTTP side sees of it. The clients and tracker connectors are made
+//! `EngineHandle` is what the HTTP side sees of it. The board and tracker connectors are made
 //! by the composition root (`app`, `reconcile_cmd`) and handed in.
 
 use std::collections::HashMap;

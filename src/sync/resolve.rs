@@ -100,3 +100,6 @@ pub async fn resolve_contexts(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,7 +33,7 @@ pub fn settings() -> Settings {
 /// A pair "p" with lists New (l-new) and Lost (l-lost) and text fields f-email/f-phone/f-company.
 pub fn ctx() -> PairContext {
     let settings = settings();
-    PairContext::new(&settings, &settings.pairs[0], &board(), "me").expect("resolves")
+    PairContext::new(&settings, &settings.pairs[0], &layout(), "me").expect("resolves")
 }
 
 /// [`ctx`]'s pair kept in Airtable (base "appB", table "Leads") with `conflict_policy =
@@ -47,10 +47,11 @@ pub fn airtable_ctx() -> PairContext {
     pair.base_id = Some("appB".into());
     pair.table = Some("Leads".into());
     pair.conflict_policy = Some(config::ConflictPolicySetting::PreferTracker);
-    PairContext::new(&settings, &pair, &board(), "me").expect("resolves")
+    PairContext::new(&settings, &pair, &layout(), "me").expect("resolves")
 }
 
-fn board() -> BoardLayout {
+/// [`ctx`]'s board: its lists and custom fields.
+pub fn layout() -> BoardLayout {
     BoardLayout {
         lists: vec![
             ("l-new".into(), "New".into()),
@@ -124,27 +125,34 @@ pub fn name_conflict(ctx: &PairContext) -> Decision {
     )
 }
 
-/// A board for tests whose card calls must not happen: every call fails, naming itself, so a
-/// command that reached it would be recorded as failed rather than pass unseen.
-pub struct NoBoard;
+/// A board for tests that is not Trello: it answers its member and layout when given them, and
+/// every other call fails, naming itself, so a card call that reached it would be recorded as
+/// failed rather than pass unseen.
+#[derive(Default)]
+pub struct StubBoard {
+    pub member: Option<String>,
+    pub layout: Option<BoardLayout>,
+}
 
-impl NoBoard {
+impl StubBoard {
     fn refuse<T>(call: &str) -> Result<T, ClientError> {
-        Err(ClientError::Config(format!("NoBoard: {call} called")))
+        Err(ClientError::Config(format!("StubBoard: {call} called")))
     }
 }
 
-impl BoardConnector for NoBoard {
+impl BoardConnector for StubBoard {
     fn system(&self) -> &'static str {
-        "no board"
+        "stub board"
     }
 
     fn member_id(&self) -> BoxFuture<'_, Result<String, ClientError>> {
-        Box::pin(async { Self::refuse("member_id") })
+        let member = self.member.clone();
+        Box::pin(async move { member.map_or_else(|| Self::refuse("member_id"), Ok) })
     }
 
     fn layout<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<BoardLayout, ClientError>> {
-        Box::pin(async { Self::refuse("layout") })
+        let layout = self.layout.clone();
+        Box::pin(async move { layout.map_or_else(|| Self::refuse("layout"), Ok) })
     }
 
     fn cards<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Card>, ClientError>> {

@@ -15,7 +15,7 @@ use crate::store::pairs::NewPair;
 use crate::store::testdb::{TestDb, temp_db};
 use crate::sync::connector::{BoxFuture, FollowUp, TrackerConnector};
 use crate::sync::plan::commands::Command;
-use crate::sync::test_support::{NoBoard, ctx};
+use crate::sync::test_support::{StubBoard, ctx};
 
 /// Answers the first command of a batch as sent and the others as refused, or (`short`) only
 /// the first; remembers the lead ids of each batch it was given.
@@ -72,7 +72,8 @@ impl TrackerConnector for Fake {
 fn dispatcher(db: &TestDb, trackers: Trackers) -> Dispatcher {
     let mut pair = ctx();
     pair.name = "a".into();
-    Dispatcher::new(db.db.clone(), Arc::new(NoBoard), trackers, [Arc::new(pair)])
+    let board = Arc::new(StubBoard::default());
+    Dispatcher::new(db.db.clone(), board, trackers, [Arc::new(pair)])
 }
 
 async fn enqueue_writes(db: &TestDb, leads: &[&str]) -> Vec<i64> {

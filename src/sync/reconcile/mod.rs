@@ -1,5 +1,5 @@
 //! Full reconciliation: read the whole tracker (through its connector, as one grid) and the whole
-//! board (as few calls as Trello allows), plan with the same merge as webhooks, and apply a chunk
+//! board (through the board connector, in as few calls as the board allows), plan with the same merge as webhooks, and apply a chunk
 //! of rows per transaction, so a large sheet's plan is never held whole.
 
 pub mod action;
