@@ -232,3 +232,5 @@ impl Dispatcher {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_board;
