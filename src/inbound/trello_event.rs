@@ -51,12 +51,12 @@ fn from_wire(wire: WireDelivery) -> Result<BoardEvent, EventParseError> {
                 .list_after
                 .map(|l| l.id)
                 .or(list_id)
-                .or(card.id_list.clone());
+                .or(card.list_id.clone());
             let list_before_id = d.list_before.map(|l| l.id).or(old.id_list.clone());
             let old = CardOld {
                 name: old.name,
                 desc: old.desc,
-                id_list: old.id_list,
+                list_id: old.id_list,
                 closed: old.closed,
                 due: old.due,
             };
@@ -172,7 +172,7 @@ impl From<WireActionCard> for CardState {
             id: c.id,
             name: c.name,
             desc: c.desc,
-            id_list: c.id_list,
+            list_id: c.id_list,
             closed: c.closed,
             due: c.due,
             short_link: c.short_link,

@@ -69,7 +69,7 @@ pub struct CardState {
     pub id: String,
     pub name: Option<String>,
     pub desc: Option<String>,
-    pub id_list: Option<String>,
+    pub list_id: Option<String>,
     pub closed: Option<bool>,
     /// `Some(None)`: the event shows the due date as removed.
     pub due: Option<Option<String>>,
@@ -81,7 +81,7 @@ pub struct CardState {
 pub struct CardOld {
     pub name: Option<String>,
     pub desc: Option<String>,
-    pub id_list: Option<String>,
+    pub list_id: Option<String>,
     pub closed: Option<bool>,
     pub due: Option<Option<String>>,
 }

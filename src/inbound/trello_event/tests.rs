@@ -53,7 +53,7 @@ fn moved_card_fixture_gives_both_lists() {
     assert_eq!(card.id, CARD);
     assert_eq!(list_id.as_deref(), Some(DOING));
     assert_eq!(before.as_deref(), Some(TODO));
-    assert_eq!(old.id_list.as_deref(), Some(TODO));
+    assert_eq!(old.list_id.as_deref(), Some(TODO));
     assert!(old.name.is_none() && old.desc.is_none());
 }
 

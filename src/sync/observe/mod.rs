@@ -115,7 +115,7 @@ pub fn observe_card_event(
     match event {
         BoardEvent::CreateCard { card, list_id, .. } => CardChange::Created {
             card_id: card.id.clone(),
-            list_id: list_id.clone().or_else(|| card.id_list.clone()),
+            list_id: list_id.clone().or_else(|| card.list_id.clone()),
             name: card.name.clone().unwrap_or_default(),
             by_us: ours,
             at: changed_at,
@@ -168,13 +168,13 @@ fn card_update(
     {
         fields.insert(Field::Notes, seen(split_description(desc).0));
     }
-    let list = list_id.or(card.id_list.as_deref());
+    let list = list_id.or(card.list_id.as_deref());
     let archived = card.closed == Some(true);
     if archived && old.closed.is_some() {
         if let Some(status) = &ctx.archived_status {
             fields.insert(Field::Status, seen(status.clone()));
         }
-    } else if (old.id_list.is_some() || old.closed.is_some())
+    } else if (old.list_id.is_some() || old.closed.is_some())
         && !archived
         && let Some(list) = list
     {

@@ -281,7 +281,7 @@ async fn manages_webhooks_and_a_user_change_arrives_signed_and_parsed() {
     assert_eq!(moved.id, card);
     assert_eq!(list_id.as_deref(), Some(b.lists["Contacted"].as_str()));
     assert_eq!(list_before_id.as_deref(), Some(b.lists["New"].as_str()));
-    assert_eq!(old.id_list.as_deref(), Some(b.lists["New"].as_str()));
+    assert_eq!(old.list_id.as_deref(), Some(b.lists["New"].as_str()));
 
     c.delete_webhook(&hook.id).await.unwrap();
     assert!(c.webhooks().await.unwrap().is_empty());
