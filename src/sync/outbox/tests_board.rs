@@ -1,7 +1,7 @@
 //! The card commands' protocol over a board that is not Trello: it is the engine's, written
 //! against `BoardConnector` alone, so an in-memory board gets the same idempotent create (a card
 //! whose create answer was lost is found by its marker and adopted, not made twice) and the
-//! same custom-field write. (Over Trello's emulator: `crate::connectors::tests_dispatch`.)
+//! same custom-field write. (Over Trello's emulator: `src/connectors/tests_dispatch.rs`.)
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
