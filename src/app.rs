@@ -99,7 +99,8 @@ impl App {
             EngineMode::FromSettings => {
                 let trello = trello_client(&settings)?;
                 let trackers = connectors::trackers(&settings)?;
-                Some(Engine::build(&settings, db.clone(), trello, trackers).await?)
+                let board = connectors::board(trello);
+                Some(Engine::build(&settings, db.clone(), board, trackers).await?)
             }
             EngineMode::WithClients(parts) => {
                 let EngineParts {
@@ -109,7 +110,8 @@ impl App {
                     dispatch,
                 } = *parts;
                 let trackers = connectors::trackers_with(sheets, airtable);
-                let engine = Engine::build(&settings, db.clone(), trello, trackers).await?;
+                let board = connectors::board(trello);
+                let engine = Engine::build(&settings, db.clone(), board, trackers).await?;
                 Some(engine.with_dispatch_options(dispatch))
             }
         };

@@ -86,7 +86,7 @@ impl Bench {
         sheets.authenticate().await.expect("token");
         let db = temp_db().await;
         let trackers = Trackers::default().with(Arc::new(SheetsTracker::new(sheets)));
-        let dispatcher = Dispatcher::new(db.db.clone(), client, trackers, [ctx]);
+        let dispatcher = Dispatcher::new(db.db.clone(), super::board(client), trackers, [ctx]);
         Self {
             trello,
             google,
@@ -168,14 +168,16 @@ impl Bench {
     /// The bench's dispatcher, its Trello calls paced by `limits` (a rate-limited round).
     pub fn dispatcher_limited(&self, limits: TrelloLimits) -> Dispatcher {
         let mut dispatcher = self.dispatcher.clone();
-        dispatcher.trello = TrelloClient::new(
-            self.trello.api_base(),
-            SecretString::from(self.trello.api_key().to_owned()),
-            SecretString::from(self.trello.api_token().to_owned()),
-            policy(),
-            limits,
-        )
-        .expect("trello client");
+        dispatcher.board = super::board(
+            TrelloClient::new(
+                self.trello.api_base(),
+                SecretString::from(self.trello.api_key().to_owned()),
+                SecretString::from(self.trello.api_token().to_owned()),
+                policy(),
+                limits,
+            )
+            .expect("trello client"),
+        );
         dispatcher
     }
 

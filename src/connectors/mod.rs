@@ -1,8 +1,8 @@
 //! One folder per outside system, each readable alone: its client (on the shared HTTP policy,
 //! `crate::clients::http`) and its emulator at the bottom, its `check` and webhook admin at the
 //! top. The lead trackers (`sheets`, `airtable`) implement
-//! [`TrackerConnector`](crate::sync::connector::TrackerConnector) above the engine; `trello` is
-//! still the engine's board. `check` and `webhooks` hold what every system's check and webhook
+//! [`TrackerConnector`](crate::sync::connector::TrackerConnector) above the engine, and `trello`
+//! implements [`BoardConnector`] ([`board`] builds it). `check` and `webhooks` hold what every system's check and webhook
 //! admin report. [`trackers`] is the one list of the trackers the composition root (`app`,
 //! `reconcile_cmd`) builds a run's [`Trackers`] from.
 
@@ -27,8 +27,11 @@ use crate::config::Settings;
 use crate::connectors::airtable::client::AirtableClient;
 use crate::connectors::sheets::client::SheetsClient;
 use crate::model::TrackerKind;
+use crate::sync::board::BoardConnector;
 use crate::sync::connector::Trackers;
 use sheets::client::build::sheets_client;
+use trello::TrelloBoard;
+use trello::client::TrelloClient;
 
 use airtable::AirtableTracker;
 use sheets::SheetsTracker;
@@ -49,6 +52,12 @@ pub fn trackers_with(sheets: SheetsClient, airtable: Option<AirtableClient>) -> 
         Some(client) => trackers.with(Arc::new(AirtableTracker::new(client))),
         None => trackers,
     }
+}
+
+/// The engine's board over a Trello client made by the caller (from the settings, or the demo's
+/// and tests' own limits).
+pub fn board(trello: TrelloClient) -> Arc<dyn BoardConnector> {
+    Arc::new(TrelloBoard::new(trello))
 }
 
 /// The Airtable client of the settings; `None` without Airtable pairs.

@@ -7,8 +7,9 @@
 mod record_change;
 mod sheet_event;
 pub mod signature;
+pub mod trello_event;
 
-use crate::connectors::trello::client::TrelloEvent;
+use crate::model::board::BoardEvent;
 
 pub use record_change::{RecordChangeEvent, RecordChangeKind};
 pub use sheet_event::{SheetEvent, SheetEventKind, SheetEventRow};
@@ -56,7 +57,7 @@ pub const AIRTABLE_PATH: &str = "/webhooks/airtable";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundEvent {
     /// Boxed: a Trello action is several times the size of the Apps Script envelope.
-    Trello(Box<TrelloEvent>),
+    Trello(Box<BoardEvent>),
     Sheets(SheetEvent),
     /// A tracker record's change read from its change feed (Airtable's payloads); the inbox's
     /// `source` names the tracker, the event is the same for every record-keyed tracker.
@@ -108,9 +109,9 @@ impl InboundEvent {
     }
 
     /// A Trello delivery's action.
-    pub fn parse_trello(body: &[u8]) -> Result<TrelloEvent, BadEvent> {
+    pub fn parse_trello(body: &[u8]) -> Result<BoardEvent, BadEvent> {
         utf8(body)?;
-        TrelloEvent::parse(body).map_err(|e| BadEvent::new(e.to_string()))
+        trello_event::parse(body).map_err(|e| BadEvent::new(e.to_string()))
     }
 
     /// An Apps Script event.
@@ -141,7 +142,7 @@ mod tests {
     fn each_source_parses_into_its_own_event() {
         let trello = InboundEvent::parse_stored("trello", ACTION.as_bytes()).unwrap();
         assert!(
-            matches!(&trello, InboundEvent::Trello(e) if matches!(**e, TrelloEvent::UpdateCard { .. }))
+            matches!(&trello, InboundEvent::Trello(e) if matches!(**e, BoardEvent::UpdateCard { .. }))
         );
         let sheet = br#"{"spreadsheet_id":"s","sheet":"Leads","kind":"change","edited_at":"2026-11-21T10:15:02Z"}"#;
         let sheets = InboundEvent::parse_stored("sheets", sheet).unwrap();

@@ -4,6 +4,7 @@
 mod drain;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -47,13 +48,14 @@ pub async fn run(
     let mut settings = settings;
     resolve_board_ids(&mut settings.pairs, &trello).await?;
     let (db, _scratch) = open_db(&settings, dry_run).await?;
-    let contexts = resolve_contexts(&settings, &trello, &trackers).await?;
+    let board = connectors::board(trello);
+    let contexts = resolve_contexts(&settings, board.as_ref(), &trackers).await?;
     if !dry_run {
         record_pairs(&settings, &db, &trackers, &contexts).await?;
     }
     let reconciler = Reconciler::new(
         db.clone(),
-        trello.clone(),
+        Arc::clone(&board),
         trackers.clone(),
         contexts.clone(),
         settings.sync.on_row_deleted,
@@ -65,7 +67,7 @@ pub async fn run(
     };
     let mut failed = reconcile_pairs(&reconciler, &names, dry_run).await;
     if !dry_run {
-        let dispatcher = Dispatcher::new(db.clone(), trello, trackers, contexts.values().cloned())
+        let dispatcher = Dispatcher::new(db.clone(), board, trackers, contexts.values().cloned())
             .only_pair(pair);
         let sent = drain::send_planned(&dispatcher, &db, &names, deadline).await?;
         say_what_is_left(&sent, max_duration);

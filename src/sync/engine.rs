@@ -1,6 +1,6 @@
 //! The running engine: resolves the pairs, then runs the inbox worker, the outbox dispatcher,
 //! the reconciler, the housekeeping loop and the trackers' change feeds until shutdown.
-//! `EngineHandle` is what the HTTP side sees of it. The clients and tracker connectors are made
+//! `EngineHandle` is what the HTTP side sees of it. The board and tracker connectors are made
 //! by the composition root (`app`, `reconcile_cmd`) and handed in.
 
 use std::collections::HashMap;
@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::http::ClientError;
 use crate::config::Settings;
-use crate::connectors::trello::client::TrelloClient;
 use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
+use crate::sync::board::BoardConnector;
 use crate::sync::connector::{ChangeFeed, Trackers};
 use crate::sync::context::PairContext;
 use crate::sync::handle::EngineHandle;
@@ -52,22 +52,22 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Resolves every pair (fails naming what is missing) with the Trello client and the
-    /// tracker connectors the caller made.
+    /// Resolves every pair (fails naming what is missing) with the board and tracker
+    /// connectors the caller made.
     pub async fn build(
         settings: &Settings,
         db: Db,
-        trello: TrelloClient,
+        board: Arc<dyn BoardConnector>,
         trackers: Trackers,
     ) -> Result<Self, EngineError> {
-        let contexts = resolve_pairs(settings, &db, &trello, &trackers).await?;
+        let contexts = resolve_pairs(settings, &db, board.as_ref(), &trackers).await?;
         let (requests_tx, requests) = mpsc::unbounded_channel();
         let running = Arc::new(AtomicUsize::new(0));
         let feeds = trackers.feeds(&db, &contexts);
         let tasks = TASKS + feeds.len();
         let reconciler = Reconciler::new(
             db.clone(),
-            trello.clone(),
+            Arc::clone(&board),
             trackers.clone(),
             contexts.clone(),
             settings.sync.on_row_deleted,
@@ -81,7 +81,7 @@ impl Engine {
             Duration::from_millis(settings.sync.debounce_ms),
             Some(requests_tx.clone()),
         );
-        let dispatcher = Dispatcher::new(db.clone(), trello, trackers, contexts.values().cloned());
+        let dispatcher = Dispatcher::new(db.clone(), board, trackers, contexts.values().cloned());
         Ok(Self {
             contexts,
             reconciler,

@@ -57,7 +57,7 @@ impl EngineHandle {
     pub fn trello_budget(&self) -> Vec<crate::clients::http::LimiterStats> {
         self.reconciler
             .as_ref()
-            .map(|r| r.trello().limiter_stats())
+            .map(|r| r.board().budget())
             .unwrap_or_default()
     }
 

@@ -3,13 +3,14 @@
 //! commands, and `apply`, which commits them), `outbox` (the dispatcher that sends them) and
 //! `reconcile` (full reads planned through the same merge). What the stages share sits beside
 //! them: `context` (a pair at run time), `mapping` (each system's shape ↔ lead fields),
-//! `observe` (what a side holds, as the merge's observations) and `connector` (the trait every
-//! lead tracker's connector implements; the connectors live in `crate::connectors`, above the
-//! engine). `resolve` builds the contexts at start-up, `engine` runs the stages and `handle` is
+//! `observe` (what a side holds, as the merge's observations), `connector` (the trait every
+//! lead tracker's connector implements) and `board` (the trait the board's connector
+//! implements); the connectors live in `crate::connectors`, above the engine. `resolve` builds the contexts at start-up, `engine` runs the stages and `handle` is
 //! what the HTTP side sees of it; `operator` decides an operator's edit from the console
 //! (through `plan`, like a user's). A stage imports only what is below it: merge ← plan ← inbox,
 //! outbox, reconcile ← engine.
 
+pub mod board;
 pub mod connector;
 pub mod context;
 pub mod engine;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::clients::http::ClientError;
 use crate::config::Settings;
-use crate::connectors::trello::client::TrelloClient;
 use crate::store::{Db, StoreError, pairs};
+use crate::sync::board::BoardConnector;
 use crate::sync::connector::Trackers;
-use crate::sync::context::{BoardLayout, PairContext, Unresolved};
+use crate::sync::context::{PairContext, Unresolved};
 use crate::sync::mapping::{ColumnMap, MissingColumns};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,10 +40,10 @@ pub enum ResolveError {
 pub async fn resolve_pairs(
     settings: &Settings,
     db: &Db,
-    trello: &TrelloClient,
+    board: &dyn BoardConnector,
     trackers: &Trackers,
 ) -> Result<HashMap<String, Arc<PairContext>>, ResolveError> {
-    let out = resolve_contexts(settings, trello, trackers).await?;
+    let out = resolve_contexts(settings, board, trackers).await?;
     record_pairs(settings, db, trackers, &out).await?;
     Ok(out)
 }
@@ -70,7 +70,7 @@ pub async fn record_pairs(
 /// Resolves every pair against the APIs without touching the database.
 pub async fn resolve_contexts(
     settings: &Settings,
-    trello: &TrelloClient,
+    board: &dyn BoardConnector,
     trackers: &Trackers,
 ) -> Result<HashMap<String, Arc<PairContext>>, ResolveError> {
     if settings.pairs.is_empty() {
@@ -81,29 +81,11 @@ pub async fn resolve_contexts(
         move |source| ResolveError::Api { pair, source }
     };
     let first = &settings.pairs[0].name;
-    let member = trello.me().await.map_err(api(first))?;
+    let member = board.member_id().await.map_err(api(first))?;
     let mut out = HashMap::new();
     for pair in &settings.pairs {
-        let lists = trello
-            .lists(&pair.board_id)
-            .await
-            .map_err(api(&pair.name))?;
-        let fields = trello
-            .custom_fields(&pair.board_id)
-            .await
-            .map_err(api(&pair.name))?;
-        let layout = BoardLayout {
-            lists: lists
-                .into_iter()
-                .filter(|l| !l.closed)
-                .map(|l| (l.id, l.name))
-                .collect(),
-            custom_fields: fields
-                .into_iter()
-                .map(|f| (f.id, f.name, f.field_type))
-                .collect(),
-        };
-        let ctx = PairContext::new(settings, pair, &layout, &member.id)?;
+        let layout = (board.layout(&pair.board_id).await).map_err(api(&pair.name))?;
+        let ctx = PairContext::new(settings, pair, &layout, &member)?;
         let tracker =
             (trackers.get(pair.tracker)).map_err(|e| api(&pair.name)(ClientError::Config(e)))?;
         let row1 = tracker.column_names(pair).await.map_err(api(&pair.name))?;
@@ -118,3 +100,6 @@ pub async fn resolve_contexts(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

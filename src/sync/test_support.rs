@@ -4,9 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::clients::http::{ClientError, LimiterStats};
 use crate::config::{self, Settings, Sources};
-use crate::connectors::trello::client::Card;
 use crate::model::Field;
+use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::sync::board::BoardConnector;
+use crate::sync::connector::BoxFuture;
 use crate::sync::context::{BoardLayout, PairContext};
 use crate::sync::merge::{Agreed, Decision, FieldState, Observed, merge_field};
 
@@ -30,7 +33,7 @@ pub fn settings() -> Settings {
 /// A pair "p" with lists New (l-new) and Lost (l-lost) and text fields f-email/f-phone/f-company.
 pub fn ctx() -> PairContext {
     let settings = settings();
-    PairContext::new(&settings, &settings.pairs[0], &board(), "me").expect("resolves")
+    PairContext::new(&settings, &settings.pairs[0], &layout(), "me").expect("resolves")
 }
 
 /// [`ctx`]'s pair kept in Airtable (base "appB", table "Leads") with `conflict_policy =
@@ -44,10 +47,11 @@ pub fn airtable_ctx() -> PairContext {
     pair.base_id = Some("appB".into());
     pair.table = Some("Leads".into());
     pair.conflict_policy = Some(config::ConflictPolicySetting::PreferTracker);
-    PairContext::new(&settings, &pair, &board(), "me").expect("resolves")
+    PairContext::new(&settings, &pair, &layout(), "me").expect("resolves")
 }
 
-fn board() -> BoardLayout {
+/// [`ctx`]'s board: its lists and custom fields.
+pub fn layout() -> BoardLayout {
     BoardLayout {
         lists: vec![
             ("l-new".into(), "New".into()),
@@ -71,16 +75,12 @@ pub fn t(s: i64) -> DateTime<Utc> {
 pub fn card(id: &str, name: &str, desc: &str, list: &str) -> Card {
     Card {
         id: id.into(),
-        short_link: format!("s{id}"),
         short_url: format!("https://trello.com/c/s{id}"),
         name: name.into(),
         desc: desc.into(),
-        id_list: list.into(),
-        id_board: "b".into(),
+        list_id: list.into(),
         closed: false,
-        due: None,
         custom_texts: BTreeMap::new(),
-        date_last_activity: t(0),
     }
 }
 
@@ -123,4 +123,82 @@ pub fn name_conflict(ctx: &PairContext) -> Decision {
         ctx.policy,
         t(30),
     )
+}
+
+/// A board for tests that is not Trello: it answers its member and layout when given them, and
+/// every other call fails, naming itself, so a card call that reached it would be recorded as
+/// failed rather than pass unseen.
+#[derive(Default)]
+pub struct StubBoard {
+    pub member: Option<String>,
+    pub layout: Option<BoardLayout>,
+}
+
+impl StubBoard {
+    fn refuse<T>(call: &str) -> Result<T, ClientError> {
+        Err(ClientError::Config(format!("StubBoard: {call} called")))
+    }
+}
+
+impl BoardConnector for StubBoard {
+    fn system(&self) -> &'static str {
+        "stub board"
+    }
+
+    fn member_id(&self) -> BoxFuture<'_, Result<String, ClientError>> {
+        let member = self.member.clone();
+        Box::pin(async move { member.map_or_else(|| Self::refuse("member_id"), Ok) })
+    }
+
+    fn layout<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<BoardLayout, ClientError>> {
+        let layout = self.layout.clone();
+        Box::pin(async move { layout.map_or_else(|| Self::refuse("layout"), Ok) })
+    }
+
+    fn cards<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<Card>, ClientError>> {
+        Box::pin(async { Self::refuse("cards") })
+    }
+
+    fn card<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("card") })
+    }
+
+    fn archived_at<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, ClientError>> {
+        Box::pin(async { Self::refuse("archived_at") })
+    }
+
+    fn create_card<'a>(&'a self, _: &'a NewCard) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("create_card") })
+    }
+
+    fn update_card<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a CardUpdate,
+    ) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("update_card") })
+    }
+
+    fn update_card_once<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a CardUpdate,
+    ) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async { Self::refuse("update_card_once") })
+    }
+
+    fn set_custom_texts<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a BTreeMap<String, String>,
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async { Self::refuse("set_custom_texts") })
+    }
+
+    fn budget(&self) -> Vec<LimiterStats> {
+        Vec::new()
+    }
 }

@@ -43,7 +43,8 @@ async fn a_first_sync_of_300_leads_costs_at_most_13_sheets_calls() {
     db.migrate().await.expect("migrate");
     let (trello, sheets) = w.clients().expect("clients");
     let trackers = leadsync::connectors::trackers_with(sheets, None);
-    let engine = Engine::build(&w.settings, db.clone(), trello, trackers)
+    let board = leadsync::connectors::board(trello);
+    let engine = Engine::build(&w.settings, db.clone(), board, trackers)
         .await
         .expect("engine");
     let google = w.google.gate().calls();

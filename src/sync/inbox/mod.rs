@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::connectors::trello::client::TrelloEvent;
 use crate::inbound::{InboundEvent, RecordChangeKind, SheetEvent, SheetEventKind, Source};
+use crate::model::board::BoardEvent;
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
@@ -319,7 +319,7 @@ impl Worker {
         &self,
         ctx: &PairContext,
         event: &InboxEvent,
-        action: &TrelloEvent,
+        action: &BoardEvent,
         changed_at: DateTime<Utc>,
         now: i64,
     ) -> Result<Parsed, String> {

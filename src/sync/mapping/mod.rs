@@ -212,7 +212,7 @@ pub fn read_values(values: &HashMap<String, String>, names: &ColumnNames) -> She
     }
 }
 
-/// What the mapping needs of a card (the Trello client's type is adapted to this).
+/// What the mapping needs of a card (the board's `model::board::Card` is adapted to this).
 #[derive(Debug, Clone, Copy)]
 pub struct CardInput<'a> {
     pub name: &'a str,

@@ -4,9 +4,9 @@ mod record;
 
 use chrono::{DateTime, Utc};
 
-use crate::connectors::trello::client::{CardOld, CardState, TrelloEvent};
 use crate::inbound::{SheetEventRow, Source};
 use crate::model::Field;
+use crate::model::board::{BoardEvent, CardOld, CardState};
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{SheetLead, read_values, split_description};
 use crate::sync::merge::{LeadObservation, LeadState, Observed};
@@ -99,7 +99,7 @@ pub enum CardChange {
 /// `changed_at`: the action's date, clamped ([`clamp_change_time`]).
 pub fn observe_card_event(
     ctx: &PairContext,
-    event: &TrelloEvent,
+    event: &BoardEvent,
     changed_at: DateTime<Utc>,
     warnings: &mut Vec<String>,
 ) -> CardChange {
@@ -113,20 +113,20 @@ pub fn observe_card_event(
         set: !ours,
     };
     match event {
-        TrelloEvent::CreateCard { card, list_id, .. } => CardChange::Created {
+        BoardEvent::CreateCard { card, list_id, .. } => CardChange::Created {
             card_id: card.id.clone(),
-            list_id: list_id.clone().or_else(|| card.id_list.clone()),
+            list_id: list_id.clone().or_else(|| card.list_id.clone()),
             name: card.name.clone().unwrap_or_default(),
             by_us: ours,
             at: changed_at,
         },
-        TrelloEvent::DeleteCard { card_id, .. } => CardChange::Deleted {
+        BoardEvent::DeleteCard { card_id, .. } => CardChange::Deleted {
             card_id: card_id.clone(),
         },
-        TrelloEvent::UpdateCard {
+        BoardEvent::UpdateCard {
             card, list_id, old, ..
         } => card_update(ctx, card, list_id.as_deref(), old, &seen, warnings),
-        TrelloEvent::UpdateCustomFieldItem {
+        BoardEvent::UpdateCustomFieldItem {
             card_id,
             field_id,
             text,
@@ -143,7 +143,7 @@ pub fn observe_card_event(
             }
             None => CardChange::Ignored,
         },
-        TrelloEvent::Other { .. } => CardChange::Ignored,
+        BoardEvent::Other { .. } => CardChange::Ignored,
     }
 }
 
@@ -168,13 +168,13 @@ fn card_update(
     {
         fields.insert(Field::Notes, seen(split_description(desc).0));
     }
-    let list = list_id.or(card.id_list.as_deref());
+    let list = list_id.or(card.list_id.as_deref());
     let archived = card.closed == Some(true);
     if archived && old.closed.is_some() {
         if let Some(status) = &ctx.archived_status {
             fields.insert(Field::Status, seen(status.clone()));
         }
-    } else if (old.id_list.is_some() || old.closed.is_some())
+    } else if (old.list_id.is_some() || old.closed.is_some())
         && !archived
         && let Some(list) = list
     {

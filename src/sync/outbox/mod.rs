@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::connectors::trello::client::TrelloClient;
 use crate::store::{Db, StoreError, dispatch_support};
+use crate::sync::board::BoardConnector;
 use crate::sync::connector::{Claimed, Outcome, Trackers};
 use crate::sync::context::PairContext;
 use crate::sync::outbox::types::Recorded;
@@ -95,7 +95,8 @@ impl DispatchReport {
 #[derive(Clone)]
 pub struct Dispatcher {
     pub(crate) db: Db,
-    pub(crate) trello: TrelloClient,
+    /// Where each pair's card commands go.
+    pub(crate) board: Arc<dyn BoardConnector>,
     /// Where each pair's tracker commands go, by the pair's tracker kind.
     pub(crate) trackers: Trackers,
     pub(crate) pairs: HashMap<String, Arc<PairContext>>,
@@ -107,13 +108,13 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(
         db: Db,
-        trello: TrelloClient,
+        board: Arc<dyn BoardConnector>,
         trackers: Trackers,
         pairs: impl IntoIterator<Item = Arc<PairContext>>,
     ) -> Self {
         Self {
             db,
-            trello,
+            board,
             trackers,
             pairs: pairs.into_iter().map(|p| (p.name.clone(), p)).collect(),
             options: DispatchOptions::default(),
@@ -231,3 +232,5 @@ impl Dispatcher {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_board;

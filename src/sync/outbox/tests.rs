@@ -5,21 +5,17 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use secrecy::SecretString;
 
 use super::*;
-use crate::clients::http::{ClientError, RetryPolicy};
+use crate::clients::http::ClientError;
 use crate::config::PairSettings;
-use crate::connectors::trello::client::TrelloLimits;
 use crate::model::TrackerKind;
 use crate::store::outbox::{self, NewCommand};
 use crate::store::pairs::NewPair;
 use crate::store::testdb::{TestDb, temp_db};
 use crate::sync::connector::{BoxFuture, FollowUp, TrackerConnector};
 use crate::sync::plan::commands::Command;
-use crate::sync::test_support::ctx;
+use crate::sync::test_support::{StubBoard, ctx};
 
 /// Answers the first command of a batch as sent and the others as refused, or (`short`) only
 /// the first; remembers the lead ids of each batch it was given.
@@ -72,28 +68,12 @@ impl TrackerConnector for Fake {
     }
 }
 
-/// A dispatcher for pair `a` (a Sheets pair) whose Trello client is never called.
+/// A dispatcher for pair `a` (a Sheets pair) whose board is never called.
 fn dispatcher(db: &TestDb, trackers: Trackers) -> Dispatcher {
-    let policy = RetryPolicy {
-        connect_timeout: Duration::from_secs(1),
-        total_timeout: Duration::from_secs(1),
-        max_attempts: 1,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(10),
-        max_elapsed: Duration::from_secs(1),
-    };
-    let secret = || SecretString::from("unused".to_owned());
-    let trello = TrelloClient::new(
-        "http://127.0.0.1:9".into(),
-        secret(),
-        secret(),
-        policy,
-        TrelloLimits::default(),
-    )
-    .expect("client");
     let mut pair = ctx();
     pair.name = "a".into();
-    Dispatcher::new(db.db.clone(), trello, trackers, [Arc::new(pair)])
+    let board = Arc::new(StubBoard::default());
+    Dispatcher::new(db.db.clone(), board, trackers, [Arc::new(pair)])
 }
 
 async fn enqueue_writes(db: &TestDb, leads: &[&str]) -> Vec<i64> {

@@ -1,11 +1,14 @@
-//! Trello commands of the dispatcher: create (or adopt) a lead's card, update it, set its custom
-//! fields (all in one call). The card id is read from the link at send time, never from the
-//! command.
+//! Card commands of the dispatcher: create (or adopt) a lead's card, update it, set its custom
+//! fields (all in one call), through the pair's board (`sync::board::BoardConnector`). The card
+//! id is read from the link at send time, never from the command. This stays in the engine,
+//! written against the trait alone: a card made once per lead (found again by its lead marker
+//! when a create's answer was lost), a lost update settled by reading the card, is how leadsync
+//! keeps any board, not something Trello's API asks for.
 
 use std::collections::BTreeMap;
 
 use crate::clients::http::ClientError;
-use crate::connectors::trello::client::{Card, CardUpdate, NewCard};
+use crate::model::board::{Card, CardUpdate, NewCard};
 use crate::store::StoreError;
 use crate::store::dispatch_support::note_outcome_unknown;
 use crate::store::links::{self, Link};
@@ -40,11 +43,10 @@ impl Dispatcher {
             let update = CardUpdate {
                 name: name.clone(),
                 desc: desc.clone(),
-                id_list: id_list.clone(),
+                list_id: id_list.clone(),
                 closed: *closed,
-                due: None,
             };
-            return Ok(match self.trello.update_card(card_id, &update).await {
+            return Ok(match self.board.update_card(card_id, &update).await {
                 Ok(_) => Outcome::sent(FollowUp::default()),
                 Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
                 Err(e) => Outcome::failed(&e),
@@ -69,9 +71,8 @@ impl Dispatcher {
                 let update = CardUpdate {
                     name: name.clone(),
                     desc: desc.clone(),
-                    id_list: id_list.clone(),
+                    list_id: id_list.clone(),
                     closed: *closed,
-                    due: None,
                 };
                 Ok(self.update_linked(&ctx, claimed, &link, update).await)
             }
@@ -106,7 +107,7 @@ impl Dispatcher {
         if update.is_empty() {
             return Outcome::skipped("the update changes nothing");
         }
-        match self.trello.update_card(card_id, &update).await {
+        match self.board.update_card(card_id, &update).await {
             Ok(_) => Outcome::sent(FollowUp {
                 closed: update.closed,
                 ..FollowUp::default()
@@ -130,10 +131,10 @@ impl Dispatcher {
         if fields.is_empty() {
             return Outcome::skipped("the update changes nothing");
         }
-        match self.trello.set_custom_texts(card_id, fields).await {
+        match self.board.set_custom_texts(card_id, fields).await {
             Ok(()) => Outcome::sent(FollowUp::default()),
             // Either the card or a field definition is gone: ask about the card.
-            Err(ClientError::NotFound { .. }) => match self.trello.card(card_id).await {
+            Err(ClientError::NotFound { .. }) => match self.board.card(card_id).await {
                 Err(ClientError::NotFound { .. }) => card_gone(ctx, claimed, link, card_id),
                 Ok(_) => Outcome::Invalid(format!(
                     "a custom field of {} no longer exists on the board of pair {}",
@@ -150,7 +151,7 @@ impl Dispatcher {
     /// notes a user typed since the reconciler read the card are kept (Trello has no
     /// conditional write; this narrows the race to the two calls).
     async fn mark_card(&self, card_id: &str, lead_id: &str) -> Outcome {
-        let card = match self.trello.card(card_id).await {
+        let card = match self.board.card(card_id).await {
             Ok(card) => card,
             Err(ClientError::NotFound { .. }) => return Outcome::skipped("the card is gone"),
             Err(e) => return Outcome::failed(&e),
@@ -169,7 +170,7 @@ impl Dispatcher {
         // Once: a lost answer is settled by the next try's read of the card (its marker is
         // there, or the description it composes from is the user's latest), never by sending
         // this description again over notes a user typed since.
-        match self.trello.update_card_once(card_id, &update).await {
+        match self.board.update_card_once(card_id, &update).await {
             Ok(_) => Outcome::sent(FollowUp::default()),
             Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
             Err(e) => Outcome::failed(&e),
@@ -231,12 +232,11 @@ impl Dispatcher {
             None => {
                 note_outcome_unknown(&self.db.pool, row.id, CREATE_NOTE).await?;
                 let new = NewCard {
-                    id_list: list_id.clone(),
+                    list_id: list_id.clone(),
                     name: name.clone(),
                     desc: desc.clone(),
-                    pos: None,
                 };
-                match self.trello.create_card(&new).await {
+                match self.board.create_card(&new).await {
                     Ok(card) => card,
                     Err(e) => return Ok(Outcome::failed(&e)),
                 }
@@ -265,7 +265,7 @@ impl Dispatcher {
             })
             .map(|(id, text)| (id.clone(), text.clone()))
             .collect();
-        self.trello.set_custom_texts(&card.id, &unset).await
+        self.board.set_custom_texts(&card.id, &unset).await
     }
 
     /// The lead's card on the pair's board, found by its description marker; an open one is
@@ -275,7 +275,7 @@ impl Dispatcher {
         ctx: &PairContext,
         lead_id: &str,
     ) -> Result<Option<Card>, ClientError> {
-        let cards = self.trello.board_cards(&ctx.settings.board_id).await?;
+        let cards = self.board.cards(&ctx.settings.board_id).await?;
         let mut marked: Vec<Card> = cards
             .into_iter()
             .filter(|c| {

@@ -1,5 +1,5 @@
 //! Full reconciliation: read the whole tracker (through its connector, as one grid) and the whole
-//! board (as few calls as Trello allows), plan with the same merge as webhooks, and apply a chunk
+//! board (through the board connector, in as few calls as the board allows), plan with the same merge as webhooks, and apply a chunk
 //! of rows per transaction, so a large sheet's plan is never held whole.
 
 pub mod action;
@@ -19,12 +19,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::http::ClientError;
 use crate::config::OnRowDeleted;
-use crate::connectors::trello::client::Card;
-use crate::connectors::trello::client::TrelloClient;
+use crate::model::board::Card;
 use crate::store::links::Link;
 use crate::store::{
     Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs, tracker_webhooks,
 };
+use crate::sync::board::BoardConnector;
 use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::ColumnMap;
@@ -76,7 +76,7 @@ fn commands_in(actions: &[Action]) -> usize {
 #[derive(Clone)]
 pub struct Reconciler {
     db: Db,
-    trello: TrelloClient,
+    board: Arc<dyn BoardConnector>,
     trackers: Trackers,
     pairs: HashMap<String, Arc<PairContext>>,
     on_row_deleted: OnRowDeleted,
@@ -86,7 +86,7 @@ pub struct Reconciler {
 impl Reconciler {
     pub fn new(
         db: Db,
-        trello: TrelloClient,
+        board: Arc<dyn BoardConnector>,
         trackers: Trackers,
         pairs: HashMap<String, Arc<PairContext>>,
         on_row_deleted: OnRowDeleted,
@@ -94,7 +94,7 @@ impl Reconciler {
     ) -> Self {
         Self {
             db,
-            trello,
+            board,
             trackers,
             pairs,
             on_row_deleted,
@@ -102,9 +102,9 @@ impl Reconciler {
         }
     }
 
-    /// The Trello client it reads with (the engine's, whose limiters pace every Trello call).
-    pub fn trello(&self) -> &TrelloClient {
-        &self.trello
+    /// The board it reads with (the engine's, whose client's limiters pace every board call).
+    pub fn board(&self) -> &dyn BoardConnector {
+        self.board.as_ref()
     }
 
     /// A pair as the engine runs it (the console plans an operator's edit with it).
@@ -162,8 +162,8 @@ impl Reconciler {
         let header = grid.first().map(Vec::as_slice).unwrap_or_default();
         let shown = sheet_ids(&ColumnMap::from_header(header, &ctx.columns)?, &grid);
         let mut known = self.known(&ctx.name, &shown).await?;
-        let trello = &self.trello;
-        let fetch = |card: String| async move { trello.archived_at(&card).await };
+        let board = self.board.as_ref();
+        let fetch = |card: String| async move { board.archived_at(&card).await };
         known.archived_at = read::archive_times(&cards, &known, fetch).await;
         let now = Utc::now();
         // What the reads show was so when they began, not when the plan is made: a change a
@@ -223,9 +223,9 @@ impl Reconciler {
             .of(ctx)
             .map_err(|e| read(ClientError::Config(e)))?;
         let grid = tracker.read_grid(ctx).await.map_err(read)?;
-        let cards = (self.trello.board_cards(&ctx.settings.board_id).await).map_err(|source| {
+        let cards = (self.board.cards(&ctx.settings.board_id).await).map_err(|source| {
             ReconcileError::Read {
-                system: "trello",
+                system: self.board.system(),
                 source,
             }
         })?;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::connectors::trello::client::Card;
+use crate::model::board::Card;
 use crate::model::{Field, LeadId};
 use crate::sync::context::PairContext;
 use crate::sync::mapping::split_description;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use crate::config::OnRowDeleted;
-use crate::connectors::trello::client::Card;
+use crate::model::board::Card;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{ColumnMap, MissingColumns};
 use crate::sync::merge::LeadState;

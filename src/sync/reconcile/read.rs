@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::connectors::trello::client::Card;
+use crate::model::board::Card;
 use crate::model::{Field, LeadId};
 use crate::store::links::Link;
 use crate::sync::context::PairContext;
@@ -88,7 +88,7 @@ pub fn card_observation(
         CardInput {
             name: &card.name,
             desc: &card.desc,
-            list_id: &card.id_list,
+            list_id: &card.list_id,
             custom_fields: &custom,
         },
         &ctx.board,

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use crate::config::OnRowDeleted;
-use crate::connectors::trello::client::Card;
 use crate::model::LeadId;
+use crate::model::board::Card;
 use crate::store::links::Link;
 use crate::sync::context::PairContext;
 use crate::sync::merge::{LeadObservation, LeadState};

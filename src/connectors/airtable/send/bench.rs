@@ -107,7 +107,7 @@ impl AirtableBench {
             .expect("airtable client");
         let d = &base.dispatcher;
         let trackers = Trackers::default().with(Arc::new(AirtableTracker::new(client)));
-        let dispatcher = Dispatcher::new(d.db.clone(), d.trello.clone(), trackers, [Arc::new(ctx)]);
+        let dispatcher = Dispatcher::new(d.db.clone(), d.board.clone(), trackers, [Arc::new(ctx)]);
         Self {
             base,
             airtable,

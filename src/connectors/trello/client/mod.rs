@@ -5,7 +5,6 @@
 //! token in the path (`/tokens/{token}/webhooks`); errors never carry URLs, so it still cannot leak.
 
 pub mod build;
-mod events;
 mod limits;
 mod types;
 mod webhooks;
@@ -20,7 +19,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::clients::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
-pub use events::{ActionMeta, CardOld, CardState, EventParseError, TrelloEvent};
 pub use limits::{BUDGET_FRACTION, KEY_REQUESTS_PER_10S, TOKEN_REQUESTS_PER_10S, TrelloLimits};
 pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
 use wire::{WireAction, WireBoard, WireCard, WireCustomField, WireList, WireMember};

@@ -10,7 +10,10 @@ use axum::routing::any;
 use secrecy::SecretString;
 
 use super::*;
+// The delivery is read by the parser the door and the worker use (below the store, in `inbound`).
 use crate::connectors::trello::sandbox::{BoardSetup, TrelloSandbox, UserCardChange, sign};
+use crate::inbound::trello_event;
+use crate::model::board::BoardEvent;
 use crate::sandbox::common::{Served, serve};
 
 pub(super) fn fast_policy() -> RetryPolicy {
@@ -263,13 +266,13 @@ async fn manages_webhooks_and_a_user_change_arrives_signed_and_parsed() {
     assert_eq!(got.len(), 2);
     let (body, signature) = &got[1];
     assert_eq!(*signature, sign(sb.api_secret(), body, &url));
-    let TrelloEvent::UpdateCard {
+    let BoardEvent::UpdateCard {
         meta,
         card: moved,
         list_id,
         list_before_id,
         old,
-    } = TrelloEvent::parse(body).unwrap()
+    } = trello_event::parse(body).unwrap()
     else {
         panic!("second delivery is not an updateCard")
     };
@@ -278,7 +281,7 @@ async fn manages_webhooks_and_a_user_change_arrives_signed_and_parsed() {
     assert_eq!(moved.id, card);
     assert_eq!(list_id.as_deref(), Some(b.lists["Contacted"].as_str()));
     assert_eq!(list_before_id.as_deref(), Some(b.lists["New"].as_str()));
-    assert_eq!(old.id_list.as_deref(), Some(b.lists["New"].as_str()));
+    assert_eq!(old.list_id.as_deref(), Some(b.lists["New"].as_str()));
 
     c.delete_webhook(&hook.id).await.unwrap();
     assert!(c.webhooks().await.unwrap().is_empty());

@@ -86,16 +86,6 @@ pub struct CardUpdate {
     pub due: Option<Option<String>>,
 }
 
-impl CardUpdate {
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.desc.is_none()
-            && self.id_list.is_none()
-            && self.closed.is_none()
-            && self.due.is_none()
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Webhook {
     pub id: String,

@@ -4,7 +4,7 @@ use super::*;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../../../../tests/fixtures/trello/", $name))
+        include_str!(concat!("../../../tests/fixtures/trello/", $name))
     };
 }
 
@@ -13,13 +13,13 @@ const CARD: &str = "60940be5986d6c0bca3637d6";
 const TODO: &str = "609402807c6be98b8289c55f";
 const DOING: &str = "609402807c6be98b8289c560";
 
-fn parse(json: &str) -> TrelloEvent {
-    TrelloEvent::parse(json.as_bytes()).unwrap()
+fn parse(json: &str) -> BoardEvent {
+    super::parse(json.as_bytes()).unwrap()
 }
 
 fn update(json: &str) -> (CardState, Option<String>, Option<String>, CardOld) {
     match parse(json) {
-        TrelloEvent::UpdateCard {
+        BoardEvent::UpdateCard {
             card,
             list_id,
             list_before_id,
@@ -38,7 +38,7 @@ fn create_card_fixture_parses_with_its_meta_and_list() {
     assert_eq!(meta.member_creator_id, "6045949b752485785feab3b4");
     assert_eq!(meta.board_id.as_deref(), Some(BOARD));
     assert_eq!(meta.date.to_rfc3339(), "2021-05-06T15:31:50.011+00:00");
-    let TrelloEvent::CreateCard { card, list_id, .. } = event else {
+    let BoardEvent::CreateCard { card, list_id, .. } = event else {
         panic!("not createCard")
     };
     assert_eq!(card.id, CARD);
@@ -53,7 +53,7 @@ fn moved_card_fixture_gives_both_lists() {
     assert_eq!(card.id, CARD);
     assert_eq!(list_id.as_deref(), Some(DOING));
     assert_eq!(before.as_deref(), Some(TODO));
-    assert_eq!(old.id_list.as_deref(), Some(TODO));
+    assert_eq!(old.list_id.as_deref(), Some(TODO));
     assert!(old.name.is_none() && old.desc.is_none());
 }
 
@@ -95,7 +95,7 @@ fn label_and_comment_fixtures_are_other_events_of_the_card() {
         (fixture!("commentCard.json"), "commentCard"),
     ] {
         let event = parse(json);
-        let TrelloEvent::Other {
+        let BoardEvent::Other {
             kind: k, card_id, ..
         } = &event
         else {
@@ -114,7 +114,7 @@ fn delete_card_carries_only_the_card_id() {
         "board":{"id":"b1","name":"B","shortLink":"x"},"list":{"id":"l1","name":"New"}}}}"#;
     let event = parse(json);
     assert_eq!(event.card_id(), Some("c1"));
-    let TrelloEvent::DeleteCard { list_id, .. } = event else {
+    let BoardEvent::DeleteCard { list_id, .. } = event else {
         panic!("not deleteCard")
     };
     assert_eq!(list_id.as_deref(), Some("l1"));
@@ -127,7 +127,7 @@ fn custom_field_update_gives_new_and_old_text_and_null_when_cleared() {
         "board":{"id":"b1"},"customField":{"id":"f1","name":"Email","type":"text"},
         "customFieldItem":{"id":"i1","idCustomField":"f1","idModel":"c1","modelType":"card","value":{"text":"new@x"}},
         "old":{"value":{"text":"old@x"}}}}}"#;
-    let TrelloEvent::UpdateCustomFieldItem {
+    let BoardEvent::UpdateCustomFieldItem {
         field_id,
         field_name,
         text,
@@ -144,7 +144,7 @@ fn custom_field_update_gives_new_and_old_text_and_null_when_cleared() {
         (Some("new@x"), Some("old@x"))
     );
     let cleared = json.replace(r#""value":{"text":"new@x"}"#, r#""value":null"#);
-    let TrelloEvent::UpdateCustomFieldItem { text, .. } = parse(&cleared) else {
+    let BoardEvent::UpdateCustomFieldItem { text, .. } = parse(&cleared) else {
         panic!()
     };
     assert!(text.is_none());
@@ -152,8 +152,8 @@ fn custom_field_update_gives_new_and_old_text_and_null_when_cleared() {
 
 #[test]
 fn a_body_that_is_not_an_action_is_rejected() {
-    assert!(TrelloEvent::parse(b"{\"hello\":1}").is_err());
-    assert!(TrelloEvent::parse(b"not json").is_err());
+    assert!(super::parse(b"{\"hello\":1}").is_err());
+    assert!(super::parse(b"not json").is_err());
     let no_card = r#"{"action":{"id":"a","idMemberCreator":"m","type":"createCard","date":"2026-01-01T00:00:00Z","data":{}}}"#;
-    assert!(TrelloEvent::parse(no_card.as_bytes()).is_err());
+    assert!(super::parse(no_card.as_bytes()).is_err());
 }

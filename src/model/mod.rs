@@ -1,5 +1,7 @@
 //! Domain types shared by every layer: identities, fields, sides, policies and value hashes.
-//! Depends on nothing else in the crate.
+//! Depends on nothing else in the crate. `board` is a board (card) as the engine knows it.
+
+pub mod board;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -326,5 +328,4 @@ impl FromIterator<(Field, String)> for LeadFields {
 }
 
 #[cfg(test)]
-#[path = "model_tests.rs"]
 mod tests;

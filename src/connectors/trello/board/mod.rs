@@ -1,0 +1,126 @@
+//! Trello as the engine's board: [`TrelloBoard`] implements
+//! [`BoardConnector`](crate::sync::board::BoardConnector) over the Trello client, converting
+//! its cards into the engine's (`convert.rs`). Each call is the client's own, with its retry
+//! policy (a create is never repeated, `update_card_once` only past 429s); the engine keeps the
+//! card commands' protocol that builds on them.
+
+mod convert;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::clients::http::{ClientError, LimiterStats};
+use crate::connectors::trello::client::TrelloClient;
+use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::sync::board::BoardConnector;
+use crate::sync::connector::BoxFuture;
+use crate::sync::context::BoardLayout;
+
+/// Trello boards, through one client (whose limiters pace every Trello call of the run).
+#[derive(Clone, Debug)]
+pub struct TrelloBoard {
+    client: TrelloClient,
+}
+
+impl TrelloBoard {
+    pub fn new(client: TrelloClient) -> Self {
+        Self { client }
+    }
+
+    /// An update sent as the client's `update_card` (`once`: its `update_card_once`).
+    async fn update(
+        &self,
+        card_id: &str,
+        update: &CardUpdate,
+        once: bool,
+    ) -> Result<Card, ClientError> {
+        let update = convert::card_update(update);
+        let updated = match once {
+            false => self.client.update_card(card_id, &update).await,
+            true => self.client.update_card_once(card_id, &update).await,
+        };
+        updated.map(Card::from)
+    }
+
+    async fn layout_of(&self, board_id: &str) -> Result<BoardLayout, ClientError> {
+        let lists = self.client.lists(board_id).await?;
+        let fields = self.client.custom_fields(board_id).await?;
+        Ok(BoardLayout {
+            lists: (lists.into_iter())
+                .filter(|l| !l.closed)
+                .map(|l| (l.id, l.name))
+                .collect(),
+            custom_fields: (fields.into_iter())
+                .map(|f| (f.id, f.name, f.field_type))
+                .collect(),
+        })
+    }
+}
+
+impl BoardConnector for TrelloBoard {
+    fn system(&self) -> &'static str {
+        "trello"
+    }
+
+    fn member_id(&self) -> BoxFuture<'_, Result<String, ClientError>> {
+        Box::pin(async move { Ok(self.client.me().await?.id) })
+    }
+
+    fn layout<'a>(&'a self, board_id: &'a str) -> BoxFuture<'a, Result<BoardLayout, ClientError>> {
+        Box::pin(self.layout_of(board_id))
+    }
+
+    fn cards<'a>(&'a self, board_id: &'a str) -> BoxFuture<'a, Result<Vec<Card>, ClientError>> {
+        Box::pin(async move {
+            let cards = self.client.board_cards(board_id).await?;
+            Ok(cards.into_iter().map(Card::from).collect())
+        })
+    }
+
+    fn card<'a>(&'a self, card_id: &'a str) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async move { self.client.card(card_id).await.map(Card::from) })
+    }
+
+    fn archived_at<'a>(
+        &'a self,
+        card_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, ClientError>> {
+        Box::pin(self.client.archived_at(card_id))
+    }
+
+    fn create_card<'a>(&'a self, card: &'a NewCard) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(async move {
+            let new = convert::new_card(card);
+            self.client.create_card(&new).await.map(Card::from)
+        })
+    }
+
+    fn update_card<'a>(
+        &'a self,
+        card_id: &'a str,
+        update: &'a CardUpdate,
+    ) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(self.update(card_id, update, false))
+    }
+
+    fn update_card_once<'a>(
+        &'a self,
+        card_id: &'a str,
+        update: &'a CardUpdate,
+    ) -> BoxFuture<'a, Result<Card, ClientError>> {
+        Box::pin(self.update(card_id, update, true))
+    }
+
+    fn set_custom_texts<'a>(
+        &'a self,
+        card_id: &'a str,
+        texts: &'a BTreeMap<String, String>,
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(self.client.set_custom_texts(card_id, texts))
+    }
+
+    fn budget(&self) -> Vec<LimiterStats> {
+        self.client.limiter_stats()
+    }
+}

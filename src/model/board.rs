@@ -1,0 +1,148 @@
+//! A board as the engine knows it: its cards, the card it asks to be created or changed, and
+//! the board events the inbox worker observes. Defined here, below `inbound`, `store` and
+//! `sync`, so that each may use them while a board's own wire shapes stay in its connector
+//! (Trello's `connectors/trello/client` converts into these).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+/// A card as the engine reads it from a board.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Card {
+    pub id: String,
+    /// The card's link, written into the tracker's card column.
+    pub short_url: String,
+    pub name: String,
+    pub desc: String,
+    pub list_id: String,
+    /// Archived.
+    pub closed: bool,
+    /// Text values of the card's custom fields, by field definition id; unset fields are absent.
+    pub custom_texts: BTreeMap<String, String>,
+}
+
+/// A card to create; the board fills in the rest (it goes to the bottom of its list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCard {
+    pub list_id: String,
+    pub name: String,
+    pub desc: String,
+}
+
+/// A partial card update: only the fields that are `Some` change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CardUpdate {
+    pub name: Option<String>,
+    pub desc: Option<String>,
+    pub list_id: Option<String>,
+    pub closed: Option<bool>,
+}
+
+impl CardUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.desc.is_none()
+            && self.list_id.is_none()
+            && self.closed.is_none()
+    }
+}
+
+/// What every board event carries, whatever its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionMeta {
+    /// Unique per event: the idempotency key of a delivery.
+    pub action_id: String,
+    /// When the change happened, by the board's clock.
+    pub date: DateTime<Utc>,
+    /// Who made the change: the token's member for our own writes.
+    pub member_creator_id: String,
+    /// The board the change was made on, else the webhook's model.
+    pub board_id: Option<String>,
+    /// The webhook's model: the board the webhook was registered for.
+    pub model_id: Option<String>,
+}
+
+/// The card as the event describes it: id always, other fields only when the event shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CardState {
+    pub id: String,
+    pub name: Option<String>,
+    pub desc: Option<String>,
+    pub list_id: Option<String>,
+    pub closed: Option<bool>,
+    /// `Some(None)`: the event shows the due date as removed.
+    pub due: Option<Option<String>>,
+    pub short_link: Option<String>,
+}
+
+/// Values before an update; only the fields that changed are `Some`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CardOld {
+    pub name: Option<String>,
+    pub desc: Option<String>,
+    pub list_id: Option<String>,
+    pub closed: Option<bool>,
+    pub due: Option<Option<String>>,
+}
+
+/// One change on a board, as its webhook delivery told it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BoardEvent {
+    CreateCard {
+        meta: ActionMeta,
+        card: CardState,
+        list_id: Option<String>,
+    },
+    UpdateCard {
+        meta: ActionMeta,
+        card: CardState,
+        /// The card's list after the change.
+        list_id: Option<String>,
+        /// Set when the card moved.
+        list_before_id: Option<String>,
+        old: CardOld,
+    },
+    DeleteCard {
+        meta: ActionMeta,
+        card_id: String,
+        list_id: Option<String>,
+    },
+    UpdateCustomFieldItem {
+        meta: ActionMeta,
+        card_id: String,
+        field_id: String,
+        field_name: Option<String>,
+        /// The new text; `None` when cleared (or not a text field).
+        text: Option<String>,
+        old_text: Option<String>,
+    },
+    /// Any other kind of change (comments, labels …), kept so it can be acknowledged and ignored.
+    Other {
+        meta: ActionMeta,
+        kind: String,
+        card_id: Option<String>,
+    },
+}
+
+impl BoardEvent {
+    pub fn meta(&self) -> &ActionMeta {
+        match self {
+            Self::CreateCard { meta, .. }
+            | Self::UpdateCard { meta, .. }
+            | Self::DeleteCard { meta, .. }
+            | Self::UpdateCustomFieldItem { meta, .. }
+            | Self::Other { meta, .. } => meta,
+        }
+    }
+
+    pub fn card_id(&self) -> Option<&str> {
+        match self {
+            Self::CreateCard { card, .. } | Self::UpdateCard { card, .. } => Some(&card.id),
+            Self::DeleteCard { card_id, .. } | Self::UpdateCustomFieldItem { card_id, .. } => {
+                Some(card_id)
+            }
+            Self::Other { card_id, .. } => card_id.as_deref(),
+        }
+    }
+}
