@@ -1,0 +1,223 @@
+//! Webhook deliveries: the unsigned verification request sent when a subscription is made, then
+//! one signed event per change (`page.created`, `page.properties_updated`, `page.deleted`,
+//! `page.undeleted`) naming the page only, POSTed in order by a background worker. Tests may
+//! hold deliveries (to send them late, twice or never) or drop them.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::model::{new_id, stamp};
+use super::ops::Author;
+use hmac::{Hmac, KeyInit, Mac};
+
+/// One POST to the subscription's URL: the verification request has no signature.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub url: String,
+    pub body: Vec<u8>,
+    /// `X-Notion-Signature`, `None` for the verification request.
+    pub signature: Option<String>,
+}
+
+/// What happened to one delivery.
+#[derive(Clone, Debug)]
+pub struct DeliveryRecord {
+    pub delivery: Delivery,
+    /// Status of the last attempt; `None` when dropped or when no answer came.
+    pub status: Option<u16>,
+    pub attempts: u32,
+    pub dropped: bool,
+}
+
+/// The subscription: where events go and the token that signs them.
+#[derive(Clone, Debug)]
+pub struct Subscription {
+    pub id: String,
+    pub url: String,
+    pub verification_token: String,
+}
+
+#[derive(Default)]
+struct State {
+    pending: AtomicUsize,
+    dropping: AtomicBool,
+    holding: AtomicBool,
+    held: Mutex<Vec<Delivery>>,
+    log: Mutex<Vec<DeliveryRecord>>,
+    subscription: Mutex<Option<Subscription>>,
+}
+
+#[derive(Clone)]
+pub struct Deliveries {
+    tx: mpsc::UnboundedSender<Delivery>,
+    state: Arc<State>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Attempts per delivery (Notion retries failed deliveries a few times).
+const ATTEMPTS: u32 = 3;
+const RETRY_DELAY: Duration = Duration::from_millis(100);
+
+impl Deliveries {
+    /// Starts the worker on the current tokio runtime; it ends with the last clone.
+    pub fn start() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let state = Arc::new(State::default());
+        tokio::spawn(worker(rx, state.clone()));
+        Self { tx, state }
+    }
+
+    /// Makes the subscription and sends its unsigned verification request; answers the token.
+    pub fn subscribe(&self, url: &str) -> Subscription {
+        let sub = Subscription {
+            id: new_id(),
+            url: url.to_owned(),
+            verification_token: format!("secret_{}", new_id().replace('-', "")),
+        };
+        let body = json!({ "verification_token": sub.verification_token });
+        *lock(&self.state.subscription) = Some(sub.clone());
+        self.send(Delivery {
+            url: sub.url.clone(),
+            body: body.to_string().into_bytes(),
+            signature: None,
+        });
+        sub
+    }
+
+    pub fn subscription(&self) -> Option<Subscription> {
+        lock(&self.state.subscription).clone()
+    }
+
+    /// Queues a signed event about a page, if there is a subscription.
+    pub fn announce(
+        &self,
+        kind: &str,
+        page_id: &str,
+        data_source_id: &str,
+        by: &Author,
+        at: DateTime<Utc>,
+    ) {
+        let Some(sub) = self.subscription() else {
+            return;
+        };
+        let body = json!({"id": new_id(), "timestamp": stamp(at), "workspace_id": sub.id,
+            "subscription_id": sub.id, "integration_id": sub.id, "type": kind,
+            "authors": [{"id": by.id, "type": by.kind}], "attempt_number": 1,
+            "entity": {"id": page_id, "type": "page"},
+            "data": {"parent": {"id": data_source_id, "type": "data_source"}}});
+        let body = body.to_string().into_bytes();
+        let signature = Some(sign(&sub.verification_token, &body));
+        self.send(Delivery {
+            url: sub.url,
+            body,
+            signature,
+        });
+    }
+
+    /// Queues a delivery (again): a held one released, or one sent twice.
+    pub fn send(&self, delivery: Delivery) {
+        self.state.pending.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(delivery).is_err() {
+            self.state.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    pub fn set_dropping(&self, drop: bool) {
+        self.state.dropping.store(drop, Ordering::SeqCst);
+    }
+
+    pub fn set_holding(&self, hold: bool) {
+        self.state.holding.store(hold, Ordering::SeqCst);
+    }
+
+    /// The deliveries held so far, oldest first; they are no longer held.
+    pub fn take_held(&self) -> Vec<Delivery> {
+        std::mem::take(&mut *lock(&self.state.held))
+    }
+
+    /// Waits (bounded) until every queued delivery was sent, held or dropped.
+    pub async fn drained(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.state.pending.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
+    pub fn records(&self) -> Vec<DeliveryRecord> {
+        lock(&self.state.log).clone()
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256(token, body)>`, computed here rather than with the client's code so
+/// the emulator checks the client instead of agreeing with it by construction.
+pub fn sign(token: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(token.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+async fn worker(mut rx: mpsc::UnboundedReceiver<Delivery>, state: Arc<State>) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .ok();
+    while let Some(delivery) = rx.recv().await {
+        if state.holding.load(Ordering::SeqCst) {
+            lock(&state.held).push(delivery);
+            state.pending.fetch_sub(1, Ordering::SeqCst);
+            continue;
+        }
+        let dropped = state.dropping.load(Ordering::SeqCst) || client.is_none();
+        let (status, attempts) = match (&client, dropped) {
+            (Some(client), false) => post(client, &delivery).await,
+            _ => (None, 0),
+        };
+        lock(&state.log).push(DeliveryRecord {
+            delivery,
+            status,
+            attempts,
+            dropped,
+        });
+        state.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// POSTs until a 2xx or [`ATTEMPTS`] tries.
+async fn post(client: &reqwest::Client, d: &Delivery) -> (Option<u16>, u32) {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut req = client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .body(d.body.clone());
+        if let Some(sig) = &d.signature {
+            req = req.header("x-notion-signature", sig);
+        }
+        let status = req.send().await.ok().map(|r| r.status().as_u16());
+        if status.is_some_and(|s| (200..300).contains(&s)) || attempts >= ATTEMPTS {
+            return (status, attempts);
+        }
+        tokio::time::sleep(RETRY_DELAY).await;
+    }
+}
