@@ -96,23 +96,27 @@ impl Deliveries {
         lock(&self.state.subscription).clone()
     }
 
-    /// Queues a signed event about a page, if there is a subscription.
+    /// Queues a signed event about a page, if there is a subscription; `updated` holds the
+    /// ids of the properties a `page.properties_updated` changed (`data.updated_properties`).
     pub fn announce(
         &self,
-        kind: &str,
-        page_id: &str,
-        data_source_id: &str,
+        event: (&str, &str, &str),
         by: &Author,
         at: DateTime<Utc>,
+        updated: &[String],
     ) {
+        let (kind, page_id, data_source_id) = event;
         let Some(sub) = self.subscription() else {
             return;
         };
-        let body = json!({"id": new_id(), "timestamp": stamp(at), "workspace_id": sub.id,
+        let mut body = json!({"id": new_id(), "timestamp": stamp(at), "workspace_id": sub.id,
             "subscription_id": sub.id, "integration_id": sub.id, "type": kind,
             "authors": [{"id": by.id, "type": by.kind}], "attempt_number": 1,
             "entity": {"id": page_id, "type": "page"},
             "data": {"parent": {"id": data_source_id, "type": "data_source"}}});
+        if !updated.is_empty() {
+            body["data"]["updated_properties"] = json!(updated);
+        }
         let body = body.to_string().into_bytes();
         let signature = Some(sign(&sub.verification_token, &body));
         self.send(Delivery {

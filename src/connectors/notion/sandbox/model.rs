@@ -218,6 +218,8 @@ pub struct Store {
     pub pages: BTreeMap<String, PageState>,
     /// Pages in creation order (the query's order without sorts).
     pub order: Vec<String>,
+    /// Open query cursors, oldest first: each with the result ids still to answer.
+    pub cursors: std::collections::VecDeque<(String, Vec<String>)>,
 }
 
 impl Store {

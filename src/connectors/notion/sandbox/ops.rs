@@ -110,7 +110,7 @@ impl Core {
         let rendered = store.render_page(&id).unwrap_or(Value::Null);
         drop(store);
         self.deliveries
-            .announce("page.created", &id, &ds_id, by, now);
+            .announce(("page.created", &id, &ds_id), by, now, &[]);
         Ok(rendered)
     }
 
@@ -146,6 +146,10 @@ impl Core {
             Some(p) => parse_properties(&mut ds.properties, p)?,
             None => Vec::new(),
         };
+        let updated: Vec<String> = values
+            .iter()
+            .filter_map(|(name, _)| ds.prop(name).map(|d| d.id.clone()))
+            .collect();
         let page = store
             .pages
             .get_mut(&id)
@@ -167,11 +171,11 @@ impl Core {
             _ => None,
         };
         if let Some(kind) = kind {
-            self.deliveries.announce(kind, &id, &ds_id, by, now);
+            self.deliveries.announce((kind, &id, &ds_id), by, now, &[]);
         }
-        if props.is_some_and(|p| p.as_object().is_some_and(|m| !m.is_empty())) {
+        if !updated.is_empty() {
             self.deliveries
-                .announce("page.properties_updated", &id, &ds_id, by, now);
+                .announce(("page.properties_updated", &id, &ds_id), by, now, &updated);
         }
         Ok(rendered)
     }

@@ -1,19 +1,24 @@
 //! The data-source query: `filter` on `last_edited_time` or `created_time` (compared with the
 //! minute-rounded times, as Notion does), `sorts` on those timestamps, and `start_cursor` /
-//! `page_size` pagination (a cursor is the id of the next result). Trashed pages are left out.
+//! `page_size` pagination. A cursor holds the rest of its query's result ids as of the first
+//! call, so a page edited mid-read (which moves in an edit-time sort) is neither skipped nor
+//! read twice; pages are rendered as they are when their result page is read. Trashed pages
+//! are left out.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use super::model::{PageState, Store, minute};
+use super::model::{PageState, Store, minute, new_id};
 use super::ops::canonical;
 
 /// The largest `page_size` Notion takes.
 pub const MAX_PAGE_SIZE: usize = 100;
+/// How many open cursors are remembered; an older one is answered as invalid.
+const CURSORS_KEPT: usize = 64;
 
 pub fn run(
-    store: &Store,
+    store: &mut Store,
     data_source_id: &str,
     body: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
@@ -21,6 +26,46 @@ pub fn run(
     if !store.data_sources.contains_key(&ds_id) {
         return Err(ApiError::not_found(&ds_id));
     }
+    let size = match body.get("page_size") {
+        None => MAX_PAGE_SIZE,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=MAX_PAGE_SIZE as u64).contains(n))
+            .ok_or_else(|| {
+                ApiError::validation("body.page_size should be a number from 1 to 100")
+            })? as usize,
+    };
+    let mut ids = match body.get("start_cursor").and_then(Value::as_str) {
+        None => matching(store, &ds_id, body)?,
+        Some(c) => store
+            .cursors
+            .iter()
+            .find(|(cursor, _)| cursor == c)
+            .map(|(_, rest)| rest.clone())
+            .ok_or_else(|| ApiError::validation("body.start_cursor should be a valid cursor"))?,
+    };
+    let rest = ids.split_off(size.min(ids.len()));
+    let results: Vec<Value> = ids.iter().filter_map(|id| store.render_page(id)).collect();
+    let next = (!rest.is_empty()).then(new_id);
+    if let Some(cursor) = &next {
+        store.cursors.push_back((cursor.clone(), rest));
+        if store.cursors.len() > CURSORS_KEPT {
+            store.cursors.pop_front();
+        }
+    }
+    Ok(
+        json!({"object": "list", "results": results, "has_more": next.is_some(),
+        "next_cursor": next, "type": "page_or_data_source", "page_or_data_source": {}}),
+    )
+}
+
+/// The ids of the data source's pages the filter keeps, in the sorts' order (creation order
+/// without sorts), trashed pages left out.
+fn matching(
+    store: &Store,
+    ds_id: &str,
+    body: &Map<String, Value>,
+) -> Result<Vec<String>, ApiError> {
     let filter = match body.get("filter") {
         None | Some(Value::Null) => None,
         Some(f) => Some(timestamp_filter(f)?),
@@ -33,32 +78,7 @@ pub fn run(
         .filter(|p| filter.as_ref().is_none_or(|f| f.matches(p)))
         .collect();
     sort(&mut pages, body.get("sorts"))?;
-    let size = match body.get("page_size") {
-        None => MAX_PAGE_SIZE,
-        Some(v) => v
-            .as_u64()
-            .filter(|n| (1..=MAX_PAGE_SIZE as u64).contains(n))
-            .ok_or_else(|| {
-                ApiError::validation("body.page_size should be a number from 1 to 100")
-            })? as usize,
-    };
-    let start = match body.get("start_cursor").and_then(Value::as_str) {
-        None => 0,
-        Some(c) => pages
-            .iter()
-            .position(|p| canonical(c).as_deref() == Some(p.id.as_str()))
-            .ok_or_else(|| ApiError::validation("body.start_cursor should be a valid cursor"))?,
-    };
-    let end = (start + size).min(pages.len());
-    let results: Vec<Value> = pages[start..end]
-        .iter()
-        .filter_map(|p| store.render_page(&p.id))
-        .collect();
-    let next = pages.get(end).map(|p| p.id.clone());
-    Ok(
-        json!({"object": "list", "results": results, "has_more": next.is_some(),
-        "next_cursor": next, "type": "page_or_data_source", "page_or_data_source": {}}),
-    )
+    Ok(pages.iter().map(|p| p.id.clone()).collect())
 }
 
 struct TimestampFilter {

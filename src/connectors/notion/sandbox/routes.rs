@@ -141,7 +141,7 @@ async fn query_data_source(State(ctx): State<Ctx>, Path(id): Path<String>, body:
     } else {
         object(&body)?
     };
-    query::run(&ctx.core.lock(), &id, &body).map(Json)
+    query::run(&mut ctx.core.lock(), &id, &body).map(Json)
 }
 
 async fn create_page(State(ctx): State<Ctx>, body: Bytes) -> Answer {

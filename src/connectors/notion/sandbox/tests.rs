@@ -232,6 +232,10 @@ async fn a_subscription_is_verified_then_every_change_is_a_signed_event() {
         );
         assert!(event["id"].is_string() && event["timestamp"].is_string());
         types.push(event["type"].as_str().unwrap().to_owned());
+        if event["type"] == "page.properties_updated" {
+            let notes_id = sb.page(&page).unwrap()["properties"]["Notes"]["id"].clone();
+            assert_eq!(event["data"]["updated_properties"], json!([notes_id]));
+        }
     }
     assert_eq!(
         types,
@@ -276,4 +280,44 @@ async fn deliveries_can_be_held_resent_and_dropped() {
         "the held event arrived twice, the dropped never"
     );
     assert!(sb.deliveries().last().unwrap().dropped);
+}
+
+#[tokio::test]
+async fn a_page_edited_mid_read_is_neither_skipped_nor_read_twice() {
+    let (sb, db) = started().await;
+    let t = |m: u32| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 2, 1, 8, m, 0).unwrap();
+    let mut ids = Vec::new();
+    for m in 1..=3 {
+        sb.set_time(Some(t(m)));
+        ids.push(
+            sb.user_create_page(&db.data_source_id, &[("Name", "P")])
+                .unwrap(),
+        );
+    }
+    let path = format!("/data_sources/{}/query", db.data_source_id);
+    let body = json!({"sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}], "page_size": 1});
+    let (_, _, first) = call(&sb, reqwest::Method::POST, &path, Some(body.clone())).await;
+    // The next result is edited: an edit-time sort now puts it last.
+    sb.set_time(Some(t(9)));
+    sb.user_update_page(&ids[1], &[("Notes", "moved")]).unwrap();
+    let mut seen = vec![first["results"][0]["id"].as_str().unwrap().to_owned()];
+    let mut cursor = first["next_cursor"].clone();
+    while !cursor.is_null() {
+        let mut next = body.clone();
+        next["start_cursor"] = cursor;
+        let (status, _, page) = call(&sb, reqwest::Method::POST, &path, Some(next)).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned()),
+        );
+        cursor = page["next_cursor"].clone();
+    }
+    assert_eq!(seen, ids);
+    let stale = json!({"start_cursor": uuid::Uuid::new_v4().to_string()});
+    let (status, _, _) = call(&sb, reqwest::Method::POST, &path, Some(stale)).await;
+    assert_eq!(status, 400, "an unknown cursor is refused");
 }
