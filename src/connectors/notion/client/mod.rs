@@ -1,10 +1,12 @@
 //! Typed Notion API client (version 2025-09-03): databases and their data sources, page queries,
 //! page reads and writes, on the shared HTTP policy with one rate limiter per integration; plus
-//! the webhook signature check (`verify.rs`), which is pure.
+//! what Notion POSTs to a subscription (the signature check `verify.rs`, the verification request
+//! and events `event.rs`), which is pure.
 //!
 //! The token goes only in the `Authorization: Bearer` header (marked sensitive); errors never
 //! carry URLs, so neither it nor page contents reach the logs.
 
+mod event;
 mod pages;
 mod schema;
 mod verify;
@@ -19,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::clients::http::{ApiClient, ClientError, LimiterStats, RateLimiter, RetryPolicy};
+pub use event::{Author, Delivery, Entity, Event, parse_delivery};
 pub use pages::PAGE_SIZE;
 pub use verify::{SIGNATURE_HEADER, VerifyError, sign, verify_signature};
 pub use wire::{
@@ -179,5 +182,7 @@ fn invalid(endpoint: &'static str, message: String) -> ClientError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_events;
 #[cfg(test)]
 mod tests_limits;
