@@ -1,14 +1,16 @@
 //! Webhook deliveries: the unsigned verification request sent when a subscription is made, then
 //! one signed event per change (`page.created`, `page.properties_updated`, `page.deleted`,
-//! `page.undeleted`) naming the page only, POSTed in order by a background worker. Tests may
+//! `page.undeleted`) naming the page only, POSTed in order by a background worker; property
+//! updates of one page may be aggregated over a window, as Notion does. Tests may
 //! hold deliveries (to send them late, twice or never) or drop them.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::model::{new_id, stamp};
@@ -50,6 +52,11 @@ struct State {
     held: Mutex<Vec<Delivery>>,
     log: Mutex<Vec<DeliveryRecord>>,
     subscription: Mutex<Option<Subscription>>,
+    /// When set, `page.properties_updated` events of one page within this window are sent as
+    /// one, at its end (as Notion aggregates them).
+    aggregate: Mutex<Option<Duration>>,
+    /// The aggregated event of each page whose window is open.
+    open: Mutex<HashMap<String, Value>>,
 }
 
 #[derive(Clone)]
@@ -117,6 +124,69 @@ impl Deliveries {
         if !updated.is_empty() {
             body["data"]["updated_properties"] = json!(updated);
         }
+        let window = *lock(&self.state.aggregate);
+        match window {
+            Some(window) if kind == "page.properties_updated" => {
+                self.aggregate(page_id, body, window)
+            }
+            _ => self.sign_and_send(&body),
+        }
+    }
+
+    /// Aggregates `page.properties_updated` events per page over `window` (`None`: each change
+    /// is sent at once).
+    pub fn set_aggregation(&self, window: Option<Duration>) {
+        *lock(&self.state.aggregate) = window;
+    }
+
+    /// Opens the page's window with this event, or folds the event into the open one (its
+    /// authors and updated properties joined); the window's end sends it.
+    fn aggregate(&self, page_id: &str, body: Value, window: Duration) {
+        let mut open = lock(&self.state.open);
+        if let Some(first) = open.get_mut(page_id) {
+            for key in ["authors", "updated_properties"] {
+                let target = if key == "authors" {
+                    &mut first[key]
+                } else {
+                    &mut first["data"][key]
+                };
+                let source = if key == "authors" {
+                    &body[key]
+                } else {
+                    &body["data"][key]
+                };
+                let (Some(into), Some(from)) = (target.as_array_mut(), source.as_array()) else {
+                    continue;
+                };
+                for item in from {
+                    if !into.contains(item) {
+                        into.push(item.clone());
+                    }
+                }
+            }
+            first["timestamp"] = body["timestamp"].clone();
+            return;
+        }
+        open.insert(page_id.to_owned(), body);
+        // Counted as pending until sent, so `drained` waits for the window to close.
+        self.state.pending.fetch_add(1, Ordering::SeqCst);
+        let this = self.clone();
+        let page_id = page_id.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(window).await;
+            let body = lock(&this.state.open).remove(&page_id);
+            if let Some(body) = body {
+                this.sign_and_send(&body);
+            }
+            this.state.pending.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    /// Signs an event with the subscription's token and queues it.
+    fn sign_and_send(&self, body: &Value) {
+        let Some(sub) = self.subscription() else {
+            return;
+        };
         let body = body.to_string().into_bytes();
         let signature = Some(sign(&sub.verification_token, &body));
         self.send(Delivery {

@@ -18,11 +18,12 @@
 //!   `Retry-After`); faults and the call log through the shared [`Gate`].
 //! - Webhooks: [`NotionSandbox::subscribe`] sends the unsigned verification request, then every
 //!   change is POSTed as a signed event (`X-Notion-Signature`) naming the page, which tests may
-//!   hold or drop.
+//!   hold or drop. Property updates of a page may be aggregated over a window into one event
+//!   ([`NotionSandbox::aggregate_events`]), as Notion does.
 //!
 //! Not emulated: property filters and sorts, compound filters, blocks and page content, other
-//! property types, databases with several data sources, event aggregation (Notion batches
-//! `page.properties_updated` events; here each change sends one), and `page.content_updated`.
+//! property types, databases with several data sources, `page.content_updated`, and Notion's
+//! own retry schedule for failed deliveries (here: three tries 100 ms apart).
 
 mod error;
 mod events;
@@ -228,6 +229,12 @@ impl NotionSandbox {
     /// signs every later event with the token it carried.
     pub fn subscribe(&self, url: &str) -> Subscription {
         self.core.deliveries.subscribe(url)
+    }
+
+    /// Aggregates each page's `page.properties_updated` events over `window` into one, sent at
+    /// its end with the authors and updated properties joined (`None`: one event per change).
+    pub fn aggregate_events(&self, window: Option<std::time::Duration>) {
+        self.core.deliveries.set_aggregation(window);
     }
 
     /// Every delivery attempted so far (held ones excepted), oldest first.

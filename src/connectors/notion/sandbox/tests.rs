@@ -321,3 +321,43 @@ async fn a_page_edited_mid_read_is_neither_skipped_nor_read_twice() {
     let (status, _, _) = call(&sb, reqwest::Method::POST, &path, Some(stale)).await;
     assert_eq!(status, 400, "an unknown cursor is refused");
 }
+
+#[tokio::test]
+async fn property_updates_of_a_page_are_aggregated_over_the_window() {
+    let (sb, db) = started().await;
+    let (served, got) = receiver().await;
+    sb.subscribe(&format!("{}/webhooks/notion", served.base_url()));
+    sb.aggregate_events(Some(Duration::from_millis(300)));
+    let page = sb
+        .user_create_page(&db.data_source_id, &[("Name", "Ada")])
+        .unwrap();
+    sb.user_update_page(&page, &[("Notes", "one")]).unwrap();
+    sb.user_update_page(&page, &[("Status", "Won")]).unwrap();
+    sb.user_update_page(&page, &[("Notes", "two")]).unwrap();
+    assert!(sb.deliveries_drained(Duration::from_secs(5)).await);
+    let got = got.lock().unwrap().clone();
+    let events: Vec<Value> = got[1..]
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).unwrap())
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["page.created", "page.properties_updated"]);
+    let props = &sb.page(&page).unwrap()["properties"];
+    let updated = &events[1]["data"]["updated_properties"];
+    assert_eq!(
+        updated,
+        &json!([props["Notes"]["id"], props["Status"]["id"]])
+    );
+    let (sig, body) = &got[2];
+    let token = sb
+        .core
+        .deliveries
+        .subscription()
+        .unwrap()
+        .verification_token;
+    assert_eq!(
+        sig.as_deref(),
+        Some(sign(&token, body).as_str()),
+        "signed as sent"
+    );
+}
