@@ -26,7 +26,8 @@ pub use pages::PAGE_SIZE;
 pub use verify::{SIGNATURE_HEADER, VerifyError, sign, verify_signature};
 pub use wire::{
     DataSource, DataSourceRef, Database, NewProperty, Page, Properties, PropertySchema,
-    PropertyType, PropertyValue, QueryPage, TEXT_CHUNK, UserRef, join_rich_text, split_rich_text,
+    PropertyType, PropertyValue, QueryPage, TEXT_CHUNK, UserRef, compact_id, join_rich_text,
+    split_rich_text,
 };
 
 const SYSTEM: &str = "notion";

@@ -187,6 +187,15 @@ fn de_properties<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Properties, D
         .collect())
 }
 
+/// A page id as a lead id: the contract's form, 32 lowercase hex digits without dashes (Notion
+/// answers ids with dashes and accepts both).
+pub fn compact_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// A user as pages name them (`{"object": "user", "id"}`); `type` is `bot` or `person` when
 /// Notion says which.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -304,6 +313,13 @@ mod tests {
         let read = PropertyValue::from_wire(&json!({"type": "rich_text", "rich_text": items}));
         assert_eq!(read.text, long);
         assert_eq!(split_rich_text(""), json!([]));
+    }
+
+    #[test]
+    fn a_page_id_is_compacted_to_32_hex_digits() {
+        let id = "1A2B3C4D-5E6F-7081-92A3-B4C5D6E7F809";
+        assert_eq!(compact_id(id), "1a2b3c4d5e6f708192a3b4c5d6e7f809");
+        assert_eq!(compact_id(&compact_id(id)), compact_id(id));
     }
 
     #[test]
