@@ -10,6 +10,7 @@ pub mod airtable;
 #[cfg(test)]
 mod bench;
 pub mod check;
+pub mod notion;
 pub mod sheets;
 #[cfg(test)]
 mod tests_dispatch;
