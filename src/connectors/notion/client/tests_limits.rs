@@ -45,8 +45,13 @@ async fn a_429_is_waited_out_for_its_retry_after() {
 
 #[tokio::test]
 async fn the_emulators_own_limit_answers_429_and_the_client_recovers() {
-    // A client paced far over the budget meets the emulator's 429s and still finishes.
-    let (sb, client, db) = setup(Some(RateLimit::default()), 100).await;
+    // A client paced far over the budget meets the emulator's 429s and still finishes. Three
+    // calls in 3 s rather than in one, so the five calls meet the limit on a loaded machine too.
+    let limit = RateLimit {
+        max_requests: 3,
+        per: std::time::Duration::from_secs(3),
+    };
+    let (sb, client, db) = setup(Some(limit), 100).await;
     for _ in 0..5 {
         client
             .retrieve_data_source(&db.data_source_id)
