@@ -13,8 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::model::{new_id, stamp};
-use super::ops::Author;
+use super::model::{Author, new_id, stamp};
 use hmac::{Hmac, KeyInit, Mac};
 
 /// One POST to the subscription's URL: the verification request has no signature.

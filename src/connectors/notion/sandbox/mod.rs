@@ -43,9 +43,10 @@ pub use error::ApiError;
 pub use events::{Delivery, DeliveryRecord, Subscription, sign};
 use limit::Limiter;
 pub use limit::RateLimit;
+use model::Author;
 pub use model::{PROPERTY_TYPES, TEXT_LIMIT};
 use model::{PropDef, new_id, value_json};
-use ops::{Author, Core};
+use ops::Core;
 
 /// A property for [`NotionSandbox::create_database`].
 #[derive(Clone, Debug)]

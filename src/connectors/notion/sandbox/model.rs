@@ -9,6 +9,20 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 
+/// Who made a change: `last_edited_by` on the page and `authors` on its event.
+#[derive(Clone, Debug)]
+pub struct Author {
+    pub id: String,
+    /// `bot` or `person`.
+    pub kind: &'static str,
+}
+
+impl Author {
+    pub fn user(&self) -> Value {
+        json!({"object": "user", "id": self.id})
+    }
+}
+
 /// The property types the emulator knows.
 pub const PROPERTY_TYPES: [&str; 7] = [
     "title",

@@ -6,25 +6,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::events::Deliveries;
-use super::model::{PROPERTY_TYPES, PageState, PropDef, Store, new_id, parse_value};
-
-/// Who made a change: `last_edited_by` on the page and `authors` on its event.
-#[derive(Clone, Debug)]
-pub struct Author {
-    pub id: String,
-    /// `bot` or `person`.
-    pub kind: &'static str,
-}
-
-impl Author {
-    pub fn user(&self) -> Value {
-        json!({"object": "user", "id": self.id})
-    }
-}
+use super::model::{Author, PROPERTY_TYPES, PageState, PropDef, Store, new_id, parse_value};
 
 pub struct Core {
     store: Mutex<Store>,

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 
 use super::error::{self, ApiError};
 use super::limit::Limiter;
-use super::ops::{Author, Core, canonical};
+use super::model::Author;
+use super::ops::{Core, canonical};
 use super::query;
 use crate::sandbox::common::{Gate, GateHooks, gate_middleware};
 
