@@ -67,6 +67,10 @@ pub async fn part(events: usize, levels: &[usize], bare_url: &str) -> anyhow::Re
         "ingest, running `leadsync serve` (engine on, {LEADS} synced leads): {events} signed Apps \
          Script edit events per target and level, loopback"
     );
+    println!(
+        "  the daemon's resident set, idle with one pair after its first sync: {}",
+        resident(daemon.0.id())
+    );
     let target = Target {
         base: w.base_url(),
         pid: daemon.0.id().to_string(),
@@ -89,6 +93,24 @@ pub async fn part(events: usize, levels: &[usize], bare_url: &str) -> anyhow::Re
         "acknowledged events are missing from the inbox"
     );
     Ok(())
+}
+
+/// `VmRSS` (now), `VmHWM` (peak so far) and the resident set's anonymous and file-backed parts
+/// (heap and stacks; the binary's pages) of process `pid`, from `/proc/<pid>/status`.
+fn resident(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mib = |key: &str| {
+        (status.lines().find_map(|l| l.strip_prefix(key)))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or("unknown".to_owned(), |kb| format!("{:.1} MiB", kb / 1024.0))
+    };
+    format!(
+        "{} (peak so far {}; anonymous {}, file-backed {})",
+        mib("VmRSS:"),
+        mib("VmHWM:"),
+        mib("RssAnon:"),
+        mib("RssFile:")
+    )
 }
 
 fn spawn(w: &World, log: &std::path::Path) -> anyhow::Result<Daemon> {
