@@ -154,6 +154,22 @@ impl ApiClient {
             .await
     }
 
+    /// `send_json` or, when `idempotent` is false, `send_json_not_idempotent`: for a client
+    /// whose one request helper serves both kinds of call.
+    pub async fn send_json_as<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        idempotent: bool,
+        make: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let retry = if idempotent {
+            Retry::Always
+        } else {
+            Retry::OnlyRefused
+        };
+        self.send_json_with(endpoint, retry, make).await
+    }
+
     async fn send_json_with<T: serde::de::DeserializeOwned>(
         &self,
         endpoint: &'static str,

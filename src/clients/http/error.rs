@@ -47,6 +47,28 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// A bad request whose message (the API's error body) `reword` can put better, reworded;
+    /// anything else as it is.
+    pub fn reworded(self, reword: impl FnOnce(&serde_json::Value) -> Option<String>) -> Self {
+        match self {
+            Self::BadRequest {
+                system,
+                endpoint,
+                status,
+                message,
+            } => {
+                let better = serde_json::from_str(&message).ok().and_then(|v| reword(&v));
+                Self::BadRequest {
+                    system,
+                    endpoint,
+                    status,
+                    message: better.unwrap_or(message),
+                }
+            }
+            other => other,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Retryable { .. } | Self::RateLimited { .. })
     }
@@ -60,5 +82,41 @@ impl ClientError {
                 ..
             }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientError;
+
+    fn bad(message: &str) -> ClientError {
+        ClientError::BadRequest {
+            system: "x",
+            endpoint: "e",
+            status: 422,
+            message: message.into(),
+        }
+    }
+
+    fn code(v: &serde_json::Value) -> Option<String> {
+        v["code"].as_str().map(str::to_owned)
+    }
+
+    #[test]
+    fn a_bad_requests_json_body_is_reworded_and_anything_else_kept() {
+        let text = |e: ClientError| e.to_string();
+        assert_eq!(
+            text(bad(r#"{"code":"invalid"}"#).reworded(code)),
+            "x e: bad request (HTTP 422): invalid"
+        );
+        // Not JSON, or JSON the API's rewording does not know: the body as it came.
+        assert!(text(bad("plain words").reworded(code)).ends_with(": plain words"));
+        assert!(text(bad(r#"{"other":1}"#).reworded(code)).ends_with(r#": {"other":1}"#));
+        let other = ClientError::NotFound {
+            system: "x",
+            endpoint: "e",
+        }
+        .reworded(|_| Some("never".into()));
+        assert!(matches!(other, ClientError::NotFound { .. }));
     }
 }

@@ -196,12 +196,7 @@ impl AirtableClient {
                 None => req,
             }
         };
-        let result = if idempotent {
-            api.send_json(endpoint, make).await
-        } else {
-            api.send_json_not_idempotent(endpoint, make).await
-        };
-        result.map_err(explain)
+        (api.send_json_as(endpoint, idempotent, make).await).map_err(explain)
     }
 }
 
@@ -215,29 +210,13 @@ impl std::fmt::Debug for AirtableClient {
 
 /// Airtable's error body `{"error": {"type", "message"}}` as `TYPE: message` in the error text.
 fn explain(e: ClientError) -> ClientError {
-    match e {
-        ClientError::BadRequest {
-            system,
-            endpoint,
-            status,
-            message,
-        } => {
-            let parsed: Option<serde_json::Value> = serde_json::from_str(&message).ok();
-            let error = parsed.as_ref().map(|v| &v["error"]);
-            let message = match error.map(|e| (e["type"].as_str(), e["message"].as_str())) {
-                Some((Some(kind), Some(text))) => format!("{kind}: {text}"),
-                Some((Some(kind), None)) => kind.to_owned(),
-                _ => message,
-            };
-            ClientError::BadRequest {
-                system,
-                endpoint,
-                status,
-                message,
-            }
-        }
-        other => other,
-    }
+    e.reworded(|v| {
+        let kind = v["error"]["type"].as_str()?;
+        Some(match v["error"]["message"].as_str() {
+            Some(text) => format!("{kind}: {text}"),
+            None => kind.to_owned(),
+        })
+    })
 }
 
 /// Base, record and webhook ids are alphanumeric (`app…`, `rec…`, `ach…`); anything else must not

@@ -116,12 +116,7 @@ impl NotionClient {
                 None => req,
             }
         };
-        let result = if idempotent {
-            api.send_json(endpoint, make).await
-        } else {
-            api.send_json_not_idempotent(endpoint, make).await
-        };
-        result.map_err(explain)
+        (api.send_json_as(endpoint, idempotent, make).await).map_err(explain)
     }
 }
 
@@ -135,30 +130,13 @@ impl std::fmt::Debug for NotionClient {
 
 /// Notion's error body `{"object": "error", "code", "message"}` as `code: message`.
 fn explain(e: ClientError) -> ClientError {
-    match e {
-        ClientError::BadRequest {
-            system,
-            endpoint,
-            status,
-            message,
-        } => {
-            let parsed: Option<Value> = serde_json::from_str(&message).ok();
-            let message = match parsed
-                .as_ref()
-                .map(|v| (v["code"].as_str(), v["message"].as_str()))
-            {
-                Some((Some(code), Some(text))) => format!("{code}: {text}"),
-                _ => message,
-            };
-            ClientError::BadRequest {
-                system,
-                endpoint,
-                status,
-                message,
-            }
-        }
-        other => other,
-    }
+    e.reworded(|v| {
+        Some(format!(
+            "{}: {}",
+            v["code"].as_str()?,
+            v["message"].as_str()?
+        ))
+    })
 }
 
 /// Notion ids are UUIDs, with or without dashes; anything else must not reach a URL path.

@@ -383,11 +383,7 @@ impl SheetsClient {
         token: &SecretString,
     ) -> Result<T, ClientError> {
         let authed = |http: &reqwest::Client| make(http).bearer_auth(token.expose_secret());
-        if idempotent {
-            self.api.send_json(endpoint, authed).await
-        } else {
-            self.api.send_json_not_idempotent(endpoint, authed).await
-        }
+        self.api.send_json_as(endpoint, idempotent, authed).await
     }
 }
 

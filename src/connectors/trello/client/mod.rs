@@ -280,13 +280,10 @@ impl TrelloClient {
                 .header(AUTHORIZATION, self.auth.clone())
                 .json(&body)
         };
-        let w: WireCard = if retry_lost {
-            self.api.send_json("update_card", put).await?
-        } else {
-            self.api
-                .send_json_not_idempotent("update_card", put)
-                .await?
-        };
+        let w: WireCard = self
+            .api
+            .send_json_as("update_card", retry_lost, put)
+            .await?;
         Ok(w.into())
     }
 
