@@ -20,6 +20,16 @@ use crate::sync::connector::BoxFuture;
 use crate::sync::context::BoardLayout;
 
 /// One board system (Trello), serving every pair: each call names the board or card it is about.
+/// What a card write does when its answer is lost (the board may have written it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnLost {
+    /// Sent again, as the client's policy allows: the write carries only the engine's values.
+    Repeat,
+    /// Tried once past rate limits and reported: the caller reads the card again rather than
+    /// repeat a body built from what it read before, over what a user may have typed since.
+    Report,
+}
+
 pub trait BoardConnector: Send + Sync {
     /// The system's name, as errors say it (`reading trello: …`).
     fn system(&self) -> &'static str;
@@ -46,21 +56,13 @@ pub trait BoardConnector: Send + Sync {
     /// the engine looks for the card by its marker before it tries again.
     fn create_card<'a>(&'a self, card: &'a NewCard) -> BoxFuture<'a, Result<Card, ClientError>>;
 
-    /// Changes the fields set in `update`, repeated on a lost answer as the client's policy
-    /// allows; answers the card as it now is.
+    /// Changes the fields set in `update`; after a lost answer, as `on_lost` says. Answers the
+    /// card as it now is.
     fn update_card<'a>(
         &'a self,
         card_id: &'a str,
         update: &'a CardUpdate,
-    ) -> BoxFuture<'a, Result<Card, ClientError>>;
-
-    /// [`BoardConnector::update_card`] tried once past rate limits: after a lost answer the board
-    /// may have written and a user edited since, so the caller reads the card again rather than
-    /// repeat this body.
-    fn update_card_once<'a>(
-        &'a self,
-        card_id: &'a str,
-        update: &'a CardUpdate,
+        on_lost: OnLost,
     ) -> BoxFuture<'a, Result<Card, ClientError>>;
 
     /// Sets text custom fields of a card (by field id) in one write; an empty text clears its

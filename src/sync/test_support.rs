@@ -8,7 +8,7 @@ use crate::clients::http::{ClientError, LimiterStats};
 use crate::config::{self, Settings, Sources};
 use crate::model::Field;
 use crate::model::board::{Card, CardUpdate, NewCard};
-use crate::sync::board::BoardConnector;
+use crate::sync::board::{BoardConnector, OnLost};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::{BoardLayout, PairContext};
 use crate::sync::merge::{Agreed, Decision, FieldState, Observed, merge_field};
@@ -178,16 +178,9 @@ impl BoardConnector for StubBoard {
         &'a self,
         _: &'a str,
         _: &'a CardUpdate,
+        _: OnLost,
     ) -> BoxFuture<'a, Result<Card, ClientError>> {
         Box::pin(async { Self::refuse("update_card") })
-    }
-
-    fn update_card_once<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a CardUpdate,
-    ) -> BoxFuture<'a, Result<Card, ClientError>> {
-        Box::pin(async { Self::refuse("update_card_once") })
     }
 
     fn set_custom_texts<'a>(

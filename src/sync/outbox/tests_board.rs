@@ -15,7 +15,7 @@ use crate::model::{LeadId, TrackerKind};
 use crate::store::links::{self, NewLink};
 use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::{TestDb, temp_db};
-use crate::sync::board::BoardConnector;
+use crate::sync::board::{BoardConnector, OnLost};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::BoardLayout;
 use crate::sync::mapping::compose_description;
@@ -105,16 +105,9 @@ impl BoardConnector for MemoryBoard {
         &'a self,
         card_id: &'a str,
         _: &'a CardUpdate,
+        _: OnLost,
     ) -> BoxFuture<'a, Result<Card, ClientError>> {
         Box::pin(async move { self.find(card_id) })
-    }
-
-    fn update_card_once<'a>(
-        &'a self,
-        card_id: &'a str,
-        update: &'a CardUpdate,
-    ) -> BoxFuture<'a, Result<Card, ClientError>> {
-        self.update_card(card_id, update)
     }
 
     fn set_custom_texts<'a>(

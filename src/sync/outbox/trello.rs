@@ -13,6 +13,7 @@ use crate::store::StoreError;
 use crate::store::dispatch_support::note_outcome_unknown;
 use crate::store::links::{self, Link};
 use crate::store::outbox::Command as Stored;
+use crate::sync::board::OnLost;
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
 use crate::sync::mapping::{compose_description, split_description};
@@ -46,11 +47,17 @@ impl Dispatcher {
                 list_id: id_list.clone(),
                 closed: *closed,
             };
-            return Ok(match self.board.update_card(card_id, &update).await {
-                Ok(_) => Outcome::sent(FollowUp::default()),
-                Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
-                Err(e) => Outcome::failed(&e),
-            });
+            return Ok(
+                match self
+                    .board
+                    .update_card(card_id, &update, OnLost::Repeat)
+                    .await
+                {
+                    Ok(_) => Outcome::sent(FollowUp::default()),
+                    Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
+                    Err(e) => Outcome::failed(&e),
+                },
+            );
         }
         if let Command::MarkCard { lead_id, card_id } = &claimed.cmd {
             return Ok(self.mark_card(card_id, lead_id).await);
@@ -107,7 +114,11 @@ impl Dispatcher {
         if update.is_empty() {
             return Outcome::skipped("the update changes nothing");
         }
-        match self.board.update_card(card_id, &update).await {
+        match self
+            .board
+            .update_card(card_id, &update, OnLost::Repeat)
+            .await
+        {
             Ok(_) => Outcome::sent(FollowUp {
                 closed: update.closed,
                 ..FollowUp::default()
@@ -170,7 +181,11 @@ impl Dispatcher {
         // Once: a lost answer is settled by the next try's read of the card (its marker is
         // there, or the description it composes from is the user's latest), never by sending
         // this description again over notes a user typed since.
-        match self.board.update_card_once(card_id, &update).await {
+        match self
+            .board
+            .update_card(card_id, &update, OnLost::Report)
+            .await
+        {
             Ok(_) => Outcome::sent(FollowUp::default()),
             Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
             Err(e) => Outcome::failed(&e),

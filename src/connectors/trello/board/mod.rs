@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::clients::http::{ClientError, LimiterStats};
 use crate::connectors::trello::client::TrelloClient;
 use crate::model::board::{Card, CardUpdate, NewCard};
-use crate::sync::board::BoardConnector;
+use crate::sync::board::{BoardConnector, OnLost};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::BoardLayout;
 
@@ -28,17 +28,18 @@ impl TrelloBoard {
         Self { client }
     }
 
-    /// An update sent as the client's `update_card` (`once`: its `update_card_once`).
+    /// An update sent as the client's `update_card`, or its `update_card_once` to report a lost
+    /// answer.
     async fn update(
         &self,
         card_id: &str,
         update: &CardUpdate,
-        once: bool,
+        on_lost: OnLost,
     ) -> Result<Card, ClientError> {
         let update = convert::card_update(update);
-        let updated = match once {
-            false => self.client.update_card(card_id, &update).await,
-            true => self.client.update_card_once(card_id, &update).await,
+        let updated = match on_lost {
+            OnLost::Repeat => self.client.update_card(card_id, &update).await,
+            OnLost::Report => self.client.update_card_once(card_id, &update).await,
         };
         updated.map(Card::from)
     }
@@ -100,16 +101,9 @@ impl BoardConnector for TrelloBoard {
         &'a self,
         card_id: &'a str,
         update: &'a CardUpdate,
+        on_lost: OnLost,
     ) -> BoxFuture<'a, Result<Card, ClientError>> {
-        Box::pin(self.update(card_id, update, false))
-    }
-
-    fn update_card_once<'a>(
-        &'a self,
-        card_id: &'a str,
-        update: &'a CardUpdate,
-    ) -> BoxFuture<'a, Result<Card, ClientError>> {
-        Box::pin(self.update(card_id, update, true))
+        Box::pin(self.update(card_id, update, on_lost))
     }
 
     fn set_custom_texts<'a>(
