@@ -9,6 +9,19 @@ mod net;
 
 pub use net::{ConnReset, ResettableListener, ResettableStream, Served, serve};
 
+/// The lowercase hex HMAC-SHA256 of `body` under `key`: what the emulators sign their webhook
+/// deliveries with, each under its API's header and prefix. Written apart from the clients'
+/// verifiers, so an emulator checks a client rather than agreeing with it by construction.
+pub fn hmac_sha256_hex(key: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(body);
+    (mac.finalize().into_bytes().iter())
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

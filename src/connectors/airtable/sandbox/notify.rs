@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, KeyInit, Mac};
+use crate::sandbox::common::hmac_sha256_hex;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -19,16 +19,7 @@ const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(100), Duration::from_
 /// `X-Airtable-Content-MAC`: `hmac-sha256=` and the lowercase hex HMAC-SHA256 of the raw body,
 /// keyed with the base64-decoded `macSecretBase64`.
 pub fn sign(mac_secret: &[u8], body: &[u8]) -> String {
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(mac_secret)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("hmac-sha256={hex}")
+    format!("hmac-sha256={}", hmac_sha256_hex(mac_secret, body))
 }
 
 /// What happened to one notification.

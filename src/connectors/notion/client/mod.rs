@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::clients::http::{ApiClient, ClientError, LimiterStats, RateLimiter, RetryPolicy};
 pub use event::{Author, Delivery, Entity, Event, parse_delivery};
 pub use pages::PAGE_SIZE;
-pub use verify::{SIGNATURE_HEADER, VerifyError, sign, verify_signature};
+pub use verify::{SIGNATURE_HEADER, VerifyError, verify_signature};
 pub use wire::{
     DataSource, DataSourceRef, Database, NewProperty, Page, Properties, PropertySchema,
     PropertyType, PropertyValue, QueryPage, TEXT_CHUNK, UserRef, compact_id, join_rich_text,

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::model::{Author, new_id, stamp};
-use hmac::{Hmac, KeyInit, Mac};
+use crate::sandbox::common::hmac_sha256_hex;
 
 /// One POST to the subscription's URL: the verification request has no signature.
 #[derive(Clone, Debug)]
@@ -236,16 +236,7 @@ impl Deliveries {
 /// `sha256=<hex HMAC-SHA256(token, body)>`, computed here rather than with the client's code so
 /// the emulator checks the client instead of agreeing with it by construction.
 pub fn sign(token: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(token.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
+    format!("sha256={}", hmac_sha256_hex(token.as_bytes(), body))
 }
 
 async fn worker(mut rx: mpsc::UnboundedReceiver<Delivery>, state: Arc<State>) {
