@@ -48,6 +48,18 @@ impl CardUpdate {
     }
 }
 
+/// One past change of a card, from the board's history of it: who made it, when, which of the
+/// card's keys it changed (`name`, `desc`, `idList`, `closed`, or a custom field's id), and the
+/// body a webhook delivery of it carries, which is what the inbox stores for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardAction {
+    pub action_id: String,
+    pub date: DateTime<Utc>,
+    pub member_creator_id: String,
+    pub keys: Vec<String>,
+    pub delivery: Vec<u8>,
+}
+
 /// What every board event carries, whatever its kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActionMeta {

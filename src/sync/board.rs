@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::clients::http::{ClientError, LimiterStats};
-use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::model::board::{Card, CardAction, CardUpdate, NewCard};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::BoardLayout;
 
@@ -51,6 +51,13 @@ pub trait BoardConnector: Send + Sync {
         &'a self,
         card_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, ClientError>>;
+
+    /// The card's latest changes of its fields (name, description, list, archive, custom
+    /// fields), newest first, as far back as the board keeps them in one read.
+    fn card_history<'a>(
+        &'a self,
+        card_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CardAction>, ClientError>>;
 
     /// Creates a card. Never repeated on a lost answer (a second create makes a second card):
     /// the engine looks for the card by its marker before it tries again.

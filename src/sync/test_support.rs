@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::clients::http::{ClientError, LimiterStats};
 use crate::config::{self, Settings, Sources};
 use crate::model::Field;
-use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::model::board::{Card, CardAction, CardUpdate, NewCard};
 use crate::sync::board::{BoardConnector, OnLost};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::{BoardLayout, PairContext};
@@ -168,6 +168,13 @@ impl BoardConnector for StubBoard {
         _: &'a str,
     ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, ClientError>> {
         Box::pin(async { Self::refuse("archived_at") })
+    }
+
+    fn card_history<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CardAction>, ClientError>> {
+        Box::pin(async { Self::refuse("card_history") })
     }
 
     fn create_card<'a>(&'a self, _: &'a NewCard) -> BoxFuture<'a, Result<Card, ClientError>> {

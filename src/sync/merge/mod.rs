@@ -144,6 +144,22 @@ impl DecisionKind {
 pub struct Write {
     pub side: Side,
     pub value: String,
+    /// Set on a write that puts back a change this side showed at that time, which a blind
+    /// write of ours landed on afterwards: the same side may have moved on again between that
+    /// change and our write, unheard of (a lost delivery), and putting the older value back
+    /// would revert it. A board that keeps each card's history is asked first
+    /// (`outbox::restore`).
+    pub restores: Option<DateTime<Utc>>,
+}
+
+impl Write {
+    pub fn new(side: Side, value: String) -> Self {
+        Self {
+            side,
+            value,
+            restores: None,
+        }
+    }
 }
 
 /// The CONTRACT §6 fields of a decision (the caller adds pair, lead and card). For a conflict

@@ -113,7 +113,7 @@ impl<'a> Merge<'a> {
             self.next.agreed = Some(Agreed::new(&sheet.value, at.unwrap_or(self.now), None));
             for (side, obs) in [(Side::Sheet, sheet), (Side::Trello, trello)] {
                 if self.overwritten_since(side, obs.changed_at) {
-                    self.write(side, obs.value.clone());
+                    self.put_back(side, obs);
                 }
             }
             // Only a side we had overwritten needs the value (rare); say which.
@@ -151,7 +151,7 @@ impl<'a> Merge<'a> {
         self.next.agreed = Some(Agreed::new(&obs.value, at, Some(side)));
         self.write(side.other(), obs.value.clone());
         if self.overwritten_since(side, obs.changed_at) {
-            self.write(side, obs.value.clone());
+            self.put_back(side, obs);
         }
         match (conflict, side) {
             (true, winner) => DecisionKind::Conflict { winner },
@@ -169,7 +169,15 @@ impl<'a> Merge<'a> {
 
     fn write(&mut self, side: Side, value: String) {
         self.next.side_mut(side).written_at = Some(self.now);
-        self.writes.push(Write { side, value });
+        self.writes.push(Write::new(side, value));
+    }
+
+    /// Writes `obs` back to its own side, over the blind write of ours that landed on it.
+    fn put_back(&mut self, side: Side, obs: &Observed) {
+        self.write(side, obs.value.clone());
+        if let Some(w) = self.writes.last_mut() {
+            w.restores = obs.changed_at;
+        }
     }
 
     pub(super) fn finish(

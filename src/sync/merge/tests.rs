@@ -194,6 +194,10 @@ fn a_winning_change_that_our_blind_write_overwrote_is_written_back_to_its_own_si
     let d = run(&state, None, user("B", Some(25)), Lww);
     assert_eq!(d.kind, DecisionKind::CopyToSheet);
     assert_eq!(writes(&d), vec![(Sheet, "B"), (Trello, "B")]);
+    // The write back says which change it puts back, so that a board keeping the card's
+    // history is asked whether that side moved on again before our write landed.
+    let restores: Vec<_> = d.writes.iter().map(|w| (w.side, w.restores)).collect();
+    assert_eq!(restores, vec![(Sheet, None), (Trello, Some(t(25)))]);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! retried with backoff, or dead-lettered).
 
 mod record;
+mod restore;
 mod round;
 mod trello;
 mod types;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::clients::http::{ClientError, LimiterStats};
-use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::model::board::{Card, CardAction, CardUpdate, NewCard};
 use crate::model::{LeadId, TrackerKind};
 use crate::store::links::{self, NewLink};
 use crate::store::outbox::{self, NewCommand};
@@ -79,6 +79,13 @@ impl BoardConnector for MemoryBoard {
         _: &'a str,
     ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, ClientError>> {
         Box::pin(async { Ok(None) })
+    }
+
+    fn card_history<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CardAction>, ClientError>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     fn create_card<'a>(&'a self, new: &'a NewCard) -> BoxFuture<'a, Result<Card, ClientError>> {

@@ -86,6 +86,7 @@ impl Dispatcher {
             Command::SetCustomFields { fields, .. } => {
                 Ok(self.set_fields(&ctx, claimed, &link, fields).await)
             }
+            Command::RestoreCard { .. } => self.restore_card(&ctx, claimed, &link).await,
             // A row stored before custom fields were written together: a batch of one.
             Command::SetCustomField { field_id, text, .. } => {
                 let fields = BTreeMap::from([(field_id.clone(), text.clone())]);
@@ -335,7 +336,12 @@ fn created(
 
 /// The card was deleted in Trello: the link keeps the lead (and its row its data) but loses the
 /// card, and the sheet's card cell is cleared.
-fn card_gone(ctx: &PairContext, claimed: &Claimed, link: &Link, card_id: &str) -> Outcome {
+pub(super) fn card_gone(
+    ctx: &PairContext,
+    claimed: &Claimed,
+    link: &Link,
+    card_id: &str,
+) -> Outcome {
     let mut follow = FollowUp {
         card_deleted: true,
         ..FollowUp::default()

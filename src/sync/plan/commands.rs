@@ -35,6 +35,20 @@ pub enum Command {
         id_list: Option<String>,
         closed: Option<bool>,
     },
+    /// Put back on the lead's card changes a person made there that a blind write of ours
+    /// landed on afterwards, each unless the card's history shows the field changed again by
+    /// a person after the change put back: that change (its delivery lost) is read into the
+    /// inbox instead, and the field is left as it is (`outbox::restore`).
+    RestoreCard {
+        lead_id: String,
+        /// Board key (`name`, `desc`, `idList`, or a custom field id) -> the value put back.
+        fields: BTreeMap<String, String>,
+        /// Board key -> when the change put back was made (unix ms).
+        since: BTreeMap<String, i64>,
+        /// Brings an archived card back with its list, as an update's status does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closed: Option<bool>,
+    },
     /// Put the lead's marker into a card a user made, around the description the card has
     /// when this is sent: the notes read when it was planned may be older than the card's
     /// (a user typing while the reconciler adopts the card), and are not this write's to set.
@@ -99,6 +113,16 @@ impl Command {
             .filter(|(v, _)| v.is_some())
             .map(|(_, f)| (Side::Trello, f))
             .collect(),
+            Command::RestoreCard { fields, .. } => fields
+                .keys()
+                .filter_map(|key| match key.as_str() {
+                    "name" => Some(Field::Name),
+                    "desc" => Some(Field::Notes),
+                    "idList" => Some(Field::Status),
+                    id => ctx.field_of(id),
+                })
+                .map(|f| (Side::Trello, f))
+                .collect(),
             // Keeps the card's notes: no field value of ours.
             Command::MarkCard { .. } => Vec::new(),
             Command::SetCustomFields { fields, .. } => fields
@@ -118,6 +142,7 @@ impl Command {
         match self {
             Self::CreateCard { .. } => "create_card",
             Self::UpdateCard { .. } => "update_card",
+            Self::RestoreCard { .. } => "restore_card",
             Self::MarkCard { .. } => "mark_card",
             Self::SetCustomFields { .. } => "set_custom_fields",
             Self::SetCustomField { .. } => "set_custom_field",
@@ -145,6 +170,7 @@ impl Command {
         match self {
             Self::CreateCard { lead_id, .. }
             | Self::UpdateCard { lead_id, .. }
+            | Self::RestoreCard { lead_id, .. }
             | Self::MarkCard { lead_id, .. }
             | Self::SetCustomFields { lead_id, .. }
             | Self::SetCustomField { lead_id, .. }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod log;
 pub mod names;
 mod operator;
+mod restore;
 
 pub use operator::plan_operator_edit;
 
@@ -72,12 +73,22 @@ pub(super) fn commands_of(
 ) -> LeadPlan {
     let mut to_trello: BTreeMap<Field, String> = BTreeMap::new();
     let mut to_sheet: BTreeMap<Field, String> = BTreeMap::new();
+    // Values put back on a card we wrote over: asked of the card's history first. Only a
+    // card that exists has one; a card still to be made gets them as ordinary values.
+    let mut put_back: BTreeMap<Field, (String, DateTime<Utc>)> = BTreeMap::new();
     for d in &decisions {
         for w in &d.writes {
-            match w.side {
-                Side::Trello => to_trello.insert(d.field, w.value.clone()),
-                Side::Sheet => to_sheet.insert(d.field, w.value.clone()),
-            };
+            match (w.side, w.restores) {
+                (Side::Trello, Some(at)) if link.has_card => {
+                    put_back.insert(d.field, (w.value.clone(), at));
+                }
+                (Side::Trello, _) => {
+                    to_trello.insert(d.field, w.value.clone());
+                }
+                (Side::Sheet, _) => {
+                    to_sheet.insert(d.field, w.value.clone());
+                }
+            }
         }
     }
     unarchive_if_status_moved_on(ctx, link, state, &decisions, &mut to_trello);
@@ -89,6 +100,7 @@ pub(super) fn commands_of(
             create_card(ctx, link, state, &decisions, sheet, &mut plan);
         }
     }
+    restore::restore_card(ctx, link, &put_back, &mut plan);
     if !to_sheet.is_empty() {
         let cells = to_sheet
             .into_iter()
@@ -119,10 +131,7 @@ pub(super) fn overwrite_in_flight(state: &LeadState, link: &LinkView, decisions:
         }
         for (side, _) in link.in_flight.iter().filter(|(_, f)| *f == d.field) {
             if !d.writes.iter().any(|w| w.side == *side) {
-                d.writes.push(Write {
-                    side: *side,
-                    value: agreed.value.clone(),
-                });
+                d.writes.push(Write::new(*side, agreed.value.clone()));
             }
         }
     }

@@ -38,10 +38,7 @@ pub fn plan_operator_edit(
         if !taken || d.writes.iter().any(|w| w.side == side) {
             continue;
         }
-        d.writes.push(Write {
-            side,
-            value: value.to_owned(),
-        });
+        d.writes.push(Write::new(side, value.to_owned()));
         // Recorded like every write of ours: an older user change on that side is overwritten.
         match side {
             Side::Sheet => d.next.sheet.written_at = Some(now),

@@ -1,8 +1,11 @@
 //! Trello's cards as the engine's (`model::board`) and the engine's card writes as the client's
 //! request bodies: the engine's card keeps what it reads (its link is the short URL).
 
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
 use crate::connectors::trello::client;
-use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::model::board::{Card, CardAction, CardUpdate, NewCard};
 
 impl From<client::Card> for Card {
     fn from(c: client::Card) -> Self {
@@ -37,6 +40,27 @@ pub(super) fn card_update(update: &CardUpdate) -> client::CardUpdate {
         closed: update.closed,
         due: None,
     }
+}
+
+/// An action of a card's history as the engine's [`CardAction`]: the keys it changed are those
+/// of an update's `data.old`, or a custom field change's field id; its delivery wraps it as a
+/// webhook of its board would. `None` for an action without id, date, member or board.
+pub(super) fn card_action(action: &Value) -> Option<CardAction> {
+    let data = &action["data"];
+    let keys = match action["type"].as_str()? {
+        "updateCard" => data["old"].as_object()?.keys().cloned().collect(),
+        "updateCustomFieldItem" => vec![data["customField"]["id"].as_str()?.to_owned()],
+        _ => return None,
+    };
+    let board_id = data["board"]["id"].as_str()?;
+    let delivery = json!({"action": action, "model": {"id": board_id}});
+    Some(CardAction {
+        action_id: action["id"].as_str()?.to_owned(),
+        date: action["date"].as_str()?.parse::<DateTime<Utc>>().ok()?,
+        member_creator_id: action["idMemberCreator"].as_str()?.to_owned(),
+        keys,
+        delivery: serde_json::to_vec(&delivery).ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -89,5 +113,33 @@ mod tests {
             serde_json::to_value(&update).unwrap(),
             serde_json::json!({"idList": "l2", "closed": false})
         );
+    }
+
+    #[test]
+    fn a_history_action_names_the_keys_it_changed_and_delivers_as_a_webhook_would() {
+        let update = json!({"id": "a1", "type": "updateCard", "date": "2026-12-03T07:25:16.697Z",
+            "idMemberCreator": "m-user", "data": {"board": {"id": "b1"},
+            "card": {"id": "c1", "desc": "two"}, "old": {"desc": "one"}}});
+        let action = card_action(&update).expect("an update");
+        assert_eq!(
+            (action.action_id.as_str(), action.member_creator_id.as_str()),
+            ("a1", "m-user")
+        );
+        assert_eq!(action.keys, vec!["desc".to_owned()]);
+        assert_eq!(action.date.timestamp_millis() % 1000, 697);
+        let event = crate::inbound::trello_event::parse(&action.delivery).expect("a delivery");
+        assert_eq!(event.meta().action_id, "a1");
+        assert_eq!(event.meta().model_id.as_deref(), Some("b1"));
+
+        let custom = json!({"id": "a2", "type": "updateCustomFieldItem",
+            "date": "2026-12-03T07:25:17Z", "idMemberCreator": "m-user",
+            "data": {"board": {"id": "b1"}, "card": {"id": "c1"}, "customField": {"id": "f9"}}});
+        assert_eq!(
+            card_action(&custom).expect("a field change").keys,
+            vec!["f9"]
+        );
+        let comment = json!({"id": "a3", "type": "commentCard", "date": "2026-12-03T07:25:17Z",
+            "idMemberCreator": "m-user", "data": {"board": {"id": "b1"}}});
+        assert!(card_action(&comment).is_none());
     }
 }

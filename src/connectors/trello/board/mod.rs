@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clients::http::{ClientError, LimiterStats};
 use crate::connectors::trello::client::TrelloClient;
-use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::model::board::{Card, CardAction, CardUpdate, NewCard};
 use crate::sync::board::{BoardConnector, OnLost};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::BoardLayout;
@@ -88,6 +88,16 @@ impl BoardConnector for TrelloBoard {
         card_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, ClientError>> {
         Box::pin(self.client.archived_at(card_id))
+    }
+
+    fn card_history<'a>(
+        &'a self,
+        card_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<CardAction>, ClientError>> {
+        Box::pin(async move {
+            let actions = self.client.card_changes(card_id).await?;
+            Ok(actions.iter().filter_map(convert::card_action).collect())
+        })
     }
 
     fn create_card<'a>(&'a self, card: &'a NewCard) -> BoxFuture<'a, Result<Card, ClientError>> {

@@ -5,14 +5,13 @@
 //! token in the path (`/tokens/{token}/webhooks`); errors never carry URLs, so it still cannot leak.
 
 pub mod build;
+mod history;
 mod limits;
 mod types;
 mod webhooks;
 mod wire;
 
 use std::collections::BTreeMap;
-
-use chrono::{DateTime, Utc};
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -21,7 +20,7 @@ use serde_json::json;
 use crate::clients::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use limits::{BUDGET_FRACTION, KEY_REQUESTS_PER_10S, TOKEN_REQUESTS_PER_10S, TrelloLimits};
 pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
-use wire::{WireAction, WireBoard, WireCard, WireCustomField, WireList, WireMember};
+use wire::{WireBoard, WireCard, WireCustomField, WireList, WireMember};
 
 const SYSTEM: &str = "trello";
 /// Trello answers at most this many cards per call; more need paging with `before`.
@@ -223,21 +222,6 @@ impl TrelloClient {
             .get("card", url, &[("customFieldItems", "true")])
             .await?;
         Ok(w.into())
-    }
-
-    /// When the card was last archived, from its `updateCard:closed` actions (newest first);
-    /// `None` if none of them archived it (it was never archived, or its history is gone).
-    pub async fn archived_at(&self, card_id: &str) -> Result<Option<DateTime<Utc>>, ClientError> {
-        let url = self.url(&format!(
-            "/cards/{}/actions",
-            id_segment("card_actions", card_id)?
-        ));
-        let query = [("filter", "updateCard:closed"), ("limit", "50")];
-        let actions: Vec<WireAction> = self.get("card_actions", url, &query).await?;
-        Ok(actions
-            .into_iter()
-            .find(|a| a.kind == "updateCard" && a.data.card.closed == Some(true))
-            .map(|a| a.date))
     }
 
     pub async fn create_card(&self, card: &NewCard) -> Result<Card, ClientError> {
