@@ -196,6 +196,7 @@ async fn replay() {
         .ok()
         .and_then(|s| s.parse().ok())
         .expect("LEADSYNC_CHAOS_SEED=<seed>");
+    crate::helpers::test_log();
     if let Err(report) = run_seed(seed).await {
         panic!("{report}");
     }
