@@ -184,6 +184,10 @@ pub struct FollowUp {
     /// once the record is made); done after the other changes, before `enqueue`.
     pub renamed: Option<String>,
     pub enqueue: Vec<NewCommand>,
+    /// Cells of other leads' rows this write landed on by mistake whose earlier value is
+    /// unknown (rows typed since the write was planned), as (lead id, header): each gets its
+    /// lead's agreed value written again.
+    pub reassert: Vec<(String, String)>,
 }
 
 pub enum Outcome {
@@ -192,8 +196,13 @@ pub enum Outcome {
         follow: FollowUp,
         skipped: Option<String>,
     },
-    /// The call failed; `retryable` failures are tried again until the attempts run out.
-    Failed { retryable: bool, error: String },
+    /// The call failed; `retryable` failures are tried again until the attempts run out. A
+    /// write that landed on the wrong row may have cells to `reassert` (see [`FollowUp`]).
+    Failed {
+        retryable: bool,
+        error: String,
+        reassert: Vec<(String, String)>,
+    },
     /// The command can never succeed as it is (bad payload, missing column …).
     Invalid(String),
 }
@@ -217,6 +226,7 @@ impl Outcome {
         Self::Failed {
             retryable: e.is_retryable(),
             error: e.to_string(),
+            reassert: Vec::new(),
         }
     }
 }

@@ -97,7 +97,7 @@ impl SheetsTracker {
             }
         }
         let missed = match (sent, read_back) {
-            (0, _) => Vec::new(),
+            (0, _) => Missed::default(),
             (_, Some((post, cols))) => {
                 self.put_back(ctx, pre, &post, cols, &b.writes[..sent])
                     .await
@@ -110,14 +110,16 @@ impl SheetsTracker {
                 Some(e) if k >= sent => settled
                     .remove(&w.index)
                     .unwrap_or_else(|| Outcome::failed(e)),
-                _ if missed.contains(&w.index) => Outcome::Failed {
+                _ if missed.resend.contains(&w.index) => Outcome::Failed {
                     retryable: true,
                     error: "the sheet's rows moved while this write was sent; it is sent again \
                             to the row that holds the lead"
                         .into(),
+                    reassert: missed.reassert(w.index),
                 },
                 _ => Outcome::sent(FollowUp {
                     id_landed: w.cells.iter().any(|(c, _)| *c == id_column),
+                    reassert: missed.reassert(w.index),
                     ..hint(w.row)
                 }),
             });
@@ -198,21 +200,21 @@ impl SheetsTracker {
         pre: &[Vec<String>],
         id_col: usize,
         writes: &[Written],
-    ) -> Vec<usize> {
+    ) -> Missed {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
         let header = Header {
             cells: pre.first().map_or(&[][..], Vec::as_slice),
             sheet,
         };
         let Ok(name) = header.column(&ctx.columns.name) else {
-            return Vec::new();
+            return Missed::default();
         };
         let post = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read.values,
             // Unverified is what every write was before: leave it to the next reconciliation.
             Err(e) => {
                 tracing::warn!(pair = %ctx.name, error = %e, "could not read the sheet back after writing");
-                return Vec::new();
+                return Missed::default();
             }
         };
         let cols = Columns {
@@ -231,7 +233,7 @@ impl SheetsTracker {
         post: &[Vec<String>],
         cols: Columns,
         writes: &[Written],
-    ) -> Vec<usize> {
+    ) -> Missed {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
         let found = misses(pre, post, cols, writes, sheet);
         if !found.restore.is_empty() {
@@ -240,7 +242,38 @@ impl SheetsTracker {
                 tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved");
             }
         }
-        found.commands
+        let unknown = (found.unknown.into_iter())
+            .map(|(i, lead, c)| {
+                (
+                    i,
+                    lead,
+                    crate::connectors::sheets::client::a1::cell_at(pre, 0, c as usize - 1)
+                        .trim()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        Missed {
+            resend: found.commands,
+            unknown,
+        }
+    }
+}
+
+/// What the check after a batch found: the writes to send again (by index in the batch), and
+/// per write the cells it landed on in rows typed since, as (that row's lead id, header).
+#[derive(Default)]
+struct Missed {
+    resend: Vec<usize>,
+    unknown: Vec<(usize, String, String)>,
+}
+
+impl Missed {
+    fn reassert(&self, index: usize) -> Vec<(String, String)> {
+        (self.unknown.iter())
+            .filter(|(i, ..)| *i == index)
+            .map(|(_, lead, header)| (lead.clone(), header.clone()))
+            .collect()
     }
 }
 

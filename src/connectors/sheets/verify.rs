@@ -33,6 +33,10 @@ pub(crate) struct Columns {
 pub(crate) struct Misses {
     pub commands: Vec<usize>,
     pub restore: Vec<ValueRange>,
+    /// Cells a write (by its index in the batch) landed on in a row typed since the batch was
+    /// read, as (that row's lead id, column): what a person typed there is unknown here, so
+    /// only emptied; the engine gives them the lead's agreed value again.
+    pub unknown: Vec<(usize, String, u32)>,
 }
 
 /// Compares a read taken after the batch's write with `pre`, the read it was planned from.
@@ -83,10 +87,8 @@ pub(crate) fn misses(
         if !landed && hit.renamed_in_place(w) {
             continue;
         }
-        let took = q > 0
-            && q < post.len()
-            && !mine(q)
-            && hit.take_back(w, index.owners[q], &mut out.restore);
+        let took =
+            q > 0 && q < post.len() && !mine(q) && hit.take_back(w, index.owners[q], &mut out);
         if took && !landed {
             out.commands.push(w.index);
         }
@@ -175,12 +177,7 @@ struct Hit<'a> {
 impl Hit<'_> {
     /// Gives the row back each cell that took `w`'s value and did not hold it before; true if
     /// any did.
-    fn take_back(
-        &self,
-        w: &Written,
-        owner: Option<&Written>,
-        restore: &mut Vec<ValueRange>,
-    ) -> bool {
+    fn take_back(&self, w: &Written, owner: Option<&Written>, out: &mut Misses) -> bool {
         let (pre, post, q) = (self.pre, self.post, self.q);
         // The row it was when the batch was read; none for a row inserted since (blank, or
         // typed by a user since), which then held none of our values before.
@@ -204,10 +201,15 @@ impl Hit<'_> {
             let was = found.map_or("", |p| cell_at(pre, p, c0));
             if cell_at(post, q, c0).trim() == value.trim() && was.trim() != value.trim() {
                 let row = u32::try_from(q + 1).unwrap_or(u32::MAX);
-                restore.push(ValueRange {
+                out.restore.push(ValueRange {
                     range: A1Range::cell(self.sheet, *c, row).to_string(),
                     values: vec![vec![was.to_owned()]],
                 });
+                // A row typed since the read, with an id: it held a person's value, not "".
+                let id = cell_at(post, q, self.cols.id).trim();
+                if found.is_none() && !blank && !id.is_empty() {
+                    out.unknown.push((w.index, id.to_owned(), *c));
+                }
                 took = true;
             }
         }

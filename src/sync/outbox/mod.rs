@@ -2,6 +2,7 @@
 //! batched per pair through the pair's tracker connector, and records each outcome (done,
 //! retried with backoff, or dead-lettered).
 
+mod reassert;
 mod record;
 mod restore;
 mod round;
@@ -226,6 +227,7 @@ impl Dispatcher {
             .map(|_| Outcome::Failed {
                 retryable: true,
                 error: error.clone(),
+                reassert: Vec::new(),
             })
             .collect())
     }
@@ -235,3 +237,5 @@ impl Dispatcher {
 mod tests;
 #[cfg(test)]
 mod tests_board;
+#[cfg(test)]
+mod tests_reassert;

@@ -66,7 +66,16 @@ impl Dispatcher {
                     Err(conflict) => (self.dead(row, &conflict).await?, Some(conflict)),
                 }
             }
-            Outcome::Failed { retryable, error } => {
+            Outcome::Failed {
+                retryable,
+                error,
+                reassert,
+            } => {
+                if !reassert.is_empty() {
+                    let mut tx = self.db.begin_write().await?;
+                    self.reassert(&mut tx, row, &reassert).await?;
+                    tx.commit().await?;
+                }
                 let last_try = row.attempts.saturating_add(1) >= self.options.max_attempts;
                 if retryable && !last_try {
                     let o = &self.options;
@@ -104,6 +113,7 @@ impl Dispatcher {
         }
         let done = complete_in(&mut tx, row, &follow).await?;
         if done.is_ok() {
+            self.reassert(&mut tx, row, &follow.reassert).await?;
             tx.commit().await?;
         }
         Ok(done)
@@ -139,6 +149,8 @@ impl Dispatcher {
                             .await?;
                     }
                     let done = complete_in(&mut tx, &claimed.row, &follow).await?;
+                    self.reassert(&mut tx, &claimed.row, &follow.reassert)
+                        .await?;
                     let r = match (done, &skipped) {
                         (Ok(true), Some(_)) => Recorded::Skipped,
                         (Ok(true), None) => Recorded::Sent,

@@ -248,3 +248,46 @@ fn an_id_written_into_its_own_row_renamed_meanwhile_is_a_hit() {
     let m = misses(&pre, &post, COLS, &[w], "Leads");
     assert_eq!(m.commands, [0], "{m:?}");
 }
+
+#[test]
+fn a_write_that_hit_a_row_typed_since_names_that_rows_lead_and_cell_as_unknown() {
+    // Read: L1 at row 2, a blank row 3. A person types U9's row at row 2 (L1 moves down) and
+    // L1's status lands on it: what the person typed in that cell is unknown here.
+    let pre = grid(&[
+        &["Lead ID", "Name", "Status"],
+        &["L1", "Ada", "New"],
+        &["", "", ""],
+    ]);
+    let post = grid(&[
+        &["Lead ID", "Name", "Status"],
+        &["U9", "Cy", "Lost"],
+        &["L1", "Ada", "New"],
+    ]);
+    let w = Written {
+        index: 2,
+        row: 2,
+        lead_id: "L1".into(),
+        expect_name: None,
+        cells: vec![(3, "Lost".into())],
+    };
+    let m = misses(&pre, &post, COLS, std::slice::from_ref(&w), "Leads");
+    assert_eq!(m.commands, [2]);
+    assert_eq!(m.restore[0].range, "Leads!C2");
+    assert_eq!(m.unknown, [(2, "U9".to_owned(), 3)]);
+
+    // A row typed since without an id: no lead to give a value back to.
+    let mut no_id = post.clone();
+    no_id[1][0] = String::new();
+    let m = misses(&pre, &no_id, COLS, std::slice::from_ref(&w), "Leads");
+    assert!(m.unknown.is_empty(), "{m:?}");
+
+    // A row that was read (sorted into place): its earlier value is known and put back.
+    let pre_with = grid(&[
+        &["Lead ID", "Name", "Status"],
+        &["L1", "Ada", "New"],
+        &["U9", "Cy", "Won"],
+    ]);
+    let m = misses(&pre_with, &post, COLS, &[w], "Leads");
+    assert_eq!(m.restore[0].values, [["Won"]]);
+    assert!(m.unknown.is_empty(), "{m:?}");
+}

@@ -1,0 +1,118 @@
+//! A sheet write that landed on a row typed since it was planned reports the cells it hit
+//! there (`reassert`): recording its outcome enqueues, for each, a write of that row's lead's
+//! agreed value, found by the lead's id; a lead with no agreed value for the field gets none.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::*;
+use crate::model::TrackerKind;
+use crate::store::lead_state::{self, StoredField};
+use crate::store::links::{self, NewLink};
+use crate::store::outbox::{self, NewCommand};
+use crate::store::testdb::temp_db;
+use crate::sync::connector::Outcome;
+use crate::sync::plan::commands::Command;
+use crate::sync::test_support::{StubBoard, ctx};
+
+async fn link(db: &crate::store::testdb::TestDb, lead: &str) {
+    let new = NewLink {
+        pair: "a".into(),
+        lead_id: lead.into(),
+        card_id: None,
+        card_short_url: None,
+        row_hint: Some(2),
+        id_assigned: false,
+    };
+    assert!(links::insert(&db.pool, &new).await.expect("link"));
+}
+
+#[tokio::test]
+async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_again() {
+    let db = temp_db().await;
+    let mut pair = ctx();
+    pair.name = "a".into();
+    let dispatcher = Dispatcher::new(
+        db.db.clone(),
+        Arc::new(StubBoard::default()),
+        Trackers::default(),
+        [Arc::new(pair)],
+    );
+    for lead in ["L1", "U9", "U7"] {
+        link(&db, lead).await;
+    }
+    let agreed = StoredField {
+        lead_id: "U9".into(),
+        field: "status".into(),
+        agreed_hash: "h".into(),
+        agreed_value: "Contacted".into(),
+        agreed_at: 1,
+        last_writer: None,
+        sheet_seen_at: None,
+        sheet_written_at: None,
+        trello_seen_at: None,
+        trello_written_at: None,
+    };
+    lead_state::save(&db.pool, "a", &agreed)
+        .await
+        .expect("state");
+    let cmd = Command::WriteRow {
+        lead_id: "L1".into(),
+        row_hint: Some(2),
+        expect_name: None,
+        cells: BTreeMap::from([("Status".to_owned(), "Lost".to_owned())]),
+    };
+    let new = NewCommand {
+        pair: "a".into(),
+        lead_id: Some("L1".into()),
+        target: cmd.target(TrackerKind::Sheets).into(),
+        kind: cmd.kind().into(),
+        payload: serde_json::to_value(&cmd).expect("json"),
+        idempotency_key: "w-L1".into(),
+    };
+    assert!(outbox::enqueue(&db.pool, &new).await.expect("enqueue"));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = 'w-L1'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("id");
+    // Claimed, as the dispatcher has it when the outcome comes.
+    sqlx::query("UPDATE outbox SET status = 'in_flight' WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .expect("claim");
+    let row = outbox::get(&db.pool, id).await.expect("get").expect("row");
+
+    let outcome = Outcome::Failed {
+        retryable: true,
+        error: "the sheet's rows moved".into(),
+        reassert: vec![
+            ("U9".to_owned(), "Status".to_owned()),
+            ("U7".to_owned(), "Status".to_owned()),
+        ],
+    };
+    let recorded = dispatcher
+        .record(&row, Some(&cmd), outcome)
+        .await
+        .expect("record");
+    assert_eq!(recorded, Recorded::Retried);
+
+    let queued: Vec<(String, String)> =
+        sqlx::query_as("SELECT lead_id, payload FROM outbox WHERE lead_id != 'L1'")
+            .fetch_all(&db.pool)
+            .await
+            .expect("outbox");
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let (lead, payload) = &queued[0];
+    let sent: Command = serde_json::from_str(payload).expect("command");
+    assert_eq!(lead, "U9");
+    assert_eq!(
+        sent,
+        Command::WriteRow {
+            lead_id: "U9".into(),
+            row_hint: None,
+            expect_name: None,
+            cells: BTreeMap::from([("Status".to_owned(), "Contacted".to_owned())]),
+        }
+    );
+}
