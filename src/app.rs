@@ -28,6 +28,8 @@ pub struct App {
     addr: SocketAddr,
     state: AppState,
     engine: Option<Engine>,
+    /// Board ↔ board mirrors, beside the pairs' engine.
+    mirrors: Option<crate::mirror::Mirrors>,
     /// Refreshes Airtable webhooks before they expire; beside the HTTP door, so it runs with
     /// or without the engine.
     upkeep: Option<WebhookUpkeep>,
@@ -57,7 +59,7 @@ impl App {
     /// The daemon as `serve` runs it: the engine starts when pairs are configured, after they
     /// resolve against the real APIs.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let mode = if settings.pairs.is_empty() {
+        let mode = if settings.pairs.is_empty() && settings.mirrors.is_empty() {
             EngineMode::Off
         } else {
             EngineMode::FromSettings
@@ -94,12 +96,15 @@ impl App {
         let ingress = http::webhooks::Ingress::load(&settings, &db)
             .await
             .context("preparing webhook verification")?;
+        let mut mirrors = None;
         let engine = match mode {
             EngineMode::Off => None,
             EngineMode::FromSettings => {
                 let trello = trello_client(&settings)?;
                 let trackers = connectors::trackers(&settings)?;
                 let board = connectors::board(trello);
+                mirrors =
+                    crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;
                 Some(Engine::build(&settings, db.clone(), board, trackers).await?)
             }
             EngineMode::WithClients(parts) => {
@@ -111,6 +116,8 @@ impl App {
                 } = *parts;
                 let trackers = connectors::trackers_with(sheets, airtable);
                 let board = connectors::board(trello);
+                mirrors =
+                    crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;
                 let engine = Engine::build(&settings, db.clone(), board, trackers).await?;
                 Some(engine.with_dispatch_options(dispatch))
             }
@@ -131,6 +138,7 @@ impl App {
             addr,
             state,
             engine,
+            mirrors,
             upkeep,
         })
     }
@@ -156,9 +164,13 @@ impl App {
             addr,
             state,
             engine,
+            mirrors,
             upkeep,
         } = self;
         let mut tasks = engine.map(|e| e.spawn(&shutdown)).unwrap_or_default();
+        if let Some(mirrors) = mirrors {
+            tasks.push(("mirrors", tokio::spawn(mirrors.run(shutdown.clone()))));
+        }
         if let Some(upkeep) = upkeep {
             let task = tokio::spawn(upkeep.run(shutdown.clone()));
             tasks.push(("airtable webhook upkeep", task));

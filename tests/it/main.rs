@@ -42,6 +42,7 @@ mod http_errors;
 mod ingress_support;
 mod kill_nine;
 mod migrate_upgrade;
+mod mirror;
 mod raw_http;
 mod reconcile_cli;
 mod sheet_calls;
