@@ -6,6 +6,8 @@ CREATE TABLE mirrors (
     name       TEXT PRIMARY KEY,
     board_a    TEXT NOT NULL,
     board_b    TEXT NOT NULL,
+    last_reconcile_at INTEGER,
+    last_error TEXT,              -- the last reconciliation's or event's failure, cleared by a success
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );

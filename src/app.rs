@@ -12,7 +12,9 @@ use crate::config::Settings;
 use crate::connectors;
 use crate::connectors::airtable::webhooks::upkeep::WebhookUpkeep;
 use crate::connectors::sheets::client::SheetsClient;
-use crate::connectors::trello::board_ids::{needs_resolution, resolve_board_ids};
+use crate::connectors::trello::board_ids::{
+    mirrors_need_resolution, needs_resolution, resolve_board_ids, resolve_mirror_board_ids,
+};
 use crate::connectors::trello::client::TrelloClient;
 use crate::connectors::trello::client::build::trello_client;
 use crate::http::{self, AppState};
@@ -101,11 +103,16 @@ impl App {
             EngineMode::Off => None,
             EngineMode::FromSettings => {
                 let trello = trello_client(&settings)?;
-                let trackers = connectors::trackers(&settings)?;
                 let board = connectors::board(trello);
                 mirrors =
                     crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;
-                Some(Engine::build(&settings, db.clone(), board, trackers).await?)
+                // Mirrors alone need no tracker (nor its credentials) and no pairs' engine.
+                if settings.pairs.is_empty() {
+                    None
+                } else {
+                    let trackers = connectors::trackers(&settings)?;
+                    Some(Engine::build(&settings, db.clone(), board, trackers).await?)
+                }
             }
             EngineMode::WithClients(parts) => {
                 let EngineParts {
@@ -219,7 +226,7 @@ impl App {
 /// and the engine are built from them. Without an engine there is no client to ask, and the
 /// ids are used as given.
 async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Result<Settings> {
-    if !needs_resolution(&settings.pairs) {
+    if !needs_resolution(&settings.pairs) && !mirrors_need_resolution(&settings.mirrors) {
         return Ok(settings);
     }
     let client = match mode {
@@ -228,6 +235,7 @@ async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Re
         EngineMode::WithClients(parts) => parts.trello.clone(),
     };
     resolve_board_ids(&mut settings.pairs, &client).await?;
+    (resolve_mirror_board_ids(&mut settings.mirrors, &client).await).map_err(anyhow::Error::msg)?;
     Ok(settings)
 }
 

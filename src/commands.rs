@@ -35,7 +35,7 @@ fn preflight(settings: &Settings) -> Result<(), ConfigError> {
             problem: missing.why,
         });
     }
-    if settings.pairs.is_empty() {
+    if settings.pairs.is_empty() && settings.mirrors.is_empty() {
         tracing::warn!(
             "no [[pairs]] configured: nothing will be synced. Add a [[pairs]] table (see \
              config/example.toml) to the config file given by --config FILE or LEADSYNC_CONFIG, \

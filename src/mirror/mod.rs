@@ -64,6 +64,13 @@ impl Mirrors {
             .context("reading the token's member")?;
         let mut mirrors = HashMap::new();
         for m in &settings.mirrors {
+            // Written differently in the config (a short link and an id), one board after all.
+            anyhow::ensure!(
+                m.board_a != m.board_b,
+                "mirror {}: board_a and board_b are the same board {}",
+                m.name,
+                m.board_a
+            );
             let layout_a = (board.layout(&m.board_a).await)
                 .with_context(|| format!("mirror {}: reading board_a {}", m.name, m.board_a))?;
             let layout_b = (board.layout(&m.board_b).await)
@@ -107,12 +114,23 @@ impl Mirrors {
         }
     }
 
-    async fn reconcile_all(&self) {
+    /// Reconciles every mirror, recording each outcome; answers whether all succeeded.
+    pub async fn reconcile_all(&self) -> bool {
+        let mut ok = true;
         for ctx in self.mirrors.values() {
-            if let Err(err) = self.reconcile(ctx).await {
+            let outcome = self.reconcile(ctx).await;
+            if let Err(err) = &outcome {
                 tracing::warn!(mirror = %ctx.name, error = %err, "mirror reconciliation failed; the next one repairs it");
             }
+            ok &= outcome.is_ok();
+            let error = outcome.err().map(|e| e.to_string());
+            if let Err(err) =
+                mirror_links::reconciled(&self.db.pool, &ctx.name, error.as_deref()).await
+            {
+                tracing::warn!(mirror = %ctx.name, error = %err, "mirror reconciliation not recorded");
+            }
         }
+        ok
     }
 
     /// Both boards read whole: every card is paired by its link or its marker and merged, and a

@@ -86,6 +86,65 @@ pub async fn upsert_mirror(
     Ok(())
 }
 
+/// Records a reconciliation's outcome: its time on success (clearing the error), else the error.
+pub async fn reconciled(
+    exec: impl SqliteExecutor<'_>,
+    name: &str,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE mirrors SET last_error = $2, updated_at = $3,
+             last_reconcile_at = CASE WHEN $2 IS NULL THEN $3 ELSE last_reconcile_at END
+         WHERE name = $1",
+    )
+    .bind(name)
+    .bind(error)
+    .bind(now_ms())
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// name, links, inbox depth, last reconcile, last error.
+type StatusRow = (String, i64, i64, Option<i64>, Option<String>);
+
+/// Every stored mirror as `/admin/status` shows it, with a pair's fields: its links and
+/// unprocessed events (a mirror writes cards itself: it has no outbox, so no dead letters).
+pub async fn mirror_statuses(
+    exec: impl SqliteExecutor<'_>,
+) -> Result<Vec<super::status::PairStatus>, StoreError> {
+    let rows: Vec<StatusRow> = sqlx::query_as(
+        "SELECT m.name,
+                (SELECT count(*) FROM mirror_links l WHERE l.mirror = m.name),
+                (SELECT count(*) FROM inbox i
+                  WHERE i.pair = m.name AND i.status IN ('pending', 'processing')),
+                m.last_reconcile_at,
+                COALESCE(m.last_error,
+                         (SELECT i.last_error FROM inbox i WHERE i.pair = m.name
+                            AND i.status <> 'done' AND i.last_error IS NOT NULL
+                          ORDER BY i.id DESC LIMIT 1))
+         FROM mirrors m ORDER BY m.name",
+    )
+    .fetch_all(exec)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(name, links, inbox_depth, reconciled, last_error)| super::status::PairStatus {
+                name,
+                links,
+                inbox_depth,
+                outbox_depth: 0,
+                dead_letters: 0,
+                drained_last_minute: 0,
+                drain_eta_secs: Some(0),
+                last_reconcile_at: reconciled.map(super::activity::rfc3339),
+                last_error,
+            },
+        )
+        .collect())
+}
+
 /// The link of a card on `side`, if it has one.
 pub async fn by_card(
     exec: impl SqliteExecutor<'_>,
@@ -252,6 +311,16 @@ mod tests {
         let got = fields(&db.pool, "m", "L1").await.unwrap();
         assert_eq!(got.get("name"), Some(&base));
         assert_eq!(count(&db.pool, "m").await.unwrap(), 1);
+        reconciled(&db.pool, "m", Some("board gone")).await.unwrap();
+        let status = mirror_statuses(&db.pool).await.unwrap();
+        assert_eq!(
+            (status[0].links, status[0].last_error.as_deref()),
+            (1, Some("board gone"))
+        );
+        assert_eq!(status[0].last_reconcile_at, None);
+        reconciled(&db.pool, "m", None).await.unwrap();
+        let status = mirror_statuses(&db.pool).await.unwrap();
+        assert!(status[0].last_reconcile_at.is_some() && status[0].last_error.is_none());
     }
 
     #[tokio::test]

@@ -43,6 +43,8 @@ mod ingress_support;
 mod kill_nine;
 mod migrate_upgrade;
 mod mirror;
+mod mirror_ops;
+mod mirror_support;
 mod raw_http;
 mod reconcile_cli;
 mod sheet_calls;

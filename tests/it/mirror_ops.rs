@@ -1,0 +1,116 @@
+//! Mirrors as an operator meets them: `leadsync reconcile --pair <mirror>`, `/admin/status`, and
+//! the last writer winning a conflict by its change's own time.
+
+use std::process::Command;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+
+use crate::e2e::SETTLE;
+use crate::helpers::eventually;
+use crate::mirror_support::{M, held, marker, mirror_world, mirror_world_with, name, writes};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_with_a_mirror_s_name_gives_each_card_one_twin_and_twice_changes_nothing() {
+    let m = mirror_world_with("last_writer_wins", false).await;
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["Doing"], "Offline", "typed")
+            .expect("card");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_leadsync"))
+            .arg("--config")
+            .arg(m.w.config_path())
+            .args(["reconcile", "--pair", M])
+            .current_dir(m.w.dir())
+            .env_remove("LEADSYNC_CONFIG")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("runs")
+    };
+    let first = run();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout.contains(r#""mirrors":["client"]"#) && stdout.contains(r#""ok":true"#),
+        "{stdout}"
+    );
+    let twin = m.twin_of(&m.card(&id));
+    assert_eq!(
+        (twin.name.as_str(), twin.id_list.as_str()),
+        ("Offline", m.b.lists["In Progress"].as_str())
+    );
+    let before = writes(&m.w);
+    assert!(run().status.success());
+    assert_eq!(
+        writes(&m.w),
+        before,
+        "a second reconciliation writes nothing"
+    );
+    assert_eq!(m.cards_b().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_status_lists_the_mirror_with_its_links() {
+    let m = mirror_world("last_writer_wins").await;
+    m.w.trello
+        .user_create_card(&m.a.lists["To Do"], "Seen", "")
+        .expect("card");
+    m.settle().await;
+    let token = m.w.settings.server.admin_token.expose_secret().to_owned();
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/admin/status", m.w.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let mirror = &body["mirrors"][0];
+    assert_eq!(mirror["name"], M, "{body}");
+    assert_eq!(mirror["links"], 1, "{body}");
+    assert_eq!(mirror["inbox_depth"], 0, "{body}");
+    assert!(mirror["last_reconcile_at"].is_string(), "{body}");
+    assert!(
+        body["pairs"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|p| p["name"] != M))
+    );
+}
+
+/// `last_writer_wins`: side b's edit is later by its own time, so b wins although a's webhook is
+/// the one delivered last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_writer_wins_a_conflict_by_its_change_time() {
+    let m = mirror_world("last_writer_wins").await;
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Scope", "")
+            .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id));
+    m.w.trello.hold_deliveries(true);
+    m.edit(&id, name("Scope (a, first)"));
+    let first = chrono::Utc::now();
+    eventually("a later millisecond", SETTLE, || async {
+        (chrono::Utc::now() - first > chrono::TimeDelta::milliseconds(5)).then_some(())
+    })
+    .await;
+    m.edit(&twin.id, name("Scope (b, later)"));
+    let mut jobs = held(&m.w, 2).await;
+    jobs.reverse();
+    for job in jobs {
+        m.w.trello.redeliver(job);
+    }
+    m.w.settle(Duration::from_secs(30)).await.expect("settles");
+    assert_eq!(m.card(&id).name, "Scope (b, later)");
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert!(conflicts[0].1.contains("\"winner\":\"b\""), "{conflicts:?}");
+    assert_eq!(marker(&m.card(&id)), marker(&m.card(&twin.id)));
+}
