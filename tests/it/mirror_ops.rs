@@ -4,6 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use leadsync::sandbox::common::Faults;
 use secrecy::ExposeSecret;
 
 use crate::e2e::SETTLE;
@@ -113,4 +114,53 @@ async fn the_last_writer_wins_a_conflict_by_its_change_time() {
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     assert!(conflicts[0].1.contains("\"winner\":\"b\""), "{conflicts:?}");
     assert_eq!(marker(&m.card(&id)), marker(&m.card(&twin.id)));
+}
+
+/// The twin's create reaches the board but its answer is lost (the connection reset after the
+/// emulator made the card): the retry finds the card by its marker and creates nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_twin_create_whose_answer_was_lost_is_found_by_its_marker_not_made_twice() {
+    let m = mirror_world("last_writer_wins").await;
+    m.w.trello.hold_deliveries(true);
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Once", "")
+            .expect("card");
+    let jobs = held(&m.w, 1).await;
+    // The engine reads the card, marks it, searches board b, then creates: the create is reset.
+    m.w.trello.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 200, 0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    let before = writes(&m.w);
+    for job in jobs {
+        m.w.trello.redeliver(job);
+    }
+    // Once the card's action is stored (the debounce holds it), later deliveries are lost: the
+    // twin's own createCard cannot link it, only the search by marker can.
+    let db = &m.w.state().expect("running").db;
+    eventually("the action is stored", SETTLE, || async {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE pair = $1")
+            .bind(M)
+            .fetch_one(&db.pool)
+            .await
+            .expect("inbox");
+        (stored == 1).then_some(())
+    })
+    .await;
+    m.w.trello.drop_deliveries(true);
+    m.w.settle(Duration::from_secs(30)).await.expect("settles");
+    m.w.trello.drop_deliveries(false);
+    assert!(
+        m.w.trello.gate().faults().fail_next.is_empty(),
+        "the reset was served"
+    );
+    let creates = writes(&m.w).0 - before.0;
+    assert_eq!(
+        creates, 1,
+        "one create call, its answer lost, never repeated"
+    );
+    assert_eq!(m.cards_b().len(), 1, "{:?}", m.cards_b());
+    assert_eq!(m.twin_of(&m.card(&id)).name, "Once");
 }
