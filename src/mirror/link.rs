@@ -71,20 +71,30 @@ impl Mirrors {
                 self.board.update_card(card, update, OnLost::Report).await?;
             }
         }
+        self.commit(ctx, &at, &outcomes, ours).await
+    }
+
+    /// The new bases and the decisions' log lines and activity, in one transaction.
+    async fn commit(
+        &self,
+        ctx: &MirrorContext,
+        at: &At<'_>,
+        outcomes: &[(&str, Outcome)],
+        ours: bool,
+    ) -> Result<(), Error> {
         let mut tx = self
             .db
             .pool
             .begin()
             .await
             .map_err(crate::store::StoreError::from)?;
-        for (field, outcome) in &outcomes {
-            mirror_links::save_field(&mut *tx, &ctx.name, &link.link_id, field, &outcome.base)
-                .await?;
+        for (field, outcome) in outcomes {
+            mirror_links::save_field(&mut *tx, &ctx.name, at.link_id, field, &outcome.base).await?;
             let (va, vb) = (&outcome.values.0, &outcome.values.1);
             match outcome.merge {
-                Merge::Same => log::quiet(&at, field, ours),
-                Merge::Agreed => log::quiet(&at, field, false),
-                Merge::CopyTo(side) => log::copied(&mut *tx, &at, field, side).await?,
+                Merge::Same => log::quiet(at, field, ours),
+                Merge::Agreed => log::quiet(at, field, false),
+                Merge::CopyTo(side) => log::copied(&mut *tx, at, field, side).await?,
                 Merge::Conflict { winner } => {
                     let c = Conflict {
                         a: va,
@@ -94,7 +104,7 @@ impl Mirrors {
                         winner,
                         policy: ctx.policy,
                     };
-                    log::conflict(&mut *tx, &at, field, &c).await?;
+                    log::conflict(&mut *tx, at, field, &c).await?;
                 }
             }
         }

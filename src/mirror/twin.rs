@@ -38,12 +38,22 @@ impl Mirrors {
         if card.closed || ctx.mapped(side, &card.list_id).is_none() {
             return Ok(());
         }
+        // A marker whose link belongs to another card (a user's copy of a linked card, its
+        // description copied too) is replaced by a new link's.
         let link_id = match marker {
-            Some(id) => id,
-            None => new_link_id()?,
+            Some(id)
+                if mirror_links::by_id(&self.db.pool, &ctx.name, id.as_str())
+                    .await?
+                    .is_none() =>
+            {
+                id
+            }
+            _ => new_link_id()?,
         };
         mirror_links::set_card(&self.db.pool, &ctx.name, link_id.as_str(), side, &card.id).await?;
-        self.create_twin(ctx, &link_id, side, &card, reader).await
+        // A new intent: no create was sent for it yet, and a marker was searched for above.
+        self.create_twin(ctx, &link_id, side, &card, reader, false)
+            .await
     }
 
     /// A link whose twin was being created when the pass stopped: the create is finished, the
@@ -66,7 +76,8 @@ impl Mirrors {
         }) else {
             return Ok(());
         };
-        self.create_twin(ctx, &link_id, side, &card, reader).await
+        self.create_twin(ctx, &link_id, side, &card, reader, true)
+            .await
     }
 
     /// A card carrying the marker `id` that is not linked on its side: joined to the link of
@@ -114,6 +125,7 @@ impl Mirrors {
         side: MirrorSide,
         card: &Card,
         reader: &Reader,
+        search: bool,
     ) -> Result<(), Error> {
         let other = side.other();
         let (notes, marker) = split_description(&card.desc);
@@ -126,7 +138,13 @@ impl Mirrors {
                 .update_card(&card.id, &update, OnLost::Report)
                 .await?;
         }
-        let twin = match reader.by_marker(ctx.board(other), link_id).await? {
+        // An interrupted create may have made the twin: the other board is searched first.
+        let found = if search {
+            reader.by_marker(ctx.board(other), link_id).await?
+        } else {
+            None
+        };
+        let twin = match found {
             Some(found) => found,
             None => {
                 let mapping = ctx.mapped(side, &card.list_id).unwrap_or_default();

@@ -127,9 +127,9 @@ async fn a_twin_create_whose_answer_was_lost_is_found_by_its_marker_not_made_twi
             .user_create_card(&m.a.lists["To Do"], "Once", "")
             .expect("card");
     let jobs = held(&m.w, 1).await;
-    // The engine reads the card, marks it, searches board b, then creates: the create is reset.
+    // The engine reads the card, marks it, then creates its twin: the create is reset.
     m.w.trello.gate().set_faults(Faults {
-        fail_next: vec![200, 200, 200, 0],
+        fail_next: vec![200, 200, 0],
         after_handler: true,
         ..Faults::default()
     });
@@ -163,4 +163,38 @@ async fn a_twin_create_whose_answer_was_lost_is_found_by_its_marker_not_made_twi
     );
     assert_eq!(m.cards_b().len(), 1, "{:?}", m.cards_b());
     assert_eq!(m.twin_of(&m.card(&id)).name, "Once");
+}
+
+/// Copying a linked card copies its description, marker and all: the copy gets a twin of its
+/// own under a new marker, and the original pair of twins stays linked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_a_linked_card_gets_its_own_twin_and_leaves_the_original_link() {
+    let m = mirror_world("last_writer_wins").await;
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Original", "")
+            .expect("card");
+    m.settle().await;
+    let original = m.card(&id);
+    let twin = m.twin_of(&original);
+    let copy = (m.w.trello)
+        .user_create_card(&m.a.lists["To Do"], "Copy", &original.desc)
+        .expect("copy");
+    m.settle().await;
+    let copy = m.card(&copy);
+    assert_ne!(
+        marker(&copy),
+        marker(&original),
+        "the copy has a marker of its own"
+    );
+    assert_eq!(m.twin_of(&copy).name, "Copy");
+    assert_eq!(
+        m.twin_of(&m.card(&id)).id,
+        twin.id,
+        "the original link stands"
+    );
+    m.edit(&id, name("Original 2"));
+    m.settle().await;
+    assert_eq!(m.card(&twin.id).name, "Original 2");
+    assert_eq!(m.cards_b().len(), 2);
 }
