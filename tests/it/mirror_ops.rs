@@ -198,3 +198,66 @@ async fn a_copy_of_a_linked_card_gets_its_own_twin_and_leaves_the_original_link(
     assert_eq!(m.card(&twin.id).name, "Original 2");
     assert_eq!(m.cards_b().len(), 2);
 }
+
+/// A board shared by the pair and the mirror has one webhook, and each of its actions is stored
+/// once for the pair and once for the mirror; the mirror's lists are not the pair's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_shared_by_a_pair_and_a_mirror_has_one_webhook_and_feeds_both() {
+    let mut w = crate::e2e::world_with(leadsync::demo::world::WorldOptions {
+        start_app: false,
+        ..Default::default()
+    })
+    .await;
+    let shared = w.pairs[0].board.board_id.clone();
+    let to_do = w.trello.user_create_list(&shared, "To Do").expect("list");
+    let b = w.trello.setup_board("Client", &["Backlog"], &[]);
+    let mut text = std::fs::read_to_string(w.config_path()).expect("config");
+    text.push_str(&format!(
+        "\n[[mirrors]]\nname = \"{M}\"\nboard_a = \"{shared}\"\nboard_b = \"{}\"\n\
+         [mirrors.lists]\n\"To Do\" = \"Backlog\"\n",
+        b.board_id
+    ));
+    std::fs::write(w.config_path(), text).expect("write config");
+    w.settings = leadsync::config::load(&leadsync::config::Sources {
+        file: Some(w.config_path()),
+        ..Default::default()
+    })
+    .expect("loads");
+    w.start_app().await.expect("app starts");
+    w.register_webhooks().await.expect("webhooks");
+    let mut boards: Vec<String> = w
+        .trello
+        .webhooks()
+        .into_iter()
+        .map(|h| h.id_model)
+        .collect();
+    boards.sort();
+    let mut expected = vec![shared.clone(), b.board_id.clone()];
+    expected.sort();
+    assert_eq!(boards, expected, "one webhook per board");
+
+    let id = w
+        .trello
+        .user_create_card(&to_do, "Shared", "")
+        .expect("card");
+    w.settle(SETTLE).await.expect("settles");
+    let db = &w.state().expect("running").db;
+    let routes: Vec<String> = sqlx::query_scalar(
+        "SELECT pair FROM inbox WHERE dedupe_key =
+             (SELECT dedupe_key FROM inbox WHERE pair = $1 ORDER BY id LIMIT 1) ORDER BY pair",
+    )
+    .bind(M)
+    .fetch_all(&db.pool)
+    .await
+    .expect("inbox");
+    assert_eq!(
+        routes,
+        ["client", "default"],
+        "the card's create went to both"
+    );
+    let twins = w.trello.cards(&b.board_id);
+    assert_eq!(twins.len(), 1, "{twins:?}");
+    assert_eq!(twins[0].name, "Shared");
+    let card = w.trello.card(&id).expect("card");
+    assert_eq!(marker(&card), marker(&twins[0]));
+}
