@@ -12,7 +12,9 @@ use crate::config::Settings;
 use crate::connectors;
 use crate::connectors::airtable::webhooks::upkeep::WebhookUpkeep;
 use crate::connectors::sheets::client::SheetsClient;
-use crate::connectors::trello::board_ids::{needs_resolution, resolve_board_ids};
+use crate::connectors::trello::board_ids::{
+    mirrors_need_resolution, needs_resolution, resolve_board_ids, resolve_mirror_board_ids,
+};
 use crate::connectors::trello::client::TrelloClient;
 use crate::connectors::trello::client::build::trello_client;
 use crate::http::{self, AppState};
@@ -28,6 +30,8 @@ pub struct App {
     addr: SocketAddr,
     state: AppState,
     engine: Option<Engine>,
+    /// Board ↔ board mirrors, beside the pairs' engine.
+    mirrors: Option<crate::mirror::Mirrors>,
     /// Refreshes Airtable webhooks before they expire; beside the HTTP door, so it runs with
     /// or without the engine.
     upkeep: Option<WebhookUpkeep>,
@@ -57,7 +61,7 @@ impl App {
     /// The daemon as `serve` runs it: the engine starts when pairs are configured, after they
     /// resolve against the real APIs.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let mode = if settings.pairs.is_empty() {
+        let mode = if settings.pairs.is_empty() && settings.mirrors.is_empty() {
             EngineMode::Off
         } else {
             EngineMode::FromSettings
@@ -94,13 +98,21 @@ impl App {
         let ingress = http::webhooks::Ingress::load(&settings, &db)
             .await
             .context("preparing webhook verification")?;
+        let mut mirrors = None;
         let engine = match mode {
             EngineMode::Off => None,
             EngineMode::FromSettings => {
                 let trello = trello_client(&settings)?;
-                let trackers = connectors::trackers(&settings)?;
                 let board = connectors::board(trello);
-                Some(Engine::build(&settings, db.clone(), board, trackers).await?)
+                mirrors =
+                    crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;
+                // Mirrors alone need no tracker (nor its credentials) and no pairs' engine.
+                if settings.pairs.is_empty() {
+                    None
+                } else {
+                    let trackers = connectors::trackers(&settings)?;
+                    Some(Engine::build(&settings, db.clone(), board, trackers).await?)
+                }
             }
             EngineMode::WithClients(parts) => {
                 let EngineParts {
@@ -111,6 +123,8 @@ impl App {
                 } = *parts;
                 let trackers = connectors::trackers_with(sheets, airtable);
                 let board = connectors::board(trello);
+                mirrors =
+                    crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;
                 let engine = Engine::build(&settings, db.clone(), board, trackers).await?;
                 Some(engine.with_dispatch_options(dispatch))
             }
@@ -131,6 +145,7 @@ impl App {
             addr,
             state,
             engine,
+            mirrors,
             upkeep,
         })
     }
@@ -156,9 +171,13 @@ impl App {
             addr,
             state,
             engine,
+            mirrors,
             upkeep,
         } = self;
         let mut tasks = engine.map(|e| e.spawn(&shutdown)).unwrap_or_default();
+        if let Some(mirrors) = mirrors {
+            tasks.push(("mirrors", tokio::spawn(mirrors.run(shutdown.clone()))));
+        }
         if let Some(upkeep) = upkeep {
             let task = tokio::spawn(upkeep.run(shutdown.clone()));
             tasks.push(("airtable webhook upkeep", task));
@@ -207,7 +226,7 @@ impl App {
 /// and the engine are built from them. Without an engine there is no client to ask, and the
 /// ids are used as given.
 async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Result<Settings> {
-    if !needs_resolution(&settings.pairs) {
+    if !needs_resolution(&settings.pairs) && !mirrors_need_resolution(&settings.mirrors) {
         return Ok(settings);
     }
     let client = match mode {
@@ -216,6 +235,7 @@ async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Re
         EngineMode::WithClients(parts) => parts.trello.clone(),
     };
     resolve_board_ids(&mut settings.pairs, &client).await?;
+    (resolve_mirror_board_ids(&mut settings.mirrors, &client).await).map_err(anyhow::Error::msg)?;
     Ok(settings)
 }
 

@@ -12,7 +12,7 @@ use crate::check::{self, offline};
 use crate::cli::WebhooksAction;
 use crate::config::{ConfigError, Settings};
 use crate::connectors::airtable::client::AirtableClient;
-use crate::connectors::trello::board_ids::resolve_board_ids;
+use crate::connectors::trello::board_ids::{resolve_board_ids, resolve_mirror_board_ids};
 use crate::connectors::trello::client::TrelloClient;
 use crate::connectors::trello::client::build::trello_client;
 use crate::store::Db;
@@ -35,7 +35,7 @@ fn preflight(settings: &Settings) -> Result<(), ConfigError> {
             problem: missing.why,
         });
     }
-    if settings.pairs.is_empty() {
+    if settings.pairs.is_empty() && settings.mirrors.is_empty() {
         tracing::warn!(
             "no [[pairs]] configured: nothing will be synced. Add a [[pairs]] table (see \
              config/example.toml) to the config file given by --config FILE or LEADSYNC_CONFIG, \
@@ -139,6 +139,8 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
             // Webhooks are registered for, and later matched by, the board's full id.
             let mut settings = settings;
             resolve_board_ids(&mut settings.pairs, &trello).await?;
+            (resolve_mirror_board_ids(&mut settings.mirrors, &trello).await)
+                .map_err(anyhow::Error::msg)?;
             let db = open_migrated(&settings).await?;
             let result = admin::register_webhooks(&settings, &db, &trello, airtable.as_ref()).await;
             db.close().await;

@@ -12,6 +12,7 @@ pub mod connectors;
 pub mod demo;
 pub mod http;
 pub mod inbound;
+pub mod mirror;
 pub mod model;
 pub mod output;
 pub mod progress;

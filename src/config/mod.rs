@@ -2,6 +2,7 @@
 
 mod board_ref;
 mod enums;
+mod mirrors;
 mod settings;
 mod tracker_keys;
 mod validate;
@@ -10,6 +11,8 @@ mod validate;
 mod tests;
 #[cfg(test)]
 mod tests_budgets;
+#[cfg(test)]
+mod tests_mirrors;
 #[cfg(test)]
 mod tests_readme;
 #[cfg(test)]
@@ -21,6 +24,7 @@ use std::path::{Path, PathBuf};
 use config::{Config, Environment, File, FileFormat};
 
 pub use board_ref::{BoardRef, is_full_id};
+pub use mirrors::{MirrorPolicySetting, MirrorSettings};
 pub use settings::*;
 pub use validate::is_placeholder;
 

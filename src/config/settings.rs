@@ -19,6 +19,9 @@ pub struct Settings {
     pub sync: SyncSettings,
     #[serde(default)]
     pub pairs: Vec<PairSettings>,
+    /// Trello board ↔ board mirrors (`[[mirrors]]`).
+    #[serde(default)]
+    pub mirrors: Vec<super::MirrorSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -228,6 +231,10 @@ impl Settings {
     /// The callback URL Trello delivers to, from `server.public_url`.
     pub fn trello_callback_url(&self) -> String {
         format!("{}/webhooks/trello", self.server.public_url)
+    }
+
+    pub fn mirror(&self, name: &str) -> Option<&super::MirrorSettings> {
+        self.mirrors.iter().find(|m| m.name == name)
     }
 
     pub fn pair(&self, name: &str) -> Option<&PairSettings> {

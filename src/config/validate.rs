@@ -62,7 +62,8 @@ pub fn validate(s: &Settings) -> Result<(), ConfigError> {
             "must be at least 1",
         ));
     }
-    validate_pairs(s)
+    validate_pairs(s)?;
+    super::mirrors::validate_mirrors(s)
 }
 
 /// The connection limits guard a public endpoint: 0 would refuse (or time out) everything, and

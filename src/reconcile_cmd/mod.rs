@@ -2,6 +2,7 @@
 //! reconciliation, then send what it planned and exit.
 
 mod drain;
+mod mirrors;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,9 +39,14 @@ pub async fn run(
         settings.sync.initial_source = side.into();
     }
     if let Some(name) = &pair
+        && settings.mirror(name).is_some()
+    {
+        return mirrors::run(settings, name, dry_run).await;
+    }
+    if let Some(name) = &pair
         && settings.pair(name).is_none()
     {
-        eprintln!("leadsync: --pair: no pair named \"{name}\" in the configuration");
+        eprintln!("leadsync: --pair: no pair named \"{name}\" in the configuration, nor a mirror");
         return Ok(ExitCode::from(2));
     }
     let trello = trello_client(&settings)?;

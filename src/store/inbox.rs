@@ -31,7 +31,7 @@ pub(super) async fn insert_at(
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at, signed_at)
          VALUES ($1, $2, $3, $4, $5, $4, $6)
-         ON CONFLICT (source, dedupe_key) DO NOTHING
+         ON CONFLICT (source, dedupe_key, pair) DO NOTHING
          RETURNING id",
     )
     .bind(event.source.as_str())
@@ -59,7 +59,7 @@ pub async fn insert_fetched(
     Ok(sqlx::query_scalar(
         "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at)
          VALUES ($1, $2, $3, $4, $5, $4)
-         ON CONFLICT (source, dedupe_key) DO NOTHING
+         ON CONFLICT (source, dedupe_key, pair) DO NOTHING
          RETURNING id",
     )
     .bind(source.as_str())

@@ -30,9 +30,29 @@ pub async fn due_events(
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<InboxEvent>, StoreError> {
+    // A mirror's events are the mirror engine's (`due_mirror_events`).
     Ok(sqlx::query_as(
         "SELECT id, source, dedupe_key, pair, received_at, signed_at, body, attempts FROM inbox
          WHERE status IN ('pending', 'processing') AND next_attempt_at <= $1
+           AND pair NOT IN (SELECT name FROM mirrors)
+         ORDER BY id LIMIT $2",
+    )
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(exec)
+    .await?)
+}
+
+/// The mirrors' due events (the inbox rows whose `pair` is a mirror's name), oldest first.
+pub async fn due_mirror_events(
+    exec: impl SqliteExecutor<'_>,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<InboxEvent>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, source, dedupe_key, pair, received_at, signed_at, body, attempts FROM inbox
+         WHERE status IN ('pending', 'processing') AND next_attempt_at <= $1
+           AND pair IN (SELECT name FROM mirrors)
          ORDER BY id LIMIT $2",
     )
     .bind(now_ms)

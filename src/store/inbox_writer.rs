@@ -317,8 +317,8 @@ async fn commit(conn: &mut SqliteConnection, batch: &[Job]) -> Result<Vec<Answer
 const INSERT_HEAD: &str = "INSERT INTO inbox
     (source, dedupe_key, pair, received_at, body, next_attempt_at, signed_at) VALUES ";
 const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?)";
-const INSERT_TAIL: &str = " ON CONFLICT (source, dedupe_key) DO NOTHING
-    RETURNING source, dedupe_key, id";
+const INSERT_TAIL: &str = " ON CONFLICT (source, dedupe_key, pair) DO NOTHING
+    RETURNING source, dedupe_key, pair, id";
 
 /// The whole batch in one `INSERT` statement. Outside an explicit transaction a statement is
 /// its own transaction, so every event is stored or none, committed (`synchronous=FULL`)
@@ -346,8 +346,8 @@ async fn insert_events(
     }
     sql.push_str(INSERT_TAIL);
     // Not kept prepared: each batch size would be another statement in every cache.
-    let mut query =
-        sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql)).persistent(false);
+    let mut query = sqlx::query_as::<_, (String, String, String, i64)>(sqlx::AssertSqlSafe(sql))
+        .persistent(false);
     for (event, pair) in events {
         query = query
             .bind(event.source.as_str())
@@ -358,14 +358,19 @@ async fn insert_events(
             .bind(received_at)
             .bind(event.signed_at);
     }
-    let mut new: HashMap<(String, String), i64> = (query.fetch_all(&mut *conn).await?)
+    // Keyed by route too: one action stored for a pair and a mirror of its board is two rows.
+    let mut new: HashMap<(String, String, String), i64> = (query.fetch_all(&mut *conn).await?)
         .into_iter()
-        .map(|(source, key, id)| ((source, key), id))
+        .map(|(source, key, pair, id)| ((source, key, pair), id))
         .collect();
     Ok(events
         .iter()
-        .map(|(event, _)| {
-            let key = (event.source.as_str().to_owned(), event.dedupe_key.clone());
+        .map(|(event, pair)| {
+            let key = (
+                event.source.as_str().to_owned(),
+                event.dedupe_key.clone(),
+                (*pair).to_owned(),
+            );
             new.remove(&key).map_or(Stored::Duplicate, Stored::New)
         })
         .collect())

@@ -1,4 +1,4 @@
-//! Turns each pair's `board_id` into the board's full id before anything uses it: Trello's
+//! Turns each pair's `board_id` (and each mirror's `board_a` and `board_b`) into the board's full id before anything uses it: Trello's
 //! webhooks name the board only by its 24-hex id, so a pair configured with the short link or
 //! the board's URL would otherwise never have a delivery routed to it.
 
@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::client::TrelloClient;
 use crate::clients::http::ClientError;
-use crate::config::{BoardRef, PairSettings};
+use crate::config::{BoardRef, MirrorSettings, PairSettings};
 
 /// A `board_id` that was given as a short link or URL, and the id it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,40 @@ pub async fn resolve_board_ids(
     Ok(resolved)
 }
 
+/// True when some mirror names a board other than by its full id.
+pub fn mirrors_need_resolution(mirrors: &[MirrorSettings]) -> bool {
+    (mirrors.iter().flat_map(|m| [&m.board_a, &m.board_b]))
+        .any(|b| !matches!(BoardRef::parse(b), Ok(BoardRef::Id(_))))
+}
+
+/// The mirrors' `board_a` and `board_b` given as short links or URLs, rewritten to the full ids
+/// their webhooks' actions carry; the error names the key.
+pub async fn resolve_mirror_board_ids(
+    mirrors: &mut [MirrorSettings],
+    trello: &TrelloClient,
+) -> Result<(), String> {
+    for (i, mirror) in mirrors.iter_mut().enumerate() {
+        for (key, board) in [
+            ("board_a", &mut mirror.board_a),
+            ("board_b", &mut mirror.board_b),
+        ] {
+            let short = match BoardRef::parse(board) {
+                Ok(BoardRef::Id(id)) => {
+                    *board = id;
+                    continue;
+                }
+                Ok(BoardRef::ShortLink(short)) => short,
+                Err(problem) => return Err(format!("mirrors[{i}].{key}: {problem}")),
+            };
+            let found = trello.board(&short).await.map_err(|e| {
+                format!("mirrors[{i}].{key}: resolving \"{board}\" to the board's id: {e}")
+            })?;
+            *board = found.id;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +200,38 @@ mod tests {
             "{text}"
         );
         assert_eq!(pairs[0].board_id, "ZZZZ9999", "left as given on failure");
+    }
+
+    #[tokio::test]
+    async fn a_mirror_s_short_links_become_full_ids_and_an_unknown_one_names_its_key() {
+        let sb = TrelloSandbox::start().await.expect("sandbox");
+        let board = sb.setup_board("Client", &["Backlog"], &[]);
+        let mirror = |a: &str, b: &str| MirrorSettings {
+            name: "m".into(),
+            board_a: a.into(),
+            board_b: b.into(),
+            conflict_policy: Default::default(),
+            lists: [("A".to_owned(), "B".to_owned())].into(),
+        };
+        let full = "5f1e2d3c4b5a69788796a5b4";
+        let mut mirrors = vec![mirror(
+            full,
+            &format!("https://trello.com/b/{}/c", board.short_link),
+        )];
+        assert!(mirrors_need_resolution(&mirrors));
+        resolve_mirror_board_ids(&mut mirrors, &client(&sb))
+            .await
+            .expect("resolves");
+        assert_eq!(
+            (mirrors[0].board_a.as_str(), mirrors[0].board_b.as_str()),
+            (full, board.board_id.as_str())
+        );
+        assert!(!mirrors_need_resolution(&mirrors));
+        let mut unknown = vec![mirror("ZZZZ9999", full)];
+        let err = resolve_mirror_board_ids(&mut unknown, &client(&sb))
+            .await
+            .expect_err("unknown");
+        assert!(err.starts_with("mirrors[0].board_a: "), "{err}");
     }
 
     #[tokio::test]

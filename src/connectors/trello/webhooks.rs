@@ -1,4 +1,4 @@
-//! Trello webhooks, one per pair's board, calling `{public_url}/webhooks/trello`: registration
+//! Trello webhooks, one per board of the pairs and mirrors, calling `{public_url}/webhooks/trello`: registration
 //! (each stored, so its callback URL stays accepted if `public_url` changes), listing and
 //! deletion.
 
@@ -44,32 +44,30 @@ pub async fn register(
     let existing = trello.webhooks().await?;
     let mut boards = HashSet::new();
     let mut registered = Vec::new();
-    for pair in &settings.pairs {
-        if !boards.insert(pair.board_id.as_str()) {
+    // One webhook per board: the door routes its actions to every pair and mirror of it.
+    let pair_boards = settings.pairs.iter().map(|p| (&p.board_id, &p.name));
+    let mirror_boards =
+        (settings.mirrors.iter()).flat_map(|m| [(&m.board_a, &m.name), (&m.board_b, &m.name)]);
+    for (board_id, name) in pair_boards.chain(mirror_boards) {
+        if !boards.insert(board_id.as_str()) {
             continue;
         }
         let found = existing
             .iter()
-            .find(|w| w.id_model == pair.board_id && w.callback_url == callback);
+            .find(|w| &w.id_model == board_id && w.callback_url == callback);
         let hook = match found {
             Some(hook) => hook.clone(),
             None => {
-                let description = format!("leadsync {}", pair.name);
+                let description = format!("leadsync {name}");
                 let hook = trello
-                    .create_webhook(&callback, &pair.board_id, &description)
+                    .create_webhook(&callback, board_id, &description)
                     .await?;
-                tracing::info!(pair = %pair.name, webhook = %hook.id, "Trello webhook registered");
+                tracing::info!(pair = %name, webhook = %hook.id, "Trello webhook registered");
                 hook
             }
         };
-        store::webhooks::insert(
-            &db.pool,
-            &hook.id,
-            Some(&pair.name),
-            &pair.board_id,
-            &hook.callback_url,
-        )
-        .await?;
+        store::webhooks::insert(&db.pool, &hook.id, Some(name), board_id, &hook.callback_url)
+            .await?;
         registered.push(TrelloWebhookView::from(&hook));
     }
     Ok(registered)

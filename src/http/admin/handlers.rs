@@ -108,6 +108,7 @@ struct TrackerWebhookView {
 
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let pairs = status::pair_statuses(&state.db.pool).await?;
+    let mirrors = store::mirror_links::mirror_statuses(&state.db.pool).await?;
     let inbox_depth = store::inbox::depth(&state.db.pool).await?;
     let mut webhooks: Vec<Value> = Vec::new();
     for w in store::webhooks::list(&state.db.pool).await? {
@@ -133,6 +134,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     let engine_running = state.engine.as_ref().is_some_and(|e| e.is_running());
     Ok(Json(json!({
         "pairs": pairs,
+        "mirrors": mirrors,
         "inbox_depth": inbox_depth,
         "engine_running": engine_running,
         "webhooks": webhooks,

@@ -20,7 +20,8 @@ pub struct Ingress {
     /// `None` while `trello.api_secret` is empty: nothing can be verified then.
     trello: RwLock<Option<Arc<TrelloVerifier>>>,
     sheets: Option<SheetsVerifier>,
-    boards: HashMap<String, String>,
+    /// Board id → every pair and mirror of that board, in config order.
+    boards: HashMap<String, Vec<String>>,
     /// (spreadsheet id, sheet name lower-cased, pair)
     sheet_routes: Vec<(String, String, String)>,
 }
@@ -56,11 +57,13 @@ impl Ingress {
                 settings.apps_script.tolerance_secs,
             ))
         };
-        let boards = settings
-            .pairs
-            .iter()
-            .map(|p| (p.board_id.clone(), p.name.clone()))
-            .collect();
+        let mut boards: HashMap<String, Vec<String>> = HashMap::new();
+        let mirror_boards =
+            (settings.mirrors.iter()).flat_map(|m| [(&m.board_a, &m.name), (&m.board_b, &m.name)]);
+        let pair_boards = settings.pairs.iter().map(|p| (&p.board_id, &p.name));
+        for (board, name) in pair_boards.chain(mirror_boards) {
+            boards.entry(board.clone()).or_default().push(name.clone());
+        }
         let sheet_routes = settings
             .pairs
             .iter()
@@ -116,8 +119,16 @@ impl Ingress {
     /// The configured pair an event belongs to, if any. Sheet names compare like Google does:
     /// ignoring case.
     pub fn pair_for(&self, route: &RouteKey) -> Option<&str> {
+        self.routes_for(route).into_iter().next()
+    }
+
+    /// Every pair and mirror an event goes to: a board's action to each pair and mirror of the
+    /// board (stored once per route), a sheet's event to its pair.
+    pub fn routes_for(&self, route: &RouteKey) -> Vec<&str> {
         match route {
-            RouteKey::Board { board_id } => self.boards.get(board_id).map(String::as_str),
+            RouteKey::Board { board_id } => (self.boards.get(board_id).into_iter().flatten())
+                .map(String::as_str)
+                .collect(),
             RouteKey::Sheet {
                 spreadsheet_id,
                 sheet,
@@ -127,6 +138,8 @@ impl Ingress {
                     .iter()
                     .find(|(id, name, _)| id == spreadsheet_id && *name == sheet)
                     .map(|(_, _, pair)| pair.as_str())
+                    .into_iter()
+                    .collect()
             }
         }
     }

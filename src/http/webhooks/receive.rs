@@ -121,21 +121,39 @@ async fn receive(
             return refusal.into_response();
         }
     };
-    let Some(pair) = state.ingress.pair_for(&event.route) else {
+    let routes = state.ingress.routes_for(&event.route);
+    if routes.is_empty() {
         metrics::counter!("leadsync_webhooks_unrouted_total", "source" => label).increment(1);
         tracing::warn!(source = label, route = ?event.route, dedupe_key = %event.dedupe_key,
             "webhook for no configured pair; acknowledged, not stored");
         return answer(false, Some("no configured pair"));
-    };
+    }
+    // Each pair and mirror of the board gets the action once; a duplicate is one all had.
+    let mut duplicate = true;
+    for pair in routes {
+        match store_one(state, label, event.clone(), pair).await {
+            Ok(stored) => duplicate &= stored == Stored::Duplicate,
+            Err(response) => return response,
+        }
+    }
+    answer(duplicate, None)
+}
+
+async fn store_one(
+    state: &AppState,
+    label: &'static str,
+    event: Verified<RawEvent>,
+    pair: &str,
+) -> Result<Stored, Response> {
     match state.inbox.store(event, pair).await {
         Ok(Stored::New(id)) => {
             metrics::counter!("leadsync_webhooks_stored_total", "source" => label).increment(1);
             tracing::debug!(source = label, pair, inbox_id = id, "webhook stored");
-            answer(false, None)
+            Ok(Stored::New(id))
         }
         Ok(Stored::Duplicate) => {
             metrics::counter!("leadsync_webhooks_duplicates_total", "source" => label).increment(1);
-            answer(true, None)
+            Ok(Stored::Duplicate)
         }
         Err(err) => {
             metrics::counter!("leadsync_webhooks_store_failures_total", "source" => label)
@@ -150,7 +168,7 @@ async fn receive(
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(retry));
-            response
+            Err(response)
         }
     }
 }

@@ -1,0 +1,204 @@
+//! One linked card pair: both cards re-read, each field merged three-way against the link's
+//! base, only the changed side written (or the loser of a conflict), then the new bases saved.
+//! A deleted card archives its twin. Writes go before the bases: an interrupted pass is run
+//! again, finds the sides equal, and records them as agreed without writing twice.
+
+use crate::model::LeadId;
+use crate::model::board::{Card, CardUpdate};
+use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
+use crate::sync::board::OnLost;
+
+use super::context::{FIELDS, MirrorContext};
+use super::log::{self, At, Conflict};
+use super::merge::{Merge, Sides, merge};
+use super::{Error, Mirrors, Times};
+
+/// A field's outcome: the new base, the write it needs, and what to log.
+struct Outcome {
+    base: FieldBase,
+    write: Option<(MirrorSide, String)>,
+    merge: Merge,
+    values: (String, String),
+}
+
+impl Mirrors {
+    /// Brings a link's two cards together. `ours`: every event that led here was our own write.
+    pub(super) async fn sync_link(
+        &self,
+        ctx: &MirrorContext,
+        link: &MirrorLink,
+        reader: &super::reader::Reader,
+        times: &Times,
+        ours: bool,
+    ) -> Result<(), Error> {
+        let (Some(id_a), Some(id_b)) = (link.card_a.as_deref(), link.card_b.as_deref()) else {
+            return Ok(());
+        };
+        let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
+        let at = At {
+            mirror: &ctx.name,
+            link_id: &link.link_id,
+            card_a: id_a,
+        };
+        let (a, b) = (reader.card(id_a).await?, reader.card(id_b).await?);
+        let (a, b) = match (a, b) {
+            (Some(a), Some(b)) => (a, b),
+            (None, None) => return Ok(()),
+            (None, Some(twin)) => {
+                return self
+                    .archive_twin(ctx, &at, &link_id, MirrorSide::B, &twin)
+                    .await;
+            }
+            (Some(twin), None) => {
+                return self
+                    .archive_twin(ctx, &at, &link_id, MirrorSide::A, &twin)
+                    .await;
+            }
+        };
+        let bases = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
+        let outcomes: Vec<(&str, Outcome)> = (FIELDS.iter())
+            .map(|field| (*field, decide(ctx, field, &a, &b, bases.get(*field), times)))
+            .collect();
+        let mut updates = [CardUpdate::default(), CardUpdate::default()];
+        for (field, outcome) in &outcomes {
+            if let Some((side, value)) = &outcome.write {
+                ctx.write(*side, &mut updates[index(*side)], field, value, &link_id);
+            }
+        }
+        for (side, card) in [(MirrorSide::A, id_a), (MirrorSide::B, id_b)] {
+            let update = &updates[index(side)];
+            if !update.is_empty() {
+                self.board.update_card(card, update, OnLost::Report).await?;
+            }
+        }
+        self.commit(ctx, &at, &outcomes, ours).await
+    }
+
+    /// The new bases and the decisions' log lines and activity, in one transaction.
+    async fn commit(
+        &self,
+        ctx: &MirrorContext,
+        at: &At<'_>,
+        outcomes: &[(&str, Outcome)],
+        ours: bool,
+    ) -> Result<(), Error> {
+        let mut tx = self
+            .db
+            .pool
+            .begin()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        for (field, outcome) in outcomes {
+            mirror_links::save_field(&mut *tx, &ctx.name, at.link_id, field, &outcome.base).await?;
+            let (va, vb) = (&outcome.values.0, &outcome.values.1);
+            match outcome.merge {
+                Merge::Same => log::quiet(at, field, ours),
+                Merge::Agreed => log::quiet(at, field, false),
+                Merge::CopyTo(side) => log::copied(&mut *tx, at, field, side).await?,
+                Merge::Conflict { winner } => {
+                    let c = Conflict {
+                        a: va,
+                        b: vb,
+                        a_at: outcome.base.a_changed_at,
+                        b_at: outcome.base.b_changed_at,
+                        winner,
+                        policy: ctx.policy,
+                    };
+                    log::conflict(&mut *tx, at, field, &c).await?;
+                }
+            }
+        }
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// The card on `gone.other()` was deleted: its twin `twin` on `side` is archived (never
+    /// deleted), once.
+    async fn archive_twin(
+        &self,
+        ctx: &MirrorContext,
+        at: &At<'_>,
+        link_id: &LeadId,
+        side: MirrorSide,
+        twin: &Card,
+    ) -> Result<(), Error> {
+        if !twin.closed {
+            let mut update = CardUpdate::default();
+            ctx.write(side, &mut update, "closed", "true", link_id);
+            self.board
+                .update_card(&twin.id, &update, OnLost::Report)
+                .await?;
+            log::copied(&self.db.pool, at, "closed", side).await?;
+        }
+        let base = FieldBase {
+            base_value: "true".into(),
+            a_changed_at: None,
+            b_changed_at: None,
+        };
+        mirror_links::save_field(&self.db.pool, &ctx.name, at.link_id, "closed", &base).await?;
+        Ok(())
+    }
+}
+
+fn index(side: MirrorSide) -> usize {
+    match side {
+        MirrorSide::A => 0,
+        MirrorSide::B => 1,
+    }
+}
+
+/// One field's merge. A missing base (a link adopted after a lost database, before its bases
+/// were saved) is side b's value, so side a's differing value travels. A side in an unmapped
+/// list holds the base: its twin keeps its list.
+fn decide(
+    ctx: &MirrorContext,
+    field: &str,
+    a: &Card,
+    b: &Card,
+    stored: Option<&FieldBase>,
+    times: &Times,
+) -> Outcome {
+    let va = ctx.value(MirrorSide::A, a, field);
+    let vb = ctx.value(MirrorSide::B, b, field);
+    let base = match stored {
+        Some(s) => s.base_value.clone(),
+        None => vb.clone().or(va.clone()).unwrap_or_default(),
+    };
+    let va = va.unwrap_or_else(|| base.clone());
+    let vb = vb.unwrap_or_else(|| base.clone());
+    let latest = |side: MirrorSide, stored_at: Option<i64>| {
+        let seen = times.get(&(side, field.to_owned())).copied();
+        seen.max(stored_at)
+    };
+    let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
+    let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
+    let sides = Sides {
+        a: &va,
+        b: &vb,
+        a_at,
+        b_at,
+    };
+    let merged = merge(&base, sides, ctx.policy);
+    let (value, write) = match merged {
+        Merge::Same => (base, None),
+        Merge::Agreed => (va.clone(), None),
+        Merge::CopyTo(MirrorSide::B)
+        | Merge::Conflict {
+            winner: MirrorSide::A,
+        } => (va.clone(), Some((MirrorSide::B, va.clone()))),
+        Merge::CopyTo(MirrorSide::A)
+        | Merge::Conflict {
+            winner: MirrorSide::B,
+        } => (vb.clone(), Some((MirrorSide::A, vb.clone()))),
+    };
+    Outcome {
+        base: FieldBase {
+            base_value: value,
+            a_changed_at: a_at,
+            b_changed_at: b_at,
+        },
+        write,
+        merge: merged,
+        values: (va, vb),
+    }
+}

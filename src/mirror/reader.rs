@@ -1,0 +1,87 @@
+//! How the mirror engine reads cards: one at a time from the board (a webhook's card and its
+//! twin), or from both boards read whole once (reconciliation), where a card missing from the
+//! listing is a deleted card and no further call is made.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::clients::http::ClientError;
+use crate::model::LeadId;
+use crate::model::board::Card;
+use crate::sync::board::BoardConnector;
+
+use super::context::marker_of;
+
+/// Both boards read whole: every card by id, and each board's card ids.
+type Whole = (HashMap<String, Card>, HashMap<String, Vec<String>>);
+
+pub struct Reader {
+    pub board: Arc<dyn BoardConnector>,
+    whole: Option<Whole>,
+}
+
+impl Reader {
+    pub fn live(board: Arc<dyn BoardConnector>) -> Self {
+        Self { board, whole: None }
+    }
+
+    /// Reads both boards whole, once.
+    pub async fn whole(
+        board: Arc<dyn BoardConnector>,
+        boards: [&str; 2],
+    ) -> Result<Self, ClientError> {
+        let mut cards = HashMap::new();
+        let mut by_board = HashMap::new();
+        for id in boards {
+            let listed = board.cards(id).await?;
+            by_board.insert(id.to_owned(), listed.iter().map(|c| c.id.clone()).collect());
+            cards.extend(listed.into_iter().map(|c| (c.id.clone(), c)));
+        }
+        Ok(Self {
+            board,
+            whole: Some((cards, by_board)),
+        })
+    }
+
+    /// The card as it is now; `None` when it was deleted.
+    pub async fn card(&self, card_id: &str) -> Result<Option<Card>, ClientError> {
+        if let Some((cards, _)) = &self.whole {
+            return Ok(cards.get(card_id).cloned());
+        }
+        match self.board.card(card_id).await {
+            Ok(card) => Ok(Some(card)),
+            Err(ClientError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The cards of a board ending with the marker of `link` (a twin whose create's answer was
+    /// lost, or one leadsync made before its database was lost): the open one first.
+    pub async fn by_marker(
+        &self,
+        board_id: &str,
+        link: &LeadId,
+    ) -> Result<Option<Card>, ClientError> {
+        let cards = match &self.whole {
+            Some((cards, by_board)) => (by_board.get(board_id).into_iter().flatten())
+                .filter_map(|id| cards.get(id).cloned())
+                .collect(),
+            None => self.board.cards(board_id).await?,
+        };
+        let mut found: Vec<Card> = (cards.into_iter())
+            .filter(|c| marker_of(c).as_ref() == Some(link))
+            .collect();
+        found.sort_by_key(|c| c.closed);
+        Ok(found.into_iter().next())
+    }
+
+    /// Every card of a board (reconciliation only).
+    pub fn listed(&self, board_id: &str) -> Vec<Card> {
+        let Some((cards, by_board)) = &self.whole else {
+            return Vec::new();
+        };
+        (by_board.get(board_id).into_iter().flatten())
+            .filter_map(|id| cards.get(id).cloned())
+            .collect()
+    }
+}

@@ -1,0 +1,197 @@
+//! A card without a twin. It gets one, exactly once: the link row (the intent) is committed
+//! first, the source card gets the marker `leadsync:<link id>` next (so after a lost database
+//! the card alone names its link), and before creating, the other board is searched for a card
+//! with that marker (a create whose answer was lost, or made before the database was lost).
+//! A card already carrying a marker is linked again to the twin that carries it.
+
+use crate::model::LeadId;
+use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
+use crate::sync::board::OnLost;
+use crate::sync::mapping::{compose_description, split_description};
+
+use super::context::{FIELDS, MirrorContext, marker_of};
+use super::log::{self, At};
+use super::reader::Reader;
+use super::{Error, Mirrors, Times};
+
+impl Mirrors {
+    /// A card on `side` that no link names.
+    pub(super) async fn unlinked(
+        &self,
+        ctx: &MirrorContext,
+        side: MirrorSide,
+        card_id: &str,
+        reader: &Reader,
+        times: &Times,
+    ) -> Result<(), Error> {
+        let Some(card) = reader.card(card_id).await? else {
+            return Ok(());
+        };
+        let marker = marker_of(&card);
+        if let Some(id) = &marker
+            && let Some(link) = self.relink(ctx, side, &card, id, reader).await?
+        {
+            return self.sync_link(ctx, &link, reader, times, false).await;
+        }
+        // An archived card without a twin gets none; a card outside the mapped lists neither.
+        if card.closed || ctx.mapped(side, &card.list_id).is_none() {
+            return Ok(());
+        }
+        // A marker whose link belongs to another card (a user's copy of a linked card, its
+        // description copied too) is replaced by a new link's.
+        let link_id = match marker {
+            Some(id)
+                if mirror_links::by_id(&self.db.pool, &ctx.name, id.as_str())
+                    .await?
+                    .is_none() =>
+            {
+                id
+            }
+            _ => new_link_id()?,
+        };
+        mirror_links::set_card(&self.db.pool, &ctx.name, link_id.as_str(), side, &card.id).await?;
+        // A new intent: no create was sent for it yet, and a marker was searched for above.
+        self.create_twin(ctx, &link_id, side, &card, reader, false)
+            .await
+    }
+
+    /// A link whose twin was being created when the pass stopped: the create is finished, the
+    /// other board searched first.
+    pub(super) async fn resume(
+        &self,
+        ctx: &MirrorContext,
+        link: &MirrorLink,
+        reader: &Reader,
+    ) -> Result<(), Error> {
+        let side = if link.card_a.is_some() {
+            MirrorSide::A
+        } else {
+            MirrorSide::B
+        };
+        let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
+        let Some(card) = (match link.card(side) {
+            Some(id) => reader.card(id).await?,
+            None => None,
+        }) else {
+            return Ok(());
+        };
+        self.create_twin(ctx, &link_id, side, &card, reader, true)
+            .await
+    }
+
+    /// A card carrying the marker `id` that is not linked on its side: joined to the link of
+    /// that id, or to the other board's card with the same marker. `None`: no twin is known.
+    async fn relink(
+        &self,
+        ctx: &MirrorContext,
+        side: MirrorSide,
+        card: &Card,
+        id: &LeadId,
+        reader: &Reader,
+    ) -> Result<Option<MirrorLink>, Error> {
+        let pool = &self.db.pool;
+        if let Some(link) = mirror_links::by_id(pool, &ctx.name, id.as_str()).await? {
+            if link.card(side).is_some() {
+                // A copy of a linked card (its description copied too): not this link's card.
+                tracing::warn!(mirror = %ctx.name, card_id = %card.id, link_id = %id, "card carries the marker of another card's link; left alone");
+                return Ok(None);
+            }
+            mirror_links::set_card(pool, &ctx.name, id.as_str(), side, &card.id).await?;
+            return Ok(mirror_links::by_id(pool, &ctx.name, id.as_str()).await?);
+        }
+        let other = side.other();
+        let Some(twin) = reader.by_marker(ctx.board(other), id).await? else {
+            return Ok(None);
+        };
+        if mirror_links::by_card(pool, &ctx.name, other, &twin.id)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let mut tx = pool.begin().await.map_err(crate::store::StoreError::from)?;
+        mirror_links::set_card(&mut *tx, &ctx.name, id.as_str(), side, &card.id).await?;
+        mirror_links::set_card(&mut *tx, &ctx.name, id.as_str(), other, &twin.id).await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tracing::info!(mirror = %ctx.name, link_id = %id, "twins found again by their marker");
+        Ok(mirror_links::by_id(pool, &ctx.name, id.as_str()).await?)
+    }
+
+    async fn create_twin(
+        &self,
+        ctx: &MirrorContext,
+        link_id: &LeadId,
+        side: MirrorSide,
+        card: &Card,
+        reader: &Reader,
+        search: bool,
+    ) -> Result<(), Error> {
+        let other = side.other();
+        let (notes, marker) = split_description(&card.desc);
+        if marker.as_ref() != Some(link_id) {
+            let update = CardUpdate {
+                desc: Some(compose_description(&notes, link_id)),
+                ..CardUpdate::default()
+            };
+            self.board
+                .update_card(&card.id, &update, OnLost::Report)
+                .await?;
+        }
+        // An interrupted create may have made the twin: the other board is searched first.
+        let found = if search {
+            reader.by_marker(ctx.board(other), link_id).await?
+        } else {
+            None
+        };
+        let twin = match found {
+            Some(found) => found,
+            None => {
+                let mapping = ctx.mapped(side, &card.list_id).unwrap_or_default();
+                let Some(list_id) = ctx.list_id(other, mapping) else {
+                    return Ok(());
+                };
+                let new = NewCard {
+                    list_id: list_id.to_owned(),
+                    name: card.name.clone(),
+                    desc: compose_description(&notes, link_id),
+                };
+                self.board.create_card(&new).await?
+            }
+        };
+        let card_a = if side == MirrorSide::A {
+            &card.id
+        } else {
+            &twin.id
+        };
+        let at = At {
+            mirror: &ctx.name,
+            link_id: link_id.as_str(),
+            card_a,
+        };
+        let mut tx = self
+            .db
+            .pool
+            .begin()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        mirror_links::set_card(&mut *tx, &ctx.name, link_id.as_str(), other, &twin.id).await?;
+        for field in FIELDS {
+            let base = FieldBase {
+                base_value: ctx.value(side, card, field).unwrap_or_default(),
+                a_changed_at: None,
+                b_changed_at: None,
+            };
+            mirror_links::save_field(&mut *tx, &ctx.name, link_id.as_str(), field, &base).await?;
+        }
+        log::copied(&mut *tx, &at, "card", other).await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+}
+
+/// A new link id: 20 hex digits, unique enough per mirror and valid in a marker.
+fn new_link_id() -> Result<LeadId, Error> {
+    let hex = uuid::Uuid::new_v4().simple().to_string();
+    LeadId::parse(&format!("m{}", &hex[..20])).map_err(|e| Error::Link(e.to_string()))
+}

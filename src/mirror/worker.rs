@@ -1,0 +1,171 @@
+//! The mirrors' share of the inbox: due events of every mirror, grouped by link (a card and its
+//! twin are one group), applied once the group has been quiet for `sync.debounce_ms`, then
+//! marked done; a failed group is retried with a growing pause and parked after five attempts.
+
+use std::collections::BTreeMap;
+
+use crate::inbound::trello_event;
+use crate::model::board::BoardEvent;
+use crate::store::inbox_work::{self, InboxEvent};
+use crate::store::mirror_links::{self, MirrorSide};
+use crate::store::{StoreError, now_ms};
+
+use super::context::{FIELDS, MirrorContext};
+use super::reader::Reader;
+use super::{Error, Mirrors, Times};
+
+/// Events read per pass.
+const BATCH: i64 = 32;
+const MAX_ATTEMPTS: i64 = 5;
+
+/// A card's events of one pass.
+#[derive(Default)]
+struct Group {
+    ids: Vec<i64>,
+    newest: i64,
+    card: Option<(MirrorSide, String)>,
+    times: Times,
+    ours: bool,
+}
+
+impl Mirrors {
+    /// One pass; answers how many events were finished.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let now = now_ms();
+        let events = inbox_work::due_mirror_events(&self.db.pool, now, BATCH).await?;
+        let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+        let mut finished = 0;
+        for event in events {
+            let Some(ctx) = self.mirrors.get(&event.pair) else {
+                let why = format!("mirror {} is not configured", event.pair);
+                inbox_work::fail(&self.db.pool, event.id, &why).await?;
+                continue;
+            };
+            let Some((side, card_id, board_event)) = self.card_event(ctx, &event).await? else {
+                finished += 1;
+                continue;
+            };
+            let key = match mirror_links::by_card(&self.db.pool, &ctx.name, side, &card_id).await? {
+                Some(link) => link.link_id,
+                None => format!("{}:{card_id}", side.as_str()),
+            };
+            let group = groups.entry((ctx.name.clone(), key)).or_default();
+            let ours = board_event.meta().member_creator_id == ctx.member_id;
+            group.ours = if group.ids.is_empty() {
+                ours
+            } else {
+                group.ours && ours
+            };
+            group.ids.push(event.id);
+            group.newest = group.newest.max(event.received_at);
+            group.card.get_or_insert((side, card_id));
+            note_times(&mut group.times, side, &board_event);
+        }
+        let cutoff = now - i64::try_from(self.debounce.as_millis()).unwrap_or(i64::MAX);
+        for ((mirror, _), group) in groups {
+            if group.newest > cutoff {
+                continue;
+            }
+            let ctx = &self.mirrors[&mirror];
+            match self.apply(ctx, &group).await {
+                Ok(()) => {
+                    for id in &group.ids {
+                        inbox_work::finish(&self.db.pool, *id).await?;
+                    }
+                    finished += group.ids.len();
+                }
+                Err(err) => {
+                    tracing::warn!(mirror = %mirror, error = %err, "mirror events failed; retried later");
+                    for id in &group.ids {
+                        inbox_work::bump(&self.db.pool, *id, &err.to_string(), MAX_ATTEMPTS)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(finished)
+    }
+
+    /// The card an event is about, on which side; `None` (and the event finished, or failed when
+    /// unreadable) for events a mirror does not act on.
+    async fn card_event(
+        &self,
+        ctx: &MirrorContext,
+        event: &InboxEvent,
+    ) -> Result<Option<(MirrorSide, String, BoardEvent)>, StoreError> {
+        let parsed = match trello_event::parse(&event.body) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                inbox_work::fail(&self.db.pool, event.id, &err.to_string()).await?;
+                return Ok(None);
+            }
+        };
+        let meta = parsed.meta();
+        let board = meta.board_id.as_deref().or(meta.model_id.as_deref());
+        let side = board.and_then(|b| ctx.side_of_board(b));
+        let relevant = matches!(
+            parsed,
+            BoardEvent::CreateCard { .. }
+                | BoardEvent::UpdateCard { .. }
+                | BoardEvent::DeleteCard { .. }
+        );
+        match (side, parsed.card_id().map(str::to_owned)) {
+            (Some(side), Some(card_id)) if relevant => Ok(Some((side, card_id, parsed))),
+            _ => {
+                inbox_work::finish(&self.db.pool, event.id).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn apply(&self, ctx: &MirrorContext, group: &Group) -> Result<(), Error> {
+        let Some((side, card_id)) = &group.card else {
+            return Ok(());
+        };
+        let reader = Reader::live(std::sync::Arc::clone(&self.board));
+        match mirror_links::by_card(&self.db.pool, &ctx.name, *side, card_id).await? {
+            Some(link) if link.card(side.other()).is_some() => {
+                self.sync_link(ctx, &link, &reader, &group.times, group.ours)
+                    .await
+            }
+            Some(link) => self.resume(ctx, &link, &reader).await,
+            None => {
+                self.unlinked(ctx, *side, card_id, &reader, &group.times)
+                    .await
+            }
+        }
+    }
+}
+
+/// The fields an event shows changed, at the event's own time.
+fn note_times(times: &mut Times, side: MirrorSide, event: &BoardEvent) {
+    let at = event.meta().date.timestamp_millis();
+    let changed: Vec<&str> = match event {
+        BoardEvent::UpdateCard {
+            old,
+            list_before_id,
+            ..
+        } => {
+            let mut fields = Vec::new();
+            if old.name.is_some() {
+                fields.push("name");
+            }
+            if old.desc.is_some() {
+                fields.push("desc");
+            }
+            if old.list_id.is_some() || list_before_id.is_some() {
+                fields.push("list");
+            }
+            if old.closed.is_some() {
+                fields.push("closed");
+            }
+            fields
+        }
+        BoardEvent::DeleteCard { .. } => vec!["closed"],
+        _ => FIELDS.to_vec(),
+    };
+    for field in changed {
+        let slot = times.entry((side, field.to_owned())).or_insert(at);
+        *slot = (*slot).max(at);
+    }
+}

@@ -1,0 +1,147 @@
+//! What the mirror tests share: a world whose config gains a mirror of two new boards, and
+//! reads of both boards by marker.
+
+use leadsync::config::{self, Sources};
+use leadsync::connectors::trello::sandbox::{
+    BoardSetup, HeldDelivery, SandboxCard, UserCardChange,
+};
+use leadsync::demo::world::{World, WorldOptions};
+
+use crate::e2e::{SETTLE, world_with};
+use crate::helpers::eventually;
+
+pub const M: &str = "client";
+
+pub struct Mirror {
+    pub w: World,
+    pub a: BoardSetup,
+    pub b: BoardSetup,
+}
+
+/// A world whose config gains a mirror of two new boards ("To Do" → "Backlog", "Doing" →
+/// "In Progress", "Done" → "Done"; "Ideas" on board A is unmapped), then the app and webhooks.
+pub async fn mirror_world(policy: &str) -> Mirror {
+    mirror_world_with(policy, true).await
+}
+
+/// As [`mirror_world`]; without `start`, neither the app nor the webhooks are started.
+pub async fn mirror_world_with(policy: &str, start: bool) -> Mirror {
+    let mut w = world_with(WorldOptions {
+        start_app: false,
+        ..WorldOptions::default()
+    })
+    .await;
+    let a = w
+        .trello
+        .setup_board("Internal", &["To Do", "Doing", "Done", "Ideas"], &[]);
+    let b = w
+        .trello
+        .setup_board("Client", &["Backlog", "In Progress", "Done"], &[]);
+    let mut text = std::fs::read_to_string(w.config_path()).expect("config");
+    text.push_str(&format!(
+        "\n[[mirrors]]\nname = \"{M}\"\nboard_a = \"{}\"\nboard_b = \"{}\"\n\
+         conflict_policy = \"{policy}\"\n[mirrors.lists]\n\"To Do\" = \"Backlog\"\n\
+         \"Doing\" = \"In Progress\"\n\"Done\" = \"Done\"\n",
+        a.board_id, b.board_id
+    ));
+    std::fs::write(w.config_path(), text).expect("write config");
+    w.settings = config::load(&Sources {
+        file: Some(w.config_path()),
+        ..Sources::default()
+    })
+    .expect("the config with a mirror loads");
+    if start {
+        w.start_app().await.expect("app starts");
+        w.register_webhooks().await.expect("webhooks");
+    }
+    Mirror { w, a, b }
+}
+
+impl Mirror {
+    pub fn cards_a(&self) -> Vec<SandboxCard> {
+        self.w.trello.cards(&self.a.board_id)
+    }
+
+    pub fn cards_b(&self) -> Vec<SandboxCard> {
+        self.w.trello.cards(&self.b.board_id)
+    }
+
+    pub fn card(&self, id: &str) -> SandboxCard {
+        self.w.trello.card(id).expect("card exists")
+    }
+
+    /// The other board's card carrying the same marker as `card`.
+    pub fn twin_of(&self, card: &SandboxCard) -> SandboxCard {
+        let marker = marker(&self.card(&card.id)).expect("the card has a marker");
+        let other = if card.id_board == self.a.board_id {
+            self.cards_b()
+        } else {
+            self.cards_a()
+        };
+        let twins: Vec<_> = other
+            .into_iter()
+            .filter(|c| marker_is(c, &marker))
+            .collect();
+        assert_eq!(twins.len(), 1, "exactly one twin of {card:?}: {twins:?}");
+        twins.into_iter().next().expect("twin")
+    }
+
+    pub fn edit(&self, id: &str, change: UserCardChange) {
+        self.w
+            .trello
+            .user_update_card(id, &change)
+            .expect("user edit");
+    }
+
+    pub async fn settle(&self) {
+        self.w.settle(SETTLE).await.expect("settles");
+    }
+
+    pub async fn activity(&self, decision: &str) -> Vec<(String, String)> {
+        let db = &self.w.state().expect("running").db;
+        sqlx::query_as("SELECT coalesce(field, ''), coalesce(detail, '') FROM activity WHERE pair = $1 AND decision = $2")
+            .bind(M)
+            .bind(decision)
+            .fetch_all(&db.pool)
+            .await
+            .expect("activity")
+    }
+}
+
+/// The next `n` deliveries, held back (bounded wait: the emulator holds them as it sends them).
+pub async fn held(w: &World, n: usize) -> Vec<HeldDelivery> {
+    let got = std::sync::Mutex::new(Vec::new());
+    let slot = &got;
+    eventually("deliveries held", SETTLE, move || async move {
+        let mut got = slot.lock().expect("lock");
+        got.extend(w.trello.take_held_deliveries());
+        (got.len() >= n).then_some(())
+    })
+    .await;
+    w.trello.hold_deliveries(false);
+    got.into_inner().expect("lock")
+}
+
+pub fn marker(card: &SandboxCard) -> Option<String> {
+    let last = card.desc.trim_end().lines().last()?;
+    last.trim().strip_prefix("leadsync:").map(str::to_owned)
+}
+
+pub fn marker_is(card: &SandboxCard, id: &str) -> bool {
+    marker(card).as_deref() == Some(id)
+}
+
+pub fn name(n: &str) -> UserCardChange {
+    UserCardChange {
+        name: Some(n.into()),
+        ..UserCardChange::default()
+    }
+}
+
+pub fn writes(w: &World) -> (usize, usize) {
+    let calls = w.trello.gate().calls();
+    (
+        calls.count("POST", "/1/cards"),
+        calls.count("PUT", "/1/cards"),
+    )
+}
