@@ -90,6 +90,7 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
                     airtable::check_pair(at, pair, fix, &mut out).await;
                 }
             }
+            TrackerKind::Notion => {}
         }
     }
     out

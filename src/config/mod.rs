@@ -11,6 +11,8 @@ mod tests;
 #[cfg(test)]
 mod tests_budgets;
 #[cfg(test)]
+mod tests_notion;
+#[cfg(test)]
 mod tests_readme;
 #[cfg(test)]
 mod tests_trackers;

@@ -48,6 +48,17 @@ impl Story {
                 rename: "Both sides rename the lead at the same moment: Airtable first, Trello a \
                          moment later.",
             },
+            TrackerKind::Notion => Self {
+                tracker,
+                emulators: "Trello and Notion emulators",
+                ready: "Trello webhook registered for the board; the Notion subscription is \
+                        verified; the database \"Leads\" has its properties and no pages.",
+                added: "A page is typed into the Notion database in the browser; Notion sends \
+                        an event naming it, and the daemon reads the page.",
+                note: "In Notion, the note is edited.",
+                rename: "Both sides rename the lead at the same moment: Notion first, Trello a \
+                         moment later.",
+            },
         }
     }
 }

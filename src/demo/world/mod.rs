@@ -144,6 +144,7 @@ impl World {
         let at = match options.tracker {
             TrackerKind::Airtable => Some(airtable::start(options.airtable_limited).await?),
             TrackerKind::Sheets => None,
+            TrackerKind::Notion => anyhow::bail!("the sandbox world has no Notion tracker yet"),
         };
         let pairs = setup_pairs(&options, &trello, &google, at.as_ref())?;
         google.write_service_account_key(&dir.join("service_account.json"))?;

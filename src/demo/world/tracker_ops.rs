@@ -59,6 +59,7 @@ impl World {
                 at.user_create_record(&base, TABLE, values)
                     .map_err(|e| anyhow!("creating the record: {e:?}"))
             }
+            TrackerKind::Notion => anyhow::bail!("no Notion world yet"),
         }
     }
 
@@ -82,6 +83,7 @@ impl World {
                 at.user_update_record(&base, TABLE, key, &[(header, value)])
                     .map_err(|e| anyhow!("editing record {key}: {e:?}"))
             }
+            TrackerKind::Notion => anyhow::bail!("no Notion world yet"),
         }
     }
 
@@ -106,6 +108,7 @@ impl World {
                     })
                     .collect()
             }
+            TrackerKind::Notion => Vec::new(),
         }
     }
 
