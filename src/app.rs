@@ -50,6 +50,8 @@ pub struct EngineParts {
     pub sheets: SheetsClient,
     /// For Airtable pairs.
     pub airtable: Option<crate::connectors::airtable::client::AirtableClient>,
+    /// For Notion pairs.
+    pub notion: Option<crate::connectors::notion::client::NotionClient>,
     pub dispatch: DispatchOptions,
 }
 
@@ -107,9 +109,11 @@ impl App {
                     trello,
                     sheets,
                     airtable,
+                    notion,
                     dispatch,
                 } = *parts;
                 let trackers = connectors::trackers_with(sheets, airtable);
+                let trackers = connectors::with_notion(trackers, notion, &settings);
                 let board = connectors::board(trello);
                 let engine = Engine::build(&settings, db.clone(), board, trackers).await?;
                 Some(engine.with_dispatch_options(dispatch))

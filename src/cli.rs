@@ -150,6 +150,13 @@ pub enum WebhooksAction {
         /// The webhook id, as `leadsync webhooks list` shows it.
         id: String,
     },
+    /// Print the verification token Notion sent when its subscription was created, for pasting
+    /// into the integration's settings (`notion.webhook_verification_token`, when set, instead).
+    NotionToken {
+        /// Forget the stored token, for a new subscription.
+        #[arg(long)]
+        reset: bool,
+    },
 }
 
 #[cfg(test)]

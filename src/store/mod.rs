@@ -11,6 +11,7 @@ pub mod inbox_writer;
 pub mod lead_state;
 pub mod lead_view;
 pub mod links;
+pub mod notion;
 pub mod outbox;
 pub mod outbox_depth;
 pub mod pairs;

@@ -30,6 +30,7 @@ mod e2e_change_time;
 mod e2e_conflict;
 mod e2e_convergence;
 mod e2e_faults;
+mod e2e_notion;
 mod e2e_recovery;
 mod e2e_rows;
 mod e2e_sheet;
