@@ -248,10 +248,8 @@ impl Feed {
             .await?;
         let mut changes = Vec::new();
         for page in &pages {
-            changes.push(
-                self.change_of(pair, page, false, page.last_edited_time)
-                    .await?,
-            );
+            let at = polled_change_time(page.last_edited_time, Utc::now());
+            changes.push(self.change_of(pair, page, false, at).await?);
         }
         let mut tx = self.db.begin_write().await?;
         let mut n = 0;
@@ -287,6 +285,14 @@ impl Feed {
         }
         Ok(None)
     }
+}
+
+/// When a change a poll found was made, as best known: Notion rounds the edit time down to the
+/// minute, so the latest moment of that minute (never after the read). Taken as rounded, a user's
+/// edit would look older than a write of ours made in the same minute, and lose to it.
+fn polled_change_time(edited: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let latest = edited + chrono::Duration::milliseconds(ROUNDING - 1);
+    latest.min(now).max(edited)
 }
 
 /// What one page read (or a deletion) means for a pair.
@@ -347,5 +353,24 @@ fn count(n: usize) {
     if n > 0 {
         metrics::counter!("leadsync_events_received_total", "source" => "notion")
             .increment(n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_polled_change_is_dated_at_the_end_of_its_rounded_minute_but_never_after_the_read() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let edited = t("2026-12-03T08:00:00Z");
+        assert_eq!(
+            polled_change_time(edited, t("2026-12-03T08:05:00Z")),
+            t("2026-12-03T08:00:59.999Z")
+        );
+        assert_eq!(
+            polled_change_time(edited, t("2026-12-03T08:00:20Z")),
+            t("2026-12-03T08:00:20Z")
+        );
     }
 }

@@ -244,6 +244,11 @@ impl NotionSandbox {
         self.core.deliveries.subscribe(url)
     }
 
+    /// The subscription, once [`Self::subscribe`] made it (its URL and verification token).
+    pub fn subscription(&self) -> Option<Subscription> {
+        self.core.deliveries.subscription()
+    }
+
     /// Aggregates each page's `page.properties_updated` events over `window` into one, sent at
     /// its end with the authors and updated properties joined (`None`: one event per change).
     pub fn aggregate_events(&self, window: Option<std::time::Duration>) {
