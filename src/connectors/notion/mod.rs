@@ -5,6 +5,7 @@
 //! emulator (`sandbox`), the pair's data source found and remembered (`source`), and its
 //! `check`.
 
+pub mod check;
 pub mod client;
 mod feed;
 mod grid;
