@@ -108,8 +108,7 @@ impl From<InitialSource> for crate::model::Side {
     }
 }
 
-/// A lead tracker as `demo --tracker` names it. Notion is a tracker the contract names, so it is
-/// recognised, and refused with a message saying when it comes rather than as an unknown word.
+/// A lead tracker as `demo --tracker` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DemoTracker {
     Sheets,
@@ -123,10 +122,7 @@ impl DemoTracker {
         match self {
             Self::Sheets => Ok(crate::model::TrackerKind::Sheets),
             Self::Airtable => Ok(crate::model::TrackerKind::Airtable),
-            Self::Notion => Err(
-                "--tracker notion: Notion comes in a later release of leadsync; \
-                 run the demo with --tracker sheets or --tracker airtable",
-            ),
+            Self::Notion => Ok(crate::model::TrackerKind::Notion),
         }
     }
 }

@@ -185,9 +185,10 @@ async fn all_sent(world: &World) -> anyhow::Result<()> {
 
 /// `--keep-running`: the addresses, the console and the admin token, then wait for Ctrl-C.
 async fn keep_open(world: &World) {
-    let tracker = match &world.airtable {
-        Some(airtable) => format!("Airtable emulator: {}", airtable.api_base()),
-        None => format!("Sheets emulator: {}", world.google.sheets_api_base()),
+    let tracker = match (&world.airtable, &world.notion) {
+        (Some(airtable), _) => format!("Airtable emulator: {}", airtable.api_base()),
+        (None, Some(notion)) => format!("Notion emulator: {}", notion.api_base()),
+        (None, None) => format!("Sheets emulator: {}", world.google.sheets_api_base()),
     };
     crate::outln!(
         "\nStill running. Daemon: {}  Trello emulator: {}  {tracker}",

@@ -180,7 +180,10 @@ impl Feed {
             return self.done(events, None).await;
         };
         let whole = events.iter().any(|e| e.kind == "page.undeleted");
-        let change = self.change_of(&pair, &page, whole, at).await?;
+        let mut change = self.change_of(&pair, &page, whole, at).await?;
+        // Keyed by the event: a page restored in the minute it was trashed reads as it did
+        // before, yet is a change of its own. A crash re-reads the same events, same key.
+        change.key = Some(format!("ev:{}", last.id));
         self.done(events, Some(change)).await
     }
 
@@ -200,6 +203,7 @@ impl Feed {
             page_id,
             change: read.change,
             read: Some((page.clone(), read.cells)),
+            key: None,
         })
     }
 
@@ -304,6 +308,8 @@ struct PageChange {
     change: Option<RecordChangeEvent>,
     /// The page read and its cells, kept as its snapshot; `None` for a page gone unread.
     read: Option<(Page, BTreeMap<String, String>)>,
+    /// The inbox's dedupe key, when not the page's state ([`dedupe_key`]).
+    key: Option<String>,
 }
 
 impl PageChange {
@@ -314,6 +320,7 @@ impl PageChange {
             page_id: compact_id(page_id),
             change: Some(deleted(page_id, at)),
             read: None,
+            key: None,
         }
     }
 }
@@ -335,9 +342,10 @@ async fn store_change(
     let Some(change) = &c.change else {
         return Ok(0);
     };
-    let key = match &c.read {
-        Some((page, cells)) => dedupe_key(page, cells),
-        None => format!(
+    let key = match (&c.key, &c.read) {
+        (Some(key), _) => key.clone(),
+        (None, Some((page, cells))) => dedupe_key(page, cells),
+        (None, None) => format!(
             "{}:deleted:{}",
             c.page_id,
             change.timestamp.timestamp_millis()
