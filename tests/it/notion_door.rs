@@ -102,3 +102,49 @@ async fn a_bad_or_missing_signature_is_refused_with_401_and_nothing_is_stored() 
     .await;
     assert_eq!(stored, 1);
 }
+
+/// `leadsync --config … webhooks notion-token [--reset]` on the world's database.
+async fn cli(w: &World, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadsync"))
+        .env_remove("LEADSYNC_CONFIG")
+        .env_remove("RUST_LOG")
+        .arg("--config")
+        .arg(w.config_path())
+        .args(["webhooks", "notion-token"])
+        .args(args)
+        .output()
+        .await
+        .expect("leadsync runs");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_prints_the_token_and_reset_forgets_it_for_a_new_subscription() {
+    let w = notion_world().await;
+    let token = subscription_token(&w);
+    let (code, stdout, stderr) = cli(&w, &[]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), token);
+    let (code, stdout, _) = cli(&w, &["--reset"]).await;
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("forgotten"), "{stdout}");
+    let (code, _, stderr) = cli(&w, &[]).await;
+    assert_ne!(code, Some(0), "no token any more");
+    assert!(
+        stderr.contains("no Notion verification token yet"),
+        "{stderr}"
+    );
+    let (status, _) = admin_token(&w).await;
+    assert_eq!(status, 404);
+    // A new subscription's verification request is kept again.
+    let again = post(
+        &w,
+        r#"{"verification_token": "secret_new_subscription"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(again, 200);
+    let (_, body) = admin_token(&w).await;
+    assert_eq!(body["token"], "secret_new_subscription");
+}
