@@ -117,12 +117,12 @@ pub enum DemoTracker {
 }
 
 impl DemoTracker {
-    /// The tracker the demo world is built with, or why there is none (a usage error).
-    pub fn kind(self) -> Result<crate::model::TrackerKind, &'static str> {
+    /// The tracker the demo world is built with.
+    pub fn kind(self) -> crate::model::TrackerKind {
         match self {
-            Self::Sheets => Ok(crate::model::TrackerKind::Sheets),
-            Self::Airtable => Ok(crate::model::TrackerKind::Airtable),
-            Self::Notion => Ok(crate::model::TrackerKind::Notion),
+            Self::Sheets => crate::model::TrackerKind::Sheets,
+            Self::Airtable => crate::model::TrackerKind::Airtable,
+            Self::Notion => crate::model::TrackerKind::Notion,
         }
     }
 }
@@ -203,22 +203,17 @@ mod tests {
     }
 
     #[test]
-    fn demo_tracker_defaults_to_sheets_and_refuses_notion_by_the_flag() {
+    fn demo_tracker_defaults_to_sheets_and_names_each_tracker() {
         let tracker = |args: &[&str]| match Cli::try_parse_from(args).expect("parses").command {
             Command::Demo { tracker, .. } => tracker,
             other => panic!("not demo: {other:?}"),
         };
         use crate::model::TrackerKind;
-        assert_eq!(
-            tracker(&["leadsync", "demo"]).kind(),
-            Ok(TrackerKind::Sheets)
-        );
+        assert_eq!(tracker(&["leadsync", "demo"]).kind(), TrackerKind::Sheets);
         let airtable = tracker(&["leadsync", "demo", "--tracker", "airtable"]);
-        assert_eq!(airtable.kind(), Ok(TrackerKind::Airtable));
-        let notion = tracker(&["leadsync", "demo", "--tracker", "notion"]).kind();
-        assert!(
-            notion.is_err_and(|e| e.contains("--tracker notion") && e.contains("later release"))
-        );
+        assert_eq!(airtable.kind(), TrackerKind::Airtable);
+        let notion = tracker(&["leadsync", "demo", "--tracker", "notion"]);
+        assert_eq!(notion.kind(), TrackerKind::Notion);
         assert!(Cli::try_parse_from(["leadsync", "demo", "--tracker", "excel"]).is_err());
     }
 

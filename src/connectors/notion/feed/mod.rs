@@ -32,6 +32,10 @@ use convert::{dedupe_key, deleted, page_read};
 const TICK: Duration = Duration::from_millis(200);
 /// Events read per round.
 const EVENTS_PER_ROUND: i64 = 50;
+/// Reads of an event's page tried before the event is given up (the client has retried each
+/// already): a page the integration may not read must not hold the events behind it, nor spend
+/// the integration's 3 calls a second. Polling and reconciliation read it again later.
+const MAX_ATTEMPTS: i64 = 5;
 /// Notion rounds `last_edited_time` down to the minute: a poll looks back this much further.
 const ROUNDING: i64 = 60_000;
 
@@ -111,6 +115,12 @@ impl Feed {
         let pending = stored::pending_events(&self.db.pool, EVENTS_PER_ROUND).await?;
         let mut by_page: BTreeMap<String, Vec<PendingEvent>> = BTreeMap::new();
         for event in pending {
+            if event.attempts >= MAX_ATTEMPTS {
+                tracing::warn!(event_id = %event.id, attempts = event.attempts,
+                    "giving up reading the page of a Notion event; polling and reconciliation read it later");
+                stored::mark_event_done(&self.db.pool, &event.id).await?;
+                continue;
+            }
             match &event.page_id {
                 Some(page) => by_page.entry(compact_id(page)).or_default().push(event),
                 // Not about a page (a data source's schema, a comment): nothing to merge.
@@ -366,7 +376,49 @@ fn count(n: usize) {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
+
     use super::*;
+    use crate::clients::http::RetryPolicy;
+    use crate::connectors::notion::client::NotionClient;
+    use crate::connectors::notion::sandbox::NotionSandbox;
+    use crate::store::notion::NewEvent;
+    use crate::store::testdb::temp_db;
+
+    #[tokio::test]
+    async fn an_event_whose_page_cannot_be_read_is_given_up_after_its_attempts() {
+        let db = temp_db().await;
+        let sandbox = NotionSandbox::start_with(None).await.expect("sandbox");
+        let refused = SecretString::from("ntn_not_the_token".to_owned());
+        let client = NotionClient::new(&sandbox.api_base(), &refused, RetryPolicy::default(), 100);
+        let sources = Sources::new(client.expect("client"));
+        let feed = Feed::new(db.db.clone(), sources, HashMap::new(), None);
+        let event = NewEvent {
+            id: "ev1",
+            kind: "page.properties_updated",
+            page_id: Some("1a2b3c4d5e6f708192a3b4c5d6e7f809"),
+            parent_id: None,
+            at: 0,
+            body: b"{}",
+        };
+        stored::insert_event(&db.pool, &event)
+            .await
+            .expect("stored");
+        for _ in 0..MAX_ATTEMPTS {
+            assert_eq!(feed.read_events().await.expect("a round"), 0);
+        }
+        let pending = stored::pending_events(&db.pool, 10).await.expect("read");
+        assert_eq!(
+            pending[0].attempts, MAX_ATTEMPTS,
+            "tried, and kept for the next round"
+        );
+        feed.read_events().await.expect("a round");
+        let pending = stored::pending_events(&db.pool, 10).await.expect("read");
+        assert!(
+            pending.is_empty(),
+            "given up: it no longer holds the events behind it"
+        );
+    }
 
     #[test]
     fn a_polled_change_is_dated_at_the_end_of_its_rounded_minute_but_never_after_the_read() {
