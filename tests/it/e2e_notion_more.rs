@@ -274,3 +274,32 @@ async fn thirty_percent_faults_on_both_apis_end_equal_with_no_duplicates() {
         assert_eq!(w.list_name(P, &card.id_list), expected, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_events_for_a_page_arriving_together_cost_one_read() {
+    let w = notion_world().await;
+    let page = user_creates(&w, &[("Name", "Ada"), ("Status", "New")]);
+    eventually(&w, "card", |w| w.card_named(P, "Ada").is_some()).await;
+    w.settle(SETTLE).await.expect("settles");
+    let nt = w.notion.as_ref().expect("emulator");
+    nt.hold_deliveries(true);
+    for status in ["Contacted", "Qualified", "Lost"] {
+        user_updates(&w, &page, &[("Status", status)]);
+    }
+    assert!(nt.deliveries_drained(Duration::from_secs(5)).await);
+    let held = nt.take_held();
+    assert_eq!(held.len(), 3, "one event per edit");
+    nt.hold_deliveries(false);
+    let reads = || nt.gate().calls().count("GET", "/v1/pages/");
+    let before = reads();
+    // Delivered together, they are stored in one round of the feed: read as one.
+    for delivery in held {
+        nt.redeliver(delivery);
+    }
+    eventually(&w, "the last status on the card", |w| {
+        (w.card_named(P, "Ada")).is_some_and(|c| w.list_name(P, &c.id_list) == "Lost")
+    })
+    .await;
+    let read = reads() - before;
+    assert!((1..=2).contains(&read), "{read} reads for three events");
+}
