@@ -54,6 +54,8 @@ pub struct EngineParts {
     pub sheets: SheetsClient,
     /// For Airtable pairs.
     pub airtable: Option<crate::connectors::airtable::client::AirtableClient>,
+    /// For Notion pairs.
+    pub notion: Option<crate::connectors::notion::client::NotionClient>,
     pub dispatch: DispatchOptions,
 }
 
@@ -119,9 +121,11 @@ impl App {
                     trello,
                     sheets,
                     airtable,
+                    notion,
                     dispatch,
                 } = *parts;
                 let trackers = connectors::trackers_with(sheets, airtable);
+                let trackers = connectors::with_notion(trackers, notion, &settings);
                 let board = connectors::board(trello);
                 mirrors =
                     crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;

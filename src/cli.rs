@@ -108,8 +108,7 @@ impl From<InitialSource> for crate::model::Side {
     }
 }
 
-/// A lead tracker as `demo --tracker` names it. Notion is a tracker the contract names, so it is
-/// recognised, and refused with a message saying when it comes rather than as an unknown word.
+/// A lead tracker as `demo --tracker` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DemoTracker {
     Sheets,
@@ -118,15 +117,12 @@ pub enum DemoTracker {
 }
 
 impl DemoTracker {
-    /// The tracker the demo world is built with, or why there is none (a usage error).
-    pub fn kind(self) -> Result<crate::model::TrackerKind, &'static str> {
+    /// The tracker the demo world is built with.
+    pub fn kind(self) -> crate::model::TrackerKind {
         match self {
-            Self::Sheets => Ok(crate::model::TrackerKind::Sheets),
-            Self::Airtable => Ok(crate::model::TrackerKind::Airtable),
-            Self::Notion => Err(
-                "--tracker notion: Notion comes in a later release of leadsync; \
-                 run the demo with --tracker sheets or --tracker airtable",
-            ),
+            Self::Sheets => crate::model::TrackerKind::Sheets,
+            Self::Airtable => crate::model::TrackerKind::Airtable,
+            Self::Notion => crate::model::TrackerKind::Notion,
         }
     }
 }
@@ -149,6 +145,13 @@ pub enum WebhooksAction {
     Delete {
         /// The webhook id, as `leadsync webhooks list` shows it.
         id: String,
+    },
+    /// Print the verification token Notion sent when its subscription was created, for pasting
+    /// into the integration's settings (`notion.webhook_verification_token`, when set, instead).
+    NotionToken {
+        /// Forget the stored token, for a new subscription.
+        #[arg(long)]
+        reset: bool,
     },
 }
 
@@ -200,22 +203,17 @@ mod tests {
     }
 
     #[test]
-    fn demo_tracker_defaults_to_sheets_and_refuses_notion_by_the_flag() {
+    fn demo_tracker_defaults_to_sheets_and_names_each_tracker() {
         let tracker = |args: &[&str]| match Cli::try_parse_from(args).expect("parses").command {
             Command::Demo { tracker, .. } => tracker,
             other => panic!("not demo: {other:?}"),
         };
         use crate::model::TrackerKind;
-        assert_eq!(
-            tracker(&["leadsync", "demo"]).kind(),
-            Ok(TrackerKind::Sheets)
-        );
+        assert_eq!(tracker(&["leadsync", "demo"]).kind(), TrackerKind::Sheets);
         let airtable = tracker(&["leadsync", "demo", "--tracker", "airtable"]);
-        assert_eq!(airtable.kind(), Ok(TrackerKind::Airtable));
-        let notion = tracker(&["leadsync", "demo", "--tracker", "notion"]).kind();
-        assert!(
-            notion.is_err_and(|e| e.contains("--tracker notion") && e.contains("later release"))
-        );
+        assert_eq!(airtable.kind(), TrackerKind::Airtable);
+        let notion = tracker(&["leadsync", "demo", "--tracker", "notion"]);
+        assert_eq!(notion.kind(), TrackerKind::Notion);
         assert!(Cli::try_parse_from(["leadsync", "demo", "--tracker", "excel"]).is_err());
     }
 

@@ -146,6 +146,12 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
             db.close().await;
             result.map(Some)
         }
+        WebhooksAction::NotionToken { reset } => {
+            let db = open_migrated(&settings).await?;
+            let result = notion_token(&settings, &db, reset).await;
+            db.close().await;
+            result.map(|()| None)
+        }
         WebhooksAction::Delete { id } => {
             let db = open_migrated(&settings).await?;
             let result = admin::delete_webhook(&settings, &db, &id).await;
@@ -165,6 +171,19 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
         Ok(None) => Ok(ExitCode::SUCCESS),
         Err(err) => admin_failure(err),
     }
+}
+
+/// Prints the Notion verification token, or forgets the stored one.
+async fn notion_token(settings: &Settings, db: &Db, reset: bool) -> Result<(), AdminError> {
+    if !reset {
+        crate::outln!("{}", admin::notion_token(settings, db).await?.token);
+        return Ok(());
+    }
+    match admin::reset_notion_token(db).await? {
+        true => crate::outln!("the stored Notion verification token is forgotten"),
+        false => crate::outln!("no Notion verification token was stored"),
+    }
+    Ok(())
 }
 
 /// The Trello client, and the Airtable one when a pair has an Airtable tracker.

@@ -120,13 +120,7 @@ async fn demo(
         );
         return ExitCode::from(EXIT_CONFIG);
     }
-    let tracker = match tracker.kind() {
-        Ok(kind) => kind,
-        Err(why) => {
-            eprintln!("leadsync demo: {why}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
+    let tracker = tracker.kind();
     // The demo's own output is the point: logs only at warn unless RUST_LOG says otherwise.
     telemetry::init_with(LogTarget::Stderr, logs, "warn");
     match leadsync::demo::run::run(keep_running, tracker).await {

@@ -3,9 +3,11 @@
 //! the filled-in Apps Script of the pair the operator names.
 
 mod apps_script;
+mod notion_token;
 mod webhooks;
 
 pub use apps_script::apps_script_text;
+pub use notion_token::{NotionToken, notion_token, reset_notion_token};
 pub use webhooks::{
     WebhookView, airtable_client_if_needed, delete_webhook, list_webhooks, register_webhooks,
 };
@@ -33,6 +35,11 @@ pub enum AdminError {
     PairRequired(String),
     #[error("no pairs are configured")]
     NoPairs,
+    #[error(
+        "no Notion verification token yet: create the subscription in the integration's \
+         settings with URL {{public_url}}/webhooks/notion while the daemon runs, then ask again"
+    )]
+    NoNotionToken,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -9,6 +9,7 @@ pub mod offline;
 use crate::config::Settings;
 use crate::connectors::airtable::check as airtable;
 use crate::connectors::check::{Account, Finding, Outcome};
+use crate::connectors::notion::check as notion;
 use crate::connectors::sheets::check as sheets;
 use crate::connectors::trello::check as trello;
 use crate::model::TrackerKind;
@@ -67,6 +68,7 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
         true => Some(airtable::account(settings).await),
         false => None,
     };
+    let notion = uses(TrackerKind::Notion).then(|| notion::account(settings));
     for pair in &settings.pairs {
         let name = pair.name.as_str();
         out.push(Finding::new(name, Outcome::Ok, "config valid"));
@@ -88,6 +90,14 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
                     .and_then(|a| usable_account(a, name, &mut out))
                 {
                     airtable::check_pair(at, pair, fix, &mut out).await;
+                }
+            }
+            TrackerKind::Notion => {
+                if let Some(n) = notion
+                    .as_ref()
+                    .and_then(|a| usable_account(a, name, &mut out))
+                {
+                    notion::check_pair(n, pair, fix, &mut out).await;
                 }
             }
         }

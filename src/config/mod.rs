@@ -14,6 +14,8 @@ mod tests_budgets;
 #[cfg(test)]
 mod tests_mirrors;
 #[cfg(test)]
+mod tests_notion;
+#[cfg(test)]
 mod tests_readme;
 #[cfg(test)]
 mod tests_trackers;

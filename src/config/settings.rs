@@ -15,6 +15,7 @@ pub struct Settings {
     pub trello: TrelloSettings,
     pub google: GoogleSettings,
     pub airtable: AirtableSettings,
+    pub notion: NotionSettings,
     pub apps_script: AppsScriptSettings,
     pub sync: SyncSettings,
     #[serde(default)]
@@ -80,6 +81,19 @@ pub struct AirtableSettings {
     pub token: SecretString,
     /// Airtable's budget per base, in calls per second (the client uses 90 % of it).
     pub base_requests_per_second: u32,
+}
+
+/// `[notion]`: the API, the integration secret pairs with `tracker = "notion"` use, the
+/// subscription's verification token when the user sets it, and how often pages are polled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotionSettings {
+    pub api_base: String,
+    pub token: SecretString,
+    /// Empty: the token of Notion's verification request, as stored, signs the events.
+    pub webhook_verification_token: SecretString,
+    /// Pages edited since the last poll are read this often; 0 turns polling off.
+    pub poll_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +172,12 @@ pub struct PairSettings {
     /// Airtable: the table's name or id.
     #[serde(default)]
     pub table: Option<String>,
+    /// Notion: the database; its data source is found at start-up.
+    #[serde(default)]
+    pub database_id: Option<String>,
+    /// Notion: the data source itself (for a database with several).
+    #[serde(default)]
+    pub data_source_id: Option<String>,
     pub board_id: String,
     /// Overrides `sync.conflict_policy` for this pair.
     #[serde(default)]

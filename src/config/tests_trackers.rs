@@ -63,13 +63,7 @@ fn an_airtable_pair_loads_with_its_base_table_and_policy() {
 }
 
 #[test]
-fn notion_is_named_as_a_later_release_and_an_unknown_tracker_names_the_key() {
-    let notion = sheets_pair("tracker = \"notion\"\n");
-    assert_eq!(
-        error(&notion),
-        "pairs[0].tracker: \"notion\" is not available in this build: Notion trackers come in \
-         a later release; use \"sheets\" or \"airtable\""
-    );
+fn an_unknown_tracker_names_the_key_and_the_three_kinds() {
     let excel = format!(
         "{}{}",
         sheets_pair(""),
@@ -77,7 +71,8 @@ fn notion_is_named_as_a_later_release_and_an_unknown_tracker_names_the_key() {
     );
     assert_eq!(
         error(&excel),
-        "pairs[1].tracker: \"excel\" is not a tracker: use \"sheets\" (the default) or \"airtable\""
+        "pairs[1].tracker: \"excel\" is not a tracker: use \"sheets\" (the default), \
+         \"airtable\" or \"notion\""
     );
 }
 

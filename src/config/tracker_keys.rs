@@ -1,5 +1,5 @@
 //! Validation of what depends on a pair's lead tracker: the keys of its kind (and none of another
-//! kind's), the `airtable.token` an Airtable pair needs, and conflict policies that name the
+//! kind's), the token an Airtable or Notion pair needs, and conflict policies that name the
 //! tracker side (`prefer_sheet` is for Sheets pairs only; `prefer_tracker` fits every kind).
 
 use secrecy::ExposeSecret;
@@ -24,56 +24,52 @@ pub fn describe_unknown_tracker(key: &str, problem: &str) -> Option<String> {
     let value = problem
         .strip_prefix("enum TrackerKind does not have variant constructor ")?
         .trim();
-    // The contract lists Notion, so a user may well write it: say it is coming, not that it is wrong.
-    if value.eq_ignore_ascii_case("notion") {
-        return Some(format!(
-            "\"{value}\" is not available in this build: Notion trackers come in a later \
-             release; use \"sheets\" or \"airtable\""
-        ));
-    }
     Some(format!(
-        "\"{value}\" is not a tracker: use \"sheets\" (the default) or \"airtable\""
+        "\"{value}\" is not a tracker: use \"sheets\" (the default), \"airtable\" or \"notion\""
     ))
 }
 
-/// A pair's tracker keys by name, each `None` when unset.
-type Keys<'a> = [(&'static str, Option<&'a str>)];
+/// Every tracker key a pair may carry, with the kind it belongs to.
+const TRACKER_KEYS: [(&str, TrackerKind); 6] = [
+    ("spreadsheet_id", TrackerKind::Sheets),
+    ("sheet", TrackerKind::Sheets),
+    ("base_id", TrackerKind::Airtable),
+    ("table", TrackerKind::Airtable),
+    ("database_id", TrackerKind::Notion),
+    ("data_source_id", TrackerKind::Notion),
+];
+
+/// A pair's tracker key by name; `None` when unset.
+fn key_value<'a>(pair: &'a PairSettings, key: &str) -> Option<&'a str> {
+    let value = match key {
+        "spreadsheet_id" => Some(pair.spreadsheet_id.as_str()),
+        "sheet" => Some(pair.sheet.as_str()),
+        "base_id" => pair.base_id.as_deref(),
+        "table" => pair.table.as_deref(),
+        "database_id" => pair.database_id.as_deref(),
+        _ => pair.data_source_id.as_deref(),
+    };
+    value.filter(|v| !v.trim().is_empty())
+}
 
 /// The keys of pair `i` that belong to its tracker kind, and the absence of the others'.
 pub fn check_pair_keys(i: usize, pair: &PairSettings) -> Result<(), ConfigError> {
     let at = |key: &str| format!("pairs[{i}].{key}");
     let tracker = pair.tracker;
-    let set = |value: Option<&str>| value.is_some_and(|v| !v.trim().is_empty());
-    let (own, foreign): (&Keys, &Keys) = match tracker {
-        TrackerKind::Sheets => (
-            &[
-                ("spreadsheet_id", Some(&pair.spreadsheet_id)),
-                ("sheet", Some(&pair.sheet)),
-            ],
-            &[
-                ("base_id", pair.base_id.as_deref()),
-                ("table", pair.table.as_deref()),
-            ],
-        ),
-        TrackerKind::Airtable => (
-            &[
-                ("base_id", pair.base_id.as_deref()),
-                ("table", pair.table.as_deref()),
-            ],
-            &[
-                ("spreadsheet_id", Some(&pair.spreadsheet_id)),
-                ("sheet", Some(&pair.sheet)),
-            ],
-        ),
-    };
-    for (key, value) in foreign {
-        if set(*value) {
+    for (key, owner) in TRACKER_KEYS {
+        if owner != tracker && key_value(pair, key).is_some() {
             return Err(invalid(at(key), foreign_key_problem(key, tracker)));
         }
     }
-    for (key, value) in own {
-        if !set(*value) {
-            return Err(invalid(at(key), missing_key_problem(key)));
+    match tracker {
+        TrackerKind::Notion => check_notion_keys(pair).map_err(|(key, p)| invalid(at(key), p))?,
+        _ => {
+            let own = TRACKER_KEYS.iter().filter(|(_, owner)| *owner == tracker);
+            for (key, _) in own {
+                if key_value(pair, key).is_none() {
+                    return Err(invalid(at(key), missing_key_problem(key)));
+                }
+            }
         }
     }
     if tracker == TrackerKind::Airtable {
@@ -94,14 +90,56 @@ pub fn check_pair_keys(i: usize, pair: &PairSettings) -> Result<(), ConfigError>
     Ok(())
 }
 
+/// A Notion pair names its database or its data source, exactly one, as a Notion id (32 hex
+/// digits, dashes allowed). Answers the key at fault and the problem.
+fn check_notion_keys(pair: &PairSettings) -> Result<(), (&'static str, String)> {
+    let database = key_value(pair, "database_id");
+    let source = key_value(pair, "data_source_id");
+    let (key, id) = match (database, source) {
+        (Some(_), Some(_)) => {
+            return Err((
+                "data_source_id",
+                "a Notion pair names its database_id or its data_source_id, not both: keep \
+                 data_source_id only for a database with several data sources"
+                    .to_owned(),
+            ));
+        }
+        (None, None) => {
+            return Err((
+                "database_id",
+                "must be set for a Notion pair (or data_source_id): the database's id, the 32 \
+                 hex digits in its URL"
+                    .to_owned(),
+            ));
+        }
+        (Some(id), None) => ("database_id", id),
+        (None, Some(id)) => ("data_source_id", id),
+    };
+    let id = id.trim();
+    let hex = id.chars().filter(char::is_ascii_hexdigit).count();
+    if hex != 32 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err((
+            key,
+            format!("\"{id}\" is not a Notion id: Notion ids are 32 hex digits (dashes allowed)"),
+        ));
+    }
+    Ok(())
+}
+
 /// What a key of another tracker kind on this pair is: a mistake worth naming, since silently
 /// ignoring it would leave a user wondering why the sheet (or base) is never written.
 fn foreign_key_problem(key: &str, tracker: TrackerKind) -> String {
-    let (owner, instead) = match key {
-        "spreadsheet_id" => ("Google Sheets", "base_id"),
-        "sheet" => ("Google Sheets", "table"),
-        "base_id" => ("Airtable", "spreadsheet_id"),
-        _ => ("Airtable", "sheet"),
+    let owner = match key {
+        "spreadsheet_id" | "sheet" => "Google Sheets",
+        "base_id" | "table" => "Airtable",
+        _ => "Notion",
+    };
+    let instead = match (tracker, key) {
+        (TrackerKind::Notion, _) => "database_id or data_source_id",
+        (TrackerKind::Sheets, "table" | "data_source_id") => "sheet",
+        (TrackerKind::Sheets, _) => "spreadsheet_id",
+        (TrackerKind::Airtable, "sheet" | "data_source_id") => "table",
+        (TrackerKind::Airtable, _) => "base_id",
     };
     format!(
         "belongs to {owner} pairs, and this pair's tracker is \"{tracker}\": remove it \
@@ -138,43 +176,71 @@ fn check_base_id(base_id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `sync.conflict_policy = "prefer_sheet"` is refused while an Airtable pair inherits it, and
-/// `airtable.token` is required (and must not be a placeholder) once an Airtable pair exists.
+/// `sync.conflict_policy = "prefer_sheet"` is refused while a pair of another tracker inherits
+/// it, and each tracker's token is required (and must not be a placeholder) once one of its
+/// pairs exists.
 pub fn check_tracker_settings(s: &Settings) -> Result<(), ConfigError> {
-    let airtable =
-        || (s.pairs.iter().enumerate()).filter(|(_, p)| p.tracker == TrackerKind::Airtable);
+    let others = || (s.pairs.iter().enumerate()).filter(|(_, p)| p.tracker != TrackerKind::Sheets);
     if s.sync.conflict_policy == ConflictPolicySetting::PreferSheet
-        && let Some((i, pair)) = airtable().find(|(_, p)| p.conflict_policy.is_none())
+        && let Some((i, pair)) = others().find(|(_, p)| p.conflict_policy.is_none())
     {
+        let kind = match pair.tracker {
+            TrackerKind::Notion => "a Notion",
+            _ => "an Airtable",
+        };
         return Err(invalid(
             "sync.conflict_policy",
             format!(
-                "prefer_sheet is for Google Sheets pairs, and pairs[{i}] (\"{}\") is an Airtable \
+                "prefer_sheet is for Google Sheets pairs, and pairs[{i}] (\"{}\") is {kind} \
                  pair that inherits it: use prefer_tracker, or set pairs[{i}].conflict_policy",
                 pair.name
             ),
         ));
     }
-    let Some((i, pair)) = airtable().next() else {
-        return Ok(());
-    };
-    let token = s.airtable.token.expose_secret();
-    if token.trim().is_empty() {
-        return Err(invalid(
+    let first = |kind: TrackerKind| (s.pairs.iter().enumerate()).find(|(_, p)| p.tracker == kind);
+    if let Some((i, pair)) = first(TrackerKind::Airtable) {
+        let why = format!(
+            "must be set: pairs[{i}] (\"{}\") is an Airtable pair; use a personal access token \
+             with the scopes data.records:read/write, schema.bases:read/write and \
+             webhook:manage, granted that pair's base",
+            pair.name
+        );
+        let placeholder = "is still the example's placeholder: set the real personal access token";
+        check_token(
             "airtable.token",
-            format!(
-                "must be set: pairs[{i}] (\"{}\") is an Airtable pair; use a personal access \
-                 token with the scopes data.records:read/write, schema.bases:read/write and \
-                 webhook:manage, granted that pair's base",
-                pair.name
-            ),
-        ));
+            s.airtable.token.expose_secret(),
+            why,
+            placeholder,
+        )?;
+    }
+    if let Some((i, pair)) = first(TrackerKind::Notion) {
+        let why = format!(
+            "must be set: pairs[{i}] (\"{}\") is a Notion pair; use the internal integration \
+             secret of an integration the pair's database is shared with",
+            pair.name
+        );
+        let placeholder = "is still the example's placeholder: set the integration secret";
+        check_token(
+            "notion.token",
+            s.notion.token.expose_secret(),
+            why,
+            placeholder,
+        )?;
+    }
+    Ok(())
+}
+
+fn check_token(
+    key: &str,
+    token: &str,
+    missing: String,
+    placeholder: &str,
+) -> Result<(), ConfigError> {
+    if token.trim().is_empty() {
+        return Err(invalid(key, missing));
     }
     if super::is_placeholder(token) {
-        return Err(invalid(
-            "airtable.token",
-            "is still the example's placeholder: set the real personal access token",
-        ));
+        return Err(invalid(key, placeholder));
     }
     Ok(())
 }

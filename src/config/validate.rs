@@ -39,6 +39,13 @@ pub fn validate(s: &Settings) -> Result<(), ConfigError> {
     check_base_url("trello.api_base", &s.trello.api_base)?;
     check_base_url("google.sheets_api_base", &s.google.sheets_api_base)?;
     check_base_url("airtable.api_base", &s.airtable.api_base)?;
+    check_base_url("notion.api_base", &s.notion.api_base)?;
+    if s.notion.poll_interval_secs > 86_400 {
+        return Err(invalid(
+            "notion.poll_interval_secs",
+            "must be at most 86400 (a day); 0 turns polling off",
+        ));
+    }
     check_budgets(s)?;
     if s.google.credentials_file.as_os_str().is_empty() {
         return Err(invalid("google.credentials_file", "must not be empty"));

@@ -1,6 +1,6 @@
 //! One folder per outside system, each readable alone: its client (on the shared HTTP policy,
 //! `crate::clients::http`) and its emulator at the bottom, its `check` and webhook admin at the
-//! top. The lead trackers (`sheets`, `airtable`) implement
+//! top. The lead trackers (`sheets`, `airtable`, `notion`) implement
 //! [`TrackerConnector`](crate::sync::connector::TrackerConnector) above the engine, and `trello`
 //! implements [`BoardConnector`] ([`board`] builds it). `check` and `webhooks` hold what every system's check and webhook
 //! admin report. [`trackers`] is the one list of the trackers the composition root (`app`,
@@ -28,6 +28,7 @@ use std::sync::Arc;
 use crate::clients::http::ClientError;
 use crate::config::Settings;
 use crate::connectors::airtable::client::AirtableClient;
+use crate::connectors::notion::client::NotionClient;
 use crate::connectors::sheets::client::SheetsClient;
 use crate::model::TrackerKind;
 use crate::sync::board::BoardConnector;
@@ -37,15 +38,35 @@ use trello::TrelloBoard;
 use trello::client::TrelloClient;
 
 use airtable::AirtableTracker;
+use notion::NotionTracker;
 use sheets::SheetsTracker;
 
 /// The connectors of the settings, their clients built from the settings (fails naming the
 /// missing credential); Airtable's only when a pair keeps its leads there.
 pub fn trackers(settings: &Settings) -> Result<Trackers, ClientError> {
-    Ok(trackers_with(
-        sheets_client(settings)?,
-        airtable_client(settings)?,
-    ))
+    let trackers = trackers_with(sheets_client(settings)?, airtable_client(settings)?);
+    Ok(with_notion(trackers, notion_client(settings)?, settings))
+}
+
+/// The trackers with Notion's connector over `client` (when Notion pairs need one), polling as
+/// `notion.poll_interval_secs` says.
+pub fn with_notion(trackers: Trackers, client: Option<NotionClient>, s: &Settings) -> Trackers {
+    match client {
+        Some(client) => {
+            let poll = notion::poll_interval(s.notion.poll_interval_secs);
+            trackers.with(Arc::new(NotionTracker::new(client, poll)))
+        }
+        None => trackers,
+    }
+}
+
+/// The Notion client of the settings; `None` without Notion pairs.
+pub fn notion_client(settings: &Settings) -> Result<Option<NotionClient>, ClientError> {
+    let used = (settings.pairs.iter()).any(|p| p.tracker == TrackerKind::Notion);
+    match used {
+        true => notion::client::build::notion_client(settings).map(Some),
+        false => Ok(None),
+    }
 }
 
 /// The connectors over clients made by the caller (the demo and tests set their own limits).

@@ -241,10 +241,14 @@ impl World {
             if let Some(airtable) = &self.airtable {
                 delivered &= airtable.wait_notifications(Duration::from_millis(50)).await;
             }
+            if let Some(notion) = &self.notion {
+                delivered &= notion.deliveries_drained(Duration::from_millis(50)).await;
+            }
             // Notified change feeds not read yet count as events still to come.
             let (inbox, outbox): (i64, i64) = sqlx::query_as(
                 "SELECT (SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing'))
-                      + (SELECT count(*) FROM tracker_webhooks WHERE pinged > fetched),
+                      + (SELECT count(*) FROM tracker_webhooks WHERE pinged > fetched)
+                      + (SELECT count(*) FROM notion_events WHERE done = 0),
                         (SELECT count(*) FROM outbox WHERE status IN ('pending', 'in_flight'))",
             )
             .fetch_one(&state.db.pool)

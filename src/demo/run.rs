@@ -48,6 +48,17 @@ impl Story {
                 rename: "Both sides rename the lead at the same moment: Airtable first, Trello a \
                          moment later.",
             },
+            TrackerKind::Notion => Self {
+                tracker,
+                emulators: "Trello and Notion emulators",
+                ready: "Trello webhook registered for the board; the Notion subscription is \
+                        verified; the database \"Leads\" has its properties and no pages.",
+                added: "A page is typed into the Notion database in the browser; Notion sends \
+                        an event naming it, and the daemon reads the page.",
+                note: "In Notion, the note is edited.",
+                rename: "Both sides rename the lead at the same moment: Notion first, Trello a \
+                         moment later.",
+            },
         }
     }
 }
@@ -174,9 +185,10 @@ async fn all_sent(world: &World) -> anyhow::Result<()> {
 
 /// `--keep-running`: the addresses, the console and the admin token, then wait for Ctrl-C.
 async fn keep_open(world: &World) {
-    let tracker = match &world.airtable {
-        Some(airtable) => format!("Airtable emulator: {}", airtable.api_base()),
-        None => format!("Sheets emulator: {}", world.google.sheets_api_base()),
+    let tracker = match (&world.airtable, &world.notion) {
+        (Some(airtable), _) => format!("Airtable emulator: {}", airtable.api_base()),
+        (None, Some(notion)) => format!("Notion emulator: {}", notion.api_base()),
+        (None, None) => format!("Sheets emulator: {}", world.google.sheets_api_base()),
     };
     crate::outln!(
         "\nStill running. Daemon: {}  Trello emulator: {}  {tracker}",

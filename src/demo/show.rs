@@ -22,6 +22,7 @@ fn tracker(out: &mut String, world: &World, pair: &str) {
     let (title, id_header, width) = match world.tracker() {
         TrackerKind::Sheets => ("sheet \"Leads\"", "Lead ID", 14),
         TrackerKind::Airtable => ("Airtable table \"Leads\"", "Record", 18),
+        TrackerKind::Notion => ("Notion database \"Leads\"", "Page", 32),
     };
     let _ = writeln!(out, "  {title}:");
     let _ = writeln!(
@@ -32,7 +33,7 @@ fn tracker(out: &mut String, world: &World, pair: &str) {
     for r in world.tracker_rows(pair) {
         let id = match world.tracker() {
             TrackerKind::Sheets => r.cell("Lead ID"),
-            TrackerKind::Airtable => r.key.as_str(),
+            TrackerKind::Airtable | TrackerKind::Notion => r.key.as_str(),
         };
         let _ = writeln!(
             out,

@@ -21,6 +21,8 @@ pub enum Source {
     Sheets,
     /// A record change read from Airtable's webhook payloads.
     Airtable,
+    /// A page's change read by Notion's change feed (after an event, or by polling).
+    Notion,
 }
 
 impl Source {
@@ -30,6 +32,7 @@ impl Source {
             Source::Trello => "trello",
             Source::Sheets => "sheets",
             Source::Airtable => "airtable",
+            Source::Notion => "notion",
         }
     }
 
@@ -39,6 +42,7 @@ impl Source {
             "trello" => Some(Source::Trello),
             "sheets" => Some(Source::Sheets),
             "airtable" => Some(Source::Airtable),
+            "notion" => Some(Source::Notion),
             _ => None,
         }
     }
@@ -52,6 +56,8 @@ pub const TRELLO_PATH: &str = "/webhooks/trello";
 pub const SHEETS_PATH: &str = "/webhooks/sheets";
 /// Path Airtable pings when a base webhook has new payloads, below `server.public_url`.
 pub const AIRTABLE_PATH: &str = "/webhooks/airtable";
+/// Path of the Notion subscription (the user sets it in the integration's settings).
+pub const NOTION_PATH: &str = "/webhooks/notion";
 
 /// A parsed webhook event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +98,7 @@ impl InboundEvent {
         match source {
             Source::Trello => Self::parse_trello(body).map(|e| Self::Trello(Box::new(e))),
             Source::Sheets => Self::parse_sheet(body).map(Self::Sheets),
-            Source::Airtable => {
+            Source::Airtable | Source::Notion => {
                 utf8(body)?;
                 RecordChangeEvent::parse(body)
                     .map(Self::Record)

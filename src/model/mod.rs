@@ -191,6 +191,7 @@ pub enum TrackerKind {
     #[default]
     Sheets,
     Airtable,
+    Notion,
 }
 
 impl TrackerKind {
@@ -199,13 +200,14 @@ impl TrackerKind {
         match self {
             TrackerKind::Sheets => "sheets",
             TrackerKind::Airtable => "airtable",
+            TrackerKind::Notion => "notion",
         }
     }
 
     /// True when the tracker gives a new record its id (the lead id) itself: a record leadsync
     /// creates has no lead id until the tracker answers.
     pub fn assigns_ids(self) -> bool {
-        matches!(self, TrackerKind::Airtable)
+        matches!(self, TrackerKind::Airtable | TrackerKind::Notion)
     }
 
     /// The tracker side's name in decisions and logs: `copy_to_airtable`, `winner: airtable`.
@@ -213,6 +215,7 @@ impl TrackerKind {
         match self {
             TrackerKind::Sheets => "sheet",
             TrackerKind::Airtable => "airtable",
+            TrackerKind::Notion => "notion",
         }
     }
 }

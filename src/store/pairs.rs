@@ -45,6 +45,18 @@ impl NewPair {
             board_id: board_id.to_owned(),
         }
     }
+
+    /// A Notion pair: its settings name the database (or the data source) as configured.
+    pub fn notion(name: &str, settings: serde_json::Value, board_id: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            tracker: TrackerKind::Notion,
+            tracker_settings: settings,
+            spreadsheet_id: String::new(),
+            sheet: String::new(),
+            board_id: board_id.to_owned(),
+        }
+    }
 }
 
 /// A stored pair.

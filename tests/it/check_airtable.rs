@@ -92,7 +92,7 @@ async fn check_creates_the_missing_airtable_fields_and_then_exits_0() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notion_tracker_is_an_invalid_config_naming_the_key() {
+async fn a_notion_pair_with_an_airtable_key_is_an_invalid_config_naming_the_key() {
     let trello = TrelloSandbox::start().await.expect("trello sandbox");
     let airtable = AirtableSandbox::start().await.expect("airtable sandbox");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -102,8 +102,7 @@ async fn a_notion_tracker_is_an_invalid_config_naming_the_key() {
     assert_eq!(out.code, Some(2), "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stderr.contains(
-            "pairs[0].tracker: \"notion\" is not available in this build: Notion trackers come \
-             in a later release"
+            "pairs[0].base_id: belongs to Airtable pairs, and this pair's tracker is \"notion\""
         ),
         "{}",
         out.stderr

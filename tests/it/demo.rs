@@ -101,14 +101,14 @@ fn the_airtable_demo_syncs_a_record_both_ways_and_decides_the_conflict() {
 }
 
 #[test]
-fn the_demo_refuses_notion_naming_the_flag() {
+fn the_notion_demo_syncs_a_page_both_ways_and_decides_the_conflict() {
     let (out, stdout, empty) = demo(&["--tracker", "notion"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_story(&out, &stdout, empty);
+    assert!(stdout.contains("Notion database \"Leads\""), "{stdout}");
     assert!(
-        stderr.contains("--tracker notion") && stderr.contains("later release"),
-        "{stderr}"
+        stdout.contains(
+            "conflict on name decided: winner trello by policy last_writer_wins (notion changed"
+        ),
+        "{stdout}"
     );
-    assert!(!stdout.contains("step 1"), "no scenario played:\n{stdout}");
-    assert!(empty);
 }

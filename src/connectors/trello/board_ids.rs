@@ -142,6 +142,8 @@ mod tests {
             tracker: Default::default(),
             base_id: None,
             table: None,
+            database_id: None,
+            data_source_id: None,
             conflict_policy: None,
         }
     }

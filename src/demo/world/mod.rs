@@ -3,6 +3,8 @@
 //! end-to-end tests and the benchmarks all stand on it.
 
 pub mod airtable;
+mod config_text;
+pub mod notion;
 pub mod tracker_ops;
 
 use std::net::TcpListener as StdListener;
@@ -19,6 +21,7 @@ use crate::app::{App, EngineMode, EngineParts};
 use crate::clients::http::{RateLimiter, RetryPolicy};
 use crate::config::{self, Settings, Sources};
 use crate::connectors::airtable::sandbox::{AirtableSandbox, TableSetup};
+use crate::connectors::notion::sandbox::{DatabaseSetup, NotionSandbox};
 use crate::connectors::sheets::client::SheetsClient;
 use crate::connectors::sheets::client::auth::ServiceAccountKey;
 use crate::connectors::sheets::sandbox::{GoogleOptions, GoogleSandbox};
@@ -28,6 +31,7 @@ use crate::http::AppState;
 use crate::model::TrackerKind;
 use crate::sandbox::common::Quota;
 use crate::sync::outbox::DispatchOptions;
+use config_text::config_text;
 
 /// The sheet's header row in every world sheet.
 pub const HEADER: [&str; 8] = [
@@ -63,6 +67,8 @@ pub struct WorldOptions {
     pub tracker: TrackerKind,
     /// Airtable's 5 requests per second per base, emulated and obeyed (off: bursts in tests).
     pub airtable_limited: bool,
+    /// A Notion world's `notion.poll_interval_secs` (0: polling off).
+    pub notion_poll_secs: u64,
 }
 
 impl Default for WorldOptions {
@@ -78,6 +84,7 @@ impl Default for WorldOptions {
             dispatch_backoff: Duration::from_millis(100),
             tracker: TrackerKind::Sheets,
             airtable_limited: false,
+            notion_poll_secs: 60,
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct WorldPair {
     pub spreadsheet_id: String,
     /// The pair's Airtable table, for an Airtable world.
     pub table: Option<TableSetup>,
+    /// The pair's Notion database, for a Notion world.
+    pub database: Option<DatabaseSetup>,
 }
 
 pub(crate) struct RunningApp {
@@ -101,6 +110,8 @@ pub struct World {
     pub google: GoogleSandbox,
     /// The Airtable emulator, for an Airtable world.
     pub airtable: Option<AirtableSandbox>,
+    /// The Notion emulator, for a Notion world.
+    pub notion: Option<NotionSandbox>,
     pub pairs: Vec<WorldPair>,
     pub settings: Settings,
     pub options: WorldOptions,
@@ -143,9 +154,13 @@ impl World {
         };
         let at = match options.tracker {
             TrackerKind::Airtable => Some(airtable::start(options.airtable_limited).await?),
-            TrackerKind::Sheets => None,
+            _ => None,
         };
-        let pairs = setup_pairs(&options, &trello, &google, at.as_ref())?;
+        let nt = match options.tracker {
+            TrackerKind::Notion => Some(notion::start().await?),
+            _ => None,
+        };
+        let pairs = setup_pairs(&options, &trello, &google, (at.as_ref(), nt.as_ref()))?;
         google.write_service_account_key(&dir.join("service_account.json"))?;
         let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let secret = format!(
@@ -160,6 +175,9 @@ impl World {
                 sandbox.token()
             ));
         }
+        if let Some(sandbox) = &nt {
+            text.push_str(&notion::config_text(sandbox, options.notion_poll_secs));
+        }
         std::fs::write(dir.join("leadsync.toml"), text)?;
         let settings = config::load(&Sources {
             file: Some(dir.join("leadsync.toml")),
@@ -170,6 +188,7 @@ impl World {
             trello,
             google,
             airtable: at,
+            notion: nt,
             pairs,
             settings,
             options,
@@ -181,6 +200,9 @@ impl World {
         if world.options.start_app {
             world.start_app().await?;
             world.register_webhooks().await?;
+            if let Some(sandbox) = &world.notion {
+                notion::subscribe(sandbox, &world.base_url()).await?;
+            }
         }
         Ok(world)
     }
@@ -244,6 +266,7 @@ impl World {
             trello,
             sheets,
             airtable,
+            notion: self.notion.as_ref().map(notion::client).transpose()?,
             dispatch,
         };
         let app = App::build_with(
@@ -315,7 +338,7 @@ fn setup_pairs(
     options: &WorldOptions,
     trello: &TrelloSandbox,
     google: &GoogleSandbox,
-    at: Option<&AirtableSandbox>,
+    (at, nt): (Option<&AirtableSandbox>, Option<&NotionSandbox>),
 ) -> anyhow::Result<Vec<WorldPair>> {
     let mut pairs = Vec::new();
     for (i, name) in options.pairs.iter().enumerate() {
@@ -340,56 +363,10 @@ fn setup_pairs(
             board,
             spreadsheet_id,
             table,
+            database: nt.map(|sandbox| notion::setup_database(sandbox, name)),
         });
     }
     Ok(pairs)
-}
-
-fn config_text(
-    o: &WorldOptions,
-    trello: &TrelloSandbox,
-    google: &GoogleSandbox,
-    pairs: &[WorldPair],
-    dir: &Path,
-    port: u16,
-    secret: &str,
-) -> String {
-    let mut text = format!(
-        "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nadmin_token = \"{admin}\"\n\n\
-         [database]\nurl = \"sqlite://{db}\"\n\n\
-         [trello]\napi_base = \"{tb}\"\napi_key = \"{tk}\"\napi_token = \"{tt}\"\napi_secret = \"{ts}\"\n\n\
-         [google]\nsheets_api_base = \"{gb}\"\ncredentials_file = \"{cf}\"\n\n\
-         [apps_script]\nsecret = \"{secret}\"\n\n\
-         [sync]\nreconcile_interval_secs = {ri}\ndebounce_ms = {db_ms}\nconflict_policy = \"{policy}\"\n",
-        admin = uuid::Uuid::new_v4().simple(),
-        db = dir.join("leadsync.db").display(),
-        tb = trello.api_base(),
-        tk = trello.api_key(),
-        tt = trello.api_token(),
-        ts = trello.api_secret(),
-        gb = google.sheets_api_base(),
-        cf = dir.join("service_account.json").display(),
-        ri = o.reconcile_interval_secs,
-        db_ms = o.debounce_ms,
-        policy = o.conflict_policy,
-    );
-    for pair in pairs {
-        let tracker = match &pair.table {
-            Some(table) => airtable::pair_keys(table),
-            None => format!(
-                "spreadsheet_id = \"{}\"\nsheet = \"{SHEET}\"\n",
-                pair.spreadsheet_id
-            ),
-        };
-        text.push_str(&format!(
-            "\n[[pairs]]\nname = \"{}\"\n{tracker}board_id = \"{}\"\n\n[pairs.status_lists]\n",
-            pair.name, pair.board.board_id
-        ));
-        for list in LISTS {
-            text.push_str(&format!("{list} = \"{list}\"\n"));
-        }
-    }
-    text
 }
 
 /// The secret shared with the world's Apps Script stand-in.

@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, anyhow};
 
 use crate::connectors::airtable::sandbox::AirtableSandbox;
+use crate::connectors::notion::client::{Page, compact_id};
+use crate::connectors::notion::sandbox::NotionSandbox;
+use crate::connectors::notion::source::page_cells;
 use crate::model::TrackerKind;
 
 use super::airtable::TABLE;
@@ -59,6 +62,12 @@ impl World {
                 at.user_create_record(&base, TABLE, values)
                     .map_err(|e| anyhow!("creating the record: {e:?}"))
             }
+            TrackerKind::Notion => {
+                let (nt, ds) = self.notion_source(pair)?;
+                let page = (nt.user_create_page(&ds, values))
+                    .map_err(|e| anyhow!("creating the page: {e:?}"))?;
+                Ok(compact_id(&page))
+            }
         }
     }
 
@@ -81,6 +90,11 @@ impl World {
                 let (at, base) = self.airtable_table(pair)?;
                 at.user_update_record(&base, TABLE, key, &[(header, value)])
                     .map_err(|e| anyhow!("editing record {key}: {e:?}"))
+            }
+            TrackerKind::Notion => {
+                let (nt, _) = self.notion_source(pair)?;
+                (nt.user_update_page(key, &[(header, value)]))
+                    .map_err(|e| anyhow!("editing page {key}: {e:?}"))
             }
         }
     }
@@ -106,7 +120,31 @@ impl World {
                     })
                     .collect()
             }
+            TrackerKind::Notion => self.notion_rows(pair),
         }
+    }
+
+    /// The Notion emulator and the pair's data source.
+    fn notion_source(&self, pair: &str) -> anyhow::Result<(&NotionSandbox, String)> {
+        let nt = self.notion.as_ref().context("no Notion emulator")?;
+        let db = self.pair(pair).database.as_ref();
+        let ds = db.context("the pair has no Notion database")?;
+        Ok((nt, ds.data_source_id.clone()))
+    }
+
+    /// The pages of the pair's database not in the trash, in creation order, by compact id.
+    fn notion_rows(&self, pair: &str) -> Vec<TrackerRow> {
+        let Ok((nt, ds)) = self.notion_source(pair) else {
+            return Vec::new();
+        };
+        (nt.pages(&ds).into_iter())
+            .filter(|p| !p["in_trash"].as_bool().unwrap_or(false))
+            .filter_map(|p| serde_json::from_value::<Page>(p).ok())
+            .map(|p| TrackerRow {
+                key: compact_id(&p.id),
+                cells: page_cells(&p),
+            })
+            .collect()
     }
 
     /// The Airtable emulator and the pair's base.

@@ -155,6 +155,12 @@ pub async fn apps_script(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
+/// `{"token", "source"}`: the Notion subscription's verification token (404 before one arrived).
+pub async fn notion_token(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let token = admin::notion_token(&state.settings, &state.db).await?;
+    Ok(Json(json!(token)))
+}
+
 /// Raw strings so a bad `limit` gets our JSON 400 rather than the extractor's plain text.
 #[derive(Deserialize)]
 pub struct ActivityQuery {

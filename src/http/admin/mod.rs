@@ -36,6 +36,7 @@ pub fn router(state: &AppState) -> Option<Router<AppState>> {
         .route("/admin/reconcile", post(handlers::reconcile))
         .route("/admin/status", get(handlers::status))
         .route("/admin/apps-script", get(handlers::apps_script))
+        .route("/admin/notion-token", get(handlers::notion_token))
         .route("/admin/activity", get(handlers::activity));
     guarded(state, routes)
 }
@@ -103,9 +104,10 @@ impl From<AdminError> for ApiError {
         let status = match &err {
             AdminError::Api(_) => StatusCode::BAD_GATEWAY,
             AdminError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AdminError::WebhookNotFound(_) | AdminError::UnknownPair(..) | AdminError::NoPairs => {
-                StatusCode::NOT_FOUND
-            }
+            AdminError::WebhookNotFound(_)
+            | AdminError::UnknownPair(..)
+            | AdminError::NoPairs
+            | AdminError::NoNotionToken => StatusCode::NOT_FOUND,
             AdminError::PairRequired(_) => StatusCode::BAD_REQUEST,
             AdminError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };

@@ -56,6 +56,18 @@ fn tracker_link(p: &PairSettings, row: Option<i64>) -> Markup {
                 format!("Airtable table {table}"),
             )
         }
+        TrackerKind::Notion => {
+            let database = (p.database_id.as_deref()).or(p.data_source_id.as_deref());
+            let id: String = database
+                .unwrap_or("")
+                .chars()
+                .filter(|c| *c != '-')
+                .collect();
+            (
+                format!("https://www.notion.so/{id}"),
+                format!("Notion database {id}"),
+            )
+        }
     };
     html! { a href=(url) target="_blank" rel="noopener noreferrer" { (label) } }
 }

@@ -78,6 +78,10 @@ fn systems(settings: Option<&PairSettings>) -> (String, String) {
             p.base_id.as_deref().unwrap_or("?"),
             p.table.as_deref().unwrap_or("?")
         ),
+        TrackerKind::Notion => match (&p.database_id, &p.data_source_id) {
+            (Some(db), _) => format!("Notion database {db}"),
+            (None, ds) => format!("Notion data source {}", ds.as_deref().unwrap_or("?")),
+        },
     };
     (tracker, format!("board {}", p.board_id))
 }
@@ -87,6 +91,7 @@ fn tracker_system(settings: Option<&PairSettings>) -> &'static str {
     match settings.map(|p| p.tracker) {
         Some(TrackerKind::Sheets) => "Google Sheets",
         Some(TrackerKind::Airtable) => "Airtable",
+        Some(TrackerKind::Notion) => "Notion",
         None => "Tracker",
     }
 }

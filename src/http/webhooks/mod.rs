@@ -1,8 +1,9 @@
 //! Webhook ingress: `POST /webhooks/trello`, `HEAD /webhooks/trello`, `POST /webhooks/sheets`
-//! and `POST /webhooks/airtable`. Every other method on these paths answers 405.
+//! `POST /webhooks/airtable` and `POST /webhooks/notion`. Every other method on these paths answers 405.
 
 mod airtable;
 mod ingress;
+mod notion;
 mod receive;
 
 use axum::Router;
@@ -11,7 +12,7 @@ use axum::routing::post;
 pub use ingress::{Ingress, IngressError};
 
 use super::AppState;
-use crate::inbound::{AIRTABLE_PATH, SHEETS_PATH, TRELLO_PATH};
+use crate::inbound::{AIRTABLE_PATH, NOTION_PATH, SHEETS_PATH, TRELLO_PATH};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,5 +29,9 @@ pub fn router() -> Router<AppState> {
         .route(
             AIRTABLE_PATH,
             post(airtable::ping).fallback(receive::method_not_allowed),
+        )
+        .route(
+            NOTION_PATH,
+            post(notion::receive).fallback(receive::method_not_allowed),
         )
 }

@@ -38,7 +38,7 @@ async fn an_event_from_an_unknown_source_is_left_failed_naming_it_not_read_as_tr
     // A body every known source's parse could take for its own, were the source guessed.
     let body = r#"{"record_id":"recA","kind":"changed","source":"client",
         "timestamp":"2026-01-01T00:00:00Z","changed":{},"unchanged":{}}"#;
-    stored_with_source(&db, &ctx.name, "notion", body).await;
+    stored_with_source(&db, &ctx.name, "hubspot", body).await;
     let worker = Worker::new(db.db.clone(), pairs, Duration::ZERO, None);
     let report = worker.run_once().await.expect("pass");
     assert_eq!(report.events_failed, 1, "{report:?}");
@@ -49,5 +49,5 @@ async fn an_event_from_an_unknown_source_is_left_failed_naming_it_not_read_as_tr
             .await
             .expect("row");
     assert_eq!(status, "failed");
-    assert_eq!(error.as_deref(), Some("unknown inbox source \"notion\""));
+    assert_eq!(error.as_deref(), Some("unknown inbox source \"hubspot\""));
 }

@@ -6,6 +6,7 @@
 //! The token goes only in the `Authorization: Bearer` header (marked sensitive); errors never
 //! carry URLs, so neither it nor page contents reach the logs.
 
+pub mod build;
 mod event;
 mod pages;
 mod schema;

@@ -194,6 +194,18 @@ impl NotionSandbox {
         self.core.lock().render_page(&id)
     }
 
+    /// Every page of a data source as the API renders it, trashed ones too, in creation order.
+    pub fn pages(&self, data_source_id: &str) -> Vec<Value> {
+        let Some(ds) = ops::canonical(data_source_id) else {
+            return Vec::new();
+        };
+        let store = self.core.lock();
+        (store.order.iter())
+            .filter(|id| store.pages.get(*id).is_some_and(|p| p.data_source_id == ds))
+            .filter_map(|id| store.render_page(id))
+            .collect()
+    }
+
     /// Creates a page "in the browser" from plain values by property name; answers its id.
     pub fn user_create_page(
         &self,
@@ -230,6 +242,11 @@ impl NotionSandbox {
     /// signs every later event with the token it carried.
     pub fn subscribe(&self, url: &str) -> Subscription {
         self.core.deliveries.subscribe(url)
+    }
+
+    /// The subscription, once [`Self::subscribe`] made it (its URL and verification token).
+    pub fn subscription(&self) -> Option<Subscription> {
+        self.core.deliveries.subscription()
     }
 
     /// Aggregates each page's `page.properties_updated` events over `window` into one, sent at

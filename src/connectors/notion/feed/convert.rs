@@ -1,0 +1,189 @@
+//! A Notion page read as the record change the worker merges. A read says what the page holds,
+//! not what changed, so the change is the difference from the page as last read (its snapshot):
+//! a property the read finds as it was is no edit (it may be a value a write of ours has yet to
+//! replace). A page never read before, or restored from the trash, is a record seen whole. Pure.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::connectors::notion::client::{Page, compact_id};
+use crate::connectors::notion::source::page_cells;
+use crate::inbound::{RecordChangeEvent, RecordChangeKind};
+
+/// What the worker's echo test reads as "may be our write": leadsync writes through the public
+/// API as the integration's bot, so a page last edited by a bot is marked as Airtable's API
+/// writes are (the values must still match what leadsync wrote to be an echo).
+const BY_API: &str = "publicApi";
+
+/// A page read: the record change to store (none when nothing changed since the last read),
+/// and the page's cells to keep as its snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRead {
+    pub change: Option<RecordChangeEvent>,
+    pub cells: BTreeMap<String, String>,
+}
+
+/// The page as a record change. `whole`: seen as a new record whatever the snapshot (a page
+/// restored from the trash); `at`: the change's time, no earlier than the page's (minute-rounded)
+/// edit time.
+pub fn page_read(
+    page: &Page,
+    snapshot: Option<&BTreeMap<String, String>>,
+    whole: bool,
+    at: DateTime<Utc>,
+) -> PageRead {
+    let cells = page_cells(page);
+    let source = match page.last_edited_by.kind.as_deref() {
+        Some("bot") => BY_API.to_owned(),
+        Some(kind) => kind.to_owned(),
+        None => "person".to_owned(),
+    };
+    let mut event = RecordChangeEvent {
+        record_id: compact_id(&page.id),
+        kind: RecordChangeKind::Changed,
+        source,
+        timestamp: at.max(page.last_edited_time),
+        changed: BTreeMap::new(),
+        unchanged: BTreeMap::new(),
+    };
+    if page.in_trash {
+        event.kind = RecordChangeKind::Destroyed;
+        return PageRead {
+            change: Some(event),
+            cells,
+        };
+    }
+    match snapshot.filter(|_| !whole) {
+        None => {
+            event.kind = RecordChangeKind::Created;
+            event.changed = cells.clone();
+        }
+        Some(old) => {
+            for (name, value) in &cells {
+                match old.get(name) == Some(value) {
+                    true => event.unchanged.insert(name.clone(), value.clone()),
+                    false => event.changed.insert(name.clone(), value.clone()),
+                };
+            }
+        }
+    }
+    let change = (!event.changed.is_empty()).then_some(event);
+    PageRead { change, cells }
+}
+
+/// The inbox's dedupe key of a page read: the page, its edit time and what it holds. The same
+/// state read twice (an event's read and a poll's, or a read again after a crash) is stored once.
+pub fn dedupe_key(page: &Page, cells: &BTreeMap<String, String>) -> String {
+    let text = serde_json::to_string(cells).unwrap_or_default();
+    let digest = Sha256::digest(text.as_bytes());
+    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let state = if page.in_trash { "trash" } else { "live" };
+    format!(
+        "{}:{}:{state}:{hash}",
+        compact_id(&page.id),
+        page.last_edited_time.timestamp_millis()
+    )
+}
+
+/// A page the tracker says is deleted, with no read (the event says so explicitly).
+pub fn deleted(page_id: &str, at: DateTime<Utc>) -> RecordChangeEvent {
+    RecordChangeEvent {
+        record_id: compact_id(page_id),
+        kind: RecordChangeKind::Destroyed,
+        source: "notion".to_owned(),
+        timestamp: at,
+        changed: BTreeMap::new(),
+        unchanged: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn page(author: &str, name: &str, status: &str, in_trash: bool) -> Page {
+        serde_json::from_value(json!({
+            "id": "1A2B3C4D-5E6F-7081-92A3-B4C5D6E7F809", "created_time": "2026-01-05T10:05:00Z",
+            "last_edited_time": "2026-01-05T10:06:00Z",
+            "last_edited_by": {"id": "u1", "type": author}, "in_trash": in_trash,
+            "properties": {
+                "Name": {"type": "title", "title": [{"plain_text": name}]},
+                "Status": {"type": "select", "select": {"name": status}}
+            }
+        }))
+        .expect("a page")
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_page_never_read_is_a_created_record_seen_whole() {
+        let read = page_read(
+            &page("person", "Ada", "New", false),
+            None,
+            false,
+            t("2026-01-05T10:06:31Z"),
+        );
+        let change = read.change.expect("a change");
+        assert_eq!(change.kind, RecordChangeKind::Created);
+        assert_eq!(change.record_id, "1a2b3c4d5e6f708192a3b4c5d6e7f809");
+        assert_eq!(change.changed.len(), 2);
+        assert_eq!(change.source, "person");
+        assert_eq!(
+            change.timestamp,
+            t("2026-01-05T10:06:31Z"),
+            "the event's time, not the rounded one"
+        );
+    }
+
+    #[test]
+    fn a_read_page_changes_only_by_what_differs_from_its_snapshot() {
+        let old = page_cells(&page("person", "Ada", "New", false));
+        let p = page("bot", "Ada", "Won", false);
+        let read = page_read(&p, Some(&old), false, t("2026-01-05T10:00:00Z"));
+        let change = read.change.expect("a change");
+        assert_eq!(change.kind, RecordChangeKind::Changed);
+        assert_eq!(
+            change.changed,
+            BTreeMap::from([("Status".into(), "Won".into())])
+        );
+        assert_eq!(
+            change.unchanged,
+            BTreeMap::from([("Name".into(), "Ada".into())])
+        );
+        assert!(
+            change.by_api(),
+            "a bot's edit may be our own write coming back"
+        );
+        assert_eq!(
+            change.timestamp, p.last_edited_time,
+            "never before the page's edit time"
+        );
+        let same = page_read(&p, Some(&read.cells), false, t("2026-01-05T10:07:00Z"));
+        assert_eq!(same.change, None, "nothing changed since the last read");
+        let restored = page_read(&p, Some(&read.cells), true, t("2026-01-05T10:07:00Z"));
+        assert_eq!(
+            restored.change.expect("whole").kind,
+            RecordChangeKind::Created
+        );
+    }
+
+    #[test]
+    fn a_trashed_page_is_a_destroyed_record_and_keys_tell_states_apart() {
+        let trashed = page("person", "Ada", "New", true);
+        let read = page_read(&trashed, None, false, t("2026-01-05T10:00:00Z"));
+        assert_eq!(read.change.expect("gone").kind, RecordChangeKind::Destroyed);
+        let live = page("person", "Ada", "New", false);
+        let cells = page_cells(&live);
+        assert_ne!(dedupe_key(&live, &cells), dedupe_key(&trashed, &cells));
+        let other = page_cells(&page("person", "Ada", "Won", false));
+        assert_ne!(dedupe_key(&live, &cells), dedupe_key(&live, &other));
+        assert_eq!(dedupe_key(&live, &cells), dedupe_key(&live, &cells.clone()));
+    }
+}

@@ -1,0 +1,60 @@
+//! The Notion feed's own behaviour: an event it cannot read is given up, and a polled change's
+//! time.
+
+use secrecy::SecretString;
+
+use super::*;
+use crate::clients::http::RetryPolicy;
+use crate::connectors::notion::client::NotionClient;
+use crate::connectors::notion::sandbox::NotionSandbox;
+use crate::store::notion::NewEvent;
+use crate::store::testdb::temp_db;
+
+#[tokio::test]
+async fn an_event_whose_page_cannot_be_read_is_given_up_after_its_attempts() {
+    let db = temp_db().await;
+    let sandbox = NotionSandbox::start_with(None).await.expect("sandbox");
+    let refused = SecretString::from("ntn_not_the_token".to_owned());
+    let client = NotionClient::new(&sandbox.api_base(), &refused, RetryPolicy::default(), 100);
+    let sources = Sources::new(client.expect("client"));
+    let feed = Feed::new(db.db.clone(), sources, HashMap::new(), None);
+    let event = NewEvent {
+        id: "ev1",
+        kind: "page.properties_updated",
+        page_id: Some("1a2b3c4d5e6f708192a3b4c5d6e7f809"),
+        parent_id: None,
+        at: 0,
+        body: b"{}",
+    };
+    stored::insert_event(&db.pool, &event)
+        .await
+        .expect("stored");
+    for _ in 0..MAX_ATTEMPTS {
+        assert_eq!(feed.read_events().await.expect("a round"), 0);
+    }
+    let pending = stored::pending_events(&db.pool, 10).await.expect("read");
+    assert_eq!(
+        pending[0].attempts, MAX_ATTEMPTS,
+        "tried, and kept for the next round"
+    );
+    feed.read_events().await.expect("a round");
+    let pending = stored::pending_events(&db.pool, 10).await.expect("read");
+    assert!(
+        pending.is_empty(),
+        "given up: it no longer holds the events behind it"
+    );
+}
+
+#[test]
+fn a_polled_change_is_dated_at_the_end_of_its_rounded_minute_but_never_after_the_read() {
+    let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let edited = t("2026-12-03T08:00:00Z");
+    assert_eq!(
+        polled_change_time(edited, t("2026-12-03T08:05:00Z")),
+        t("2026-12-03T08:00:59.999Z")
+    );
+    assert_eq!(
+        polled_change_time(edited, t("2026-12-03T08:00:20Z")),
+        t("2026-12-03T08:00:20Z")
+    );
+}
