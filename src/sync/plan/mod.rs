@@ -179,6 +179,25 @@ fn sheet_changed_status(decisions: &[Decision]) -> bool {
     })
 }
 
+/// The list a status moves the card to, and whether that brings an archived card back: a
+/// status set in the sheet does, unless it is the very status archiving stands for. `None`
+/// (warned about) for a status with no list.
+pub(super) fn list_move(
+    ctx: &PairContext,
+    link: &LinkView,
+    status: &str,
+    plan: &mut LeadPlan,
+) -> Option<(String, Option<bool>)> {
+    let Some(list) = ctx.list_for_status(status) else {
+        plan.warnings.push(format!(
+            "status \"{status}\" has no list in status_lists; card not moved"
+        ));
+        return None;
+    };
+    let back = link.card_closed && ctx.archived_status.as_deref() != Some(status);
+    Some((list.to_owned(), back.then_some(false)))
+}
+
 fn card_updates(
     ctx: &PairContext,
     link: &LinkView,
@@ -186,23 +205,11 @@ fn card_updates(
     plan: &mut LeadPlan,
 ) {
     let lead_id = link.lead_id.to_string();
-    let mut id_list = None;
-    let mut closed = None;
-    if let Some(status) = writes.get(&Field::Status) {
-        match ctx.list_for_status(status) {
-            Some(list) => {
-                id_list = Some(list.to_owned());
-                // A status set in the sheet brings an archived card back, unless it is the
-                // very status archiving stands for.
-                if link.card_closed && ctx.archived_status.as_deref() != Some(status.as_str()) {
-                    closed = Some(false);
-                }
-            }
-            None => plan.warnings.push(format!(
-                "status \"{status}\" has no list in status_lists; card not moved"
-            )),
-        }
-    }
+    let (id_list, closed) = match writes.get(&Field::Status) {
+        Some(status) => list_move(ctx, link, status, plan).unzip(),
+        None => (None, None),
+    };
+    let closed = closed.flatten();
     let name = writes.get(&Field::Name).cloned();
     let desc = writes
         .get(&Field::Notes)
@@ -273,3 +280,5 @@ fn create_card(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_restore;

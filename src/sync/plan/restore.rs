@@ -10,7 +10,7 @@ use crate::model::Field;
 use crate::sync::context::PairContext;
 use crate::sync::mapping::compose_description;
 use crate::sync::plan::commands::Command;
-use crate::sync::plan::{LeadPlan, LinkView};
+use crate::sync::plan::{LeadPlan, LinkView, list_move};
 
 /// One `RestoreCard` for the values put back (none for none), after the lead's other card
 /// commands: a lead's commands are sent in order, and these write other fields.
@@ -28,16 +28,11 @@ pub(super) fn restore_card(
             Field::Name => ("name".to_owned(), value.clone()),
             Field::Notes => ("desc".to_owned(), compose_description(value, &link.lead_id)),
             Field::Status => {
-                let Some(list) = ctx.list_for_status(value) else {
-                    plan.warnings.push(format!(
-                        "status \"{value}\" has no list in status_lists; card not moved"
-                    ));
+                let Some((list, back)) = list_move(ctx, link, value, plan) else {
                     continue;
                 };
-                if link.card_closed && ctx.archived_status.as_deref() != Some(value.as_str()) {
-                    closed = Some(false);
-                }
-                ("idList".to_owned(), list.to_owned())
+                closed = closed.or(back);
+                ("idList".to_owned(), list)
             }
             other => match ctx.field_id(*other) {
                 Some(id) => (id.to_owned(), value.clone()),

@@ -4,7 +4,7 @@ use super::*;
 use crate::sync::merge::{Agreed, FieldState, Observed};
 use crate::sync::test_support::{ctx, t};
 
-fn link(has_card: bool) -> LinkView {
+pub(super) fn link(has_card: bool) -> LinkView {
     LinkView {
         lead_id: LeadId::parse("L1").expect("id"),
         has_card,
@@ -16,14 +16,14 @@ fn link(has_card: bool) -> LinkView {
     }
 }
 
-fn sheet_row(pairs: &[(Field, &str)], at: i64) -> LeadObservation {
+pub(super) fn sheet_row(pairs: &[(Field, &str)], at: i64) -> LeadObservation {
     pairs
         .iter()
         .map(|(f, v)| (*f, Observed::user(*v, Some(t(at)))))
         .collect()
 }
 
-fn agreed(pairs: &[(Field, &str)]) -> LeadState {
+pub(super) fn agreed(pairs: &[(Field, &str)]) -> LeadState {
     pairs
         .iter()
         .map(|(f, v)| {
@@ -380,52 +380,4 @@ fn a_new_agreed_value_is_written_again_to_a_side_with_writes_still_on_their_way(
     let same = sheet_row(&[(Field::Status, "Qualified")], 10);
     let none = plan_lead(&ctx(), &view, &state, &same, &LeadObservation::new(), t(12));
     assert!(none.commands.is_empty(), "{:?}", none.commands);
-}
-
-#[test]
-fn a_card_change_our_write_landed_on_goes_back_to_the_card_as_a_restore_naming_its_time() {
-    // The card's notes were set to "B" at 25; our copy of an older value landed at 30.
-    let mut state = agreed(&[(Field::Notes, "A")]);
-    let notes = state.get_mut(&Field::Notes).expect("notes");
-    notes.trello.written_at = Some(t(30));
-    let trello = sheet_row(&[(Field::Notes, "B")], 25);
-    let plan = plan_lead(
-        &ctx(),
-        &link(true),
-        &state,
-        &LeadObservation::new(),
-        &trello,
-        t(40),
-    );
-    let desc = compose_description("B", &LeadId::parse("L1").expect("id"));
-    let expected = Command::RestoreCard {
-        lead_id: "L1".into(),
-        fields: BTreeMap::from([("desc".to_owned(), desc.clone())]),
-        since: BTreeMap::from([("desc".to_owned(), t(25).timestamp_millis())]),
-        closed: None,
-    };
-    assert!(
-        matches!(&plan.commands[..], [restore, Command::WriteRow { cells, .. }]
-            if cells.get("Notes").map(String::as_str) == Some("B") && *restore == expected),
-        "{:?}",
-        plan.commands
-    );
-    // A card still being made gets it as a plain value.
-    let mut pending = link(false);
-    pending.create_pending = true;
-    let plan = plan_lead(
-        &ctx(),
-        &pending,
-        &state,
-        &LeadObservation::new(),
-        &trello,
-        t(40),
-    );
-    assert!(
-        plan.commands
-            .iter()
-            .any(|c| matches!(c, Command::UpdateCard { desc: Some(d), .. } if *d == desc)),
-        "{:?}",
-        plan.commands
-    );
 }
