@@ -176,7 +176,9 @@ pub async fn create_pending(
 }
 
 /// True while an id leadsync gave a row of the pair has not landed and its write is still to
-/// be sent (or dead-lettered): until then, a row read without an id may be that row.
+/// be sent: until then, a row read without an id may be that row. A dead-lettered write is
+/// not on its way (it is sent again only when requeued, and then finds its row by name or
+/// gives the lead up), so it holds no new row back.
 pub async fn ids_on_their_way(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
@@ -185,7 +187,7 @@ pub async fn ids_on_their_way(
         "SELECT count(*) FROM links l WHERE l.pair = $1
            AND l.id_assigned_at IS NOT NULL AND l.id_landed_at IS NULL
            AND EXISTS (SELECT 1 FROM outbox o WHERE o.pair = l.pair AND o.lead_id = l.lead_id
-                AND o.kind = 'write_row' AND o.status IN ('pending', 'in_flight', 'dead'))",
+                AND o.kind = 'write_row' AND o.status IN ('pending', 'in_flight'))",
     )
     .bind(pair)
     .fetch_one(exec)

@@ -320,3 +320,30 @@ async fn a_tracker_write_counts_as_recent_whatever_became_of_it() {
     // on its way.
     assert_eq!(values(&got), ["sent", "refused", "queued"]);
 }
+
+#[tokio::test]
+async fn an_unlanded_id_is_on_its_way_while_its_write_is_pending_not_once_dead_lettered() {
+    let db = temp_db().await;
+    let assigned = NewLink {
+        pair: "a".into(),
+        lead_id: "L1".into(),
+        row_hint: Some(3),
+        id_assigned: true,
+        ..NewLink::default()
+    };
+    links::insert(&db.pool, &assigned).await.expect("link");
+    assert!(!ids_on_their_way(&db.pool, "a").await.expect("query"));
+    outbox::enqueue(&db.pool, &command("L1", "write_row", "k1"))
+        .await
+        .expect("enqueue");
+    assert!(ids_on_their_way(&db.pool, "a").await.expect("query"));
+    let claimed = outbox::claim_due(&db, None, 10, std::time::Duration::from_secs(60))
+        .await
+        .expect("claim");
+    assert!(ids_on_their_way(&db.pool, "a").await.expect("in flight"));
+    outbox::dead_letter(&db.pool, claimed[0].id, "rows moved")
+        .await
+        .expect("dead");
+    // Sent again only once requeued: new rows need not wait for it (seed 141).
+    assert!(!ids_on_their_way(&db.pool, "a").await.expect("dead"));
+}

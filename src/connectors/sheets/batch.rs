@@ -192,10 +192,13 @@ fn row_gone(lead_id: &str, id_write: bool) -> Outcome {
     }
 }
 
-/// The row a WriteRow targets: the one holding the lead's id; else, for a row whose id is not
-/// written yet, the hinted row if its id cell is empty, it is not blank, and its name is the
-/// expected one; else (the rows moved) the one row without an id that has the expected name
-/// and no other write of this batch. `None` when the row is gone.
+/// The row a WriteRow targets: the one holding the lead's id; else, for a write that gives a
+/// row its id (it names the row's expected name), the hinted row if its id cell is empty, it
+/// is not blank, and its name is the expected one; else (the rows moved) the one row without
+/// an id that has the expected name and no other write of this batch. `None` when the row is
+/// gone: a write without an expected name follows its lead's id write (a lead's writes go in
+/// order), so no row holding the id means the row was deleted, and a row without an id at the
+/// hint is another one (a person's new row, seed 141), never a guess to write on.
 fn locate(
     ctx: &PairContext,
     header: &Header<'_>,
@@ -208,6 +211,9 @@ fn locate(
     if let Some(row) = grid.row_of(lead_id) {
         return Ok(Some(row));
     }
+    let Some(expected) = expect_name else {
+        return Ok(None);
+    };
     let id_col = u32::try_from(grid.id_col + 1).unwrap_or(u32::MAX);
     let name_col = header.column(&ctx.columns.name)?;
     let open = |row: u32| {
@@ -216,15 +222,9 @@ fn locate(
             && grid.cell(row, id_col).trim().is_empty()
             && !grid.row_is_empty(row)
     };
-    let named = |row: u32| match expect_name {
-        Some(expected) => grid.cell(row, name_col).trim() == expected.trim(),
-        None => true,
-    };
+    let named = |row: u32| grid.cell(row, name_col).trim() == expected.trim();
     if let Some(row) = row_hint.filter(|&r| open(r) && named(r)) {
         return Ok(Some(row));
-    }
-    if expect_name.is_none() {
-        return Ok(None);
     }
     let last = u32::try_from(grid.rows.len()).unwrap_or(u32::MAX);
     let mut candidates = (2..=last).filter(|&r| open(r) && named(r));

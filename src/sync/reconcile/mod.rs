@@ -259,16 +259,19 @@ impl Reconciler {
             .filter(|l| !shown.contains(*l))
             .cloned()
             .collect();
+        let sending: HashSet<String> = outbox::leads_with_unsent(pool, pair)
+            .await?
+            .into_iter()
+            .collect();
         Ok(Known {
             states: self.states(pair, &unseen).await?,
             links,
             // Leads with commands on their way or dead-lettered are left alone until those
             // commands are sent (dead letters: after `POST /admin/reconcile` requeues them).
-            unsent: outbox::leads_with_unsent(pool, pair)
-                .await?
-                .into_iter()
+            unsent: (sending.iter().cloned())
                 .chain(lead_state::leads_with_dead_letters(pool, pair).await?)
                 .collect(),
+            sending,
             ids_unlanded: lead_state::ids_on_their_way(pool, pair).await?,
             unplaced: id_landing::unplaced_leads(pool, pair, since)
                 .await?

@@ -81,7 +81,7 @@ impl<'a> Planner<'a> {
         // belongs.
         let ids_on_their_way = known.ids_unlanded
             || (known.links.values())
-                .any(|l| known.unsent.contains(&l.lead_id) && !ids_in_sheet.contains(&l.lead_id));
+                .any(|l| known.sending.contains(&l.lead_id) && !ids_in_sheet.contains(&l.lead_id));
         Ok(Self {
             pass: Pass::new(ctx, cards, known, now),
             on_row_deleted,

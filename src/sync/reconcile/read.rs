@@ -26,6 +26,9 @@ pub struct Known {
     pub states: HashMap<String, LeadState>,
     /// Leads with commands still on their way: their other side may be stale, so skip them.
     pub unsent: HashSet<String>,
+    /// Of `unsent`, the leads with commands pending or in flight, not only dead-lettered: a
+    /// dead letter is sent again only once requeued, so it holds back no row without an id.
+    pub sending: HashSet<String>,
     /// An id leadsync gave a row has not been seen in its row yet and its write is still to
     /// be sent (again): the read may show it in a row it landed on by mistake (rows moved
     /// under the write), which is no proof that the lead's own row has it.

@@ -112,6 +112,21 @@ async fn a_row_is_found_by_its_id_wherever_it_moved_and_by_its_hint_only_while_i
 }
 
 #[tokio::test]
+async fn a_write_without_an_expected_name_never_lands_on_a_row_without_an_id_at_its_hint() {
+    // L1's row (id landed) was deleted and a person's new row, without an id yet, moved into
+    // its place: L1's later name write must not land there (seed 141), it has no row.
+    let b = Bench::start().await;
+    b.rows(2, &[&["", "Cy"]]);
+    b.link("L1", None, Some(2)).await;
+    b.enqueue(&write("L1", Some(2), None, &[("Name", "Ada")]))
+        .await;
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!((report.sent, report.skipped), (0, 1), "{report:?}");
+    assert_eq!(b.cell(2, 2), "Cy", "the new row keeps its name");
+    assert_eq!(b.cell(2, 1), "");
+}
+
+#[tokio::test]
 async fn append_row_adds_the_row_in_header_order_sets_the_hint_and_is_not_repeated() {
     let b = Bench::start().await;
     b.rows(2, &[&["L1", "Ada"], &["L2", "Bob"]]);

@@ -13,6 +13,7 @@ fn a_row_whose_new_id_is_still_being_written_is_not_made_a_second_lead() {
     let known = Known {
         links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
         unsent: ["L9".to_owned()].into_iter().collect(),
+        sending: ["L9".to_owned()].into_iter().collect(),
         ..Known::default()
     };
     let actions =
@@ -38,6 +39,7 @@ fn rows_without_an_id_wait_wherever_they_moved_while_a_new_id_is_on_its_way() {
     let known = Known {
         links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
         unsent: ["L9".to_owned()].into_iter().collect(),
+        sending: ["L9".to_owned()].into_iter().collect(),
         ..Known::default()
     };
     let actions =
@@ -70,6 +72,31 @@ fn rows_without_an_id_wait_wherever_they_moved_while_a_new_id_is_on_its_way() {
 }
 
 #[test]
+fn a_lead_whose_writes_are_only_dead_lettered_holds_back_no_row_without_an_id() {
+    // L9's row was deleted and its writes died (seed 141): they are sent again only when
+    // requeued, so a person's new row gets its id and card now instead of waiting for good.
+    let g = grid(&[["", "Bob", "", "", "", "New", "", ""]]);
+    let known = Known {
+        links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
+        unsent: ["L9".to_owned()].into_iter().collect(),
+        ..Known::default()
+    };
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            Action::LinkLead {
+                new_id_for_row: true,
+                row: Some(2),
+                ..
+            }
+        )),
+        "{actions:?}"
+    );
+}
+
+#[test]
 fn an_id_read_in_the_wrong_row_while_its_write_is_resent_gives_no_second_id() {
     // L9's id write landed on the row that moved into L9's old place (Bob's) and is being put
     // back and sent again; Ada's own row, renamed meanwhile, still has no id. The read shows
@@ -81,6 +108,7 @@ fn an_id_read_in_the_wrong_row_while_its_write_is_resent_gives_no_second_id() {
     let mut known = Known {
         links: HashMap::from([("L9".to_owned(), link("L9", None, 2))]),
         unsent: ["L9".to_owned()].into_iter().collect(),
+        sending: ["L9".to_owned()].into_iter().collect(),
         ids_unlanded: true,
         ..Known::default()
     };
@@ -103,6 +131,7 @@ fn an_id_read_in_the_wrong_row_while_its_write_is_resent_gives_no_second_id() {
     // Once the id has landed in its own row, rows without one are leads again.
     known.ids_unlanded = false;
     known.unsent.clear();
+    known.sending.clear();
     let actions =
         plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
     assert_eq!(new_ids(&actions), 1, "{actions:?}");
