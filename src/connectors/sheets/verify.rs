@@ -268,9 +268,20 @@ impl Hit<'_> {
                 .and_then(|rows| rows.first().copied());
         }
         // The one pre row sharing the most non-empty cells outside the written columns (not
-        // all: a user may have edited one of its cells since the first read).
-        let scores: Vec<(usize, usize)> = (1..pre.len()).map(|p| (self.shared(p), p)).collect();
-        let best = scores.iter().map(|(n, _)| *n).max().filter(|n| *n >= 1)?;
+        // all: a user may have edited one of its cells since the first read), two at least:
+        // one shared status is no proof, and taking a row typed since for a read one would
+        // put that row's id into it and make it another lead's (seed 21). A read row whose id
+        // the second read shows in another row is that row, not this one.
+        let elsewhere = |p: usize| {
+            let id = cell_at(pre, p, self.cols.id).trim();
+            !id.is_empty()
+                && (1..post.len()).any(|r| r != q && cell_at(post, r, self.cols.id).trim() == id)
+        };
+        let scores: Vec<(usize, usize)> = (1..pre.len())
+            .filter(|&p| !elsewhere(p))
+            .map(|p| (self.shared(p), p))
+            .collect();
+        let best = scores.iter().map(|(n, _)| *n).max().filter(|n| *n >= 2)?;
         let mut found = scores.iter().filter(|(n, _)| *n == best);
         match (found.next(), found.next()) {
             (Some((_, p)), None) => Some(*p),

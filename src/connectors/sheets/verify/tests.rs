@@ -291,3 +291,60 @@ fn a_write_that_hit_a_row_typed_since_names_that_rows_lead_and_cell_as_unknown()
     assert_eq!(m.restore[0].values, [["Won"]]);
     assert!(m.unknown.is_empty(), "{m:?}");
 }
+
+#[test]
+fn an_id_that_hit_a_row_typed_since_never_gets_a_read_rows_id_put_back_on_one_shared_cell() {
+    // Seed 21: L9's id was planned for "Bob" at row 3; "Ada" (L7) was deleted and a person
+    // typed U4's row, which the id landed on. U4's row shares only its status with Ada's read
+    // row: putting Ada's id there made U4's row lead L7's, and U4's card an orphan.
+    let header: &[&str] = &["Lead ID", "Name", "Phone", "Status"];
+    let pre = grid(&[
+        header,
+        &["L7", "Ada", "+1-2", "Contacted"],
+        &["", "Bob", "+1-3", "Qualified"],
+    ]);
+    let post = grid(&[
+        header,
+        &["", "Bob", "+1-3", "Qualified"],
+        &["L9", "Cy", "+1-4", "Contacted"],
+    ]);
+    let w = Written {
+        index: 0,
+        row: 3,
+        lead_id: "L9".into(),
+        expect_name: Some("Bob".into()),
+        cells: vec![(1, "L9".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert_eq!(m.commands, [0], "{m:?}");
+    assert_eq!(m.restore[0].range, "Leads!A3");
+    assert_eq!(m.restore[0].values, [[""]], "not L7's id");
+}
+
+#[test]
+fn a_read_row_whose_id_shows_elsewhere_is_not_the_row_a_write_hit() {
+    // L7's read row and the row L9's id hit share name and phone (a copy a person pasted),
+    // but L7 still shows in its own row: the hit row is not L7's, its id cell goes back empty.
+    let header: &[&str] = &["Lead ID", "Name", "Phone", "Status"];
+    let pre = grid(&[
+        header,
+        &["L7", "Ada", "+1-2", "Contacted"],
+        &["", "Bob", "+1-3", "Qualified"],
+    ]);
+    let post = grid(&[
+        header,
+        &["L7", "Ada", "+1-2", "Contacted"],
+        &["L9", "Ada", "+1-2", "Contacted"],
+        &["", "Bob", "+1-3", "Qualified"],
+    ]);
+    let w = Written {
+        index: 0,
+        row: 3,
+        lead_id: "L9".into(),
+        expect_name: Some("Bob".into()),
+        cells: vec![(1, "L9".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert_eq!(m.restore[0].range, "Leads!A3", "{m:?}");
+    assert_eq!(m.restore[0].values, [[""]], "not L7's id");
+}
