@@ -71,6 +71,10 @@ pub enum Command {
         /// later release).
         #[arg(long, value_enum, value_name = "TRACKER", default_value_t = DemoTracker::Sheets)]
         tracker: DemoTracker,
+        /// Play a board mirror instead: two Trello boards kept in two-way sync (a twin, a move,
+        /// a label, a checklist item, a conflict).
+        #[arg(long, conflicts_with = "tracker")]
+        mirror: bool,
     },
     /// Register, list or delete the Trello and Airtable webhooks that deliver changes to leadsync.
     Webhooks {

@@ -48,8 +48,10 @@ async fn run(process: ProcessEnv, cli: Cli) -> ExitCode {
     if let Command::Demo {
         keep_running,
         tracker,
+        mirror,
     } = cli.command
     {
+        let tracker = (!mirror).then_some(tracker);
         return demo(cli.config.is_some(), keep_running, tracker, &logs).await;
     }
     let serve = matches!(cli.command, Command::Serve);
@@ -107,10 +109,11 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCo
 /// The demo writes its own configuration for its emulators: a `--config` given on the command
 /// line would be silently unused, so it is refused; `LEADSYNC_CONFIG` (a deployment's setting,
 /// often in `.env`) is ignored.
+/// `tracker` `None`: the board mirror's demo.
 async fn demo(
     config_flag: bool,
     keep_running: bool,
-    tracker: DemoTracker,
+    tracker: Option<DemoTracker>,
     logs: &LogSettings,
 ) -> ExitCode {
     if config_flag {
@@ -120,10 +123,13 @@ async fn demo(
         );
         return ExitCode::from(EXIT_CONFIG);
     }
-    let tracker = tracker.kind();
     // The demo's own output is the point: logs only at warn unless RUST_LOG says otherwise.
     telemetry::init_with(LogTarget::Stderr, logs, "warn");
-    match leadsync::demo::run::run(keep_running, tracker).await {
+    let outcome = match tracker {
+        Some(tracker) => leadsync::demo::run::run(keep_running, tracker.kind()).await,
+        None => leadsync::demo::mirror::run(keep_running).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("leadsync demo: {}", report::error_text(&err));

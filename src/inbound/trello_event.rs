@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
-use crate::model::board::{ActionMeta, BoardEvent, CardOld, CardState};
+use crate::model::board::{ActionMeta, BoardEvent, CardDetail, CardOld, CardState};
 
 #[derive(Debug, thiserror::Error)]
 #[error("not a Trello action: {0}")]
@@ -37,6 +37,14 @@ fn from_wire(wire: WireDelivery) -> Result<BoardEvent, EventParseError> {
         model_id: wire.model.map(|m| m.id),
     };
     let missing = |what: &str| EventParseError(format!("{} without data.{what}", a.kind));
+    if let Some(detail) = detail(&a.kind) {
+        let card_id = d.card.ok_or_else(|| missing("card"))?.id;
+        return Ok(BoardEvent::CardDetail {
+            meta,
+            card_id,
+            detail,
+        });
+    }
     let list_id = d.list.map(|l| l.id);
     let event = match a.kind.as_str() {
         "createCard" => BoardEvent::CreateCard {
@@ -59,6 +67,7 @@ fn from_wire(wire: WireDelivery) -> Result<BoardEvent, EventParseError> {
                 list_id: old.id_list,
                 closed: old.closed,
                 due: old.due,
+                due_complete: old.due_complete,
             };
             BoardEvent::UpdateCard {
                 meta,
@@ -98,6 +107,22 @@ fn from_wire(wire: WireDelivery) -> Result<BoardEvent, EventParseError> {
     };
     Ok(event)
 }
+/// The card detail an action type changes: labels put on or taken off a card, and every change
+/// to a card's checklists and their items (Trello's action names).
+pub fn detail(kind: &str) -> Option<CardDetail> {
+    match kind {
+        "addLabelToCard" | "removeLabelFromCard" => Some(CardDetail::Labels),
+        "addChecklistToCard"
+        | "removeChecklistFromCard"
+        | "updateChecklist"
+        | "createCheckItem"
+        | "updateCheckItem"
+        | "updateCheckItemStateOnCard"
+        | "deleteCheckItem" => Some(CardDetail::Checklists),
+        _ => None,
+    }
+}
+
 /// `path: error`, or the error alone when it is about the whole body.
 fn describe(path: &str, error: &serde_json::Error) -> String {
     if path == "." {
@@ -189,6 +214,7 @@ struct WireOld {
     closed: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     due: Option<Option<String>>,
+    due_complete: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     value: Option<Option<WireText>>,
 }

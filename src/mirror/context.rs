@@ -10,8 +10,18 @@ use crate::store::mirror_links::MirrorSide;
 use crate::sync::context::BoardLayout;
 use crate::sync::mapping::{compose_description, split_description};
 
+use super::values;
+
 /// The mirrored fields, in the order they are merged and logged.
-pub const FIELDS: [&str; 4] = ["name", "desc", "list", "closed"];
+pub const FIELDS: [&str; 7] = [
+    "name",
+    "desc",
+    "list",
+    "closed",
+    "labels",
+    "due",
+    "checklists",
+];
 
 #[derive(Debug, Clone)]
 pub struct MirrorContext {
@@ -113,11 +123,15 @@ impl MirrorContext {
             "name" => Some(card.name.clone()),
             "desc" => Some(split_description(&card.desc).0),
             "list" => self.mapped(side, &card.list_id).map(str::to_owned),
+            "labels" => Some(values::labels(card)),
+            "due" => Some(values::due(card)),
+            "checklists" => Some(values::checklists(card)),
             _ => Some(card.closed.to_string()),
         }
     }
 
-    /// The write that gives a card on `side` the value `value` of `field`.
+    /// The card update that gives a card on `side` the value `value` of `field`; labels and
+    /// checklists are written by their own calls (`details.rs`), not an update.
     pub fn write(
         &self,
         side: MirrorSide,
@@ -130,6 +144,14 @@ impl MirrorContext {
             "name" => update.name = Some(value.to_owned()),
             "desc" => update.desc = Some(compose_description(value, link)),
             "list" => update.list_id = self.list_id(side, value).map(str::to_owned),
+            "due" => {
+                // The value is `values::due`'s own text: it always reads back.
+                if let Ok(due) = values::parse::<values::Due>(field, value) {
+                    update.due = Some(due.due);
+                    update.due_complete = Some(due.complete);
+                }
+            }
+            "labels" | "checklists" => {}
             _ => update.closed = Some(value == "true"),
         }
     }

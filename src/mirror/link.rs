@@ -1,5 +1,6 @@
 //! One linked card pair: both cards re-read, each field merged three-way against the link's
-//! base, only the changed side written (or the loser of a conflict), then the new bases saved.
+//! base, only the changed side written (or the loser of a conflict: one card update, then the
+//! label and checklist calls of what differs), then the new bases saved.
 //! A deleted card archives its twin. Writes go before the bases: an interrupted pass is run
 //! again, finds the sides equal, and records them as agreed without writing twice.
 
@@ -9,6 +10,7 @@ use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
 use crate::sync::board::OnLost;
 
 use super::context::{FIELDS, MirrorContext};
+use super::details::{DETAILS, Target};
 use super::log::{self, At, Conflict};
 use super::merge::{Merge, Sides, merge};
 use super::{Error, Mirrors, Times};
@@ -69,6 +71,21 @@ impl Mirrors {
             let update = &updates[index(side)];
             if !update.is_empty() {
                 self.board.update_card(card, update, OnLost::Report).await?;
+            }
+        }
+        for (field, outcome) in &outcomes {
+            if let Some((side, value)) = outcome.write.as_ref().filter(|_| DETAILS.contains(field))
+            {
+                let (card, twin) = match side {
+                    MirrorSide::A => (&a, &b),
+                    MirrorSide::B => (&b, &a),
+                };
+                let to = Target {
+                    side: *side,
+                    card,
+                    twin,
+                };
+                self.write_detail(ctx, reader, &to, field, value).await?;
             }
         }
         self.commit(ctx, &at, &outcomes, ours).await

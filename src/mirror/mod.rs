@@ -1,14 +1,17 @@
-//! Trello board ↔ board mirrors (CONTRACT §8, issue 14 step 1): each mirror's stored webhook
-//! actions (inbox rows whose `pair` is the mirror's name) re-read the card and its twin and
-//! merge name, description, list and archived state three-way; reconciliation reads both
-//! boards whole. Above `store` and `sync::board`, below `app`; it names no connector.
+//! Trello board ↔ board mirrors (CONTRACT §8, issue 14): each mirror's stored webhook actions
+//! (inbox rows whose `pair` is the mirror's name) re-read the card and its twin and merge name,
+//! description, list, archived state, labels, due date and checklists three-way;
+//! reconciliation reads both boards whole. Above `store` and `sync::board`, below `app`; it names no connector.
 
 mod context;
+mod details;
+mod diff;
 mod link;
 mod log;
 mod merge;
 mod reader;
 mod twin;
+mod values;
 mod worker;
 
 use std::collections::HashMap;
@@ -37,6 +40,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error("mirror link id: {0}")]
     Link(String),
+    #[error("{0}")]
+    Value(String),
 }
 
 /// Every configured mirror, run by one task.

@@ -3,11 +3,11 @@
 //! listing is a deleted card and no further call is made.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::clients::http::ClientError;
 use crate::model::LeadId;
-use crate::model::board::Card;
+use crate::model::board::{Card, Label};
 use crate::sync::board::BoardConnector;
 
 use super::context::marker_of;
@@ -18,11 +18,41 @@ type Whole = (HashMap<String, Card>, HashMap<String, Vec<String>>);
 pub struct Reader {
     pub board: Arc<dyn BoardConnector>,
     whole: Option<Whole>,
+    /// Each board's labels once read (and those made since), by board id: a label is looked up
+    /// once per pass, and one made for a card is found, not made again, for the next.
+    labels: Mutex<HashMap<String, Vec<Label>>>,
 }
 
 impl Reader {
     pub fn live(board: Arc<dyn BoardConnector>) -> Self {
-        Self { board, whole: None }
+        Self {
+            board,
+            whole: None,
+            labels: Mutex::default(),
+        }
+    }
+
+    /// A board's labels: read on first use.
+    pub async fn labels(&self, board_id: &str) -> Result<Vec<Label>, ClientError> {
+        if let Some(known) = self.known_labels().get(board_id) {
+            return Ok(known.clone());
+        }
+        let read = self.board.labels(board_id).await?;
+        self.known_labels()
+            .insert(board_id.to_owned(), read.clone());
+        Ok(read)
+    }
+
+    /// A label leadsync made on a board, known from now on.
+    pub fn made_label(&self, board_id: &str, label: Label) {
+        self.known_labels()
+            .entry(board_id.to_owned())
+            .or_default()
+            .push(label);
+    }
+
+    fn known_labels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Label>>> {
+        self.labels.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Reads both boards whole, once.
@@ -40,6 +70,7 @@ impl Reader {
         Ok(Self {
             board,
             whole: Some((cards, by_board)),
+            labels: Mutex::default(),
         })
     }
 

@@ -11,6 +11,7 @@ use crate::sync::board::OnLost;
 use crate::sync::mapping::{compose_description, split_description};
 
 use super::context::{FIELDS, MirrorContext, marker_of};
+use super::details::Target;
 use super::log::{self, At};
 use super::reader::Reader;
 use super::{Error, Mirrors, Times};
@@ -159,6 +160,12 @@ impl Mirrors {
                 self.board.create_card(&new).await?
             }
         };
+        let to = Target {
+            side: other,
+            card: &twin,
+            twin: card,
+        };
+        self.copy_details(ctx, reader, &to, link_id).await?;
         let card_a = if side == MirrorSide::A {
             &card.id
         } else {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::inbound::trello_event;
-use crate::model::board::BoardEvent;
+use crate::model::board::{BoardEvent, CardDetail};
 use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::mirror_links::{self, MirrorSide};
 use crate::store::{StoreError, now_ms};
@@ -108,6 +108,7 @@ impl Mirrors {
             BoardEvent::CreateCard { .. }
                 | BoardEvent::UpdateCard { .. }
                 | BoardEvent::DeleteCard { .. }
+                | BoardEvent::CardDetail { .. }
         );
         match (side, parsed.card_id().map(str::to_owned)) {
             (Some(side), Some(card_id)) if relevant => Ok(Some((side, card_id, parsed))),
@@ -159,8 +160,19 @@ fn note_times(times: &mut Times, side: MirrorSide, event: &BoardEvent) {
             if old.closed.is_some() {
                 fields.push("closed");
             }
+            if old.due.is_some() || old.due_complete.is_some() {
+                fields.push("due");
+            }
             fields
         }
+        BoardEvent::CardDetail {
+            detail: CardDetail::Labels,
+            ..
+        } => vec!["labels"],
+        BoardEvent::CardDetail {
+            detail: CardDetail::Checklists,
+            ..
+        } => vec!["checklists"],
         BoardEvent::DeleteCard { .. } => vec!["closed"],
         _ => FIELDS.to_vec(),
     };

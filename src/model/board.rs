@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 /// A card as the engine reads it from a board.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Card {
     pub id: String,
     /// The card's link, written into the tracker's card column.
@@ -20,6 +20,67 @@ pub struct Card {
     pub closed: bool,
     /// Text values of the card's custom fields, by field definition id; unset fields are absent.
     pub custom_texts: BTreeMap<String, String>,
+    /// The card's labels, in the board's order (the mirrors read them; the pairs do not).
+    pub labels: Vec<Label>,
+    /// The due date (RFC 3339, as the board answers it), if any, and whether it is done.
+    pub due: Option<String>,
+    pub due_complete: bool,
+    /// The card's checklists and their items, each in its position order.
+    pub checklists: Vec<Checklist>,
+}
+
+/// A board's label: a card carries some of its board's labels.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Label {
+    pub id: String,
+    /// May be empty: an unnamed label is told apart by its colour.
+    pub name: String,
+    /// `None` for a colourless label.
+    pub color: Option<String>,
+}
+
+/// A card's checklist, its items in position order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checklist {
+    pub id: String,
+    pub name: String,
+    pub items: Vec<CheckItem>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckItem {
+    pub id: String,
+    pub name: String,
+    pub complete: bool,
+}
+
+/// One change to a card's checklists; item ids are unique across a board, so an item is named
+/// by its id alone except where the API wants its checklist too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChecklistEdit {
+    /// Answers the new checklist's id.
+    AddChecklist {
+        name: String,
+    },
+    RemoveChecklist {
+        checklist_id: String,
+    },
+    /// Answers the new item's id.
+    AddItem {
+        checklist_id: String,
+        name: String,
+        complete: bool,
+    },
+    /// Only what is `Some` changes.
+    UpdateItem {
+        item_id: String,
+        name: Option<String>,
+        complete: Option<bool>,
+    },
+    RemoveItem {
+        checklist_id: String,
+        item_id: String,
+    },
 }
 
 /// A card to create; the board fills in the rest (it goes to the bottom of its list).
@@ -37,6 +98,9 @@ pub struct CardUpdate {
     pub desc: Option<String>,
     pub list_id: Option<String>,
     pub closed: Option<bool>,
+    /// `Some(None)` removes the due date.
+    pub due: Option<Option<String>>,
+    pub due_complete: Option<bool>,
 }
 
 impl CardUpdate {
@@ -45,6 +109,8 @@ impl CardUpdate {
             && self.desc.is_none()
             && self.list_id.is_none()
             && self.closed.is_none()
+            && self.due.is_none()
+            && self.due_complete.is_none()
     }
 }
 
@@ -96,6 +162,16 @@ pub struct CardOld {
     pub list_id: Option<String>,
     pub closed: Option<bool>,
     pub due: Option<Option<String>>,
+    pub due_complete: Option<bool>,
+}
+
+/// Which of a card's details (beyond its own fields) an action changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardDetail {
+    /// `addLabelToCard`, `removeLabelFromCard`.
+    Labels,
+    /// Checklists and their items: added, renamed, checked, removed.
+    Checklists,
 }
 
 /// One change on a board, as its webhook delivery told it.
@@ -129,7 +205,13 @@ pub enum BoardEvent {
         text: Option<String>,
         old_text: Option<String>,
     },
-    /// Any other kind of change (comments, labels …), kept so it can be acknowledged and ignored.
+    /// A card's labels or checklists changed (the mirrors re-read the card; the pairs ignore it).
+    CardDetail {
+        meta: ActionMeta,
+        card_id: String,
+        detail: CardDetail,
+    },
+    /// Any other kind of change (comments, attachments …), kept so it can be acknowledged and ignored.
     Other {
         meta: ActionMeta,
         kind: String,
@@ -144,6 +226,7 @@ impl BoardEvent {
             | Self::UpdateCard { meta, .. }
             | Self::DeleteCard { meta, .. }
             | Self::UpdateCustomFieldItem { meta, .. }
+            | Self::CardDetail { meta, .. }
             | Self::Other { meta, .. } => meta,
         }
     }
@@ -151,9 +234,9 @@ impl BoardEvent {
     pub fn card_id(&self) -> Option<&str> {
         match self {
             Self::CreateCard { card, .. } | Self::UpdateCard { card, .. } => Some(&card.id),
-            Self::DeleteCard { card_id, .. } | Self::UpdateCustomFieldItem { card_id, .. } => {
-                Some(card_id)
-            }
+            Self::DeleteCard { card_id, .. }
+            | Self::UpdateCustomFieldItem { card_id, .. }
+            | Self::CardDetail { card_id, .. } => Some(card_id),
             Self::Other { card_id, .. } => card_id.as_deref(),
         }
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::clients::http::{ClientError, LimiterStats};
-use crate::model::board::{Card, CardAction, CardUpdate, NewCard};
+use crate::model::board::{Card, CardAction, CardUpdate, ChecklistEdit, Label, NewCard};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::BoardLayout;
 
@@ -79,6 +79,46 @@ pub trait BoardConnector: Send + Sync {
         card_id: &'a str,
         texts: &'a BTreeMap<String, String>,
     ) -> BoxFuture<'a, Result<(), ClientError>>;
+
+    /// A board's labels, named or not (the mirrors' label matching). A board system without
+    /// labels keeps this default, which says so.
+    fn labels<'a>(&'a self, _board_id: &'a str) -> BoxFuture<'a, Result<Vec<Label>, ClientError>> {
+        Box::pin(async move { Err(self.unsupported("labels")) })
+    }
+
+    /// Creates a label on a board. Never repeated on a lost answer.
+    fn create_label<'a>(
+        &'a self,
+        _board_id: &'a str,
+        _name: &'a str,
+        _color: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Label, ClientError>> {
+        Box::pin(async move { Err(self.unsupported("labels")) })
+    }
+
+    /// Puts a board's label on a card (`on`) or takes it off.
+    fn card_label<'a>(
+        &'a self,
+        _card_id: &'a str,
+        _label_id: &'a str,
+        _on: bool,
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async move { Err(self.unsupported("labels")) })
+    }
+
+    /// One change to a card's checklists; answers the id of what an add made.
+    fn checklist_edit<'a>(
+        &'a self,
+        _card_id: &'a str,
+        _edit: &'a ChecklistEdit,
+    ) -> BoxFuture<'a, Result<Option<String>, ClientError>> {
+        Box::pin(async move { Err(self.unsupported("checklists")) })
+    }
+
+    /// The error of a call this board system does not have.
+    fn unsupported(&self, what: &str) -> ClientError {
+        ClientError::Config(format!("{} boards have no {what}", self.system()))
+    }
 
     /// The board API's budgets and use, one entry per limit its calls pass (the console's
     /// overview shows them).

@@ -80,7 +80,7 @@ pub fn card(id: &str, name: &str, desc: &str, list: &str) -> Card {
         desc: desc.into(),
         list_id: list.into(),
         closed: false,
-        custom_texts: BTreeMap::new(),
+        ..Card::default()
     }
 }
 

@@ -112,3 +112,30 @@ fn the_notion_demo_syncs_a_page_both_ways_and_decides_the_conflict() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_mirror_demo_gives_a_twin_and_mirrors_a_move_a_label_a_checklist_and_a_conflict() {
+    let (out, stdout, empty) = demo(&["--mirror"]);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "step 5",
+        "In Progress",
+        "labels [Urgent]  checklist Launch: [x] Proofread",
+        "conflict on name decided: winner b by policy last_writer_wins",
+        "demo finished: every step mirrored.",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing:\n{stdout}");
+    }
+    // Both boards end with the later rename: the line shows once per board.
+    assert_eq!(
+        stdout.matches("Homepage copy (client)").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(empty, "the demo leaves nothing in the working directory");
+    assert!(demo(&["--mirror", "--tracker", "airtable"]).0.status.code() == Some(2));
+}

@@ -89,22 +89,63 @@ fn due_date_fixture_gives_old_and_new_due() {
 }
 
 #[test]
-fn label_and_comment_fixtures_are_other_events_of_the_card() {
-    for (json, kind) in [
-        (fixture!("addLabelToCard.json"), "addLabelToCard"),
-        (fixture!("commentCard.json"), "commentCard"),
-    ] {
+fn a_comment_fixture_is_an_other_event_of_the_card() {
+    let event = parse(fixture!("commentCard.json"));
+    let BoardEvent::Other { kind, card_id, .. } = &event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(kind, "commentCard");
+    assert!(card_id.is_some());
+    assert_eq!(event.meta().board_id.as_deref(), Some(BOARD));
+}
+
+#[test]
+fn label_and_checklist_fixtures_are_card_details_with_card_and_meta() {
+    const LABEL_CARD: &str = "609d141617b8862c73e5576d";
+    let cases = [
+        (fixture!("addLabelToCard.json"), CardDetail::Labels),
+        (fixture!("removeLabelFromCard.json"), CardDetail::Labels),
+        (fixture!("addChecklistToCard.json"), CardDetail::Checklists),
+        (
+            fixture!("removeChecklistFromCard.json"),
+            CardDetail::Checklists,
+        ),
+        (fixture!("updateChecklist.json"), CardDetail::Checklists),
+        (fixture!("createCheckItem.json"), CardDetail::Checklists),
+        (fixture!("updateCheckItem.json"), CardDetail::Checklists),
+        (
+            fixture!("updateCheckItemStateOnCard.json"),
+            CardDetail::Checklists,
+        ),
+        (fixture!("deleteCheckItem.json"), CardDetail::Checklists),
+    ];
+    for (json, expected) in cases {
         let event = parse(json);
-        let BoardEvent::Other {
-            kind: k, card_id, ..
+        let BoardEvent::CardDetail {
+            card_id, detail, ..
         } = &event
         else {
             panic!("{event:?}")
         };
-        assert_eq!(k, kind);
-        assert!(card_id.is_some());
+        assert_eq!((card_id.as_str(), *detail), (LABEL_CARD, expected));
         assert_eq!(event.meta().board_id.as_deref(), Some(BOARD));
+        assert!(!event.meta().action_id.is_empty());
     }
+}
+
+#[test]
+fn a_card_detail_without_its_card_is_refused_naming_it() {
+    let json = r#"{"model":{"id":"b1"},"action":{"id":"a1","idMemberCreator":"m1",
+        "type":"createCheckItem","date":"2026-01-01T00:00:00.000Z","data":{"board":{"id":"b1"}}}}"#;
+    let err = super::parse(json.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("createCheckItem without data.card"), "{err}");
+}
+
+#[test]
+fn due_complete_fixture_gives_its_old_state() {
+    let (_, _, _, old) = update(fixture!("updateCard-dueComplete.json"));
+    assert_eq!(old.due_complete, Some(false));
+    assert!(old.due.is_none());
 }
 
 #[test]

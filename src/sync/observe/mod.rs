@@ -143,7 +143,7 @@ pub fn observe_card_event(
             }
             None => CardChange::Ignored,
         },
-        BoardEvent::Other { .. } => CardChange::Ignored,
+        BoardEvent::CardDetail { .. } | BoardEvent::Other { .. } => CardChange::Ignored,
     }
 }
 

@@ -70,6 +70,7 @@ impl Dispatcher {
             desc: value("desc"),
             list_id: value("idList"),
             closed: closed.filter(|_| keep("idList")),
+            ..CardUpdate::default()
         };
         let custom: BTreeMap<String, String> = (fields.iter())
             .filter(|(k, _)| !matches!(k.as_str(), "name" | "desc" | "idList") && keep(k))

@@ -98,7 +98,7 @@ impl BoardConnector for MemoryBoard {
                 desc: new.desc.clone(),
                 list_id: new.list_id.clone(),
                 closed: false,
-                custom_texts: BTreeMap::new(),
+                ..Card::default()
             };
             cards.push(card.clone());
             match std::mem::take(&mut *self.lose_next_create.lock().expect("lock")) {

@@ -46,6 +46,7 @@ impl Dispatcher {
                 desc: desc.clone(),
                 list_id: id_list.clone(),
                 closed: *closed,
+                ..CardUpdate::default()
             };
             return Ok(
                 match self
@@ -80,6 +81,7 @@ impl Dispatcher {
                     desc: desc.clone(),
                     list_id: id_list.clone(),
                     closed: *closed,
+                    ..CardUpdate::default()
                 };
                 Ok(self.update_linked(&ctx, claimed, &link, update).await)
             }

@@ -17,6 +17,10 @@ impl From<client::Card> for Card {
             list_id: c.id_list,
             closed: c.closed,
             custom_texts: c.custom_texts,
+            labels: c.labels,
+            due: c.due,
+            due_complete: c.due_complete,
+            checklists: c.checklists,
         }
     }
 }
@@ -31,14 +35,15 @@ pub(super) fn new_card(card: &NewCard) -> client::NewCard {
     }
 }
 
-/// The engine never sets a due date: it is left as it is.
+/// Only what the update sets is sent (the pairs never set a due date; the mirrors do).
 pub(super) fn card_update(update: &CardUpdate) -> client::CardUpdate {
     client::CardUpdate {
         name: update.name.clone(),
         desc: update.desc.clone(),
         id_list: update.list_id.clone(),
         closed: update.closed,
-        due: None,
+        due: update.due.clone(),
+        due_complete: update.due_complete,
     }
 }
 
@@ -83,6 +88,13 @@ mod tests {
             due: Some("2026-12-01T00:00:00Z".into()),
             custom_texts: BTreeMap::from([("f1".into(), "+44".into())]),
             date_last_activity: chrono::DateTime::UNIX_EPOCH,
+            due_complete: true,
+            labels: vec![client::Label {
+                id: "lb1".into(),
+                name: "Hot".into(),
+                color: Some("red".into()),
+            }],
+            checklists: Vec::new(),
         };
         let seen = Card::from(card);
         assert_eq!(seen.id, "c1");
@@ -91,6 +103,9 @@ mod tests {
         assert_eq!(seen.list_id, "l1");
         assert!(seen.closed);
         assert_eq!(seen.custom_texts["f1"], "+44");
+        assert_eq!(seen.due.as_deref(), Some("2026-12-01T00:00:00Z"));
+        assert!(seen.due_complete);
+        assert_eq!(seen.labels[0].name, "Hot");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clients::http::{ClientError, LimiterStats};
 use crate::connectors::trello::client::TrelloClient;
-use crate::model::board::{Card, CardAction, CardUpdate, NewCard};
+use crate::model::board::{Card, CardAction, CardUpdate, ChecklistEdit, Label, NewCard};
 use crate::sync::board::{BoardConnector, OnLost};
 use crate::sync::connector::BoxFuture;
 use crate::sync::context::BoardLayout;
@@ -42,6 +42,47 @@ impl TrelloBoard {
             OnLost::Report => self.client.update_card_once(card_id, &update).await,
         };
         updated.map(Card::from)
+    }
+
+    /// A checklist edit as the client's call.
+    async fn checklist(
+        &self,
+        card_id: &str,
+        edit: &ChecklistEdit,
+    ) -> Result<Option<String>, ClientError> {
+        let c = &self.client;
+        match edit {
+            ChecklistEdit::AddChecklist { name } => {
+                Ok(Some(c.create_checklist(card_id, name).await?.id))
+            }
+            ChecklistEdit::RemoveChecklist { checklist_id } => {
+                c.delete_checklist(checklist_id).await.map(|()| None)
+            }
+            ChecklistEdit::AddItem {
+                checklist_id,
+                name,
+                complete,
+            } => Ok(Some(
+                c.add_check_item(checklist_id, name, *complete).await?.id,
+            )),
+            ChecklistEdit::UpdateItem {
+                item_id,
+                name,
+                complete,
+            } => {
+                let name = name.as_deref();
+                c.update_check_item(card_id, item_id, name, *complete)
+                    .await?;
+                Ok(None)
+            }
+            ChecklistEdit::RemoveItem {
+                checklist_id,
+                item_id,
+            } => c
+                .delete_check_item(checklist_id, item_id)
+                .await
+                .map(|()| None),
+        }
     }
 
     async fn layout_of(&self, board_id: &str) -> Result<BoardLayout, ClientError> {
@@ -122,6 +163,42 @@ impl BoardConnector for TrelloBoard {
         texts: &'a BTreeMap<String, String>,
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(self.client.set_custom_texts(card_id, texts))
+    }
+
+    fn labels<'a>(&'a self, board_id: &'a str) -> BoxFuture<'a, Result<Vec<Label>, ClientError>> {
+        Box::pin(self.client.board_labels(board_id))
+    }
+
+    fn create_label<'a>(
+        &'a self,
+        board_id: &'a str,
+        name: &'a str,
+        color: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Label, ClientError>> {
+        Box::pin(self.client.create_label(board_id, name, color))
+    }
+
+    fn card_label<'a>(
+        &'a self,
+        card_id: &'a str,
+        label_id: &'a str,
+        on: bool,
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async move {
+            if on {
+                self.client.add_label(card_id, label_id).await
+            } else {
+                self.client.remove_label(card_id, label_id).await
+            }
+        })
+    }
+
+    fn checklist_edit<'a>(
+        &'a self,
+        card_id: &'a str,
+        edit: &'a ChecklistEdit,
+    ) -> BoxFuture<'a, Result<Option<String>, ClientError>> {
+        Box::pin(self.checklist(card_id, edit))
     }
 
     fn budget(&self) -> Vec<LimiterStats> {

@@ -5,6 +5,7 @@
 //! token in the path (`/tokens/{token}/webhooks`); errors never carry URLs, so it still cannot leak.
 
 pub mod build;
+mod details;
 mod history;
 mod limits;
 mod types;
@@ -19,7 +20,10 @@ use serde_json::json;
 
 use crate::clients::http::{ApiClient, ClientError, RateLimiter, RetryPolicy};
 pub use limits::{BUDGET_FRACTION, KEY_REQUESTS_PER_10S, TOKEN_REQUESTS_PER_10S, TrelloLimits};
-pub use types::{Board, Card, CardUpdate, CustomField, Member, NewCard, TrelloList, Webhook};
+pub use types::{
+    Board, Card, CardUpdate, CheckItem, Checklist, CustomField, Label, Member, NewCard, TrelloList,
+    Webhook,
+};
 use wire::{WireBoard, WireCard, WireCustomField, WireList, WireMember};
 
 const SYSTEM: &str = "trello";
@@ -198,7 +202,11 @@ impl TrelloClient {
         let mut cards: Vec<Card> = Vec::new();
         let mut before: Option<String> = None;
         loop {
-            let mut query = vec![("customFieldItems", "true"), ("limit", limit.as_str())];
+            let mut query = vec![
+                ("customFieldItems", "true"),
+                ("checklists", "all"),
+                ("limit", limit.as_str()),
+            ];
             if let Some(b) = &before {
                 query.push(("before", b.as_str()));
             }
@@ -219,7 +227,11 @@ impl TrelloClient {
     pub async fn card(&self, card_id: &str) -> Result<Card, ClientError> {
         let url = self.url(&format!("/cards/{}", id_segment("card", card_id)?));
         let w: WireCard = self
-            .get("card", url, &[("customFieldItems", "true")])
+            .get(
+                "card",
+                url,
+                &[("customFieldItems", "true"), ("checklists", "all")],
+            )
             .await?;
         Ok(w.into())
     }
@@ -367,6 +379,8 @@ fn same_name(a: &str, b: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_details;
 #[cfg(test)]
 mod tests_faults;
 #[cfg(test)]

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use crate::model::board::{CheckItem, Checklist, Label};
+
 /// The member a token belongs to (the API user).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -55,6 +57,10 @@ pub struct Card {
     /// Text values of the card's custom fields, by field definition id; unset fields are absent.
     pub custom_texts: BTreeMap<String, String>,
     pub date_last_activity: DateTime<Utc>,
+    pub due_complete: bool,
+    /// The card's labels and checklists (its checklists only when asked with `checklists=all`).
+    pub labels: Vec<Label>,
+    pub checklists: Vec<Checklist>,
 }
 
 /// The fields of a card to create; Trello fills in the rest.
@@ -84,6 +90,8 @@ pub struct CardUpdate {
     /// `Some(None)` removes the due date.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_complete: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

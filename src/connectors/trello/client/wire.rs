@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::types::{Board, Card, CustomField, Member, TrelloList, Webhook};
+use super::types::{
+    Board, Card, CheckItem, Checklist, CustomField, Label, Member, TrelloList, Webhook,
+};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -124,6 +126,83 @@ pub(crate) struct WireCard {
     date_last_activity: DateTime<Utc>,
     #[serde(default)]
     custom_field_items: Vec<WireCustomFieldItem>,
+    #[serde(default)]
+    due_complete: bool,
+    #[serde(default)]
+    labels: Vec<WireLabel>,
+    #[serde(default)]
+    checklists: Vec<WireChecklist>,
+}
+
+/// A label, on a card or a board; Trello answers `"color": null` for a colourless one.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireLabel {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    color: Option<String>,
+}
+
+impl From<WireLabel> for Label {
+    fn from(w: WireLabel) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            color: w.color,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireChecklist {
+    id: String,
+    name: String,
+    #[serde(default)]
+    pos: f64,
+    #[serde(default)]
+    check_items: Vec<WireCheckItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireCheckItem {
+    id: String,
+    name: String,
+    /// `complete` or `incomplete`.
+    state: String,
+    #[serde(default)]
+    pos: f64,
+}
+
+impl From<WireCheckItem> for CheckItem {
+    fn from(w: WireCheckItem) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            complete: w.state == "complete",
+        }
+    }
+}
+
+/// Trello answers items in any order: the model keeps them in position order.
+impl From<WireChecklist> for Checklist {
+    fn from(mut w: WireChecklist) -> Self {
+        w.check_items.sort_by(|a, b| a.pos.total_cmp(&b.pos));
+        Self {
+            id: w.id,
+            name: w.name,
+            items: w.check_items.into_iter().map(CheckItem::from).collect(),
+        }
+    }
+}
+
+/// Checklists in position order.
+pub(crate) fn checklists(mut lists: Vec<WireChecklist>) -> Vec<Checklist> {
+    lists.sort_by(|a, b| a.pos.total_cmp(&b.pos));
+    lists.into_iter().map(Checklist::from).collect()
 }
 
 impl WireCard {
@@ -151,6 +230,9 @@ impl From<WireCard> for Card {
             due: w.due,
             custom_texts,
             date_last_activity: w.date_last_activity,
+            due_complete: w.due_complete,
+            labels: w.labels.into_iter().map(Label::from).collect(),
+            checklists: checklists(w.checklists),
         }
     }
 }

@@ -20,6 +20,8 @@
 mod actions;
 mod auth;
 mod delivery;
+mod details;
+mod details_http;
 mod items;
 mod model;
 mod ops;
@@ -38,7 +40,8 @@ use crate::sandbox::common::{Gate, Quota, Served, serve};
 pub use delivery::{DeliveryRecord, Job as HeldDelivery, sign};
 use model::Model;
 pub use model::{
-    SandboxBoard, SandboxCard, SandboxField, SandboxList, SandboxMember, SandboxWebhook,
+    SandboxBoard, SandboxCard, SandboxCheckItem, SandboxChecklist, SandboxField, SandboxLabel,
+    SandboxList, SandboxMember, SandboxWebhook,
 };
 pub use ops::{ApiError, NOT_FOUND};
 use ops::{Core, params};

@@ -54,6 +54,35 @@ pub struct SandboxCard {
     pub date_last_activity: DateTime<Utc>,
     /// Text custom field values by field id; a cleared field is absent.
     pub custom_texts: BTreeMap<String, String>,
+    pub due_complete: bool,
+    /// The board labels on the card, in the order they were put on.
+    pub id_labels: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SandboxLabel {
+    pub id: String,
+    pub id_board: String,
+    pub name: String,
+    pub color: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SandboxChecklist {
+    pub id: String,
+    pub id_board: String,
+    pub id_card: String,
+    pub name: String,
+    pub pos: f64,
+    pub items: Vec<SandboxCheckItem>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SandboxCheckItem {
+    pub id: String,
+    pub name: String,
+    pub complete: bool,
+    pub pos: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +104,8 @@ pub struct Model {
     pub lists: Vec<SandboxList>,
     pub fields: Vec<SandboxField>,
     pub cards: Vec<SandboxCard>,
+    pub labels: Vec<SandboxLabel>,
+    pub checklists: Vec<SandboxChecklist>,
     /// Item ids of set custom field values, by (card id, field id).
     pub item_ids: BTreeMap<(String, String), String>,
     pub webhooks: Vec<SandboxWebhook>,
@@ -113,6 +144,22 @@ impl Model {
         self.cards
             .iter_mut()
             .find(|c| c.id == id || c.short_link == id)
+    }
+
+    /// The card's labels, in the order they were put on.
+    pub fn labels_of(&self, c: &SandboxCard) -> Vec<&SandboxLabel> {
+        (c.id_labels.iter())
+            .filter_map(|id| self.labels.iter().find(|l| l.id == *id))
+            .collect()
+    }
+
+    /// The card's checklists in position order.
+    pub fn checklists_of(&self, card_id: &str) -> Vec<&SandboxChecklist> {
+        let mut lists: Vec<_> = (self.checklists.iter())
+            .filter(|l| l.id_card == card_id)
+            .collect();
+        lists.sort_by(|a, b| a.pos.total_cmp(&b.pos));
+        lists
     }
 
     pub fn member(&self, id: &str) -> Option<&SandboxMember> {
@@ -207,11 +254,13 @@ pub fn item_json(item_id: &str, card_id: &str, field_id: &str, text: Option<&str
 
 pub fn card_json(model: &Model, c: &SandboxCard, with_items: bool) -> Value {
     let mut v = json!({"id": c.id, "badges": {"comments": 0, "attachments": 0, "description": !c.desc.is_empty()},
-        "checkItemStates": [], "closed": c.closed, "dueComplete": false,
+        "checkItemStates": [], "closed": c.closed, "dueComplete": c.due_complete,
         "dateLastActivity": trello_date(c.date_last_activity), "desc": c.desc, "descData": {"emoji": {}},
-        "due": c.due, "dueReminder": null, "email": null, "idBoard": c.id_board, "idChecklists": [],
-        "idLabels": [], "idList": c.id_list, "idMembers": [], "idMembersVoted": [], "idShort": c.id_short,
-        "idAttachmentCover": null, "labels": [], "manualCoverAttachment": false, "name": c.name,
+        "due": c.due, "dueReminder": null, "email": null, "idBoard": c.id_board,
+        "idChecklists": model.checklists_of(&c.id).iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+        "idLabels": c.id_labels, "idList": c.id_list, "idMembers": [], "idMembersVoted": [], "idShort": c.id_short,
+        "idAttachmentCover": null, "labels": model.labels_of(c).into_iter().map(label_json).collect::<Vec<_>>(),
+        "manualCoverAttachment": false, "name": c.name,
         "pos": c.pos, "shortLink": c.short_link, "isTemplate": false, "cardRole": null,
         "shortUrl": format!("https://trello.com/c/{}", c.short_link), "start": null, "subscribed": false,
         "url": format!("https://trello.com/c/{}/{}-{}", c.short_link, c.id_short, slug(&c.name)),
@@ -229,6 +278,25 @@ pub fn card_json(model: &Model, c: &SandboxCard, with_items: bool) -> Value {
         v["customFieldItems"] = Value::Array(items);
     }
     v
+}
+
+pub fn label_json(l: &SandboxLabel) -> Value {
+    json!({"id": l.id, "idBoard": l.id_board, "name": l.name, "color": l.color, "uses": 0})
+}
+
+pub fn check_item_json(list: &SandboxChecklist, i: &SandboxCheckItem) -> Value {
+    let state = if i.complete { "complete" } else { "incomplete" };
+    json!({"id": i.id, "name": i.name, "nameData": {"emoji": {}}, "pos": i.pos, "state": state,
+        "idChecklist": list.id, "due": null, "dueReminder": null, "idMember": null})
+}
+
+/// A checklist with its items in position order.
+pub fn checklist_json(l: &SandboxChecklist) -> Value {
+    let mut items: Vec<&SandboxCheckItem> = l.items.iter().collect();
+    items.sort_by(|a, b| a.pos.total_cmp(&b.pos));
+    let items: Vec<Value> = items.into_iter().map(|i| check_item_json(l, i)).collect();
+    json!({"id": l.id, "name": l.name, "idBoard": l.id_board, "idCard": l.id_card, "pos": l.pos,
+        "checkItems": items})
 }
 
 pub fn webhook_json(w: &SandboxWebhook) -> Value {

@@ -124,7 +124,7 @@ impl Core {
     }
 }
 
-fn text_param(p: &Params, field: &str) -> Result<Option<String>, ApiError> {
+pub(super) fn text_param(p: &Params, field: &str) -> Result<Option<String>, ApiError> {
     match p.get(field) {
         None => Ok(None),
         Some(Value::String(s)) if s.chars().count() <= MAX_TEXT => Ok(Some(s.clone())),
@@ -132,7 +132,7 @@ fn text_param(p: &Params, field: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn bool_param(p: &Params, field: &str) -> Result<Option<bool>, ApiError> {
+pub(super) fn bool_param(p: &Params, field: &str) -> Result<Option<bool>, ApiError> {
     match p.get(field) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -191,6 +191,8 @@ pub fn create_card(
         id_short: m.next_id_short(&list.id_board),
         date_last_activity: Utc::now(),
         custom_texts: Default::default(),
+        due_complete: false,
+        id_labels: Vec::new(),
     };
     m.cards.push(card.clone());
     let data = json!({"card": card_ref(&card), "list": list_ref(&list)});
@@ -210,6 +212,7 @@ pub fn update_card(
     let desc = text_param(p, "desc")?;
     let closed = bool_param(p, "closed")?;
     let due = due_param(p)?;
+    let due_complete = bool_param(p, "dueComplete")?;
     let id_list = text_param(p, "idList")?;
     if let Some(l) = &id_list {
         let ok = m.list(l).is_some_and(|l| l.id_board == before.id_board);
@@ -242,6 +245,16 @@ pub fn update_card(
         after.due = d.clone();
         field(m, "due", json!(d), json!(before.due), &after);
     }
+    if let Some(c) = due_complete.filter(|c| *c != before.due_complete) {
+        after.due_complete = c;
+        field(
+            m,
+            "dueComplete",
+            json!(c),
+            json!(before.due_complete),
+            &after,
+        );
+    }
     if let Some(l) = id_list.filter(|l| *l != before.id_list) {
         after.id_list = l.clone();
         let siblings = m.cards.iter().filter(|c| c.id_list == l).map(|c| c.pos);
@@ -265,6 +278,7 @@ pub fn delete_card(m: &mut Model, actor: &str, id: &str) -> Result<(Value, Vec<A
     let card = m.card(id).cloned().ok_or_else(ApiError::not_found)?;
     m.cards.retain(|c| c.id != card.id);
     m.item_ids.retain(|(c, _), _| *c != card.id);
+    m.checklists.retain(|l| l.id_card != card.id);
     let data = json!({"card": {"id": card.id, "idShort": card.id_short, "shortLink": card.short_link},
         "list": list_ref_by_id(m, &card.id_list)});
     let act = action(m, &card.id_board, actor, "deleteCard", data);

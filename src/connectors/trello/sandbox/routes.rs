@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Router, middleware};
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ use super::auth::{credentials, quota_keys};
 use super::model::{self, card_json, field_json, list_json};
 use super::ops::ApiError;
 use super::request::{Ctx, Q, check_id};
-use super::writes;
+use super::{details, details_http, writes};
 use crate::sandbox::common::{Gate, GateHooks, gate_middleware};
 
 pub fn router(ctx: Ctx, gate: Gate) -> Router {
@@ -45,6 +45,35 @@ pub fn router(ctx: Ctx, gate: Gate) -> Router {
         .route(
             "/cards/{id}/customField/{field}/item",
             put(writes::set_item),
+        )
+        .route(
+            "/boards/{id}/labels",
+            get(details_http::board_labels).post(details_http::create_label),
+        )
+        .route("/cards/{id}/idLabels", post(details_http::add_label))
+        .route(
+            "/cards/{id}/idLabels/{label}",
+            delete(details_http::remove_label),
+        )
+        .route(
+            "/cards/{id}/checklists",
+            post(details_http::create_checklist),
+        )
+        .route(
+            "/checklists/{id}",
+            put(details_http::update_checklist).delete(details_http::delete_checklist),
+        )
+        .route(
+            "/checklists/{id}/checkItems",
+            post(details_http::create_item),
+        )
+        .route(
+            "/checklists/{id}/checkItems/{item}",
+            delete(details_http::delete_item),
+        )
+        .route(
+            "/cards/{id}/checkItem/{item}",
+            put(details_http::update_item),
         )
         .route("/lists", post(writes::create_list))
         .route("/customFields", post(writes::create_field))
@@ -202,10 +231,17 @@ async fn list_cards(
                 .then(a.pos.total_cmp(&b.pos))
         });
     }
+    let with_lists = q.get("checklists").is_some_and(|v| v == "all");
     let out = cards
         .into_iter()
         .take(limit)
-        .map(|c| card_json(&m, c, with_items))
+        .map(|c| {
+            let mut json = card_json(&m, c, with_items);
+            if with_lists {
+                details::with_checklists(&m, &c.id, &mut json);
+            }
+            json
+        })
         .collect();
     Ok(Json(Value::Array(out)))
 }
@@ -219,7 +255,11 @@ async fn card(
     let with_items = q.get("customFieldItems").is_some_and(|v| v == "true");
     let m = ctx.core.lock();
     let c = m.card(&id).ok_or_else(ApiError::not_found)?;
-    Ok(Json(card_json(&m, c, with_items)))
+    let mut json = card_json(&m, c, with_items);
+    if q.get("checklists").is_some_and(|v| v == "all") {
+        details::with_checklists(&m, &c.id, &mut json);
+    }
+    Ok(Json(json))
 }
 
 async fn card_items(

@@ -12,7 +12,7 @@ use super::ops::{self, ApiError, Params};
 use super::request::{Ctx, Q, check_id};
 
 /// Trello takes parameters from the query string and from a JSON body alike (body wins).
-fn params(Query(q): Q, body: &Bytes) -> Result<Params, ApiError> {
+pub(super) fn params(Query(q): Q, body: &Bytes) -> Result<Params, ApiError> {
     let mut p: Params = q.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     if !body.iter().all(u8::is_ascii_whitespace) {
         let Ok(Value::Object(b)) = serde_json::from_slice::<Value>(body) else {

@@ -1,0 +1,162 @@
+//! Writing a merged label set or checklist value onto a card (`diff.rs` says what differs): a
+//! label the card's board lacks is made there first, with the colour it has on the other card;
+//! checklist steps run in order, a new checklist's items after it. Only what differs is written.
+
+use crate::model::LeadId;
+use crate::model::board::{Card, CardUpdate, ChecklistEdit};
+use crate::store::mirror_links::MirrorSide;
+use crate::sync::board::OnLost;
+
+use super::context::MirrorContext;
+use super::diff::{self, Step};
+use super::reader::Reader;
+use super::values::{self, LabelKey, ListValue, label_key};
+use super::{Error, Mirrors};
+
+/// The fields written through these calls rather than the card's update.
+pub const DETAILS: [&str; 2] = ["labels", "checklists"];
+
+/// Where a detail write goes: the card on `side` as read, and its twin as read (the source of
+/// a missing label's colour).
+pub struct Target<'a> {
+    pub side: MirrorSide,
+    pub card: &'a Card,
+    pub twin: &'a Card,
+}
+
+impl Mirrors {
+    /// A new (or found again) twin gets the source card's due date, labels and checklists,
+    /// which a card create does not carry; the bases saved next are the source's values.
+    pub(super) async fn copy_details(
+        &self,
+        ctx: &MirrorContext,
+        reader: &Reader,
+        to: &Target<'_>,
+        link: &LeadId,
+    ) -> Result<(), Error> {
+        let due = values::due(to.twin);
+        if due != values::due(to.card) {
+            let mut update = CardUpdate::default();
+            ctx.write(to.side, &mut update, "due", &due, link);
+            (self.board)
+                .update_card(&to.card.id, &update, OnLost::Report)
+                .await?;
+        }
+        for field in DETAILS {
+            let want = ctx
+                .value(to.side.other(), to.twin, field)
+                .unwrap_or_default();
+            if ctx.value(to.side, to.card, field).as_ref() != Some(&want) {
+                self.write_detail(ctx, reader, to, field, &want).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn write_detail(
+        &self,
+        ctx: &MirrorContext,
+        reader: &Reader,
+        to: &Target<'_>,
+        field: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        match field {
+            "labels" => {
+                let want: Vec<LabelKey> = values::parse(field, value).map_err(Error::Value)?;
+                self.write_labels(ctx, reader, to, &want).await
+            }
+            _ => {
+                let want: Vec<ListValue> = values::parse(field, value).map_err(Error::Value)?;
+                for step in diff::checklists(to.card, &want) {
+                    self.step(&to.card.id, step).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn write_labels(
+        &self,
+        ctx: &MirrorContext,
+        reader: &Reader,
+        to: &Target<'_>,
+        want: &[LabelKey],
+    ) -> Result<(), Error> {
+        let (remove, add) = diff::labels(to.card, want);
+        for id in remove {
+            self.board.card_label(&to.card.id, &id, false).await?;
+        }
+        let board_id = ctx.board(to.side);
+        for key in add {
+            let known = reader.labels(board_id).await?;
+            let label = match known.iter().find(|l| label_key(l) == key) {
+                Some(found) => found.clone(),
+                None => {
+                    // Among labels of one name the first (CONTRACT §8) gives the colour.
+                    let color = match &key.1 {
+                        Some(color) => Some(color.clone()),
+                        None => (to.twin.labels.iter())
+                            .find(|l| label_key(l) == key)
+                            .and_then(|l| l.color.clone()),
+                    };
+                    let made = (self.board)
+                        .create_label(board_id, &key.0, color.as_deref())
+                        .await?;
+                    reader.made_label(board_id, made.clone());
+                    made
+                }
+            };
+            self.board.card_label(&to.card.id, &label.id, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn step(&self, card_id: &str, step: Step) -> Result<(), Error> {
+        let edit = match step {
+            Step::RemoveList { list_id } => ChecklistEdit::RemoveChecklist {
+                checklist_id: list_id,
+            },
+            Step::AddList(list) => return self.add_list(card_id, list).await,
+            Step::AddItem {
+                list_id,
+                name,
+                complete,
+            } => ChecklistEdit::AddItem {
+                checklist_id: list_id,
+                name,
+                complete,
+            },
+            Step::UpdateItem {
+                item_id,
+                name,
+                complete,
+            } => ChecklistEdit::UpdateItem {
+                item_id,
+                name,
+                complete,
+            },
+            Step::RemoveItem { list_id, item_id } => ChecklistEdit::RemoveItem {
+                checklist_id: list_id,
+                item_id,
+            },
+        };
+        self.board.checklist_edit(card_id, &edit).await?;
+        Ok(())
+    }
+
+    async fn add_list(&self, card_id: &str, list: ListValue) -> Result<(), Error> {
+        let add = ChecklistEdit::AddChecklist { name: list.name };
+        let made = self.board.checklist_edit(card_id, &add).await?;
+        let checklist_id = made.ok_or_else(|| Error::Value("a new checklist without id".into()))?;
+        for (name, complete) in list.items {
+            let item = ChecklistEdit::AddItem {
+                checklist_id: checklist_id.clone(),
+                name,
+                complete,
+            };
+            self.board.checklist_edit(card_id, &item).await?;
+        }
+        Ok(())
+    }
+}

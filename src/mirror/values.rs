@@ -1,0 +1,166 @@
+//! A card's labels, due date and checklists as the mirror merges them: each one canonical JSON
+//! text, the same for the same content whatever the board's ids, order of reading or date
+//! spelling, so the three-way merge compares them exactly and an echo equals its base.
+//!
+//! - `labels`: the set of label keys, sorted: a named label is `[name, null]` (labels match by
+//!   name), an unnamed one `["", colour]` (CONTRACT §8: unnamed labels match by colour).
+//! - `due`: `{"due": RFC 3339 UTC with milliseconds, or null, "complete": bool}`.
+//! - `checklists`: the checklists in their order, each `{"name", "items": [[name, checked]…]}`
+//!   with its items in their order.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::board::{Card, Label};
+
+/// How a label is matched across boards: its name, or its colour when it has no name.
+pub type LabelKey = (String, Option<String>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Due {
+    pub due: Option<String>,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListValue {
+    pub name: String,
+    pub items: Vec<(String, bool)>,
+}
+
+pub fn label_key(label: &Label) -> LabelKey {
+    let name = label.name.trim();
+    if name.is_empty() {
+        (String::new(), label.color.clone())
+    } else {
+        (name.to_owned(), None)
+    }
+}
+
+fn text<T: Serialize>(value: &T) -> String {
+    // Plain data of strings, bools and vectors: serializing cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+pub fn labels(card: &Card) -> String {
+    let mut keys: Vec<LabelKey> = card.labels.iter().map(label_key).collect();
+    keys.sort();
+    keys.dedup();
+    text(&keys)
+}
+
+/// A due date in one spelling (`2026-12-24T10:00:00.000Z`); one that does not parse is kept.
+fn normal_date(due: &str) -> String {
+    match DateTime::parse_from_rfc3339(due) {
+        Ok(at) => (at.with_timezone(&Utc)).to_rfc3339_opts(SecondsFormat::Millis, true),
+        Err(_) => due.to_owned(),
+    }
+}
+
+pub fn due(card: &Card) -> String {
+    text(&Due {
+        due: card.due.as_deref().map(normal_date),
+        complete: card.due_complete,
+    })
+}
+
+pub fn checklists(card: &Card) -> String {
+    let lists: Vec<ListValue> = (card.checklists.iter())
+        .map(|l| ListValue {
+            name: l.name.clone(),
+            items: (l.items.iter())
+                .map(|i| (i.name.clone(), i.complete))
+                .collect(),
+        })
+        .collect();
+    text(&lists)
+}
+
+/// A stored or merged value read back; a malformed one (never written by leadsync) is an error
+/// naming the field, rather than a silent empty value that would delete on the other board.
+pub fn parse<T: for<'de> Deserialize<'de>>(field: &str, value: &str) -> Result<T, String> {
+    serde_json::from_str(value).map_err(|e| format!("mirror field {field}: bad value {value}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::board::{CheckItem, Checklist};
+
+    fn label(id: &str, name: &str, color: Option<&str>) -> Label {
+        Label {
+            id: id.into(),
+            name: name.into(),
+            color: color.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn labels_are_a_sorted_set_of_names_and_unnamed_ones_go_by_colour() {
+        let a = Card {
+            labels: vec![
+                label("1", "Hot", Some("red")),
+                label("2", "", Some("blue")),
+                label("3", "Big", None),
+            ],
+            ..Card::default()
+        };
+        // Other ids, order and colours of named labels: the same value.
+        let b = Card {
+            labels: vec![
+                label("9", "Big", Some("green")),
+                label("8", " Hot ", Some("red")),
+                label("7", "", Some("blue")),
+            ],
+            ..Card::default()
+        };
+        assert_eq!(labels(&a), labels(&b));
+        assert_eq!(labels(&a), r#"[["","blue"],["Big",null],["Hot",null]]"#);
+        assert_eq!(labels(&Card::default()), "[]");
+        let keys: Vec<LabelKey> = parse("labels", &labels(&a)).unwrap();
+        assert_eq!(keys[0], (String::new(), Some("blue".to_owned())));
+    }
+
+    #[test]
+    fn a_due_date_has_one_spelling_with_its_complete_state() {
+        let card = |due: &str, complete| Card {
+            due: Some(due.into()),
+            due_complete: complete,
+            ..Card::default()
+        };
+        let a = due(&card("2026-12-24T11:00:00+01:00", true));
+        assert_eq!(a, due(&card("2026-12-24T10:00:00.000Z", true)));
+        assert_eq!(a, r#"{"due":"2026-12-24T10:00:00.000Z","complete":true}"#);
+        assert_ne!(a, due(&card("2026-12-24T10:00:00.000Z", false)));
+        assert_eq!(due(&Card::default()), r#"{"due":null,"complete":false}"#);
+        let back: Due = parse("due", &a).unwrap();
+        assert!(back.complete);
+        assert!(parse::<Due>("due", "nonsense").unwrap_err().contains("due"));
+    }
+
+    #[test]
+    fn checklists_keep_their_order_and_their_items_order_and_state_but_not_ids() {
+        let item = |id: &str, name: &str, complete| CheckItem {
+            id: id.into(),
+            name: name.into(),
+            complete,
+        };
+        let card = |ids: [&str; 3]| Card {
+            checklists: vec![Checklist {
+                id: ids[0].into(),
+                name: "Launch".into(),
+                items: vec![item(ids[1], "Brief", true), item(ids[2], "Site", false)],
+            }],
+            ..Card::default()
+        };
+        let v = checklists(&card(["l1", "i1", "i2"]));
+        assert_eq!(v, checklists(&card(["x1", "x2", "x3"])));
+        assert_eq!(
+            v,
+            r#"[{"name":"Launch","items":[["Brief",true],["Site",false]]}]"#
+        );
+        let mut swapped = card(["l1", "i1", "i2"]);
+        swapped.checklists[0].items.reverse();
+        assert_ne!(v, checklists(&swapped));
+    }
+}

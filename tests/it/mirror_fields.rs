@@ -1,0 +1,325 @@
+//! Board mirrors' labels, due dates and checklists end to end (CONTRACT §8): the real app with
+//! the Trello emulator; each change travels, the echo of leadsync's writes writes nothing more
+//! (counted calls), a label conflict goes by the policy, a replayed delivery changes nothing.
+
+use leadsync::connectors::trello::sandbox::SandboxChecklist;
+use leadsync::demo::world::World;
+
+use crate::mirror_support::{Mirror, held, mirror_world};
+
+/// Every write leadsync sent to the emulator's API (the user's `user_*` edits are not calls):
+/// cards, their labels and checklists, checklists and items, and labels made on boards.
+fn all_writes(w: &World) -> usize {
+    let calls = w.trello.gate().calls();
+    let cards = ["POST", "PUT", "DELETE"].map(|m| calls.count(m, "/1/cards"));
+    let lists = ["POST", "PUT", "DELETE"].map(|m| calls.count(m, "/1/checklists"));
+    cards.iter().sum::<usize>() + lists.iter().sum::<usize>() + calls.count("POST", "/1/boards")
+}
+
+/// The value a card's checklists hold: `(checklist, [(item, checked)])`, in order.
+fn lists_of(m: &Mirror, card: &str) -> Vec<(String, Vec<(String, bool)>)> {
+    let mut lists: Vec<SandboxChecklist> = m.w.trello.checklists(card);
+    for l in &mut lists {
+        l.items.sort_by(|a, b| a.pos.total_cmp(&b.pos));
+    }
+    (lists.into_iter())
+        .map(|l| {
+            let items = l.items.into_iter().map(|i| (i.name, i.complete)).collect();
+            (l.name, items)
+        })
+        .collect()
+}
+
+fn labels_of(m: &Mirror, card: &str) -> Vec<String> {
+    let mut names = m.w.trello.card_label_names(card);
+    names.sort();
+    names
+}
+
+/// Settles, then answers the writes since `before`, and checks the echo of them wrote nothing
+/// more: a second settle finds the count unchanged.
+async fn writes_since(m: &Mirror, before: usize) -> usize {
+    m.settle().await;
+    let after = all_writes(&m.w);
+    m.settle().await;
+    assert_eq!(
+        all_writes(&m.w),
+        after,
+        "the echo of our writes wrote again"
+    );
+    after - before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_travel_both_ways_and_a_missing_label_is_made_with_its_colour() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let hot = t
+        .user_create_label(&m.a.board_id, "Hot", Some("red"))
+        .unwrap();
+    let card = t
+        .user_create_card(&m.a.lists["To Do"], "Brief", "")
+        .unwrap();
+    t.user_card_label(&card, &hot, true).unwrap();
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&card));
+    assert_eq!(
+        labels_of(&m, &twin.id),
+        ["Hot"],
+        "a new twin carries the labels"
+    );
+    let made = t.labels(&m.b.board_id);
+    assert_eq!(made.len(), 1);
+    assert_eq!(
+        (made[0].name.as_str(), made[0].color.as_deref()),
+        ("Hot", Some("red"))
+    );
+
+    // A second label, which board b has already: put on, not made again.
+    let big_a = t
+        .user_create_label(&m.a.board_id, "Big", Some("blue"))
+        .unwrap();
+    t.user_create_label(&m.b.board_id, "Big", Some("green"))
+        .unwrap();
+    let before = all_writes(&m.w);
+    t.user_card_label(&card, &big_a, true).unwrap();
+    assert_eq!(writes_since(&m, before).await, 1, "put on, not made");
+    assert_eq!(labels_of(&m, &twin.id), ["Big", "Hot"]);
+    assert_eq!(t.labels(&m.b.board_id).len(), 2, "no label made twice");
+
+    // Taken off on b: taken off on a.
+    let hot_b = made[0].id.clone();
+    let before = all_writes(&m.w);
+    t.user_card_label(&twin.id, &hot_b, false).unwrap();
+    assert_eq!(writes_since(&m, before).await, 1);
+    assert_eq!(labels_of(&m, &card), ["Big"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_date_and_its_completion_travel_both_ways() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let card = t
+        .user_create_card(&m.a.lists["To Do"], "Quote", "")
+        .unwrap();
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&card));
+    let before = all_writes(&m.w);
+    t.user_set_due(&card, Some(Some("2026-12-24T10:00:00Z")), None)
+        .unwrap();
+    assert_eq!(writes_since(&m, before).await, 1);
+    let due = m.card(&twin.id).due;
+    assert_eq!(due.as_deref(), Some("2026-12-24T10:00:00.000Z"));
+
+    let before = all_writes(&m.w);
+    t.user_set_due(&twin.id, None, Some(true)).unwrap();
+    assert_eq!(writes_since(&m, before).await, 1);
+    assert!(m.card(&card).due_complete, "complete on b → complete on a");
+
+    t.user_set_due(&card, Some(None), Some(false)).unwrap();
+    m.settle().await;
+    let back = m.card(&twin.id);
+    assert_eq!(
+        (back.due, back.due_complete),
+        (None, false),
+        "removed on a → on b"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checklist_with_items_added_checked_renamed_and_removed_travels_both_ways() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let card = t.user_create_card(&m.a.lists["To Do"], "Site", "").unwrap();
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&card));
+    let list = t.user_add_checklist(&card, "Launch").unwrap();
+    let brief = t.user_add_item(&list, "Brief").unwrap();
+    t.user_add_item(&list, "Copy").unwrap();
+    m.settle().await;
+    let want = |items: &[(&str, bool)]| {
+        let items = items.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect();
+        vec![("Launch".to_owned(), items)]
+    };
+    assert_eq!(
+        lists_of(&m, &twin.id),
+        want(&[("Brief", false), ("Copy", false)])
+    );
+
+    // Checked on b: one write, to a.
+    let on_b = |name: &str| {
+        let lists = t.checklists(&twin.id);
+        let item = lists[0].items.iter().find(|i| i.name == name).expect(name);
+        (lists[0].id.clone(), item.id.clone())
+    };
+    let (list_b, copy_b) = on_b("Copy");
+    let before = all_writes(&m.w);
+    t.user_update_item(&twin.id, &copy_b, None, Some(true))
+        .unwrap();
+    assert_eq!(writes_since(&m, before).await, 1);
+    assert_eq!(
+        lists_of(&m, &card),
+        want(&[("Brief", false), ("Copy", true)])
+    );
+
+    // Renamed on a: renamed in place on b (one write), then unchecked on a.
+    let before = all_writes(&m.w);
+    t.user_update_item(&card, &brief, Some("Brief v2"), None)
+        .unwrap();
+    assert_eq!(writes_since(&m, before).await, 1, "a rename is one write");
+    assert_eq!(
+        lists_of(&m, &twin.id),
+        want(&[("Brief v2", false), ("Copy", true)])
+    );
+    let copy_a = &t.checklists(&card)[0].items[1].id.clone();
+    t.user_update_item(&card, copy_a, None, Some(false))
+        .unwrap();
+    m.settle().await;
+    assert_eq!(
+        lists_of(&m, &twin.id),
+        want(&[("Brief v2", false), ("Copy", false)])
+    );
+
+    // Removed on b: the item, then the checklist.
+    t.user_remove_item(&list_b, &copy_b).unwrap();
+    m.settle().await;
+    assert_eq!(lists_of(&m, &card), want(&[("Brief v2", false)]));
+    let before = all_writes(&m.w);
+    t.user_remove_checklist(&list).unwrap();
+    assert_eq!(writes_since(&m, before).await, 1);
+    assert!(
+        lists_of(&m, &twin.id).is_empty(),
+        "removed on a → removed on b"
+    );
+}
+
+/// Both boards change the labels before either delivery is processed: one conflict, decided
+/// by `prefer_a`, logged with its winner; board b gets a's labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_conflict_is_decided_by_the_policy_and_logged() {
+    let m = mirror_world("prefer_a").await;
+    let t = &m.w.trello;
+    let card = t.user_create_card(&m.a.lists["To Do"], "Plan", "").unwrap();
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&card));
+    let on_a = t
+        .user_create_label(&m.a.board_id, "Internal", Some("purple"))
+        .unwrap();
+    let on_b = t
+        .user_create_label(&m.b.board_id, "Client", Some("green"))
+        .unwrap();
+    t.hold_deliveries(true);
+    t.user_card_label(&twin.id, &on_b, true).unwrap();
+    t.user_card_label(&card, &on_a, true).unwrap();
+    for job in held(&m.w, 2).await {
+        t.redeliver(job);
+    }
+    m.settle().await;
+    assert_eq!(labels_of(&m, &card), ["Internal"]);
+    assert_eq!(
+        labels_of(&m, &twin.id),
+        ["Internal"],
+        "prefer_a: a's labels win"
+    );
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].0, "labels");
+    assert!(conflicts[0].1.contains("\"winner\":\"a\""), "{conflicts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_checklist_delivery_writes_nothing_twice() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let card = t.user_create_card(&m.a.lists["To Do"], "Deck", "").unwrap();
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&card));
+    t.hold_deliveries(true);
+    t.user_add_checklist(&card, "Review").unwrap();
+    let jobs = held(&m.w, 1).await;
+    let before = all_writes(&m.w);
+    for job in jobs {
+        t.redeliver(job.clone());
+        t.redeliver(job);
+    }
+    assert_eq!(writes_since(&m, before).await, 1, "one checklist made on b");
+    assert_eq!(
+        lists_of(&m, &twin.id),
+        vec![("Review".to_owned(), Vec::new())]
+    );
+}
+
+/// `leadsync reconcile --pair client`, run once: answers whether it succeeded.
+fn reconcile(m: &Mirror) -> bool {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leadsync"))
+        .arg("--config")
+        .arg(m.w.config_path())
+        .args(["reconcile", "--pair", crate::mirror_support::M])
+        .current_dir(m.w.dir())
+        .env_remove("LEADSYNC_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("runs");
+    out.status.success()
+}
+
+/// Reconciliation (no webhooks at all) reads each board's cards with their labels and
+/// checklists in one call, the labels of a board only when one is to be put on, and repairs
+/// both ways; a second run writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_repairs_labels_due_and_checklists_reading_each_board_once() {
+    let m = crate::mirror_support::mirror_world_with("last_writer_wins", false).await;
+    let t = &m.w.trello;
+    let card = t
+        .user_create_card(&m.a.lists["Doing"], "Offline", "")
+        .unwrap();
+    let hot = t
+        .user_create_label(&m.a.board_id, "Hot", Some("orange"))
+        .unwrap();
+    t.user_card_label(&card, &hot, true).unwrap();
+    t.user_set_due(&card, Some(Some("2026-12-31T09:30:00Z")), None)
+        .unwrap();
+    let list = t.user_add_checklist(&card, "Steps").unwrap();
+    t.user_add_item(&list, "One").unwrap();
+    let calls = t.gate().calls();
+    let reads = |board: &str, what: &str| calls.count("GET", &format!("/1/boards/{board}/{what}"));
+    assert!(reconcile(&m));
+    let twin = m.twin_of(&m.card(&card));
+    assert_eq!(labels_of(&m, &twin.id), ["Hot"]);
+    assert_eq!(
+        m.card(&twin.id).due.as_deref(),
+        Some("2026-12-31T09:30:00.000Z")
+    );
+    assert_eq!(
+        lists_of(&m, &twin.id),
+        vec![("Steps".into(), vec![("One".into(), false)])]
+    );
+    let (a, b) = (&m.a.board_id, &m.b.board_id);
+    assert_eq!(
+        (reads(a, "cards"), reads(b, "cards")),
+        (1, 1),
+        "one read a board"
+    );
+    assert_eq!((reads(a, "labels"), reads(b, "labels")), (0, 1));
+    assert_eq!(calls.count("GET", "/1/cards"), 0, "no card read alone");
+
+    // Changed on b while nothing listens: the next reconciliation brings it to a.
+    let item = t.checklists(&twin.id)[0].items[0].id.clone();
+    t.user_update_item(&twin.id, &item, None, Some(true))
+        .unwrap();
+    let hot_b = t.labels(b)[0].id.clone();
+    t.user_card_label(&twin.id, &hot_b, false).unwrap();
+    assert!(reconcile(&m));
+    assert!(labels_of(&m, &card).is_empty());
+    assert_eq!(
+        lists_of(&m, &card),
+        vec![("Steps".into(), vec![("One".into(), true)])]
+    );
+    let before = all_writes(&m.w);
+    assert!(reconcile(&m));
+    assert_eq!(
+        all_writes(&m.w),
+        before,
+        "a second reconciliation writes nothing"
+    );
+}
