@@ -33,15 +33,18 @@ pub struct NewLink {
 }
 
 // Only constants are formatted into these statements.
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "pair, lead_id, card_id, card_short_url, row_hint, card_closed, created_at, updated_at";
+/// A link whose record its tracker deleted is tombstoned (`store::tombstones`): kept for the
+/// record's return, but no lead anyone reads — as if forgotten.
+const LIVE: &str = "record_deleted_at IS NULL";
 
 pub async fn get_by_lead(
     exec: impl SqliteExecutor<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<Option<Link>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM links WHERE pair = $1 AND lead_id = $2");
+    let sql = format!("SELECT {COLUMNS} FROM links WHERE pair = $1 AND lead_id = $2 AND {LIVE}");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(pair)
         .bind(lead_id)
@@ -54,7 +57,7 @@ pub async fn get_by_card(
     pair: &str,
     card_id: &str,
 ) -> Result<Option<Link>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM links WHERE pair = $1 AND card_id = $2");
+    let sql = format!("SELECT {COLUMNS} FROM links WHERE pair = $1 AND card_id = $2 AND {LIVE}");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(pair)
         .bind(card_id)
@@ -64,7 +67,7 @@ pub async fn get_by_card(
 
 /// Every link of a pair, by lead id.
 pub async fn list(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<Vec<Link>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM links WHERE pair = $1 ORDER BY lead_id");
+    let sql = format!("SELECT {COLUMNS} FROM links WHERE pair = $1 AND {LIVE} ORDER BY lead_id");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(pair)
         .fetch_all(exec)
@@ -72,13 +75,24 @@ pub async fn list(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<Vec<Link>
 }
 
 /// Inserts a link; returns false (and changes nothing) when the lead is already linked.
+/// A tombstoned link of the lead (its record deleted, now back) is revived instead: its card
+/// (or the one the new link names, found on the board by its marker),
+/// the card's archived state (open again when the deletion archived it, since the caller
+/// unarchives it) and its agreed field states are the lead's again; true.
 /// A card already linked to another lead of the pair is [`StoreError::CardAlreadyLinked`].
 pub async fn insert(exec: impl SqliteExecutor<'_>, link: &NewLink) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "INSERT INTO links (pair, lead_id, card_id, card_short_url, row_hint, created_at, updated_at,
                             id_assigned_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6, CASE WHEN $7 THEN $6 END)
-         ON CONFLICT (pair, lead_id) DO NOTHING",
+         ON CONFLICT (pair, lead_id) DO UPDATE SET
+            card_id = coalesce(excluded.card_id, links.card_id),
+            card_short_url = CASE WHEN excluded.card_id IS NULL THEN links.card_short_url
+                                  ELSE excluded.card_short_url END,
+            card_closed = CASE WHEN links.deletion_archived = 1 THEN 0 ELSE links.card_closed END,
+            row_hint = coalesce(excluded.row_hint, links.row_hint),
+            record_deleted_at = NULL, deletion_archived = 0, updated_at = excluded.updated_at
+         WHERE links.record_deleted_at IS NOT NULL",
     )
     .bind(&link.pair)
     .bind(&link.lead_id)

@@ -21,6 +21,7 @@ pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;
 pub mod throughput;
+pub mod tombstones;
 pub mod tracker_webhooks;
 pub mod webhooks;
 

@@ -194,6 +194,28 @@ pub async fn set_page_snapshot(
     Ok(())
 }
 
+/// Folds the properties a write of leadsync's just set (name → text, as the answer showed them)
+/// into the page's snapshot, if it has one. A later read then finds them unchanged: they are no
+/// edit of whoever edits the page next (a person's edit of another property makes the page
+/// theirs, and every property that differs from the snapshot would be taken for their change).
+pub async fn merge_page_snapshot(
+    exec: impl SqliteExecutor<'_>,
+    pair: &str,
+    page_id: &str,
+    cells: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(cells).unwrap_or_else(|_| "{}".into());
+    sqlx::query(
+        "UPDATE notion_pages SET cells = json_patch(cells, $3) WHERE pair = $1 AND page_id = $2",
+    )
+    .bind(pair)
+    .bind(page_id)
+    .bind(text)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
 /// Forgets a page (deleted in Notion): a page restored later is read whole again.
 pub async fn forget_page(
     exec: impl SqliteExecutor<'_>,

@@ -56,7 +56,8 @@ pub async fn pair_statuses(exec: impl SqliteExecutor<'_>) -> Result<Vec<PairStat
     let now = now_ms();
     let rows: Vec<StatusRow> = sqlx::query_as(
         "SELECT p.name,
-                (SELECT count(*) FROM links l WHERE l.pair = p.name) AS links,
+                (SELECT count(*) FROM links l
+                  WHERE l.pair = p.name AND l.record_deleted_at IS NULL) AS links,
                 (SELECT count(*) FROM inbox i
                   WHERE i.pair = p.name AND i.status IN ('pending', 'processing')) AS inbox_depth,
                 (SELECT count(*) FROM outbox o

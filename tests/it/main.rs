@@ -32,6 +32,7 @@ mod e2e_convergence;
 mod e2e_faults;
 mod e2e_notion;
 mod e2e_notion_more;
+mod e2e_notion_restore;
 mod e2e_recovery;
 mod e2e_rows;
 mod e2e_sheet;

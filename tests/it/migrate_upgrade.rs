@@ -31,6 +31,8 @@ const TABLES: [&str; 8] = [
 
 /// The columns 0003 gave `pairs` (0004 adds `tracker` and `tracker_settings`).
 const PAIR_COLUMNS: &str = "name, spreadsheet_id, sheet, board_id, member_id, last_reconcile_at, last_error, created_at, updated_at";
+/// The columns 0003 gave `links` (0009 adds `record_deleted_at` and `deletion_archived`).
+const LINK_COLUMNS: &str = "pair, lead_id, card_id, card_short_url, row_hint, card_closed, card_deleted, created_at, updated_at, id_assigned_at, id_landed_at";
 
 async fn open(path: &Path) -> SqliteConnection {
     SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
@@ -112,7 +114,10 @@ async fn build_0003_database(live: &Path, old: &Path, event: &SheetEventDelivery
         .expect("attach");
     let mut copy =
         format!("INSERT INTO main.pairs ({PAIR_COLUMNS}) SELECT {PAIR_COLUMNS} FROM live.pairs;\n");
-    for table in &TABLES[1..] {
+    copy.push_str(&format!(
+        "INSERT INTO main.links ({LINK_COLUMNS}) SELECT {LINK_COLUMNS} FROM live.links;\n"
+    ));
+    for table in &TABLES[2..] {
         copy.push_str(&format!(
             "INSERT INTO main.{table} SELECT * FROM live.{table};\n"
         ));

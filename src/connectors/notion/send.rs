@@ -10,8 +10,9 @@ use crate::clients::http::ClientError;
 use crate::connectors::notion::client::{
     DataSource, NotionClient, Page, Properties, PropertyValue, compact_id,
 };
-use crate::connectors::notion::source::{Sources, cell, is_page_id, property};
+use crate::connectors::notion::source::{Sources, cell, is_page_id, page_cells, property};
 use crate::store::dispatch_support::note_outcome_unknown;
+use crate::store::notion as stored;
 use crate::store::{Db, StoreError, links};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
@@ -60,7 +61,7 @@ pub async fn send_batch(
             Command::AppendRow { lead_id, .. } => {
                 create(client, ctx, db, &ds, claimed, lead_id, cells).await?
             }
-            _ => update(client, ctx, &ds, claimed, cells).await,
+            _ => update(client, ctx, db, &ds, claimed, cells).await?,
         };
         out.push(outcome);
     }
@@ -98,20 +99,23 @@ fn properties(ds: &DataSource, cells: &BTreeMap<String, String>, create: bool) -
 async fn update(
     client: &NotionClient,
     ctx: &PairContext,
+    db: &Db,
     ds: &DataSource,
     claimed: &Claimed,
     cells: &BTreeMap<String, String>,
-) -> Outcome {
+) -> Result<Outcome, StoreError> {
     let lead_id = claimed.cmd.lead_id();
     // A lead's id is its page's once the page exists; before, there is nothing to write.
     if !is_page_id(lead_id) {
-        return Outcome::skipped(format!(
+        return Ok(Outcome::skipped(format!(
             "lead {lead_id} has no Notion page (its create has not landed); nothing written"
-        ));
+        )));
     }
     let mut props = properties(ds, cells, false);
     if props.is_empty() {
-        return Outcome::skipped("the write names no property of the data source");
+        return Ok(Outcome::skipped(
+            "the write names no property of the data source",
+        ));
     }
     // CONTRACT §7: when the id property exists, leadsync writes the lead id there too.
     if let Some(p) = property(ds, &ctx.columns.id) {
@@ -119,8 +123,16 @@ async fn update(
             .entry(p.name.clone())
             .or_insert_with(|| PropertyValue::new(p.kind.clone(), lead_id));
     }
-    match client.update_page(lead_id, &props).await {
-        Ok(_) => Outcome::sent(FollowUp::default()),
+    Ok(match client.update_page(lead_id, &props).await {
+        Ok(page) => {
+            // What we set is no one's edit when the page is read next (`merge_page_snapshot`).
+            let written: BTreeMap<String, String> = (page_cells(&page).into_iter())
+                .filter(|(name, _)| props.contains_key(name))
+                .collect();
+            let page_id = compact_id(lead_id);
+            stored::merge_page_snapshot(&db.pool, &ctx.name, &page_id, &written).await?;
+            Outcome::sent(FollowUp::default())
+        }
         Err(e) if page_gone(&e) => {
             let id_write = matches!(
                 &claimed.cmd,
@@ -141,7 +153,7 @@ async fn update(
             }
         }
         Err(e) => Outcome::failed(&e),
-    }
+    })
 }
 
 /// The answer says the page is not there or is in the trash.

@@ -35,6 +35,9 @@ pub struct LeadDecision {
     pub key_prefix: String,
     /// A row shows the lead for the first time: its link, noted `lead_created`.
     pub new_link: Option<NewLink>,
+    /// The lead's deleted record is back: `new_link` revives its tombstoned link (noted
+    /// `lead_restored`), and the plan unarchives the card the deletion archived.
+    pub revived: bool,
     /// The row the lead's row moved to.
     pub row_hint: Option<i64>,
     /// The card deleted in Trello: the link forgets it, and keeps a tombstone (noted
@@ -50,7 +53,8 @@ pub struct LeadDecision {
     pub plan: LeadPlan,
     /// Commands enqueued after the plan's (the deleted card's cell cleared).
     pub extra: Vec<Command>,
-    /// The tracker deleted the lead's record: after its plan, noted `row_deleted` and forgotten.
+    /// The tracker deleted the lead's record: after its plan, noted `row_deleted` and its link
+    /// tombstoned (no lead anyone reads, until the record comes back).
     pub forget: bool,
 }
 
@@ -90,6 +94,14 @@ pub fn decide(facts: &LeadFacts, group: &Group, ctx: &PairContext, now: DateTime
     }
     let view = link_view(ctx, facts, d.card_deleted.is_some(), parsed_id, &link);
     let mut plan = plan_lead(ctx, &view, &facts.state, &sheet, &trello, now);
+    if d.revived
+        && let Some(tomb) = facts.tombstone.as_ref().filter(|t| t.archived)
+        && let Some(card_id) = &link.card_id
+    {
+        // First, so the card is open before the plan's own updates land on it.
+        plan.commands
+            .insert(0, unarchive(&tomb.link.lead_id, card_id));
+    }
     if facts.id_for_row {
         // The id goes out first: a row that is gone by then drops its new lead before any
         // card is made for it.
@@ -133,6 +145,15 @@ fn linked(
         id_assigned: facts.id_for_row,
         ..NewLink::default()
     };
+    if let Some(tomb) = &facts.tombstone {
+        // The deleted record is back (a page restored from the trash): its link, card and
+        // agreed states are the lead's again, the card open once the plan unarchives it.
+        let mut link = tomb.link.clone();
+        link.card_closed &= !tomb.archived;
+        d.new_link = Some(new);
+        d.revived = true;
+        return Some(link);
+    }
     let link = Link {
         pair: new.pair.clone(),
         lead_id: new.lead_id.clone(),
@@ -141,6 +162,18 @@ fn linked(
     };
     d.new_link = Some(new);
     Some(link)
+}
+
+/// The card the deletion of its lead's record archived, opened again.
+fn unarchive(lead_id: &str, card_id: &str) -> Command {
+    Command::UpdateCard {
+        lead_id: lead_id.to_owned(),
+        card_id: Some(card_id.to_owned()),
+        name: None,
+        desc: None,
+        id_list: None,
+        closed: Some(false),
+    }
 }
 
 /// A deleted card's row loses its card cell (when the pair has one), after the plan's commands.

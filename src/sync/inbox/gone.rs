@@ -1,6 +1,6 @@
 //! A lead whose record the tracker says is deleted (Airtable's `destroyedRecordIds`): handled as
 //! a deleted row (`sync.on_row_deleted`) at once, since the API says so explicitly and no second
-//! read is needed (CONTRACT §7). Pure: `write` forgets the lead once the plan is recorded.
+//! read is needed (CONTRACT §7). Pure: `write` tombstones the link once the plan is recorded.
 
 use crate::config::OnRowDeleted;
 use crate::store::links::Link;
@@ -9,7 +9,7 @@ use crate::sync::plan::LeadPlan;
 use crate::sync::plan::commands::Command;
 
 /// Archives the lead's card (unless `on_row_deleted = "ignore"` or it is archived already); the
-/// archive names the card, since the link is gone when it is sent.
+/// archive names the card, since the link is tombstoned (no lead) when it is sent.
 pub fn record_gone_plan(ctx: &PairContext, link: &Link) -> LeadPlan {
     let mut plan = LeadPlan::default();
     if ctx.on_row_deleted == OnRowDeleted::ArchiveCard

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::inbound::RecordChangeEvent;
 use crate::store::links::Link;
+use crate::store::tombstones::Tombstone;
 use crate::sync::merge::{LeadObservation, LeadState};
 use crate::sync::observe::{CardChange, RowObservation};
 
@@ -143,6 +144,9 @@ pub struct LeadFacts {
     /// A record create leadsync asked for may not be adopted by its lead yet (read for a record
     /// no lead is linked to).
     pub appends_unfinished: bool,
+    /// The lead's record was deleted by its tracker and its link tombstoned (read for a lead
+    /// with no live link): a record showing it again is that record back, not a new lead.
+    pub tombstone: Option<Tombstone>,
 }
 
 /// The latest observation of each field wins; equal times go to the later event. A user's

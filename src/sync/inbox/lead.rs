@@ -71,7 +71,7 @@ pub async fn apply_group(
     };
     write_decision(conn, ctx, &decision).await?;
     let d = *decision;
-    // A deleted record's log names no card: its link is gone.
+    // A deleted record's log names no card: its link is tombstoned.
     let card_id = if d.forget { None } else { d.card_id };
     let mut plan = d.plan;
     plan.commands.extend(d.extra);

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
 use crate::model::LeadId;
-use crate::store::{StoreError, lead_state, links};
+use crate::store::{StoreError, lead_state, links, tombstones};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::group::{Group, LeadFacts};
 use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
@@ -40,6 +40,9 @@ pub async fn read_lead(
         return Ok(Some(facts));
     }
     let lead = facts.lead_id.as_str();
+    if facts.link.is_none() {
+        facts.tombstone = tombstones::get(&mut *conn, pair, lead).await?;
+    }
     let edited = group.edited_ms(now);
     // A record change made through the API may be leadsync's own write coming back; one no
     // lead holds may be the record of a create whose answer is not recorded yet.

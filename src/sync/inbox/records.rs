@@ -19,6 +19,7 @@ pub const UNLINKED_RECORD_WAIT_MS: i64 = 10 * 60 * 1000;
 pub fn must_wait(facts: &LeadFacts, group: &Group, now: DateTime<Utc>) -> bool {
     let now_ms = now.timestamp_millis();
     facts.link.is_none()
+        && facts.tombstone.is_none()
         && facts.appends_unfinished
         && (group.records.iter())
             .any(|r| r.change.by_api() && now_ms - r.received_at < UNLINKED_RECORD_WAIT_MS)

@@ -4,14 +4,14 @@
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use crate::store::{StoreError, absences, lead_state, links};
+use crate::store::{StoreError, absences, lead_state, links, tombstones};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::decide::LeadDecision;
 use crate::sync::plan::apply::{enqueue, note, record_plan};
 
-/// Link changes first (new link, row hint, deleted card, archived state), then the plan's
-/// decisions and commands, then the extra commands, then — for a deleted record — the lead
-/// forgotten.
+/// Link changes first (new or revived link, row hint, deleted card, archived state), then the
+/// plan's decisions and commands, then the extra commands, then — for a deleted record — its
+/// link tombstoned (`store::tombstones`).
 pub async fn write_decision(
     conn: &mut SqliteConnection,
     ctx: &PairContext,
@@ -22,7 +22,12 @@ pub async fn write_decision(
     if let Some(new) = &d.new_link {
         links::insert(&mut *conn, new).await?;
         let detail = json!({"from": ctx.tracker.side_name(), "row": new.row_hint});
-        note(&mut *conn, ctx, lead, None, "lead_created", detail).await?;
+        let what = if d.revived {
+            "lead_restored"
+        } else {
+            "lead_created"
+        };
+        note(&mut *conn, ctx, lead, None, what, detail).await?;
     }
     if let Some(row) = d.row_hint {
         links::set_row_hint(&mut *conn, pair, lead, row).await?;
@@ -55,7 +60,10 @@ pub async fn write_decision(
         let reason = format!("record deleted from {}", ctx.tracker.side_name());
         let detail = json!({"reason": reason});
         note(&mut *conn, ctx, lead, card_id, "row_deleted", detail).await?;
-        links::delete(&mut *conn, pair, lead).await?;
+        // Tombstoned, not deleted: a record its tracker restores (a Notion page out of the
+        // trash) keeps its id and must find its card again, not get a second one.
+        let archived = !d.plan.commands.is_empty();
+        tombstones::tombstone(&mut *conn, pair, lead, archived).await?;
         absences::clear(&mut *conn, pair, lead).await?;
     }
     Ok(())

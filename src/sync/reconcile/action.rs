@@ -50,6 +50,9 @@ pub enum Action {
     DropLink {
         lead_id: String,
         reason: String,
+        /// The plan archives the lead's card for its deletion (a restored record unarchives it).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        card_archived: bool,
     },
     Lead {
         lead_id: String,

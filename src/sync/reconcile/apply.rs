@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use crate::store::{Db, StoreError, absences, activity, lead_state, links, pairs};
+use crate::store::{Db, StoreError, absences, activity, lead_state, links, pairs, tombstones};
 use crate::sync::context::PairContext;
 use crate::sync::plan::apply::{enqueue, note, record_plan};
 use crate::sync::plan::commands::Command;
@@ -154,7 +154,11 @@ async fn apply_action(
         Action::RowSeen { lead_id } => {
             absences::clear(&mut *tx, pair, lead_id).await?;
         }
-        Action::DropLink { lead_id, reason } => {
+        Action::DropLink {
+            lead_id,
+            reason,
+            card_archived,
+        } => {
             note(
                 &mut *tx,
                 ctx,
@@ -164,7 +168,15 @@ async fn apply_action(
                 json!({"reason": reason}),
             )
             .await?;
-            links::delete(&mut *tx, pair, lead_id).await?;
+            // A record id its tracker gave (Airtable, Notion) comes back only with the record
+            // itself (a page restored from the trash): the link is kept, tombstoned, for that
+            // return to find its card. A sheet's row is forgotten: its id is a cell any row
+            // may be given.
+            if ctx.tracker.assigns_ids() {
+                tombstones::tombstone(&mut *tx, pair, lead_id, *card_archived).await?;
+            } else {
+                links::delete(&mut *tx, pair, lead_id).await?;
+            }
             absences::clear(&mut *tx, pair, lead_id).await?;
         }
         Action::Lead {

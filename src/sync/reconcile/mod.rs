@@ -22,7 +22,8 @@ use crate::config::OnRowDeleted;
 use crate::model::board::Card;
 use crate::store::links::Link;
 use crate::store::{
-    Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs, tracker_webhooks,
+    Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs, tombstones,
+    tracker_webhooks,
 };
 use crate::sync::board::BoardConnector;
 use crate::sync::connector::Trackers;
@@ -282,6 +283,10 @@ impl Reconciler {
                 .into_iter()
                 .collect(),
             absences: absences::list(pool, pair).await?.into_iter().collect(),
+            archived_by_deletion: tombstones::archived_leads(pool, pair)
+                .await?
+                .into_iter()
+                .collect(),
             // Filled in by `read::archive_times` once the board is read.
             archived_at: HashMap::new(),
         })

@@ -153,6 +153,16 @@ impl<'a> Pass<'a> {
             return;
         }
         let (card, card_deleted) = self.card_of(&id, row);
+        // A record its tracker deleted is back (a page restored from the trash): the card the
+        // deletion archived is read as open, and opened.
+        let reopened = card
+            .filter(|c| c.closed && !known.links.contains_key(id.as_str()))
+            .filter(|_| known.archived_by_deletion.contains(id.as_str()))
+            .map(|c| Card {
+                closed: false,
+                ..c.clone()
+            });
+        let card = reopened.as_ref().or(card);
         if let (Some(card), Some(link)) = (card, known.links.get(id.as_str()))
             && card.closed != link.card_closed
         {
@@ -175,6 +185,10 @@ impl<'a> Pass<'a> {
             .or_else(|| known.states.get(id.as_str()))
             .unwrap_or(&self.empty);
         let mut plan = plan_lead(self.ctx, &view, state, &observed.fields, &trello, self.now);
+        if let Some(open) = &reopened {
+            plan.commands
+                .insert(0, Self::unarchive(id.as_str(), &open.id));
+        }
         if let (Some(card), Some(header)) = (card, &self.ctx.settings.columns.card)
             && sheet_url != Some(card.short_url.as_str())
         {
@@ -187,6 +201,18 @@ impl<'a> Pass<'a> {
         }
         let action = lead_action(self.ctx, id.as_str(), card.map(|c| c.id.as_str()), plan);
         self.actions.push(action);
+    }
+
+    /// The card its lead's deletion archived, opened again.
+    fn unarchive(lead_id: &str, card_id: &str) -> Command {
+        Command::UpdateCard {
+            lead_id: lead_id.to_owned(),
+            card_id: Some(card_id.to_owned()),
+            name: None,
+            desc: None,
+            id_list: None,
+            closed: Some(false),
+        }
     }
 
     /// The row's lead id, unless it is not one or an earlier row holds it (both warned about).

@@ -39,6 +39,9 @@ pub struct Known {
     /// their id back, not a second lead and card.
     pub unplaced: HashSet<String>,
     pub deleted_cards: HashSet<String>,
+    /// Leads whose record its tracker deleted (their links tombstoned) and whose card that
+    /// deletion archived: a read showing the record again revives the lead and unarchives it.
+    pub archived_by_deletion: HashSet<String>,
     /// Lead -> first time a full read missed its row (unix ms).
     pub absences: HashMap<String, i64>,
     /// Card id -> when Trello says it was archived, for cards found closed whose link says

@@ -43,10 +43,12 @@ pub(crate) fn missing_rows(
             });
             continue;
         }
+        let mut card_archived = false;
         if on_row_deleted == OnRowDeleted::ArchiveCard
             && let Some(card) = link.card_id.as_deref().and_then(|id| by_id.get(id))
             && !card.closed
         {
+            card_archived = true;
             let plan = LeadPlan {
                 commands: vec![Command::UpdateCard {
                     lead_id: link.lead_id.clone(),
@@ -63,6 +65,7 @@ pub(crate) fn missing_rows(
         actions.push(Action::DropLink {
             lead_id: link.lead_id.clone(),
             reason: format!("row deleted from sheet \"{}\"", ctx.settings.sheet),
+            card_archived,
         });
     }
 }

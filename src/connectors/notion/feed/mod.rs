@@ -173,6 +173,14 @@ impl Feed {
                 .done(events, pair.map(|p| PageChange::gone(p, page_id, at)))
                 .await;
         }
+        // The snapshot as it was before the read: a write of ours landing (and folded into the
+        // snapshot by the sender) while the read is on its way must not make the read's older
+        // value of that property look like a new edit.
+        let early_pair = by_parent.clone().flatten();
+        let early = match &early_pair {
+            Some(p) => Some(stored::page_snapshot(&self.db.pool, p, &compact_id(page_id)).await?),
+            None => None,
+        };
         let page = match self.sources.client().retrieve_page(page_id).await {
             Ok(page) => page,
             Err(e) if page_gone(&e) => {
@@ -190,23 +198,29 @@ impl Feed {
             return self.done(events, None).await;
         };
         let whole = events.iter().any(|e| e.kind == "page.undeleted");
-        let mut change = self.change_of(&pair, &page, whole, at).await?;
+        let early = early.filter(|_| early_pair.as_deref() == Some(pair.as_str()));
+        let mut change = self.change_of(&pair, &page, whole, at, early).await?;
         // Keyed by the event: a page restored in the minute it was trashed reads as it did
         // before, yet is a change of its own. A crash re-reads the same events, same key.
         change.key = Some(format!("ev:{}", last.id));
         self.done(events, Some(change)).await
     }
 
-    /// What a page read means for `pair`, from the page's snapshot.
+    /// What a page read means for `pair`, from the page's snapshot (`early`: as read before the
+    /// page was; else read now).
     async fn change_of(
         &self,
         pair: &str,
         page: &Page,
         whole: bool,
         at: DateTime<Utc>,
+        early: Option<Option<BTreeMap<String, String>>>,
     ) -> Result<PageChange, FeedError> {
         let page_id = compact_id(&page.id);
-        let snapshot = stored::page_snapshot(&self.db.pool, pair, &page_id).await?;
+        let snapshot = match early {
+            Some(snapshot) => snapshot,
+            None => stored::page_snapshot(&self.db.pool, pair, &page_id).await?,
+        };
         let read = page_read(page, snapshot.as_ref(), whole, at);
         Ok(PageChange {
             pair: pair.to_owned(),
@@ -263,7 +277,7 @@ impl Feed {
         let mut changes = Vec::new();
         for page in &pages {
             let at = polled_change_time(page.last_edited_time, Utc::now());
-            changes.push(self.change_of(pair, page, false, at).await?);
+            changes.push(self.change_of(pair, page, false, at, None).await?);
         }
         let mut tx = self.db.begin_write().await?;
         let mut n = 0;

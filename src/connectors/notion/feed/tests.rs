@@ -58,3 +58,47 @@ fn a_polled_change_is_dated_at_the_end_of_its_rounded_minute_but_never_after_the
         t("2026-12-03T08:00:20Z")
     );
 }
+
+/// A property our write set (folded into the snapshot by the sender) is no edit of the person
+/// who edits another property next: the page is then theirs, and without the fold every
+/// property differing from the snapshot would be read as their change, at the read's time (the
+/// Notion chaos, seed 19: an older value of ours, read between two of our writes, was copied to
+/// the card over a newer card edit).
+#[tokio::test]
+async fn a_value_our_write_set_is_no_edit_of_the_person_who_edits_the_page_next() {
+    let db = temp_db().await;
+    let before = BTreeMap::from([
+        ("Name".to_owned(), "Ada".to_owned()),
+        ("Email".to_owned(), String::new()),
+    ]);
+    stored::set_page_snapshot(&db.pool, "p", "pg", 0, &before)
+        .await
+        .expect("kept");
+    let ours = BTreeMap::from([("Email".to_owned(), "ada@example.com".to_owned())]);
+    stored::merge_page_snapshot(&db.pool, "p", "pg", &ours)
+        .await
+        .expect("folded");
+    let snapshot = stored::page_snapshot(&db.pool, "p", "pg")
+        .await
+        .expect("read");
+    let page: Page = serde_json::from_value(serde_json::json!({
+        "id": "1A2B3C4D-5E6F-7081-92A3-B4C5D6E7F809", "created_time": "2026-01-05T10:05:00Z",
+        "last_edited_time": "2026-01-05T10:06:00Z",
+        "last_edited_by": {"id": "u1", "type": "person"}, "in_trash": false,
+        "properties": {
+            "Name": {"type": "title", "title": [{"plain_text": "Ada L"}]},
+            "Email": {"type": "email", "email": "ada@example.com"}
+        }
+    }))
+    .expect("a page");
+    let at = "2026-01-05T10:06:30Z".parse().expect("a time");
+    let change = page_read(&page, snapshot.as_ref(), false, at)
+        .change
+        .expect("the person's edit");
+    assert_eq!(change.source, "person");
+    assert_eq!(
+        change.changed,
+        BTreeMap::from([("Name".to_owned(), "Ada L".to_owned())]),
+        "our email is not the person's"
+    );
+}

@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::OnRowDeleted;
 use crate::model::LeadFields;
+use crate::store::tombstones::Tombstone;
 use crate::sync::mapping::SheetLead;
 use crate::sync::merge::{Agreed, DecisionKind, FieldState, LeadState, Observed};
 use crate::sync::observe::{CardChange, RowObservation};
@@ -295,4 +296,67 @@ fn a_deleted_airtable_record_archives_its_card_and_is_forgotten() {
     assert!(d.forget && d.plan.commands.is_empty());
     facts.link = None;
     assert!(matches!(decide(&facts, &g, &ctx, t(20)), Decided::Nothing));
+}
+
+#[test]
+fn a_deleted_record_back_revives_its_link_and_unarchives_its_card_with_no_second_card() {
+    let ctx = airtable_ctx();
+    let mut facts = known();
+    let mut kept = facts.link.take().expect("a link");
+    kept.card_closed = true;
+    facts.tombstone = Some(Tombstone {
+        link: kept,
+        archived: true,
+    });
+    // The record shows its agreed name and a new status: merged three-way, as any edit.
+    let g = group(&[6], vec![row(0, "L1", "Ada", "Lost")], vec![]);
+    let d = lead(decide(&facts, &g, &ctx, t(20)));
+    assert!(
+        d.revived && d.new_link.is_some(),
+        "the tombstoned link revived"
+    );
+    assert_eq!(d.card_id.as_deref(), Some("c1"));
+    assert!(
+        !(d.plan.commands.iter()).any(|c| matches!(c, Command::CreateCard { .. })),
+        "no second card: {:?}",
+        d.plan.commands
+    );
+    assert!(matches!(
+        &d.plan.commands[0],
+        Command::UpdateCard { card_id: Some(c), closed: Some(false), name: None, .. } if c == "c1"
+    ));
+    let moved = d
+        .plan
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::UpdateCard { id_list: Some(l), .. } if l == "l-lost"));
+    assert!(
+        moved,
+        "the status edit reaches the card: {:?}",
+        d.plan.commands
+    );
+    let name_copied = (d.plan.decisions.iter())
+        .any(|x| x.field == Field::Name && x.kind == DecisionKind::CopyToTrello);
+    assert!(
+        !name_copied,
+        "the name the card agreed on is not copied again"
+    );
+    // A deletion that archived nothing (a card archived before) leaves the card archived.
+    if let Some(t) = facts.tombstone.as_mut() {
+        t.archived = false;
+    }
+    let d = lead(decide(&facts, &g, &ctx, t(20)));
+    assert!(d.revived);
+    assert!(
+        !(d.plan.commands.iter()).any(|c| matches!(
+            c,
+            Command::UpdateCard {
+                closed: Some(false),
+                id_list: None,
+                ..
+            }
+        )),
+        "{:?}",
+        d.plan.commands
+    );
 }

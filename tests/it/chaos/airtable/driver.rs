@@ -1,20 +1,19 @@
-//! The Airtable chaos driver: from a seed, plays a random history of user edits on a record
-//! table and a board, API faults on both, disturbed notifications and deliveries, restarts
-//! and reconciliations. Each action is one small method; add one by adding a method and a
-//! weight.
+//! The record trackers' chaos driver (Airtable's, and Notion's: `Tracker`): from a seed, plays a
+//! random history of user edits on a record table and a board, API faults on both, disturbed
+//! notifications and deliveries, restarts and reconciliations. Each action is one small method;
+//! add one by adding a method and a weight.
 
 use std::time::Duration;
 
-use leadsync::connectors::airtable::sandbox::AirtableSandbox;
 use leadsync::connectors::trello::sandbox::SandboxCard;
 use leadsync::demo::world::World;
-use leadsync::demo::world::airtable::TABLE;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::super::common::{self, PAIR};
 use super::super::oracle::History;
 use super::oracle::Removed;
+use super::tracker::Tracker;
 
 /// The actions and their weights: how often each is drawn.
 const ACTIONS: [(Action, u32); 18] = [
@@ -38,6 +37,31 @@ const ACTIONS: [(Action, u32); 18] = [
     (Action::Burst, 4),
 ];
 
+/// Notion's: Airtable's (whose seeds keep their histories), and pages restored from the trash
+/// and events aggregated.
+const NOTION_ACTIONS: [(Action, u32); 20] = [
+    (Action::NewRecord, 12),
+    (Action::NameLater, 4),
+    (Action::RecordEdit, 18),
+    (Action::CardEdit, 18),
+    (Action::Concurrent, 5),
+    (Action::UserCard, 4),
+    (Action::Faults, 6),
+    (Action::HoldTrello, 4),
+    (Action::HoldAirtable, 4),
+    (Action::DropAirtable, 2),
+    (Action::Release, 6),
+    (Action::Restart, 2),
+    (Action::Reconcile, 5),
+    (Action::Pause, 3),
+    (Action::ArchiveCard, 2),
+    (Action::DeleteCard, 1),
+    (Action::DeleteRecord, 3),
+    (Action::Burst, 4),
+    (Action::RestoreRecord, 3),
+    (Action::Aggregate, 2),
+];
+
 #[derive(Clone, Copy, Debug)]
 enum Action {
     NewRecord,
@@ -58,6 +82,8 @@ enum Action {
     DeleteCard,
     DeleteRecord,
     Burst,
+    RestoreRecord,
+    Aggregate,
 }
 
 /// One lead as its users know it: by the record they made, or by the card they made (whose
@@ -75,6 +101,7 @@ pub struct Lead {
 
 pub struct Driver {
     pub w: World,
+    pub tracker: Tracker,
     pub history: History,
     pub log: Vec<String>,
     pub(super) rng: StdRng,
@@ -85,9 +112,10 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn new(w: World, seed: u64) -> Self {
+    pub fn new(w: World, seed: u64, tracker: Tracker) -> Self {
         Self {
             w,
+            tracker,
             history: History::default(),
             log: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -101,7 +129,11 @@ impl Driver {
     pub async fn play(&mut self, steps: usize) -> anyhow::Result<()> {
         let restart_at = self.rng.random_range(0..steps.max(1));
         for step in 0..steps {
-            let action = common::pick(&mut self.rng, &ACTIONS, Action::Pause);
+            let actions: &[(Action, u32)] = match self.tracker {
+                Tracker::Airtable => &ACTIONS,
+                Tracker::Notion => &NOTION_ACTIONS,
+            };
+            let action = common::pick(&mut self.rng, actions, Action::Pause);
             self.act(action).await?;
             if step == restart_at {
                 self.act(Action::Restart).await?;
@@ -131,14 +163,16 @@ impl Driver {
             }
             Action::HoldAirtable => {
                 let hold = self.rng.random_bool(0.5);
-                self.note(format!("airtable notifications held: {hold}"));
-                self.at().hold_notifications(hold);
+                let name = self.tracker.name();
+                self.note(format!("{name} notifications held: {hold}"));
+                self.tracker.hold(&self.w, hold);
                 Ok(())
             }
             Action::DropAirtable => {
                 let drop = self.rng.random_bool(0.4);
-                self.note(format!("airtable notifications dropped: {drop}"));
-                self.at().drop_notifications(drop);
+                let name = self.tracker.name();
+                self.note(format!("{name} notifications dropped: {drop}"));
+                self.tracker.drop_notes(&self.w, drop);
                 Ok(())
             }
             Action::Release => {
@@ -158,6 +192,11 @@ impl Driver {
             Action::DeleteCard => self.delete_card(),
             Action::DeleteRecord => self.delete_record(),
             Action::Burst => self.burst(),
+            Action::RestoreRecord => self.restore_record(),
+            Action::Aggregate => {
+                self.aggregate();
+                Ok(())
+            }
         }
     }
 
@@ -165,31 +204,15 @@ impl Driver {
         self.log.push(line);
     }
 
-    pub fn at(&self) -> &AirtableSandbox {
-        self.w.airtable.as_ref().expect("an Airtable world")
-    }
-
-    pub fn base(&self) -> String {
-        let table = self.w.pair(PAIR).table.as_ref();
-        table.map(|t| t.base_id.clone()).unwrap_or_default()
-    }
-
-    /// Each live record's fields by name, as the API answers them (empty cells absent).
+    /// A live record's field as plain text, as the API answers it (empty: "").
     pub fn record_text(&self, record: &str, field: &str) -> String {
-        let fields = self.at().record_fields(&self.base(), TABLE, record);
-        let value = fields.as_ref().and_then(|f| f.get(field));
-        value
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
+        self.tracker.text(&self.w, record, field)
     }
 
     /// Learns the record of each card a user made, once leadsync marked the card with it.
     pub fn resolve(&mut self) {
         let cards = self.w.cards(PAIR);
-        let records: Vec<String> = (self.at().records(&self.base(), TABLE).into_iter())
-            .map(|r| r.id)
-            .collect();
+        let records = self.tracker.ids(&self.w);
         for lead in self.leads.iter_mut().filter(|l| l.record.is_none()) {
             let card = cards.iter().find(|c| Some(&c.id) == lead.card.as_ref());
             let marker = card.and_then(marker);
@@ -245,23 +268,30 @@ impl Driver {
     fn faults(&mut self) {
         let (t, a) = (common::rate(&mut self.rng), common::rate(&mut self.rng));
         let unknown = self.rng.random_bool(0.5);
+        let name = self.tracker.name();
         self.note(format!(
-            "faults: trello {t}, airtable {a}, unknown outcomes {unknown}"
+            "faults: trello {t}, {name} {a}, unknown outcomes {unknown}"
         ));
         self.w.trello.gate().set_faults(common::faults(t, unknown));
-        self.at().gate().set_faults(common::faults(a, unknown));
+        (self.tracker.gate(&self.w)).set_faults(common::faults(a, unknown));
     }
 
     /// Held deliveries and notifications go out shuffled: some twice, some never.
     fn release(&mut self) {
         let dropped = common::release_trello(&mut self.rng, &self.w);
-        let at = self.w.airtable.as_ref().expect("an Airtable world");
-        let held = at.take_held_notifications();
-        let n = held.len();
-        let lost = common::release_shuffled(&mut self.rng, held, |note| at.renotify(note));
+        let (n, lost) = self.tracker.release(&self.w, &mut self.rng);
+        let name = self.tracker.name();
         self.note(format!(
-            "release: trello dropped {dropped}; airtable {n} held, {lost} never sent"
+            "release: trello dropped {dropped}; {name} {n} held, {lost} never sent"
         ));
+    }
+
+    /// Notion sends a page's property updates within a window as one event (or stops).
+    fn aggregate(&mut self) {
+        let window = self.rng.random_range(0..800u64);
+        self.note(format!("notion events aggregated over {window} ms"));
+        let nt = self.w.notion.as_ref().expect("a Notion world");
+        nt.aggregate_events((window > 0).then(|| Duration::from_millis(window)));
     }
 }
 

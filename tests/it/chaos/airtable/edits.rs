@@ -2,7 +2,6 @@
 //! typed later), record and card edits, both sides at once, and cards made in Trello. Each
 //! records what the user typed and saw in the history (the tracker side is `Side::Sheet`).
 
-use leadsync::demo::world::airtable::TABLE;
 use rand::Rng;
 
 use super::super::common::{self, PAIR};
@@ -54,9 +53,7 @@ impl Driver {
             .filter(|(_, v)| !v.is_empty())
             .map(|(f, v)| (f.header(), v.as_str()))
             .collect();
-        let record = (self.at())
-            .user_create_record(&self.base(), TABLE, &values)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let record = self.tracker.create(&self.w, &values)?;
         for (f, v) in &cells {
             self.history.record(&key, *f, Side::Sheet, v, "");
         }
@@ -100,9 +97,7 @@ impl Driver {
             "record {record} ({}) {field:?} {saw:?} -> {value:?}",
             lead.key
         ));
-        (self.at())
-            .user_update_record(&self.base(), TABLE, &record, &[(field.header(), &value)])
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        (self.tracker).update(&self.w, &record, field.header(), &value)?;
         self.history
             .record(&lead.key, field, Side::Sheet, &value, &saw);
         // A status changed in the table gives a record whose card was deleted a new card.

@@ -16,18 +16,18 @@ mod driver;
 mod edits;
 mod oracle;
 mod removals;
+pub mod tracker;
 
 use std::time::Instant;
 
-use leadsync::demo::world::airtable::TABLE;
 use leadsync::demo::world::{World, WorldOptions};
-use leadsync::model::TrackerKind;
 use leadsync::sandbox::common::Faults;
 
 use super::common::{self, PAIR, QUIET, Second};
 use driver::Driver;
 use edits::FIELDS;
 use oracle::{Card, End, RecordView};
+use tracker::Tracker;
 
 /// Actions per history, unless `LEADSYNC_CHAOS_AIRTABLE_STEPS` says otherwise.
 const STEPS: usize = 40;
@@ -57,18 +57,25 @@ const AT_ONCE: usize = 2;
 /// Plays one seed of `steps` actions; `Err` holds the violations, the history and the replay
 /// command.
 pub async fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
+    run_seed_on(Tracker::Airtable, seed, steps).await
+}
+
+/// One seed on `tracker`'s pair (Notion's chaos plays its seeds with this too).
+pub async fn run_seed_on(tracker: Tracker, seed: u64, steps: usize) -> Result<(), String> {
     let started = Instant::now();
     let world = World::start(WorldOptions {
         debounce_ms: 100,
         // Reconciliations of their own every 2 s race the worker and the dispatcher, as the
         // users' edits and the faults go on.
         reconcile_interval_secs: 2,
-        tracker: TrackerKind::Airtable,
+        tracker: tracker.kind(),
+        // Notion: dropped events are found by polling too (Airtable's pair ignores it).
+        notion_poll_secs: 2,
         ..WorldOptions::default()
     })
     .await
     .map_err(|e| format!("seed {seed}: the world did not start: {e:#}"))?;
-    let mut d = Driver::new(world, seed);
+    let mut d = Driver::new(world, seed, tracker);
     let outcome = match d.play(steps).await {
         Ok(()) => match quiesce(&mut d).await {
             Ok(()) => violations(&mut d).await,
@@ -77,10 +84,11 @@ pub async fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
         Err(e) => vec![format!("the history could not be played: {e:#}")],
     };
     let _ = d.w.stop_app().await;
+    let (name, var) = (tracker.name(), tracker.name().to_uppercase());
     let replay = format!(
-        "LEADSYNC_CHAOS_AIRTABLE_SEED={seed} LEADSYNC_CHAOS_AIRTABLE_STEPS={steps} cargo test --locked --test it chaos::airtable::replay -- --ignored --nocapture"
+        "LEADSYNC_CHAOS_{var}_SEED={seed} LEADSYNC_CHAOS_{var}_STEPS={steps} cargo test --locked --test it chaos::{name}::replay -- --ignored --nocapture"
     );
-    let title = format!("chaos (airtable) seed {seed}");
+    let title = format!("chaos ({name}) seed {seed}");
     common::verdict(&title, started, &outcome, &d.log, &replay)
 }
 
@@ -89,16 +97,12 @@ pub async fn run_seed(seed: u64, steps: usize) -> Result<(), String> {
 /// nothing.
 async fn quiesce(d: &mut Driver) -> anyhow::Result<()> {
     d.w.trello.gate().set_faults(Faults::default());
-    d.at().gate().set_faults(Faults::default());
+    d.tracker.gate(&d.w).set_faults(Faults::default());
     d.w.trello.hold_deliveries(false);
     for held in d.w.trello.take_held_deliveries() {
         d.w.trello.redeliver(held);
     }
-    d.at().hold_notifications(false);
-    d.at().drop_notifications(false);
-    for held in d.at().take_held_notifications() {
-        d.at().renotify(held);
-    }
+    d.tracker.release_all(&d.w);
     d.w.settle(QUIET).await?;
     common::admin_reconcile(&d.w).await?;
     d.w.reconcile(QUIET).await?;
@@ -116,15 +120,15 @@ async fn quiesce(d: &mut Driver) -> anyhow::Result<()> {
 /// Every invariant of the end state, plus: no acknowledged event was lost or left undone.
 async fn violations(d: &mut Driver) -> Vec<String> {
     d.resolve();
-    let records: Vec<RecordView> = (d.at().records(&d.base(), TABLE).iter())
-        .map(|r| RecordView {
-            id: r.id.clone(),
+    let records: Vec<RecordView> = (d.tracker.ids(&d.w).into_iter())
+        .map(|id| RecordView {
             values: FIELDS
                 .iter()
-                .map(|f| (*f, d.record_text(&r.id, f.header())))
+                .map(|f| (*f, d.record_text(&id, f.header())))
                 .collect(),
-            card_url: d.record_text(&r.id, "Trello Card"),
-            lead_id: d.record_text(&r.id, "Lead ID"),
+            card_url: d.record_text(&id, "Trello Card"),
+            lead_id: d.record_text(&id, "Lead ID"),
+            id,
         })
         .collect();
     let cards: Vec<Card> = (d.w.cards(PAIR).iter())
@@ -143,7 +147,7 @@ async fn violations(d: &mut Driver) -> Vec<String> {
     if !bad.is_empty() {
         let mut leads: Vec<String> = (bad.iter())
             .flat_map(|line| line.split(|c: char| !c.is_ascii_alphanumeric()))
-            .filter(|w| w.len() == 17 && w.starts_with("rec"))
+            .filter(|w| d.tracker.is_record_id(w))
             .map(str::to_owned)
             .collect();
         leads.sort();
@@ -151,18 +155,20 @@ async fn violations(d: &mut Driver) -> Vec<String> {
         bad.extend(common::traces(&d.w, leads).await);
     }
     bad.extend(common::lost_events(&d.w, &[]).await);
-    bad.extend(unread_feeds(&d.w).await);
+    bad.extend(unread_feeds(&d.w, d.tracker).await);
     bad
 }
 
-/// Every Airtable change stored is done, and every notification counted was read.
-async fn unread_feeds(w: &World) -> Vec<String> {
+/// Every change of the tracker stored is done, every Airtable notification counted was read,
+/// and every Notion event stored was read.
+async fn unread_feeds(w: &World, tracker: Tracker) -> Vec<String> {
     let Some(state) = w.state() else {
         return vec!["the daemon is not running".into()];
     };
     let waiting: Vec<(String, String)> = sqlx::query_as(
-        "SELECT dedupe_key, status FROM inbox WHERE source = 'airtable' AND status <> 'done'",
+        "SELECT dedupe_key, status FROM inbox WHERE source = $1 AND status <> 'done'",
     )
+    .bind(tracker.name())
     .fetch_all(&state.db.pool)
     .await
     .unwrap_or_default();
@@ -171,16 +177,25 @@ async fn unread_feeds(w: &World) -> Vec<String> {
             .fetch_all(&state.db.pool)
             .await
             .unwrap_or_default();
+    let events: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, kind FROM notion_events WHERE done = 0")
+            .fetch_all(&state.db.pool)
+            .await
+            .unwrap_or_default();
+    let name = tracker.name();
     let mut bad: Vec<String> = (waiting.into_iter())
-        .map(|(key, status)| format!("airtable change {key} is {status} in the inbox"))
+        .map(|(key, status)| format!("{name} change {key} is {status} in the inbox"))
         .collect();
+    bad.extend(
+        (events.into_iter()).map(|(id, kind)| format!("notion event {id} ({kind}) is unread")),
+    );
     bad.extend(feeds.into_iter().map(|(id, pinged, fetched)| {
         format!("webhook {id} was pinged {pinged} times, its feed read up to {fetched}")
     }));
     bad
 }
 
-fn seeds_played(var: &str) -> Vec<u64> {
+pub(super) fn seeds_played(var: &str) -> Vec<u64> {
     common::seeds_from_env(var).unwrap_or_else(|| (1..21).collect())
 }
 

@@ -3,7 +3,6 @@
 //! (the user removes what they see in sync), so what the end may hold stays simple to state.
 
 use leadsync::connectors::trello::sandbox::UserCardChange;
-use leadsync::demo::world::airtable::TABLE;
 use rand::Rng;
 
 use super::super::common;
@@ -82,10 +81,27 @@ impl Driver {
             "delete record {record} ({}), card {}",
             lead.key, card.id
         ));
-        (self.at())
-            .user_delete_record(&self.base(), TABLE, &record)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        self.tracker.delete(&self.w, &record)?;
         self.removed.records_deleted.insert(lead.key);
+        Ok(())
+    }
+
+    /// A user restores a page from Notion's trash: its own card is to be unarchived (no second
+    /// card), and the lead is live again.
+    pub(super) fn restore_record(&mut self) -> anyhow::Result<()> {
+        let mut deleted: Vec<String> = self.removed.records_deleted.iter().cloned().collect();
+        if deleted.is_empty() {
+            return Ok(());
+        }
+        deleted.sort();
+        let key = deleted.swap_remove(self.rng.random_range(0..deleted.len()));
+        let lead = self.leads.iter().find(|l| l.key == key).cloned();
+        let Some(record) = lead.and_then(|l| l.record) else {
+            return Ok(());
+        };
+        self.note(format!("restore record {record} ({key}) from the trash"));
+        self.tracker.restore(&self.w, &record)?;
+        self.removed.records_deleted.remove(&key);
         Ok(())
     }
 }
