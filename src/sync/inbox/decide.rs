@@ -100,7 +100,7 @@ pub fn decide(facts: &LeadFacts, group: &Group, ctx: &PairContext, now: DateTime
     {
         // First, so the card is open before the plan's own updates land on it.
         plan.commands
-            .insert(0, unarchive(&tomb.link.lead_id, card_id));
+            .insert(0, Command::unarchive(&tomb.link.lead_id, card_id));
     }
     if facts.id_for_row {
         // The id goes out first: a row that is gone by then drops its new lead before any
@@ -162,18 +162,6 @@ fn linked(
     };
     d.new_link = Some(new);
     Some(link)
-}
-
-/// The card the deletion of its lead's record archived, opened again.
-fn unarchive(lead_id: &str, card_id: &str) -> Command {
-    Command::UpdateCard {
-        lead_id: lead_id.to_owned(),
-        card_id: Some(card_id.to_owned()),
-        name: None,
-        desc: None,
-        id_list: None,
-        closed: Some(false),
-    }
 }
 
 /// A deleted card's row loses its card cell (when the pair has one), after the plan's commands.

@@ -84,6 +84,18 @@ pub enum Command {
 }
 
 impl Command {
+    /// The card its lead's record deletion archived, opened again (the record came back).
+    pub fn unarchive(lead_id: &str, card_id: &str) -> Self {
+        Command::UpdateCard {
+            lead_id: lead_id.to_owned(),
+            card_id: Some(card_id.to_owned()),
+            name: None,
+            desc: None,
+            id_list: None,
+            closed: Some(false),
+        }
+    }
+
     /// The (side, field) pairs this command writes when it is sent.
     pub fn fields_written(&self, ctx: &PairContext) -> Vec<(Side, Field)> {
         match self {

@@ -187,7 +187,7 @@ impl<'a> Pass<'a> {
         let mut plan = plan_lead(self.ctx, &view, state, &observed.fields, &trello, self.now);
         if let Some(open) = &reopened {
             plan.commands
-                .insert(0, Self::unarchive(id.as_str(), &open.id));
+                .insert(0, Command::unarchive(id.as_str(), &open.id));
         }
         if let (Some(card), Some(header)) = (card, &self.ctx.settings.columns.card)
             && sheet_url != Some(card.short_url.as_str())
@@ -201,18 +201,6 @@ impl<'a> Pass<'a> {
         }
         let action = lead_action(self.ctx, id.as_str(), card.map(|c| c.id.as_str()), plan);
         self.actions.push(action);
-    }
-
-    /// The card its lead's deletion archived, opened again.
-    fn unarchive(lead_id: &str, card_id: &str) -> Command {
-        Command::UpdateCard {
-            lead_id: lead_id.to_owned(),
-            card_id: Some(card_id.to_owned()),
-            name: None,
-            desc: None,
-            id_list: None,
-            closed: Some(false),
-        }
     }
 
     /// The row's lead id, unless it is not one or an earlier row holds it (both warned about).
