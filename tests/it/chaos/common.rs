@@ -2,7 +2,7 @@
 //! plans, disturbed Trello deliveries, restarts, the Trello side as its users see and edit it,
 //! and the end checks and the runner of many seeds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use leadsync::connectors::trello::sandbox::{SandboxCard, UserCardChange};
@@ -339,51 +339,92 @@ pub enum Second {
     Chance,
 }
 
-/// Plays `seeds`, `at_once` at a time; fails with every failing seed's report.
+/// Plays `seeds`, `at_once` at a time (a pool: a seed starts as soon as one ends, so one slow
+/// history does not hold the others back); fails with every failing seed's report.
 pub async fn run_many<F, Fut>(seeds: Vec<u64>, at_once: usize, second: Second, run: F)
 where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
     crate::helpers::test_log();
-    let mut failures = Vec::new();
-    let mut once = Vec::new();
-    for chunk in seeds.chunks(at_once) {
-        let runs: Vec<_> = chunk.iter().map(|s| (*s, tokio::spawn(run(*s)))).collect();
-        for (seed, played) in runs {
-            let Some(report) = failure(played.await) else {
-                continue;
+    let total = seeds.len();
+    let mut tally = Tally::default();
+    // (seed, whether this is its second play)
+    let mut queue: VecDeque<(u64, bool)> = seeds.into_iter().map(|s| (s, false)).collect();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < at_once.max(1) {
+            let Some((seed, again)) = queue.pop_front() else {
+                break;
             };
-            // Printed at once too: a long run's first failure can be read while it goes on.
-            eprintln!("{report}\n");
-            if second == Second::None {
-                failures.push(report);
-                continue;
-            }
-            match failure(tokio::spawn(run(seed)).await) {
-                None => once.push(seed),
-                Some(again) => {
-                    eprintln!("seed {seed} failed again:\n{again}\n");
-                    failures.push(report);
-                }
-            }
+            // Spawned inside, so a panicking history is a failure of its seed, not of the pool.
+            let played = tokio::spawn(run(seed));
+            running.spawn(async move { (seed, again, failure(played.await)) });
+        }
+        let Some(ended) = running.join_next().await else {
+            break;
+        };
+        let (seed, again, report) = ended.expect("the pool's own task does not panic");
+        if let Some(replay) = tally.record(seed, again, report, second) {
+            // The second play goes first, while its first report is fresh in the log.
+            queue.push_front((replay, true));
         }
     }
-    if !once.is_empty() {
-        eprintln!(
-            "{} of {} seeds failed once and passed when played again (timing-dependent; \
-             their reports are above): {once:?}",
-            once.len(),
-            seeds.len()
+    tally.finish(total);
+}
+
+/// What a run of seeds found so far.
+#[derive(Default)]
+struct Tally {
+    failures: Vec<String>,
+    once: Vec<u64>,
+    first: HashMap<u64, String>,
+}
+
+impl Tally {
+    /// Records one play; the seed to play once more, if its failure gets a second chance.
+    fn record(&mut self, seed: u64, again: bool, report: Option<String>, second: Second) -> Option<u64> {
+        let Some(report) = report else {
+            if again {
+                self.once.push(seed);
+            }
+            return None;
+        };
+        if again {
+            eprintln!("seed {seed} failed again:\n{report}\n");
+            let first = self.first.remove(&seed).unwrap_or_default();
+            self.failures.push(first);
+            return None;
+        }
+        // Printed at once too: a long run's first failure can be read while it goes on.
+        eprintln!("{report}\n");
+        if second == Second::None {
+            self.failures.push(report);
+            return None;
+        }
+        self.first.insert(seed, report);
+        Some(seed)
+    }
+
+    fn finish(mut self, total: usize) {
+        if !self.once.is_empty() {
+            self.once.sort_unstable();
+            eprintln!(
+                "{} of {} seeds failed once and passed when played again (timing-dependent; \
+                 their reports are above): {:?}",
+                self.once.len(),
+                total,
+                self.once
+            );
+        }
+        assert!(
+            self.failures.is_empty(),
+            "{} of {} seeds failed:\n\n{}",
+            self.failures.len(),
+            total,
+            self.failures.join("\n\n")
         );
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} seeds failed:\n\n{}",
-        failures.len(),
-        seeds.len(),
-        failures.join("\n\n")
-    );
 }
 
 /// The report of a seed that failed (or panicked); `None` when it met every invariant.
@@ -431,6 +472,28 @@ mod second_chance {
     #[should_panic(expected = "1 of 3 seeds failed")]
     async fn a_seed_that_fails_twice_running_fails_the_gate() {
         run_many(vec![1, 2, 3], 1, Second::Chance, flaky(2)).await;
+    }
+
+    /// Seed 1 ends only once seed 3 has started: played in fixed chunks of two ([1, 2], then
+    /// [3]) it never would; in a pool, seed 3 takes seed 2's place when it ends.
+    #[tokio::test]
+    async fn a_slow_seed_does_not_hold_back_the_seeds_after_it() {
+        let started = Arc::new(tokio::sync::Notify::new());
+        let run = move |seed: u64| {
+            let started = started.clone();
+            Box::pin(async move {
+                match seed {
+                    1 => started.notified().await,
+                    3 => started.notify_one(),
+                    _ => {}
+                }
+                Ok(())
+            }) as std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        };
+        let pool = run_many(vec![1, 2, 3], 2, Second::Chance, run);
+        tokio::time::timeout(std::time::Duration::from_secs(30), pool)
+            .await
+            .expect("seed 3 started while seed 1 was still running");
     }
 
     #[tokio::test]
