@@ -292,7 +292,7 @@ pub fn merge_field(
 enum View<'a> {
     Unobserved,
     /// Our own write coming back.
-    Ours,
+    Ours(&'a Observed),
     /// Holds the agreed value.
     Agrees,
     /// Not newer than what this side already told us.

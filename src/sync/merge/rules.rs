@@ -14,8 +14,9 @@ impl<'a> Merge<'a> {
         };
         if obs.by_leadsync {
             // We only ever write agreed values and record each write, so our write coming
-            // back says nothing new, whatever it holds.
-            return View::Ours;
+            // back says no person's word, whatever it holds (see `unchanged` for one that
+            // landed after a newer agreement).
+            return View::Ours(obs);
         }
         if let Some(agreed) = &self.state.agreed
             && ValueHash::of(&obs.value) == agreed.hash
@@ -61,11 +62,28 @@ impl<'a> Merge<'a> {
         *slot = Some(slot.map_or(*t, |s| s.max(*t)));
     }
 
-    /// Neither side holds a new value: an echo if what came in is a write of ours.
-    pub(super) fn unchanged(&self, views: &[(Side, View<'_>); 2]) -> DecisionKind {
+    /// Neither side holds a new value: an echo if what came in is a write of ours. A write of
+    /// ours planned before the agreed change and landed after it (a card's marker written with
+    /// the notes it had when it was planned, over a person's newer notes, whose own delivery
+    /// came first) left its side at an older value: the agreed one goes back there, as a
+    /// restore of the change that made it, so a later read does not take our stale value for
+    /// that side's newest word (chaos seed 335, four histories at once).
+    pub(super) fn unchanged(&mut self, views: &[(Side, View<'_>); 2]) -> DecisionKind {
+        if let Some(side) = self.stale_echo(views) {
+            let agreed = self
+                .state
+                .agreed
+                .clone()
+                .expect("a stale echo has an agreed value");
+            self.put_back(side, &Observed::user(agreed.value, Some(agreed.agreed_at)));
+            return match side {
+                Side::Sheet => DecisionKind::CopyToSheet,
+                Side::Trello => DecisionKind::CopyToTrello,
+            };
+        }
         let writer = self.state.agreed.as_ref().and_then(|a| a.writer);
         let echo = views.iter().any(|(side, view)| match view {
-            View::Ours => true,
+            View::Ours(_) => true,
             View::Agrees => writer == Some(side.other()),
             _ => false,
         });
@@ -74,6 +92,21 @@ impl<'a> Merge<'a> {
         } else {
             DecisionKind::Noop
         }
+    }
+
+    /// The side where a write of ours landed after the agreed change, holding another value,
+    /// and no later write of ours is known there (a notice of an older write coming late, with
+    /// the agreed value's own write landed after it, changes nothing).
+    fn stale_echo(&self, views: &[(Side, View<'_>); 2]) -> Option<Side> {
+        let agreed = self.state.agreed.as_ref()?;
+        views.iter().find_map(|(side, view)| match view {
+            View::Ours(obs) if ValueHash::of(&obs.value) != agreed.hash => {
+                let t = obs.changed_at?;
+                let latest = (self.state.side(*side).written_at).is_none_or(|w| t >= w);
+                (t > agreed.agreed_at && latest).then_some(*side)
+            }
+            _ => None,
+        })
     }
 
     pub(super) fn one_changed(&mut self, side: Side, obs: &Observed) -> DecisionKind {

@@ -62,6 +62,15 @@ fn conflict(winner: Side) -> DecisionKind {
     DecisionKind::Conflict { winner }
 }
 
+/// `state` with a write of ours to `side` known at `at`.
+fn written(mut state: FieldState, side: Side, at: i64) -> FieldState {
+    match side {
+        Sheet => state.sheet.written_at = Some(t(at)),
+        Trello => state.trello.written_at = Some(t(at)),
+    }
+    state
+}
+
 #[rustfmt::skip]
 fn cases() -> Vec<Case> {
     use DecisionKind::*;
@@ -86,7 +95,9 @@ fn cases() -> Vec<Case> {
         c("prefer_trello: sheet later", a(), user("S", Some(30)), user("T", Some(20)), PreferTrello, conflict(Trello), vec![(Sheet, "T")], Some(("T", Some(Trello)))),
         c("echo on trello of a sheet change", a(), None, user("A ", Some(30)), Lww, Echo, vec![], Some(("A", Some(Sheet)))),
         c("echo on the sheet of a trello change", by_trello(), user("A", Some(30)), None, Lww, Echo, vec![], Some(("A", Some(Trello)))),
-        c("our own write of an older value", a(), None, Some(Observed::leadsync("Z", Some(t(30)))), Lww, Echo, vec![], Some(("A", Some(Sheet)))),
+        c("our own write of an older value, the agreed one written after it", written(a(), Trello, 35), None, Some(Observed::leadsync("Z", Some(t(30)))), Lww, Echo, vec![], Some(("A", Some(Sheet)))),
+        c("our own write of an older value, landed after the agreed change and last", a(), None, Some(Observed::leadsync("Z", Some(t(30)))), Lww, CopyToTrello, vec![(Trello, "A")], Some(("A", Some(Sheet)))),
+        c("our own write of an older value, landed before the agreed change", a(), None, Some(Observed::leadsync("Z", Some(t(5)))), Lww, Echo, vec![], Some(("A", Some(Sheet)))),
         c("the change's own duplicate", a(), user("A", Some(10)), None, Lww, Noop, vec![], Some(("A", Some(Sheet)))),
         c("same-side change older than the agreed one", agreed("A", 20, Some(Sheet)), user("S", Some(15)), None, Lww, Noop, vec![], Some(("A", Some(Sheet)))),
         c("stale sheet change, lww", by_trello(), user("S", Some(15)), None, Lww, conflict(Trello), vec![(Sheet, "A")], Some(("A", Some(Trello)))),
@@ -362,4 +373,31 @@ fn a_person_setting_the_agreed_value_again_outweighs_an_older_change_heard_of_la
     let late = run(&shown.next, None, user("New", Some(11)), Lww);
     assert_eq!(late.kind, DecisionKind::CopyToSheet);
     assert_eq!(writes(&late), [(Sheet, "New")]);
+}
+
+/// A card's marker written with the notes it had when it was planned, landed after a person's
+/// newer notes, whose own delivery was decided first (chaos seed 335): the notes go back to
+/// the card as a restore of the person's change, so the dispatcher first checks the card's
+/// history for a still later edit.
+#[test]
+fn our_stale_write_landed_after_the_agreed_change_puts_the_agreed_value_back_as_a_restore() {
+    let d = run(
+        &agreed("fay955", 10, Some(Trello)),
+        None,
+        Some(Observed::leadsync("", Some(t(11)))),
+        Lww,
+    );
+    assert_eq!(d.kind, DecisionKind::CopyToTrello);
+    let restores: Vec<_> = d
+        .writes
+        .iter()
+        .map(|w| (w.side, w.value.as_str(), w.restores))
+        .collect();
+    assert_eq!(restores, vec![(Trello, "fay955", Some(t(10)))]);
+    let agreed = d
+        .next
+        .agreed
+        .as_ref()
+        .map(|a| (a.value.as_str(), a.agreed_at));
+    assert_eq!(agreed, Some(("fay955", t(10))));
 }

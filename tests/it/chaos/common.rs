@@ -383,7 +383,13 @@ struct Tally {
 
 impl Tally {
     /// Records one play; the seed to play once more, if its failure gets a second chance.
-    fn record(&mut self, seed: u64, again: bool, report: Option<String>, second: Second) -> Option<u64> {
+    fn record(
+        &mut self,
+        seed: u64,
+        again: bool,
+        report: Option<String>,
+        second: Second,
+    ) -> Option<u64> {
         let Some(report) = report else {
             if again {
                 self.once.push(seed);

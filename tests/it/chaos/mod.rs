@@ -42,7 +42,7 @@ const STEPS: usize = 30;
 /// mostly waits (debounces, reconciliation intervals, settling), so two share the machine's
 /// two cores; a seed replays its choices whatever runs beside it, only the timing differs,
 /// which the second chance is for.
-const AT_ONCE: usize = 2;
+const AT_ONCE: usize = 4;
 
 /// Plays one seed; `Err` holds the violations, the history and the replay command.
 pub async fn run_seed(seed: u64) -> Result<(), String> {

@@ -52,7 +52,7 @@ fn steps() -> usize {
 /// reconciliation has the pair's change feeds read).
 const REGRESSIONS: &[(u64, usize)] = &[(81, 80), (16, 40), (83, 40), (64, 40)];
 /// Histories played at once (each has its own emulators and daemon).
-const AT_ONCE: usize = 2;
+const AT_ONCE: usize = 4;
 
 /// Plays one seed of `steps` actions; `Err` holds the violations, the history and the replay
 /// command.
