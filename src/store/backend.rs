@@ -24,3 +24,44 @@ pub type PoolConn = sqlx::pool::PoolConnection<Backend>;
 pub trait Exec<'c>: sqlx::Executor<'c, Database = Backend> {}
 
 impl<'c, T: sqlx::Executor<'c, Database = Backend>> Exec<'c> for T {}
+
+/// Which SQL dialect a `database.url` speaks (CONTRACT §9): `sqlite:` (the default, embedded,
+/// one process) or `postgres:`/`postgresql:` (shared by replicas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of `url` by its scheme, or `None` for a database leadsync does not speak.
+    pub fn of(url: &str) -> Option<Self> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Self::Sqlite),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Dialect;
+
+    #[test]
+    fn the_dialect_is_the_urls_scheme() {
+        assert_eq!(
+            Dialect::of("sqlite://data/leadsync.db"),
+            Some(Dialect::Sqlite)
+        );
+        assert_eq!(Dialect::of("sqlite:x.db?mode=rwc"), Some(Dialect::Sqlite));
+        assert_eq!(
+            Dialect::of("postgres://u:p@h:5432/db"),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(Dialect::of("PostgreSQL://h/db"), Some(Dialect::Postgres));
+        assert_eq!(Dialect::of("mysql://h/db"), None);
+        assert_eq!(Dialect::of("data/leadsync.db"), None);
+    }
+}

@@ -17,6 +17,7 @@ pub mod notion;
 pub mod outbox;
 pub mod outbox_depth;
 pub mod pairs;
+pub mod postgres;
 mod rename;
 pub mod status;
 #[cfg(test)]
@@ -34,7 +35,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
 
-pub use backend::{Backend, Conn, Exec, Pool, PoolConn, Tx};
+pub use backend::{Backend, Conn, Dialect, Exec, Pool, PoolConn, Tx};
 
 /// Migrations from `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -46,6 +47,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum StoreError {
     #[error("database.url {0:?} is not a SQLite file URL")]
     BadUrl(String),
+    /// PostgreSQL so far holds the schema only (`leadsync migrate`): issue 15's next steps.
+    #[error(
+        "database.url {0:?}: PostgreSQL is supported by `leadsync migrate` only so far; \
+         run the daemon on SQLite (sqlite://…)"
+    )]
+    PostgresNotYet(String),
     #[error("cannot create the database folder {path}: {source}")]
     Folder {
         path: PathBuf,
@@ -101,6 +108,9 @@ impl Db {
     /// thread allocates from): a one-shot command that writes one transaction at a time keeps
     /// fewer.
     pub async fn connect_with_pool(url: &str, connections: u32) -> Result<Self, StoreError> {
+        if Dialect::of(url) == Some(Dialect::Postgres) {
+            return Err(StoreError::PostgresNotYet(postgres::redact(url)));
+        }
         let options = connect_options(url)?;
         if let Some(folder) = options.get_filename().parent() {
             create_folder(folder)?;
