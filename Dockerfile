@@ -14,6 +14,7 @@ RUN sh docker/stub-targets.sh Cargo.toml \
 # compiled in). The stubs of targets not copied here (tests) stay, so the manifest stays valid.
 COPY src ./src
 COPY migrations ./migrations
+COPY migrations_pg ./migrations_pg
 COPY config ./config
 COPY apps-script/Code.gs ./apps-script/Code.gs
 COPY benches ./benches

@@ -15,7 +15,7 @@ use crate::connectors::airtable::client::AirtableClient;
 use crate::connectors::trello::board_ids::{resolve_board_ids, resolve_mirror_board_ids};
 use crate::connectors::trello::client::TrelloClient;
 use crate::connectors::trello::client::build::trello_client;
-use crate::store::Db;
+use crate::store::{Db, Dialect, postgres};
 
 pub async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     preflight(&settings)?;
@@ -49,20 +49,26 @@ fn preflight(settings: &Settings) -> Result<(), ConfigError> {
 }
 
 pub async fn migrate(settings: Settings) -> anyhow::Result<ExitCode> {
-    let db = Db::connect(&settings.database.url)
-        .await
-        .context("opening the database")?;
-    let report = db.migrate().await?;
+    let url = &settings.database.url;
+    let (report, database) = if Dialect::of(url) == Some(Dialect::Postgres) {
+        let report = postgres::migrate(url)
+            .await
+            .context("migrating the PostgreSQL database")?;
+        (report, postgres::redact(url))
+    } else {
+        let db = Db::connect(url).await.context("opening the database")?;
+        let report = db.migrate().await?;
+        db.close().await;
+        (report, db.path().display().to_string())
+    };
     for name in &report.applied {
         crate::outln!("applied {name}");
     }
     crate::outln!(
-        "{} migration(s) applied, {} already present, database {}",
+        "{} migration(s) applied, {} already present, database {database}",
         report.applied.len(),
         report.already,
-        db.path().display()
     );
-    db.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

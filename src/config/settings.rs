@@ -248,6 +248,14 @@ impl Settings {
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
 
+    /// Whether `database.url` names a PostgreSQL server (`postgres://…` or `postgresql://…`,
+    /// with a host: CONTRACT §9).
+    pub fn database_is_postgres(&self) -> bool {
+        let url = self.database.url.as_str();
+        let rest = (url.strip_prefix("postgres://")).or_else(|| url.strip_prefix("postgresql://"));
+        rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+    }
+
     /// The callback URL Trello delivers to, from `server.public_url`.
     pub fn trello_callback_url(&self) -> String {
         format!("{}/webhooks/trello", self.server.public_url)

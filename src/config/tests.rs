@@ -237,8 +237,21 @@ fn connection_limits_default_safe_for_a_public_endpoint_and_refuse_0_or_absurd_v
 }
 
 #[test]
-fn database_url_must_be_sqlite() {
-    assert!(error_text("[database]\nurl = \"postgres://x\"").starts_with("database.url: "));
+fn database_url_must_be_sqlite_or_postgres() {
+    for url in [
+        "mysql://x/leads",
+        "postgres://",
+        "postgresql:///leads",
+        "leads.db",
+    ] {
+        let text = error_text(&format!("[database]\nurl = \"{url}\""));
+        assert!(text.starts_with("database.url: "), "{url}: {text}");
+    }
+    for url in ["postgres://ls:pw@db:5432/leads", "postgresql://db/leads"] {
+        let s = load_with(Some(&format!("[database]\nurl = \"{url}\"")), &[], &[]).expect(url);
+        assert!(s.database_is_postgres(), "{url}");
+        assert_eq!(s.database_path(), None);
+    }
 }
 
 #[test]

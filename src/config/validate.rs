@@ -30,10 +30,11 @@ pub fn validate(s: &Settings) -> Result<(), ConfigError> {
         return Err(invalid("server.max_body_bytes", "must be greater than 0"));
     }
     check_server_limits(s)?;
-    if s.database_path().is_none() {
+    if s.database_path().is_none() && !s.database_is_postgres() {
         return Err(invalid(
             "database.url",
-            "must be a SQLite file URL such as sqlite://data/leadsync.db",
+            "must be a SQLite file URL such as sqlite://data/leadsync.db, or a PostgreSQL URL \
+             such as postgres://user:password@host:5432/leadsync",
         ));
     }
     check_base_url("trello.api_base", &s.trello.api_base)?;

@@ -1,9 +1,9 @@
 //! A mirror's decisions, logged (CONTRACT §6, sides `a` and `b`) and kept in the activity log:
 //! `pair` is the mirror's name, `lead_id` the link id and `card_id` the card on side a.
 
+use crate::store::Exec;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::SqliteExecutor;
 
 use crate::config::MirrorPolicySetting;
 use crate::model::ValueHash;
@@ -33,7 +33,7 @@ pub fn quiet(at: &At<'_>, field: &str, echo: bool) {
 
 /// A value copied to a side (or, with `field` "card", a twin created there).
 pub async fn copied(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     at: &At<'_>,
     field: &str,
     to: MirrorSide,
@@ -54,7 +54,7 @@ pub struct Conflict<'a> {
 }
 
 pub async fn conflict(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     at: &At<'_>,
     field: &str,
     c: &Conflict<'_>,
@@ -86,7 +86,7 @@ fn policy_name(policy: MirrorPolicySetting) -> &'static str {
 }
 
 async fn record(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     at: &At<'_>,
     field: &str,
     decision: &str,

@@ -1,14 +1,14 @@
 //! The `row_absences` table: a lead missing from full sheet reads counts as deleted only when
 //! two reads at least a minute apart both miss it. Only complete, successful reads may call here.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::StoreError;
 
 /// Notes that a full read at `now` missed the lead, keeping the time of the first miss.
 /// Returns that first-miss time.
 pub async fn record_miss(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     now: i64,
@@ -27,11 +27,7 @@ pub async fn record_miss(
 }
 
 /// The lead was seen again (or its deletion was handled): forget its misses.
-pub async fn clear(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-    lead_id: &str,
-) -> Result<bool, StoreError> {
+pub async fn clear(exec: impl Exec<'_>, pair: &str, lead_id: &str) -> Result<bool, StoreError> {
     let result = sqlx::query("DELETE FROM row_absences WHERE pair = $1 AND lead_id = $2")
         .bind(pair)
         .bind(lead_id)
@@ -41,10 +37,7 @@ pub async fn clear(
 }
 
 /// Leads of a pair with a recorded miss and its time, so a full read can clear the ones it saw.
-pub async fn list(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn list(exec: impl Exec<'_>, pair: &str) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT lead_id, first_missed_at FROM row_absences WHERE pair = $1 ORDER BY lead_id",
     )

@@ -1,8 +1,8 @@
 //! The `activity` table: one row per sync decision, read newest first by `/admin/activity`.
 
+use super::Exec;
 use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
-use sqlx::SqliteExecutor;
 
 use super::{StoreError, now_ms};
 
@@ -49,7 +49,7 @@ pub fn rfc3339(ms: i64) -> String {
 }
 
 /// Records a decision at the current time (normally on the decision transaction).
-pub async fn insert(exec: impl SqliteExecutor<'_>, entry: &NewActivity) -> Result<(), StoreError> {
+pub async fn insert(exec: impl Exec<'_>, entry: &NewActivity) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO activity (at, pair, lead_id, card_id, field, decision, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -68,7 +68,7 @@ pub async fn insert(exec: impl SqliteExecutor<'_>, entry: &NewActivity) -> Resul
 
 /// The latest `limit` entries (of one lead, or all), newest first.
 pub async fn recent(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     lead_id: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ActivityEntry>, StoreError> {
@@ -108,7 +108,7 @@ pub async fn recent(
 }
 
 /// Deletes entries older than `days` days; returns how many.
-pub async fn prune_older_than(exec: impl SqliteExecutor<'_>, days: u32) -> Result<u64, StoreError> {
+pub async fn prune_older_than(exec: impl Exec<'_>, days: u32) -> Result<u64, StoreError> {
     let cutoff = now_ms() - i64::from(days) * 86_400_000;
     let result = sqlx::query("DELETE FROM activity WHERE at < $1")
         .bind(cutoff)

@@ -1,7 +1,7 @@
 //! Pages of the activity log for the console: filtered, newest first, keyset-paged by
 //! `(at, id)` so a page deep in a large log costs what the first one does (no OFFSET scan).
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::StoreError;
 use super::activity::rfc3339;
@@ -103,10 +103,7 @@ fn page_sql(filter: &ActivityFilter, before: Option<Cursor>) -> (String, Vec<Str
 }
 
 /// The entry numbered `id` (the console's conflict actions name one by it).
-pub async fn entry(
-    exec: impl SqliteExecutor<'_>,
-    id: i64,
-) -> Result<Option<PageEntry>, StoreError> {
+pub async fn entry(exec: impl Exec<'_>, id: i64) -> Result<Option<PageEntry>, StoreError> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT id, at, pair, lead_id, card_id, field, decision, detail FROM activity WHERE id = $1",
     )
@@ -141,7 +138,7 @@ fn entry_of(row: Row) -> Result<PageEntry, StoreError> {
 /// Up to `limit` entries matching `filter`, older than `before` when given, newest first; the
 /// cursor of the next page when there may be one.
 pub async fn page(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     filter: &ActivityFilter,
     before: Option<Cursor>,
     limit: i64,

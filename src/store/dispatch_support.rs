@@ -2,7 +2,7 @@
 //! whose outcome cannot be taken back is on its way, and the release of claims a stopped round did
 //! not send or a dispatcher that died left behind.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -11,7 +11,7 @@ use super::{StoreError, now_ms};
 /// behind, so the next claimer knows the outcome is unknown even though `attempts` is still 0.
 /// Returns false when the command is no longer in flight.
 pub async fn note_outcome_unknown(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     id: i64,
     note: &str,
 ) -> Result<bool, StoreError> {
@@ -28,7 +28,7 @@ pub async fn note_outcome_unknown(
 
 /// Gives a claimed command back unsent (a stopped dispatch round never called for it): pending
 /// and due now, its attempts and note unchanged. Returns false when it was not in flight.
-pub async fn release_unsent(exec: impl SqliteExecutor<'_>, id: i64) -> Result<bool, StoreError> {
+pub async fn release_unsent(exec: impl Exec<'_>, id: i64) -> Result<bool, StoreError> {
     let now = now_ms();
     let result = sqlx::query(
         "UPDATE outbox SET status = 'pending', next_attempt_at = $1, updated_at = $1
@@ -46,7 +46,7 @@ pub async fn release_unsent(exec: impl SqliteExecutor<'_>, id: i64) -> Result<bo
 /// process that died (SIGKILL, power loss) and would otherwise hold the lead back until the
 /// lease ran out (minutes). A create whose outcome is unknown keeps its note, so the next claim
 /// looks for the card before creating one. Returns how many were released.
-pub async fn release_stale_claims(exec: impl SqliteExecutor<'_>) -> Result<u64, StoreError> {
+pub async fn release_stale_claims(exec: impl Exec<'_>) -> Result<u64, StoreError> {
     let now = now_ms();
     let result = sqlx::query(
         "UPDATE outbox SET status = 'pending', next_attempt_at = $1, updated_at = $1

@@ -2,7 +2,7 @@
 //! leads' ids never reached their row. Read by the worker and the reconciler alike (they
 //! must not make a second lead of a row whose id is late or was sent to a row that changed).
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::StoreError;
 
@@ -14,7 +14,7 @@ pub const NEW_ROW_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// whose id writes are all finished (none pending, in flight or dead): the row the id was
 /// sent to was not found.
 pub async fn unplaced_leads(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     since_ms: i64,
 ) -> Result<Vec<String>, StoreError> {
@@ -31,10 +31,7 @@ pub async fn unplaced_leads(
 }
 
 /// When the last id leadsync gave a row of the pair landed (unix ms), if any did.
-pub async fn last_id_landing(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<Option<i64>, StoreError> {
+pub async fn last_id_landing(exec: impl Exec<'_>, pair: &str) -> Result<Option<i64>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT max(id_landed_at) FROM links WHERE pair = $1")
             .bind(pair)

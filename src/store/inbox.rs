@@ -1,7 +1,7 @@
 //! The ingress side of the `inbox` table: store a verified webhook event once, durably, before
 //! it is acknowledged. The worker's side (claims) lives in `store::inbox_work`.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{Db, StoreError, now_ms};
 use crate::inbound::signature::{RawEvent, Verified};
@@ -23,7 +23,7 @@ pub async fn insert(db: &Db, event: &Verified<RawEvent>, pair: &str) -> Result<S
 }
 
 pub(super) async fn insert_at(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     event: &Verified<RawEvent>,
     pair: &str,
     received_at: i64,
@@ -49,7 +49,7 @@ pub(super) async fn insert_at(
 /// transaction: it is trusted because leadsync's own call read it, not by a signature. Answers
 /// the new row's id, or `None` when the same (source, dedupe key) was stored before.
 pub async fn insert_fetched(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     source: crate::inbound::Source,
     dedupe_key: &str,
     pair: &str,
@@ -72,7 +72,7 @@ pub async fn insert_fetched(
 }
 
 /// Events stored and not yet processed (pending or being processed), over all pairs.
-pub async fn depth(exec: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
+pub async fn depth(exec: impl Exec<'_>) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT count(*) FROM inbox WHERE status IN ('pending', 'processing')")
             .fetch_one(exec)
@@ -81,9 +81,7 @@ pub async fn depth(exec: impl SqliteExecutor<'_>) -> Result<i64, StoreError> {
 }
 
 /// Callback URLs of every Trello webhook registered earlier: their signatures stay valid.
-pub async fn registered_callback_urls(
-    exec: impl SqliteExecutor<'_>,
-) -> Result<Vec<String>, StoreError> {
+pub async fn registered_callback_urls(exec: impl Exec<'_>) -> Result<Vec<String>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT callback_url FROM trello_webhooks ORDER BY callback_url",
     )

@@ -3,7 +3,7 @@
 //! how the debounce works), marks them done inside the decision transaction, and counts failed
 //! attempts with a growing pause. The ingress side (the insert) lives in `store::inbox`.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -26,7 +26,7 @@ pub struct InboxEvent {
 /// Inbox events due now (pending, or processing with an expired lease), oldest first. The
 /// worker reads them all to group each lead's events before deciding which are ready.
 pub async fn due_events(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<InboxEvent>, StoreError> {
@@ -45,7 +45,7 @@ pub async fn due_events(
 
 /// The mirrors' due events (the inbox rows whose `pair` is a mirror's name), oldest first.
 pub async fn due_mirror_events(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<InboxEvent>, StoreError> {
@@ -62,7 +62,7 @@ pub async fn due_mirror_events(
 }
 
 /// Marks an event processed, whether or not it was claimed.
-pub async fn finish(exec: impl SqliteExecutor<'_>, id: i64) -> Result<(), StoreError> {
+pub async fn finish(exec: impl Exec<'_>, id: i64) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE inbox SET status = 'done', processed_at = $1, last_error = NULL
          WHERE id = $2 AND status IN ('pending', 'processing')",
@@ -75,7 +75,7 @@ pub async fn finish(exec: impl SqliteExecutor<'_>, id: i64) -> Result<(), StoreE
 }
 
 /// Parks an event that cannot be processed (kept for inspection, never retried).
-pub async fn fail(exec: impl SqliteExecutor<'_>, id: i64, error: &str) -> Result<(), StoreError> {
+pub async fn fail(exec: impl Exec<'_>, id: i64, error: &str) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE inbox SET status = 'failed', last_error = $1, attempts = attempts + 1, processed_at = $2
          WHERE id = $3 AND status IN ('pending', 'processing')",
@@ -91,7 +91,7 @@ pub async fn fail(exec: impl SqliteExecutor<'_>, id: i64, error: &str) -> Result
 /// Counts a failed attempt at an event: due again after a pause growing with the attempts,
 /// parked as `failed` once `max_attempts` is reached (reconciliation still repairs its effect).
 pub async fn bump(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     id: i64,
     error: &str,
     max_attempts: i64,
@@ -113,10 +113,7 @@ pub async fn bump(
 
 /// Deletes processed (done or failed) events older than `days` days; returns how many. Their
 /// dedupe keys go with them, so keep `days` well beyond the senders' redelivery windows.
-pub async fn prune_processed_older_than(
-    exec: impl SqliteExecutor<'_>,
-    days: u32,
-) -> Result<u64, StoreError> {
+pub async fn prune_processed_older_than(exec: impl Exec<'_>, days: u32) -> Result<u64, StoreError> {
     let cutoff = now_ms() - i64::from(days) * 86_400_000;
     let result =
         sqlx::query("DELETE FROM inbox WHERE status IN ('done', 'failed') AND processed_at < $1")

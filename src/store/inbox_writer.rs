@@ -18,11 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::inbox::Stored;
-use super::{Db, StoreError, now_ms, tracker_webhooks};
+use super::{Conn, Db, StoreError, now_ms, tracker_webhooks};
 use crate::inbound::signature::{RawEvent, Verified};
 
 /// Events queued for the writer, at most; past it a request is refused (503), not queued.
@@ -198,7 +198,7 @@ struct Limits {
 async fn run(db: Db, mut rx: mpsc::Receiver<Job>, limits: Limits, counts: Arc<Counts>) {
     let mut batch = Vec::with_capacity(limits.max_batch);
     // Its own connection, not the pool's: it must not wait in SQLite's busy handler.
-    let mut held: Option<SqliteConnection> = None;
+    let mut held: Option<Conn> = None;
     loop {
         let received = if held.is_some() {
             match tokio::time::timeout(LINGER, rx.recv_many(&mut batch, limits.max_batch)).await {
@@ -237,7 +237,7 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, limits: Limits, counts: Arc<Co
     close(held).await;
 }
 
-async fn close(conn: Option<SqliteConnection>) {
+async fn close(conn: Option<Conn>) {
     if let Some(conn) = conn {
         let _ = conn.close().await;
     }
@@ -248,7 +248,7 @@ async fn close(conn: Option<SqliteConnection>) {
 /// after it. A busy statement changed nothing, so a try is all of the batch or none of it.
 async fn commit_waiting(
     db: &Db,
-    held: &mut Option<SqliteConnection>,
+    held: &mut Option<Conn>,
     rx: &mut mpsc::Receiver<Job>,
     batch: &mut Vec<Job>,
     limits: Limits,
@@ -288,7 +288,7 @@ async fn commit_waiting(
 /// The batch committed: its events in one statement (see `insert_events`); a batch with pings
 /// adds their counts in the same `BEGIN IMMEDIATE` transaction, every event stored and every
 /// ping counted, or none.
-async fn commit(conn: &mut SqliteConnection, batch: &[Job]) -> Result<Vec<Answer>, StoreError> {
+async fn commit(conn: &mut Conn, batch: &[Job]) -> Result<Vec<Answer>, StoreError> {
     let events: Vec<(&Verified<RawEvent>, &str)> = (batch.iter())
         .filter_map(|job| match &job.work {
             Work::Event { event, pair } => Some((&**event, pair.as_str())),
@@ -327,7 +327,7 @@ const INSERT_TAIL: &str = " ON CONFLICT (source, dedupe_key, pair) DO NOTHING
 /// as much as the inserts). Like the single insert, the first of two events with one key is
 /// stored and the other is a duplicate.
 async fn insert_events(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     events: &[(&Verified<RawEvent>, &str)],
 ) -> Result<Vec<Stored>, StoreError> {
     if events.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -26,7 +26,7 @@ const COLUMNS: &str = "lead_id, field, agreed_hash, agreed_value, agreed_at, las
     sheet_seen_at, sheet_written_at, trello_seen_at, trello_written_at";
 
 pub async fn load_lead(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<Vec<StoredField>, StoreError> {
@@ -42,7 +42,7 @@ pub async fn load_lead(
 /// of thousands of leads must not cost a query per lead, nor hold every lead's state at once
 /// (it asks a chunk of leads at a time).
 pub async fn load_leads(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_ids: &[&str],
 ) -> Result<HashMap<String, Vec<StoredField>>, StoreError> {
@@ -64,11 +64,7 @@ pub async fn load_leads(
 }
 
 /// Inserts or replaces one field's full state. The link must exist.
-pub async fn save(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-    f: &StoredField,
-) -> Result<(), StoreError> {
+pub async fn save(exec: impl Exec<'_>, pair: &str, f: &StoredField) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO field_states (pair, lead_id, field, agreed_hash, agreed_value, agreed_at,
              last_writer, sheet_seen_at, sheet_written_at, trello_seen_at, trello_written_at, updated_at)
@@ -99,7 +95,7 @@ pub async fn save(
 
 /// The card was deleted in Trello: forget it, and remember not to recreate it on its own.
 pub async fn mark_card_deleted(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<(), StoreError> {
@@ -117,10 +113,7 @@ pub async fn mark_card_deleted(
 }
 
 /// Leads of a pair whose card was deleted in Trello.
-pub async fn deleted_cards(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<Vec<String>, StoreError> {
+pub async fn deleted_cards(exec: impl Exec<'_>, pair: &str) -> Result<Vec<String>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT lead_id FROM links WHERE pair = $1 AND card_deleted = 1")
             .bind(pair)
@@ -131,7 +124,7 @@ pub async fn deleted_cards(
 
 /// A new card replaces a deleted one: the tombstone is lifted.
 pub async fn clear_card_deleted(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<(), StoreError> {
@@ -145,7 +138,7 @@ pub async fn clear_card_deleted(
 
 /// Whether the lead's card was deleted in Trello (and not replaced since).
 pub async fn is_card_deleted(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<bool, StoreError> {
@@ -160,7 +153,7 @@ pub async fn is_card_deleted(
 
 /// Whether a card create for the lead is queued or on its way.
 pub async fn create_pending(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<bool, StoreError> {
@@ -179,10 +172,7 @@ pub async fn create_pending(
 /// be sent: until then, a row read without an id may be that row. A dead-lettered write is
 /// not on its way (it is sent again only when requeued, and then finds its row by name or
 /// gives the lead up), so it holds no new row back.
-pub async fn ids_on_their_way(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<bool, StoreError> {
+pub async fn ids_on_their_way(exec: impl Exec<'_>, pair: &str) -> Result<bool, StoreError> {
     let n: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM links l WHERE l.pair = $1
            AND l.id_assigned_at IS NOT NULL AND l.id_landed_at IS NULL
@@ -198,7 +188,7 @@ pub async fn ids_on_their_way(
 /// The payloads of a lead's commands not sent yet, or dead-lettered (sent later, once
 /// requeued): what lands after a decision made now.
 pub async fn unsent_payloads(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<Vec<String>, StoreError> {
@@ -216,7 +206,7 @@ pub async fn unsent_payloads(
 /// `since_ms`, or will set (not sent yet): a read of the row taken at `since_ms` shows what
 /// those writes replace.
 pub async fn row_cells_written_after(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     since_ms: i64,
@@ -245,10 +235,7 @@ pub async fn row_cells_written_after(
 
 /// True while some card of the pair is being created (`create_card` pending or in flight):
 /// a card event that matches no link may be about that card, whose link is not set yet.
-pub async fn creates_unfinished(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<bool, StoreError> {
+pub async fn creates_unfinished(exec: impl Exec<'_>, pair: &str) -> Result<bool, StoreError> {
     let n: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox WHERE pair = $1 AND kind = 'create_card'
            AND status IN ('pending', 'in_flight')",
@@ -263,7 +250,7 @@ pub async fn creates_unfinished(
 /// `since_ms`, whatever became of them: a change the tracker reports as made through the API
 /// that shows one of their values is leadsync's own write coming back, however late.
 pub async fn recent_tracker_writes(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     since_ms: i64,
@@ -282,10 +269,7 @@ pub async fn recent_tracker_writes(
 /// True while a record leadsync asked a tracker to create (`append_row`) may exist without its
 /// lead knowing it yet: pending, being sent, or dead-lettered with its outcome unknown. A record
 /// the tracker shows that no lead holds may be that one, about to be adopted by its lead.
-pub async fn appends_unfinished(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<bool, StoreError> {
+pub async fn appends_unfinished(exec: impl Exec<'_>, pair: &str) -> Result<bool, StoreError> {
     let n: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox WHERE pair = $1 AND kind = 'append_row'
            AND status IN ('pending', 'in_flight', 'dead')",
@@ -300,7 +284,7 @@ pub async fn appends_unfinished(
 /// merge records a write when it is planned, but it overwrote that side only when it landed,
 /// and a user's change made in between was lost to it (and must win if it is the newer).
 pub async fn mark_written(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut super::Conn,
     pair: &str,
     lead_id: &str,
     side: &str,
@@ -331,7 +315,7 @@ pub async fn mark_written(
 /// landed in the sheet by `edited_at_ms`, newest first, with the row it was made at: a row
 /// edited then showed no id, and may be any of them (rows move).
 pub async fn unlanded_new_leads(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     created_since_ms: i64,
     edited_at_ms: i64,
@@ -350,7 +334,7 @@ pub async fn unlanded_new_leads(
 
 /// Leads of a pair whose link, field states or outbox changed at or after `since_ms`.
 pub async fn touched_since(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     since_ms: i64,
 ) -> Result<std::collections::HashSet<String>, StoreError> {
@@ -370,7 +354,7 @@ pub async fn touched_since(
 /// command failed to write, so the target still shows the old one: reconciling them would read
 /// that old value as a fresh change and copy it back over the user's edit.
 pub async fn leads_with_dead_letters(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
 ) -> Result<Vec<String>, StoreError> {
     Ok(sqlx::query_scalar(

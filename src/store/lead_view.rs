@@ -1,7 +1,7 @@
 //! What the console's lead page reads and does beyond links, field states and activity: the
 //! lead's unfinished commands, and requeueing its dead letters.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -19,7 +19,7 @@ pub struct UnsentCommand {
 
 /// The lead's commands other than sent ones, oldest first (the `outbox_lead` index).
 pub async fn unsent_commands(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<Vec<UnsentCommand>, StoreError> {
@@ -36,7 +36,7 @@ pub async fn unsent_commands(
 
 /// Makes the lead's dead letters due now with fresh attempts; returns how many.
 pub async fn requeue_lead(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<u64, StoreError> {

@@ -1,6 +1,6 @@
 //! The `links` table: which card belongs to which lead, per pair.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -40,7 +40,7 @@ pub(crate) const COLUMNS: &str =
 const LIVE: &str = "record_deleted_at IS NULL";
 
 pub async fn get_by_lead(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<Option<Link>, StoreError> {
@@ -53,7 +53,7 @@ pub async fn get_by_lead(
 }
 
 pub async fn get_by_card(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     card_id: &str,
 ) -> Result<Option<Link>, StoreError> {
@@ -66,7 +66,7 @@ pub async fn get_by_card(
 }
 
 /// Every link of a pair, by lead id.
-pub async fn list(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<Vec<Link>, StoreError> {
+pub async fn list(exec: impl Exec<'_>, pair: &str) -> Result<Vec<Link>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM links WHERE pair = $1 AND {LIVE} ORDER BY lead_id");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(pair)
@@ -80,7 +80,7 @@ pub async fn list(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<Vec<Link>
 /// the card's archived state (open again when the deletion archived it, since the caller
 /// unarchives it) and its agreed field states are the lead's again; true.
 /// A card already linked to another lead of the pair is [`StoreError::CardAlreadyLinked`].
-pub async fn insert(exec: impl SqliteExecutor<'_>, link: &NewLink) -> Result<bool, StoreError> {
+pub async fn insert(exec: impl Exec<'_>, link: &NewLink) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "INSERT INTO links (pair, lead_id, card_id, card_short_url, row_hint, created_at, updated_at,
                             id_assigned_at)
@@ -109,7 +109,7 @@ pub async fn insert(exec: impl SqliteExecutor<'_>, link: &NewLink) -> Result<boo
 
 /// Records that leadsync's write of the lead's new id reached the sheet.
 pub async fn set_id_landed(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<(), StoreError> {
@@ -130,7 +130,7 @@ pub async fn set_id_landed(
 /// there. Only a lead with no card, whose id never landed and whose other id writes (after
 /// `except`) are all done, is forgotten. True when it was.
 pub async fn abandon_unlanded(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     except: i64,
@@ -152,7 +152,7 @@ pub async fn abandon_unlanded(
 /// Attaches the created card. Returns false when the lead has no link.
 /// A card already linked to another lead of the pair is [`StoreError::CardAlreadyLinked`].
 pub async fn set_card(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     card_id: &str,
@@ -174,7 +174,7 @@ pub async fn set_card(
 }
 
 pub async fn set_row_hint(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     row: i64,
@@ -193,7 +193,7 @@ pub async fn set_row_hint(
 
 /// Records whether the card is archived (closed) in Trello.
 pub async fn set_closed(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     closed: bool,
@@ -211,11 +211,7 @@ pub async fn set_closed(
 }
 
 /// Deletes the link; its field states go with it (ON DELETE CASCADE). Returns whether it existed.
-pub async fn delete(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-    lead_id: &str,
-) -> Result<bool, StoreError> {
+pub async fn delete(exec: impl Exec<'_>, pair: &str, lead_id: &str) -> Result<bool, StoreError> {
     let result = sqlx::query("DELETE FROM links WHERE pair = $1 AND lead_id = $2")
         .bind(pair)
         .bind(lead_id)

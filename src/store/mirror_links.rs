@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -66,7 +66,7 @@ pub struct FieldBase {
 
 /// Records a configured mirror (its events are then the mirror engine's, not the pairs' worker's).
 pub async fn upsert_mirror(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     name: &str,
     board_a: &str,
     board_b: &str,
@@ -88,7 +88,7 @@ pub async fn upsert_mirror(
 
 /// Records a reconciliation's outcome: its time on success (clearing the error), else the error.
 pub async fn reconciled(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     name: &str,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
@@ -111,7 +111,7 @@ type StatusRow = (String, i64, i64, Option<i64>, Option<String>);
 /// Every stored mirror as `/admin/status` shows it, with a pair's fields: its links and
 /// unprocessed events (a mirror writes cards itself: it has no outbox, so no dead letters).
 pub async fn mirror_statuses(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
 ) -> Result<Vec<super::status::PairStatus>, StoreError> {
     let rows: Vec<StatusRow> = sqlx::query_as(
         "SELECT m.name,
@@ -147,7 +147,7 @@ pub async fn mirror_statuses(
 
 /// The link of a card on `side`, if it has one.
 pub async fn by_card(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     mirror: &str,
     side: MirrorSide,
     card_id: &str,
@@ -164,7 +164,7 @@ pub async fn by_card(
 }
 
 pub async fn by_id(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     mirror: &str,
     link_id: &str,
 ) -> Result<Option<MirrorLink>, StoreError> {
@@ -178,7 +178,7 @@ pub async fn by_id(
 }
 
 /// How many links a mirror has (for its status).
-pub async fn count(exec: impl SqliteExecutor<'_>, mirror: &str) -> Result<i64, StoreError> {
+pub async fn count(exec: impl Exec<'_>, mirror: &str) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM mirror_links WHERE mirror = $1")
             .bind(mirror)
@@ -190,7 +190,7 @@ pub async fn count(exec: impl SqliteExecutor<'_>, mirror: &str) -> Result<i64, S
 /// Sets the card of `side` on a link, creating the link (the create's durable intent) if it is
 /// new. Fails on a card already linked elsewhere in the mirror (the unique index).
 pub async fn set_card(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     mirror: &str,
     link_id: &str,
     side: MirrorSide,
@@ -214,7 +214,7 @@ pub async fn set_card(
 
 /// A link's merge bases, by field name.
 pub async fn fields(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     mirror: &str,
     link_id: &str,
 ) -> Result<BTreeMap<String, FieldBase>, StoreError> {
@@ -240,7 +240,7 @@ pub async fn fields(
 }
 
 pub async fn save_field(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     mirror: &str,
     link_id: &str,
     field: &str,

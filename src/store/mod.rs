@@ -3,6 +3,7 @@
 pub mod absences;
 pub mod activity;
 pub mod activity_page;
+mod backend;
 pub mod dispatch_support;
 pub mod id_landing;
 pub mod inbox;
@@ -16,6 +17,7 @@ pub mod notion;
 pub mod outbox;
 pub mod outbox_depth;
 pub mod pairs;
+pub mod postgres;
 mod rename;
 pub mod status;
 #[cfg(test)]
@@ -31,7 +33,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Connection, SqliteConnection};
+
+pub use backend::{Backend, Conn, Dialect, Exec, Pool, PoolConn, Tx};
 
 /// Migrations from `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -43,6 +47,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum StoreError {
     #[error("database.url {0:?} is not a SQLite file URL")]
     BadUrl(String),
+    /// PostgreSQL so far holds the schema only (`leadsync migrate`): issue 15's next steps.
+    #[error(
+        "database.url {0:?}: PostgreSQL is supported by `leadsync migrate` only so far; \
+         run the daemon on SQLite (sqlite://…)"
+    )]
+    PostgresNotYet(String),
     #[error("cannot create the database folder {path}: {source}")]
     Folder {
         path: PathBuf,
@@ -72,7 +82,7 @@ pub const POOL: u32 = 8;
 /// The database handle shared by every part of the daemon.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// Shared, not copied: every clone of the app's state clones a `Db`, several times per
     /// request, and the options hold a map of pragmas (a profile of ingest showed ~4 % of the
     /// CPU copying and freeing it).
@@ -98,6 +108,9 @@ impl Db {
     /// thread allocates from): a one-shot command that writes one transaction at a time keeps
     /// fewer.
     pub async fn connect_with_pool(url: &str, connections: u32) -> Result<Self, StoreError> {
+        if Dialect::of(url) == Some(Dialect::Postgres) {
+            return Err(StoreError::PostgresNotYet(postgres::redact(url)));
+        }
         let options = connect_options(url)?;
         if let Some(folder) = options.get_filename().parent() {
             create_folder(folder)?;
@@ -159,7 +172,7 @@ impl Db {
     /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so two
     /// writers queue on `busy_timeout` instead of failing mid-transaction on lock upgrade.
     /// Pass `&mut *tx` to the store functions that make up one decision, then `tx.commit()`.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         // SQLite-only statement; a Postgres backend would use a plain BEGIN.
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
@@ -169,7 +182,7 @@ impl Db {
     /// its owner decides how to wait (the inbox writer retries at millisecond steps, where the
     /// busy handler sleeps up to 100 ms at a time and wakes late). Opened with the pool's
     /// timeout (opening runs pragmas that may meet a lock too), then switched off.
-    pub async fn connect_without_busy_wait(&self) -> Result<SqliteConnection, StoreError> {
+    pub async fn connect_without_busy_wait(&self) -> Result<Conn, StoreError> {
         let mut conn = SqliteConnection::connect_with(&self.options).await?;
         sqlx::query("PRAGMA busy_timeout = 0")
             .execute(&mut conn)
@@ -209,7 +222,7 @@ fn create_folder(folder: &Path) -> Result<(), StoreError> {
     })
 }
 
-async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
+async fn applied_versions(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     let exists: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
     )

@@ -4,14 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
 /// The stored verification token, if Notion's verification request delivered one.
-pub async fn verification_token(
-    exec: impl SqliteExecutor<'_>,
-) -> Result<Option<String>, StoreError> {
+pub async fn verification_token(exec: impl Exec<'_>) -> Result<Option<String>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT token FROM notion_verification WHERE id = 1")
             .fetch_optional(exec)
@@ -21,10 +19,7 @@ pub async fn verification_token(
 
 /// Keeps `token` unless one is kept already; answers whether it was kept (a later verification
 /// request never replaces the first one's token).
-pub async fn keep_verification_token(
-    exec: impl SqliteExecutor<'_>,
-    token: &str,
-) -> Result<bool, StoreError> {
+pub async fn keep_verification_token(exec: impl Exec<'_>, token: &str) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO notion_verification (id, token, received_at) VALUES (1, $1, $2)
          ON CONFLICT (id) DO NOTHING",
@@ -37,7 +32,7 @@ pub async fn keep_verification_token(
 }
 
 /// Forgets the stored token (for a new subscription); answers whether one was stored.
-pub async fn reset_verification_token(exec: impl SqliteExecutor<'_>) -> Result<bool, StoreError> {
+pub async fn reset_verification_token(exec: impl Exec<'_>) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM notion_verification")
         .execute(exec)
         .await?;
@@ -57,10 +52,7 @@ pub struct NewEvent<'a> {
 }
 
 /// Stores an event unless one with its id is stored already; answers whether it is new.
-pub async fn insert_event(
-    exec: impl SqliteExecutor<'_>,
-    e: &NewEvent<'_>,
-) -> Result<bool, StoreError> {
+pub async fn insert_event(exec: impl Exec<'_>, e: &NewEvent<'_>) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO notion_events (id, kind, page_id, parent_id, at, received_at, body)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
@@ -90,7 +82,7 @@ pub struct PendingEvent {
 
 /// Up to `limit` unread events, oldest first.
 pub async fn pending_events(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     limit: i64,
 ) -> Result<Vec<PendingEvent>, StoreError> {
     Ok(sqlx::query_as(
@@ -103,7 +95,7 @@ pub async fn pending_events(
 }
 
 /// Marks an event read (in the transaction that stores what its page holds).
-pub async fn mark_event_done(exec: impl SqliteExecutor<'_>, id: &str) -> Result<(), StoreError> {
+pub async fn mark_event_done(exec: impl Exec<'_>, id: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE notion_events SET done = 1, last_error = NULL WHERE id = $1")
         .bind(id)
         .execute(exec)
@@ -113,7 +105,7 @@ pub async fn mark_event_done(exec: impl SqliteExecutor<'_>, id: &str) -> Result<
 
 /// Notes a failed read of an event's page; it stays unread and is tried again.
 pub async fn note_event_error(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     id: &str,
     error: &str,
 ) -> Result<(), StoreError> {
@@ -126,10 +118,7 @@ pub async fn note_event_error(
 }
 
 /// The pair's poll high-water mark (ms): when its last completed poll began.
-pub async fn polled_at(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<Option<i64>, StoreError> {
+pub async fn polled_at(exec: impl Exec<'_>, pair: &str) -> Result<Option<i64>, StoreError> {
     Ok(
         sqlx::query_scalar("SELECT polled_at FROM notion_polls WHERE pair = $1")
             .bind(pair)
@@ -139,11 +128,7 @@ pub async fn polled_at(
 }
 
 /// Moves the pair's poll mark (in the transaction that stores what the poll read).
-pub async fn set_polled_at(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-    at: i64,
-) -> Result<(), StoreError> {
+pub async fn set_polled_at(exec: impl Exec<'_>, pair: &str, at: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO notion_polls (pair, polled_at) VALUES ($1, $2)
          ON CONFLICT (pair) DO UPDATE SET polled_at = excluded.polled_at",
@@ -157,7 +142,7 @@ pub async fn set_polled_at(
 
 /// A page's properties (name → text) as leadsync last read them, if it did.
 pub async fn page_snapshot(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     page_id: &str,
 ) -> Result<Option<BTreeMap<String, String>>, StoreError> {
@@ -173,7 +158,7 @@ pub async fn page_snapshot(
 
 /// Keeps a page's properties as just read.
 pub async fn set_page_snapshot(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     page_id: &str,
     edited_at: i64,
@@ -199,7 +184,7 @@ pub async fn set_page_snapshot(
 /// edit of whoever edits the page next (a person's edit of another property makes the page
 /// theirs, and every property that differs from the snapshot would be taken for their change).
 pub async fn merge_page_snapshot(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     page_id: &str,
     cells: &BTreeMap<String, String>,
@@ -217,11 +202,7 @@ pub async fn merge_page_snapshot(
 }
 
 /// Forgets a page (deleted in Notion): a page restored later is read whole again.
-pub async fn forget_page(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-    page_id: &str,
-) -> Result<(), StoreError> {
+pub async fn forget_page(exec: impl Exec<'_>, pair: &str, page_id: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM notion_pages WHERE pair = $1 AND page_id = $2")
         .bind(pair)
         .bind(page_id)

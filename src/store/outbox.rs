@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use super::Exec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::SqliteExecutor;
 
 use super::{Db, StoreError, now_ms};
 
@@ -117,7 +117,7 @@ pub(crate) fn ms(d: Duration) -> i64 {
 }
 
 /// Enqueues a command, due now. Returns false when its idempotency key is already stored.
-pub async fn enqueue(exec: impl SqliteExecutor<'_>, cmd: &NewCommand) -> Result<bool, StoreError> {
+pub async fn enqueue(exec: impl Exec<'_>, cmd: &NewCommand) -> Result<bool, StoreError> {
     let now = now_ms();
     let result = sqlx::query(
         "INSERT INTO outbox (pair, lead_id, target, kind, payload, idempotency_key,
@@ -260,7 +260,7 @@ async fn claim_rows(
 /// Since when (ms) the longest-waiting command [`claim_due_of`] would take has been due; `None`
 /// when none is.
 pub async fn due_since(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: Option<&str>,
     targets: &Targets,
 ) -> Result<Option<i64>, StoreError> {
@@ -280,7 +280,7 @@ pub async fn due_since(
 }
 
 /// Marks a claimed command done. Returns false if it was not in flight.
-pub async fn complete(exec: impl SqliteExecutor<'_>, id: i64) -> Result<bool, StoreError> {
+pub async fn complete(exec: impl Exec<'_>, id: i64) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "UPDATE outbox SET status = 'done', updated_at = $1 WHERE id = $2 AND status = 'in_flight'",
     )
@@ -293,7 +293,7 @@ pub async fn complete(exec: impl SqliteExecutor<'_>, id: i64) -> Result<bool, St
 
 /// Counts a failed attempt and makes the command due again after `delay`.
 pub async fn retry_later(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     id: i64,
     error: &str,
     delay: Duration,
@@ -314,11 +314,7 @@ pub async fn retry_later(
 }
 
 /// Gives up on a command (counting this attempt); the lead's later commands may then go out.
-pub async fn dead_letter(
-    exec: impl SqliteExecutor<'_>,
-    id: i64,
-    error: &str,
-) -> Result<bool, StoreError> {
+pub async fn dead_letter(exec: impl Exec<'_>, id: i64, error: &str) -> Result<bool, StoreError> {
     let now = now_ms();
     let result = sqlx::query(
         "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = $1,
@@ -335,7 +331,7 @@ pub async fn dead_letter(
 
 /// Makes dead letters (of one pair, or all) due now with fresh attempts; returns how many.
 pub async fn requeue_dead_letters(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: Option<&str>,
 ) -> Result<u64, StoreError> {
     let now = now_ms();
@@ -353,10 +349,7 @@ pub async fn requeue_dead_letters(
 
 /// Leads of a pair with commands not yet sent: reconciliation must not read their stale side
 /// as a fresh change while our write is still on its way.
-pub async fn leads_with_unsent(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<Vec<String>, StoreError> {
+pub async fn leads_with_unsent(exec: impl Exec<'_>, pair: &str) -> Result<Vec<String>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT lead_id FROM outbox
          WHERE pair = $1 AND lead_id IS NOT NULL AND status IN ('pending', 'in_flight')
@@ -369,10 +362,7 @@ pub async fn leads_with_unsent(
 
 /// Deletes sent commands older than `days` days; returns how many. Their idempotency keys go
 /// with them, so keep `days` well beyond any replay of the decisions that made them.
-pub async fn prune_done_older_than(
-    exec: impl SqliteExecutor<'_>,
-    days: u32,
-) -> Result<u64, StoreError> {
+pub async fn prune_done_older_than(exec: impl Exec<'_>, days: u32) -> Result<u64, StoreError> {
     let cutoff = now_ms() - i64::from(days) * 86_400_000;
     let result = sqlx::query("DELETE FROM outbox WHERE status = 'done' AND updated_at < $1")
         .bind(cutoff)
@@ -381,7 +371,7 @@ pub async fn prune_done_older_than(
     Ok(result.rows_affected())
 }
 
-pub async fn get(exec: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Command>, StoreError> {
+pub async fn get(exec: impl Exec<'_>, id: i64) -> Result<Option<Command>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = $1");
     let row: Option<CommandRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)

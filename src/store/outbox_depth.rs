@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::StoreError;
 
@@ -15,9 +15,7 @@ pub struct OutboxDepth {
 }
 
 /// Queue depths of every pair that has unfinished or dead commands.
-pub async fn depths(
-    exec: impl SqliteExecutor<'_>,
-) -> Result<BTreeMap<String, OutboxDepth>, StoreError> {
+pub async fn depths(exec: impl Exec<'_>) -> Result<BTreeMap<String, OutboxDepth>, StoreError> {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT pair,
                 SUM(CASE WHEN status IN ('pending', 'in_flight') THEN 1 ELSE 0 END),
@@ -53,7 +51,7 @@ pub struct RunProgress {
 
 /// [`RunProgress`] of every pair with commands left or finished since `since`.
 pub async fn run_progress(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     since: i64,
 ) -> Result<BTreeMap<String, RunProgress>, StoreError> {
     let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(

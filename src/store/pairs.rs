@@ -1,6 +1,6 @@
 //! The `pairs` table: configured tracker ↔ board pairs, their Trello member and reconcile health.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{Db, StoreError, now_ms};
 use crate::model::TrackerKind;
@@ -87,7 +87,7 @@ pub async fn upsert_all(db: &Db, pairs: &[NewPair]) -> Result<(), StoreError> {
 }
 
 /// Inserts a pair or updates its tracker, sheet and board, keeping member id and reconcile state.
-pub async fn upsert(exec: impl SqliteExecutor<'_>, pair: &NewPair) -> Result<(), StoreError> {
+pub async fn upsert(exec: impl Exec<'_>, pair: &NewPair) -> Result<(), StoreError> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO pairs (name, spreadsheet_id, sheet, board_id, tracker, tracker_settings,
@@ -116,7 +116,7 @@ pub async fn upsert(exec: impl SqliteExecutor<'_>, pair: &NewPair) -> Result<(),
 const COLUMNS: &str = "name, spreadsheet_id, sheet, board_id, tracker, tracker_settings, \
                        member_id, last_reconcile_at, last_error";
 
-pub async fn get(exec: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Pair>, StoreError> {
+pub async fn get(exec: impl Exec<'_>, name: &str) -> Result<Option<Pair>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM pairs WHERE name = $1");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(name)
@@ -125,7 +125,7 @@ pub async fn get(exec: impl SqliteExecutor<'_>, name: &str) -> Result<Option<Pai
 }
 
 /// All pairs, by name.
-pub async fn list(exec: impl SqliteExecutor<'_>) -> Result<Vec<Pair>, StoreError> {
+pub async fn list(exec: impl Exec<'_>) -> Result<Vec<Pair>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM pairs ORDER BY name");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(exec)
@@ -134,7 +134,7 @@ pub async fn list(exec: impl SqliteExecutor<'_>) -> Result<Vec<Pair>, StoreError
 
 /// Records the Trello member id of the pair's token (learned at start-up).
 pub async fn set_member_id(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     name: &str,
     member_id: &str,
 ) -> Result<(), StoreError> {
@@ -149,7 +149,7 @@ pub async fn set_member_id(
 
 /// Records a completed reconciliation at `at_ms` and clears the pair's last error.
 pub async fn record_reconcile(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     name: &str,
     at_ms: i64,
 ) -> Result<(), StoreError> {
@@ -165,11 +165,7 @@ pub async fn record_reconcile(
 }
 
 /// Records the pair's most recent failure (shown by `/admin/status`).
-pub async fn record_error(
-    exec: impl SqliteExecutor<'_>,
-    name: &str,
-    error: &str,
-) -> Result<(), StoreError> {
+pub async fn record_error(exec: impl Exec<'_>, name: &str, error: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE pairs SET last_error = $1, updated_at = $2 WHERE name = $3")
         .bind(error)
         .bind(now_ms())

@@ -1,7 +1,7 @@
 //! Renaming a lead: an Airtable pair's lead is keyed by its record id, which exists only once
 //! the record is made, so a lead leadsync created from a card (`L…`) takes the record's id then.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::{StoreError, now_ms};
 
@@ -11,7 +11,7 @@ use super::{StoreError, now_ms};
 /// Finished commands and activity keep the old id: they are history. Must run in the caller's
 /// write transaction. False (and nothing changed) when `to` is already a lead of the pair.
 pub async fn rename_lead(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     pair: &str,
     from: &str,
     to: &str,

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use super::Exec;
 use serde::Serialize;
-use sqlx::SqliteExecutor;
 
 use super::activity::rfc3339;
 use super::{StoreError, now_ms};
@@ -52,7 +52,7 @@ struct StatusRow {
 }
 
 /// Every stored pair, by name.
-pub async fn pair_statuses(exec: impl SqliteExecutor<'_>) -> Result<Vec<PairStatus>, StoreError> {
+pub async fn pair_statuses(exec: impl Exec<'_>) -> Result<Vec<PairStatus>, StoreError> {
     let now = now_ms();
     let rows: Vec<StatusRow> = sqlx::query_as(
         "SELECT p.name,

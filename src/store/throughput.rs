@@ -1,7 +1,7 @@
 //! Events in and commands out per minute over the last hour, for the console's chart: webhook
 //! events stored in the inbox, and outbox commands sent (`done`) or given up on (`dead`).
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::StoreError;
 
@@ -20,10 +20,7 @@ pub struct Minute {
 }
 
 /// The last 60 whole-or-current minutes up to `now_ms`, oldest first.
-pub async fn last_hour(
-    exec: impl SqliteExecutor<'_> + Copy,
-    now_ms: i64,
-) -> Result<Vec<Minute>, StoreError> {
+pub async fn last_hour(exec: impl Exec<'_> + Copy, now_ms: i64) -> Result<Vec<Minute>, StoreError> {
     let current = now_ms.div_euclid(MINUTE_MS);
     let since = (current - (MINUTES as i64 - 1)) * MINUTE_MS;
     let events: Vec<(i64, i64)> = sqlx::query_as(

@@ -4,7 +4,7 @@
 //! restored from the trash), `links::insert` revives the link, with its card and agreed field
 //! states, and the caller unarchives the card the deletion archived: no second card.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::links::{COLUMNS, Link};
 use super::{StoreError, now_ms};
@@ -20,7 +20,7 @@ pub struct Tombstone {
 /// Tombstones the lead's live link; `archived`: the deletion archives its card. True when a
 /// live link was tombstoned.
 pub async fn tombstone(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
     archived: bool,
@@ -40,7 +40,7 @@ pub async fn tombstone(
 
 /// The lead's tombstoned link, if its record was deleted (and has not come back).
 pub async fn get(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
     lead_id: &str,
 ) -> Result<Option<Tombstone>, StoreError> {
@@ -68,10 +68,7 @@ pub async fn get(
 
 /// The pair's tombstoned leads whose deletion archived their card (what a reconciliation that
 /// finds one of their records again unarchives).
-pub async fn archived_leads(
-    exec: impl SqliteExecutor<'_>,
-    pair: &str,
-) -> Result<Vec<String>, StoreError> {
+pub async fn archived_leads(exec: impl Exec<'_>, pair: &str) -> Result<Vec<String>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT lead_id FROM links
          WHERE pair = $1 AND record_deleted_at IS NOT NULL AND deletion_archived = 1",

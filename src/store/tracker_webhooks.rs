@@ -2,7 +2,7 @@
 //! MAC secret shown only at creation, their expiry, the payload cursor and the ping counters that
 //! make a fetch due (`pinged > fetched`) even across a crash.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -67,10 +67,7 @@ pub struct NewTrackerWebhook {
 
 /// Stores a new webhook; a known `(connector, id)` is left as it is (its secret and cursor must
 /// not be reset). Returns whether a row was added.
-pub async fn insert(
-    exec: impl SqliteExecutor<'_>,
-    new: &NewTrackerWebhook,
-) -> Result<bool, StoreError> {
+pub async fn insert(exec: impl Exec<'_>, new: &NewTrackerWebhook) -> Result<bool, StoreError> {
     let now = now_ms();
     let result = sqlx::query(
         "INSERT INTO tracker_webhooks (connector, id, pair, base_id, notification_url, mac_secret,
@@ -92,14 +89,14 @@ pub async fn insert(
 }
 
 /// Every stored webhook, oldest first.
-pub async fn list(exec: impl SqliteExecutor<'_>) -> Result<Vec<TrackerWebhook>, StoreError> {
+pub async fn list(exec: impl Exec<'_>) -> Result<Vec<TrackerWebhook>, StoreError> {
     let sql = select!("ORDER BY created_at, connector, id");
     Ok(sqlx::query_as(sql).fetch_all(exec).await?)
 }
 
 /// The pair's webhooks, oldest first.
 pub async fn list_for_pair(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     pair: &str,
 ) -> Result<Vec<TrackerWebhook>, StoreError> {
     let sql = select!("WHERE pair = $1 ORDER BY created_at, connector, id");
@@ -107,7 +104,7 @@ pub async fn list_for_pair(
 }
 
 pub async fn get(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     connector: &str,
     id: &str,
 ) -> Result<Option<TrackerWebhook>, StoreError> {
@@ -120,17 +117,13 @@ pub async fn get(
 }
 
 /// Webhooks with notifications not fetched yet (`pinged > fetched`), oldest first.
-pub async fn due(exec: impl SqliteExecutor<'_>) -> Result<Vec<TrackerWebhook>, StoreError> {
+pub async fn due(exec: impl Exec<'_>) -> Result<Vec<TrackerWebhook>, StoreError> {
     let sql = select!("WHERE pinged > fetched ORDER BY created_at, connector, id");
     Ok(sqlx::query_as(sql).fetch_all(exec).await?)
 }
 
 /// Forgets a webhook; returns whether it was known.
-pub async fn delete(
-    exec: impl SqliteExecutor<'_>,
-    connector: &str,
-    id: &str,
-) -> Result<bool, StoreError> {
+pub async fn delete(exec: impl Exec<'_>, connector: &str, id: &str) -> Result<bool, StoreError> {
     let result = sqlx::query("DELETE FROM tracker_webhooks WHERE connector = $1 AND id = $2")
         .bind(connector)
         .bind(id)
@@ -141,11 +134,7 @@ pub async fn delete(
 
 /// Counts one notification, in one statement so concurrent pings never lose a count. Answers
 /// false when the webhook is unknown.
-pub async fn ping(
-    exec: impl SqliteExecutor<'_>,
-    connector: &str,
-    id: &str,
-) -> Result<bool, StoreError> {
+pub async fn ping(exec: impl Exec<'_>, connector: &str, id: &str) -> Result<bool, StoreError> {
     let sql = update_sql!("pinged = pinged + 1");
     update(exec, sql, connector, id, Binding::None).await
 }
@@ -153,7 +142,7 @@ pub async fn ping(
 /// Makes every webhook of `pair` due, as a notification would: a reconciliation asks its feeds
 /// to be read, since a notification can be lost and its changes would wait for the next one.
 /// Returns how many webhooks it made due.
-pub async fn ping_pair(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<u64, StoreError> {
+pub async fn ping_pair(exec: impl Exec<'_>, pair: &str) -> Result<u64, StoreError> {
     let result = sqlx::query(
         "UPDATE tracker_webhooks SET pinged = pinged + 1, updated_at = $2 WHERE pair = $1",
     )
@@ -166,7 +155,7 @@ pub async fn ping_pair(exec: impl SqliteExecutor<'_>, pair: &str) -> Result<u64,
 
 /// Stores the expiry the API answered (unix milliseconds); returns whether the webhook is known.
 pub async fn set_expiry(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     connector: &str,
     id: &str,
     expires_at_ms: i64,
@@ -177,7 +166,7 @@ pub async fn set_expiry(
 
 /// Records (or, with `None`, clears) the webhook's last problem.
 pub async fn record_error(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     connector: &str,
     id: &str,
     error: Option<&str>,
@@ -189,7 +178,7 @@ pub async fn record_error(
 
 /// Moves the payload cursor; meant for the transaction that stores what the fetch read.
 pub async fn advance_cursor(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     connector: &str,
     id: &str,
     cursor: i64,
@@ -201,7 +190,7 @@ pub async fn advance_cursor(
 /// Marks notifications up to `upto_pinged` (the `pinged` a fetch started from) as fetched; never
 /// moves `fetched` back, so a slow fetch finishing late cannot re-open one already done.
 pub async fn mark_fetched(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     connector: &str,
     id: &str,
     upto_pinged: i64,
@@ -218,7 +207,7 @@ enum Binding {
 }
 
 async fn update(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     sql: &'static str,
     connector: &str,
     id: &str,

@@ -1,7 +1,7 @@
 //! The `trello_webhooks` table: webhooks leadsync registered, kept so their callback URLs stay
 //! accepted for signatures after `server.public_url` changes.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 use super::{StoreError, now_ms};
 
@@ -19,7 +19,7 @@ pub struct StoredWebhook {
 
 /// Remembers a webhook; a known id is left as it is. Returns whether a row was added.
 pub async fn insert(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     id: &str,
     pair: Option<&str>,
     board_id: &str,
@@ -41,7 +41,7 @@ pub async fn insert(
 }
 
 /// Every stored webhook, oldest first.
-pub async fn list(exec: impl SqliteExecutor<'_>) -> Result<Vec<StoredWebhook>, StoreError> {
+pub async fn list(exec: impl Exec<'_>) -> Result<Vec<StoredWebhook>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT id, pair, board_id, callback_url, created_at FROM trello_webhooks
          ORDER BY created_at, id",
@@ -51,7 +51,7 @@ pub async fn list(exec: impl SqliteExecutor<'_>) -> Result<Vec<StoredWebhook>, S
 }
 
 /// Forgets a webhook; returns whether it was known.
-pub async fn delete(exec: impl SqliteExecutor<'_>, id: &str) -> Result<bool, StoreError> {
+pub async fn delete(exec: impl Exec<'_>, id: &str) -> Result<bool, StoreError> {
     let result = sqlx::query("DELETE FROM trello_webhooks WHERE id = $1")
         .bind(id)
         .execute(exec)

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leadsync::connectors::airtable::client::CreatedWebhook;
+use leadsync::store::Pool;
 use leadsync::store::tracker_webhooks::{self, NewTrackerWebhook, TrackerWebhook};
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 
 use crate::admin_support::PAIR;
 use crate::airtable_admin_support::*;
@@ -33,7 +33,7 @@ fn row(base_id: &str, url: &str, hook: &CreatedWebhook) -> NewTrackerWebhook {
     }
 }
 
-async fn stored(pool: &SqlitePool, id: &str) -> TrackerWebhook {
+async fn stored(pool: &Pool, id: &str) -> TrackerWebhook {
     let row = tracker_webhooks::get(pool, "airtable", id).await;
     row.expect("read").expect("stored")
 }

@@ -60,7 +60,7 @@ pub fn writes(log: &CallLog) -> usize {
         .count()
 }
 
-pub fn pool(w: &World) -> &sqlx::SqlitePool {
+pub fn pool(w: &World) -> &leadsync::store::Pool {
     &w.state().expect("the daemon runs").db.pool
 }
 

@@ -50,6 +50,7 @@ mod mirror_fields;
 mod mirror_ops;
 mod mirror_support;
 mod notion_door;
+mod postgres;
 mod raw_http;
 mod reconcile_cli;
 mod sheet_calls;

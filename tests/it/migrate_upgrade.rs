@@ -12,7 +12,8 @@ use std::process::Command;
 use leadsync::demo::ops::SheetEventDelivery;
 use leadsync::demo::world::{SHEET, World};
 use leadsync::sandbox::common::Faults;
-use sqlx::{Connection, SqliteConnection};
+use leadsync::store::Conn;
+use sqlx::Connection;
 
 use crate::e2e::{P, SETTLE, add_lead, pool, world};
 use crate::helpers::eventually;
@@ -34,8 +35,8 @@ const PAIR_COLUMNS: &str = "name, spreadsheet_id, sheet, board_id, member_id, la
 /// The columns 0003 gave `links` (0009 adds `record_deleted_at` and `deletion_archived`).
 const LINK_COLUMNS: &str = "pair, lead_id, card_id, card_short_url, row_hint, card_closed, card_deleted, created_at, updated_at, id_assigned_at, id_landed_at";
 
-async fn open(path: &Path) -> SqliteConnection {
-    SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+async fn open(path: &Path) -> Conn {
+    Conn::connect(&format!("sqlite://{}?mode=rwc", path.display()))
         .await
         .expect("open")
 }
@@ -43,7 +44,7 @@ async fn open(path: &Path) -> SqliteConnection {
 /// Each table's rows as text (every column quoted, ids included), over the columns the table
 /// has in `conn` now: taken before the upgrade, it is what must still be there after it.
 async fn snapshot(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     columns: Option<&BTreeMap<String, Vec<String>>>,
 ) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
     let mut cols = BTreeMap::new();
@@ -169,7 +170,7 @@ fn run_migrate(config: &Path) -> std::process::Output {
 
 /// The upgraded schema takes Airtable rows (tried in a transaction that is rolled back, so the
 /// daemon never sees them).
-async fn assert_airtable_rows_fit(conn: &mut SqliteConnection) {
+async fn assert_airtable_rows_fit(conn: &mut Conn) {
     let mut tx = conn.begin().await.expect("tx");
     sqlx::query(
         "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at)

@@ -7,7 +7,7 @@ async fn a_locked_database_makes_the_webhook_503_with_retry_after() {
     use sqlx::Connection as _;
     let app = spawn_ingress_app().await;
     let url = format!("sqlite://{}", app.state.db.path().display());
-    let mut holder = sqlx::SqliteConnection::connect(&url)
+    let mut holder = leadsync::store::Conn::connect(&url)
         .await
         .expect("second connection");
     sqlx::query("BEGIN EXCLUSIVE")
@@ -54,7 +54,7 @@ async fn a_lock_held_elsewhere_delays_the_answer_until_stored_never_503() {
     let mut state = app.state.clone();
     state.inbox = writer.clone();
     let url = format!("sqlite://{}", app.state.db.path().display());
-    let mut holder = sqlx::SqliteConnection::connect(&url)
+    let mut holder = leadsync::store::Conn::connect(&url)
         .await
         .expect("second connection");
     sqlx::query("BEGIN IMMEDIATE")

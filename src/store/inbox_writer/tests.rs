@@ -260,7 +260,7 @@ async fn each_request_of_a_batch_gets_its_own_row_or_duplicate_by_source_and_key
 }
 
 /// Another connection's write transaction, open until `release`.
-async fn hold_write_lock(db: &Db) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
+async fn hold_write_lock(db: &Db) -> crate::store::PoolConn {
     let mut holder = db.pool.acquire().await.unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut *holder)
@@ -269,7 +269,7 @@ async fn hold_write_lock(db: &Db) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
     holder
 }
 
-async fn release(mut holder: sqlx::pool::PoolConnection<sqlx::Sqlite>) {
+async fn release(mut holder: crate::store::PoolConn) {
     sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
 }
 

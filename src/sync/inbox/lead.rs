@@ -2,8 +2,8 @@
 //! does a pair: read once ([`read_lead`]), decide with no I/O ([`must_wait`],
 //! [`observe_records`], [`decide`]), write once ([`write_decision`]).
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use crate::store::StoreError;
 use crate::sync::context::PairContext;
@@ -44,7 +44,7 @@ pub enum Applied {
 /// One lead's decision: its facts read, its changes decided from them and its events, and
 /// those changes written, all in the caller's transaction.
 pub async fn apply_group(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &PairContext,
     key: &str,
     group: Group,

@@ -1,7 +1,7 @@
 //! A row without an id that is edited again before the id leadsync gave it has reached it:
 //! which lead it is, so a second edit does not make a second lead.
 
-use sqlx::SqliteConnection;
+use crate::store::Conn;
 
 use crate::store::{StoreError, lead_state};
 use crate::sync::inbox::group::Item;
@@ -20,7 +20,7 @@ pub(crate) use crate::store::id_landing::NEW_ROW_WINDOW_MS;
 /// moved before the event was read) qualifies if it is the only one with the row's name and
 /// agrees on every other filled field.
 pub(crate) async fn lead_of_new_row(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     pair: &str,
     row: i64,
     (since, edited): (i64, i64),
@@ -60,7 +60,7 @@ pub(crate) enum NewRows {
 
 /// Sorts an event's rows without an id (each recognised once, with `lead_of_new_row`).
 pub(crate) async fn new_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     pair: &str,
     items: &[(String, Item)],
     edited: i64,

@@ -1,7 +1,7 @@
 //! What leadsync wrote to a lead's tracker record, to tell its own writes coming back (whose
 //! notices may arrive late and out of order) from users' changes.
 
-use sqlx::SqliteConnection;
+use crate::store::Conn;
 
 use crate::store::{StoreError, lead_state};
 use crate::sync::plan::commands::Command;
@@ -12,7 +12,7 @@ const OWN_WRITES_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// The cells (header, value) of the lead's tracker writes of the last
 /// [`OWN_WRITES_WINDOW_MS`] before `now_ms`, made or queued.
 pub async fn own_cells(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     pair: &str,
     lead: &str,
     now_ms: i64,

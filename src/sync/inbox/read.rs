@@ -1,8 +1,8 @@
 //! A lead's one read: everything its decision needs, in the worker's transaction and before
 //! anything of that lead is written, gathered into [`LeadFacts`].
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use crate::model::LeadId;
 use crate::store::{StoreError, lead_state, links, tombstones};
@@ -16,7 +16,7 @@ use crate::sync::merge::state::lead_state as merge_state;
 /// lead: a user made it in Trello, and the reconciler reads the whole card (description,
 /// custom fields) before turning it into a row, so nothing is lost.
 pub async fn read_lead(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &PairContext,
     key: &str,
     group: &Group,
@@ -65,7 +65,7 @@ pub async fn read_lead(
 /// The lead a group of events is about, and whether its row had no id (so the id goes to it).
 /// A row without an id is the lead leadsync made for it earlier when there is one, else new.
 async fn lead_of_group(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &PairContext,
     key: &str,
     group: &Group,

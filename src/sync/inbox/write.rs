@@ -1,8 +1,8 @@
 //! A lead's one write: every change its decision lists, in the caller's transaction, in a fixed
 //! order and with idempotency keys that make a replay of the same events enqueue nothing twice.
 
+use crate::store::Conn;
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 use crate::store::{StoreError, absences, lead_state, links, tombstones};
 use crate::sync::context::PairContext;
@@ -13,7 +13,7 @@ use crate::sync::plan::apply::{enqueue, note, record_plan};
 /// plan's decisions and commands, then the extra commands, then — for a deleted record — its
 /// link tombstoned (`store::tombstones`).
 pub async fn write_decision(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &PairContext,
     d: &LeadDecision,
 ) -> Result<(), StoreError> {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteConnection;
+use crate::store::Conn;
 
 use crate::model::Field;
 use crate::store::outbox::{self, Command as Stored};
@@ -21,7 +21,7 @@ impl Dispatcher {
     /// id, header), keyed by the command that landed wrong and its attempt.
     pub(super) async fn reassert(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut Conn,
         row: &Stored,
         cells: &[(String, String)],
     ) -> Result<(), StoreError> {

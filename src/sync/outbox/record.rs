@@ -7,13 +7,13 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::model::{Side, TrackerKind};
+use crate::store::Conn;
 use crate::store::outbox::{self, Command as Stored, NewCommand};
 use crate::store::{StoreError, lead_state, links};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::outbox::Dispatcher;
 use crate::sync::outbox::types::Recorded;
 use crate::sync::plan::commands::Command;
-use sqlx::SqliteConnection;
 
 /// Completions committed in one transaction by [`Dispatcher::record_batch`].
 const RECORD_CHUNK: usize = 256;
@@ -182,7 +182,7 @@ impl Dispatcher {
     /// the fields it wrote are marked written now.
     async fn mark_landed(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut Conn,
         row: &Stored,
         cmd: &Command,
     ) -> Result<(), StoreError> {
@@ -219,7 +219,7 @@ impl Dispatcher {
 /// The store changes of a command's success, in the caller's transaction. `Err` carries the
 /// reason the follow-up cannot be stored (a card linked twice); the caller then rolls back.
 async fn complete_in(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     row: &Stored,
     follow: &FollowUp,
 ) -> Result<Result<bool, String>, StoreError> {

@@ -1,8 +1,8 @@
 //! Commits a lead's plan: new field states, activity rows and outbox commands in the caller's
 //! transaction, and the decision log lines once that transaction is committed.
 
+use crate::store::Conn;
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 use crate::model::{Side, ValueHash};
 use crate::store::{StoreError, activity, lead_state, outbox};
@@ -17,7 +17,7 @@ use crate::sync::plan::names::SideNames;
 /// Writes everything a plan decided. `key` makes the outbox idempotency keys deterministic for
 /// the decision set (replaying the same inbox events enqueues nothing twice).
 pub async fn record_plan(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &PairContext,
     lead_id: &str,
     card_id: Option<&str>,
@@ -51,7 +51,7 @@ pub async fn record_plan(
 }
 
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &PairContext,
     cmd: &Command,
     idempotency_key: &str,
@@ -77,7 +77,7 @@ pub async fn enqueue(
 
 /// An activity row for something other than a field decision (a card deleted, a lead created …).
 pub async fn note(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ctx: &PairContext,
     lead_id: &str,
     card_id: Option<&str>,

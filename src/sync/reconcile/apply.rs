@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
+use crate::store::Conn;
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 use crate::store::{Db, StoreError, absences, activity, lead_state, links, pairs, tombstones};
 use crate::sync::context::PairContext;
@@ -66,7 +66,7 @@ pub(super) async fn apply_chunk(
 
 /// The leads whose actions are left alone in this chunk.
 async fn skipped_leads(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     pair: &str,
     actions: &[Action],
     shown: &HashSet<String>,
@@ -105,7 +105,7 @@ async fn skipped_leads(
 
 /// Every action's store changes, in order; a lead in `skip` (or joining it) is left alone.
 async fn apply_all(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     ctx: &PairContext,
     actions: &[Action],
     (key, now_ms): (&str, i64),
@@ -122,7 +122,7 @@ async fn apply_all(
 
 /// One action's store changes; a lead whose card turns out to be linked already joins `skip`.
 async fn apply_action(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     ctx: &PairContext,
     action: &Action,
     key: &str,
@@ -202,7 +202,7 @@ async fn apply_action(
 /// Links a lead to its row (and card); a card another lead holds is never linked twice, and a
 /// lead linked since the plan's reads is left to the next pass.
 async fn link_lead(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     ctx: &PairContext,
     action: &Action,
     skip: &mut HashSet<String>,
@@ -268,7 +268,7 @@ async fn link_lead(
 
 /// The lead's card is gone: noted, and the row's card cell cleared.
 async fn card_deleted(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     ctx: &PairContext,
     lead_id: &str,
     card_id: &str,

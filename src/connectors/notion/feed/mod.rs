@@ -351,10 +351,7 @@ impl PageChange {
 
 /// The change in the inbox and the page's snapshot kept (forgotten for a page gone, so a page
 /// restored later is read whole); answers whether an event was stored.
-async fn store_change(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    c: &PageChange,
-) -> Result<usize, FeedError> {
+async fn store_change(tx: &mut crate::store::Tx, c: &PageChange) -> Result<usize, FeedError> {
     let gone = (c.change.as_ref()).is_some_and(|e| e.kind == RecordChangeKind::Destroyed);
     match &c.read {
         Some((page, cells)) if !gone => {
