@@ -10,7 +10,7 @@ use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::mirror_links::{self, MirrorSide};
 use crate::store::{StoreError, now_ms};
 
-use super::context::{FIELDS, MirrorContext};
+use super::context::{CHECKLISTS, FIELDS, MirrorContext};
 use super::reader::Reader;
 use super::{Error, Mirrors, Times};
 
@@ -172,9 +172,9 @@ fn note_times(times: &mut Times, side: MirrorSide, event: &BoardEvent) {
         BoardEvent::CardDetail {
             detail: CardDetail::Checklists,
             ..
-        } => vec!["checklists"],
+        } => vec![CHECKLISTS],
         BoardEvent::DeleteCard { .. } => vec!["closed"],
-        _ => FIELDS.to_vec(),
+        _ => FIELDS.iter().copied().chain([CHECKLISTS]).collect(),
     };
     for field in changed {
         let slot = times.entry((side, field.to_owned())).or_insert(at);
