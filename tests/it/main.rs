@@ -46,6 +46,7 @@ mod ingress_support;
 mod kill_nine;
 mod migrate_upgrade;
 mod mirror;
+mod mirror_bases;
 mod mirror_fields;
 mod mirror_ops;
 mod mirror_support;
