@@ -60,10 +60,10 @@ async fn fields_without_a_base_fill_an_empty_side_and_a_difference_goes_by_the_p
     let link = marker(&m.card(&card)).expect("a marker");
     assert!(bases(&m, &link).await.contains(&"checklist:Old".to_owned()));
 
-    t.hold_deliveries(true);
     let hot = t
         .user_create_label(&m.b.board_id, "Hot", Some("red"))
         .unwrap();
+    t.hold_deliveries(true);
     t.user_card_label(&twin, &hot, true).unwrap();
     t.user_set_due(&card, Some(Some("2026-12-24T10:00:00Z")), None)
         .unwrap();
