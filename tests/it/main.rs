@@ -13,6 +13,7 @@ mod board_ref;
 mod chaos;
 mod check;
 mod check_airtable;
+mod check_mirror;
 mod cli;
 mod cli_config;
 mod console;
