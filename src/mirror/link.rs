@@ -249,14 +249,12 @@ fn decide(
     };
     let fill = |v: Option<String>| v.or_else(|| base.clone()).unwrap_or_default();
     let (va, vb) = (fill(va), fill(vb));
-    let noted = if checklist_name(field).is_some() {
-        CHECKLISTS
-    } else {
-        field
-    };
+    // A checklist's own change time, or that of a change that did not name its checklists.
+    let generic = checklist_name(field).map(|_| CHECKLISTS);
     let latest = |side: MirrorSide, stored_at: Option<i64>| {
-        let seen = times.get(&(side, noted.to_owned())).copied();
-        seen.max(stored_at)
+        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
+        let own = seen(field).max(generic.and_then(seen));
+        own.max(stored_at)
     };
     let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
     let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
