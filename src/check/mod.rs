@@ -1,7 +1,8 @@
 //! `leadsync check [--fix]`: verifies, online, that every configured pair is usable — credentials,
 //! board, lists, custom fields, and the pair's tracker (spreadsheet, sheet and header row; or
-//! Airtable base, table and fields) — and with `fix` creates what is missing on the Trello board,
-//! in the header row or in the Airtable table. Produces [`Finding`]s; printing is the caller's, so
+//! Airtable base, table and fields) — and every mirror (both boards and each mapped list on its
+//! side) — and with `fix` creates what is missing on the Trello boards, in the header row or in the
+//! Airtable table. Produces [`Finding`]s; printing is the caller's, so
 //! tests assert on findings rather than on text.
 
 pub mod offline;
@@ -48,7 +49,7 @@ pub fn summary(findings: &[Finding]) -> String {
 /// Runs every check for every pair. Never fails as a whole: each problem is a finding.
 pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
     let mut out = offline::findings(settings);
-    if settings.pairs.is_empty() {
+    if settings.pairs.is_empty() && settings.mirrors.is_empty() {
         out.push(Finding::new(
             NO_PAIR,
             Outcome::Error,
@@ -100,6 +101,13 @@ pub async fn run(settings: &Settings, fix: bool) -> Vec<Finding> {
                     notion::check_pair(n, pair, fix, &mut out).await;
                 }
             }
+        }
+    }
+    for mirror in &settings.mirrors {
+        let name = mirror.name.as_str();
+        out.push(Finding::new(name, Outcome::Ok, "config valid"));
+        if let Some(client) = usable_account(&trello, name, &mut out) {
+            trello::check_mirror(client, mirror, fix, &mut out).await;
         }
     }
     out

@@ -39,10 +39,15 @@ fn from_wire(wire: WireDelivery) -> Result<BoardEvent, EventParseError> {
     let missing = |what: &str| EventParseError(format!("{} without data.{what}", a.kind));
     if let Some(detail) = detail(&a.kind) {
         let card_id = d.card.ok_or_else(|| missing("card"))?.id;
+        let mut checklists: Vec<String> = d.checklist.and_then(|c| c.name).into_iter().collect();
+        if a.kind == "updateChecklist" {
+            checklists.extend(d.old.and_then(|o| o.name));
+        }
         return Ok(BoardEvent::CardDetail {
             meta,
             card_id,
             detail,
+            checklists,
         });
     }
     let list_id = d.list.map(|l| l.id);
@@ -176,6 +181,12 @@ struct WireData {
     old: Option<WireOld>,
     custom_field: Option<WireFieldRef>,
     custom_field_item: Option<WireActionItem>,
+    checklist: Option<WireNamed>,
+}
+
+#[derive(Deserialize)]
+struct WireNamed {
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]

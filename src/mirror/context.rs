@@ -12,16 +12,41 @@ use crate::sync::mapping::{compose_description, split_description};
 
 use super::values;
 
-/// The mirrored fields, in the order they are merged and logged.
-pub const FIELDS: [&str; 7] = [
-    "name",
-    "desc",
-    "list",
-    "closed",
-    "labels",
-    "due",
-    "checklists",
-];
+/// The fixed mirrored fields, in the order they are merged and logged; each checklist name is a
+/// field of its own after them (`CHECKLIST` and the name).
+pub const FIELDS: [&str; 6] = ["name", "desc", "list", "closed", "labels", "due"];
+
+/// The prefix of a checklist's field: `checklist:QA` is the card's checklist "QA".
+pub const CHECKLIST: &str = "checklist:";
+
+/// Where a checklist change's time is noted: the events do not name the checklist they change.
+pub const CHECKLISTS: &str = "checklists";
+
+/// The checklist a field stands for, if it is one.
+pub fn checklist_name(field: &str) -> Option<&str> {
+    field.strip_prefix(CHECKLIST)
+}
+
+/// A link's fields: the fixed ones, then one per checklist name a card or a stored base has,
+/// sorted, each once.
+pub fn fields_of<'a>(cards: &[&Card], based: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut lists = std::collections::BTreeSet::new();
+    for card in cards {
+        lists.extend(
+            card.checklists
+                .iter()
+                .map(|l| format!("{CHECKLIST}{}", l.name)),
+        );
+    }
+    lists.extend(
+        based
+            .filter(|f| f.starts_with(CHECKLIST))
+            .map(str::to_owned),
+    );
+    (FIELDS.iter().map(|f| (*f).to_owned()))
+        .chain(lists)
+        .collect()
+}
 
 #[derive(Debug, Clone)]
 pub struct MirrorContext {
@@ -125,13 +150,25 @@ impl MirrorContext {
             "list" => self.mapped(side, &card.list_id).map(str::to_owned),
             "labels" => Some(values::labels(card)),
             "due" => Some(values::due(card)),
-            "checklists" => Some(values::checklists(card)),
-            _ => Some(card.closed.to_string()),
+            "closed" => Some(card.closed.to_string()),
+            _ => checklist_name(field).map(|name| values::checklist(card, name)),
+        }
+    }
+
+    /// A field's empty value, which a side takes from the other when the link has no base for
+    /// the field; `None` for the list and the archived state, which are never empty.
+    pub fn empty(field: &str) -> Option<String> {
+        match field {
+            "name" | "desc" => Some(String::new()),
+            "labels" => Some(values::labels(&Card::default())),
+            "due" => Some(values::due(&Card::default())),
+            _ => checklist_name(field).map(|_| String::new()),
         }
     }
 
     /// The card update that gives a card on `side` the value `value` of `field`; labels and
-    /// checklists are written by their own calls (`details.rs`), not an update.
+    /// checklists are written by their own calls (`details.rs`), not an update (nor is a field
+    /// this does not know: a checklist).
     pub fn write(
         &self,
         side: MirrorSide,
@@ -151,8 +188,8 @@ impl MirrorContext {
                     update.due_complete = Some(due.complete);
                 }
             }
-            "labels" | "checklists" => {}
-            _ => update.closed = Some(value == "true"),
+            "closed" => update.closed = Some(value == "true"),
+            _ => {}
         }
     }
 }

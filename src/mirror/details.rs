@@ -1,6 +1,8 @@
 //! Writing a merged label set or checklist value onto a card (`diff.rs` says what differs): a
 //! label the card's board lacks is made there first, with the colour it has on the other card;
 //! checklist steps run in order, a new checklist's items after it. Only what differs is written.
+//! Each checklist is a field of its own; a side's merged checklists are written together, by one
+//! plan over the card's checklists (`values::with_checklists`, then `diff::checklists`).
 
 use crate::model::LeadId;
 use crate::model::board::{Card, CardUpdate, ChecklistEdit};
@@ -12,9 +14,6 @@ use super::diff::{self, Step};
 use super::reader::Reader;
 use super::values::{self, LabelKey, ListValue, label_key};
 use super::{Error, Mirrors};
-
-/// The fields written through these calls rather than the card's update.
-pub const DETAILS: [&str; 2] = ["labels", "checklists"];
 
 /// Where a detail write goes: the card on `side` as read, and its twin as read (the source of
 /// a missing label's colour).
@@ -42,48 +41,40 @@ impl Mirrors {
                 .update_card(&to.card.id, &update, OnLost::Report)
                 .await?;
         }
-        for field in DETAILS {
-            let want = ctx
-                .value(to.side.other(), to.twin, field)
-                .unwrap_or_default();
-            if ctx.value(to.side, to.card, field).as_ref() != Some(&want) {
-                self.write_detail(ctx, reader, to, field, &want).await?;
-            }
+        let labels = values::labels(to.twin);
+        if labels != values::labels(to.card) {
+            self.write_labels(ctx, reader, to, &labels).await?;
+        }
+        let lists = values::checklists(to.twin);
+        if lists != values::checklists(to.card) {
+            let want: Vec<ListValue> = values::parse("checklists", &lists).map_err(Error::Value)?;
+            self.write_checklists(to.card, &want).await?;
         }
         Ok(())
     }
 
-    pub(super) async fn write_detail(
+    /// Gives a card exactly the checklists `want`, in order.
+    pub(super) async fn write_checklists(
         &self,
-        ctx: &MirrorContext,
-        reader: &Reader,
-        to: &Target<'_>,
-        field: &str,
-        value: &str,
+        card: &Card,
+        want: &[ListValue],
     ) -> Result<(), Error> {
-        match field {
-            "labels" => {
-                let want: Vec<LabelKey> = values::parse(field, value).map_err(Error::Value)?;
-                self.write_labels(ctx, reader, to, &want).await
-            }
-            _ => {
-                let want: Vec<ListValue> = values::parse(field, value).map_err(Error::Value)?;
-                for step in diff::checklists(to.card, &want) {
-                    self.step(&to.card.id, step).await?;
-                }
-                Ok(())
-            }
+        for step in diff::checklists(card, want) {
+            self.step(&card.id, step).await?;
         }
+        Ok(())
     }
 
-    async fn write_labels(
+    /// Gives a card the label set `value` (a `labels` field's value).
+    pub(super) async fn write_labels(
         &self,
         ctx: &MirrorContext,
         reader: &Reader,
         to: &Target<'_>,
-        want: &[LabelKey],
+        value: &str,
     ) -> Result<(), Error> {
-        let (remove, add) = diff::labels(to.card, want);
+        let want: Vec<LabelKey> = values::parse("labels", value).map_err(Error::Value)?;
+        let (remove, add) = diff::labels(to.card, &want);
         for id in remove {
             self.board.card_label(&to.card.id, &id, false).await?;
         }

@@ -216,6 +216,7 @@ mod tests {
     use super::*;
     use crate::mirror::values;
     use crate::model::board::Label;
+    use std::collections::BTreeMap;
 
     fn card(lists: &[(&str, &[(&str, bool)])]) -> Card {
         let checklists = (lists.iter().enumerate())
@@ -327,6 +328,39 @@ mod tests {
             &[("A", &[("d", false), ("d", true)])],
             &[("A", &[("d", true)])],
         );
+    }
+
+    #[test]
+    fn merged_checklist_fields_change_only_their_own_checklists() {
+        let have = card(&[("QA", &[("x", false)]), ("Launch", &[("y", false)])]);
+        let source = card(&[("New", &[]), ("QA", &[("x", true)])]);
+        let set = BTreeMap::from([
+            ("QA".to_owned(), Some(vec![("x".to_owned(), true)])),
+            ("Gone".to_owned(), None),
+            ("New".to_owned(), Some(Vec::new())),
+        ]);
+        let want = values::with_checklists(&have, &set, &source);
+        let steps = checklists(&have, &want);
+        // QA's item checked, Launch untouched, New added at the bottom.
+        assert!(matches!(
+            &steps[0],
+            Step::UpdateItem {
+                complete: Some(true),
+                ..
+            }
+        ));
+        assert!(matches!(&steps[1], Step::AddList(l) if l.name == "New"));
+        assert_eq!(steps.len(), 2);
+        let after = values::checklists(&applied(&have, &steps));
+        let launch = r#"{"name":"Launch","items":[["y",false]]}"#;
+        let qa = r#"{"name":"QA","items":[["x",true]]}"#;
+        assert_eq!(
+            after,
+            format!(r#"[{qa},{launch},{{"name":"New","items":[]}}]"#)
+        );
+        let removed = BTreeMap::from([("Launch".to_owned(), None)]);
+        let steps = checklists(&have, &values::with_checklists(&have, &removed, &source));
+        assert!(matches!(steps.as_slice(), [Step::RemoveList { list_id }] if list_id == "l1"));
     }
 
     #[test]

@@ -4,15 +4,18 @@
 //! A deleted card archives its twin. Writes go before the bases: an interrupted pass is run
 //! again, finds the sides equal, and records them as agreed without writing twice.
 
+use std::collections::BTreeMap;
+
 use crate::model::LeadId;
 use crate::model::board::{Card, CardUpdate};
 use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
 use crate::sync::board::OnLost;
 
-use super::context::{FIELDS, MirrorContext};
-use super::details::{DETAILS, Target};
+use super::context::{CHECKLIST, CHECKLISTS, MirrorContext, checklist_name, fields_of};
+use super::details::Target;
 use super::log::{self, At, Conflict};
 use super::merge::{Merge, Sides, merge};
+use super::values::{self, ListValue};
 use super::{Error, Mirrors, Times};
 
 /// A field's outcome: the new base, the write it needs, and what to log.
@@ -57,38 +60,66 @@ impl Mirrors {
                     .await;
             }
         };
-        let bases = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
-        let outcomes: Vec<(&str, Outcome)> = (FIELDS.iter())
-            .map(|field| (*field, decide(ctx, field, &a, &b, bases.get(*field), times)))
+        let stored = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
+        let (bases, legacy) = split_legacy(stored)?;
+        let fields = fields_of(&[&a, &b], bases.keys().map(String::as_str));
+        let outcomes: Vec<(String, Outcome)> = (fields.into_iter())
+            .map(|field| {
+                let outcome = decide(ctx, &field, &a, &b, bases.get(&field), times);
+                (field, outcome)
+            })
             .collect();
+        self.write(ctx, reader, &link_id, [&a, &b], &outcomes)
+            .await?;
+        self.commit(ctx, &at, &outcomes, ours, legacy).await
+    }
+
+    /// The decisions' writes: one card update a side, then the labels, then the checklists
+    /// (every checklist field written on a side in one plan over that card's checklists).
+    async fn write(
+        &self,
+        ctx: &MirrorContext,
+        reader: &super::reader::Reader,
+        link_id: &LeadId,
+        [a, b]: [&Card; 2],
+        outcomes: &[(String, Outcome)],
+    ) -> Result<(), Error> {
         let mut updates = [CardUpdate::default(), CardUpdate::default()];
-        for (field, outcome) in &outcomes {
+        for (field, outcome) in outcomes {
             if let Some((side, value)) = &outcome.write {
-                ctx.write(*side, &mut updates[index(*side)], field, value, &link_id);
+                ctx.write(*side, &mut updates[index(*side)], field, value, link_id);
             }
         }
-        for (side, card) in [(MirrorSide::A, id_a), (MirrorSide::B, id_b)] {
+        for (side, card) in [(MirrorSide::A, a), (MirrorSide::B, b)] {
             let update = &updates[index(side)];
             if !update.is_empty() {
-                self.board.update_card(card, update, OnLost::Report).await?;
+                (self.board)
+                    .update_card(&card.id, update, OnLost::Report)
+                    .await?;
             }
         }
-        for (field, outcome) in &outcomes {
-            if let Some((side, value)) = outcome.write.as_ref().filter(|_| DETAILS.contains(field))
-            {
-                let (card, twin) = match side {
-                    MirrorSide::A => (&a, &b),
-                    MirrorSide::B => (&b, &a),
-                };
-                let to = Target {
-                    side: *side,
-                    card,
-                    twin,
-                };
-                self.write_detail(ctx, reader, &to, field, value).await?;
+        for (side, card, twin) in [(MirrorSide::A, a, b), (MirrorSide::B, b, a)] {
+            let to = Target { side, card, twin };
+            let written = |f: &str| {
+                let found = outcomes.iter().find(|(field, _)| field == f);
+                found.and_then(|(_, o)| o.write.as_ref().filter(|(s, _)| *s == side))
+            };
+            if let Some((_, labels)) = written("labels") {
+                self.write_labels(ctx, reader, &to, labels).await?;
+            }
+            let mut lists = BTreeMap::new();
+            for (field, _) in outcomes {
+                if let (Some(name), Some((_, value))) = (checklist_name(field), written(field)) {
+                    let items = values::checklist_items(value).map_err(Error::Value)?;
+                    lists.insert(name.to_owned(), items);
+                }
+            }
+            if !lists.is_empty() {
+                let want = values::with_checklists(card, &lists, twin);
+                self.write_checklists(card, &want).await?;
             }
         }
-        self.commit(ctx, &at, &outcomes, ours).await
+        Ok(())
     }
 
     /// The new bases and the decisions' log lines and activity, in one transaction.
@@ -96,8 +127,9 @@ impl Mirrors {
         &self,
         ctx: &MirrorContext,
         at: &At<'_>,
-        outcomes: &[(&str, Outcome)],
+        outcomes: &[(String, Outcome)],
         ours: bool,
+        legacy: bool,
     ) -> Result<(), Error> {
         let mut tx = self
             .db
@@ -105,8 +137,18 @@ impl Mirrors {
             .begin()
             .await
             .map_err(crate::store::StoreError::from)?;
+        if legacy {
+            mirror_links::delete_field(&mut *tx, &ctx.name, at.link_id, CHECKLISTS).await?;
+        }
         for (field, outcome) in outcomes {
-            mirror_links::save_field(&mut *tx, &ctx.name, at.link_id, field, &outcome.base).await?;
+            let field = field.as_str();
+            // A checklist neither card has any more needs no base: without one, it merges the same.
+            if checklist_name(field).is_some() && outcome.base.base_value.is_empty() {
+                mirror_links::delete_field(&mut *tx, &ctx.name, at.link_id, field).await?;
+            } else {
+                mirror_links::save_field(&mut *tx, &ctx.name, at.link_id, field, &outcome.base)
+                    .await?;
+            }
             let (va, vb) = (&outcome.values.0, &outcome.values.1);
             match outcome.merge {
                 Merge::Same => log::quiet(at, field, ours),
@@ -164,9 +206,32 @@ fn index(side: MirrorSide) -> usize {
     }
 }
 
-/// One field's merge. A missing base (a link adopted after a lost database, before its bases
-/// were saved) is side b's value, so side a's differing value travels. A side in an unmapped
-/// list holds the base: its twin keeps its list.
+/// Links made before each checklist was a field of its own kept one base, `checklists`, for all
+/// of a card's checklists: it becomes one base per checklist name (the first of each name). A
+/// name it lacks was on neither card then: no base, which merges as a base of "absent" would.
+/// Answers whether there was such a base, to be deleted with the new bases' saving.
+fn split_legacy(
+    mut bases: BTreeMap<String, FieldBase>,
+) -> Result<(BTreeMap<String, FieldBase>, bool), Error> {
+    let Some(old) = bases.remove(CHECKLISTS) else {
+        return Ok((bases, false));
+    };
+    let lists: Vec<ListValue> = values::parse(CHECKLISTS, &old.base_value).map_err(Error::Value)?;
+    for list in lists {
+        let base = FieldBase {
+            base_value: values::items_text(&list.items),
+            ..old.clone()
+        };
+        bases
+            .entry(format!("{CHECKLIST}{}", list.name))
+            .or_insert(base);
+    }
+    Ok((bases, true))
+}
+
+/// One field's merge. A field without a base (a link made before the field was mirrored, or
+/// adopted after a lost database) is merged by `merge`'s rule for it. A side in an unmapped list
+/// holds the base (without one, the other side's value): its twin keeps its list.
 fn decide(
     ctx: &MirrorContext,
     field: &str,
@@ -177,15 +242,19 @@ fn decide(
 ) -> Outcome {
     let va = ctx.value(MirrorSide::A, a, field);
     let vb = ctx.value(MirrorSide::B, b, field);
-    let base = match stored {
-        Some(s) => s.base_value.clone(),
-        None => vb.clone().or(va.clone()).unwrap_or_default(),
+    let base = match (stored, &va, &vb) {
+        (Some(s), _, _) => Some(s.base_value.clone()),
+        (None, Some(_), Some(_)) => None,
+        (None, va, vb) => Some(va.clone().or(vb.clone()).unwrap_or_default()),
     };
-    let va = va.unwrap_or_else(|| base.clone());
-    let vb = vb.unwrap_or_else(|| base.clone());
+    let fill = |v: Option<String>| v.or_else(|| base.clone()).unwrap_or_default();
+    let (va, vb) = (fill(va), fill(vb));
+    // A checklist's own change time, or that of a change that did not name its checklists.
+    let generic = checklist_name(field).map(|_| CHECKLISTS);
     let latest = |side: MirrorSide, stored_at: Option<i64>| {
-        let seen = times.get(&(side, field.to_owned())).copied();
-        seen.max(stored_at)
+        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
+        let own = seen(field).max(generic.and_then(seen));
+        own.max(stored_at)
     };
     let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
     let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
@@ -195,9 +264,10 @@ fn decide(
         a_at,
         b_at,
     };
-    let merged = merge(&base, sides, ctx.policy);
+    let empty = MirrorContext::empty(field);
+    let merged = merge(base.as_deref(), sides, ctx.policy, empty.as_deref());
     let (value, write) = match merged {
-        Merge::Same => (base, None),
+        Merge::Same => (base.unwrap_or_default(), None),
         Merge::Agreed => (va.clone(), None),
         Merge::CopyTo(MirrorSide::B)
         | Merge::Conflict {

@@ -1,6 +1,9 @@
 //! The mirror's per-field three-way merge, pure: the base both boards last agreed on and what
 //! each holds now → copy to a side, a conflict decided by the policy, or nothing. A side equal
 //! to the base has not changed and is never overwritten by the base (no reverted edits).
+//! A field with no base (a link made before the field was mirrored, or found again after a lost
+//! database) is merged as the contract says: equal sides agree, an empty side takes the other's
+//! value, and two different values are a conflict.
 
 use crate::config::MirrorPolicySetting;
 use crate::store::mirror_links::MirrorSide;
@@ -27,7 +30,17 @@ pub struct Sides<'a> {
     pub b_at: Option<i64>,
 }
 
-pub fn merge(base: &str, sides: Sides<'_>, policy: MirrorPolicySetting) -> Merge {
+/// `base` is `None` when the link has none for the field; `empty` is the field's empty value
+/// (`None` for a field that has none, such as the archived state).
+pub fn merge(
+    base: Option<&str>,
+    sides: Sides<'_>,
+    policy: MirrorPolicySetting,
+    empty: Option<&str>,
+) -> Merge {
+    let Some(base) = base else {
+        return unbased(sides, policy, empty);
+    };
     let (a_changed, b_changed) = (sides.a != base, sides.b != base);
     match (a_changed, b_changed) {
         (false, false) => Merge::Same,
@@ -37,6 +50,21 @@ pub fn merge(base: &str, sides: Sides<'_>, policy: MirrorPolicySetting) -> Merge
         (true, true) => Merge::Conflict {
             winner: winner(sides, policy),
         },
+    }
+}
+
+/// No base: the sides agree, or an empty side is given the other's value, or the policy decides.
+fn unbased(sides: Sides<'_>, policy: MirrorPolicySetting, empty: Option<&str>) -> Merge {
+    if sides.a == sides.b {
+        Merge::Agreed
+    } else if Some(sides.a) == empty {
+        Merge::CopyTo(MirrorSide::A)
+    } else if Some(sides.b) == empty {
+        Merge::CopyTo(MirrorSide::B)
+    } else {
+        Merge::Conflict {
+            winner: winner(sides, policy),
+        }
     }
 }
 
@@ -66,17 +94,21 @@ mod tests {
     #[test]
     fn one_changed_side_is_copied_and_an_unchanged_side_never_wins() {
         let s = |a, b| sides(a, b, Some(1), Some(2));
-        assert_eq!(merge("x", s("x", "x"), LastWriterWins), Merge::Same);
-        assert_eq!(merge("x", s("y", "x"), PreferB), Merge::CopyTo(B));
+        let m = |a, b, policy| merge(Some("x"), s(a, b), policy, Some(""));
+        assert_eq!(m("x", "x", LastWriterWins), Merge::Same);
+        assert_eq!(m("y", "x", PreferB), Merge::CopyTo(B));
         // Side b is the newer, but it holds the base: a's edit is not reverted.
-        assert_eq!(merge("x", s("y", "x"), LastWriterWins), Merge::CopyTo(B));
-        assert_eq!(merge("x", s("x", "z"), PreferA), Merge::CopyTo(A));
-        assert_eq!(merge("x", s("y", "y"), PreferA), Merge::Agreed);
+        assert_eq!(m("y", "x", LastWriterWins), Merge::CopyTo(B));
+        assert_eq!(m("x", "z", PreferA), Merge::CopyTo(A));
+        assert_eq!(m("y", "y", PreferA), Merge::Agreed);
+        // A side emptied since the base is a change like any other: it travels.
+        assert_eq!(m("", "x", PreferB), Merge::CopyTo(B));
     }
 
     #[test]
     fn a_conflict_goes_by_the_policy_with_ties_and_unknown_times_to_side_a() {
-        let conflict = |at_a, at_b, policy| merge("x", sides("y", "z", at_a, at_b), policy);
+        let conflict =
+            |at_a, at_b, policy| merge(Some("x"), sides("y", "z", at_a, at_b), policy, None);
         let won = |side| Merge::Conflict { winner: side };
         assert_eq!(conflict(Some(1), Some(2), LastWriterWins), won(B));
         assert_eq!(conflict(Some(3), Some(2), LastWriterWins), won(A));
@@ -85,5 +117,21 @@ mod tests {
         assert_eq!(conflict(Some(1), None, LastWriterWins), won(A));
         assert_eq!(conflict(Some(9), Some(1), PreferB), won(B));
         assert_eq!(conflict(Some(1), Some(9), PreferA), won(A));
+    }
+
+    #[test]
+    fn without_a_base_equal_sides_agree_an_empty_side_is_filled_and_else_the_policy_decides() {
+        let m = |a, b, policy, empty| merge(None, sides(a, b, Some(1), Some(2)), policy, empty);
+        assert_eq!(m("x", "x", PreferB, Some("")), Merge::Agreed);
+        assert_eq!(m("", "", PreferB, Some("")), Merge::Agreed);
+        // The empty side takes the other's value whatever the policy says.
+        assert_eq!(m("", "x", PreferA, Some("")), Merge::CopyTo(A));
+        assert_eq!(m("[]", "[x]", LastWriterWins, Some("[]")), Merge::CopyTo(A));
+        assert_eq!(m("x", "", PreferB, Some("")), Merge::CopyTo(B));
+        let won = |side| Merge::Conflict { winner: side };
+        assert_eq!(m("x", "y", LastWriterWins, Some("")), won(B));
+        assert_eq!(m("x", "y", PreferA, Some("")), won(A));
+        // A field without an empty value (the archived state): differing sides conflict.
+        assert_eq!(m("false", "true", PreferB, None), won(B));
     }
 }

@@ -10,7 +10,7 @@ use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
 use crate::sync::board::OnLost;
 use crate::sync::mapping::{compose_description, split_description};
 
-use super::context::{FIELDS, MirrorContext, marker_of};
+use super::context::{MirrorContext, fields_of, marker_of};
 use super::details::Target;
 use super::log::{self, At};
 use super::reader::Reader;
@@ -183,13 +183,14 @@ impl Mirrors {
             .await
             .map_err(crate::store::StoreError::from)?;
         mirror_links::set_card(&mut *tx, &ctx.name, link_id.as_str(), other, &twin.id).await?;
-        for field in FIELDS {
+        // Every field, each checklist of the card's included, agreed on the source's values.
+        for field in fields_of(&[card], std::iter::empty()) {
             let base = FieldBase {
-                base_value: ctx.value(side, card, field).unwrap_or_default(),
+                base_value: ctx.value(side, card, &field).unwrap_or_default(),
                 a_changed_at: None,
                 b_changed_at: None,
             };
-            mirror_links::save_field(&mut *tx, &ctx.name, link_id.as_str(), field, &base).await?;
+            mirror_links::save_field(&mut *tx, &ctx.name, link_id.as_str(), &field, &base).await?;
         }
         log::copied(&mut *tx, &at, "card", other).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;

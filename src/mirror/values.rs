@@ -5,13 +5,18 @@
 //! - `labels`: the set of label keys, sorted: a named label is `[name, null]` (labels match by
 //!   name), an unnamed one `["", colour]` (CONTRACT §8: unnamed labels match by colour).
 //! - `due`: `{"due": RFC 3339 UTC with milliseconds, or null, "complete": bool}`.
-//! - `checklists`: the checklists in their order, each `{"name", "items": [[name, checked]…]}`
-//!   with its items in their order.
+//! - `checklist:<name>`: one checklist, the card's first of that name: its items in their order,
+//!   `[[name, checked]…]`, or the empty text when the card has no checklist of that name (each
+//!   checklist is its own field, CONTRACT §8).
+//! - `checklists`, all of a card's checklists in their order, each `{"name", "items"}`, is what a
+//!   new twin is given, and what links made before checklists were fields kept as their base.
+
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::board::{Card, Label};
+use crate::model::board::{Card, Checklist, Label};
 
 /// How a label is matched across boards: its name, or its colour when it has no name.
 pub type LabelKey = (String, Option<String>);
@@ -22,10 +27,13 @@ pub struct Due {
     pub complete: bool,
 }
 
+/// A checklist's items, `(name, checked)`, in order.
+pub type Items = Vec<(String, bool)>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListValue {
     pub name: String,
-    pub items: Vec<(String, bool)>,
+    pub items: Items,
 }
 
 pub fn label_key(label: &Label) -> LabelKey {
@@ -64,16 +72,78 @@ pub fn due(card: &Card) -> String {
     })
 }
 
+fn items(list: &Checklist) -> Items {
+    (list.items.iter())
+        .map(|i| (i.name.clone(), i.complete))
+        .collect()
+}
+
 pub fn checklists(card: &Card) -> String {
     let lists: Vec<ListValue> = (card.checklists.iter())
         .map(|l| ListValue {
             name: l.name.clone(),
-            items: (l.items.iter())
-                .map(|i| (i.name.clone(), i.complete))
-                .collect(),
+            items: items(l),
         })
         .collect();
     text(&lists)
+}
+
+/// A card's checklist `name` (its first of that name) as its field's value; "" without one.
+pub fn checklist(card: &Card, name: &str) -> String {
+    (card.checklists.iter())
+        .find(|l| l.name == name)
+        .map(|l| items_text(&items(l)))
+        .unwrap_or_default()
+}
+
+/// A present checklist's field value.
+pub fn items_text(items: &Items) -> String {
+    text(items)
+}
+
+/// The items of a checklist field's value (`None`: the checklist is absent).
+pub fn checklist_items(value: &str) -> Result<Option<Items>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    parse("checklist", value).map(Some)
+}
+
+/// The checklists a card holds once the merged checklist values `set` (by name: the items, or
+/// `None` for a removed checklist) are written on it: its own in its order, the first of each
+/// name in `set` replaced or dropped, then those it lacks in the order `source` has them.
+pub fn with_checklists(
+    card: &Card,
+    set: &BTreeMap<String, Option<Items>>,
+    source: &Card,
+) -> Vec<ListValue> {
+    let mut seen = HashSet::new();
+    let mut want = Vec::new();
+    for list in &card.checklists {
+        let first = seen.insert(list.name.as_str());
+        let items = match set.get(&list.name) {
+            Some(merged) if first => merged.clone(),
+            _ => Some(items(list)),
+        };
+        if let Some(items) = items {
+            let name = list.name.clone();
+            want.push(ListValue { name, items });
+        }
+    }
+    let mut new: Vec<&String> = set.keys().filter(|n| !seen.contains(n.as_str())).collect();
+    // Unknown to the source (never, as the merged values come from it): last.
+    new.sort_by_key(|n| {
+        (source.checklists.iter())
+            .position(|l| l.name == **n)
+            .unwrap_or(usize::MAX)
+    });
+    for name in new {
+        if let Some(Some(items)) = set.get(name) {
+            let (name, items) = (name.clone(), items.clone());
+            want.push(ListValue { name, items });
+        }
+    }
+    want
 }
 
 /// A stored or merged value read back; a malformed one (never written by leadsync) is an error

@@ -10,7 +10,7 @@ use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::mirror_links::{self, MirrorSide};
 use crate::store::{StoreError, now_ms};
 
-use super::context::{FIELDS, MirrorContext};
+use super::context::{CHECKLIST, CHECKLISTS, FIELDS, MirrorContext};
 use super::reader::Reader;
 use super::{Error, Mirrors, Times};
 
@@ -138,46 +138,86 @@ impl Mirrors {
     }
 }
 
-/// The fields an event shows changed, at the event's own time.
+/// The fields an event shows changed, at the event's own time. A checklist change names its
+/// checklists (each its own field); one that does not, or a card's creation, is noted for every
+/// checklist (`CHECKLISTS`).
 fn note_times(times: &mut Times, side: MirrorSide, event: &BoardEvent) {
     let at = event.meta().date.timestamp_millis();
-    let changed: Vec<&str> = match event {
+    let changed: Vec<String> = match event {
         BoardEvent::UpdateCard {
             old,
             list_before_id,
             ..
         } => {
-            let mut fields = Vec::new();
-            if old.name.is_some() {
-                fields.push("name");
-            }
-            if old.desc.is_some() {
-                fields.push("desc");
-            }
-            if old.list_id.is_some() || list_before_id.is_some() {
-                fields.push("list");
-            }
-            if old.closed.is_some() {
-                fields.push("closed");
-            }
-            if old.due.is_some() || old.due_complete.is_some() {
-                fields.push("due");
-            }
-            fields
+            let fields = [
+                ("name", old.name.is_some()),
+                ("desc", old.desc.is_some()),
+                ("list", old.list_id.is_some() || list_before_id.is_some()),
+                ("closed", old.closed.is_some()),
+                ("due", old.due.is_some() || old.due_complete.is_some()),
+            ];
+            (fields.iter())
+                .filter(|(_, changed)| *changed)
+                .map(|(field, _)| (*field).to_owned())
+                .collect()
         }
         BoardEvent::CardDetail {
             detail: CardDetail::Labels,
             ..
-        } => vec!["labels"],
+        } => vec!["labels".to_owned()],
+        BoardEvent::CardDetail {
+            detail: CardDetail::Checklists,
+            checklists,
+            ..
+        } if !checklists.is_empty() => (checklists.iter())
+            .map(|name| format!("{CHECKLIST}{name}"))
+            .collect(),
         BoardEvent::CardDetail {
             detail: CardDetail::Checklists,
             ..
-        } => vec!["checklists"],
-        BoardEvent::DeleteCard { .. } => vec!["closed"],
-        _ => FIELDS.to_vec(),
+        } => vec![CHECKLISTS.to_owned()],
+        BoardEvent::DeleteCard { .. } => vec!["closed".to_owned()],
+        _ => (FIELDS.iter().chain([&CHECKLISTS]))
+            .map(|f| (*f).to_owned())
+            .collect(),
     };
     for field in changed {
-        let slot = times.entry((side, field.to_owned())).or_insert(at);
+        let slot = times.entry((side, field)).or_insert(at);
         *slot = (*slot).max(at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::board::ActionMeta;
+
+    fn checklist_event(at_ms: i64, checklists: &[&str]) -> BoardEvent {
+        BoardEvent::CardDetail {
+            meta: ActionMeta {
+                action_id: format!("act-{at_ms}"),
+                date: chrono::DateTime::from_timestamp_millis(at_ms).expect("a time"),
+                member_creator_id: "m".into(),
+                board_id: Some("b".into()),
+                model_id: None,
+            },
+            card_id: "c".into(),
+            detail: CardDetail::Checklists,
+            checklists: checklists.iter().map(|n| (*n).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_checklist_change_is_noted_for_its_own_checklist_only() {
+        let mut times = Times::new();
+        note_times(&mut times, MirrorSide::A, &checklist_event(5, &["QA"]));
+        note_times(&mut times, MirrorSide::A, &checklist_event(9, &["Launch"]));
+        note_times(&mut times, MirrorSide::A, &checklist_event(7, &["QA"]));
+        let at = |times: &Times, f: &str| times.get(&(MirrorSide::A, f.to_owned())).copied();
+        let lists = (at(&times, "checklist:QA"), at(&times, "checklist:Launch"));
+        assert_eq!(lists, (Some(7), Some(9)));
+        assert_eq!(at(&times, CHECKLISTS), None, "no change without a name");
+        note_times(&mut times, MirrorSide::A, &checklist_event(3, &[]));
+        assert_eq!(at(&times, CHECKLISTS), Some(3));
     }
 }

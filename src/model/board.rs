@@ -210,6 +210,9 @@ pub enum BoardEvent {
         meta: ActionMeta,
         card_id: String,
         detail: CardDetail,
+        /// The checklists the change touched, by name (its checklist, and a renamed one's old
+        /// name), so the mirrors note each checklist's own change time; empty for labels.
+        checklists: Vec<String>,
     },
     /// Any other kind of change (comments, attachments …), kept so it can be acknowledged and ignored.
     Other {

@@ -265,6 +265,22 @@ pub async fn save_field(
     Ok(())
 }
 
+/// Forgets a field's base (a checklist both cards no longer have).
+pub async fn delete_field(
+    exec: impl SqliteExecutor<'_>,
+    mirror: &str,
+    link_id: &str,
+    field: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM mirror_fields WHERE mirror = $1 AND link_id = $2 AND field = $3")
+        .bind(mirror)
+        .bind(link_id)
+        .bind(field)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +326,14 @@ mod tests {
             .unwrap();
         let got = fields(&db.pool, "m", "L1").await.unwrap();
         assert_eq!(got.get("name"), Some(&base));
+        save_field(&db.pool, "m", "L1", "checklist:QA", &base)
+            .await
+            .unwrap();
+        delete_field(&db.pool, "m", "L1", "checklist:QA")
+            .await
+            .unwrap();
+        let got = fields(&db.pool, "m", "L1").await.unwrap();
+        assert_eq!(got.keys().collect::<Vec<_>>(), ["name"]);
         assert_eq!(count(&db.pool, "m").await.unwrap(), 1);
         reconciled(&db.pool, "m", Some("board gone")).await.unwrap();
         let status = mirror_statuses(&db.pool).await.unwrap();

@@ -323,3 +323,77 @@ async fn reconciliation_repairs_labels_due_and_checklists_reading_each_board_onc
         "a second reconciliation writes nothing"
     );
 }
+
+/// Each checklist is its own field (CONTRACT §8): checklist "QA" changed on a and "Launch" on b
+/// before either delivery is processed are two changes, not a conflict, and both travel; a
+/// checklist removed on one board while the other changes another is removed on both; the same
+/// checklist changed on both is one conflict, of that checklist alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_checklists_changed_on_two_boards_at_once_both_survive() {
+    let m = mirror_world("prefer_b").await;
+    let t = &m.w.trello;
+    let card = t.user_create_card(&m.a.lists["To Do"], "Site", "").unwrap();
+    let qa = t.user_add_checklist(&card, "QA").unwrap();
+    let smoke = t.user_add_item(&qa, "Smoke").unwrap();
+    let launch = t.user_add_checklist(&card, "Launch").unwrap();
+    t.user_add_item(&launch, "Brief").unwrap();
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&card)).id;
+    let launch_b = t.checklists(&twin)[1].id.clone();
+    assert_eq!(t.checklists(&twin)[1].name, "Launch");
+
+    t.hold_deliveries(true);
+    t.user_update_item(&card, &smoke, None, Some(true)).unwrap();
+    t.user_add_item(&launch_b, "Deck").unwrap();
+    for job in held(&m.w, 2).await {
+        t.redeliver(job);
+    }
+    m.settle().await;
+    let both = |qa: &[(&str, bool)], launch: &[(&str, bool)]| {
+        let items = |l: &[(&str, bool)]| l.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect();
+        vec![
+            ("QA".to_owned(), items(qa)),
+            ("Launch".to_owned(), items(launch)),
+        ]
+    };
+    let want = both(&[("Smoke", true)], &[("Brief", false), ("Deck", false)]);
+    assert_eq!(lists_of(&m, &card), want, "b's Launch reached a");
+    assert_eq!(lists_of(&m, &twin), want, "a's QA reached b");
+    assert!(m.activity("conflict").await.is_empty(), "no conflict");
+
+    // Launch removed on b while QA changes on a: removed on a, QA's change kept on both.
+    t.hold_deliveries(true);
+    t.user_add_item(&qa, "Load").unwrap();
+    t.user_remove_checklist(&launch_b).unwrap();
+    for job in held(&m.w, 2).await {
+        t.redeliver(job);
+    }
+    m.settle().await;
+    let want = vec![(
+        "QA".to_owned(),
+        vec![("Smoke".to_owned(), true), ("Load".to_owned(), false)],
+    )];
+    assert_eq!(lists_of(&m, &card), want, "Launch removed on a too");
+    assert_eq!(lists_of(&m, &twin), want);
+
+    // QA changed on both: one conflict, of QA, won by b (prefer_b).
+    let load_b = t.checklists(&twin)[0].items[1].id.clone();
+    t.hold_deliveries(true);
+    t.user_update_item(&card, &smoke, Some("Smoke test"), None)
+        .unwrap();
+    t.user_update_item(&twin, &load_b, None, Some(true))
+        .unwrap();
+    for job in held(&m.w, 2).await {
+        t.redeliver(job);
+    }
+    m.settle().await;
+    let want = vec![(
+        "QA".to_owned(),
+        vec![("Smoke".to_owned(), true), ("Load".to_owned(), true)],
+    )];
+    assert_eq!(lists_of(&m, &card), want, "b's QA won");
+    assert_eq!(lists_of(&m, &twin), want);
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].0, "checklist:QA");
+}

@@ -261,3 +261,55 @@ async fn a_board_shared_by_a_pair_and_a_mirror_has_one_webhook_and_feeds_both() 
     let card = w.trello.card(&id).expect("card");
     assert_eq!(marker(&card), marker(&twins[0]));
 }
+
+/// One Trello budget per token: the mirror's calls to both of its boards and the pairs' calls
+/// go through the one limiter the console shows (`engine.trello_budget()`): every call the
+/// emulator saw from the app while the mirror worked on both boards was granted by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calls_to_both_boards_of_a_mirror_and_the_pairs_share_one_trello_budget() {
+    let m = mirror_world("last_writer_wins").await;
+    // The mirror's start-up reconciliation done, and its calls answered: no call straddles the
+    // counts taken below.
+    let db = &m.w.state().expect("running").db;
+    eventually("the mirror reconciled at start-up", SETTLE, || async {
+        let done: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM mirrors WHERE last_reconcile_at IS NOT NULL")
+                .fetch_one(&db.pool)
+                .await
+                .expect("mirrors");
+        (done == 1).then_some(())
+    })
+    .await;
+    m.settle().await;
+    let budget = || {
+        let state = m.w.state().expect("running");
+        let engine = state.engine.as_ref().expect("the pairs' engine runs");
+        engine.trello_budget()
+    };
+    assert_eq!(budget().len(), 2, "one limiter per token and one per key");
+    let granted = || budget()[0].granted;
+    let calls = m.w.trello.gate().calls();
+    let (granted_before, calls_before) = (granted(), calls.records().len());
+    let puts_before = calls.count("PUT", "/1/cards");
+    let card =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Budget", "")
+            .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&card));
+    m.edit(&twin.id, name("Budget v2"));
+    m.settle().await;
+    assert_eq!(m.card(&card).name, "Budget v2");
+    // The mirror wrote to both boards: the marker on a's card, the twin and its name on b.
+    let puts = calls.count("PUT", "/1/cards") - puts_before;
+    assert!(puts >= 2, "writes on both boards: {puts}");
+    assert!(calls.count("POST", "/1/cards") >= 1, "the twin made on b");
+    let made = calls.records().len() - calls_before;
+    assert!(made > 0);
+    assert_eq!(
+        granted() - granted_before,
+        u64::try_from(made).expect("a count"),
+        "every call to either board was granted by the one token limiter"
+    );
+    assert_eq!(budget()[1].granted, granted(), "and by the one key limiter");
+}

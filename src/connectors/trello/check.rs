@@ -1,8 +1,9 @@
 //! The Trello half of a pair's check: the board, one list per mapped status, and the text custom
-//! fields named like the email, phone and company column headers.
+//! fields named like the email, phone and company column headers; and a mirror's check: both
+//! boards and each mapped list on its side. `--fix` creates missing lists (and fields).
 
 use crate::clients::http::ClientError;
-use crate::config::{BoardRef, PairSettings, Settings};
+use crate::config::{BoardRef, MirrorSettings, PairSettings, Settings};
 use crate::connectors::check::{Account, Finding, Outcome, same_name};
 use crate::connectors::trello::client::build::trello_client;
 use crate::connectors::trello::client::{Board, CustomField, TrelloClient, TrelloList};
@@ -33,16 +34,13 @@ pub async fn check_pair(
 ) {
     let name = pair.name.as_str();
     let mut push = |outcome, what: String| out.push(Finding::new(name, outcome, what));
-    let Some(board) = board(client, pair, &mut push).await else {
+    let Some(board) = board(client, &pair.board_id, "board_id", &mut push).await else {
         return;
     };
-    match client.lists(&board.id).await {
-        Ok(lists) => check_lists(client, pair, &board, lists, fix, &mut push).await,
-        Err(e) => push(
-            Outcome::Error,
-            format!("lists of board \"{}\": {e}", board.name),
-        ),
-    }
+    let wanted: Vec<(String, &str)> = (pair.status_lists.iter())
+        .map(|(status, list)| (format!("list \"{list}\" (status {status})"), list.as_str()))
+        .collect();
+    check_lists(client, &board, &wanted, fix, &mut push).await;
     match client.custom_fields(&board.id).await {
         Ok(fields) => check_fields(client, pair, &board, fields, fix, &mut push).await,
         Err(e) => push(
@@ -52,16 +50,42 @@ pub async fn check_pair(
     }
 }
 
+/// A mirror's two boards, each with the lists `mirrors.lists` maps on its side.
+pub async fn check_mirror(
+    client: &TrelloClient,
+    mirror: &MirrorSettings,
+    fix: bool,
+    out: &mut Vec<Finding>,
+) {
+    let name = mirror.name.as_str();
+    let mut push = |outcome, what: String| out.push(Finding::new(name, outcome, what));
+    for (key, board_ref) in [("board_a", &mirror.board_a), ("board_b", &mirror.board_b)] {
+        let Some(board) = board(client, board_ref, key, &mut push).await else {
+            continue;
+        };
+        let wanted: Vec<(String, &str)> = (mirror.lists.iter())
+            .map(|(a, b)| {
+                let (list, other) = if key == "board_a" { (a, b) } else { (b, a) };
+                let what = format!("{key} list \"{list}\" (mirrored with \"{other}\")");
+                (what, list.as_str())
+            })
+            .collect();
+        check_lists(client, &board, &wanted, fix, &mut push).await;
+    }
+}
+
+/// The board `board_ref` (the config key `key`) as the token sees it.
 async fn board(
     client: &TrelloClient,
-    pair: &PairSettings,
+    board_ref: &str,
+    key: &str,
     push: &mut impl FnMut(Outcome, String),
 ) -> Option<Board> {
     // Trello answers a board's short link like its id; `b.id` is what webhooks will carry.
-    let (id, given) = match BoardRef::parse(&pair.board_id) {
-        Ok(BoardRef::Id(id) | BoardRef::ShortLink(id)) => (id, pair.board_id.trim()),
+    let (id, given) = match BoardRef::parse(board_ref) {
+        Ok(BoardRef::Id(id) | BoardRef::ShortLink(id)) => (id, board_ref.trim()),
         Err(problem) => {
-            push(Outcome::Error, format!("board_id: {problem}"));
+            push(Outcome::Error, format!("{key}: {problem}"));
             return None;
         }
     };
@@ -79,7 +103,7 @@ async fn board(
             push(
                 Outcome::Ok,
                 format!(
-                    "board \"{}\" reachable; board_id \"{given}\" resolves to the board's id {}",
+                    "board \"{}\" reachable; {key} \"{given}\" resolves to the board's id {}",
                     b.name, b.id
                 ),
             );
@@ -95,7 +119,7 @@ async fn board(
         Err(ClientError::NotFound { .. }) => {
             push(
                 Outcome::Error,
-                format!("board {id} not found, or not visible to the token's member (board_id)"),
+                format!("board {id} not found, or not visible to the token's member ({key})"),
             );
             None
         }
@@ -106,16 +130,23 @@ async fn board(
     }
 }
 
+/// Each wanted list (`(what the finding calls it, its name)`) on the board; with `fix`, made.
 async fn check_lists(
     client: &TrelloClient,
-    pair: &PairSettings,
     board: &Board,
-    mut lists: Vec<TrelloList>,
+    wanted: &[(String, &str)],
     fix: bool,
     push: &mut impl FnMut(Outcome, String),
 ) {
-    for (status, list) in &pair.status_lists {
-        let what = format!("list \"{list}\" (status {status})");
+    let mut lists: Vec<TrelloList> = match client.lists(&board.id).await {
+        Ok(lists) => lists,
+        Err(e) => {
+            let what = format!("lists of board \"{}\": {e}", board.name);
+            return push(Outcome::Error, what);
+        }
+    };
+    for (what, list) in wanted {
+        let what = what.clone();
         if lists.iter().any(|l| same_name(&l.name, list)) {
             push(Outcome::Ok, what);
         } else if !fix {

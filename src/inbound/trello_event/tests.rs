@@ -134,6 +134,19 @@ fn label_and_checklist_fixtures_are_card_details_with_card_and_meta() {
 }
 
 #[test]
+fn a_checklist_action_names_its_checklist_and_a_rename_its_old_name_too() {
+    let names = |json| match parse(json) {
+        BoardEvent::CardDetail { checklists, .. } => checklists,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        names(fixture!("updateChecklist.json")),
+        ["Launch", "Launch plan"]
+    );
+    assert!(names(fixture!("addLabelToCard.json")).is_empty());
+}
+
+#[test]
 fn a_card_detail_without_its_card_is_refused_naming_it() {
     let json = r#"{"model":{"id":"b1"},"action":{"id":"a1","idMemberCreator":"m1",
         "type":"createCheckItem","date":"2026-01-01T00:00:00.000Z","data":{"board":{"id":"b1"}}}}"#;
