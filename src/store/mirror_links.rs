@@ -267,7 +267,7 @@ pub async fn save_field(
 
 /// Forgets a field's base (a checklist both cards no longer have).
 pub async fn delete_field(
-    exec: impl SqliteExecutor<'_>,
+    exec: impl Exec<'_>,
     mirror: &str,
     link_id: &str,
     field: &str,
