@@ -88,7 +88,14 @@ impl History {
         let mut ok = vec![last.value.clone()];
         if let Some(pos) = edits.iter().rposition(|e| e.side != last.side) {
             let other = &edits[pos];
-            let concurrent = edits[pos + 1..].iter().all(|e| e.saw != other.value);
+            // A later user saw the other board's value only if their own board never held it:
+            // lists and archived states repeat, and a board may show its own old value again.
+            let own = |upto: usize| {
+                edits[..upto]
+                    .iter()
+                    .any(|e| e.side == last.side && e.value == other.value)
+            };
+            let concurrent = (pos + 1..edits.len()).all(|i| edits[i].saw != other.value || own(i));
             let may_win = other.side == preferred(policy) || last.value == UNMAPPED;
             if concurrent && may_win {
                 ok.push(other.value.clone());
@@ -212,6 +219,11 @@ mod tests {
         h.record("k", "desc", Side::B, "d2", "d1");
         assert_eq!(h.acceptable("k", "desc", "prefer_a"), ["d2"]);
         assert_eq!(h.acceptable("k", "due", "prefer_a"), ["-|false"]);
+        // b showed Done again by its own earlier move, not by a's: still concurrent.
+        h.record("k", "closed", Side::B, "true", "false");
+        h.record("k", "closed", Side::A, "true", "false");
+        h.record("k", "closed", Side::B, "false", "true");
+        assert_eq!(h.acceptable("k", "closed", "prefer_a"), ["false", "true"]);
         // A move to the unmapped list is invisible to the merge: a concurrent move may win.
         h.record("k", "list", Side::B, "Done", "To Do");
         h.record("k", "list", Side::A, UNMAPPED, "To Do");
