@@ -204,6 +204,10 @@ async fn traces(d: &Driver, cards: &[CardView]) -> Vec<String> {
             c.key,
             lines.join(", ")
         ));
+        for twin in cards.iter().filter(|t| t.key == c.key) {
+            out.push(format!("  actions of card {} on {:?}:", twin.id, twin.side));
+            out.extend(common::card_actions(&d.m.w, &twin.id));
+        }
     }
     out
 }
