@@ -160,6 +160,9 @@ impl Mirrors {
         };
         let twin = match found {
             Some(found) => found,
+            // Archived while its create was retried: an archived card gets no twin (until it is
+            // unarchived); a twin made now would be open, its archive copied back over the card's.
+            None if card.closed => return Ok(()),
             None => {
                 let mapping = ctx.mapped(side, &card.list_id).unwrap_or_default();
                 let Some(list_id) = ctx.list_id(other, mapping) else {

@@ -4,6 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sandbox::common::Faults;
 use secrecy::ExposeSecret;
 
@@ -224,6 +225,48 @@ async fn a_lost_twin_found_by_a_reconciliation_is_logged_as_copied() {
         copies.iter().any(|(field, _)| field == "card"),
         "the twin's creation is in the activity log: {copies:?}"
     );
+}
+
+/// The twin's create fails; the card is archived before it is tried again: the archived card
+/// gets no twin, and stays archived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_archived_before_its_twin_is_made_gets_none_and_stays_archived() {
+    let m = mirror_world("last_writer_wins").await;
+    m.w.trello.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 400],
+        ..Faults::default()
+    });
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Late", "")
+            .expect("card");
+    let db = m.w.state().expect("running").db.clone();
+    eventually("the create failed", SETTLE, || async {
+        let tried: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM inbox WHERE pair = $1")
+                .bind(M)
+                .fetch_one(&db.pool)
+                .await
+                .expect("inbox");
+        (tried >= 1).then_some(())
+    })
+    .await;
+    // Every call fails until the card is archived, so no retry comes before it.
+    m.w.trello.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    m.edit(
+        &id,
+        UserCardChange {
+            closed: Some(true),
+            ..UserCardChange::default()
+        },
+    );
+    m.w.trello.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert!(m.card(&id).closed, "the user's archive stays");
+    assert!(m.cards_b().is_empty(), "no twin: {:?}", m.cards_b());
 }
 
 /// Copying a linked card copies its description, marker and all: the copy gets a twin of its
