@@ -1,8 +1,9 @@
 //! One linked card pair: both cards re-read, each field merged three-way against the link's
 //! base, only the changed side written (or the loser of a conflict: one card update, then the
 //! label and checklist calls of what differs), then the new bases saved.
-//! A deleted card archives its twin. Writes go before the bases: an interrupted pass is run
-//! again, finds the sides equal, and records them as agreed without writing twice.
+//! A deleted card archives its twin. Decisions are logged first, writes go before the bases: an
+//! interrupted pass is run again, finds the sides equal, and records them as agreed without
+//! writing (or logging) twice.
 
 use std::collections::BTreeMap;
 
@@ -69,6 +70,9 @@ impl Mirrors {
                 (field, outcome)
             })
             .collect();
+        // Decided before written: a pass interrupted after its writes finds the sides equal when
+        // run again and decides nothing, so its copies are in the activity log only this way.
+        self.record(ctx, &at, &outcomes).await?;
         self.write(ctx, reader, &link_id, [&a, &b], &outcomes)
             .await?;
         self.commit(ctx, &at, &outcomes, ours, legacy).await
@@ -122,7 +126,42 @@ impl Mirrors {
         Ok(())
     }
 
-    /// The new bases and the decisions' log lines and activity, in one transaction.
+    /// The copies and conflicts of a pass, logged and kept in the activity log.
+    async fn record(
+        &self,
+        ctx: &MirrorContext,
+        at: &At<'_>,
+        outcomes: &[(String, Outcome)],
+    ) -> Result<(), Error> {
+        let mut tx = self
+            .db
+            .pool
+            .begin()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        for (field, outcome) in outcomes {
+            let (va, vb) = (&outcome.values.0, &outcome.values.1);
+            match outcome.merge {
+                Merge::Same | Merge::Agreed => {}
+                Merge::CopyTo(side) => log::copied(&mut *tx, at, field, side).await?,
+                Merge::Conflict { winner } => {
+                    let c = Conflict {
+                        a: va,
+                        b: vb,
+                        a_at: outcome.base.a_changed_at,
+                        b_at: outcome.base.b_changed_at,
+                        winner,
+                        policy: ctx.policy,
+                    };
+                    log::conflict(&mut *tx, at, field, &c).await?;
+                }
+            }
+        }
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
+
+    /// The new bases, in one transaction, and the quiet decisions' log lines.
     async fn commit(
         &self,
         ctx: &MirrorContext,
@@ -149,22 +188,10 @@ impl Mirrors {
                 mirror_links::save_field(&mut *tx, &ctx.name, at.link_id, field, &outcome.base)
                     .await?;
             }
-            let (va, vb) = (&outcome.values.0, &outcome.values.1);
             match outcome.merge {
                 Merge::Same => log::quiet(at, field, ours),
                 Merge::Agreed => log::quiet(at, field, false),
-                Merge::CopyTo(side) => log::copied(&mut *tx, at, field, side).await?,
-                Merge::Conflict { winner } => {
-                    let c = Conflict {
-                        a: va,
-                        b: vb,
-                        a_at: outcome.base.a_changed_at,
-                        b_at: outcome.base.b_changed_at,
-                        winner,
-                        policy: ctx.policy,
-                    };
-                    log::conflict(&mut *tx, at, field, &c).await?;
-                }
+                Merge::CopyTo(_) | Merge::Conflict { .. } => {}
             }
         }
         tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -184,10 +211,10 @@ impl Mirrors {
         if !twin.closed {
             let mut update = CardUpdate::default();
             ctx.write(side, &mut update, "closed", "true", link_id);
+            log::copied(&self.db.pool, at, "closed", side).await?;
             self.board
                 .update_card(&twin.id, &update, OnLost::Report)
                 .await?;
-            log::copied(&self.db.pool, at, "closed", side).await?;
         }
         let base = FieldBase {
             base_value: "true".into(),

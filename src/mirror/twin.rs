@@ -98,7 +98,20 @@ impl Mirrors {
                 tracing::warn!(mirror = %ctx.name, card_id = %card.id, link_id = %id, "card carries the marker of another card's link; left alone");
                 return Ok(None);
             }
-            mirror_links::set_card(pool, &ctx.name, id.as_str(), side, &card.id).await?;
+            // The card a create of ours made, its answer lost: logged as the copy it is.
+            let card_a = match side {
+                MirrorSide::A => card.id.as_str(),
+                MirrorSide::B => link.card_a.as_deref().unwrap_or_default(),
+            };
+            let at = At {
+                mirror: &ctx.name,
+                link_id: id.as_str(),
+                card_a,
+            };
+            let mut tx = pool.begin().await.map_err(crate::store::StoreError::from)?;
+            mirror_links::set_card(&mut *tx, &ctx.name, id.as_str(), side, &card.id).await?;
+            log::copied(&mut *tx, &at, "card", side).await?;
+            tx.commit().await.map_err(crate::store::StoreError::from)?;
             return Ok(mirror_links::by_id(pool, &ctx.name, id.as_str()).await?);
         }
         let other = side.other();
@@ -147,6 +160,9 @@ impl Mirrors {
         };
         let twin = match found {
             Some(found) => found,
+            // Archived while its create was retried: an archived card gets no twin (until it is
+            // unarchived); a twin made now would be open, its archive copied back over the card's.
+            None if card.closed => return Ok(()),
             None => {
                 let mapping = ctx.mapped(side, &card.list_id).unwrap_or_default();
                 let Some(list_id) = ctx.list_id(other, mapping) else {

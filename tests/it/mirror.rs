@@ -115,6 +115,42 @@ async fn the_echo_of_our_own_writes_causes_no_further_write() {
     assert!(!m.activity("copy_to_b").await.is_empty());
 }
 
+/// A copy whose answer is lost lands all the same: the pass, run again, finds both cards equal
+/// and decides nothing, and the activity log still shows the copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_whose_answer_was_lost_is_in_the_activity_log() {
+    let m = mirror_world("last_writer_wins").await;
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Memo", "")
+            .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id));
+    m.w.trello.hold_deliveries(true);
+    m.edit(&id, name("Memo v2"));
+    let jobs = held(&m.w, 1).await;
+    // Both cards read, then the twin's update is made and its answer lost.
+    m.w.trello.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    for job in jobs {
+        m.w.trello.redeliver(job);
+    }
+    m.settle().await;
+    assert!(
+        m.w.trello.gate().faults().fail_next.is_empty(),
+        "the reset was served"
+    );
+    assert_eq!(m.card(&twin.id).name, "Memo v2");
+    let copies = m.activity("copy_to_b").await;
+    assert!(
+        copies.iter().any(|(field, _)| field == "name"),
+        "the copy is in the activity log: {copies:?}"
+    );
+}
+
 /// Both boards edit the name before either webhook is processed: one conflict, decided by the
 /// policy, and the loser's board gets the winner's value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

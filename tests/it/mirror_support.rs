@@ -26,9 +26,19 @@ pub async fn mirror_world(policy: &str) -> Mirror {
 
 /// As [`mirror_world`]; without `start`, neither the app nor the webhooks are started.
 pub async fn mirror_world_with(policy: &str, start: bool) -> Mirror {
+    mirror_world_of(policy, WorldOptions::default(), start).await
+}
+
+/// As [`mirror_world`], in a world made with `options` (the chaos test's short debounce and
+/// frequent reconciliations).
+pub async fn mirror_world_in(policy: &str, options: WorldOptions) -> Mirror {
+    mirror_world_of(policy, options, true).await
+}
+
+async fn mirror_world_of(policy: &str, options: WorldOptions, start: bool) -> Mirror {
     let mut w = world_with(WorldOptions {
         start_app: false,
-        ..WorldOptions::default()
+        ..options
     })
     .await;
     let a = w

@@ -280,7 +280,7 @@ pub async fn traces(w: &World, leads: Vec<String>) -> Vec<String> {
 }
 
 /// A card's actions in Trello, oldest first: when, who (leadsync or a user), what changed.
-fn card_actions(w: &World, card: &str) -> Vec<String> {
+pub fn card_actions(w: &World, card: &str) -> Vec<String> {
     let leadsync = w.trello.api_member_id().to_owned();
     w.trello
         .card_actions(card)

@@ -16,6 +16,7 @@ mod airtable;
 mod common;
 mod driver;
 mod edits;
+mod mirror;
 mod notion;
 mod oracle;
 mod removals;
