@@ -6,9 +6,11 @@ use secrecy::SecretString;
 use super::*;
 use crate::clients::http::RetryPolicy;
 use crate::connectors::notion::client::NotionClient;
+use crate::connectors::notion::client::Page;
 use crate::connectors::notion::sandbox::NotionSandbox;
 use crate::store::notion::NewEvent;
 use crate::store::testdb::temp_db;
+use convert::page_read;
 
 #[tokio::test]
 async fn an_event_whose_page_cannot_be_read_is_given_up_after_its_attempts() {
@@ -92,7 +94,7 @@ async fn a_value_our_write_set_is_no_edit_of_the_person_who_edits_the_page_next(
     }))
     .expect("a page");
     let at = "2026-01-05T10:06:30Z".parse().expect("a time");
-    let change = page_read(&page, snapshot.as_ref(), false, at)
+    let change = page_read(&page, &[snapshot.as_ref().expect("kept")], false, at)
         .change
         .expect("the person's edit");
     assert_eq!(change.source, "person");
