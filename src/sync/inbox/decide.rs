@@ -103,7 +103,9 @@ pub fn decide(facts: &LeadFacts, group: &Group, ctx: &PairContext, now: DateTime
             .insert(0, Command::unarchive(&tomb.link.lead_id, card_id));
     }
     if d.revived && ctx.tracker.assigns_ids() {
-        plan.commands.push(revived_id_write(ctx, &facts.lead_id));
+        let header = &ctx.settings.columns.id;
+        plan.commands
+            .push(Command::revived_id(header, &facts.lead_id));
     }
     if facts.id_for_row {
         // The id goes out first: a row that is gone by then drops its new lead before any
@@ -226,20 +228,6 @@ fn in_flight(ctx: &PairContext, payloads: &[String]) -> Vec<(Side, Field)> {
         .filter_map(|p| serde_json::from_str::<Command>(p).ok())
         .flat_map(|cmd| cmd.fields_written(ctx))
         .collect()
-}
-
-/// A record back from its deletion gets its id cell written again. Its tracker gave it the lead
-/// id; leadsync's write of that id may have reached it while it was gone (a Notion page trashed
-/// before the write of its page id after its create: the write is dropped, the property keeps
-/// the id the create carried), and no merge rewrites an id cell (Notion chaos, seed 9). A
-/// tracker without an id column skips it.
-fn revived_id_write(ctx: &PairContext, lead_id: &str) -> Command {
-    Command::WriteRow {
-        lead_id: lead_id.to_owned(),
-        row_hint: None,
-        expect_name: None,
-        cells: BTreeMap::from([(ctx.settings.columns.id.clone(), lead_id.to_owned())]),
-    }
 }
 
 /// The id leadsync gave a row that had none, written to its id cell where the row last was
