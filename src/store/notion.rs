@@ -2,7 +2,7 @@
 //! stored and the change feed has yet to read, each pair's poll high-water mark, and each page's
 //! properties as last read (a page read says what a page holds; the change is the difference).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::Exec;
 
@@ -177,6 +177,47 @@ pub async fn set_page_snapshot(
     .execute(exec)
     .await?;
     Ok(())
+}
+
+/// Keeps a page's properties as a create of leadsync's made them, unless the page was read
+/// already (a read answered before the create's answer is newer than the create): the page's
+/// first read then finds leadsync's own values unchanged, not a person's edit at the read's time.
+pub async fn keep_created_page(
+    exec: impl Exec<'_>,
+    pair: &str,
+    page_id: &str,
+    edited_at: i64,
+    cells: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(cells).unwrap_or_else(|_| "{}".into());
+    sqlx::query(
+        "INSERT INTO notion_pages (pair, page_id, edited_at, cells) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (pair, page_id) DO NOTHING",
+    )
+    .bind(pair)
+    .bind(page_id)
+    .bind(edited_at)
+    .bind(text)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// Every kept snapshot of a pair's pages, by page id: what a poll compares its reads with, taken
+/// before its query (a write of ours folded while the query is on its way must not make the
+/// query's older value look new).
+pub async fn page_snapshots(
+    exec: impl Exec<'_>,
+    pair: &str,
+) -> Result<HashMap<String, BTreeMap<String, String>>, StoreError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT page_id, cells FROM notion_pages WHERE pair = $1")
+            .bind(pair)
+            .fetch_all(exec)
+            .await?;
+    Ok((rows.into_iter())
+        .filter_map(|(id, cells)| Some((id, serde_json::from_str(&cells).ok()?)))
+        .collect())
 }
 
 /// Folds the properties a write of leadsync's just set (name → text, as the answer showed them)

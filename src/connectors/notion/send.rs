@@ -237,6 +237,12 @@ async fn created(
     page: &Page,
 ) -> Result<Outcome, StoreError> {
     let page_id = compact_id(&page.id);
+    // What the create set is leadsync's, not the edit of whoever edits the page next: without a
+    // snapshot, the page's first read would take every property for a person's edit at the
+    // read's time, and copy the create's values over card edits made since (the Notion chaos,
+    // seed 4: a user's card renamed right after its page was made got its old name back).
+    let edited = page.last_edited_time.timestamp_millis();
+    stored::keep_created_page(&db.pool, &ctx.name, &page_id, edited, &page_cells(page)).await?;
     let link = links::get_by_lead(&db.pool, &ctx.name, claimed.cmd.lead_id()).await?;
     let mut commands = Vec::new();
     if let Some(card_id) = link.and_then(|l| l.card_id) {

@@ -102,6 +102,11 @@ pub fn decide(facts: &LeadFacts, group: &Group, ctx: &PairContext, now: DateTime
         plan.commands
             .insert(0, Command::unarchive(&tomb.link.lead_id, card_id));
     }
+    if d.revived && ctx.tracker.assigns_ids() {
+        let header = &ctx.settings.columns.id;
+        plan.commands
+            .push(Command::revived_id(header, &facts.lead_id));
+    }
     if facts.id_for_row {
         // The id goes out first: a row that is gone by then drops its new lead before any
         // card is made for it.

@@ -96,6 +96,20 @@ impl Command {
         }
     }
 
+    /// A record back from its deletion gets its id cell (`header`) written again. Its tracker
+    /// gave it the lead id, and leadsync's write of that id may have met it while it was gone
+    /// (a Notion page trashed before the write of its page id after its create: the write is
+    /// dropped, the property keeps the id the create carried), and no merge rewrites an id
+    /// cell (Notion chaos, seed 9). A tracker without the id column skips it.
+    pub fn revived_id(header: &str, lead_id: &str) -> Self {
+        Command::WriteRow {
+            lead_id: lead_id.to_owned(),
+            row_hint: None,
+            expect_name: None,
+            cells: BTreeMap::from([(header.to_owned(), lead_id.to_owned())]),
+        }
+    }
+
     /// The (side, field) pairs this command writes when it is sent.
     pub fn fields_written(&self, ctx: &PairContext) -> Vec<(Side, Field)> {
         match self {

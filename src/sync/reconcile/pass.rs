@@ -188,6 +188,10 @@ impl<'a> Pass<'a> {
         if let Some(open) = &reopened {
             plan.commands
                 .insert(0, Command::unarchive(id.as_str(), &open.id));
+            if self.ctx.tracker.assigns_ids() {
+                let header = &self.ctx.settings.columns.id;
+                plan.commands.push(Command::revived_id(header, id.as_str()));
+            }
         }
         if let (Some(card), Some(header)) = (card, &self.ctx.settings.columns.card)
             && sheet_url != Some(card.short_url.as_str())

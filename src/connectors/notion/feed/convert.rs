@@ -25,12 +25,14 @@ pub struct PageRead {
     pub cells: BTreeMap<String, String>,
 }
 
-/// The page as a record change. `whole`: seen as a new record whatever the snapshot (a page
-/// restored from the trash); `at`: the change's time, no earlier than the page's (minute-rounded)
+/// The page as a record change. `baselines`: what the page was known to hold (its snapshot as
+/// it was before the read and as it is now, or its lead's agreed values); a property that shows
+/// the value one of them holds is no edit. None (or `whole`: a page restored from the trash):
+/// seen as a new record. `at`: the change's time, no earlier than the page's (minute-rounded)
 /// edit time.
 pub fn page_read(
     page: &Page,
-    snapshot: Option<&BTreeMap<String, String>>,
+    baselines: &[&BTreeMap<String, String>],
     whole: bool,
     at: DateTime<Utc>,
 ) -> PageRead {
@@ -55,22 +57,39 @@ pub fn page_read(
             cells,
         };
     }
-    match snapshot.filter(|_| !whole) {
-        None => {
-            event.kind = RecordChangeKind::Created;
-            event.changed = cells.clone();
-        }
-        Some(old) => {
-            for (name, value) in &cells {
-                match old.get(name) == Some(value) {
-                    true => event.unchanged.insert(name.clone(), value.clone()),
-                    false => event.changed.insert(name.clone(), value.clone()),
-                };
-            }
+    if whole || baselines.is_empty() {
+        event.kind = RecordChangeKind::Created;
+        event.changed = cells.clone();
+    } else {
+        for (name, value) in &cells {
+            match baselines.iter().any(|b| b.get(name) == Some(value)) {
+                true => event.unchanged.insert(name.clone(), value.clone()),
+                false => event.changed.insert(name.clone(), value.clone()),
+            };
         }
     }
     let change = (!event.changed.is_empty()).then_some(event);
     PageRead { change, cells }
+}
+
+/// The snapshot to keep after a read: what the read shows, except a property whose snapshot
+/// changed while the read was on its way (`early` → `late`: a write of ours folded in). The read
+/// may have been answered before that write landed; kept, its older value would make the write
+/// look like a person's edit when the page is read next.
+pub fn kept_cells(
+    read: &BTreeMap<String, String>,
+    early: Option<&BTreeMap<String, String>>,
+    late: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let (Some(early), Some(late)) = (early, late) else {
+        return read.clone();
+    };
+    (read.iter())
+        .map(|(name, value)| match late.get(name) {
+            Some(folded) if early.get(name) != Some(folded) => (name.clone(), folded.clone()),
+            _ => (name.clone(), value.clone()),
+        })
+        .collect()
 }
 
 /// The inbox's dedupe key of a page read: the page, its edit time and what it holds. The same
@@ -126,7 +145,7 @@ mod tests {
     fn a_page_never_read_is_a_created_record_seen_whole() {
         let read = page_read(
             &page("person", "Ada", "New", false),
-            None,
+            &[],
             false,
             t("2026-01-05T10:06:31Z"),
         );
@@ -146,7 +165,7 @@ mod tests {
     fn a_read_page_changes_only_by_what_differs_from_its_snapshot() {
         let old = page_cells(&page("person", "Ada", "New", false));
         let p = page("bot", "Ada", "Won", false);
-        let read = page_read(&p, Some(&old), false, t("2026-01-05T10:00:00Z"));
+        let read = page_read(&p, &[&old], false, t("2026-01-05T10:00:00Z"));
         let change = read.change.expect("a change");
         assert_eq!(change.kind, RecordChangeKind::Changed);
         assert_eq!(
@@ -165,9 +184,9 @@ mod tests {
             change.timestamp, p.last_edited_time,
             "never before the page's edit time"
         );
-        let same = page_read(&p, Some(&read.cells), false, t("2026-01-05T10:07:00Z"));
+        let same = page_read(&p, &[&read.cells], false, t("2026-01-05T10:07:00Z"));
         assert_eq!(same.change, None, "nothing changed since the last read");
-        let restored = page_read(&p, Some(&read.cells), true, t("2026-01-05T10:07:00Z"));
+        let restored = page_read(&p, &[&read.cells], true, t("2026-01-05T10:07:00Z"));
         assert_eq!(
             restored.change.expect("whole").kind,
             RecordChangeKind::Created
@@ -177,7 +196,7 @@ mod tests {
     #[test]
     fn a_trashed_page_is_a_destroyed_record_and_keys_tell_states_apart() {
         let trashed = page("person", "Ada", "New", true);
-        let read = page_read(&trashed, None, false, t("2026-01-05T10:00:00Z"));
+        let read = page_read(&trashed, &[], false, t("2026-01-05T10:00:00Z"));
         assert_eq!(read.change.expect("gone").kind, RecordChangeKind::Destroyed);
         let live = page("person", "Ada", "New", false);
         let cells = page_cells(&live);

@@ -8,6 +8,7 @@
 //! changes like Airtable's.
 
 mod convert;
+mod keep;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -17,16 +18,15 @@ use chrono::{DateTime, TimeZone, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::http::ClientError;
-use crate::connectors::notion::client::{Page, compact_id};
+use crate::connectors::notion::client::compact_id;
 use crate::connectors::notion::send::page_gone;
 use crate::connectors::notion::source::{Sources, same_id};
-use crate::inbound::{RecordChangeEvent, RecordChangeKind, Source};
 use crate::store::notion::{self as stored, PendingEvent};
-use crate::store::{Db, StoreError, inbox, links, now_ms};
+use crate::store::{Db, StoreError, links, now_ms};
 use crate::sync::connector::{BoxFuture, ChangeFeed};
 use crate::sync::context::PairContext;
 
-use convert::{dedupe_key, deleted, page_read};
+use keep::{PageChange, store_change};
 
 /// How often stored events are looked for: the door stores them, it does not signal.
 const TICK: Duration = Duration::from_millis(200);
@@ -199,36 +199,11 @@ impl Feed {
         };
         let whole = events.iter().any(|e| e.kind == "page.undeleted");
         let early = early.filter(|_| early_pair.as_deref() == Some(pair.as_str()));
-        let mut change = self.change_of(&pair, &page, whole, at, early).await?;
+        let mut change = PageChange::read(&pair, &page, early.flatten(), whole, at);
         // Keyed by the event: a page restored in the minute it was trashed reads as it did
         // before, yet is a change of its own. A crash re-reads the same events, same key.
         change.key = Some(format!("ev:{}", last.id));
         self.done(events, Some(change)).await
-    }
-
-    /// What a page read means for `pair`, from the page's snapshot (`early`: as read before the
-    /// page was; else read now).
-    async fn change_of(
-        &self,
-        pair: &str,
-        page: &Page,
-        whole: bool,
-        at: DateTime<Utc>,
-        early: Option<Option<BTreeMap<String, String>>>,
-    ) -> Result<PageChange, FeedError> {
-        let page_id = compact_id(&page.id);
-        let snapshot = match early {
-            Some(snapshot) => snapshot,
-            None => stored::page_snapshot(&self.db.pool, pair, &page_id).await?,
-        };
-        let read = page_read(page, snapshot.as_ref(), whole, at);
-        Ok(PageChange {
-            pair: pair.to_owned(),
-            page_id,
-            change: read.change,
-            read: Some((page.clone(), read.cells)),
-            key: None,
-        })
     }
 
     /// Stores the change (if any) and marks the events read, in one transaction.
@@ -239,7 +214,7 @@ impl Feed {
     ) -> Result<usize, FeedError> {
         let mut tx = self.db.begin_write().await?;
         let n = match &change {
-            Some(c) => store_change(&mut tx, c).await?,
+            Some(c) => store_change(&mut tx, self.pairs.get(&c.pair).map(|p| &**p), c).await?,
             None => 0,
         };
         for event in events {
@@ -269,20 +244,24 @@ impl Feed {
         };
         let since = Utc.timestamp_millis_opt(mark - ROUNDING).single();
         let ds = self.sources.get(&ctx.settings).await?;
+        // Before the query, as an event's read takes its page's (`read_page_events`).
+        let mut early = stored::page_snapshots(&self.db.pool, pair).await?;
         let pages = self
             .sources
             .client()
             .query_data_source(&ds.id, since)
             .await?;
-        let mut changes = Vec::new();
-        for page in &pages {
-            let at = polled_change_time(page.last_edited_time, Utc::now());
-            changes.push(self.change_of(pair, page, false, at, None).await?);
-        }
+        let now = Utc::now();
+        let changes: Vec<PageChange> = (pages.iter())
+            .map(|page| {
+                let at = polled_change_time(page.last_edited_time, now);
+                PageChange::read(pair, page, early.remove(&compact_id(&page.id)), false, at)
+            })
+            .collect();
         let mut tx = self.db.begin_write().await?;
         let mut n = 0;
         for change in &changes {
-            n += store_change(&mut tx, change).await?;
+            n += store_change(&mut tx, Some(ctx), change).await?;
         }
         stored::set_polled_at(&mut *tx, pair, started).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -321,61 +300,6 @@ impl Feed {
 fn polled_change_time(edited: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     let latest = edited + chrono::Duration::milliseconds(ROUNDING - 1);
     latest.min(now).max(edited)
-}
-
-/// What one page read (or a deletion) means for a pair.
-struct PageChange {
-    pair: String,
-    /// The page id, compact (the lead id).
-    page_id: String,
-    /// The record change to store; `None` when the read shows nothing new.
-    change: Option<RecordChangeEvent>,
-    /// The page read and its cells, kept as its snapshot; `None` for a page gone unread.
-    read: Option<(Page, BTreeMap<String, String>)>,
-    /// The inbox's dedupe key, when not the page's state ([`dedupe_key`]).
-    key: Option<String>,
-}
-
-impl PageChange {
-    /// A page Notion says is deleted: no read, the snapshot forgotten.
-    fn gone(pair: String, page_id: &str, at: DateTime<Utc>) -> Self {
-        Self {
-            pair,
-            page_id: compact_id(page_id),
-            change: Some(deleted(page_id, at)),
-            read: None,
-            key: None,
-        }
-    }
-}
-
-/// The change in the inbox and the page's snapshot kept (forgotten for a page gone, so a page
-/// restored later is read whole); answers whether an event was stored.
-async fn store_change(tx: &mut crate::store::Tx, c: &PageChange) -> Result<usize, FeedError> {
-    let gone = (c.change.as_ref()).is_some_and(|e| e.kind == RecordChangeKind::Destroyed);
-    match &c.read {
-        Some((page, cells)) if !gone => {
-            let edited = page.last_edited_time.timestamp_millis();
-            stored::set_page_snapshot(&mut **tx, &c.pair, &c.page_id, edited, cells).await?;
-        }
-        _ => stored::forget_page(&mut **tx, &c.pair, &c.page_id).await?,
-    }
-    let Some(change) = &c.change else {
-        return Ok(0);
-    };
-    let key = match (&c.key, &c.read) {
-        (Some(key), _) => key.clone(),
-        (None, Some((page, cells))) => dedupe_key(page, cells),
-        (None, None) => format!(
-            "{}:deleted:{}",
-            c.page_id,
-            change.timestamp.timestamp_millis()
-        ),
-    };
-    let body =
-        serde_json::to_vec(change).map_err(|e| StoreError::from(sqlx::Error::Encode(e.into())))?;
-    let new = inbox::insert_fetched(&mut **tx, Source::Notion, &key, &c.pair, &body).await?;
-    Ok(usize::from(new.is_some()))
 }
 
 fn count(n: usize) {

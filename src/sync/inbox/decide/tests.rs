@@ -360,3 +360,31 @@ fn a_deleted_record_back_revives_its_link_and_unarchives_its_card_with_no_second
         d.plan.commands
     );
 }
+
+/// A record back from its deletion has its id cell written again: the write of its id may have
+/// been dropped while it was gone (Notion chaos, seed 9: a page trashed right after its create
+/// came back still holding the id the create carried).
+#[test]
+fn a_deleted_record_back_has_its_id_cell_written_again() {
+    let ctx = airtable_ctx();
+    let mut facts = known();
+    let kept = facts.link.take().expect("a link");
+    facts.tombstone = Some(Tombstone {
+        link: kept,
+        archived: true,
+    });
+    let g = group(&[6], vec![row(0, "L1", "Ada", "New")], vec![]);
+    let d = lead(decide(&facts, &g, &ctx, t(20)));
+    let id = &ctx.settings.columns.id;
+    let written = (d.plan.commands.iter()).any(|c| matches!(c,
+        Command::WriteRow { cells, expect_name: None, .. } if cells.get(id).map(String::as_str) == Some("L1")
+    ));
+    assert!(written, "{:?}", d.plan.commands);
+    // A record seen again while linked is no revival: nothing to write.
+    let mut linked = known();
+    linked.tombstone = None;
+    let d = lead(decide(&linked, &g, &ctx, t(20)));
+    let written = (d.plan.commands.iter())
+        .any(|c| matches!(c, Command::WriteRow { cells, .. } if cells.contains_key(id)));
+    assert!(!written, "{:?}", d.plan.commands);
+}

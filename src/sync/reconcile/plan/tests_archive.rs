@@ -75,3 +75,42 @@ fn an_archive_newer_than_the_agreed_status_wins_and_the_row_gets_lost() {
     });
     assert!(!reopened, "the card stays archived: {actions:?}");
 }
+
+/// A record its tracker deleted, read again (a Notion page restored from the trash): its card is
+/// opened again and its id cell written again (the write of its id may have met it while it was
+/// gone: Notion chaos, seed 9).
+#[test]
+fn a_deleted_record_read_again_gets_its_card_opened_and_its_id_cell_written_again() {
+    let g = grid(&[["L1", "Ada", "", "", "", "New", "", ""]]);
+    let mut c = card("c1", "Ada", "leadsync:L1", "l-new");
+    c.closed = true;
+    let known = Known {
+        states: HashMap::from([(
+            "L1".to_owned(),
+            agreed_lead("Ada", "New", Some(Side::Sheet)),
+        )]),
+        archived_by_deletion: ["L1".to_owned()].into(),
+        ..Known::default()
+    };
+    let ctx = crate::sync::test_support::airtable_ctx();
+    let actions =
+        plan_reconcile(&ctx, OnRowDeleted::ArchiveCard, &g, &[c], &known, t(0)).expect("plan");
+    let cmds = commands(&actions);
+    let opened = (cmds.iter()).any(|c| {
+        matches!(
+            c,
+            Command::UpdateCard {
+                closed: Some(false),
+                ..
+            }
+        )
+    });
+    assert!(opened, "{actions:?}");
+    let id = &ctx.settings.columns.id;
+    let written = (cmds.iter()).any(|c| {
+        matches!(c,
+            Command::WriteRow { cells, .. } if cells.get(id).map(String::as_str) == Some("L1")
+        )
+    });
+    assert!(written, "{actions:?}");
+}

@@ -1,0 +1,157 @@
+//! A page read (or a deletion) stored: compared with what the page was known to hold inside the
+//! transaction that keeps its snapshot, so no write of ours can be folded in between the
+//! comparison and the keeping.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::connectors::notion::client::{Page, compact_id};
+use crate::connectors::notion::feed::FeedError;
+use crate::connectors::notion::feed::convert::{dedupe_key, deleted, kept_cells, page_read};
+use crate::inbound::{RecordChangeEvent, Source};
+use crate::model::Field;
+use crate::store::notion as stored;
+use crate::store::{StoreError, Tx, inbox, lead_state, links};
+use crate::sync::context::PairContext;
+
+type Cells = BTreeMap<String, String>;
+
+/// What one page read (or a deletion) means for a pair.
+pub(super) struct PageChange {
+    pub pair: String,
+    /// The page id, compact (the lead id).
+    pub page_id: String,
+    pub what: What,
+    /// The inbox's dedupe key, when not the page's state ([`dedupe_key`]).
+    pub key: Option<String>,
+}
+
+pub(super) enum What {
+    /// A page Notion says is deleted, unread: the change to store.
+    Gone(RecordChangeEvent),
+    /// A page read. `early`: its snapshot as it was before the read (`None`: none, or not
+    /// taken); `whole`: seen as a new record (restored from the trash); `at`: the change's time.
+    Read {
+        page: Box<Page>,
+        early: Option<Cells>,
+        whole: bool,
+        at: DateTime<Utc>,
+    },
+}
+
+impl PageChange {
+    /// A page Notion says is deleted: no read, the snapshot forgotten.
+    pub fn gone(pair: String, page_id: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            pair,
+            page_id: compact_id(page_id),
+            what: What::Gone(deleted(page_id, at)),
+            key: None,
+        }
+    }
+
+    pub fn read(
+        pair: &str,
+        page: &Page,
+        early: Option<Cells>,
+        whole: bool,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            pair: pair.to_owned(),
+            page_id: compact_id(&page.id),
+            what: What::Read {
+                page: Box::new(page.clone()),
+                early,
+                whole,
+                at,
+            },
+            key: None,
+        }
+    }
+}
+
+/// The change in the inbox (if the read shows one) and the page's snapshot kept (forgotten for
+/// a page gone, so a page restored later is read whole); answers whether an event was stored.
+pub(super) async fn store_change(
+    tx: &mut Tx,
+    ctx: Option<&PairContext>,
+    c: &PageChange,
+) -> Result<usize, FeedError> {
+    let (change, key) = match &c.what {
+        What::Gone(event) => {
+            stored::forget_page(&mut **tx, &c.pair, &c.page_id).await?;
+            let at = event.timestamp.timestamp_millis();
+            let key = (c.key.clone()).unwrap_or_else(|| format!("{}:deleted:{at}", c.page_id));
+            (event.clone(), key)
+        }
+        What::Read {
+            page,
+            early,
+            whole,
+            at,
+        } => {
+            let late = stored::page_snapshot(&mut **tx, &c.pair, &c.page_id).await?;
+            let mut baselines: Vec<&Cells> = early.iter().chain(late.iter()).collect();
+            let agreed = match (baselines.is_empty() && !whole, ctx) {
+                (true, Some(ctx)) => agreed_cells(tx, ctx, &c.page_id, page).await?,
+                _ => None,
+            };
+            baselines.extend(agreed.iter());
+            let read = page_read(page, &baselines, *whole, *at);
+            if page.in_trash {
+                stored::forget_page(&mut **tx, &c.pair, &c.page_id).await?;
+            } else {
+                let keep = kept_cells(&read.cells, early.as_ref(), late.as_ref());
+                let edited = page.last_edited_time.timestamp_millis();
+                stored::set_page_snapshot(&mut **tx, &c.pair, &c.page_id, edited, &keep).await?;
+            }
+            let Some(change) = read.change else {
+                return Ok(0);
+            };
+            let key = c
+                .key
+                .clone()
+                .unwrap_or_else(|| dedupe_key(page, &read.cells));
+            (change, key)
+        }
+    };
+    let body =
+        serde_json::to_vec(&change).map_err(|e| StoreError::from(sqlx::Error::Encode(e.into())))?;
+    let new = inbox::insert_fetched(&mut **tx, Source::Notion, &key, &c.pair, &body).await?;
+    Ok(usize::from(new.is_some()))
+}
+
+/// A linked lead's agreed values under the page's property names: what a page never read
+/// before is compared with. Its lead was linked without the feed (by a reconciliation's read),
+/// so its properties are known; taken whole, every one would be a person's edit at the read's
+/// time, and old values would be copied over card edits made since (the Notion chaos, seed 7:
+/// a page a reconciliation linked, first read for our write of its card URL, had its old name
+/// copied over the card's rename). `None` for a page no lead holds: it is new.
+async fn agreed_cells(
+    tx: &mut Tx,
+    ctx: &PairContext,
+    page_id: &str,
+    page: &Page,
+) -> Result<Option<Cells>, StoreError> {
+    if links::get_by_lead(&mut **tx, &ctx.name, page_id)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let states = lead_state::load_lead(&mut **tx, &ctx.name, page_id).await?;
+    let mut out = Cells::new();
+    for field in Field::ALL {
+        let Some(state) = states.iter().find(|s| s.field == field.as_str()) else {
+            continue;
+        };
+        let header = ctx.header(field).trim().to_lowercase();
+        let name = (page.properties.keys()).find(|n| n.trim().to_lowercase() == header);
+        if let Some(name) = name {
+            out.insert(name.clone(), state.agreed_value.clone());
+        }
+    }
+    Ok(Some(out))
+}
