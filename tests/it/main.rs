@@ -51,6 +51,7 @@ mod mirror_bases;
 mod mirror_fields;
 mod mirror_ops;
 mod mirror_support;
+mod mirror_twins;
 mod notion_door;
 mod postgres;
 mod raw_http;

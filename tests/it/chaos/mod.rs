@@ -20,6 +20,7 @@ mod mirror;
 mod notion;
 mod oracle;
 mod removals;
+mod runner;
 
 use std::collections::HashMap;
 use std::time::Instant;
