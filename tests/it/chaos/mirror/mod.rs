@@ -173,7 +173,7 @@ async fn unexplained(d: &Driver, cards: &[CardView]) -> Vec<String> {
             let typed = d.history.typed(&c.key, field, c.side, value);
             let explained = log.iter().any(|(l, f, decision)| {
                 *l == link
-                    && (f.as_str() == *field || f == "card")
+                    && (logged_as(f, field) || f == "card")
                     && (decision == to || decision == "conflict")
             });
             if !typed && value != untouched(field) && !explained {
@@ -185,6 +185,12 @@ async fn unexplained(d: &Driver, cards: &[CardView]) -> Vec<String> {
         }
     }
     bad
+}
+
+/// Whether an activity row's field is the oracle's `field`: each checklist is a field of its
+/// own in the log (`checklist:<name>`), one value (`checklists`) here.
+fn logged_as(logged: &str, field: &str) -> bool {
+    logged == field || (field == "checklists" && logged.starts_with("checklist:"))
 }
 
 /// The activity of each link the cards carry a marker of, for a failure's report.
