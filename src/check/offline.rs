@@ -24,10 +24,12 @@ const APPS_SCRIPT_SECRET_HELP: &str = "set it to \"whsec_\" + base64 of 32 rando
      for example: echo \"whsec_$(openssl rand -base64 32)\"";
 
 /// The secrets without which deliveries cannot be verified: each would be refused with 401.
-/// Trello's is needed as soon as one pair exists (every pair has a board); the Apps Script's only
-/// with a Sheets pair (Airtable notifications are verified with each webhook's own MAC secret).
+/// Trello's is needed as soon as one pair or mirror exists (each has a board); the Apps
+/// Script's only with a Sheets pair (Airtable notifications are verified with each webhook's own
+/// MAC secret).
 pub fn missing_secrets(s: &Settings) -> Vec<Problem> {
-    if s.pairs.is_empty() {
+    // A mirror's boards deliver Trello webhooks too, so a mirrors-only daemon needs the secret.
+    if s.pairs.is_empty() && s.mirrors.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();

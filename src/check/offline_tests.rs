@@ -136,3 +136,13 @@ fn an_airtable_pair_needs_no_apps_script_secret_and_its_table_placeholder_is_fla
         keys(&s)
     );
 }
+
+#[test]
+fn a_mirrors_only_config_needs_the_trello_secret_and_no_apps_script_secret() {
+    let file = "[[mirrors]]\nname = \"client\"\nboard_a = \"5f1e00000000000000000001\"\n\
+                board_b = \"5f1e00000000000000000002\"\n[mirrors.lists]\n\"To Do\" = \"Backlog\"\n";
+    let s = settings(file, HashMap::new());
+    assert!(s.pairs.is_empty());
+    let missing: Vec<String> = missing_secrets(&s).into_iter().map(|p| p.key).collect();
+    assert_eq!(missing, ["trello.api_secret"]);
+}
