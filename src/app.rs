@@ -89,7 +89,8 @@ impl App {
         listener: TcpListener,
         mode: EngineMode,
     ) -> anyhow::Result<Self> {
-        let settings = resolve_boards(settings, &mode).await?;
+        let trello = daemon_trello_client(&settings, &mode)?;
+        let settings = resolve_boards(settings, trello.as_ref()).await?;
         let db = Db::connect(&settings.database.url)
             .await
             .context("opening the database")?;
@@ -100,39 +101,7 @@ impl App {
         let ingress = http::webhooks::Ingress::load(&settings, &db)
             .await
             .context("preparing webhook verification")?;
-        let mut mirrors = None;
-        let engine = match mode {
-            EngineMode::Off => None,
-            EngineMode::FromSettings => {
-                let trello = trello_client(&settings)?;
-                let board = connectors::board(trello);
-                mirrors =
-                    crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;
-                // Mirrors alone need no tracker (nor its credentials) and no pairs' engine.
-                if settings.pairs.is_empty() {
-                    None
-                } else {
-                    let trackers = connectors::trackers(&settings)?;
-                    Some(Engine::build(&settings, db.clone(), board, trackers).await?)
-                }
-            }
-            EngineMode::WithClients(parts) => {
-                let EngineParts {
-                    trello,
-                    sheets,
-                    airtable,
-                    notion,
-                    dispatch,
-                } = *parts;
-                let trackers = connectors::trackers_with(sheets, airtable);
-                let trackers = connectors::with_notion(trackers, notion, &settings);
-                let board = connectors::board(trello);
-                mirrors =
-                    crate::mirror::Mirrors::build(&settings, db.clone(), board.clone()).await?;
-                let engine = Engine::build(&settings, db.clone(), board, trackers).await?;
-                Some(engine.with_dispatch_options(dispatch))
-            }
-        };
+        let (engine, mirrors) = build_sync(&settings, &db, mode, trello.clone()).await?;
         let upkeep = WebhookUpkeep::for_settings(&settings, db.clone());
         let addr = listener.local_addr()?;
         let state = AppState {
@@ -143,6 +112,7 @@ impl App {
             started: Instant::now(),
             ingress: Arc::new(ingress),
             engine: engine.as_ref().map(Engine::handle),
+            trello,
         };
         Ok(Self {
             listener,
@@ -226,20 +196,80 @@ impl App {
     }
 }
 
+/// The daemon's one Trello client, built once: the pairs' engine, the mirrors, the board
+/// resolution and the `/admin` webhook calls all go through it, so one token's budget (one
+/// limiter) is shared by all of them, and the console shows that one. `None` with the engine
+/// off (ingress tests), where nothing calls Trello on its own.
+fn daemon_trello_client(
+    settings: &Settings,
+    mode: &EngineMode,
+) -> anyhow::Result<Option<TrelloClient>> {
+    Ok(match mode {
+        EngineMode::Off => None,
+        EngineMode::FromSettings => Some(trello_client(settings)?),
+        EngineMode::WithClients(parts) => Some(parts.trello.clone()),
+    })
+}
+
+/// The pairs' engine (when pairs are configured) and the mirrors (when mirrors are), both on
+/// the one board connector over `trello`. Mirrors alone need no tracker (nor its credentials)
+/// and no pairs' engine.
+async fn build_sync(
+    settings: &Settings,
+    db: &Db,
+    mode: EngineMode,
+    trello: Option<TrelloClient>,
+) -> anyhow::Result<(Option<Engine>, Option<crate::mirror::Mirrors>)> {
+    let Some(trello) = trello else {
+        return Ok((None, None));
+    };
+    let board = connectors::board(trello);
+    let mirrors = crate::mirror::Mirrors::build(settings, db.clone(), board.clone()).await?;
+    if settings.pairs.is_empty() {
+        return Ok((None, mirrors));
+    }
+    let (trackers, dispatch) = match mode {
+        EngineMode::WithClients(parts) => {
+            let EngineParts {
+                sheets,
+                airtable,
+                notion,
+                dispatch,
+                ..
+            } = *parts;
+            let trackers = connectors::trackers_with(sheets, airtable);
+            (
+                connectors::with_notion(trackers, notion, settings),
+                Some(dispatch),
+            )
+        }
+        EngineMode::FromSettings | EngineMode::Off => (connectors::trackers(settings)?, None),
+    };
+    let engine = Engine::build(settings, db.clone(), board, trackers).await?;
+    Ok((
+        Some(match dispatch {
+            Some(options) => engine.with_dispatch_options(options),
+            None => engine,
+        }),
+        mirrors,
+    ))
+}
+
 /// Replaces short links and board URLs in `board_id` with full ids before the webhook routes
 /// and the engine are built from them. Without an engine there is no client to ask, and the
 /// ids are used as given.
-async fn resolve_boards(mut settings: Settings, mode: &EngineMode) -> anyhow::Result<Settings> {
+async fn resolve_boards(
+    mut settings: Settings,
+    client: Option<&TrelloClient>,
+) -> anyhow::Result<Settings> {
     if !needs_resolution(&settings.pairs) && !mirrors_need_resolution(&settings.mirrors) {
         return Ok(settings);
     }
-    let client = match mode {
-        EngineMode::Off => return Ok(settings),
-        EngineMode::FromSettings => trello_client(&settings)?,
-        EngineMode::WithClients(parts) => parts.trello.clone(),
+    let Some(client) = client else {
+        return Ok(settings);
     };
-    resolve_board_ids(&mut settings.pairs, &client).await?;
-    (resolve_mirror_board_ids(&mut settings.mirrors, &client).await).map_err(anyhow::Error::msg)?;
+    resolve_board_ids(&mut settings.pairs, client).await?;
+    (resolve_mirror_board_ids(&mut settings.mirrors, client).await).map_err(anyhow::Error::msg)?;
     Ok(settings)
 }
 

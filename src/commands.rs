@@ -160,7 +160,7 @@ pub async fn webhooks(settings: Settings, action: WebhooksAction) -> anyhow::Res
         }
         WebhooksAction::Delete { id } => {
             let db = open_migrated(&settings).await?;
-            let result = admin::delete_webhook(&settings, &db, &id).await;
+            let result = admin::delete_webhook(&settings, &db, None, &id).await;
             db.close().await;
             result.map(|()| {
                 crate::outln!("deleted {id}");

@@ -72,8 +72,14 @@ pub async fn list_webhooks(
 }
 
 /// Deletes an Airtable webhook when the id is one of ours in `tracker_webhooks`, else a Trello
-/// one. Only the client the deletion needs is built; an id that can be neither is not found.
-pub async fn delete_webhook(settings: &Settings, db: &Db, id: &str) -> Result<(), AdminError> {
+/// one through `trello` (the daemon's client), or a client built for it when none is given.
+/// Only the client the deletion needs is built; an id that can be neither is not found.
+pub async fn delete_webhook(
+    settings: &Settings,
+    db: &Db,
+    trello: Option<&TrelloClient>,
+    id: &str,
+) -> Result<(), AdminError> {
     if let Some(row) = tracker_webhooks::get(&db.pool, CONNECTOR, id).await? {
         let client = airtable_client(settings).map_err(WebhookError::from)?;
         return Ok(airtable::delete(db, &client, &row).await?);
@@ -82,5 +88,8 @@ pub async fn delete_webhook(settings: &Settings, db: &Db, id: &str) -> Result<()
     if !crate::config::is_full_id(id) {
         return Err(AdminError::WebhookNotFound(id.to_owned()));
     }
-    Ok(trello::delete(db, &trello_client(settings)?, id).await?)
+    match trello {
+        Some(client) => Ok(trello::delete(db, client, id).await?),
+        None => Ok(trello::delete(db, &trello_client(settings)?, id).await?),
+    }
 }

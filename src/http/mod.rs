@@ -31,6 +31,9 @@ pub struct AppState {
     pub ingress: Arc<webhooks::Ingress>,
     /// The sync engine, when pairs are configured and resolved.
     pub engine: Option<crate::sync::handle::EngineHandle>,
+    /// The daemon's one Trello client (`None` with the engine off): the `/admin` webhook calls
+    /// go through it, so they spend the token's one budget, which the console shows.
+    pub trello: Option<crate::connectors::trello::client::TrelloClient>,
 }
 
 /// The full router with its layers, ready to serve.

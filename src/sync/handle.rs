@@ -52,15 +52,6 @@ impl EngineHandle {
         Some(self.reconciler.as_ref()?.reconcile(pair, true).await)
     }
 
-    /// The Trello limiters' budgets and use (per token, then per key); empty without a
-    /// reconciler.
-    pub fn trello_budget(&self) -> Vec<crate::clients::http::LimiterStats> {
-        self.reconciler
-            .as_ref()
-            .map(|r| r.board().budget())
-            .unwrap_or_default()
-    }
-
     /// The API budgets of `pair`'s tracker (its connector's limits); empty without a
     /// reconciler or for a pair the engine does not run.
     pub fn tracker_budget(&self, pair: &str) -> Vec<crate::sync::connector::Budget> {

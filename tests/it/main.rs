@@ -58,6 +58,7 @@ mod raw_http;
 mod reconcile_cli;
 mod sheet_calls;
 mod shutdown;
+mod trello_budget;
 mod webhooks;
 mod webhooks_faults;
 mod webhooks_strict;

@@ -263,7 +263,7 @@ async fn a_board_shared_by_a_pair_and_a_mirror_has_one_webhook_and_feeds_both() 
 }
 
 /// One Trello budget per token: the mirror's calls to both of its boards and the pairs' calls
-/// go through the one limiter the console shows (`engine.trello_budget()`): every call the
+/// go through the one limiter the console shows (the app's one Trello client): every call the
 /// emulator saw from the app while the mirror worked on both boards was granted by it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_calls_to_both_boards_of_a_mirror_and_the_pairs_share_one_trello_budget() {
@@ -283,8 +283,8 @@ async fn the_calls_to_both_boards_of_a_mirror_and_the_pairs_share_one_trello_bud
     m.settle().await;
     let budget = || {
         let state = m.w.state().expect("running");
-        let engine = state.engine.as_ref().expect("the pairs' engine runs");
-        engine.trello_budget()
+        let trello = state.trello.as_ref().expect("the daemon's Trello client");
+        trello.limiter_stats()
     };
     assert_eq!(budget().len(), 2, "one limiter per token and one per key");
     let granted = || budget()[0].granted;

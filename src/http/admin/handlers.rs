@@ -19,8 +19,13 @@ use crate::store::{self, activity, outbox, status};
 const ACTIVITY_DEFAULT_LIMIT: i64 = 50;
 const ACTIVITY_MAX_LIMIT: i64 = 1000;
 
+/// The daemon's own Trello client, so these calls spend the token's one budget with the
+/// engine's and the mirrors'; one of its own only when no engine runs (nothing else calls then).
 fn trello(state: &AppState) -> Result<TrelloClient, ApiError> {
-    trello_client(&state.settings).map_err(|e| AdminError::from(e).into())
+    match &state.trello {
+        Some(client) => Ok(client.clone()),
+        None => trello_client(&state.settings).map_err(|e| AdminError::from(e).into()),
+    }
 }
 
 /// Registered callback URLs changed: the verifier must accept exactly the stored ones.
@@ -61,7 +66,8 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let result = admin::delete_webhook(&state.settings, &state.db, &id).await;
+    let result =
+        admin::delete_webhook(&state.settings, &state.db, state.trello.as_ref(), &id).await;
     refresh_callbacks(&state).await?;
     result?;
     Ok(Json(json!({ "deleted": id })))

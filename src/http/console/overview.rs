@@ -41,7 +41,7 @@ async fn markup(state: &AppState) -> Result<Markup, ApiError> {
             "Engine: " @if engine { span.ok { "running" } } @else { span.bad { "not running" } }
             " · refreshed " (rfc3339(now))
         }
-        @if let Some(engine) = &state.engine { (trello_budget(engine.trello_budget())) }
+        @if let Some(trello) = &state.trello { (trello_budget(trello.limiter_stats())) }
         (super::chart::throughput(&hour))
         div.cards {
             @for status in &statuses {
@@ -156,7 +156,8 @@ fn pair_card(
     }
 }
 
-/// The Trello API budget, per token and per key (the engine's Trello client serves every pair).
+/// The Trello API budget, per token and per key (the daemon's one Trello client serves every
+/// pair, every mirror and the admin calls).
 fn trello_budget(limiters: Vec<LimiterStats>) -> Markup {
     let budgets: Vec<Budget> = ["per token", "per key"]
         .into_iter()

@@ -103,11 +103,6 @@ impl Reconciler {
         }
     }
 
-    /// The board it reads with (the engine's, whose client's limiters pace every board call).
-    pub fn board(&self) -> &dyn BoardConnector {
-        self.board.as_ref()
-    }
-
     /// A pair as the engine runs it (the console plans an operator's edit with it).
     pub fn context(&self, pair: &str) -> Option<Arc<PairContext>> {
         self.pairs.get(pair).cloned()
