@@ -18,6 +18,8 @@ mod tests_notion;
 #[cfg(test)]
 mod tests_readme;
 #[cfg(test)]
+mod tests_server;
+#[cfg(test)]
 mod tests_trackers;
 
 use std::collections::HashMap;
