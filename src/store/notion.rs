@@ -164,19 +164,8 @@ pub async fn set_page_snapshot(
     edited_at: i64,
     cells: &BTreeMap<String, String>,
 ) -> Result<(), StoreError> {
-    let text = serde_json::to_string(cells).unwrap_or_else(|_| "{}".into());
-    sqlx::query(
-        "INSERT INTO notion_pages (pair, page_id, edited_at, cells) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (pair, page_id) DO UPDATE SET edited_at = excluded.edited_at,
-         cells = excluded.cells",
-    )
-    .bind(pair)
-    .bind(page_id)
-    .bind(edited_at)
-    .bind(text)
-    .execute(exec)
-    .await?;
-    Ok(())
+    let replace = "DO UPDATE SET edited_at = excluded.edited_at, cells = excluded.cells";
+    insert_page(exec, (pair, page_id), edited_at, cells, replace).await
 }
 
 /// Keeps a page's properties as a create of leadsync's made them, unless the page was read
@@ -189,17 +178,30 @@ pub async fn keep_created_page(
     edited_at: i64,
     cells: &BTreeMap<String, String>,
 ) -> Result<(), StoreError> {
+    insert_page(exec, (pair, page_id), edited_at, cells, "DO NOTHING").await
+}
+
+/// A page's snapshot inserted; `on_conflict` (a constant of this file, never input) says what
+/// an existing one becomes.
+async fn insert_page(
+    exec: impl Exec<'_>,
+    (pair, page_id): (&str, &str),
+    edited_at: i64,
+    cells: &BTreeMap<String, String>,
+    on_conflict: &'static str,
+) -> Result<(), StoreError> {
     let text = serde_json::to_string(cells).unwrap_or_else(|_| "{}".into());
-    sqlx::query(
+    let sql = format!(
         "INSERT INTO notion_pages (pair, page_id, edited_at, cells) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (pair, page_id) DO NOTHING",
-    )
-    .bind(pair)
-    .bind(page_id)
-    .bind(edited_at)
-    .bind(text)
-    .execute(exec)
-    .await?;
+         ON CONFLICT (pair, page_id) {on_conflict}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(pair)
+        .bind(page_id)
+        .bind(edited_at)
+        .bind(text)
+        .execute(exec)
+        .await?;
     Ok(())
 }
 

@@ -207,6 +207,26 @@ async fn a_page_moved_to_the_trash_archives_its_card() {
     assert!(entries.iter().any(|e| e.decision == "row_deleted"));
 }
 
+/// A data-source query never answers a page in the trash: with its event dropped, a poll finds
+/// it by reading the kept page again, with no reconciliation (the Notion chaos, seed 9).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_trashed_while_its_events_are_dropped_archives_its_card_by_polling() {
+    let w = notion_world_with(WorldOptions {
+        notion_poll_secs: 1,
+        ..WorldOptions::default()
+    })
+    .await;
+    let page = user_creates(&w, &[("Name", "Ada"), ("Status", "New")]);
+    eventually(&w, "card", |w| w.card_named(P, "Ada").is_some()).await;
+    let nt = w.notion.as_ref().expect("emulator");
+    nt.drop_deliveries(true);
+    nt.user_trash_page(&page, true).expect("trashed");
+    eventually(&w, "the card archived", |w| {
+        w.card_named(P, "Ada").is_some_and(|c| c.closed)
+    })
+    .await;
+}
+
 fn faults() -> Faults {
     Faults {
         error_rate: 0.3,

@@ -1,19 +1,23 @@
 //! A Notion pair's data source: found at start-up from `database_id` (API 2025-09-03: a database
 //! holds data sources, and pages live in one), or named by `data_source_id`; its properties read
-//! once and remembered (read again when a write names a property the remembered ones lack).
+//! once and remembered (read again when a write names a property the remembered ones lack); and
+//! the integration's bot user id, asked once per start.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::clients::http::ClientError;
 use crate::config::PairSettings;
-use crate::connectors::notion::client::{DataSource, NotionClient, Page, PropertySchema};
+use crate::connectors::notion::client::{
+    DataSource, NotionClient, Page, PropertySchema, compact_id,
+};
 
 /// The data sources of the Notion pairs, by pair name. Cheap to clone.
 #[derive(Clone)]
 pub struct Sources {
     client: NotionClient,
     cache: Arc<Mutex<HashMap<String, Arc<DataSource>>>>,
+    bot: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Sources {
@@ -21,7 +25,21 @@ impl Sources {
         Self {
             client,
             cache: Arc::default(),
+            bot: Arc::default(),
         }
+    }
+
+    /// The integration's bot user id (compact), asked once (`GET /v1/users/me`) and remembered;
+    /// a failed ask is asked again next time. Pages name their last editor by id only, so this
+    /// is how a page leadsync wrote last is told from a person's.
+    pub async fn bot_id(&self) -> Result<&str, ClientError> {
+        let id = (self.bot)
+            .get_or_try_init(|| async {
+                let me = self.client.retrieve_bot_user().await?;
+                Ok::<_, ClientError>(compact_id(&me.id))
+            })
+            .await?;
+        Ok(id.as_str())
     }
 
     pub fn client(&self) -> &NotionClient {
@@ -116,7 +134,6 @@ pub fn is_page_id(id: &str) -> bool {
 
 /// Two Notion ids name the same object (dashes and case aside).
 pub fn same_id(a: &str, b: &str) -> bool {
-    use crate::connectors::notion::client::compact_id;
     compact_id(a) == compact_id(b)
 }
 

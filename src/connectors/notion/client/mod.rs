@@ -1,7 +1,7 @@
 //! Typed Notion API client (version 2025-09-03): databases and their data sources, page queries,
-//! page reads and writes, on the shared HTTP policy with one rate limiter per integration; plus
-//! what Notion POSTs to a subscription (the signature check `verify.rs`, the verification request
-//! and events `event.rs`), which is pure.
+//! page reads and writes, the token's bot user (`users.rs`), on the shared HTTP policy with one
+//! rate limiter per integration; plus what Notion POSTs to a subscription (the signature check
+//! `verify.rs`, the verification request and events `event.rs`), which is pure.
 //!
 //! The token goes only in the `Authorization: Bearer` header (marked sensitive); errors never
 //! carry URLs, so neither it nor page contents reach the logs.
@@ -10,6 +10,7 @@ pub mod build;
 mod event;
 mod pages;
 mod schema;
+mod users;
 mod verify;
 mod wire;
 
@@ -24,6 +25,7 @@ use serde_json::Value;
 use crate::clients::http::{ApiClient, ClientError, LimiterStats, RateLimiter, RetryPolicy};
 pub use event::{Author, Delivery, Entity, Event, parse_delivery};
 pub use pages::PAGE_SIZE;
+pub use users::BotUser;
 pub use verify::{SIGNATURE_HEADER, VerifyError, verify_signature};
 pub use wire::{
     DataSource, DataSourceRef, Database, NewProperty, Page, Properties, PropertySchema,

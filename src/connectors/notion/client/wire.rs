@@ -196,13 +196,11 @@ pub fn compact_id(id: &str) -> String {
         .collect()
 }
 
-/// A user as pages name them (`{"object": "user", "id"}`); `type` is `bot` or `person` when
-/// Notion says which.
+/// A user as pages name them: `{"object": "user", "id"}`, the id only (whether it is a bot or a
+/// person is not said; leadsync compares it with its own bot's, `GET /v1/users/me`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct UserRef {
     pub id: String,
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
 }
 
 /// One page of a query's results.

@@ -12,10 +12,14 @@ use crate::connectors::notion::client::{Page, compact_id};
 use crate::connectors::notion::source::page_cells;
 use crate::inbound::{RecordChangeEvent, RecordChangeKind};
 
-/// What the worker's echo test reads as "may be our write": leadsync writes through the public
-/// API as the integration's bot, so a page last edited by a bot is marked as Airtable's API
-/// writes are (the values must still match what leadsync wrote to be an echo).
+/// What the worker reads as "may be our write": a page leadsync's integration edited last (its
+/// bot user is `last_edited_by`) is marked as Airtable's API writes are, so the echo test applies
+/// (the values must still match what leadsync wrote to be an echo) and a page no lead holds yet
+/// waits for a create of ours in flight (`sync::inbox::records::must_wait`): it may be that
+/// create's page, whose answer was lost.
 const BY_API: &str = "publicApi";
+/// Anyone else: a person, or another integration.
+const BY_OTHERS: &str = "person";
 
 /// A page read: the record change to store (none when nothing changed since the last read),
 /// and the page's cells to keep as its snapshot.
@@ -25,23 +29,20 @@ pub struct PageRead {
     pub cells: BTreeMap<String, String>,
 }
 
-/// The page as a record change. `baselines`: what the page was known to hold (its snapshot as
+/// The page as a record change. `by_us`: the page's last editor is leadsync's bot. `baselines`: what the page was known to hold (its snapshot as
 /// it was before the read and as it is now, or its lead's agreed values); a property that shows
 /// the value one of them holds is no edit. None (or `whole`: a page restored from the trash):
 /// seen as a new record. `at`: the change's time, no earlier than the page's (minute-rounded)
 /// edit time.
 pub fn page_read(
     page: &Page,
+    by_us: bool,
     baselines: &[&BTreeMap<String, String>],
     whole: bool,
     at: DateTime<Utc>,
 ) -> PageRead {
     let cells = page_cells(page);
-    let source = match page.last_edited_by.kind.as_deref() {
-        Some("bot") => BY_API.to_owned(),
-        Some(kind) => kind.to_owned(),
-        None => "person".to_owned(),
-    };
+    let source = if by_us { BY_API } else { BY_OTHERS }.to_owned();
     let mut event = RecordChangeEvent {
         record_id: compact_id(&page.id),
         kind: RecordChangeKind::Changed,
@@ -145,6 +146,7 @@ mod tests {
     fn a_page_never_read_is_a_created_record_seen_whole() {
         let read = page_read(
             &page("person", "Ada", "New", false),
+            false,
             &[],
             false,
             t("2026-01-05T10:06:31Z"),
@@ -165,7 +167,7 @@ mod tests {
     fn a_read_page_changes_only_by_what_differs_from_its_snapshot() {
         let old = page_cells(&page("person", "Ada", "New", false));
         let p = page("bot", "Ada", "Won", false);
-        let read = page_read(&p, &[&old], false, t("2026-01-05T10:00:00Z"));
+        let read = page_read(&p, true, &[&old], false, t("2026-01-05T10:00:00Z"));
         let change = read.change.expect("a change");
         assert_eq!(change.kind, RecordChangeKind::Changed);
         assert_eq!(
@@ -178,15 +180,15 @@ mod tests {
         );
         assert!(
             change.by_api(),
-            "a bot's edit may be our own write coming back"
+            "a page our bot edited last may be our own write coming back"
         );
         assert_eq!(
             change.timestamp, p.last_edited_time,
             "never before the page's edit time"
         );
-        let same = page_read(&p, &[&read.cells], false, t("2026-01-05T10:07:00Z"));
+        let same = page_read(&p, true, &[&read.cells], false, t("2026-01-05T10:07:00Z"));
         assert_eq!(same.change, None, "nothing changed since the last read");
-        let restored = page_read(&p, &[&read.cells], true, t("2026-01-05T10:07:00Z"));
+        let restored = page_read(&p, true, &[&read.cells], true, t("2026-01-05T10:07:00Z"));
         assert_eq!(
             restored.change.expect("whole").kind,
             RecordChangeKind::Created
@@ -196,7 +198,7 @@ mod tests {
     #[test]
     fn a_trashed_page_is_a_destroyed_record_and_keys_tell_states_apart() {
         let trashed = page("person", "Ada", "New", true);
-        let read = page_read(&trashed, &[], false, t("2026-01-05T10:00:00Z"));
+        let read = page_read(&trashed, false, &[], false, t("2026-01-05T10:00:00Z"));
         assert_eq!(read.change.expect("gone").kind, RecordChangeKind::Destroyed);
         let live = page("person", "Ada", "New", false);
         let cells = page_cells(&live);

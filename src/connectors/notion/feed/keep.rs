@@ -30,10 +30,12 @@ pub(super) struct PageChange {
 pub(super) enum What {
     /// A page Notion says is deleted, unread: the change to store.
     Gone(RecordChangeEvent),
-    /// A page read. `early`: its snapshot as it was before the read (`None`: none, or not
-    /// taken); `whole`: seen as a new record (restored from the trash); `at`: the change's time.
+    /// A page read. `by_us`: leadsync's bot edited it last; `early`: its snapshot as it was
+    /// before the read (`None`: none, or not taken); `whole`: seen as a new record (restored
+    /// from the trash); `at`: the change's time.
     Read {
         page: Box<Page>,
+        by_us: bool,
         early: Option<Cells>,
         whole: bool,
         at: DateTime<Utc>,
@@ -51,9 +53,11 @@ impl PageChange {
         }
     }
 
+    /// A page read; `bot`: the integration's bot user id (compact).
     pub fn read(
         pair: &str,
         page: &Page,
+        bot: &str,
         early: Option<Cells>,
         whole: bool,
         at: DateTime<Utc>,
@@ -63,6 +67,7 @@ impl PageChange {
             page_id: compact_id(&page.id),
             what: What::Read {
                 page: Box::new(page.clone()),
+                by_us: compact_id(&page.last_edited_by.id) == bot,
                 early,
                 whole,
                 at,
@@ -88,6 +93,7 @@ pub(super) async fn store_change(
         }
         What::Read {
             page,
+            by_us,
             early,
             whole,
             at,
@@ -99,7 +105,7 @@ pub(super) async fn store_change(
                 _ => None,
             };
             baselines.extend(agreed.iter());
-            let read = page_read(page, &baselines, *whole, *at);
+            let read = page_read(page, *by_us, &baselines, *whole, *at);
             if page.in_trash {
                 stored::forget_page(&mut **tx, &c.pair, &c.page_id).await?;
             } else {

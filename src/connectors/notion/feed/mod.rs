@@ -5,10 +5,12 @@
 //! Each page read becomes a record change in the inbox, in the transaction that keeps the page's
 //! snapshot and marks its events read (or moves the poll's mark), so a crash re-reads rather
 //! than skips; the inbox's dedupe key makes a re-read harmless. The worker then treats the
-//! changes like Airtable's.
+//! changes like Airtable's. A poll also reads again a few kept pages its query no longer answers
+//! (`recheck.rs`): the query never answers a page in the trash.
 
 mod convert;
 mod keep;
+mod recheck;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub struct Feed {
     pairs: HashMap<String, Arc<PairContext>>,
     /// `None`: polling is off (`poll_interval_secs = 0`).
     poll: Option<Duration>,
+    /// Per pair, the last page a poll read again (`recheck.rs`): the next poll goes on after it.
+    rechecked: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl ChangeFeed for Feed {
@@ -78,6 +82,7 @@ impl Feed {
             sources,
             pairs,
             poll,
+            rechecked: std::sync::Mutex::default(),
         }
     }
 
@@ -181,6 +186,8 @@ impl Feed {
             Some(p) => Some(stored::page_snapshot(&self.db.pool, p, &compact_id(page_id)).await?),
             None => None,
         };
+        // Asked before the read (once per start): a failure counts as the read's.
+        let bot = self.sources.bot_id().await?;
         let page = match self.sources.client().retrieve_page(page_id).await {
             Ok(page) => page,
             Err(e) if page_gone(&e) => {
@@ -199,7 +206,7 @@ impl Feed {
         };
         let whole = events.iter().any(|e| e.kind == "page.undeleted");
         let early = early.filter(|_| early_pair.as_deref() == Some(pair.as_str()));
-        let mut change = PageChange::read(&pair, &page, early.flatten(), whole, at);
+        let mut change = PageChange::read(&pair, &page, bot, early.flatten(), whole, at);
         // Keyed by the event: a page restored in the minute it was trashed reads as it did
         // before, yet is a change of its own. A crash re-reads the same events, same key.
         change.key = Some(format!("ev:{}", last.id));
@@ -244,6 +251,7 @@ impl Feed {
         };
         let since = Utc.timestamp_millis_opt(mark - ROUNDING).single();
         let ds = self.sources.get(&ctx.settings).await?;
+        let bot = self.sources.bot_id().await?;
         // Before the query, as an event's read takes its page's (`read_page_events`).
         let mut early = stored::page_snapshots(&self.db.pool, pair).await?;
         let pages = self
@@ -255,7 +263,8 @@ impl Feed {
         let changes: Vec<PageChange> = (pages.iter())
             .map(|page| {
                 let at = polled_change_time(page.last_edited_time, now);
-                PageChange::read(pair, page, early.remove(&compact_id(&page.id)), false, at)
+                let early = early.remove(&compact_id(&page.id));
+                PageChange::read(pair, page, bot, early, false, at)
             })
             .collect();
         let mut tx = self.db.begin_write().await?;
@@ -266,7 +275,8 @@ impl Feed {
         stored::set_polled_at(&mut *tx, pair, started).await?;
         tx.commit().await.map_err(StoreError::from)?;
         count(n);
-        Ok(n)
+        // What is left of `early`: kept pages the query did not answer (one may be in the trash).
+        Ok(n + self.recheck_pages(ctx, bot, early).await?)
     }
 
     /// The pair whose data source this is; `None` for another database's.
@@ -311,3 +321,5 @@ fn count(n: usize) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_poll;

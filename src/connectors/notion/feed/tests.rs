@@ -96,7 +96,7 @@ async fn a_value_our_write_set_is_no_edit_of_the_person_who_edits_the_page_next(
     }))
     .expect("a page");
     let at = "2026-01-05T10:06:30Z".parse().expect("a time");
-    let change = page_read(&page, &[snapshot.as_ref().expect("kept")], false, at)
+    let change = page_read(&page, false, &[snapshot.as_ref().expect("kept")], false, at)
         .change
         .expect("the person's edit");
     assert_eq!(change.source, "person");
@@ -139,7 +139,7 @@ async fn keep_read(
     early: Option<BTreeMap<String, String>>,
 ) -> (Vec<RecordChangeEvent>, Option<BTreeMap<String, String>>) {
     let at = "2026-01-05T10:06:30Z".parse().expect("a time");
-    let change = keep::PageChange::read(&ctx.name, page, early, false, at);
+    let change = keep::PageChange::read(&ctx.name, page, "bot", early, false, at);
     let mut tx = db.begin_write().await.expect("tx");
     keep::store_change(&mut tx, Some(ctx), &change)
         .await

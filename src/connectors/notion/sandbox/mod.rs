@@ -10,7 +10,7 @@
 //!   trash through `in_trash`): `created_time` and `last_edited_time` rounded down to the minute,
 //!   `last_edited_by` the integration's bot for API writes and a person for the `user_*`
 //!   methods; rich text over 2,000 characters in one text object is refused; a select gains an
-//!   unknown option, a status does not.
+//!   unknown option, a status does not. `GET /v1/users/me` answers the bot user of the token.
 //! - The query (`POST /v1/data_sources/{id}/query`): timestamp filters (compared with the rounded
 //!   times), timestamp sorts, `page_size` ≤ 100 and `start_cursor`; trashed pages left out.
 //! - Auth: the bearer token (401 `unauthorized`), the `Notion-Version` header (400

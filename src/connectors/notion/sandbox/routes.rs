@@ -48,6 +48,7 @@ pub fn router(ctx: Ctx, gate: Gate) -> Router {
         .route("/data_sources/{id}/query", post(query_data_source))
         .route("/pages", post(create_page))
         .route("/pages/{id}", get(page).patch(update_page))
+        .route("/users/me", get(bot_user))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -156,6 +157,14 @@ async fn create_page(State(ctx): State<Ctx>, body: Bytes) -> Answer {
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
     ctx.core.create_page(&ctx.bot, ds, &props).map(Json)
+}
+
+/// The token's bot user, as Notion answers `GET /v1/users/me`.
+async fn bot_user(State(ctx): State<Ctx>) -> Json<Value> {
+    Json(serde_json::json!({
+        "object": "user", "id": ctx.bot.id, "name": "leadsync (sandbox)", "avatar_url": null,
+        "type": "bot", "bot": {"owner": {"type": "workspace", "workspace": true}},
+    }))
 }
 
 async fn page(State(ctx): State<Ctx>, Path(id): Path<String>) -> Answer {

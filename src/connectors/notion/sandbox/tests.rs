@@ -86,6 +86,13 @@ async fn api_pages_carry_the_bot_and_times_rounded_to_the_minute() {
     let (status, _, page) = call(&sb, reqwest::Method::POST, "/pages", Some(body)).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["last_edited_by"]["id"], sb.bot_id());
+    let (status, _, me) = call(&sb, reqwest::Method::GET, "/users/me", None).await;
+    assert_eq!((status, &me["type"]), (200, &json!("bot")), "{me}");
+    assert_eq!(
+        me["id"],
+        sb.bot_id(),
+        "the token's bot is the pages' last editor"
+    );
     let edited = page["last_edited_time"].as_str().unwrap();
     assert!(edited.ends_with(":00.000Z"), "{edited}");
     assert_eq!(page["properties"]["Name"]["title"][0]["plain_text"], "Ada");
