@@ -227,7 +227,7 @@ impl Dispatcher {
             .map(|_| Outcome::Failed {
                 retryable: true,
                 error: error.clone(),
-                reassert: Vec::new(),
+                reassert: Default::default(),
             })
             .collect())
     }
