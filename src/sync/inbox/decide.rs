@@ -16,6 +16,8 @@ use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blanks;
 
 /// What one lead's events come to.
 #[derive(Debug, Clone)]

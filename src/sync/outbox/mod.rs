@@ -236,6 +236,8 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_blanks;
+#[cfg(test)]
 mod tests_board;
 #[cfg(test)]
 mod tests_reassert;
