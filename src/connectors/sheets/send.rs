@@ -312,4 +312,6 @@ mod tests;
 #[cfg(test)]
 mod tests_batching;
 #[cfg(test)]
+mod tests_blanks;
+#[cfg(test)]
 mod tests_lost;
