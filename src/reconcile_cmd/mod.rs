@@ -193,7 +193,9 @@ pub fn plan_lines(pair: &str, actions: &[Action]) -> Vec<String> {
                 } if commands.is_empty() && decisions.iter().all(|d| d.decision == "noop") => {
                     return None;
                 }
-                Action::RowHint { .. } | Action::RowSeen { .. } => return None,
+                Action::RowHint { .. }
+                | Action::RowSeen { .. }
+                | Action::BlankWrittenBack { .. } => return None,
                 other => serde_json::to_value(other).ok()?,
             };
             if let Some(obj) = value.as_object_mut() {

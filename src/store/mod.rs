@@ -19,6 +19,7 @@ pub mod outbox_depth;
 pub mod pairs;
 pub mod postgres;
 mod rename;
+pub mod sheet_blanks;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;

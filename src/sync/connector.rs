@@ -5,7 +5,7 @@
 //! notifications carry no changes, a change feed to pull (`engine`). The connectors themselves
 //! live above the engine (`src/connectors/`); the engine never names one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -184,10 +184,37 @@ pub struct FollowUp {
     /// once the record is made); done after the other changes, before `enqueue`.
     pub renamed: Option<String>,
     pub enqueue: Vec<NewCommand>,
-    /// Cells of other leads' rows this write landed on by mistake whose earlier value is
-    /// unknown (rows typed since the write was planned), as (lead id, header): each gets its
-    /// lead's agreed value written again.
-    pub reassert: Vec<(String, String)>,
+    /// Cells of other rows this write landed on by mistake whose earlier value is unknown.
+    pub reassert: Reassert,
+}
+
+/// Cells of other rows a write landed on by mistake, in rows typed since the write was planned:
+/// what the person typed there is unknown to the check, which could only empty them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reassert {
+    /// In rows with a lead's id, as (lead id, header): each gets its lead's agreed value
+    /// written again.
+    pub cells: Vec<(String, String)>,
+    /// In rows without an id: kept until the lead made from that row's event, which holds
+    /// what the person typed, writes it back.
+    pub blanked: Vec<Blanked>,
+}
+
+impl Reassert {
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty() && self.blanked.is_empty()
+    }
+}
+
+/// A cell emptied in a row typed since without an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blanked {
+    /// The row's other non-empty cells by header, as read after the write (the cells the
+    /// batch's writes took left out): the row's identity until its id lands.
+    pub row: BTreeMap<String, String>,
+    pub header: String,
+    /// What the misplaced write had put there.
+    pub written: String,
 }
 
 pub enum Outcome {
@@ -201,7 +228,7 @@ pub enum Outcome {
     Failed {
         retryable: bool,
         error: String,
-        reassert: Vec<(String, String)>,
+        reassert: Reassert,
     },
     /// The command can never succeed as it is (bad payload, missing column …).
     Invalid(String),
@@ -226,7 +253,7 @@ impl Outcome {
         Self::Failed {
             retryable: e.is_retryable(),
             error: e.to_string(),
-            reassert: Vec::new(),
+            reassert: Reassert::default(),
         }
     }
 }

@@ -278,7 +278,7 @@ pub(super) fn failed(e: &ClientError) -> Outcome {
         return Outcome::Failed {
             retryable: true,
             error: format!("{e}; the table's fields are read again before the next try"),
-            reassert: Vec::new(),
+            reassert: Default::default(),
         };
     }
     Outcome::failed(e)

@@ -9,9 +9,9 @@ use std::ops::Range;
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
 use crate::connectors::sheets::client::ValueRange;
-use crate::connectors::sheets::client::a1::A1Range;
+use crate::connectors::sheets::client::a1::{A1Range, cell_at};
 use crate::connectors::sheets::verify::{Columns, Written, misses};
-use crate::sync::connector::{Claimed, FollowUp, Outcome};
+use crate::sync::connector::{Blanked, Claimed, FollowUp, Outcome, Reassert};
 use crate::sync::context::PairContext;
 
 use lost::Settled;
@@ -242,38 +242,68 @@ impl SheetsTracker {
                 tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved");
             }
         }
+        let header = pre.first().map_or(&[][..], Vec::as_slice);
         let unknown = (found.unknown.into_iter())
-            .map(|(i, lead, c)| {
-                (
-                    i,
-                    lead,
-                    crate::connectors::sheets::client::a1::cell_at(pre, 0, c as usize - 1)
-                        .trim()
-                        .to_owned(),
-                )
-            })
+            .map(|(i, lead, c)| (i, lead, cell_at(pre, 0, c as usize - 1).trim().to_owned()))
             .collect();
+        let blanked = blanked_cells(header, post, &found.blanked);
         Missed {
             resend: found.commands,
             unknown,
+            blanked,
         }
     }
 }
 
+/// The cells the check emptied in rows typed since without an id (`found`: write index, row of
+/// `post`, column), each with its row's other cells (the ones no write of the batch took), by
+/// header, to tell the row by when its event comes.
+fn blanked_cells(
+    header: &[String],
+    post: &[Vec<String>],
+    found: &[(usize, usize, u32)],
+) -> Vec<(usize, Blanked)> {
+    let head = |c: usize| header.get(c).map_or("", |h| h.trim()).to_owned();
+    (found.iter())
+        .map(|&(i, q, c)| {
+            let taken = |col: usize| found.iter().any(|f| f.1 == q && f.2 as usize - 1 == col);
+            let row = (0..header.len())
+                .filter(|&col| !taken(col))
+                .map(|col| (head(col), cell_at(post, q, col).trim().to_owned()))
+                .filter(|(h, v)| !h.is_empty() && !v.is_empty())
+                .collect();
+            let blank = Blanked {
+                row,
+                header: head(c as usize - 1),
+                written: cell_at(post, q, c as usize - 1).trim().to_owned(),
+            };
+            (i, blank)
+        })
+        .collect()
+}
+
 /// What the check after a batch found: the writes to send again (by index in the batch), and
-/// per write the cells it landed on in rows typed since, as (that row's lead id, header).
+/// per write the cells it landed on in rows typed since, as (that row's lead id, header), and
+/// in rows typed since without an id.
 #[derive(Default)]
 struct Missed {
     resend: Vec<usize>,
     unknown: Vec<(usize, String, String)>,
+    blanked: Vec<(usize, Blanked)>,
 }
 
 impl Missed {
-    fn reassert(&self, index: usize) -> Vec<(String, String)> {
-        (self.unknown.iter())
-            .filter(|(i, ..)| *i == index)
-            .map(|(_, lead, header)| (lead.clone(), header.clone()))
-            .collect()
+    fn reassert(&self, index: usize) -> Reassert {
+        Reassert {
+            cells: (self.unknown.iter())
+                .filter(|(i, ..)| *i == index)
+                .map(|(_, lead, header)| (lead.clone(), header.clone()))
+                .collect(),
+            blanked: (self.blanked.iter())
+                .filter(|(i, _)| *i == index)
+                .map(|(_, b)| b.clone())
+                .collect(),
+        }
     }
 }
 
@@ -281,5 +311,7 @@ impl Missed {
 mod tests;
 #[cfg(test)]
 mod tests_batching;
+#[cfg(test)]
+mod tests_blanks;
 #[cfg(test)]
 mod tests_lost;

@@ -37,6 +37,10 @@ pub(crate) struct Misses {
     /// read, as (that row's lead id, column): what a person typed there is unknown here, so
     /// only emptied; the engine gives them the lead's agreed value again.
     pub unknown: Vec<(usize, String, u32)>,
+    /// The same for a row typed since *without* an id, as (write index, row of the second
+    /// read, 0-based, column): no lead holds what the person typed there yet, only that row's
+    /// own event, still to come, knows it.
+    pub blanked: Vec<(usize, usize, u32)>,
 }
 
 /// Compares a read taken after the batch's write with `pre`, the read it was planned from.
@@ -205,10 +209,17 @@ impl Hit<'_> {
                     range: A1Range::cell(self.sheet, *c, row).to_string(),
                     values: vec![vec![was.to_owned()]],
                 });
-                // A row typed since the read, with an id: it held a person's value, not "".
+                // A row typed since the read held a person's value, not "". Its id is the one
+                // it shows, unless that is the id this very write put there.
                 let id = cell_at(post, q, self.cols.id).trim();
-                if found.is_none() && !blank && !id.is_empty() {
-                    out.unknown.push((w.index, id.to_owned(), *c));
+                let ours = (w.cells.iter())
+                    .any(|(c, v)| *c as usize - 1 == self.cols.id && v.trim() == id);
+                if found.is_none() && !blank {
+                    if !id.is_empty() && !ours {
+                        out.unknown.push((w.index, id.to_owned(), *c));
+                    } else if c0 != self.cols.id {
+                        out.blanked.push((w.index, q, *c));
+                    }
                 }
                 took = true;
             }

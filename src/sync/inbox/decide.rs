@@ -16,6 +16,8 @@ use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blanks;
 
 /// What one lead's events come to.
 #[derive(Debug, Clone)]
@@ -53,6 +55,8 @@ pub struct LeadDecision {
     pub plan: LeadPlan,
     /// Commands enqueued after the plan's (the deleted card's cell cleared).
     pub extra: Vec<Command>,
+    /// Keys of the emptied cells ([`LeadFacts::blanked`]) the plan writes back.
+    pub blanks_used: Vec<String>,
     /// The tracker deleted the lead's record: after its plan, noted `row_deleted` and its link
     /// tombstoned (no lead anyone reads, until the record comes back).
     pub forget: bool,
@@ -112,6 +116,10 @@ pub fn decide(facts: &LeadFacts, group: &Group, ctx: &PairContext, now: DateTime
         // card is made for it.
         plan.commands
             .insert(0, id_write(ctx, &facts.lead_id, group));
+        // After the id (a write naming no expected name lands only on the row holding it).
+        d.extra
+            .extend(write_back(&facts.lead_id, group, &facts.blanked));
+        d.blanks_used = facts.blanked.iter().map(|(k, ..)| k.clone()).collect();
     }
     d.clear_card_deleted = plan
         .commands
@@ -244,4 +252,23 @@ fn id_write(ctx: &PairContext, lead_id: &str, group: &Group) -> Command {
         expect_name: name,
         cells: BTreeMap::from([(ctx.settings.columns.id.clone(), lead_id.to_owned())]),
     }
+}
+
+/// What the row's event shows in the cells the write check emptied (a write meant for another
+/// row landed there before the event was read), written back; an empty one was typed empty.
+fn write_back(
+    lead_id: &str,
+    group: &Group,
+    blanked: &[(String, String, String)],
+) -> Option<Command> {
+    let cells: BTreeMap<String, String> = (blanked.iter())
+        .filter(|(_, _, typed)| !typed.is_empty())
+        .map(|(_, header, typed)| (header.clone(), typed.clone()))
+        .collect();
+    (!cells.is_empty()).then(|| Command::WriteRow {
+        lead_id: lead_id.to_owned(),
+        row_hint: group.last_row(),
+        expect_name: None,
+        cells,
+    })
 }

@@ -147,6 +147,9 @@ pub struct LeadFacts {
     /// The lead's record was deleted by its tracker and its link tombstoned (read for a lead
     /// with no live link): a record showing it again is that record back, not a new lead.
     pub tombstone: Option<Tombstone>,
+    /// Cells of the group's row (one without an id) that a write meant for another row landed
+    /// on and the check emptied, as (blank's key, header, what the row's event shows there).
+    pub blanked: Vec<(String, String, String)>,
 }
 
 /// The latest observation of each field wins; equal times go to the later event. A user's

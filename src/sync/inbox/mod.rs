@@ -27,7 +27,7 @@ use crate::store::{Db, StoreError, lead_state, links, now_ms};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::group::{Group, Item, RecordItem};
 use crate::sync::inbox::lead::{Applied, apply_group};
-use crate::sync::inbox::new_row::{NewRows, new_rows};
+use crate::sync::inbox::new_row::{NewRows, new_rows, tell_blanks};
 use crate::sync::observe::{
     CardChange, change_time_limit, clamp_change_time, observe_card_event, observe_event_row,
 };
@@ -304,6 +304,13 @@ impl Worker {
             NewRows::Stale(_) if self.reconcile.is_none() => {}
             NewRows::Stale(stale) => {
                 tracing::info!(pair = %ctx.name, rows = stale.len(), "rows without an id in an event older than an id leadsync gave since: left to a reconciliation, which reads the sheet as it is");
+                let set_aside = stale.iter().filter_map(|i| match items.get(*i) {
+                    Some((_, Item::Row(row))) => Some(row),
+                    _ => None,
+                });
+                tell_blanks(&mut conn, ctx, set_aside)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 items = drop_indexes(items, &stale);
                 if let Some(tx) = &self.reconcile {
                     let _ = tx.send(ctx.name.clone());

@@ -3,10 +3,14 @@
 
 use crate::store::Conn;
 
-use crate::store::{StoreError, lead_state};
+use std::collections::HashMap;
+
+use crate::store::{StoreError, lead_state, sheet_blanks};
+use crate::sync::context::PairContext;
 use crate::sync::inbox::group::Item;
 use crate::sync::merge::LeadObservation;
 use crate::sync::merge::state::lead_state as merge_state;
+use crate::sync::observe::RowObservation;
 use crate::sync::observe::resemblance;
 
 pub(crate) use crate::store::id_landing::NEW_ROW_WINDOW_MS;
@@ -91,4 +95,27 @@ pub(crate) async fn new_rows(
         Some(at) if at > edited => NewRows::Stale(unknown),
         _ => NewRows::Take,
     })
+}
+
+/// Rows of an event set aside for a reconciliation: the cells the write check emptied in them
+/// (a write meant for another row landed there) are told what the event shows there, so the
+/// lead the reconciliation makes of the row writes it back (`store::sheet_blanks`).
+pub(crate) async fn tell_blanks(
+    conn: &mut Conn,
+    ctx: &PairContext,
+    rows: impl Iterator<Item = &RowObservation>,
+) -> Result<(), StoreError> {
+    let blanks = sheet_blanks::of_pair(&mut *conn, &ctx.name).await?;
+    if blanks.is_empty() {
+        return Ok(());
+    }
+    for row in rows {
+        let values: HashMap<String, String> = (row.lead.fields.iter())
+            .map(|(f, v)| (ctx.header(f).to_owned(), v.to_owned()))
+            .collect();
+        for blank in blanks.iter().filter(|b| b.is_row(&values)) {
+            sheet_blanks::set_typed(&mut *conn, &blank.key, blank.value_in(&values)).await?;
+        }
+    }
+    Ok(())
 }

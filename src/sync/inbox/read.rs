@@ -5,11 +5,14 @@ use crate::store::Conn;
 use chrono::{DateTime, Utc};
 
 use crate::model::LeadId;
-use crate::store::{StoreError, lead_state, links, tombstones};
+use std::collections::HashMap;
+
+use crate::store::{StoreError, lead_state, links, sheet_blanks, tombstones};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::group::{Group, LeadFacts};
 use crate::sync::inbox::new_row::{NEW_ROW_WINDOW_MS, lead_of_new_row};
 use crate::sync::inbox::own_writes::own_cells;
+use crate::sync::mapping::SheetLead;
 use crate::sync::merge::state::lead_state as merge_state;
 
 /// What the store holds of the lead a group of events is about. `None` for a card with no
@@ -59,7 +62,32 @@ pub async fn read_lead(
     facts.create_pending = lead_state::create_pending(&mut *conn, pair, lead).await?;
     facts.card_deleted = lead_state::is_card_deleted(&mut *conn, pair, lead).await?;
     facts.unsent_payloads = lead_state::unsent_payloads(&mut *conn, pair, lead).await?;
+    if facts.id_for_row
+        && let Some(row) = group.rows.last()
+    {
+        facts.blanked = blanked_cells(&mut *conn, ctx, &row.lead).await?;
+    }
     Ok(Some(facts))
+}
+
+/// The cells of a row without an id that the write check emptied (a write meant for another
+/// row landed on them), each with what the row's event shows there.
+async fn blanked_cells(
+    conn: &mut Conn,
+    ctx: &PairContext,
+    row: &SheetLead,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let values: HashMap<String, String> = (row.fields.iter())
+        .map(|(f, v)| (ctx.header(f).to_owned(), v.to_owned()))
+        .collect();
+    let blanks = sheet_blanks::of_pair(&mut *conn, &ctx.name).await?;
+    Ok((blanks.into_iter())
+        .filter(|b| b.is_row(&values))
+        .map(|b| {
+            let typed = b.value_in(&values).to_owned();
+            (b.key, b.header, typed)
+        })
+        .collect())
 }
 
 /// The lead a group of events is about, and whether its row had no id (so the id goes to it).

@@ -4,7 +4,7 @@
 use crate::store::Conn;
 use serde_json::json;
 
-use crate::store::{StoreError, absences, lead_state, links, tombstones};
+use crate::store::{StoreError, absences, lead_state, links, sheet_blanks, tombstones};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::decide::LeadDecision;
 use crate::sync::plan::apply::{enqueue, note, record_plan};
@@ -55,6 +55,9 @@ pub async fn write_decision(
     for (i, cmd) in d.extra.iter().enumerate() {
         let key = format!("{}:{lead}:x{i}", d.key_prefix);
         enqueue(&mut *conn, ctx, cmd, &key).await?;
+    }
+    for key in &d.blanks_used {
+        sheet_blanks::forget(&mut *conn, key).await?;
     }
     if d.forget {
         let reason = format!("record deleted from {}", ctx.tracker.side_name());

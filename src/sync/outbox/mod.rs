@@ -227,7 +227,7 @@ impl Dispatcher {
             .map(|_| Outcome::Failed {
                 retryable: true,
                 error: error.clone(),
-                reassert: Vec::new(),
+                reassert: Default::default(),
             })
             .collect())
     }
@@ -235,6 +235,8 @@ impl Dispatcher {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blanks;
 #[cfg(test)]
 mod tests_board;
 #[cfg(test)]

@@ -2,15 +2,20 @@
 //! typed after the write was planned: the sheet cannot tell what the person typed there (the
 //! check after the write only empties the cell), so the lead's agreed value of that field is
 //! written to its row again, found by its id. A lead with no agreed value for it yet (its
-//! row's event still to come) is left to that event.
+//! row's event still to come) is left to that event. The same cells in a row typed without an
+//! id go to the lead made from that row's event, if it was read already (its id is still on its
+//! way), else they are kept (`store::sheet_blanks`) for that event to write back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::store::Conn;
 
 use crate::model::Field;
+use crate::store::id_landing::NEW_ROW_WINDOW_MS;
 use crate::store::outbox::{self, Command as Stored};
-use crate::store::{StoreError, lead_state};
+use crate::store::{StoreError, lead_state, now_ms, sheet_blanks};
+use crate::sync::connector::{Blanked, Reassert};
+use crate::sync::context::PairContext;
 use crate::sync::merge::state::lead_state as merge_state;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::outbox::record::follow_up;
@@ -23,12 +28,24 @@ impl Dispatcher {
         &self,
         tx: &mut Conn,
         row: &Stored,
-        cells: &[(String, String)],
+        found: &Reassert,
     ) -> Result<(), StoreError> {
         let Some(ctx) = self.pair(&row.pair) else {
             return Ok(());
         };
-        for (lead, header) in cells {
+        let mut cells = found.cells.clone();
+        for blank in &found.blanked {
+            match lead_of_blank(tx, ctx, blank).await? {
+                Some(lead) => cells.push((lead, blank.header.clone())),
+                None => {
+                    sheet_blanks::keep(tx, &ctx.name, &blank.row, &blank.header, &blank.written)
+                        .await?;
+                    tracing::warn!(pair = %ctx.name, header = %blank.header,
+                        "a sheet write landed on a row typed without an id; the cell waits for that row's event");
+                }
+            }
+        }
+        for (lead, header) in &cells {
             let same = |f: &Field| ctx.header(*f).trim().eq_ignore_ascii_case(header.trim());
             let Some(field) = Field::ALL.into_iter().find(same) else {
                 continue;
@@ -56,4 +73,38 @@ impl Dispatcher {
         }
         Ok(())
     }
+}
+
+/// The lead leadsync made from the event of the row a cell was emptied in, when that event was
+/// read before the write landed: a lead whose id has not landed and whose agreed values are
+/// that row's (`SheetBlank::is_row`).
+async fn lead_of_blank(
+    tx: &mut Conn,
+    ctx: &PairContext,
+    blank: &Blanked,
+) -> Result<Option<String>, StoreError> {
+    let now = now_ms();
+    let leads =
+        lead_state::unlanded_new_leads(&mut *tx, &ctx.name, now - NEW_ROW_WINDOW_MS, now).await?;
+    let probe = sheet_blanks::SheetBlank {
+        key: String::new(),
+        row: blank.row.clone(),
+        header: blank.header.clone(),
+        written: blank.written.clone(),
+        typed: None,
+    };
+    let mut found = Vec::new();
+    for (lead, _) in leads {
+        let state = merge_state(&lead_state::load_lead(&mut *tx, &ctx.name, &lead).await?);
+        let values: HashMap<String, String> = (Field::ALL.into_iter())
+            .filter_map(|f| {
+                let agreed = state.get(&f)?.agreed.as_ref()?;
+                Some((ctx.header(f).to_owned(), agreed.value.clone()))
+            })
+            .collect();
+        if probe.is_row(&values) {
+            found.push(lead);
+        }
+    }
+    Ok((found.len() == 1).then(|| found.remove(0)))
 }

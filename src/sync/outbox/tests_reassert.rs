@@ -11,7 +11,7 @@ use crate::store::lead_state::{self, StoredField};
 use crate::store::links::{self, NewLink};
 use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::temp_db;
-use crate::sync::connector::Outcome;
+use crate::sync::connector::{Outcome, Reassert};
 use crate::sync::plan::commands::Command;
 use crate::sync::test_support::{StubBoard, ctx};
 
@@ -86,10 +86,13 @@ async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_aga
     let outcome = Outcome::Failed {
         retryable: true,
         error: "the sheet's rows moved".into(),
-        reassert: vec![
-            ("U9".to_owned(), "Status".to_owned()),
-            ("U7".to_owned(), "Status".to_owned()),
-        ],
+        reassert: Reassert {
+            cells: vec![
+                ("U9".to_owned(), "Status".to_owned()),
+                ("U7".to_owned(), "Status".to_owned()),
+            ],
+            blanked: Vec::new(),
+        },
     };
     let recorded = dispatcher
         .record(&row, Some(&cmd), outcome)

@@ -65,6 +65,10 @@ pub enum Action {
     Warning {
         message: String,
     },
+    /// A cell the write check emptied, written back by the new lead of its row: forgotten.
+    BlankWrittenBack {
+        key: String,
+    },
 }
 
 impl Action {
@@ -80,7 +84,7 @@ impl Action {
             | Action::RowSeen { lead_id }
             | Action::DropLink { lead_id, .. }
             | Action::Lead { lead_id, .. } => Some(lead_id),
-            Action::Warning { .. } => None,
+            Action::Warning { .. } | Action::BlankWrittenBack { .. } => None,
         }
     }
 }

@@ -154,6 +154,9 @@ async fn apply_action(
         Action::RowSeen { lead_id } => {
             absences::clear(&mut *tx, pair, lead_id).await?;
         }
+        Action::BlankWrittenBack { key } => {
+            crate::store::sheet_blanks::forget(&mut *tx, key).await?;
+        }
         Action::DropLink {
             lead_id,
             reason,

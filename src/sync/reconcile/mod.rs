@@ -22,8 +22,8 @@ use crate::config::OnRowDeleted;
 use crate::model::board::Card;
 use crate::store::links::Link;
 use crate::store::{
-    Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs, tombstones,
-    tracker_webhooks,
+    Db, StoreError, absences, id_landing, lead_state, links, outbox, pairs, sheet_blanks,
+    tombstones, tracker_webhooks,
 };
 use crate::sync::board::BoardConnector;
 use crate::sync::connector::Trackers;
@@ -284,6 +284,9 @@ impl Reconciler {
                 .collect(),
             // Filled in by `read::archive_times` once the board is read.
             archived_at: HashMap::new(),
+            blanks: (sheet_blanks::of_pair(pool, pair).await?.into_iter())
+                .filter(|b| b.typed.is_some())
+                .collect(),
         })
     }
 

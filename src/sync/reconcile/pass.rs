@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::model::board::Card;
 use crate::model::{Field, LeadId};
 use crate::sync::context::PairContext;
-use crate::sync::mapping::split_description;
+use crate::sync::mapping::{SheetLead, split_description};
 use crate::sync::merge::{LeadObservation, LeadState};
 use crate::sync::observe::RowObservation;
 use crate::sync::plan::commands::Command;
@@ -76,7 +76,14 @@ impl<'a> Pass<'a> {
     }
 
     /// A row without an id: it gets a new one, written first, and the plan of a new lead.
-    pub(super) fn new_row(&mut self, row: u32, observed: &RowObservation) {
+    /// `typed`: cells the write check emptied in this row, given back the values its event
+    /// showed ([`Self::typed_blanks`]), written back after the id.
+    pub(super) fn new_row(
+        &mut self,
+        row: u32,
+        observed: &RowObservation,
+        typed: &[(String, String, String)],
+    ) {
         let ctx = self.ctx;
         let id = LeadId::generate();
         self.actions.push(Action::LinkLead {
@@ -113,8 +120,63 @@ impl<'a> Pass<'a> {
                 cells: BTreeMap::from([(ctx.settings.columns.id.clone(), id.to_string())]),
             },
         );
+        if !typed.is_empty() {
+            // After the id: a write naming no expected name lands only on the row holding it.
+            plan.commands.insert(
+                1,
+                Command::WriteRow {
+                    lead_id: id.to_string(),
+                    row_hint: Some(row),
+                    expect_name: None,
+                    cells: (typed.iter())
+                        .map(|(_, h, v)| (h.clone(), v.clone()))
+                        .collect(),
+                },
+            );
+        }
         self.actions
             .push(lead_action(self.ctx, id.as_str(), None, plan));
+        (self.actions).extend(
+            typed
+                .iter()
+                .map(|(key, ..)| Action::BlankWrittenBack { key: key.clone() }),
+        );
+    }
+
+    /// The cells of a row without an id that the write check emptied and whose event (set
+    /// aside by the worker) showed what was typed there: set in `lead`, and returned as (blank's
+    /// key, header, value). A blank whose event showed the cell empty is only forgotten.
+    pub(super) fn typed_blanks(&mut self, lead: &mut SheetLead) -> Vec<(String, String, String)> {
+        let ctx = self.ctx;
+        let values: HashMap<String, String> = (lead.fields.iter())
+            .map(|(f, v)| (ctx.header(f).to_owned(), v.to_owned()))
+            .collect();
+        let mut out = Vec::new();
+        for blank in self.known.blanks.iter().filter(|b| b.is_row(&values)) {
+            let typed = blank.typed.clone().unwrap_or_default();
+            let field = (Field::ALL.into_iter()).find(|f| {
+                ctx.header(*f)
+                    .trim()
+                    .eq_ignore_ascii_case(blank.header.trim())
+            });
+            match field {
+                Some(f)
+                    if !typed.trim().is_empty()
+                        && lead.fields.get(f).is_none_or(|v| v.trim().is_empty()) =>
+                {
+                    lead.fields.set(f, typed.trim());
+                    out.push((
+                        blank.key.clone(),
+                        blank.header.clone(),
+                        typed.trim().to_owned(),
+                    ));
+                }
+                _ => self.actions.push(Action::BlankWrittenBack {
+                    key: blank.key.clone(),
+                }),
+            }
+        }
+        out
     }
 
     /// The row of a lead this read shows nowhere, read before the lead's id reached it (or

@@ -132,10 +132,15 @@ impl<'a> Planner<'a> {
         let pass = &mut self.pass;
         let ctx = pass.ctx;
         let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let lead = self.columns.read_row(&self.grid[index]);
+        let mut lead = self.columns.read_row(&self.grid[index]);
         if !lead.is_lead() {
             return;
         }
+        // What a person typed in cells a misplaced write emptied, told by the row's event.
+        let typed = match lead.id.is_empty() && !self.ids_on_their_way {
+            true => pass.typed_blanks(&mut lead),
+            false => Vec::new(),
+        };
         let mut warnings = Vec::new();
         let sheet_url = lead.card_url.clone();
         let observed = observe_row(ctx, row, lead, Some(now), &mut warnings);
@@ -156,7 +161,7 @@ impl<'a> Planner<'a> {
         {
             pass.known_lead_row(row, &observed, lead);
         } else if observed.lead.id.is_empty() {
-            pass.new_row(row, &observed);
+            pass.new_row(row, &observed, &typed);
         } else {
             pass.lead_row(row, &observed, sheet_url.as_deref());
         }

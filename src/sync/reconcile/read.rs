@@ -1,6 +1,7 @@
 //! What a reconciliation reads, as the planner takes it: the stored state of a pair, and each
 //! card of the board as an observation of the merge.
 
+use crate::store::sheet_blanks::SheetBlank;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -47,6 +48,10 @@ pub struct Known {
     /// Card id -> when Trello says it was archived, for cards found closed whose link says
     /// open (an archive whose webhook never came): the archive's own time, not the read's.
     pub archived_at: HashMap<String, DateTime<Utc>>,
+    /// Cells the write check emptied in rows typed without an id whose events the worker set
+    /// aside for a reconciliation, with what those events showed there (`typed`): a new lead
+    /// made from such a row takes that value and writes it back.
+    pub blanks: Vec<SheetBlank>,
 }
 
 impl Known {

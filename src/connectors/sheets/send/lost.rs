@@ -132,7 +132,7 @@ fn resend(
                 error: "the answer to the sheet write was lost and the sheet does not show it; \
                         sent again"
                     .into(),
-                reassert: Vec::new(),
+                reassert: Default::default(),
             };
         }
         None => {

@@ -275,11 +275,14 @@ fn a_write_that_hit_a_row_typed_since_names_that_rows_lead_and_cell_as_unknown()
     assert_eq!(m.restore[0].range, "Leads!C2");
     assert_eq!(m.unknown, [(2, "U9".to_owned(), 3)]);
 
-    // A row typed since without an id: no lead to give a value back to.
+    // A row typed since without an id: no lead to give a value back to; the cell (row 2 of
+    // the second read, column 3) is named for the lead its event will make (seed 31).
     let mut no_id = post.clone();
     no_id[1][0] = String::new();
     let m = misses(&pre, &no_id, COLS, std::slice::from_ref(&w), "Leads");
     assert!(m.unknown.is_empty(), "{m:?}");
+    assert_eq!(m.blanked, [(2, 1, 3)]);
+    assert_eq!(m.restore[0].values, [[""]]);
 
     // A row that was read (sorted into place): its earlier value is known and put back.
     let pre_with = grid(&[
@@ -347,4 +350,30 @@ fn a_read_row_whose_id_shows_elsewhere_is_not_the_row_a_write_hit() {
     let m = misses(&pre, &post, COLS, &[w], "Leads");
     assert_eq!(m.restore[0].range, "Leads!A3", "{m:?}");
     assert_eq!(m.restore[0].values, [[""]], "not L7's id");
+}
+
+#[test]
+fn a_new_id_and_status_that_hit_a_row_typed_since_without_an_id_name_only_the_status() {
+    // L5's id and status were planned for "Bob" at row 2; a person typed "Cy" there since.
+    // The id is ours (not the row's lead), the status is what the person's event must tell.
+    let pre = grid(&[
+        &["Lead ID", "Name", "Status", "Phone"],
+        &["", "Bob", "New", "+1-2"],
+    ]);
+    let post = grid(&[
+        &["Lead ID", "Name", "Status", "Phone"],
+        &["L5", "Cy", "Won", "+1-3"],
+        &["", "Bob", "New", "+1-2"],
+    ]);
+    let w = Written {
+        index: 7,
+        row: 2,
+        lead_id: "L5".into(),
+        expect_name: Some("Bob".into()),
+        cells: vec![(1, "L5".into()), (3, "Won".into())],
+    };
+    let m = misses(&pre, &post, COLS, &[w], "Leads");
+    assert!(m.unknown.is_empty(), "{m:?}");
+    assert_eq!(m.blanked, [(7, 1, 3)]);
+    assert_eq!(m.restore.len(), 2, "{m:?}");
 }

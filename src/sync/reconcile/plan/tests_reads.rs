@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::tests::{agreed_lead, commands, link};
 use super::*;
+use crate::sync::plan::commands::Command;
 use crate::sync::test_support::{card, ctx, grid, t};
 
 #[test]
@@ -171,5 +172,46 @@ fn a_read_that_finds_both_sides_agreeing_is_a_noop_not_an_echo() {
     assert!(
         decisions.iter().all(|d| d.decision == "noop"),
         "{decisions:?}"
+    );
+}
+
+#[test]
+fn a_new_lead_takes_and_writes_back_what_its_set_aside_event_showed_in_a_cell_the_check_emptied() {
+    // Seed 31: a write for another row landed on Cy's row (typed without an id) and the check
+    // emptied its status; Cy's event, set aside for this reconciliation, showed "Lost" there.
+    let g = grid(&[["", "Cy", "", "+1-9", "", "", "", ""]]);
+    let blank = crate::store::sheet_blanks::SheetBlank {
+        key: "k1".into(),
+        row: [("Name", "Cy"), ("Phone", "+1-9")]
+            .into_iter()
+            .map(|(h, v)| (h.to_owned(), v.to_owned()))
+            .collect(),
+        header: "Status".into(),
+        written: "New".into(),
+        typed: Some("Lost".into()),
+    };
+    let known = Known {
+        blanks: vec![blank],
+        ..Known::default()
+    };
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    let sent = commands(&actions);
+    let writes: Vec<_> = (sent.iter())
+        .filter_map(|c| match c {
+            Command::WriteRow { cells, .. } => Some(cells.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(writes.len(), 2, "the id, then the status: {sent:?}");
+    assert_eq!(writes[1].get("Status").map(String::as_str), Some("Lost"));
+    assert!(
+        sent.iter()
+            .any(|c| matches!(c, Command::CreateCard { list_id, .. } if list_id == "l-lost")),
+        "the card is made in the typed status's list: {sent:?}"
+    );
+    assert!(
+        (actions.iter()).any(|a| matches!(a, Action::BlankWrittenBack { key } if key == "k1")),
+        "{actions:?}"
     );
 }
