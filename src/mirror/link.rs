@@ -10,21 +10,38 @@ use std::collections::BTreeMap;
 use crate::model::LeadId;
 use crate::model::board::{Card, CardUpdate};
 use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
+use crate::store::mirror_pending::{self, Pending};
 use crate::sync::board::OnLost;
 
-use super::context::{CHECKLIST, CHECKLISTS, MirrorContext, checklist_name, fields_of};
+use super::context::{CHECKLISTS, MirrorContext, checklist_name, fields_of};
+use super::decide::{Known, Outcome, decide, split_legacy};
 use super::details::Target;
 use super::log::{self, At, Conflict};
-use super::merge::{Merge, Sides, merge};
-use super::values::{self, ListValue};
+use super::merge::Merge;
+use super::values;
 use super::{Error, Mirrors, Times};
 
-/// A field's outcome: the new base, the write it needs, and what to log.
-struct Outcome {
-    base: FieldBase,
-    write: Option<(MirrorSide, String)>,
-    merge: Merge,
-    values: (String, String),
+/// A link's two cards as read, and each field's outcome; or the cards left when one is gone.
+enum Read {
+    Both {
+        a: Card,
+        b: Card,
+        outcomes: Vec<(String, Outcome)>,
+        legacy: bool,
+    },
+    Gone(Option<Card>, Option<Card>),
+}
+
+impl Read {
+    /// Whether the pass would write a card or change a base.
+    fn changes(&self) -> bool {
+        match self {
+            Self::Both {
+                outcomes, legacy, ..
+            } => *legacy || (outcomes.iter()).any(|(_, o)| !matches!(o.merge, Merge::Same)),
+            Self::Gone(..) => true,
+        }
+    }
 }
 
 impl Mirrors {
@@ -37,7 +54,7 @@ impl Mirrors {
         times: &Times,
         ours: bool,
     ) -> Result<(), Error> {
-        let (Some(id_a), Some(id_b)) = (link.card_a.as_deref(), link.card_b.as_deref()) else {
+        let (Some(id_a), Some(_)) = (link.card_a.as_deref(), link.card_b.as_deref()) else {
             return Ok(());
         };
         let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
@@ -46,36 +63,79 @@ impl Mirrors {
             link_id: &link.link_id,
             card_a: id_a,
         };
-        let (a, b) = (reader.card(id_a).await?, reader.card(id_b).await?);
-        let (a, b) = match (a, b) {
-            (Some(a), Some(b)) => (a, b),
-            (None, None) => return Ok(()),
-            (None, Some(twin)) => {
+        let mut read = self.read(ctx, link, reader, times).await?;
+        let live;
+        let mut reader = reader;
+        // A listing may be older than another pass's writes and bases: what it would change is
+        // read again now (the link is held), so no stale value is copied or kept as a base.
+        if reader.is_whole() && read.changes() {
+            live = super::reader::Reader::live(std::sync::Arc::clone(&self.board));
+            reader = &live;
+            read = self.read(ctx, link, reader, times).await?;
+        }
+        let (a, b, outcomes, legacy) = match read {
+            Read::Both {
+                a,
+                b,
+                outcomes,
+                legacy,
+            } => (a, b, outcomes, legacy),
+            Read::Gone(None, Some(twin)) => {
                 return self
                     .archive_twin(ctx, &at, &link_id, MirrorSide::B, &twin)
                     .await;
             }
-            (Some(twin), None) => {
+            Read::Gone(Some(twin), None) => {
                 return self
                     .archive_twin(ctx, &at, &link_id, MirrorSide::A, &twin)
                     .await;
             }
+            Read::Gone(..) => return Ok(()),
         };
-        let stored = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
-        let (bases, legacy) = split_legacy(stored)?;
-        let fields = fields_of(&[&a, &b], bases.keys().map(String::as_str));
-        let outcomes: Vec<(String, Outcome)> = (fields.into_iter())
-            .map(|field| {
-                let outcome = decide(ctx, &field, &a, &b, bases.get(&field), times);
-                (field, outcome)
-            })
-            .collect();
         // Decided before written: a pass interrupted after its writes finds the sides equal when
         // run again and decides nothing, so its copies are in the activity log only this way.
         self.record(ctx, &at, &outcomes).await?;
         self.write(ctx, reader, &link_id, [&a, &b], &outcomes)
             .await?;
         self.commit(ctx, &at, &outcomes, ours, legacy).await
+    }
+
+    /// Both cards read and each field decided, unless a card is gone.
+    async fn read(
+        &self,
+        ctx: &MirrorContext,
+        link: &MirrorLink,
+        reader: &super::reader::Reader,
+        times: &Times,
+    ) -> Result<Read, Error> {
+        let (id_a, id_b) = (link.card(MirrorSide::A), link.card(MirrorSide::B));
+        let (a, b) = match (id_a, id_b) {
+            (Some(a), Some(b)) => (reader.card(a).await?, reader.card(b).await?),
+            _ => (None, None),
+        };
+        let (Some(a), Some(b)) = (a.clone(), b.clone()) else {
+            return Ok(Read::Gone(a, b));
+        };
+        let stored = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
+        let pending = mirror_pending::of_link(&self.db.pool, &ctx.name, &link.link_id).await?;
+        let (bases, legacy) = split_legacy(stored)?;
+        let fields = fields_of(&[&a, &b], bases.keys().map(String::as_str));
+        let outcomes: Vec<(String, Outcome)> = (fields.into_iter())
+            .map(|field| {
+                let known = Known {
+                    stored: bases.get(&field),
+                    pending: pending.get(&field),
+                };
+                let outcome = decide(ctx, &field, &a, &b, known, times);
+                (field, outcome)
+            })
+            .collect();
+        Ok(Read::Both {
+            a,
+            b,
+            outcomes,
+            legacy,
+        })
     }
 
     /// The decisions' writes: one card update a side, then the labels, then the checklists
@@ -140,6 +200,14 @@ impl Mirrors {
             .await
             .map_err(crate::store::StoreError::from)?;
         for (field, outcome) in outcomes {
+            // Kept until the bases are saved: a retry knows this write, landed or partly.
+            if let Some((side, value)) = &outcome.write {
+                let pending = Pending {
+                    side: *side,
+                    value: value.clone(),
+                };
+                mirror_pending::set(&mut *tx, &ctx.name, at.link_id, field, &pending).await?;
+            }
             let (va, vb) = (&outcome.values.0, &outcome.values.1);
             match outcome.merge {
                 Merge::Same | Merge::Agreed => {}
@@ -179,6 +247,7 @@ impl Mirrors {
         if legacy {
             mirror_links::delete_field(&mut *tx, &ctx.name, at.link_id, CHECKLISTS).await?;
         }
+        mirror_pending::clear(&mut *tx, &ctx.name, at.link_id).await?;
         for (field, outcome) in outcomes {
             let field = field.as_str();
             // A checklist neither card has any more needs no base: without one, it merges the same.
@@ -230,89 +299,5 @@ fn index(side: MirrorSide) -> usize {
     match side {
         MirrorSide::A => 0,
         MirrorSide::B => 1,
-    }
-}
-
-/// Links made before each checklist was a field of its own kept one base, `checklists`, for all
-/// of a card's checklists: it becomes one base per checklist name (the first of each name). A
-/// name it lacks was on neither card then: no base, which merges as a base of "absent" would.
-/// Answers whether there was such a base, to be deleted with the new bases' saving.
-fn split_legacy(
-    mut bases: BTreeMap<String, FieldBase>,
-) -> Result<(BTreeMap<String, FieldBase>, bool), Error> {
-    let Some(old) = bases.remove(CHECKLISTS) else {
-        return Ok((bases, false));
-    };
-    let lists: Vec<ListValue> = values::parse(CHECKLISTS, &old.base_value).map_err(Error::Value)?;
-    for list in lists {
-        let base = FieldBase {
-            base_value: values::items_text(&list.items),
-            ..old.clone()
-        };
-        bases
-            .entry(format!("{CHECKLIST}{}", list.name))
-            .or_insert(base);
-    }
-    Ok((bases, true))
-}
-
-/// One field's merge. A field without a base (a link made before the field was mirrored, or
-/// adopted after a lost database) is merged by `merge`'s rule for it. A side in an unmapped list
-/// holds the base (without one, the other side's value): its twin keeps its list.
-fn decide(
-    ctx: &MirrorContext,
-    field: &str,
-    a: &Card,
-    b: &Card,
-    stored: Option<&FieldBase>,
-    times: &Times,
-) -> Outcome {
-    let va = ctx.value(MirrorSide::A, a, field);
-    let vb = ctx.value(MirrorSide::B, b, field);
-    let base = match (stored, &va, &vb) {
-        (Some(s), _, _) => Some(s.base_value.clone()),
-        (None, Some(_), Some(_)) => None,
-        (None, va, vb) => Some(va.clone().or(vb.clone()).unwrap_or_default()),
-    };
-    let fill = |v: Option<String>| v.or_else(|| base.clone()).unwrap_or_default();
-    let (va, vb) = (fill(va), fill(vb));
-    // A checklist's own change time, or that of a change that did not name its checklists.
-    let generic = checklist_name(field).map(|_| CHECKLISTS);
-    let latest = |side: MirrorSide, stored_at: Option<i64>| {
-        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
-        let own = seen(field).max(generic.and_then(seen));
-        own.max(stored_at)
-    };
-    let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
-    let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
-    let sides = Sides {
-        a: &va,
-        b: &vb,
-        a_at,
-        b_at,
-    };
-    let empty = MirrorContext::empty(field);
-    let merged = merge(base.as_deref(), sides, ctx.policy, empty.as_deref());
-    let (value, write) = match merged {
-        Merge::Same => (base.unwrap_or_default(), None),
-        Merge::Agreed => (va.clone(), None),
-        Merge::CopyTo(MirrorSide::B)
-        | Merge::Conflict {
-            winner: MirrorSide::A,
-        } => (va.clone(), Some((MirrorSide::B, va.clone()))),
-        Merge::CopyTo(MirrorSide::A)
-        | Merge::Conflict {
-            winner: MirrorSide::B,
-        } => (vb.clone(), Some((MirrorSide::A, vb.clone()))),
-    };
-    Outcome {
-        base: FieldBase {
-            base_value: value,
-            a_changed_at: a_at,
-            b_changed_at: b_at,
-        },
-        write,
-        merge: merged,
-        values: (va, vb),
     }
 }

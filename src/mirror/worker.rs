@@ -124,17 +124,8 @@ impl Mirrors {
             return Ok(());
         };
         let reader = Reader::live(std::sync::Arc::clone(&self.board));
-        match mirror_links::by_card(&self.db.pool, &ctx.name, *side, card_id).await? {
-            Some(link) if link.card(side.other()).is_some() => {
-                self.sync_link(ctx, &link, &reader, &group.times, group.ours)
-                    .await
-            }
-            Some(link) => self.resume(ctx, &link, &reader).await,
-            None => {
-                self.unlinked(ctx, *side, card_id, &reader, &group.times)
-                    .await
-            }
-        }
+        self.pass(ctx, *side, card_id, &reader, &group.times, group.ours)
+            .await
     }
 }
 
