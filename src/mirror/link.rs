@@ -68,7 +68,11 @@ impl Mirrors {
         let mut reader = reader;
         // A listing may be older than another pass's writes and bases: what it would change is
         // read again now (the link is held), so no stale value is copied or kept as a base.
-        if reader.is_whole() && read.changes() {
+        if let Some(listed_at) = reader.listed_at()
+            && read.changes()
+            && mirror_links::touched_since(&self.db.pool, &ctx.name, &link.link_id, listed_at)
+                .await?
+        {
             live = super::reader::Reader::live(std::sync::Arc::clone(&self.board));
             reader = &live;
             read = self.read(ctx, link, reader, times).await?;

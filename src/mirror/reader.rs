@@ -1,7 +1,8 @@
 //! How the mirror engine reads cards: one at a time from the board (a webhook's card and its
 //! twin), or from both boards read whole once (reconciliation). A listing may be older than the
 //! pass that uses it (another engine's pass ran in between): a card missing from it is read
-//! alone (made since, or deleted), and a pass that would write reads its cards again (`fresh`).
+//! alone (made since, or deleted), and a pass that would write a link another pass saved since
+//! the listing began reads its cards again (`link.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,8 @@ type Whole = (HashMap<String, Card>, HashMap<String, Vec<String>>);
 pub struct Reader {
     pub board: Arc<dyn BoardConnector>,
     whole: Option<Whole>,
+    /// When the listing began (unix ms), for a whole read.
+    listed_at: Option<i64>,
     /// Each board's labels once read (and those made since), by board id: a label is looked up
     /// once per pass, and one made for a card is found, not made again, for the next.
     labels: Mutex<HashMap<String, Vec<Label>>>,
@@ -29,6 +32,7 @@ impl Reader {
         Self {
             board,
             whole: None,
+            listed_at: None,
             labels: Mutex::default(),
         }
     }
@@ -61,6 +65,7 @@ impl Reader {
         board: Arc<dyn BoardConnector>,
         boards: [&str; 2],
     ) -> Result<Self, ClientError> {
+        let listed_at = crate::store::now_ms();
         let mut cards = HashMap::new();
         let mut by_board = HashMap::new();
         for id in boards {
@@ -71,13 +76,14 @@ impl Reader {
         Ok(Self {
             board,
             whole: Some((cards, by_board)),
+            listed_at: Some(listed_at),
             labels: Mutex::default(),
         })
     }
 
-    /// Whether cards come from a listing read earlier, not from the board now.
-    pub fn is_whole(&self) -> bool {
-        self.whole.is_some()
+    /// When cards come from a listing read earlier, not from the board now: when it began.
+    pub fn listed_at(&self) -> Option<i64> {
+        self.listed_at
     }
 
     /// The card as it is now (or as listed); `None` when it was deleted.

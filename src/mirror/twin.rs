@@ -59,20 +59,9 @@ impl Mirrors {
             _ => new_link_id()?,
         };
         let _link = lock::hold(&ctx.name, link_id.as_str()).await;
-        // A listing may be older than the user's last edit, which the marker's write would undo.
-        let fresh;
-        let card = if reader.is_whole() {
-            fresh = reader.fresh(&card.id).await?;
-            match &fresh {
-                Some(card) => card,
-                None => return Ok(()),
-            }
-        } else {
-            &card
-        };
         mirror_links::set_card(&self.db.pool, &ctx.name, link_id.as_str(), side, &card.id).await?;
         // A new intent: no create was sent for it yet, and a marker was searched for above.
-        self.create_twin(ctx, &link_id, side, card, reader, false)
+        self.create_twin(ctx, &link_id, side, &card, reader, false)
             .await
     }
 

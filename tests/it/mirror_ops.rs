@@ -4,7 +4,6 @@
 use std::process::Command;
 use std::time::Duration;
 
-use leadsync::sandbox::common::Faults;
 use secrecy::ExposeSecret;
 
 use crate::e2e::SETTLE;
