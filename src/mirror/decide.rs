@@ -7,7 +7,7 @@ use crate::model::board::Card;
 use crate::store::mirror_links::{FieldBase, MirrorSide};
 use crate::store::mirror_pending::Pending;
 
-use super::context::{CHECKLIST, CHECKLISTS, MirrorContext, checklist_name};
+use super::context::{BY_USER, CHECKLIST, CHECKLISTS, MirrorContext, checklist_name};
 use super::merge::{Merge, Sides, finish_pending, merge};
 use super::values::{self, ListValue};
 use super::{Error, Times};
@@ -88,16 +88,27 @@ pub fn decide(
     };
     let empty = MirrorContext::empty(field);
     let mut base = base;
+    // A user's edit of the field on `side` after the pending write was decided.
+    let edited_since = |side: MirrorSide, at: i64| {
+        let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
+        user(field)
+            .max(generic.and_then(user))
+            .is_some_and(|t| t > at)
+    };
     let merged = match known.pending {
         // A write of ours stopped partway: finished, unless its side was edited since; then the
         // value it was writing is the base (what the pass left both sides agreeing on).
-        Some(p) => {
+        Some(p) if !edited_since(p.side, p.at) => {
             let from = base.clone().or_else(|| empty.clone()).unwrap_or_default();
             let stepwise = field == "labels" || checklist_name(field).is_some();
             finish_pending(&from, p.side, &p.value, sides, stepwise).unwrap_or_else(|| {
                 base = Some(p.value.clone());
                 merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
             })
+        }
+        Some(p) => {
+            base = Some(p.value.clone());
+            merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
         }
         None => merge(base.as_deref(), sides, ctx.policy, empty.as_deref()),
     };

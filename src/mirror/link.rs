@@ -1,14 +1,17 @@
 //! One linked card pair: both cards re-read, each field merged three-way against the link's
 //! base, only the changed side written (or the loser of a conflict: one card update, then the
 //! label and checklist calls of what differs), then the new bases saved.
-//! A deleted card archives its twin. Decisions are logged first, writes go before the bases: an
-//! interrupted pass is run again, finds the sides equal, and records them as agreed without
-//! writing (or logging) twice.
+//! A deleted card archives its twin. Decisions are logged first, with each value about to be
+//! written kept as pending; writes go before the bases (which clear the pending): an interrupted
+//! pass is run again, finds the sides equal, and records them as agreed without writing (or
+//! logging) twice; or finds its own partial write by the pending value and finishes it, never
+//! taking it for a user's edit that a conflict could keep over the other side's newer one.
 
 use std::collections::BTreeMap;
 
 use crate::model::LeadId;
 use crate::model::board::{Card, CardUpdate};
+use crate::store::StoreError;
 use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
 use crate::store::mirror_pending::{self, Pending};
 use crate::sync::board::OnLost;
@@ -70,7 +73,7 @@ impl Mirrors {
         // read again now (the link is held), so no stale value is copied or kept as a base.
         if let Some(listed_at) = reader.listed_at()
             && read.changes()
-            && mirror_links::touched_since(&self.db.pool, &ctx.name, &link.link_id, listed_at)
+            && mirror_pending::touched_since(&self.db.pool, &ctx.name, &link.link_id, listed_at)
                 .await?
         {
             live = super::reader::Reader::live(std::sync::Arc::clone(&self.board));
@@ -158,12 +161,14 @@ impl Mirrors {
                 ctx.write(*side, &mut updates[index(*side)], field, value, link_id);
             }
         }
+        let by_update = |f: &str| f != "labels" && checklist_name(f).is_none();
         for (side, card) in [(MirrorSide::A, a), (MirrorSide::B, b)] {
             let update = &updates[index(side)];
             if !update.is_empty() {
                 (self.board)
                     .update_card(&card.id, update, OnLost::Report)
                     .await?;
+                self.landed(ctx, link_id, outcomes, side, by_update).await?;
             }
         }
         for (side, card, twin) in [(MirrorSide::A, a, b), (MirrorSide::B, b, a)] {
@@ -174,6 +179,8 @@ impl Mirrors {
             };
             if let Some((_, labels)) = written("labels") {
                 self.write_labels(ctx, reader, &to, labels).await?;
+                self.landed(ctx, link_id, outcomes, side, |f| f == "labels")
+                    .await?;
             }
             let mut lists = BTreeMap::new();
             for (field, _) in outcomes {
@@ -185,8 +192,32 @@ impl Mirrors {
             if !lists.is_empty() {
                 let want = values::with_checklists(card, &lists, twin);
                 self.write_checklists(card, &want).await?;
+                let checklist = |f: &str| checklist_name(f).is_some();
+                self.landed(ctx, link_id, outcomes, side, checklist).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Writes to `side` of the fields `which` landed: their new bases saved at once, no longer
+    /// pending. A pass stopped after them merges those fields from their new bases: a user's
+    /// edit since is a change like any other, never taken for this write.
+    async fn landed(
+        &self,
+        ctx: &MirrorContext,
+        link_id: &LeadId,
+        outcomes: &[(String, Outcome)],
+        side: MirrorSide,
+        which: impl Fn(&str) -> bool,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
+        for (field, outcome) in outcomes {
+            if which(field) && outcome.write.as_ref().is_some_and(|(s, _)| *s == side) {
+                save_base(&mut tx, &ctx.name, link_id.as_str(), field, &outcome.base).await?;
+                mirror_pending::clear_field(&mut *tx, &ctx.name, link_id.as_str(), field).await?;
+            }
+        }
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
@@ -209,6 +240,7 @@ impl Mirrors {
                 let pending = Pending {
                     side: *side,
                     value: value.clone(),
+                    at: 0,
                 };
                 mirror_pending::set(&mut *tx, &ctx.name, at.link_id, field, &pending).await?;
             }
@@ -254,13 +286,7 @@ impl Mirrors {
         mirror_pending::clear(&mut *tx, &ctx.name, at.link_id).await?;
         for (field, outcome) in outcomes {
             let field = field.as_str();
-            // A checklist neither card has any more needs no base: without one, it merges the same.
-            if checklist_name(field).is_some() && outcome.base.base_value.is_empty() {
-                mirror_links::delete_field(&mut *tx, &ctx.name, at.link_id, field).await?;
-            } else {
-                mirror_links::save_field(&mut *tx, &ctx.name, at.link_id, field, &outcome.base)
-                    .await?;
-            }
+            save_base(&mut tx, &ctx.name, at.link_id, field, &outcome.base).await?;
             match outcome.merge {
                 Merge::Same => log::quiet(at, field, ours),
                 Merge::Agreed => log::quiet(at, field, false),
@@ -297,6 +323,23 @@ impl Mirrors {
         mirror_links::save_field(&self.db.pool, &ctx.name, at.link_id, "closed", &base).await?;
         Ok(())
     }
+}
+
+/// A field's new base; a checklist neither card has any more needs none (without one, it
+/// merges the same).
+async fn save_base(
+    tx: &mut crate::store::Tx,
+    mirror: &str,
+    link_id: &str,
+    field: &str,
+    base: &FieldBase,
+) -> Result<(), Error> {
+    if checklist_name(field).is_some() && base.base_value.is_empty() {
+        mirror_links::delete_field(&mut **tx, mirror, link_id, field).await?;
+    } else {
+        mirror_links::save_field(&mut **tx, mirror, link_id, field, base).await?;
+    }
+    Ok(())
 }
 
 fn index(side: MirrorSide) -> usize {

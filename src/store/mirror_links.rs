@@ -281,30 +281,6 @@ pub async fn delete_field(
     Ok(())
 }
 
-/// Whether a pass saved anything of a link (its cards, a base, a write on its way) at or after
-/// `since` (unix ms): a listing read before then may be older than that pass's writes.
-pub async fn touched_since(
-    exec: impl Exec<'_>,
-    mirror: &str,
-    link_id: &str,
-    since: i64,
-) -> Result<bool, StoreError> {
-    let touched: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM mirror_links
-                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)
-             OR EXISTS (SELECT 1 FROM mirror_fields
-                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)
-             OR EXISTS (SELECT 1 FROM mirror_pending
-                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)",
-    )
-    .bind(mirror)
-    .bind(link_id)
-    .bind(since)
-    .fetch_one(exec)
-    .await?;
-    Ok(touched)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,9 +326,6 @@ mod tests {
             .unwrap();
         let got = fields(&db.pool, "m", "L1").await.unwrap();
         assert_eq!(got.get("name"), Some(&base));
-        let later = now_ms() + 60_000;
-        assert!(touched_since(&db.pool, "m", "L1", 0).await.unwrap());
-        assert!(!touched_since(&db.pool, "m", "L1", later).await.unwrap());
         save_field(&db.pool, "m", "L1", "checklist:QA", &base)
             .await
             .unwrap();

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use super::mirror_links::MirrorSide;
 use super::{Exec, StoreError, now_ms};
 
-/// A write on its way: the card of `side` is being given `value`.
+/// A write on its way: the card of `side` is being given `value`, decided at `at` (unix ms;
+/// `set` notes the time itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub side: MirrorSide,
     pub value: String,
+    pub at: i64,
 }
 
 /// Notes the write of `value` to `side`'s card for a link's field (replacing an older one).
@@ -44,8 +46,9 @@ pub async fn of_link(
     mirror: &str,
     link_id: &str,
 ) -> Result<BTreeMap<String, Pending>, StoreError> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT field, side, value FROM mirror_pending WHERE mirror = $1 AND link_id = $2",
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT field, side, value, updated_at FROM mirror_pending
+          WHERE mirror = $1 AND link_id = $2",
     )
     .bind(mirror)
     .bind(link_id)
@@ -53,15 +56,31 @@ pub async fn of_link(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(field, side, value)| {
+        .map(|(field, side, value, at)| {
             let side = if side == "a" {
                 MirrorSide::A
             } else {
                 MirrorSide::B
             };
-            (field, Pending { side, value })
+            (field, Pending { side, value, at })
         })
         .collect())
+}
+
+/// One field's write landed (its base saved with this): it is on its way no more.
+pub async fn clear_field(
+    exec: impl Exec<'_>,
+    mirror: &str,
+    link_id: &str,
+    field: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM mirror_pending WHERE mirror = $1 AND link_id = $2 AND field = $3")
+        .bind(mirror)
+        .bind(link_id)
+        .bind(field)
+        .execute(exec)
+        .await?;
+    Ok(())
 }
 
 /// The link's writes are done (its bases saved with them): none is on its way any more.
@@ -72,6 +91,30 @@ pub async fn clear(exec: impl Exec<'_>, mirror: &str, link_id: &str) -> Result<(
         .execute(exec)
         .await?;
     Ok(())
+}
+
+/// Whether a pass saved anything of a link (its cards, a base, a write on its way) at or after
+/// `since` (unix ms): a listing read before then may be older than that pass's writes.
+pub async fn touched_since(
+    exec: impl Exec<'_>,
+    mirror: &str,
+    link_id: &str,
+    since: i64,
+) -> Result<bool, StoreError> {
+    let touched: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM mirror_links
+                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)
+             OR EXISTS (SELECT 1 FROM mirror_fields
+                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)
+             OR EXISTS (SELECT 1 FROM mirror_pending
+                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)",
+    )
+    .bind(mirror)
+    .bind(link_id)
+    .bind(since)
+    .fetch_one(exec)
+    .await?;
+    Ok(touched)
 }
 
 #[cfg(test)]
@@ -92,7 +135,9 @@ mod tests {
         let to_b = |value: &str| Pending {
             side: MirrorSide::B,
             value: value.into(),
+            at: 0,
         };
+        let read = |p: Option<&Pending>| p.map(|p| (p.side, p.value.clone()));
         set(&db.pool, "m", "L1", "labels", &to_b("[1]"))
             .await
             .unwrap();
@@ -101,8 +146,15 @@ mod tests {
             .unwrap();
         set(&db.pool, "m", "L2", "name", &to_b("n")).await.unwrap();
         let got = of_link(&db.pool, "m", "L1").await.unwrap();
-        assert_eq!(got.get("labels"), Some(&to_b("[2]")));
+        assert_eq!(read(got.get("labels")), Some((MirrorSide::B, "[2]".into())));
+        assert!(got["labels"].at > 0, "the time it was noted");
         assert_eq!(got.len(), 1);
+        set(&db.pool, "m", "L1", "name", &to_b("n")).await.unwrap();
+        clear_field(&db.pool, "m", "L1", "name").await.unwrap();
+        assert_eq!(of_link(&db.pool, "m", "L1").await.unwrap().len(), 1);
+        let later = now_ms() + 60_000;
+        assert!(touched_since(&db.pool, "m", "L1", 0).await.unwrap());
+        assert!(!touched_since(&db.pool, "m", "L1", later).await.unwrap());
         clear(&db.pool, "m", "L1").await.unwrap();
         assert!(of_link(&db.pool, "m", "L1").await.unwrap().is_empty());
         assert_eq!(of_link(&db.pool, "m", "L2").await.unwrap().len(), 1);
