@@ -113,3 +113,52 @@ async fn a_twin_deleted_while_its_details_were_copied_archives_the_card_and_is_n
         "the card of the deleted twin is archived"
     );
 }
+
+/// Two labels put on b are copied to a one call at a time; the second call fails, so a holds
+/// half of them. Before the retry, the user of b takes the first label off again. The retry
+/// finishes its own half-written copy (a's one label is ours, not an edit of a's user) with b's
+/// newer value, even under `prefer_a`, which a conflict would have given to a's partial set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_copy_stopped_halfway_is_finished_with_the_user_s_newer_edit() {
+    let m = mirror_world("prefer_a").await;
+    let t = &m.w.trello;
+    let mut on_b = Vec::new();
+    for (name, color) in [("Cold", "blue"), ("Hot", "red")] {
+        t.user_create_label(&m.a.board_id, name, Some(color))
+            .expect("label on a");
+        on_b.push(
+            t.user_create_label(&m.b.board_id, name, Some(color))
+                .expect("label on b"),
+        );
+    }
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Halves", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id));
+    // Both cards read, a's labels read, "Cold" put on a; putting "Hot" on fails.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 200, 200, 400],
+        ..Faults::default()
+    });
+    for label in &on_b {
+        t.user_card_label(&twin.id, label, true).expect("labelled");
+    }
+    a_pass_failed(&m.w).await;
+    assert_eq!(t.card_label_names(&id), ["Cold"], "half the copy landed");
+    // Every call fails until b's user has changed the labels again.
+    t.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    t.user_card_label(&twin.id, &on_b[0], false)
+        .expect("unlabelled");
+    t.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert_eq!(
+        t.card_label_names(&twin.id),
+        ["Hot"],
+        "b's newer edit stays"
+    );
+    assert_eq!(t.card_label_names(&id), ["Hot"], "and reaches a");
+}
