@@ -9,6 +9,7 @@ CREATE TABLE mirror_pending (
     field      TEXT NOT NULL,
     side       TEXT NOT NULL,     -- 'a' or 'b': the card being written
     value      TEXT NOT NULL,     -- the field's value being written there
+    was        TEXT NOT NULL,     -- what that card held when the write was decided
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (mirror, link_id, field),
     FOREIGN KEY (mirror, link_id) REFERENCES mirror_links(mirror, link_id) ON DELETE CASCADE

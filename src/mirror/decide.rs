@@ -99,9 +99,10 @@ pub fn decide(
         // A write of ours stopped partway: finished, unless its side was edited since; then the
         // value it was writing is the base (what the pass left both sides agreeing on).
         Some(p) if !edited_since(p.side, p.at) => {
-            let from = base.clone().or_else(|| empty.clone()).unwrap_or_default();
+            // From what the side held when the write was decided (not the base: an earlier
+            // write of ours to it may not have landed either).
             let stepwise = field == "labels" || checklist_name(field).is_some();
-            finish_pending(&from, p.side, &p.value, sides, stepwise).unwrap_or_else(|| {
+            finish_pending(&p.was, p.side, &p.value, sides, stepwise).unwrap_or_else(|| {
                 base = Some(p.value.clone());
                 merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
             })

@@ -237,9 +237,14 @@ impl Mirrors {
         for (field, outcome) in outcomes {
             // Kept until the bases are saved: a retry knows this write, landed or partly.
             if let Some((side, value)) = &outcome.write {
+                let was = match side {
+                    MirrorSide::A => &outcome.values.0,
+                    MirrorSide::B => &outcome.values.1,
+                };
                 let pending = Pending {
                     side: *side,
                     value: value.clone(),
+                    was: was.clone(),
                     at: 0,
                 };
                 mirror_pending::set(&mut *tx, &ctx.name, at.link_id, field, &pending).await?;

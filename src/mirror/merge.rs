@@ -53,11 +53,12 @@ pub fn merge(
     }
 }
 
-/// A field with a write of ours on its way to side `to`, `value` (a pass stopped partway): a
-/// side holding that write, still holding `from`, or a label set or checklist on its way to it from `from` (the base,
-/// or the field's empty value), is ours, not a user's edit: the copy is finished (or, if the
-/// other side now holds the same, agreed). `None`: the side was edited since; the caller merges
-/// with the pending value as the base (what the pass left both sides agreeing on).
+/// A field with a write of ours on its way to side `to`, `value` (a pass stopped partway), that
+/// side holding `from` when the write was decided: a side holding that write, still holding
+/// `from`, or a label set or checklist on its way from `from` to it, is ours, not a user's
+/// edit: the copy is finished (or, if the other side now holds the same, agreed). `None`: the
+/// side was edited since; the caller merges with the pending value as the base (what the pass
+/// left both sides agreeing on).
 pub fn finish_pending(
     from: &str,
     to: MirrorSide,

@@ -209,6 +209,7 @@ impl Mirrors {
             let pending = Pending {
                 side: other,
                 value: ctx.value(side, card, field).unwrap_or_default(),
+                was: ctx.value(other, &twin, field).unwrap_or_default(),
                 at: 0,
             };
             mirror_pending::set(&mut *tx, &ctx.name, link_id.as_str(), field, &pending).await?;

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use super::mirror_links::MirrorSide;
 use super::{Exec, StoreError, now_ms};
 
-/// A write on its way: the card of `side` is being given `value`, decided at `at` (unix ms;
-/// `set` notes the time itself).
+/// A write on its way: the card of `side`, which held `was`, is being given `value`, decided
+/// at `at` (unix ms; `set` notes the time itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub side: MirrorSide,
     pub value: String,
+    pub was: String,
     pub at: i64,
 }
 
@@ -25,15 +26,17 @@ pub async fn set(
     pending: &Pending,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO mirror_pending (mirror, link_id, field, side, value, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (mirror, link_id, field) DO UPDATE SET side = $4, value = $5, updated_at = $6",
+        "INSERT INTO mirror_pending (mirror, link_id, field, side, value, was, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (mirror, link_id, field)
+         DO UPDATE SET side = $4, value = $5, was = $6, updated_at = $7",
     )
     .bind(mirror)
     .bind(link_id)
     .bind(field)
     .bind(pending.side.as_str())
     .bind(&pending.value)
+    .bind(&pending.was)
     .bind(now_ms())
     .execute(exec)
     .await?;
@@ -46,8 +49,8 @@ pub async fn of_link(
     mirror: &str,
     link_id: &str,
 ) -> Result<BTreeMap<String, Pending>, StoreError> {
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT field, side, value, updated_at FROM mirror_pending
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT field, side, value, was, updated_at FROM mirror_pending
           WHERE mirror = $1 AND link_id = $2",
     )
     .bind(mirror)
@@ -56,13 +59,19 @@ pub async fn of_link(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(field, side, value, at)| {
+        .map(|(field, side, value, was, at)| {
             let side = if side == "a" {
                 MirrorSide::A
             } else {
                 MirrorSide::B
             };
-            (field, Pending { side, value, at })
+            let pending = Pending {
+                side,
+                value,
+                was,
+                at,
+            };
+            (field, pending)
         })
         .collect())
 }
@@ -135,6 +144,7 @@ mod tests {
         let to_b = |value: &str| Pending {
             side: MirrorSide::B,
             value: value.into(),
+            was: String::new(),
             at: 0,
         };
         let read = |p: Option<&Pending>| p.map(|p| (p.side, p.value.clone()));
