@@ -22,6 +22,10 @@ pub const CHECKLIST: &str = "checklist:";
 /// Where a checklist change's time is noted: the events do not name the checklist they change.
 pub const CHECKLISTS: &str = "checklists";
 
+/// The prefix of a user's change time in `Times`: `by-user:name` is the latest change of the
+/// name by anyone but leadsync (its own writes coming back are not a user's edit).
+pub const BY_USER: &str = "by-user:";
+
 /// The checklist a field stands for, if it is one.
 pub fn checklist_name(field: &str) -> Option<&str> {
     field.strip_prefix(CHECKLIST)

@@ -1,30 +1,50 @@
 //! One linked card pair: both cards re-read, each field merged three-way against the link's
 //! base, only the changed side written (or the loser of a conflict: one card update, then the
 //! label and checklist calls of what differs), then the new bases saved.
-//! A deleted card archives its twin. Decisions are logged first, writes go before the bases: an
-//! interrupted pass is run again, finds the sides equal, and records them as agreed without
-//! writing (or logging) twice.
+//! A deleted card archives its twin. Decisions are logged first, with each value about to be
+//! written kept as pending; writes go before the bases (which clear the pending): an interrupted
+//! pass is run again, finds the sides equal, and records them as agreed without writing (or
+//! logging) twice; or finds its own partial write by the pending value and finishes it, never
+//! taking it for a user's edit that a conflict could keep over the other side's newer one.
 
 use std::collections::BTreeMap;
 
 use crate::model::LeadId;
 use crate::model::board::{Card, CardUpdate};
+use crate::store::StoreError;
 use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
+use crate::store::mirror_pending::{self, Pending};
 use crate::sync::board::OnLost;
 
-use super::context::{CHECKLIST, CHECKLISTS, MirrorContext, checklist_name, fields_of};
+use super::context::{CHECKLISTS, MirrorContext, checklist_name, fields_of};
+use super::decide::{Known, Outcome, decide, split_legacy};
 use super::details::Target;
 use super::log::{self, At, Conflict};
-use super::merge::{Merge, Sides, merge};
-use super::values::{self, ListValue};
+use super::merge::Merge;
+use super::values;
 use super::{Error, Mirrors, Times};
 
-/// A field's outcome: the new base, the write it needs, and what to log.
-struct Outcome {
-    base: FieldBase,
-    write: Option<(MirrorSide, String)>,
-    merge: Merge,
-    values: (String, String),
+/// A link's two cards as read, and each field's outcome; or the cards left when one is gone.
+enum Read {
+    Both {
+        a: Card,
+        b: Card,
+        outcomes: Vec<(String, Outcome)>,
+        legacy: bool,
+    },
+    Gone(Option<Card>, Option<Card>),
+}
+
+impl Read {
+    /// Whether the pass would write a card or change a base.
+    fn changes(&self) -> bool {
+        match self {
+            Self::Both {
+                outcomes, legacy, ..
+            } => *legacy || (outcomes.iter()).any(|(_, o)| !matches!(o.merge, Merge::Same)),
+            Self::Gone(..) => true,
+        }
+    }
 }
 
 impl Mirrors {
@@ -37,7 +57,7 @@ impl Mirrors {
         times: &Times,
         ours: bool,
     ) -> Result<(), Error> {
-        let (Some(id_a), Some(id_b)) = (link.card_a.as_deref(), link.card_b.as_deref()) else {
+        let (Some(id_a), Some(_)) = (link.card_a.as_deref(), link.card_b.as_deref()) else {
             return Ok(());
         };
         let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
@@ -46,36 +66,83 @@ impl Mirrors {
             link_id: &link.link_id,
             card_a: id_a,
         };
-        let (a, b) = (reader.card(id_a).await?, reader.card(id_b).await?);
-        let (a, b) = match (a, b) {
-            (Some(a), Some(b)) => (a, b),
-            (None, None) => return Ok(()),
-            (None, Some(twin)) => {
+        let mut read = self.read(ctx, link, reader, times).await?;
+        let live;
+        let mut reader = reader;
+        // A listing may be older than another pass's writes and bases: what it would change is
+        // read again now (the link is held), so no stale value is copied or kept as a base.
+        if let Some(listed_at) = reader.listed_at()
+            && read.changes()
+            && mirror_pending::touched_since(&self.db.pool, &ctx.name, &link.link_id, listed_at)
+                .await?
+        {
+            live = super::reader::Reader::live(std::sync::Arc::clone(&self.board));
+            reader = &live;
+            read = self.read(ctx, link, reader, times).await?;
+        }
+        let (a, b, outcomes, legacy) = match read {
+            Read::Both {
+                a,
+                b,
+                outcomes,
+                legacy,
+            } => (a, b, outcomes, legacy),
+            Read::Gone(None, Some(twin)) => {
                 return self
                     .archive_twin(ctx, &at, &link_id, MirrorSide::B, &twin)
                     .await;
             }
-            (Some(twin), None) => {
+            Read::Gone(Some(twin), None) => {
                 return self
                     .archive_twin(ctx, &at, &link_id, MirrorSide::A, &twin)
                     .await;
             }
+            Read::Gone(..) => return Ok(()),
         };
-        let stored = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
-        let (bases, legacy) = split_legacy(stored)?;
-        let fields = fields_of(&[&a, &b], bases.keys().map(String::as_str));
-        let outcomes: Vec<(String, Outcome)> = (fields.into_iter())
-            .map(|field| {
-                let outcome = decide(ctx, &field, &a, &b, bases.get(&field), times);
-                (field, outcome)
-            })
-            .collect();
         // Decided before written: a pass interrupted after its writes finds the sides equal when
         // run again and decides nothing, so its copies are in the activity log only this way.
         self.record(ctx, &at, &outcomes).await?;
         self.write(ctx, reader, &link_id, [&a, &b], &outcomes)
             .await?;
         self.commit(ctx, &at, &outcomes, ours, legacy).await
+    }
+
+    /// Both cards read and each field decided, unless a card is gone.
+    async fn read(
+        &self,
+        ctx: &MirrorContext,
+        link: &MirrorLink,
+        reader: &super::reader::Reader,
+        times: &Times,
+    ) -> Result<Read, Error> {
+        let (id_a, id_b) = (link.card(MirrorSide::A), link.card(MirrorSide::B));
+        let (a, b) = match (id_a, id_b) {
+            (Some(a), Some(b)) => (reader.card(a).await?, reader.card(b).await?),
+            _ => (None, None),
+        };
+        let (Some(a), Some(b)) = (a.clone(), b.clone()) else {
+            return Ok(Read::Gone(a, b));
+        };
+        let stored = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
+        let pending = mirror_pending::of_link(&self.db.pool, &ctx.name, &link.link_id).await?;
+        let (bases, legacy) = split_legacy(stored)?;
+        let fields = fields_of(&[&a, &b], bases.keys().map(String::as_str));
+        let outcomes: Vec<(String, Outcome)> = (fields.into_iter())
+            .map(|field| {
+                let known = Known {
+                    stored: bases.get(&field),
+                    pending: pending.get(&field),
+                };
+                let outcome = decide(ctx, &field, &a, &b, known, times);
+                (field, outcome)
+            })
+            .collect();
+        Ok(Read::Both {
+            a,
+            b,
+            outcomes,
+            legacy,
+        })
     }
 
     /// The decisions' writes: one card update a side, then the labels, then the checklists
@@ -94,12 +161,14 @@ impl Mirrors {
                 ctx.write(*side, &mut updates[index(*side)], field, value, link_id);
             }
         }
+        let by_update = |f: &str| f != "labels" && checklist_name(f).is_none();
         for (side, card) in [(MirrorSide::A, a), (MirrorSide::B, b)] {
             let update = &updates[index(side)];
             if !update.is_empty() {
                 (self.board)
                     .update_card(&card.id, update, OnLost::Report)
                     .await?;
+                self.landed(ctx, link_id, outcomes, side, by_update).await?;
             }
         }
         for (side, card, twin) in [(MirrorSide::A, a, b), (MirrorSide::B, b, a)] {
@@ -110,6 +179,8 @@ impl Mirrors {
             };
             if let Some((_, labels)) = written("labels") {
                 self.write_labels(ctx, reader, &to, labels).await?;
+                self.landed(ctx, link_id, outcomes, side, |f| f == "labels")
+                    .await?;
             }
             let mut lists = BTreeMap::new();
             for (field, _) in outcomes {
@@ -121,8 +192,32 @@ impl Mirrors {
             if !lists.is_empty() {
                 let want = values::with_checklists(card, &lists, twin);
                 self.write_checklists(card, &want).await?;
+                let checklist = |f: &str| checklist_name(f).is_some();
+                self.landed(ctx, link_id, outcomes, side, checklist).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Writes to `side` of the fields `which` landed: their new bases saved at once, no longer
+    /// pending. A pass stopped after them merges those fields from their new bases: a user's
+    /// edit since is a change like any other, never taken for this write.
+    async fn landed(
+        &self,
+        ctx: &MirrorContext,
+        link_id: &LeadId,
+        outcomes: &[(String, Outcome)],
+        side: MirrorSide,
+        which: impl Fn(&str) -> bool,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
+        for (field, outcome) in outcomes {
+            if which(field) && outcome.write.as_ref().is_some_and(|(s, _)| *s == side) {
+                save_base(&mut tx, &ctx.name, link_id.as_str(), field, &outcome.base).await?;
+                mirror_pending::clear_field(&mut *tx, &ctx.name, link_id.as_str(), field).await?;
+            }
+        }
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
@@ -140,6 +235,20 @@ impl Mirrors {
             .await
             .map_err(crate::store::StoreError::from)?;
         for (field, outcome) in outcomes {
+            // Kept until the bases are saved: a retry knows this write, landed or partly.
+            if let Some((side, value)) = &outcome.write {
+                let was = match side {
+                    MirrorSide::A => &outcome.values.0,
+                    MirrorSide::B => &outcome.values.1,
+                };
+                let pending = Pending {
+                    side: *side,
+                    value: value.clone(),
+                    was: was.clone(),
+                    at: 0,
+                };
+                mirror_pending::set(&mut *tx, &ctx.name, at.link_id, field, &pending).await?;
+            }
             let (va, vb) = (&outcome.values.0, &outcome.values.1);
             match outcome.merge {
                 Merge::Same | Merge::Agreed => {}
@@ -179,15 +288,10 @@ impl Mirrors {
         if legacy {
             mirror_links::delete_field(&mut *tx, &ctx.name, at.link_id, CHECKLISTS).await?;
         }
+        mirror_pending::clear(&mut *tx, &ctx.name, at.link_id).await?;
         for (field, outcome) in outcomes {
             let field = field.as_str();
-            // A checklist neither card has any more needs no base: without one, it merges the same.
-            if checklist_name(field).is_some() && outcome.base.base_value.is_empty() {
-                mirror_links::delete_field(&mut *tx, &ctx.name, at.link_id, field).await?;
-            } else {
-                mirror_links::save_field(&mut *tx, &ctx.name, at.link_id, field, &outcome.base)
-                    .await?;
-            }
+            save_base(&mut tx, &ctx.name, at.link_id, field, &outcome.base).await?;
             match outcome.merge {
                 Merge::Same => log::quiet(at, field, ours),
                 Merge::Agreed => log::quiet(at, field, false),
@@ -226,93 +330,26 @@ impl Mirrors {
     }
 }
 
+/// A field's new base; a checklist neither card has any more needs none (without one, it
+/// merges the same).
+async fn save_base(
+    tx: &mut crate::store::Tx,
+    mirror: &str,
+    link_id: &str,
+    field: &str,
+    base: &FieldBase,
+) -> Result<(), Error> {
+    if checklist_name(field).is_some() && base.base_value.is_empty() {
+        mirror_links::delete_field(&mut **tx, mirror, link_id, field).await?;
+    } else {
+        mirror_links::save_field(&mut **tx, mirror, link_id, field, base).await?;
+    }
+    Ok(())
+}
+
 fn index(side: MirrorSide) -> usize {
     match side {
         MirrorSide::A => 0,
         MirrorSide::B => 1,
-    }
-}
-
-/// Links made before each checklist was a field of its own kept one base, `checklists`, for all
-/// of a card's checklists: it becomes one base per checklist name (the first of each name). A
-/// name it lacks was on neither card then: no base, which merges as a base of "absent" would.
-/// Answers whether there was such a base, to be deleted with the new bases' saving.
-fn split_legacy(
-    mut bases: BTreeMap<String, FieldBase>,
-) -> Result<(BTreeMap<String, FieldBase>, bool), Error> {
-    let Some(old) = bases.remove(CHECKLISTS) else {
-        return Ok((bases, false));
-    };
-    let lists: Vec<ListValue> = values::parse(CHECKLISTS, &old.base_value).map_err(Error::Value)?;
-    for list in lists {
-        let base = FieldBase {
-            base_value: values::items_text(&list.items),
-            ..old.clone()
-        };
-        bases
-            .entry(format!("{CHECKLIST}{}", list.name))
-            .or_insert(base);
-    }
-    Ok((bases, true))
-}
-
-/// One field's merge. A field without a base (a link made before the field was mirrored, or
-/// adopted after a lost database) is merged by `merge`'s rule for it. A side in an unmapped list
-/// holds the base (without one, the other side's value): its twin keeps its list.
-fn decide(
-    ctx: &MirrorContext,
-    field: &str,
-    a: &Card,
-    b: &Card,
-    stored: Option<&FieldBase>,
-    times: &Times,
-) -> Outcome {
-    let va = ctx.value(MirrorSide::A, a, field);
-    let vb = ctx.value(MirrorSide::B, b, field);
-    let base = match (stored, &va, &vb) {
-        (Some(s), _, _) => Some(s.base_value.clone()),
-        (None, Some(_), Some(_)) => None,
-        (None, va, vb) => Some(va.clone().or(vb.clone()).unwrap_or_default()),
-    };
-    let fill = |v: Option<String>| v.or_else(|| base.clone()).unwrap_or_default();
-    let (va, vb) = (fill(va), fill(vb));
-    // A checklist's own change time, or that of a change that did not name its checklists.
-    let generic = checklist_name(field).map(|_| CHECKLISTS);
-    let latest = |side: MirrorSide, stored_at: Option<i64>| {
-        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
-        let own = seen(field).max(generic.and_then(seen));
-        own.max(stored_at)
-    };
-    let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
-    let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
-    let sides = Sides {
-        a: &va,
-        b: &vb,
-        a_at,
-        b_at,
-    };
-    let empty = MirrorContext::empty(field);
-    let merged = merge(base.as_deref(), sides, ctx.policy, empty.as_deref());
-    let (value, write) = match merged {
-        Merge::Same => (base.unwrap_or_default(), None),
-        Merge::Agreed => (va.clone(), None),
-        Merge::CopyTo(MirrorSide::B)
-        | Merge::Conflict {
-            winner: MirrorSide::A,
-        } => (va.clone(), Some((MirrorSide::B, va.clone()))),
-        Merge::CopyTo(MirrorSide::A)
-        | Merge::Conflict {
-            winner: MirrorSide::B,
-        } => (vb.clone(), Some((MirrorSide::A, vb.clone()))),
-    };
-    Outcome {
-        base: FieldBase {
-            base_value: value,
-            a_changed_at: a_at,
-            b_changed_at: b_at,
-        },
-        write,
-        merge: merged,
-        values: (va, vb),
     }
 }

@@ -53,6 +53,54 @@ pub fn merge(
     }
 }
 
+/// A field with a write of ours on its way to side `to`, `value` (a pass stopped partway), that
+/// side holding `from` when the write was decided: a side holding that write, still holding
+/// `from`, or a label set or checklist on its way from `from` to it, is ours, not a user's
+/// edit: the copy is finished (or, if the other side now holds the same, agreed). `None`: the
+/// side was edited since; the caller merges with the pending value as the base (what the pass
+/// left both sides agreeing on).
+pub fn finish_pending(
+    from: &str,
+    to: MirrorSide,
+    value: &str,
+    sides: Sides<'_>,
+    stepwise: bool,
+) -> Option<Merge> {
+    let (written, other) = match to {
+        MirrorSide::A => (sides.a, sides.b),
+        MirrorSide::B => (sides.b, sides.a),
+    };
+    // Still `from`: the write did not land (nor did a user change it).
+    let ours =
+        written == value || written == from || (stepwise && on_the_way(from, value, written));
+    ours.then(|| {
+        if written == other {
+            Merge::Agreed
+        } else {
+            Merge::CopyTo(to)
+        }
+    })
+}
+
+/// Whether `now`, a JSON array ("" for none), is made of `from`'s and `to`'s elements and keeps
+/// each element both share: where a write of `from` → `to` one element at a time can stop.
+fn on_the_way(from: &str, to: &str, now: &str) -> bool {
+    let parse = |v: &str| -> Option<Vec<serde_json::Value>> {
+        if v.is_empty() {
+            Some(Vec::new())
+        } else {
+            serde_json::from_str(v).ok()
+        }
+    };
+    let (Some(from), Some(to), Some(now)) = (parse(from), parse(to), parse(now)) else {
+        return false;
+    };
+    now.iter().all(|e| from.contains(e) || to.contains(e))
+        && (from.iter())
+            .filter(|e| to.contains(e))
+            .all(|e| now.contains(e))
+}
+
 /// No base: the sides agree, or an empty side is given the other's value, or the policy decides.
 fn unbased(sides: Sides<'_>, policy: MirrorPolicySetting, empty: Option<&str>) -> Merge {
     if sides.a == sides.b {
@@ -117,6 +165,30 @@ mod tests {
         assert_eq!(conflict(Some(1), None, LastWriterWins), won(A));
         assert_eq!(conflict(Some(9), Some(1), PreferB), won(B));
         assert_eq!(conflict(Some(1), Some(9), PreferA), won(A));
+    }
+
+    #[test]
+    fn a_write_stopped_partway_is_finished_and_a_user_edit_is_not_taken_for_it() {
+        let s = |a, b| sides(a, b, Some(1), Some(2));
+        let base = r#"[["Hot",null]]"#;
+        let to = r#"[["Cold",null],["VIP",null]]"#;
+        let partial = r#"[["Cold",null],["Hot",null]]"#;
+        // b got "Cold" but not "VIP" nor lost "Hot"; a is now another user's value.
+        let newer = r#"[["Urgent",null]]"#;
+        let finish = |b, a, stepwise| finish_pending(base, B, to, s(a, b), stepwise);
+        assert_eq!(finish(partial, newer, true), Some(Merge::CopyTo(B)));
+        assert_eq!(finish(to, newer, false), Some(Merge::CopyTo(B)));
+        assert_eq!(finish(to, to, false), Some(Merge::Agreed));
+        // Not stepwise (a name, a description): only the value itself is ours.
+        assert_eq!(finish(partial, newer, false), None);
+        assert_eq!(finish(base, newer, false), Some(Merge::CopyTo(B)));
+        // An element neither had: a user's edit.
+        let edited = r#"[["Cold",null],["Lead",null]]"#;
+        assert_eq!(finish(edited, newer, true), None);
+        // A checklist created, its items not added yet ("" was no checklist at all).
+        let items = r#"[["Call",false],["Mail",true]]"#;
+        let empty_list = finish_pending("", A, items, s("[]", items), true);
+        assert_eq!(empty_list, Some(Merge::CopyTo(A)));
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! reconciliation reads both boards whole. Above `store` and `sync::board`, below `app`; it names no connector.
 
 mod context;
+mod decide;
 mod details;
 mod diff;
 mod link;
+mod lock;
 mod log;
 mod merge;
 mod reader;
@@ -148,24 +150,47 @@ impl Mirrors {
         for side in [MirrorSide::A, MirrorSide::B] {
             for card in reader.listed(ctx.board(side)) {
                 let link = mirror_links::by_card(&self.db.pool, &ctx.name, side, &card.id).await?;
-                match link {
-                    Some(link) if !done.insert(link.link_id.clone()) => {}
-                    Some(link) if link.card(side.other()).is_some() => {
-                        self.sync_link(ctx, &link, &reader, &times, false).await?;
-                    }
-                    Some(link) => self.resume(ctx, &link, &reader).await?,
-                    None => {
-                        self.unlinked(ctx, side, &card.id, &reader, &times).await?;
-                        if let Some(l) =
-                            mirror_links::by_card(&self.db.pool, &ctx.name, side, &card.id).await?
-                        {
-                            done.insert(l.link_id);
-                        }
-                    }
+                if link.is_some_and(|link| !done.insert(link.link_id)) {
+                    continue;
+                }
+                self.pass(ctx, side, &card.id, &reader, &times, false)
+                    .await?;
+                if let Some(l) =
+                    mirror_links::by_card(&self.db.pool, &ctx.name, side, &card.id).await?
+                {
+                    done.insert(l.link_id);
                 }
             }
         }
         tracing::info!(mirror = %ctx.name, "mirror reconciled");
         Ok(())
+    }
+
+    /// One card's pass: merged with its twin, its twin's create finished, or given a twin. Held
+    /// by the card, then by its link (`lock`), each read again once held: another engine's pass
+    /// on the same link (a one-off reconciliation beside the worker) is waited for, not raced.
+    async fn pass(
+        &self,
+        ctx: &MirrorContext,
+        side: MirrorSide,
+        card_id: &str,
+        reader: &reader::Reader,
+        times: &Times,
+        ours: bool,
+    ) -> Result<(), Error> {
+        let key = format!("{}:{card_id}", side.as_str());
+        let _card = lock::hold(&ctx.name, &key).await;
+        let pool = &self.db.pool;
+        let Some(link) = mirror_links::by_card(pool, &ctx.name, side, card_id).await? else {
+            return self.unlinked(ctx, side, card_id, reader, times).await;
+        };
+        let _link = lock::hold(&ctx.name, &link.link_id).await;
+        match mirror_links::by_id(pool, &ctx.name, &link.link_id).await? {
+            Some(link) if link.card(side.other()).is_some() => {
+                self.sync_link(ctx, &link, reader, times, ours).await
+            }
+            Some(link) => self.resume(ctx, &link, reader).await,
+            None => Ok(()),
+        }
     }
 }

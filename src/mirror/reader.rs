@@ -1,6 +1,8 @@
 //! How the mirror engine reads cards: one at a time from the board (a webhook's card and its
-//! twin), or from both boards read whole once (reconciliation), where a card missing from the
-//! listing is a deleted card and no further call is made.
+//! twin), or from both boards read whole once (reconciliation). A listing may be older than the
+//! pass that uses it (another engine's pass ran in between): a card missing from it is read
+//! alone (made since, or deleted), and a pass that would write a link another pass saved since
+//! the listing began reads its cards again (`link.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,8 @@ type Whole = (HashMap<String, Card>, HashMap<String, Vec<String>>);
 pub struct Reader {
     pub board: Arc<dyn BoardConnector>,
     whole: Option<Whole>,
+    /// When the listing began (unix ms), for a whole read.
+    listed_at: Option<i64>,
     /// Each board's labels once read (and those made since), by board id: a label is looked up
     /// once per pass, and one made for a card is found, not made again, for the next.
     labels: Mutex<HashMap<String, Vec<Label>>>,
@@ -28,6 +32,7 @@ impl Reader {
         Self {
             board,
             whole: None,
+            listed_at: None,
             labels: Mutex::default(),
         }
     }
@@ -60,6 +65,7 @@ impl Reader {
         board: Arc<dyn BoardConnector>,
         boards: [&str; 2],
     ) -> Result<Self, ClientError> {
+        let listed_at = crate::store::now_ms();
         let mut cards = HashMap::new();
         let mut by_board = HashMap::new();
         for id in boards {
@@ -70,15 +76,28 @@ impl Reader {
         Ok(Self {
             board,
             whole: Some((cards, by_board)),
+            listed_at: Some(listed_at),
             labels: Mutex::default(),
         })
     }
 
-    /// The card as it is now; `None` when it was deleted.
+    /// When cards come from a listing read earlier, not from the board now: when it began.
+    pub fn listed_at(&self) -> Option<i64> {
+        self.listed_at
+    }
+
+    /// The card as it is now (or as listed); `None` when it was deleted.
     pub async fn card(&self, card_id: &str) -> Result<Option<Card>, ClientError> {
-        if let Some((cards, _)) = &self.whole {
-            return Ok(cards.get(card_id).cloned());
+        if let Some((cards, _)) = &self.whole
+            && let Some(card) = cards.get(card_id)
+        {
+            return Ok(Some(card.clone()));
         }
+        self.fresh(card_id).await
+    }
+
+    /// The card as it is on the board now, listing or not; `None` when it was deleted.
+    pub async fn fresh(&self, card_id: &str) -> Result<Option<Card>, ClientError> {
         match self.board.card(card_id).await {
             Ok(card) => Ok(Some(card)),
             Err(ClientError::NotFound { .. }) => Ok(None),
@@ -87,7 +106,8 @@ impl Reader {
     }
 
     /// The cards of a board ending with the marker of `link` (a twin whose create's answer was
-    /// lost, or one leadsync made before its database was lost): the open one first.
+    /// lost, or one leadsync made before its database was lost): the open one first. From the
+    /// listing if there is one: a card leadsync made since has its link stored.
     pub async fn by_marker(
         &self,
         board_id: &str,
@@ -99,11 +119,17 @@ impl Reader {
                 .collect(),
             None => self.board.cards(board_id).await?,
         };
-        let mut found: Vec<Card> = (cards.into_iter())
-            .filter(|c| marker_of(c).as_ref() == Some(link))
-            .collect();
-        found.sort_by_key(|c| c.closed);
-        Ok(found.into_iter().next())
+        Ok(with_marker(cards, link))
+    }
+
+    /// As `by_marker`, read now, listing or not: before a create, a twin another pass made
+    /// since the listing (its answer lost) must be found, never made again.
+    pub async fn by_marker_now(
+        &self,
+        board_id: &str,
+        link: &LeadId,
+    ) -> Result<Option<Card>, ClientError> {
+        Ok(with_marker(self.board.cards(board_id).await?, link))
     }
 
     /// Every card of a board (reconciliation only).
@@ -115,4 +141,13 @@ impl Reader {
             .filter_map(|id| cards.get(id).cloned())
             .collect()
     }
+}
+
+/// The cards ending with the marker of `link`, the open one first.
+fn with_marker(cards: Vec<Card>, link: &LeadId) -> Option<Card> {
+    let mut found: Vec<Card> = (cards.into_iter())
+        .filter(|c| marker_of(c).as_ref() == Some(link))
+        .collect();
+    found.sort_by_key(|c| c.closed);
+    found.into_iter().next()
 }

@@ -6,15 +6,21 @@
 
 use crate::model::LeadId;
 use crate::model::board::{Card, CardUpdate, NewCard};
+use crate::store::StoreError;
 use crate::store::mirror_links::{self, FieldBase, MirrorLink, MirrorSide};
+use crate::store::mirror_pending::{self, Pending};
 use crate::sync::board::OnLost;
 use crate::sync::mapping::{compose_description, split_description};
 
 use super::context::{MirrorContext, fields_of, marker_of};
 use super::details::Target;
+use super::lock;
 use super::log::{self, At};
 use super::reader::Reader;
 use super::{Error, Mirrors, Times};
+
+/// The fields a card's create carries (its details are written after it).
+const CREATED: [&str; 4] = ["name", "desc", "list", "closed"];
 
 impl Mirrors {
     /// A card on `side` that no link names.
@@ -30,10 +36,11 @@ impl Mirrors {
             return Ok(());
         };
         let marker = marker_of(&card);
-        if let Some(id) = &marker
-            && let Some(link) = self.relink(ctx, side, &card, id, reader).await?
-        {
-            return self.sync_link(ctx, &link, reader, times, false).await;
+        if let Some(id) = &marker {
+            let _link = lock::hold(&ctx.name, id.as_str()).await;
+            if let Some(link) = self.relink(ctx, side, &card, id, reader).await? {
+                return self.sync_link(ctx, &link, reader, times, false).await;
+            }
         }
         // An archived card without a twin gets none; a card outside the mapped lists neither.
         if card.closed || ctx.mapped(side, &card.list_id).is_none() {
@@ -51,6 +58,7 @@ impl Mirrors {
             }
             _ => new_link_id()?,
         };
+        let _link = lock::hold(&ctx.name, link_id.as_str()).await;
         mirror_links::set_card(&self.db.pool, &ctx.name, link_id.as_str(), side, &card.id).await?;
         // A new intent: no create was sent for it yet, and a marker was searched for above.
         self.create_twin(ctx, &link_id, side, &card, reader, false)
@@ -71,8 +79,9 @@ impl Mirrors {
             MirrorSide::B
         };
         let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
+        // Read now: a listing may be older than a marker or an archive since.
         let Some(card) = (match link.card(side) {
-            Some(id) => reader.card(id).await?,
+            Some(id) => reader.fresh(id).await?,
             None => None,
         }) else {
             return Ok(());
@@ -154,7 +163,7 @@ impl Mirrors {
         }
         // An interrupted create may have made the twin: the other board is searched first.
         let found = if search {
-            reader.by_marker(ctx.board(other), link_id).await?
+            reader.by_marker_now(ctx.board(other), link_id).await?
         } else {
             None
         };
@@ -176,12 +185,10 @@ impl Mirrors {
                 self.board.create_card(&new).await?
             }
         };
-        let to = Target {
-            side: other,
-            card: &twin,
-            twin: card,
-        };
-        self.copy_details(ctx, reader, &to, link_id).await?;
+        // The twin is the link's at once, before its details: a twin deleted while they are
+        // copied archives the card (its link is whole), and is never made again. The fields
+        // the create carried are agreed; the details are pending writes until copied (a pass
+        // that runs before finishes them, and takes a user's edit since for one).
         let card_a = if side == MirrorSide::A {
             &card.id
         } else {
@@ -192,24 +199,55 @@ impl Mirrors {
             link_id: link_id.as_str(),
             card_a,
         };
-        let mut tx = self
-            .db
-            .pool
-            .begin()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let (made, details): (Vec<String>, Vec<String>) = fields_of(&[card], std::iter::empty())
+            .into_iter()
+            .partition(|f| CREATED.contains(&f.as_str()));
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
         mirror_links::set_card(&mut *tx, &ctx.name, link_id.as_str(), other, &twin.id).await?;
-        // Every field, each checklist of the card's included, agreed on the source's values.
-        for field in fields_of(&[card], std::iter::empty()) {
+        self.agree(&mut tx, ctx, link_id, side, card, &made).await?;
+        for field in &details {
+            let pending = Pending {
+                side: other,
+                value: ctx.value(side, card, field).unwrap_or_default(),
+                was: ctx.value(other, &twin, field).unwrap_or_default(),
+                at: 0,
+            };
+            mirror_pending::set(&mut *tx, &ctx.name, link_id.as_str(), field, &pending).await?;
+        }
+        log::copied(&mut *tx, &at, "card", other).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let to = Target {
+            side: other,
+            card: &twin,
+            twin: card,
+        };
+        self.copy_details(ctx, reader, &to, link_id).await?;
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
+        self.agree(&mut tx, ctx, link_id, side, card, &details)
+            .await?;
+        mirror_pending::clear(&mut *tx, &ctx.name, link_id.as_str()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Saves `fields` agreed on the source card's values.
+    async fn agree(
+        &self,
+        tx: &mut crate::store::Tx,
+        ctx: &MirrorContext,
+        link_id: &LeadId,
+        side: MirrorSide,
+        card: &Card,
+        fields: &[String],
+    ) -> Result<(), Error> {
+        for field in fields {
             let base = FieldBase {
-                base_value: ctx.value(side, card, &field).unwrap_or_default(),
+                base_value: ctx.value(side, card, field).unwrap_or_default(),
                 a_changed_at: None,
                 b_changed_at: None,
             };
-            mirror_links::save_field(&mut *tx, &ctx.name, link_id.as_str(), &field, &base).await?;
+            mirror_links::save_field(&mut **tx, &ctx.name, link_id.as_str(), field, &base).await?;
         }
-        log::copied(&mut *tx, &at, "card", other).await?;
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use crate::store::inbox_work::{self, InboxEvent};
 use crate::store::mirror_links::{self, MirrorSide};
 use crate::store::{StoreError, now_ms};
 
-use super::context::{CHECKLIST, CHECKLISTS, FIELDS, MirrorContext};
+use super::context::{BY_USER, CHECKLIST, CHECKLISTS, FIELDS, MirrorContext};
 use super::reader::Reader;
 use super::{Error, Mirrors, Times};
 
@@ -59,7 +59,7 @@ impl Mirrors {
             group.ids.push(event.id);
             group.newest = group.newest.max(event.received_at);
             group.card.get_or_insert((side, card_id));
-            note_times(&mut group.times, side, &board_event);
+            note_times(&mut group.times, side, &board_event, !ours);
         }
         let cutoff = now - i64::try_from(self.debounce.as_millis()).unwrap_or(i64::MAX);
         for ((mirror, _), group) in groups {
@@ -124,24 +124,15 @@ impl Mirrors {
             return Ok(());
         };
         let reader = Reader::live(std::sync::Arc::clone(&self.board));
-        match mirror_links::by_card(&self.db.pool, &ctx.name, *side, card_id).await? {
-            Some(link) if link.card(side.other()).is_some() => {
-                self.sync_link(ctx, &link, &reader, &group.times, group.ours)
-                    .await
-            }
-            Some(link) => self.resume(ctx, &link, &reader).await,
-            None => {
-                self.unlinked(ctx, *side, card_id, &reader, &group.times)
-                    .await
-            }
-        }
+        self.pass(ctx, *side, card_id, &reader, &group.times, group.ours)
+            .await
     }
 }
 
 /// The fields an event shows changed, at the event's own time. A checklist change names its
 /// checklists (each its own field); one that does not, or a card's creation, is noted for every
 /// checklist (`CHECKLISTS`).
-fn note_times(times: &mut Times, side: MirrorSide, event: &BoardEvent) {
+fn note_times(times: &mut Times, side: MirrorSide, event: &BoardEvent, user: bool) {
     let at = event.meta().date.timestamp_millis();
     let changed: Vec<String> = match event {
         BoardEvent::UpdateCard {
@@ -181,7 +172,10 @@ fn note_times(times: &mut Times, side: MirrorSide, event: &BoardEvent) {
             .map(|f| (*f).to_owned())
             .collect(),
     };
-    for field in changed {
+    let users = (changed.iter().filter(|_| user))
+        .map(|f| format!("{BY_USER}{f}"))
+        .collect::<Vec<_>>();
+    for field in changed.into_iter().chain(users) {
         let slot = times.entry((side, field)).or_insert(at);
         *slot = (*slot).max(at);
     }
@@ -210,14 +204,35 @@ mod tests {
     #[test]
     fn a_checklist_change_is_noted_for_its_own_checklist_only() {
         let mut times = Times::new();
-        note_times(&mut times, MirrorSide::A, &checklist_event(5, &["QA"]));
-        note_times(&mut times, MirrorSide::A, &checklist_event(9, &["Launch"]));
-        note_times(&mut times, MirrorSide::A, &checklist_event(7, &["QA"]));
+        note_times(
+            &mut times,
+            MirrorSide::A,
+            &checklist_event(5, &["QA"]),
+            false,
+        );
+        note_times(
+            &mut times,
+            MirrorSide::A,
+            &checklist_event(9, &["Launch"]),
+            false,
+        );
+        note_times(
+            &mut times,
+            MirrorSide::A,
+            &checklist_event(7, &["QA"]),
+            true,
+        );
         let at = |times: &Times, f: &str| times.get(&(MirrorSide::A, f.to_owned())).copied();
         let lists = (at(&times, "checklist:QA"), at(&times, "checklist:Launch"));
         assert_eq!(lists, (Some(7), Some(9)));
         assert_eq!(at(&times, CHECKLISTS), None, "no change without a name");
-        note_times(&mut times, MirrorSide::A, &checklist_event(3, &[]));
+        note_times(&mut times, MirrorSide::A, &checklist_event(3, &[]), false);
         assert_eq!(at(&times, CHECKLISTS), Some(3));
+        // Only a user's change is noted as one.
+        let by_user = (
+            at(&times, "by-user:checklist:QA"),
+            at(&times, "by-user:checklist:Launch"),
+        );
+        assert_eq!(by_user, (Some(7), None));
     }
 }

@@ -13,6 +13,7 @@ pub mod lead_state;
 pub mod lead_view;
 pub mod links;
 pub mod mirror_links;
+pub mod mirror_pending;
 pub mod notion;
 pub mod outbox;
 pub mod outbox_depth;

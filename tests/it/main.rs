@@ -50,6 +50,7 @@ mod mirror;
 mod mirror_bases;
 mod mirror_fields;
 mod mirror_ops;
+mod mirror_races;
 mod mirror_support;
 mod mirror_twins;
 mod notion_door;

@@ -6,7 +6,9 @@ use std::time::Duration;
 use leadsync::connectors::trello::sandbox::{HeldDelivery, UserCardChange};
 use leadsync::sandbox::common::Faults;
 
-use crate::mirror_support::{held, marker, mirror_world, name, writes};
+use crate::mirror_support::{
+    held, marker, mirror_world, name, redeliver_losing_third_answer, writes,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_created_on_either_board_gets_one_twin_and_its_fields_travel_both_ways() {
@@ -130,14 +132,7 @@ async fn a_copy_whose_answer_was_lost_is_in_the_activity_log() {
     m.edit(&id, name("Memo v2"));
     let jobs = held(&m.w, 1).await;
     // Both cards read, then the twin's update is made and its answer lost.
-    m.w.trello.gate().set_faults(Faults {
-        fail_next: vec![200, 200, 0],
-        after_handler: true,
-        ..Faults::default()
-    });
-    for job in jobs {
-        m.w.trello.redeliver(job);
-    }
+    redeliver_losing_third_answer(&m.w, jobs);
     m.settle().await;
     assert!(
         m.w.trello.gate().faults().fail_next.is_empty(),

@@ -4,12 +4,14 @@
 use std::process::Command;
 use std::time::Duration;
 
-use leadsync::sandbox::common::Faults;
 use secrecy::ExposeSecret;
 
 use crate::e2e::SETTLE;
 use crate::helpers::eventually;
-use crate::mirror_support::{M, held, marker, mirror_world, mirror_world_with, name, writes};
+use crate::mirror_support::{
+    M, events_stored, held, marker, mirror_world, mirror_world_with, name,
+    redeliver_losing_third_answer, writes,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_with_a_mirror_s_name_gives_each_card_one_twin_and_twice_changes_nothing() {
@@ -128,27 +130,11 @@ async fn a_twin_create_whose_answer_was_lost_is_found_by_its_marker_not_made_twi
             .expect("card");
     let jobs = held(&m.w, 1).await;
     // The engine reads the card, marks it, then creates its twin: the create is reset.
-    m.w.trello.gate().set_faults(Faults {
-        fail_next: vec![200, 200, 0],
-        after_handler: true,
-        ..Faults::default()
-    });
     let before = writes(&m.w);
-    for job in jobs {
-        m.w.trello.redeliver(job);
-    }
+    redeliver_losing_third_answer(&m.w, jobs);
     // Once the card's action is stored (the debounce holds it), later deliveries are lost: the
     // twin's own createCard cannot link it, only the search by marker can.
-    let db = &m.w.state().expect("running").db;
-    eventually("the action is stored", SETTLE, || async {
-        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE pair = $1")
-            .bind(M)
-            .fetch_one(&db.pool)
-            .await
-            .expect("inbox");
-        (stored == 1).then_some(())
-    })
-    .await;
+    events_stored(&m.w, 1).await;
     m.w.trello.drop_deliveries(true);
     m.w.settle(Duration::from_secs(30)).await.expect("settles");
     m.w.trello.drop_deliveries(false);

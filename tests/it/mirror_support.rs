@@ -6,6 +6,7 @@ use leadsync::connectors::trello::sandbox::{
     BoardSetup, HeldDelivery, SandboxCard, UserCardChange,
 };
 use leadsync::demo::world::{World, WorldOptions};
+use leadsync::sandbox::common::Faults;
 
 use crate::e2e::{SETTLE, world_with};
 use crate::helpers::eventually;
@@ -154,4 +155,57 @@ pub fn writes(w: &World) -> (usize, usize) {
         calls.count("POST", "/1/cards"),
         calls.count("PUT", "/1/cards"),
     )
+}
+
+/// The held `jobs` delivered again with the third call after them landing on the board and its
+/// answer lost (the connection reset once the emulator made the change). The two calls before
+/// it pass: the card read, then its marker (a twin's create next) or its twin read (an update).
+pub fn redeliver_losing_third_answer(w: &World, jobs: Vec<HeldDelivery>) {
+    w.trello.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 0],
+        after_handler: true,
+        ..Faults::default()
+    });
+    for job in jobs {
+        w.trello.redeliver(job);
+    }
+}
+
+/// Waits until the mirror's inbox holds `n` events (the debounce holds them a while).
+pub async fn events_stored(w: &World, n: i64) {
+    let db = &w.state().expect("running").db;
+    eventually("the actions are stored", SETTLE, || async {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE pair = $1")
+            .bind(M)
+            .fetch_one(&db.pool)
+            .await
+            .expect("inbox");
+        (stored >= n).then_some(())
+    })
+    .await;
+}
+
+/// Waits until a pass over the mirror's events has failed once (to be retried).
+pub async fn a_pass_failed(w: &World) {
+    let db = &w.state().expect("running").db;
+    eventually("a pass failed", SETTLE, || async {
+        let tried: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM inbox WHERE pair = $1")
+                .bind(M)
+                .fetch_one(&db.pool)
+                .await
+                .expect("inbox");
+        (tried >= 1).then_some(())
+    })
+    .await;
+}
+
+/// A mirror engine of its own on the running daemon's database, as `reconcile --pair` makes
+/// one beside the daemon.
+pub async fn one_off_engine(m: &Mirror) -> anyhow::Result<leadsync::mirror::Mirrors> {
+    use leadsync::connectors::trello::client::build::trello_client;
+    let state = m.w.state().ok_or_else(|| anyhow::anyhow!("not running"))?;
+    let board = leadsync::connectors::board(trello_client(&m.w.settings)?);
+    let mirrors = leadsync::mirror::Mirrors::build(&m.w.settings, state.db.clone(), board).await?;
+    mirrors.ok_or_else(|| anyhow::anyhow!("no mirror configured"))
 }

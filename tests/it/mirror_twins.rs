@@ -4,9 +4,9 @@
 use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sandbox::common::Faults;
 
-use crate::e2e::SETTLE;
-use crate::helpers::eventually;
-use crate::mirror_support::{M, held, mirror_world};
+use crate::mirror_support::{
+    a_pass_failed, events_stored, held, mirror_world, redeliver_losing_third_answer,
+};
 
 /// A twin whose create answer was lost is found again by the reconciliation a restart starts
 /// with, from the twin's own board (a before b): the activity log still shows the card copied.
@@ -20,36 +20,11 @@ async fn a_lost_twin_found_by_a_reconciliation_is_logged_as_copied() {
             .expect("card");
     let jobs = held(&m.w, 1).await;
     // Read, marked, then the twin's create on board a is made and its answer lost.
-    m.w.trello.gate().set_faults(Faults {
-        fail_next: vec![200, 200, 0],
-        after_handler: true,
-        ..Faults::default()
-    });
-    for job in jobs {
-        m.w.trello.redeliver(job);
-    }
-    let db = m.w.state().expect("running").db.clone();
+    redeliver_losing_third_answer(&m.w, jobs);
     // Later deliveries (the twin's own createCard) are lost: only a reconciliation finds it.
-    eventually("the action is stored", SETTLE, || async {
-        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE pair = $1")
-            .bind(M)
-            .fetch_one(&db.pool)
-            .await
-            .expect("inbox");
-        (stored == 1).then_some(())
-    })
-    .await;
+    events_stored(&m.w, 1).await;
     m.w.trello.drop_deliveries(true);
-    eventually("the create failed", SETTLE, || async {
-        let tried: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM inbox WHERE pair = $1")
-                .bind(M)
-                .fetch_one(&db.pool)
-                .await
-                .expect("inbox");
-        (tried >= 1).then_some(())
-    })
-    .await;
+    a_pass_failed(&m.w).await;
     // Its retries fail before writing anything, until the restart's reconciliation has run.
     m.w.trello.gate().set_faults(Faults {
         error_rate: 1.0,
@@ -82,17 +57,7 @@ async fn a_card_archived_before_its_twin_is_made_gets_none_and_stays_archived() 
         m.w.trello
             .user_create_card(&m.a.lists["To Do"], "Late", "")
             .expect("card");
-    let db = m.w.state().expect("running").db.clone();
-    eventually("the create failed", SETTLE, || async {
-        let tried: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(attempts), 0) FROM inbox WHERE pair = $1")
-                .bind(M)
-                .fetch_one(&db.pool)
-                .await
-                .expect("inbox");
-        (tried >= 1).then_some(())
-    })
-    .await;
+    a_pass_failed(&m.w).await;
     // Every call fails until the card is archived, so no retry comes before it.
     m.w.trello.gate().set_faults(Faults {
         error_rate: 1.0,

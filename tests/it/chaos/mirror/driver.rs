@@ -3,13 +3,9 @@
 //! dropped, duplicated and reordered webhook deliveries, restarts and reconciliations.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
-use leadsync::connectors;
-use leadsync::connectors::trello::client::build::trello_client;
 use leadsync::connectors::trello::sandbox::{BoardSetup, SandboxCard};
-use leadsync::mirror::Mirrors;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -264,10 +260,7 @@ pub fn board_of(m: &Mirror, side: Side) -> &BoardSetup {
 
 /// One reconciliation of the mirror, by a mirror engine of its own on the daemon's database.
 pub async fn reconcile_once(m: &Mirror) -> anyhow::Result<()> {
-    let state = m.w.state().ok_or_else(|| anyhow::anyhow!("not running"))?;
-    let board = connectors::board(trello_client(&m.w.settings)?);
-    let mirrors = Mirrors::build(&m.w.settings, state.db.clone(), Arc::clone(&board)).await?;
-    let mirrors = mirrors.ok_or_else(|| anyhow::anyhow!("no mirror configured"))?;
+    let mirrors = crate::mirror_support::one_off_engine(m).await?;
     anyhow::ensure!(mirrors.reconcile_all().await, "a reconciliation failed");
     Ok(())
 }

@@ -1,0 +1,138 @@
+//! One field of a link decided: each side's value, the base and a write of ours on its way
+//! (`store::mirror_pending`) → the merge's outcome, the new base and the write it needs.
+
+use std::collections::BTreeMap;
+
+use crate::model::board::Card;
+use crate::store::mirror_links::{FieldBase, MirrorSide};
+use crate::store::mirror_pending::Pending;
+
+use super::context::{BY_USER, CHECKLIST, CHECKLISTS, MirrorContext, checklist_name};
+use super::merge::{Merge, Sides, finish_pending, merge};
+use super::values::{self, ListValue};
+use super::{Error, Times};
+
+/// A field's outcome: the new base, the write it needs, and what to log.
+pub struct Outcome {
+    pub base: FieldBase,
+    pub write: Option<(MirrorSide, String)>,
+    pub merge: Merge,
+    pub values: (String, String),
+}
+
+/// Links made before each checklist was a field of its own kept one base, `checklists`, for all
+/// of a card's checklists: it becomes one base per checklist name (the first of each name). A
+/// name it lacks was on neither card then: no base, which merges as a base of "absent" would.
+/// Answers whether there was such a base, to be deleted with the new bases' saving.
+pub fn split_legacy(
+    mut bases: BTreeMap<String, FieldBase>,
+) -> Result<(BTreeMap<String, FieldBase>, bool), Error> {
+    let Some(old) = bases.remove(CHECKLISTS) else {
+        return Ok((bases, false));
+    };
+    let lists: Vec<ListValue> = values::parse(CHECKLISTS, &old.base_value).map_err(Error::Value)?;
+    for list in lists {
+        let base = FieldBase {
+            base_value: values::items_text(&list.items),
+            ..old.clone()
+        };
+        bases
+            .entry(format!("{CHECKLIST}{}", list.name))
+            .or_insert(base);
+    }
+    Ok((bases, true))
+}
+
+/// What the link knows of a field: its base, and a write of ours on its way.
+#[derive(Clone, Copy)]
+pub struct Known<'a> {
+    pub stored: Option<&'a FieldBase>,
+    pub pending: Option<&'a Pending>,
+}
+
+/// One field's merge. A field without a base (a link made before the field was mirrored, or
+/// adopted after a lost database) is merged by `merge`'s rule for it. A side in an unmapped list
+/// holds the base (without one, the other side's value): its twin keeps its list.
+pub fn decide(
+    ctx: &MirrorContext,
+    field: &str,
+    a: &Card,
+    b: &Card,
+    known: Known<'_>,
+    times: &Times,
+) -> Outcome {
+    let stored = known.stored;
+    let va = ctx.value(MirrorSide::A, a, field);
+    let vb = ctx.value(MirrorSide::B, b, field);
+    let base = match (stored, &va, &vb) {
+        (Some(s), _, _) => Some(s.base_value.clone()),
+        (None, Some(_), Some(_)) => None,
+        (None, va, vb) => Some(va.clone().or(vb.clone()).unwrap_or_default()),
+    };
+    let fill = |v: Option<String>| v.or_else(|| base.clone()).unwrap_or_default();
+    let (va, vb) = (fill(va), fill(vb));
+    // A checklist's own change time, or that of a change that did not name its checklists.
+    let generic = checklist_name(field).map(|_| CHECKLISTS);
+    let latest = |side: MirrorSide, stored_at: Option<i64>| {
+        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
+        let own = seen(field).max(generic.and_then(seen));
+        own.max(stored_at)
+    };
+    let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
+    let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
+    let sides = Sides {
+        a: &va,
+        b: &vb,
+        a_at,
+        b_at,
+    };
+    let empty = MirrorContext::empty(field);
+    let mut base = base;
+    // A user's edit of the field on `side` after the pending write was decided.
+    let edited_since = |side: MirrorSide, at: i64| {
+        let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
+        user(field)
+            .max(generic.and_then(user))
+            .is_some_and(|t| t > at)
+    };
+    let merged = match known.pending {
+        // A write of ours stopped partway: finished, unless its side was edited since; then the
+        // value it was writing is the base (what the pass left both sides agreeing on).
+        Some(p) if !edited_since(p.side, p.at) => {
+            // From what the side held when the write was decided (not the base: an earlier
+            // write of ours to it may not have landed either).
+            let stepwise = field == "labels" || checklist_name(field).is_some();
+            finish_pending(&p.was, p.side, &p.value, sides, stepwise).unwrap_or_else(|| {
+                base = Some(p.value.clone());
+                merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
+            })
+        }
+        Some(p) => {
+            base = Some(p.value.clone());
+            merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
+        }
+        None => merge(base.as_deref(), sides, ctx.policy, empty.as_deref()),
+    };
+    let (value, write) = match merged {
+        Merge::Same => (base.unwrap_or_default(), None),
+        Merge::Agreed => (va.clone(), None),
+        Merge::CopyTo(MirrorSide::B)
+        | Merge::Conflict {
+            winner: MirrorSide::A,
+        } => (va.clone(), Some((MirrorSide::B, va.clone()))),
+        Merge::CopyTo(MirrorSide::A)
+        | Merge::Conflict {
+            winner: MirrorSide::B,
+        } => (vb.clone(), Some((MirrorSide::A, vb.clone()))),
+    };
+    Outcome {
+        base: FieldBase {
+            base_value: value,
+            a_changed_at: a_at,
+            b_changed_at: b_at,
+        },
+        write,
+        merge: merged,
+        values: (va, vb),
+    }
+}

@@ -1,0 +1,164 @@
+//! A mirror's passes racing each other or the users (issue 14's chaos classes, each made
+//! deterministic): a one-off reconciliation whose listing is older than the worker's twin, and a
+//! twin deleted while its details were being copied.
+
+use std::time::Duration;
+
+use leadsync::sandbox::common::Faults;
+
+use crate::e2e::SETTLE;
+use crate::helpers::eventually;
+use crate::mirror_support::{a_pass_failed, held, marker, mirror_world, one_off_engine};
+
+/// A one-off reconciliation lists board a (the new card without a twin), then board b, whose
+/// answer comes late; meanwhile the worker gives the card its twin. The reconciliation's listing
+/// of b lacks that twin: it must read it, not take it for deleted (archiving the user's card),
+/// nor make a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconciliation_listed_before_the_twin_was_made_neither_archives_nor_makes_another() {
+    let m = mirror_world("last_writer_wins").await;
+    m.w.trello.hold_deliveries(true);
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Race", "")
+            .expect("card");
+    let jobs = held(&m.w, 1).await;
+    let engine = one_off_engine(&m).await.expect("a one-off engine");
+    let listings_a = format!("/1/boards/{}/cards", m.a.board_id);
+    let listed_a = || m.w.trello.gate().calls().count("GET", &listings_a);
+    let before = listed_a();
+    // Board a's listing passes; board b's is read at once and answered seconds later.
+    m.w.trello.gate().set_faults(Faults {
+        fail_next: vec![200],
+        hang_next: 1,
+        hang_for: Duration::from_secs(3),
+        after_handler: true,
+        ..Faults::default()
+    });
+    let reconciliation = tokio::spawn(async move { engine.reconcile_all().await });
+    eventually("board a is listed", SETTLE, || async {
+        (listed_a() > before).then_some(())
+    })
+    .await;
+    for job in jobs {
+        m.w.trello.redeliver(job);
+    }
+    eventually("the worker made the twin", SETTLE, || async {
+        let marked = marker(&m.card(&id))?;
+        let twins = m
+            .cards_b()
+            .into_iter()
+            .filter(|c| marker(c) == Some(marked.clone()));
+        (twins.count() == 1).then_some(())
+    })
+    .await;
+    assert!(
+        reconciliation.await.expect("joins"),
+        "the reconciliation ran"
+    );
+    m.settle().await;
+    assert!(!m.card(&id).closed, "the user's card stays open");
+    assert_eq!(m.cards_b().len(), 1, "one twin: {:?}", m.cards_b());
+    assert_eq!(m.twin_of(&m.card(&id)).name, "Race");
+    assert!(
+        m.activity("copy_to_a").await.is_empty(),
+        "nothing came back to a"
+    );
+}
+
+/// The twin is made, then copying the card's label to it fails; before the retry, a user deletes
+/// the twin. The deleted twin archives the card (CONTRACT §8), and no twin is made again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_twin_deleted_while_its_details_were_copied_archives_the_card_and_is_not_made_again() {
+    let m = mirror_world("last_writer_wins").await;
+    let hot =
+        m.w.trello
+            .user_create_label(&m.a.board_id, "Hot", Some("red"))
+            .expect("label");
+    m.w.trello.hold_deliveries(true);
+    let id =
+        m.w.trello
+            .user_create_card(&m.a.lists["To Do"], "Tagged", "")
+            .expect("card");
+    m.w.trello
+        .user_card_label(&id, &hot, true)
+        .expect("labelled");
+    let jobs = held(&m.w, 2).await;
+    // The card read, marked, its twin made; then the read of board b's labels fails.
+    m.w.trello.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 200, 400],
+        ..Faults::default()
+    });
+    for job in jobs {
+        m.w.trello.redeliver(job);
+    }
+    a_pass_failed(&m.w).await;
+    // Every call fails until the twin is deleted, so no retry comes before it.
+    m.w.trello.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let twins = m.cards_b();
+    assert_eq!(twins.len(), 1, "the twin was made: {twins:?}");
+    m.w.trello.user_delete_card(&twins[0].id).expect("deleted");
+    m.w.trello.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert!(
+        m.cards_b().is_empty(),
+        "no twin made again: {:?}",
+        m.cards_b()
+    );
+    assert!(
+        m.card(&id).closed,
+        "the card of the deleted twin is archived"
+    );
+}
+
+/// Two labels put on b are copied to a one call at a time; the second call fails, so a holds
+/// half of them. Before the retry, the user of b takes the first label off again. The retry
+/// finishes its own half-written copy (a's one label is ours, not an edit of a's user) with b's
+/// newer value, even under `prefer_a`, which a conflict would have given to a's partial set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_copy_stopped_halfway_is_finished_with_the_user_s_newer_edit() {
+    let m = mirror_world("prefer_a").await;
+    let t = &m.w.trello;
+    let mut on_b = Vec::new();
+    for (name, color) in [("Cold", "blue"), ("Hot", "red")] {
+        t.user_create_label(&m.a.board_id, name, Some(color))
+            .expect("label on a");
+        on_b.push(
+            t.user_create_label(&m.b.board_id, name, Some(color))
+                .expect("label on b"),
+        );
+    }
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Halves", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id));
+    // Both cards read, a's labels read, "Cold" put on a; putting "Hot" on fails.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 200, 200, 400],
+        ..Faults::default()
+    });
+    for label in &on_b {
+        t.user_card_label(&twin.id, label, true).expect("labelled");
+    }
+    a_pass_failed(&m.w).await;
+    assert_eq!(t.card_label_names(&id), ["Cold"], "half the copy landed");
+    // Every call fails until b's user has changed the labels again.
+    t.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    t.user_card_label(&twin.id, &on_b[0], false)
+        .expect("unlabelled");
+    t.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert_eq!(
+        t.card_label_names(&twin.id),
+        ["Hot"],
+        "b's newer edit stays"
+    );
+    assert_eq!(t.card_label_names(&id), ["Hot"], "and reaches a");
+}
