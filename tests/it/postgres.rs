@@ -61,6 +61,7 @@ async fn migrate_builds_the_postgres_schema_once() {
         "7 notion",
         "8 mirrors",
         "9 record tombstones",
+        "10 mirror pending",
         "11 sheet blanks",
     ] {
         assert!(stdout.contains(&format!("applied {applied}")), "{stdout}");
@@ -71,7 +72,7 @@ async fn migrate_builds_the_postgres_schema_once() {
         .expect("runs");
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
-        stdout.starts_with("0 migration(s) applied, 10 already present"),
+        stdout.starts_with("0 migration(s) applied, 11 already present"),
         "{stdout}"
     );
     let mut conn = leadsync::store::postgres::connect(&url)
