@@ -34,10 +34,7 @@ impl<'c> Exec<'c> for &'c Pool {
 
 impl<'c> Exec<'c> for &'c mut Conn {
     fn dialect(&self) -> Dialect {
-        match self.backend_name() {
-            "PostgreSQL" => Dialect::Postgres,
-            _ => Dialect::Sqlite,
-        }
+        Dialect::of_conn(self)
     }
 }
 
@@ -96,6 +93,14 @@ impl Dialect {
         match self {
             Self::Sqlite => format!("SELECT value FROM json_each(${n})"),
             Self::Postgres => format!("SELECT jsonb_array_elements_text(CAST(${n} AS jsonb))"),
+        }
+    }
+
+    /// The dialect `conn` speaks.
+    pub fn of_conn(conn: &Conn) -> Self {
+        match conn.backend_name() {
+            "PostgreSQL" => Self::Postgres,
+            _ => Self::Sqlite,
         }
     }
 

@@ -304,4 +304,18 @@ mod tests {
         db.close().await;
         assert!(db.probe().await.is_err());
     }
+
+    #[tokio::test]
+    async fn placeholders_bind_by_number_and_repeat() {
+        let db = testdb::temp_db().await;
+        let (swapped, again): (String, i64) =
+            sqlx::query_as("SELECT CAST($2 AS TEXT) || CAST($1 AS TEXT), CAST($3 AS BIGINT) + $3")
+                .bind("a")
+                .bind("b")
+                .bind(20_i64)
+                .fetch_one(&db.pool)
+                .await
+                .expect("query");
+        assert_eq!((swapped.as_str(), again), ("ba", 40));
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::Conn;
 
-use super::{Dialect, Exec, StoreError, now_ms};
+use super::{Dialect, StoreError, now_ms};
 
 /// Renames lead `from` of `pair` to `to` wherever the engine keys state by lead: its link, its
 /// field states, its row absence, and its unfinished (and dead) outbox commands, `lead_id` and
@@ -30,7 +30,7 @@ pub async fn rename_lead(
     }
     // field_states references links(pair, lead_id) without ON UPDATE: the check waits for the
     // commit (the pragma ends with the transaction), by when both sides carry the new id.
-    let defer = match (&mut *tx).dialect() {
+    let defer = match Dialect::of_conn(tx) {
         Dialect::Sqlite => "PRAGMA defer_foreign_keys = ON",
         // The constraint is DEFERRABLE (migrations_pg 0010); this defers it to the commit.
         Dialect::Postgres => "SET CONSTRAINTS ALL DEFERRED",
@@ -56,7 +56,7 @@ pub async fn rename_lead(
         .bind(from)
         .execute(&mut *tx)
         .await?;
-    let payload = match (&mut *tx).dialect() {
+    let payload = match Dialect::of_conn(tx) {
         Dialect::Sqlite => "json_set(payload, '$.lead_id', $1)",
         Dialect::Postgres => {
             "CAST(jsonb_set(CAST(payload AS jsonb), '{lead_id}', to_jsonb(CAST($1 AS TEXT))) AS TEXT)"
