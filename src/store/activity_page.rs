@@ -69,7 +69,7 @@ struct Row {
 /// Returns the SQL and the values to bind, in order.
 fn page_sql(filter: &ActivityFilter, before: Option<Cursor>) -> (String, Vec<String>) {
     let mut sql = String::from(
-        "SELECT id, at, pair, lead_id, card_id, field, decision, detail FROM activity WHERE 1",
+        "SELECT id, at, pair, lead_id, card_id, field, decision, detail FROM activity WHERE 1 = 1",
     );
     let mut binds = Vec::new();
     let terms = [
@@ -268,7 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_page_of_a_large_log_reads_an_index_in_order_and_sorts_nothing() {
-        let db = temp_db().await;
+        let db = crate::store::testdb::temp_sqlite_db().await;
         large_log(&db).await;
         let f = |pair: Option<&str>,
                  lead: Option<&str>,

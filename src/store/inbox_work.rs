@@ -99,7 +99,8 @@ pub async fn bump(
     sqlx::query(
         "UPDATE inbox SET attempts = attempts + 1, last_error = $1,
              status = CASE WHEN attempts + 1 >= $2 THEN 'failed' ELSE 'pending' END,
-             next_attempt_at = $3 + 1000 * (1 << min(attempts, 10))
+             next_attempt_at = $3 + 1000 * (CAST(1 AS BIGINT)
+                 << CAST(CASE WHEN attempts < 10 THEN attempts ELSE 10 END AS INTEGER))
          WHERE id = $4 AND status IN ('pending', 'processing')",
     )
     .bind(error)

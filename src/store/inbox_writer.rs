@@ -14,6 +14,7 @@
 mod busy;
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -22,7 +23,7 @@ use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::inbox::Stored;
-use super::{Conn, Db, StoreError, now_ms, tracker_webhooks};
+use super::{Conn, Db, Dialect, StoreError, now_ms, tracker_webhooks};
 use crate::inbound::signature::{RawEvent, Verified};
 
 /// Events queued for the writer, at most; past it a request is refused (503), not queued.
@@ -261,7 +262,7 @@ async fn commit_waiting(
             None => held.insert(db.connect_without_busy_wait().await?),
         };
         let started = std::time::Instant::now();
-        let result = commit(conn, batch).await;
+        let result = commit(conn, db.dialect(), batch).await;
         if result.is_ok() {
             // The try that went through: the statement (or transaction) and its fsync.
             metrics::histogram!("leadsync_inbox_commit_seconds")
@@ -286,9 +287,13 @@ async fn commit_waiting(
 }
 
 /// The batch committed: its events in one statement (see `insert_events`); a batch with pings
-/// adds their counts in the same `BEGIN IMMEDIATE` transaction, every event stored and every
+/// adds their counts in the same write transaction, every event stored and every
 /// ping counted, or none.
-async fn commit(conn: &mut Conn, batch: &[Job]) -> Result<Vec<Answer>, StoreError> {
+async fn commit(
+    conn: &mut Conn,
+    dialect: Dialect,
+    batch: &[Job],
+) -> Result<Vec<Answer>, StoreError> {
     let events: Vec<(&Verified<RawEvent>, &str)> = (batch.iter())
         .filter_map(|job| match &job.work {
             Work::Event { event, pair } => Some((&**event, pair.as_str())),
@@ -299,7 +304,7 @@ async fn commit(conn: &mut Conn, batch: &[Job]) -> Result<Vec<Answer>, StoreErro
         let stored = insert_events(conn, &events).await?;
         return Ok(stored.into_iter().map(Answer::Stored).collect());
     }
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = conn.begin_with(dialect.begin_write()).await?;
     let mut stored = insert_events(&mut tx, &events).await?.into_iter();
     let mut out = Vec::with_capacity(batch.len());
     for job in batch {
@@ -316,7 +321,9 @@ async fn commit(conn: &mut Conn, batch: &[Job]) -> Result<Vec<Answer>, StoreErro
 
 const INSERT_HEAD: &str = "INSERT INTO inbox
     (source, dedupe_key, pair, received_at, body, next_attempt_at, signed_at) VALUES ";
-const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?)";
+/// Columns per row: row `i` binds `$7i+1 ..= $7i+7` (numbered placeholders, which both
+/// backends read).
+const INSERT_COLUMNS: usize = 7;
 const INSERT_TAIL: &str = " ON CONFLICT (source, dedupe_key, pair) DO NOTHING
     RETURNING source, dedupe_key, pair, id";
 
@@ -335,14 +342,18 @@ async fn insert_events(
     }
     let received_at = now_ms();
     let mut sql = String::with_capacity(
-        INSERT_HEAD.len() + events.len() * (INSERT_ROW.len() + 1) + INSERT_TAIL.len(),
+        INSERT_HEAD.len() + events.len() * INSERT_COLUMNS * 7 + INSERT_TAIL.len(),
     );
     sql.push_str(INSERT_HEAD);
     for i in 0..events.len() {
-        if i > 0 {
-            sql.push(',');
+        sql.push_str(if i > 0 { ",(" } else { "(" });
+        for column in 1..=INSERT_COLUMNS {
+            if column > 1 {
+                sql.push(',');
+            }
+            let _ = write!(sql, "${}", i * INSERT_COLUMNS + column);
         }
-        sql.push_str(INSERT_ROW);
+        sql.push(')');
     }
     sql.push_str(INSERT_TAIL);
     // Not kept prepared: each batch size would be another statement in every cache.

@@ -47,8 +47,8 @@ pub async fn load_leads(
     lead_ids: &[&str],
 ) -> Result<HashMap<String, Vec<StoredField>>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM field_states
-         WHERE pair = $1 AND lead_id IN (SELECT value FROM json_each($2))"
+        "SELECT {COLUMNS} FROM field_states WHERE pair = $1 AND lead_id IN ({})",
+        exec.dialect().list_of(2)
     );
     let ids = serde_json::json!(lead_ids).to_string();
     let rows: Vec<StoredField> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -296,7 +296,8 @@ pub async fn mark_written(
         _ => "trello_written_at",
     };
     let sql = format!(
-        "UPDATE field_states SET {column} = max(coalesce({column}, 0), $1)
+        "UPDATE field_states SET {column} =
+             CASE WHEN coalesce({column}, 0) > $1 THEN {column} ELSE $1 END
          WHERE pair = $2 AND lead_id = $3 AND field = $4"
     );
     for field in fields {

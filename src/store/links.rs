@@ -15,6 +15,7 @@ pub struct Link {
     pub card_short_url: Option<String>,
     /// Last known 1-based sheet row: a hint for targeted writes, never an identity.
     pub row_hint: Option<i64>,
+    #[sqlx(try_from = "super::Flag")]
     pub card_closed: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -201,7 +202,7 @@ pub async fn set_closed(
     let result = sqlx::query(
         "UPDATE links SET card_closed = $1, updated_at = $2 WHERE pair = $3 AND lead_id = $4",
     )
-    .bind(closed)
+    .bind(i64::from(closed))
     .bind(now_ms())
     .bind(pair)
     .bind(lead_id)

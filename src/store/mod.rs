@@ -1,4 +1,5 @@
-//! SQLite storage: the pool, its pragmas, the embedded migrations, and readiness probes.
+//! Storage: the pool on SQLite or PostgreSQL (by `database.url`), the embedded migrations, and
+//! readiness probes.
 
 pub mod absences;
 pub mod activity;
@@ -21,6 +22,7 @@ pub mod pairs;
 pub mod postgres;
 mod rename;
 pub mod sheet_blanks;
+mod sqlite;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testdb;
@@ -34,27 +36,18 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::Connection;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
-pub use backend::{Backend, Conn, Dialect, Exec, Pool, PoolConn, Tx};
+pub use backend::{Backend, Conn, Dialect, Exec, Flag, Pool, PoolConn, Tx};
 
 /// Migrations from `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How long a statement waits for SQLite's write lock before failing (and a webhook answers 503).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database.url {0:?} is not a SQLite file URL")]
+    #[error("database.url {0:?} is not a SQLite file URL nor a PostgreSQL URL")]
     BadUrl(String),
-    /// PostgreSQL so far holds the schema only (`leadsync migrate`): issue 15's next steps.
-    #[error(
-        "database.url {0:?}: PostgreSQL is supported by `leadsync migrate` only so far; \
-         run the daemon on SQLite (sqlite://…)"
-    )]
-    PostgresNotYet(String),
     #[error("cannot create the database folder {path}: {source}")]
     Folder {
         path: PathBuf,
@@ -85,10 +78,12 @@ pub const POOL: u32 = 8;
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: Pool,
+    dialect: Dialect,
     /// Shared, not copied: every clone of the app's state clones a `Db`, several times per
-    /// request, and the options hold a map of pragmas (a profile of ingest showed ~4 % of the
-    /// CPU copying and freeing it).
-    options: Arc<SqliteConnectOptions>,
+    /// request (a profile of ingest showed ~4 % of the CPU copying options around).
+    options: Arc<AnyConnectOptions>,
+    /// The SQLite file; empty on PostgreSQL.
+    path: Arc<Path>,
 }
 
 /// What `migrate` did.
@@ -105,31 +100,58 @@ impl Db {
         Self::connect_with_pool(url, POOL).await
     }
 
-    /// [`Db::connect`] with up to `connections` pooled connections (at least 1). Each one is a
-    /// thread of its own with its page cache (and, under glibc, the allocator arena that
-    /// thread allocates from): a one-shot command that writes one transaction at a time keeps
-    /// fewer.
+    /// [`Db::connect`] with up to `connections` pooled connections (at least 1). Each SQLite
+    /// connection is a thread of its own with its page cache (and, under glibc, the allocator
+    /// arena that thread allocates from): a one-shot command that writes one transaction at a
+    /// time keeps fewer.
     pub async fn connect_with_pool(url: &str, connections: u32) -> Result<Self, StoreError> {
-        if Dialect::of(url) == Some(Dialect::Postgres) {
-            return Err(StoreError::PostgresNotYet(postgres::redact(url)));
-        }
-        let options = connect_options(url)?;
-        if let Some(folder) = options.get_filename().parent() {
-            create_folder(folder)?;
-        }
-        let pool = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of(url).ok_or_else(|| StoreError::BadUrl(postgres::redact(url)))?;
+        let (options, path): (AnyConnectOptions, Arc<Path>) = match dialect {
+            Dialect::Sqlite => {
+                let (sqlite, any) = sqlite::options(url)?;
+                if let Some(folder) = sqlite.get_filename().parent() {
+                    create_folder(folder)?;
+                }
+                (any, Arc::from(sqlite.get_filename()))
+            }
+            Dialect::Postgres => (
+                AnyConnectOptions::from_str(url)
+                    .map_err(|_| StoreError::BadUrl(postgres::redact(url)))?,
+                Arc::from(Path::new("")),
+            ),
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    match dialect {
+                        Dialect::Sqlite => sqlite::prepare(conn).await,
+                        Dialect::Postgres => Ok(()),
+                    }
+                })
+            })
             .connect_with(options.clone())
             .await?;
         Ok(Self {
             pool,
+            dialect,
             options: Arc::new(options),
+            path,
         })
+    }
+
+    /// Which backend this database runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Applies pending migrations and reports which ran.
     pub async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        if self.dialect == Dialect::Postgres {
+            return postgres::migrate(self.options.database_url.as_str()).await;
+        }
         let before: Vec<i64> = applied_versions(&self.pool).await?;
         MIGRATOR.run(&self.pool).await?;
         let applied = MIGRATOR
@@ -143,75 +165,58 @@ impl Db {
         })
     }
 
-    /// Readiness: the pool is open and a fresh connection can open the file and read the schema.
-    /// A fresh connection matters: pooled ones keep serving cached pages after the file is damaged.
+    /// Readiness: the pool is open and a fresh connection can open the database and read the
+    /// schema. A fresh connection matters: pooled ones keep serving cached pages after a SQLite
+    /// file is damaged, and on PostgreSQL it proves the server takes connections.
     pub async fn probe(&self) -> Result<(), StoreError> {
         if self.pool.is_closed() {
             return Err(StoreError::Sqlx(sqlx::Error::PoolClosed));
         }
-        // WAL mode serves recent pages from the -wal file, so a replaced or damaged main file
-        // would go unnoticed by a query alone: check the file's own header too.
-        let mut header = [0u8; 16];
-        let mut file = tokio::fs::File::open(self.path())
-            .await
-            .map_err(|e| StoreError::Sqlx(sqlx::Error::Io(e)))?;
-        tokio::io::AsyncReadExt::read_exact(&mut file, &mut header)
-            .await
-            .map_err(|e| StoreError::Sqlx(sqlx::Error::Io(e)))?;
-        if &header != b"SQLite format 3\0" {
-            return Err(StoreError::NotADatabase(self.path().to_path_buf()));
+        match self.dialect {
+            Dialect::Sqlite => sqlite::probe(self.path(), &self.options).await,
+            Dialect::Postgres => {
+                let mut conn = Conn::connect_with(&self.options).await?;
+                sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations")
+                    .fetch_one(&mut conn)
+                    .await?;
+                conn.close().await?;
+                Ok(())
+            }
         }
-        let mut conn =
-            SqliteConnection::connect_with(&(*self.options).clone().create_if_missing(false))
-                .await?;
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master")
-            .fetch_one(&mut conn)
-            .await?;
-        conn.close().await?;
-        Ok(())
     }
 
-    /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so two
-    /// writers queue on `busy_timeout` instead of failing mid-transaction on lock upgrade.
-    /// Pass `&mut *tx` to the store functions that make up one decision, then `tx.commit()`.
+    /// A write transaction that holds the database's write lock from its start, so two
+    /// writers queue instead of failing mid-transaction (see [`Dialect::begin_write`]). Pass
+    /// `&mut *tx` to the store functions that make up one decision, then `tx.commit()`.
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
-        // SQLite-only statement; a Postgres backend would use a plain BEGIN.
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
     }
 
     /// A connection of its own, outside the pool, that never waits in SQLite's busy handler: a
     /// statement meeting another connection's write lock fails at once with `SQLITE_BUSY`, and
     /// its owner decides how to wait (the inbox writer retries at millisecond steps, where the
     /// busy handler sleeps up to 100 ms at a time and wakes late). Opened with the pool's
-    /// timeout (opening runs pragmas that may meet a lock too), then switched off.
+    /// timeout (opening runs pragmas that may meet a lock too), then switched off. On
+    /// PostgreSQL a plain connection: writers wait on its locks, which wake them at once.
     pub async fn connect_without_busy_wait(&self) -> Result<Conn, StoreError> {
-        let mut conn = SqliteConnection::connect_with(&self.options).await?;
-        sqlx::query("PRAGMA busy_timeout = 0")
-            .execute(&mut conn)
-            .await?;
+        let mut conn = Conn::connect_with(&self.options).await?;
+        if self.dialect == Dialect::Sqlite {
+            sqlite::prepare(&mut conn).await?;
+            sqlx::query("PRAGMA busy_timeout = 0")
+                .execute(&mut conn)
+                .await?;
+        }
         Ok(conn)
     }
 
+    /// The SQLite file (empty on PostgreSQL).
     pub fn path(&self) -> &Path {
-        self.options.get_filename()
+        &self.path
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
-    let options =
-        SqliteConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(url.to_string()))?;
-    Ok(options
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // FULL: a webhook is acknowledged once its inbox row commits, so that commit must reach the
-        // disk (WAL + NORMAL may lose the last transactions on power loss).
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true))
 }
 
 fn create_folder(folder: &Path) -> Result<(), StoreError> {
@@ -225,11 +230,9 @@ fn create_folder(folder: &Path) -> Result<(), StoreError> {
 }
 
 async fn applied_versions(pool: &Pool) -> Result<Vec<i64>, StoreError> {
-    let exists: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_one(pool)
-    .await?;
+    let exists: i64 = sqlx::query_scalar(sqlite::HAS_MIGRATIONS)
+        .fetch_one(pool)
+        .await?;
     if exists == 0 {
         return Ok(Vec::new());
     }
@@ -302,5 +305,19 @@ mod tests {
         db.probe().await.expect("healthy");
         db.close().await;
         assert!(db.probe().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn placeholders_bind_by_number_and_repeat() {
+        let db = testdb::temp_db().await;
+        let (swapped, again): (String, i64) =
+            sqlx::query_as("SELECT CAST($2 AS TEXT) || CAST($1 AS TEXT), CAST($3 AS BIGINT) + $3")
+                .bind("a")
+                .bind("b")
+                .bind(20_i64)
+                .fetch_one(&db.pool)
+                .await
+                .expect("query");
+        assert_eq!((swapped.as_str(), again), ("ba", 40));
     }
 }

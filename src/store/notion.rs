@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::Exec;
 
-use super::{StoreError, now_ms};
+use super::{Dialect, StoreError, now_ms};
 
 /// The stored verification token, if Notion's verification request delivered one.
 pub async fn verification_token(exec: impl Exec<'_>) -> Result<Option<String>, StoreError> {
@@ -233,14 +233,22 @@ pub async fn merge_page_snapshot(
     cells: &BTreeMap<String, String>,
 ) -> Result<(), StoreError> {
     let text = serde_json::to_string(cells).unwrap_or_else(|_| "{}".into());
-    sqlx::query(
-        "UPDATE notion_pages SET cells = json_patch(cells, $3) WHERE pair = $1 AND page_id = $2",
-    )
-    .bind(pair)
-    .bind(page_id)
-    .bind(text)
-    .execute(exec)
-    .await?;
+    // The cells are one flat object of texts: a merge patch is a union with the new side
+    // winning, which PostgreSQL's `jsonb ||` is.
+    let sql = match exec.dialect() {
+        Dialect::Sqlite => {
+            "UPDATE notion_pages SET cells = json_patch(cells, $3) WHERE pair = $1 AND page_id = $2"
+        }
+        Dialect::Postgres => {
+            "UPDATE notion_pages SET cells = CAST(CAST(cells AS jsonb) || CAST($3 AS jsonb) AS TEXT) WHERE pair = $1 AND page_id = $2"
+        }
+    };
+    sqlx::query(sql)
+        .bind(pair)
+        .bind(page_id)
+        .bind(text)
+        .execute(exec)
+        .await?;
     Ok(())
 }
 

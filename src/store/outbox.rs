@@ -7,7 +7,7 @@ use super::Exec;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Db, StoreError, now_ms};
+use super::{Db, Dialect, StoreError, now_ms};
 
 /// A command to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,7 +164,7 @@ pub enum Targets {
 }
 
 impl Targets {
-    /// `(only, except)` as JSON arrays for `json_each`, `NULL` where the claim does not filter.
+    /// `(only, except)` as JSON arrays for `Dialect::list_of`, `NULL` where the claim does not filter.
     fn binds(&self) -> (Option<String>, Option<String>) {
         let list = |t: &Vec<String>| serde_json::Value::from(t.clone()).to_string();
         match self {
@@ -177,15 +177,20 @@ impl Targets {
 
 /// The commands a claim may take (`$1` now, `$4` pair, `$5`/`$6` only/except targets): due,
 /// and the first unfinished one of their lead, with no other command of the lead in flight.
-const DUE_HEADS: &str = "c.status IN ('pending', 'in_flight') AND c.next_attempt_at <= $1
+fn due_heads(dialect: Dialect) -> String {
+    let (only, except) = (dialect.list_of(5), dialect.list_of(6));
+    format!(
+        "c.status IN ('pending', 'in_flight') AND c.next_attempt_at <= $1
                AND ($4 IS NULL OR c.pair = $4)
-               AND ($5 IS NULL OR c.target IN (SELECT value FROM json_each($5)))
-               AND ($6 IS NULL OR c.target NOT IN (SELECT value FROM json_each($6)))
+               AND ($5 IS NULL OR c.target IN ({only}))
+               AND ($6 IS NULL OR c.target NOT IN ({except}))
                AND NOT EXISTS (
                    SELECT 1 FROM outbox o
                    WHERE o.pair = c.pair AND o.lead_id = c.lead_id AND o.id <> c.id
                      AND ((o.id < c.id AND o.status IN ('pending', 'in_flight'))
-                          OR (o.status = 'in_flight' AND o.next_attempt_at > $1)))";
+                          OR (o.status = 'in_flight' AND o.next_attempt_at > $1)))"
+    )
+}
 
 /// [`claim_due`] of the commands whose target `targets` admits.
 pub async fn claim_due_of(
@@ -234,11 +239,12 @@ async fn claim_rows(
     let mut tx = db.begin_write().await?;
     // Postgres would add `FOR UPDATE SKIP LOCKED` to the inner SELECT; SQLite's write lock
     // already serialises claimers.
+    let due_heads = due_heads(db.dialect());
     let sql = format!(
         "UPDATE outbox SET status = 'in_flight', next_attempt_at = $2, updated_at = $1
          WHERE id IN (
              SELECT c.id FROM outbox c
-             WHERE {DUE_HEADS}
+             WHERE {due_heads}
              ORDER BY c.id
              LIMIT $3)
          RETURNING {COLUMNS}"
@@ -266,7 +272,8 @@ pub async fn due_since(
 ) -> Result<Option<i64>, StoreError> {
     let now = now_ms();
     let (only, except) = targets.binds();
-    let sql = format!("SELECT min(c.next_attempt_at) FROM outbox c WHERE {DUE_HEADS}");
+    let due_heads = due_heads(exec.dialect());
+    let sql = format!("SELECT min(c.next_attempt_at) FROM outbox c WHERE {due_heads}");
     let since: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(now)
         .bind(now)

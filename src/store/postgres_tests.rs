@@ -104,7 +104,7 @@ async fn the_postgres_schema_has_sqlites_tables_columns_and_indexes() {
     let mut pg = connect(&url).await.expect("connect");
     let postgres = postgres_schema(&mut pg).await;
     pg.close().await.expect("close");
-    let db = testdb::temp_db().await;
+    let db = testdb::temp_sqlite_db().await;
     let sqlite = sqlite_schema(&db.pool).await;
     assert!(sqlite.0["inbox"].contains(&("signed_at".to_string(), true)));
     assert!(sqlite.1.contains(&"inbox_dedupe".to_string()));
@@ -153,7 +153,7 @@ async fn sqlite_schema(pool: &crate::store::Pool) -> Schema {
         tables
             .entry(row.get(0))
             .or_default()
-            .push((row.get(1), row.get(2)));
+            .push((row.get(1), row.get::<i64, _>(2) != 0));
     }
     let indexes = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \

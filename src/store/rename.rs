@@ -3,7 +3,7 @@
 
 use super::Conn;
 
-use super::{StoreError, now_ms};
+use super::{Dialect, StoreError, now_ms};
 
 /// Renames lead `from` of `pair` to `to` wherever the engine keys state by lead: its link, its
 /// field states, its row absence, and its unfinished (and dead) outbox commands, `lead_id` and
@@ -30,9 +30,12 @@ pub async fn rename_lead(
     }
     // field_states references links(pair, lead_id) without ON UPDATE: the check waits for the
     // commit (the pragma ends with the transaction), by when both sides carry the new id.
-    sqlx::query("PRAGMA defer_foreign_keys = ON")
-        .execute(&mut *tx)
-        .await?;
+    let defer = match Dialect::of_conn(tx) {
+        Dialect::Sqlite => "PRAGMA defer_foreign_keys = ON",
+        // The constraint is DEFERRABLE (migrations_pg 0010); this defers it to the commit.
+        Dialect::Postgres => "SET CONSTRAINTS ALL DEFERRED",
+    };
+    sqlx::query(defer).execute(&mut *tx).await?;
     let now = now_ms();
     for table in ["links", "field_states"] {
         // Only these constant names are formatted into the statement.
@@ -53,17 +56,23 @@ pub async fn rename_lead(
         .bind(from)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "UPDATE outbox SET lead_id = $1, payload = json_set(payload, '$.lead_id', $1),
-                           updated_at = $2
-         WHERE pair = $3 AND lead_id = $4 AND status IN ('pending', 'in_flight', 'dead')",
-    )
-    .bind(to)
-    .bind(now)
-    .bind(pair)
-    .bind(from)
-    .execute(&mut *tx)
-    .await?;
+    let payload = match Dialect::of_conn(tx) {
+        Dialect::Sqlite => "json_set(payload, '$.lead_id', $1)",
+        Dialect::Postgres => {
+            "CAST(jsonb_set(CAST(payload AS jsonb), '{lead_id}', to_jsonb(CAST($1 AS TEXT))) AS TEXT)"
+        }
+    };
+    let sql = format!(
+        "UPDATE outbox SET lead_id = $1, payload = {payload}, updated_at = $2
+         WHERE pair = $3 AND lead_id = $4 AND status IN ('pending', 'in_flight', 'dead')"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(to)
+        .bind(now)
+        .bind(pair)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
     Ok(true)
 }
 

@@ -144,8 +144,9 @@ mod tests {
         }
         sqlx::query(
             "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at)
-             VALUES ('sheets', 'e1', 'a', 0, x'7b7d', 0)",
+             VALUES ('sheets', 'e1', 'a', 0, $1, 0)",
         )
+        .bind(b"{}".as_slice())
         .execute(&db.pool)
         .await
         .expect("inbox");

@@ -1,4 +1,6 @@
-//! Test support: a migrated database in a temp folder, with one or two pairs configured.
+//! Test support: a migrated database in a temp folder, with one or two pairs configured. With
+//! `LEADSYNC_TEST_BACKEND=postgres` (and `LEADSYNC_TEST_PG_URL`), a fresh database on that
+//! PostgreSQL server instead, so the store's tests run against either backend.
 
 use super::Db;
 use super::pairs::{self, NewPair};
@@ -16,16 +18,50 @@ impl std::ops::Deref for TestDb {
     }
 }
 
-/// A fresh migrated database with pairs `a` and `b`.
+/// A fresh migrated database with pairs `a` and `b`, on the backend the run asks for.
 pub(crate) async fn temp_db() -> TestDb {
+    let postgres = std::env::var("LEADSYNC_TEST_BACKEND").as_deref() == Ok("postgres");
+    temp_db_on(postgres).await
+}
+
+/// [`temp_db`] on SQLite always: for tests of SQLite's own behaviour (its write lock, its
+/// triggers, its query plans).
+pub(crate) async fn temp_sqlite_db() -> TestDb {
+    temp_db_on(false).await
+}
+
+async fn temp_db_on(postgres: bool) -> TestDb {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .expect("connect");
+    let url = if postgres {
+        fresh_postgres().await
+    } else {
+        format!("sqlite://{}", dir.path().join("t.db").display())
+    };
+    let db = Db::connect(&url).await.expect("connect");
     db.migrate().await.expect("migrate");
     let configured = [pair("a"), pair("b")];
     pairs::upsert_all(&db, &configured).await.expect("pairs");
     TestDb { db, _dir: dir }
+}
+
+/// A new database on `LEADSYNC_TEST_PG_URL`'s server, its URL. Left behind: the server is a
+/// throwaway cluster (`.ci/pg-cluster`).
+async fn fresh_postgres() -> String {
+    use sqlx::Connection as _;
+    let url = std::env::var("LEADSYNC_TEST_PG_URL")
+        .expect("LEADSYNC_TEST_BACKEND=postgres needs LEADSYNC_TEST_PG_URL");
+    let name = format!("leadsync_store_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = super::postgres::connect(&url).await.expect("connect");
+    // The name is ours (a UUID), never input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database");
+    admin.close().await.expect("close");
+    let base = url.split('?').next().unwrap_or(&url);
+    let (scheme, rest) = base.split_once("://").expect("a URL");
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}/{name}")
 }
 
 pub(crate) fn pair(name: &str) -> NewPair {

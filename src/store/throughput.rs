@@ -75,10 +75,11 @@ mod tests {
         ] {
             sqlx::query(
                 "INSERT INTO inbox (source, dedupe_key, pair, received_at, body, next_attempt_at)
-                 VALUES ('sheets', $1, 'a', $2, x'7b7d', 0)",
+                 VALUES ('sheets', $1, 'a', $2, $3, 0)",
             )
             .bind(key)
             .bind(at)
+            .bind(b"{}".as_slice())
             .execute(&db.pool)
             .await
             .expect("event");

@@ -30,7 +30,7 @@ pub async fn tombstone(
          WHERE pair = $3 AND lead_id = $4 AND record_deleted_at IS NULL",
     )
     .bind(now_ms())
-    .bind(archived)
+    .bind(i64::from(archived))
     .bind(pair)
     .bind(lead_id)
     .execute(exec)
@@ -48,6 +48,7 @@ pub async fn get(
     struct Row {
         #[sqlx(flatten)]
         link: Link,
+        #[sqlx(try_from = "super::Flag")]
         deletion_archived: bool,
     }
     // Only constants are formatted into the statement.

@@ -195,7 +195,7 @@ pub async fn mark_fetched(
     id: &str,
     upto_pinged: i64,
 ) -> Result<bool, StoreError> {
-    let sql = update_sql!("fetched = max(fetched, $4)");
+    let sql = update_sql!("fetched = CASE WHEN fetched > $4 THEN fetched ELSE $4 END");
     update(exec, sql, connector, id, Binding::Int(upto_pinged)).await
 }
 

@@ -83,12 +83,16 @@ fn migrate_creates_the_database_and_is_idempotent() {
     assert!(stdout.contains("applied 9 record tombstones"), "{stdout}");
     assert!(stdout.contains("applied 10 mirror pending"), "{stdout}");
     assert!(stdout.contains("applied 11 sheet blanks"), "{stdout}");
+    assert!(
+        stdout.contains("applied 12 deferrable lead keys"),
+        "{stdout}"
+    );
     assert!(dir.path().join("db/leadsync.db").exists());
     let second = leadsync(dir.path()).arg("migrate").output().expect("runs");
     assert!(second.status.success());
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
-        stdout.starts_with("0 migration(s) applied, 11 already present"),
+        stdout.starts_with("0 migration(s) applied, 12 already present"),
         "{stdout}"
     );
 }

@@ -1,7 +1,6 @@
-//! `database.url = "postgres://…"` (CONTRACT §9) as the binary takes it so far: `leadsync
-//! migrate` builds the schema on a real server (`LEADSYNC_TEST_PG_URL`, from `.ci/pg-cluster
-//! start`; without it the test says so on the terminal and checks nothing), and `serve` refuses
-//! to start on it rather than run half a backend.
+//! `database.url = "postgres://…"` (CONTRACT §9): `leadsync migrate` builds the schema on a
+//! real server (`LEADSYNC_TEST_PG_URL`, from `.ci/pg-cluster start`; without it the tests say
+//! so on the terminal and check nothing), and the daemon syncs a lead end to end on it.
 
 use std::io::Write;
 use std::process::Command;
@@ -63,6 +62,7 @@ async fn migrate_builds_the_postgres_schema_once() {
         "9 record tombstones",
         "10 mirror pending",
         "11 sheet blanks",
+        "12 deferrable lead keys",
     ] {
         assert!(stdout.contains(&format!("applied {applied}")), "{stdout}");
     }
@@ -72,7 +72,7 @@ async fn migrate_builds_the_postgres_schema_once() {
         .expect("runs");
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
-        stdout.starts_with("0 migration(s) applied, 11 already present"),
+        stdout.starts_with("0 migration(s) applied, 12 already present"),
         "{stdout}"
     );
     let mut conn = leadsync::store::postgres::connect(&url)
@@ -95,20 +95,68 @@ async fn migrate_builds_the_postgres_schema_once() {
     .expect("drop database");
 }
 
-#[test]
-fn serve_on_postgres_refuses_to_start_and_says_why() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // Port 9 on loopback: nothing is contacted, the refusal comes first.
-    let out = leadsync(dir.path(), "postgres://ls:s3cret@127.0.0.1:9/leads")
-        .arg("serve")
-        .env("LEADSYNC__SERVER__BIND", "127.0.0.1:0")
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("PostgreSQL is supported by `leadsync migrate` only so far"),
-        "{stderr}"
+/// A fresh database on `LEADSYNC_TEST_PG_URL`'s server (its URL), or `None`, said loudly.
+async fn fresh_database(test: &str) -> Option<String> {
+    let Ok(server) = std::env::var("LEADSYNC_TEST_PG_URL") else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED postgres::{test}: LEADSYNC_TEST_PG_URL is not set \
+             (url=$(.ci/pg-cluster start) gives one)"
+        );
+        return None;
+    };
+    let name = format!("leadsync_it_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = leadsync::store::postgres::connect(&server)
+        .await
+        .expect("connect");
+    // The name is ours (a UUID), never input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    admin.close().await.expect("close");
+    let base = server.split('?').next().unwrap_or(&server);
+    Some(format!(
+        "{}/{name}",
+        &base[..base.rfind('/').expect("a database")]
+    ))
+}
+
+/// The daemon itself on PostgreSQL: a lead typed into the sheet becomes a card, its id and
+/// card URL come back to the sheet, and the link and inbox rows are in PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_postgres_syncs_a_new_lead_end_to_end() {
+    let Some(url) = fresh_database("serve_on_postgres_syncs_a_new_lead_end_to_end").await else {
+        return;
+    };
+    let w = crate::e2e::world_with(leadsync::demo::world::WorldOptions {
+        database_url: Some(url.clone()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        w.state().expect("runs").db.dialect(),
+        leadsync::store::Dialect::Postgres
     );
-    assert!(!stderr.contains("s3cret"), "{stderr}");
+    let (lead_id, card) =
+        crate::e2e::add_lead(&w, crate::e2e::P, 2, "Ada Lovelace", "Contacted").await;
+    assert_eq!(w.list_name(crate::e2e::P, &card.id_list), "Contacted");
+    crate::e2e::assert_sides_equal(&w, crate::e2e::P);
+    let mut conn = leadsync::store::postgres::connect(&url)
+        .await
+        .expect("connect");
+    let (linked, card_id): (i64, Option<String>) =
+        sqlx::query_as("SELECT count(*), max(card_id) FROM links WHERE pair = $1 AND lead_id = $2")
+            .bind(crate::e2e::P)
+            .bind(&lead_id)
+            .fetch_one(&mut conn)
+            .await
+            .expect("links");
+    assert_eq!((linked, card_id.as_deref()), (1, Some(card.id.as_str())));
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox")
+        .fetch_one(&mut conn)
+        .await
+        .expect("inbox");
+    assert!(events >= 1, "the sheet's event is stored in PostgreSQL");
+    conn.close().await.expect("close");
 }

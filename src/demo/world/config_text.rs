@@ -18,13 +18,14 @@ pub(super) fn config_text(
 ) -> String {
     let mut text = format!(
         "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\nadmin_token = \"{admin}\"\n\n\
-         [database]\nurl = \"sqlite://{db}\"\n\n\
+         [database]\nurl = \"{db}\"\n\n\
          [trello]\napi_base = \"{tb}\"\napi_key = \"{tk}\"\napi_token = \"{tt}\"\napi_secret = \"{ts}\"\n\n\
          [google]\nsheets_api_base = \"{gb}\"\ncredentials_file = \"{cf}\"\n\n\
          [apps_script]\nsecret = \"{secret}\"\n\n\
          [sync]\nreconcile_interval_secs = {ri}\ndebounce_ms = {db_ms}\nconflict_policy = \"{policy}\"\n",
         admin = uuid::Uuid::new_v4().simple(),
-        db = dir.join("leadsync.db").display(),
+        db = (o.database_url.clone())
+            .unwrap_or_else(|| format!("sqlite://{}", dir.join("leadsync.db").display())),
         tb = trello.api_base(),
         tk = trello.api_key(),
         tt = trello.api_token(),

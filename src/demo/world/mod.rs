@@ -69,6 +69,8 @@ pub struct WorldOptions {
     pub airtable_limited: bool,
     /// A Notion world's `notion.poll_interval_secs` (0: polling off).
     pub notion_poll_secs: u64,
+    /// The daemon's `database.url`; a SQLite file in `dir` when `None`.
+    pub database_url: Option<String>,
 }
 
 impl Default for WorldOptions {
@@ -85,6 +87,7 @@ impl Default for WorldOptions {
             tracker: TrackerKind::Sheets,
             airtable_limited: false,
             notion_poll_secs: 60,
+            database_url: None,
         }
     }
 }

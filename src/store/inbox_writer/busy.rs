@@ -23,7 +23,10 @@ pub fn is_busy(err: &StoreError) -> bool {
     let StoreError::Sqlx(sqlx::Error::Database(db)) = err else {
         return false;
     };
-    (db.code().and_then(|code| code.parse::<i32>().ok())).is_some_and(|code| code & 0xff == 5)
+    // SQLite's alone: PostgreSQL's codes are SQLSTATEs, and its writers wait on its locks.
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && (db.code().and_then(|code| code.parse::<i32>().ok()))
+            .is_some_and(|code| code & 0xff == 5)
 }
 
 /// One batch's wait: when it started and how many tries it has had.

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use super::*;
 use crate::inbound::signature::Unverified;
-use crate::store::testdb::{temp_db, verified_trello as verified};
+use crate::store::testdb::{temp_db, temp_sqlite_db, verified_trello as verified};
 
 /// Queues one store per key while the writer is not running yet; answers their tasks.
 async fn queue_all(
@@ -72,7 +72,7 @@ async fn refuse_boom(db: &Db) {
 
 #[tokio::test]
 async fn a_failed_commit_fails_every_request_of_its_batch_and_stores_none() {
-    let db = temp_db().await;
+    let db = temp_sqlite_db().await;
     refuse_boom(&db).await;
     let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
     let tasks = queue_all(&writer, &["ok-1", "boom", "ok-2", "ok-3"]).await;
@@ -175,7 +175,7 @@ async fn pings_are_committed_in_the_batch_of_the_events_waiting_with_them() {
 
 #[tokio::test]
 async fn a_failed_commit_fails_the_pings_of_its_batch_and_counts_none() {
-    let db = temp_db().await;
+    let db = temp_sqlite_db().await;
     with_webhook(&db).await;
     refuse_boom(&db).await;
     let (writer, task) = InboxWriter::new(db.db.clone(), 64, 256);
@@ -276,7 +276,7 @@ async fn release(mut holder: crate::store::PoolConn) {
 #[tokio::test]
 async fn a_lock_held_elsewhere_is_waited_out_by_the_writer_and_nothing_answered_before_its_commit()
 {
-    let db = temp_db().await;
+    let db = temp_sqlite_db().await;
     let holder = hold_write_lock(&db).await;
     let (writer, task) =
         InboxWriter::with_busy_bound(db.db.clone(), 64, 256, Duration::from_secs(60));
@@ -304,7 +304,7 @@ async fn a_lock_held_elsewhere_is_waited_out_by_the_writer_and_nothing_answered_
 
 #[tokio::test]
 async fn a_lock_held_past_the_bound_fails_every_request_of_the_batch_and_stores_none() {
-    let db = temp_db().await;
+    let db = temp_sqlite_db().await;
     with_webhook(&db).await;
     let holder = hold_write_lock(&db).await;
     let (writer, task) =
@@ -330,7 +330,7 @@ async fn a_lock_held_past_the_bound_fails_every_request_of_the_batch_and_stores_
 
 #[tokio::test]
 async fn only_a_held_lock_counts_as_busy() {
-    let db = temp_db().await;
+    let db = temp_sqlite_db().await;
     let holder = hold_write_lock(&db).await;
     let mut own = db.connect_without_busy_wait().await.unwrap();
     let busy_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
