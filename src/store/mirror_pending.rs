@@ -110,20 +110,22 @@ pub async fn touched_since(
     link_id: &str,
     since: i64,
 ) -> Result<bool, StoreError> {
-    let touched: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM mirror_links
+    // An integer on both backends (Any decodes a bool only from PostgreSQL's boolean).
+    let touched: i64 = sqlx::query_scalar(
+        "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM mirror_links
                          WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)
              OR EXISTS (SELECT 1 FROM mirror_fields
                          WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)
              OR EXISTS (SELECT 1 FROM mirror_pending
-                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)",
+                         WHERE mirror = $1 AND link_id = $2 AND updated_at >= $3)
+             THEN 1 ELSE 0 END AS BIGINT)",
     )
     .bind(mirror)
     .bind(link_id)
     .bind(since)
     .fetch_one(exec)
     .await?;
-    Ok(touched)
+    Ok(touched != 0)
 }
 
 #[cfg(test)]

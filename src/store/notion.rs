@@ -252,6 +252,23 @@ pub async fn merge_page_snapshot(
     Ok(())
 }
 
+/// The payloads of the lead's page writes not finished yet (`write_row` pending or being sent):
+/// until one lands, the page may show what its properties held before it.
+pub async fn unfinished_page_writes(
+    exec: impl Exec<'_>,
+    pair: &str,
+    lead_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE pair = $1 AND lead_id = $2 AND kind = 'write_row'
+           AND status IN ('pending', 'in_flight') ORDER BY id",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .fetch_all(exec)
+    .await?)
+}
+
 /// Forgets a page (deleted in Notion): a page restored later is read whole again.
 pub async fn forget_page(exec: impl Exec<'_>, pair: &str, page_id: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM notion_pages WHERE pair = $1 AND page_id = $2")

@@ -12,11 +12,10 @@ use crate::connectors::notion::client::{Page, compact_id};
 use crate::connectors::notion::source::page_cells;
 use crate::inbound::{RecordChangeEvent, RecordChangeKind};
 
-/// What the worker reads as "may be our write": a page leadsync's integration edited last (its
-/// bot user is `last_edited_by`) is marked as Airtable's API writes are, so the echo test applies
-/// (the values must still match what leadsync wrote to be an echo) and a page no lead holds yet
-/// waits for a create of ours in flight (`sync::inbox::records::must_wait`): it may be that
-/// create's page, whose answer was lost.
+/// What the worker reads as "may be our write": a page seen whole (never read) whose last editor
+/// is leadsync's integration (its bot user) is marked as Airtable's API writes are, so a page no
+/// lead holds yet waits for a create of ours in flight (`sync::inbox::records::must_wait`): it
+/// may be that create's page, whose answer was lost.
 const BY_API: &str = "publicApi";
 /// Anyone else: a person, or another integration.
 const BY_OTHERS: &str = "person";
@@ -42,7 +41,7 @@ pub fn page_read(
     at: DateTime<Utc>,
 ) -> PageRead {
     let cells = page_cells(page);
-    let source = if by_us { BY_API } else { BY_OTHERS }.to_owned();
+    let source = BY_OTHERS.to_owned();
     let mut event = RecordChangeEvent {
         record_id: compact_id(&page.id),
         kind: RecordChangeKind::Changed,
@@ -61,6 +60,14 @@ pub fn page_read(
     if whole || baselines.is_empty() {
         event.kind = RecordChangeKind::Created;
         event.changed = cells.clone();
+        // Only a page seen whole: `last_edited_by` names one editor for the whole page, and a
+        // property that differs from the snapshot (our writes are folded into it) is not ours
+        // even when our bot edited another property since. Marked ours, a person's value equal
+        // to an earlier write of ours would be taken for its echo and overwritten (the Notion
+        // chaos, seed 4: a status set back to the one its create had was set back again).
+        if by_us {
+            event.source = BY_API.to_owned();
+        }
     } else {
         for (name, value) in &cells {
             match baselines.iter().any(|b| b.get(name) == Some(value)) {
@@ -179,8 +186,8 @@ mod tests {
             BTreeMap::from([("Name".into(), "Ada".into())])
         );
         assert!(
-            change.by_api(),
-            "a page our bot edited last may be our own write coming back"
+            !change.by_api(),
+            "our bot edited the page last, yet what differs from the snapshot is not ours"
         );
         assert_eq!(
             change.timestamp, p.last_edited_time,
@@ -189,9 +196,11 @@ mod tests {
         let same = page_read(&p, true, &[&read.cells], false, t("2026-01-05T10:07:00Z"));
         assert_eq!(same.change, None, "nothing changed since the last read");
         let restored = page_read(&p, true, &[&read.cells], true, t("2026-01-05T10:07:00Z"));
-        assert_eq!(
-            restored.change.expect("whole").kind,
-            RecordChangeKind::Created
+        let restored = restored.change.expect("whole");
+        assert_eq!(restored.kind, RecordChangeKind::Created);
+        assert!(
+            restored.by_api(),
+            "a page our bot made may be a create of ours"
         );
     }
 

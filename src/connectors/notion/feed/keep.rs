@@ -14,6 +14,7 @@ use crate::model::Field;
 use crate::store::notion as stored;
 use crate::store::{StoreError, Tx, inbox, lead_state, links};
 use crate::sync::context::PairContext;
+use crate::sync::plan::commands::Command;
 
 type Cells = BTreeMap<String, String>;
 
@@ -100,11 +101,11 @@ pub(super) async fn store_change(
         } => {
             let late = stored::page_snapshot(&mut **tx, &c.pair, &c.page_id).await?;
             let mut baselines: Vec<&Cells> = early.iter().chain(late.iter()).collect();
-            let agreed = match (baselines.is_empty() && !whole, ctx) {
-                (true, Some(ctx)) => agreed_cells(tx, ctx, &c.page_id, page).await?,
-                _ => None,
+            let linked = match (baselines.is_empty() && !whole, ctx) {
+                (true, Some(ctx)) => linked_baselines(tx, ctx, &c.page_id, page).await?,
+                _ => Vec::new(),
             };
-            baselines.extend(agreed.iter());
+            baselines.extend(linked.iter());
             let read = page_read(page, *by_us, &baselines, *whole, *at);
             if page.in_trash {
                 stored::forget_page(&mut **tx, &c.pair, &c.page_id).await?;
@@ -129,35 +130,53 @@ pub(super) async fn store_change(
     Ok(usize::from(new.is_some()))
 }
 
-/// A linked lead's agreed values under the page's property names: what a page never read
-/// before is compared with. Its lead was linked without the feed (by a reconciliation's read),
-/// so its properties are known; taken whole, every one would be a person's edit at the read's
-/// time, and old values would be copied over card edits made since (the Notion chaos, seed 7:
-/// a page a reconciliation linked, first read for our write of its card URL, had its old name
-/// copied over the card's rename). `None` for a page no lead holds: it is new.
-async fn agreed_cells(
+/// What a page never read before is compared with when a lead is linked to it: the lead's
+/// agreed values under the page's property names, and, for each property a write of ours still
+/// on its way sets, what the page shows. Its lead was linked without the feed (by a
+/// reconciliation's read), so its properties are known; taken whole, every one would be a
+/// person's edit at the read's time, and old values would be copied over card edits made since
+/// (the Notion chaos, seed 7: a page a reconciliation linked, first read for our write of its
+/// card URL, had its old name copied over the card's rename). The agreed values already hold a
+/// write not landed yet, whose property the page still shows as it was: no edit either (the
+/// Notion chaos, seed 27: a Company typed on the card, read back at its old value before our
+/// write of it landed, had the old value copied over it). Empty for a page no lead holds: it
+/// is new.
+async fn linked_baselines(
     tx: &mut Tx,
     ctx: &PairContext,
     page_id: &str,
     page: &Page,
-) -> Result<Option<Cells>, StoreError> {
+) -> Result<Vec<Cells>, StoreError> {
     if links::get_by_lead(&mut **tx, &ctx.name, page_id)
         .await?
         .is_none()
     {
-        return Ok(None);
+        return Ok(Vec::new());
     }
+    let property = |header: &str| {
+        let header = header.trim().to_lowercase();
+        (page.properties.keys()).find(|n| n.trim().to_lowercase() == header)
+    };
     let states = lead_state::load_lead(&mut **tx, &ctx.name, page_id).await?;
-    let mut out = Cells::new();
+    let mut agreed = Cells::new();
     for field in Field::ALL {
         let Some(state) = states.iter().find(|s| s.field == field.as_str()) else {
             continue;
         };
-        let header = ctx.header(field).trim().to_lowercase();
-        let name = (page.properties.keys()).find(|n| n.trim().to_lowercase() == header);
-        if let Some(name) = name {
-            out.insert(name.clone(), state.agreed_value.clone());
+        if let Some(name) = property(ctx.header(field)) {
+            agreed.insert(name.clone(), state.agreed_value.clone());
         }
     }
-    Ok(Some(out))
+    let mut on_the_way = Cells::new();
+    for payload in stored::unfinished_page_writes(&mut **tx, &ctx.name, page_id).await? {
+        let Ok(Command::WriteRow { cells, .. }) = serde_json::from_str::<Command>(&payload) else {
+            continue;
+        };
+        for header in cells.keys() {
+            if let Some(name) = property(header) {
+                on_the_way.insert(name.clone(), page.text(name).to_owned());
+            }
+        }
+    }
+    Ok(vec![agreed, on_the_way])
 }

@@ -221,10 +221,52 @@ async fn a_read_on_its_way_while_our_write_is_folded_in_is_no_edit_and_keeps_our
 #[tokio::test]
 async fn a_linked_page_read_for_the_first_time_changes_only_by_what_differs_from_its_agreed_values()
 {
-    use crate::store::lead_state::{self, StoredField};
-    use crate::store::links::{self, NewLink};
     let db = temp_db().await;
     let ctx = crate::sync::test_support::ctx();
+    linked(&db, &ctx, "").await;
+    let (events, kept) = keep_read(&db.db, &ctx, &page_of("Ada", "x"), None).await;
+    assert_linked_read(events, kept);
+}
+
+/// The agreed values hold a write of ours still on its way: a linked page never read, read
+/// before that write lands, shows the property as it was, and that is no edit (the Notion chaos,
+/// seed 27: a Company typed on the card, read back at its old value before our write of it
+/// landed, had the old value copied over the card's).
+#[tokio::test]
+async fn a_linked_page_read_before_our_write_lands_is_no_edit_of_the_written_property() {
+    use crate::store::outbox::{self, NewCommand};
+    use crate::sync::plan::commands::Command;
+    let db = temp_db().await;
+    let ctx = crate::sync::test_support::ctx();
+    linked(&db, &ctx, "from the card").await;
+    let cmd = Command::WriteRow {
+        lead_id: PAGE.into(),
+        row_hint: None,
+        expect_name: None,
+        cells: BTreeMap::from([("Notes".to_owned(), "from the card".to_owned())]),
+    };
+    let new = NewCommand {
+        pair: ctx.name.clone(),
+        lead_id: Some(PAGE.into()),
+        target: "sheets".into(),
+        kind: "write_row".into(),
+        payload: serde_json::to_value(&cmd).expect("json"),
+        idempotency_key: "k1".into(),
+    };
+    assert!(outbox::enqueue(&db.pool, &new).await.expect("queued"));
+    let (events, _) = keep_read(&db.db, &ctx, &page_of("Ada L", "before"), None).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        events[0].changed,
+        BTreeMap::from([("Name".to_owned(), "Ada L".to_owned())]),
+        "the notes our write is setting are not the person's"
+    );
+}
+
+/// A lead linked to [`PAGE`] (as a reconciliation links it), agreed on name "Ada" and `notes`.
+async fn linked(db: &crate::store::testdb::TestDb, ctx: &PairContext, notes: &str) {
+    use crate::store::lead_state::{self, StoredField};
+    use crate::store::links::{self, NewLink};
     crate::store::pairs::upsert(&db.pool, &crate::store::testdb::pair(&ctx.name))
         .await
         .expect("pair");
@@ -235,7 +277,7 @@ async fn a_linked_page_read_for_the_first_time_changes_only_by_what_differs_from
         ..NewLink::default()
     };
     assert!(links::insert(&db.pool, &link).await.expect("link"));
-    for (field, value) in [("name", "Ada"), ("notes", "")] {
+    for (field, value) in [("name", "Ada"), ("notes", notes)] {
         let state = StoredField {
             lead_id: PAGE.into(),
             field: field.into(),
@@ -252,7 +294,9 @@ async fn a_linked_page_read_for_the_first_time_changes_only_by_what_differs_from
             .await
             .expect("state");
     }
-    let (events, kept) = keep_read(&db.db, &ctx, &page_of("Ada", "x"), None).await;
+}
+
+fn assert_linked_read(events: Vec<RecordChangeEvent>, kept: Option<BTreeMap<String, String>>) {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].kind, RecordChangeKind::Changed);
     assert_eq!(
