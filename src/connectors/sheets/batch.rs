@@ -62,8 +62,57 @@ impl<'a> Grid<'a> {
         u32::try_from(i + 1).ok()
     }
 
+    /// Whether a row holds this lead id.
+    pub(super) fn has_id(&self, lead_id: &str) -> bool {
+        self.by_id.contains_key(lead_id)
+    }
+
+    /// Whether a row without an id shows this name in the (1-based) name column.
+    pub(super) fn shows_name(&self, name_col: u32, name: &str) -> bool {
+        let id_col = u32::try_from(self.id_col + 1).unwrap_or(u32::MAX);
+        let last = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
+        (2..=last).any(|r| {
+            self.cell(r, id_col).trim().is_empty() && self.cell(r, name_col).trim() == name.trim()
+        })
+    }
+
     fn cell(&self, row: u32, col: u32) -> &str {
         cell_at(self.rows, row as usize - 1, col as usize - 1)
+    }
+
+    /// Among `open` rows, the one its lead's agreed `values` (by header, without the name; the
+    /// id column is left out) point to: it shares the most non-empty cells with them, two at least (one
+    /// shared status is no proof), more than it has differing (a person may have edited a cell
+    /// or two since), and no other row shares as many.
+    pub(super) fn by_cells(
+        &self,
+        header: &Header<'_>,
+        values: &BTreeMap<String, String>,
+        open: impl Iterator<Item = u32>,
+    ) -> Option<u32> {
+        let cols: Vec<(u32, &str)> = (values.iter())
+            .filter(|(_, v)| !v.trim().is_empty())
+            .filter_map(|(h, v)| Some((header.column(h).ok()?, v.trim())))
+            .filter(|(c, _)| *c as usize - 1 != self.id_col)
+            .collect();
+        let score = |row: u32| {
+            let (mut same, mut other) = (0, 0);
+            for (c, v) in &cols {
+                match self.cell(row, *c).trim() {
+                    "" => {}
+                    shown if shown == *v => same += 1,
+                    _ => other += 1,
+                }
+            }
+            (same >= 2 && same > other).then_some(same)
+        };
+        let scored: Vec<(usize, u32)> = open.filter_map(|r| Some((score(r)?, r))).collect();
+        let best = scored.iter().map(|(n, _)| *n).max()?;
+        let mut found = scored.iter().filter(|(n, _)| *n == best);
+        match (found.next(), found.next()) {
+            (Some((_, row)), None) => Some(*row),
+            _ => None,
+        }
     }
 
     fn row_is_empty(&self, row: u32) -> bool {
@@ -78,6 +127,10 @@ pub(super) struct Shown<'a> {
     pub ctx: &'a PairContext,
     pub header: Header<'a>,
     pub grid: Grid<'a>,
+    /// Per id write whose row shows neither the id nor the expected name (renamed since the
+    /// write was planned): its lead's agreed values by header, to find the row by its other
+    /// cells (`Grid::by_cells`).
+    pub known: HashMap<String, BTreeMap<String, String>>,
 }
 
 /// A batch's commands sorted into one cell update and one append, with the outcomes decided
@@ -127,9 +180,9 @@ impl SheetBatch {
         expect_name: &Option<String>,
         cells: &BTreeMap<String, String>,
     ) {
-        let (ctx, header, grid) = (shown.ctx, &shown.header, &shown.grid);
+        let header = &shown.header;
         let taken: Vec<u32> = self.writes.iter().map(|w| w.row).collect();
-        let located = locate(ctx, header, grid, lead_id, row_hint, expect_name, &taken);
+        let located = locate(shown, lead_id, row_hint, expect_name, &taken);
         let row = match located {
             Ok(Some(row)) => row,
             Ok(None) => {
@@ -195,19 +248,20 @@ fn row_gone(lead_id: &str, id_write: bool) -> Outcome {
 /// The row a WriteRow targets: the one holding the lead's id; else, for a write that gives a
 /// row its id (it names the row's expected name), the hinted row if its id cell is empty, it
 /// is not blank, and its name is the expected one; else (the rows moved) the one row without
-/// an id that has the expected name and no other write of this batch. `None` when the row is
+/// an id that has the expected name and no other write of this batch; else (the row was
+/// renamed since: seeds 53 and 273, where skipping it made a second lead of the row) the one
+/// such row its lead's other values point to (`Grid::by_cells`). `None` when the row is
 /// gone: a write without an expected name follows its lead's id write (a lead's writes go in
 /// order), so no row holding the id means the row was deleted, and a row without an id at the
 /// hint is another one (a person's new row, seed 141), never a guess to write on.
 fn locate(
-    ctx: &PairContext,
-    header: &Header<'_>,
-    grid: &Grid<'_>,
+    shown: &Shown<'_>,
     lead_id: &str,
     row_hint: Option<u32>,
     expect_name: &Option<String>,
     taken: &[u32],
 ) -> Result<Option<u32>, String> {
+    let (ctx, header, grid) = (shown.ctx, &shown.header, &shown.grid);
     if let Some(row) = grid.row_of(lead_id) {
         return Ok(Some(row));
     }
@@ -230,7 +284,9 @@ fn locate(
     let mut candidates = (2..=last).filter(|&r| open(r) && named(r));
     Ok(match (candidates.next(), candidates.next()) {
         (Some(row), None) => Some(row),
-        _ => None,
+        (Some(_), Some(_)) => None,
+        (None, _) => (shown.known.get(lead_id))
+            .and_then(|values| grid.by_cells(header, values, (2..=last).filter(|&r| open(r)))),
     })
 }
 

@@ -108,8 +108,8 @@ impl TrackerConnector for SheetsTracker {
         &'a self,
         ctx: &'a PairContext,
         batch: &'a [Claimed],
-        _db: &'a Db,
+        db: &'a Db,
     ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>> {
-        Box::pin(async move { Ok(self.send_batch(ctx, batch).await) })
+        Box::pin(async move { Ok(self.send_batch(ctx, batch, db).await) })
     }
 }

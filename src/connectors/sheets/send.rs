@@ -12,15 +12,22 @@ use crate::connectors::sheets::client::ValueRange;
 use crate::connectors::sheets::client::a1::{A1Range, cell_at};
 use crate::connectors::sheets::verify::{Columns, Written, misses};
 use crate::sync::connector::{Blanked, Claimed, FollowUp, Outcome, Reassert};
+use crate::store::Db;
 use crate::sync::context::PairContext;
 
 use lost::Settled;
 
+mod known;
 mod lost;
 
 impl SheetsTracker {
     /// Sends the sheet commands of one pair; answers one outcome per command, in order.
-    pub(super) async fn send_batch(&self, ctx: &PairContext, batch: &[Claimed]) -> Vec<Outcome> {
+    pub(super) async fn send_batch(
+        &self,
+        ctx: &PairContext,
+        batch: &[Claimed],
+        db: &Db,
+    ) -> Vec<Outcome> {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
         let read = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read,
@@ -35,7 +42,14 @@ impl SheetsTracker {
             Err(e) => return batch.iter().map(|_| Outcome::Invalid(e.clone())).collect(),
         };
         let grid = Grid::new(&read.values, id_col);
-        let shown = Shown { ctx, header, grid };
+        let name_col = header.column(&ctx.columns.name).ok();
+        let known = known::renamed_rows(db, ctx, &grid, name_col, batch).await;
+        let shown = Shown {
+            ctx,
+            header,
+            grid,
+            known,
+        };
         let mut sorted = SheetBatch::sort(&shown, batch);
         self.send_writes(&shown, &read.values, batch, &mut sorted)
             .await;

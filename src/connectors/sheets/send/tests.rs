@@ -273,3 +273,58 @@ async fn a_write_that_lands_on_a_row_sorted_into_its_place_is_put_back_and_sent_
         ("L1".into(), "for ada".into())
     );
 }
+
+/// The lead's agreed value of a field, as the engine keeps it once it planned the lead.
+async fn agree(b: &Bench, lead: &str, values: &[(&str, &str)]) {
+    for (field, value) in values {
+        let agreed = crate::store::lead_state::StoredField {
+            lead_id: lead.into(),
+            field: (*field).into(),
+            agreed_hash: "h".into(),
+            agreed_value: (*value).into(),
+            agreed_at: 1,
+            last_writer: None,
+            sheet_seen_at: None,
+            sheet_written_at: None,
+            trello_seen_at: None,
+            trello_written_at: None,
+        };
+        (crate::store::lead_state::save(&b.db.pool, "a", &agreed).await).expect("state");
+    }
+}
+
+#[tokio::test]
+async fn an_id_write_whose_row_was_renamed_and_moved_finds_it_by_its_other_cells() {
+    // L2 was made of the row "Dora" at row 2; before its id write went, a person inserted a
+    // row above it, renamed it "Cy" and edited its notes (seeds 53, 273). Skipped as gone,
+    // the row would become a second lead. L3's row shares only a status with any row: gone.
+    let b = Bench::start().await;
+    b.rows(
+        2,
+        &[
+            &["", "Bob", "bob@x", "+1-3", "", "New", ""],
+            &["", "Cy", "cy@x", "+1-2", "Acme", "New", "edited"],
+        ],
+    );
+    b.link("L2", None, Some(2)).await;
+    b.link("L3", None, Some(2)).await;
+    let l2 = [
+        ("name", "Dora"),
+        ("email", "cy@x"),
+        ("phone", "+1-2"),
+        ("company", "Acme"),
+        ("status", "New"),
+        ("notes", "first"),
+    ];
+    agree(&b, "L2", &l2).await;
+    agree(&b, "L3", &[("name", "Eve"), ("status", "New")]).await;
+    b.enqueue(&write("L2", Some(2), Some("Dora"), &[("Lead ID", "L2")]))
+        .await;
+    b.enqueue(&write("L3", Some(2), Some("Eve"), &[("Lead ID", "L3")]))
+        .await;
+    let report = b.dispatcher.run_once().await.expect("run");
+    assert_eq!((report.sent, report.skipped), (1, 1), "{report:?}");
+    assert_eq!(b.cell(3, 1), "L2", "the renamed row gets its lead's id");
+    assert_eq!(b.cell(2, 1), "", "a row sharing one status with a lead is not its row");
+    assert_eq!(b.get_link("L2").await.row_hint, Some(3));
+}
