@@ -249,11 +249,12 @@ impl SheetsTracker {
         writes: &[Written],
     ) -> Missed {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
-        let found = misses(pre, post, cols, writes, sheet);
+        let mut found = misses(pre, post, cols, writes, sheet);
         if !found.restore.is_empty() {
             tracing::warn!(pair = %ctx.name, writes = found.commands.len(), "rows moved while the sheet was written; putting back what landed on other rows");
             if let Err(e) = self.client.batch_update(ss, &found.restore).await {
-                tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved");
+                tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved; their leads' values are written again");
+                found.unrestored(post, cols, writes);
             }
         }
         let header = pre.first().map_or(&[][..], Vec::as_slice);

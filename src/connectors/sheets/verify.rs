@@ -41,6 +41,29 @@ pub(crate) struct Misses {
     /// read, 0-based, column): no lead holds what the person typed there yet, only that row's
     /// own event, still to come, knows it.
     pub blanked: Vec<(usize, usize, u32)>,
+    /// Where each of `restore` puts a cell back: (write index, row of the second read, 0-based,
+    /// column), so that a put-back that fails is not taken for done (`Misses::unrestored`).
+    pub restored: Vec<(usize, usize, u32)>,
+}
+
+impl Misses {
+    /// The put-back failed: each cell it meant to restore in a row with an id (not the id the
+    /// write itself put there) still holds another lead's value, which the next reconciliation
+    /// would read as a person's edit of that row and copy to its card (seed 12's shape: one
+    /// lead's company in another's row). Those cells are named by the row's lead instead, and
+    /// the engine writes that lead's agreed value again, found by its id.
+    pub fn unrestored(&mut self, post: &[Vec<String>], cols: Columns, written: &[Written]) {
+        for &(i, q, c) in &self.restored {
+            let id = cell_at(post, q, cols.id).trim();
+            let by = written.iter().find(|w| w.index == i);
+            let ours = by.is_some_and(|w| w.lead_id == id);
+            let known = (self.unknown.iter()).any(|(j, l, k)| *j == i && l == id && *k == c);
+            if id.is_empty() || ours || known || c as usize - 1 == cols.id {
+                continue;
+            }
+            self.unknown.push((i, id.to_owned(), c));
+        }
+    }
 }
 
 /// Compares a read taken after the batch's write with `pre`, the read it was planned from.
@@ -209,6 +232,7 @@ impl Hit<'_> {
                     range: A1Range::cell(self.sheet, *c, row).to_string(),
                     values: vec![vec![was.to_owned()]],
                 });
+                out.restored.push((w.index, q, *c));
                 // A row typed since the read held a person's value, not "". Its id is the one
                 // it shows, unless that is the id this very write put there.
                 let id = cell_at(post, q, self.cols.id).trim();

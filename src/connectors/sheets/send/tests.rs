@@ -328,3 +328,56 @@ async fn an_id_write_whose_row_was_renamed_and_moved_finds_it_by_its_other_cells
     assert_eq!(b.cell(2, 1), "", "a row sharing one status with a lead is not its row");
     assert_eq!(b.get_link("L2").await.row_hint, Some(3));
 }
+
+#[tokio::test]
+async fn a_put_back_that_fails_has_the_other_row_s_lead_write_its_value_again() {
+    let b = Bench::start().await;
+    b.rows(
+        2,
+        &[
+            &["L1", "Ada", "", "", "", "New"],
+            &["L2", "Bob", "", "", "", "New"],
+        ],
+    );
+    b.link("L1", None, Some(2)).await;
+    b.link("L2", None, Some(3)).await;
+    agree(&b, "L2", &[("notes", "")]).await;
+    b.enqueue(&write("L1", Some(2), None, &[("Notes", "for ada")]))
+        .await;
+    // The dispatcher's read is answered late; meanwhile a user sorts Bob above Ada, so the
+    // write planned for row 2 lands on Bob's row, and the put-back there fails.
+    let faults = |fail_next: Vec<u16>, hang_next| crate::sandbox::common::Faults {
+        fail_next,
+        hang_next,
+        hang_for: std::time::Duration::from_millis(1500),
+        after_handler: true,
+        ..Default::default()
+    };
+    b.google.gate().set_faults(faults(vec![], 1));
+    let round = tokio::spawn({
+        let dispatcher = b.dispatcher.clone();
+        async move { dispatcher.run_once().await }
+    });
+    for _ in 0..500 {
+        if b.google.gate().faults().hang_next == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    b.google
+        .sort_rows(SS, crate::connectors::bench::SHEET, 2, 2, false)
+        .expect("sort");
+    // The write and the check's read go through; the put-back fails.
+    b.google.gate().set_faults(faults(vec![200, 200, 500], 0));
+    let report = round.await.expect("round").expect("run");
+    assert_eq!(report.retried, 1, "{report:?}");
+    assert_eq!((b.cell(2, 1), b.cell(2, 7)), ("L2".into(), "for ada".into()));
+    b.make_retries_due().await;
+    b.dispatcher.run_once().await.expect("run");
+    assert_eq!(
+        (b.cell(2, 1), b.cell(2, 7)),
+        ("L2".into(), String::new()),
+        "Bob's agreed notes are written to his row again"
+    );
+    assert_eq!((b.cell(3, 1), b.cell(3, 7)), ("L1".into(), "for ada".into()));
+}
