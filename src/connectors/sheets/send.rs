@@ -11,8 +11,8 @@ use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended
 use crate::connectors::sheets::client::ValueRange;
 use crate::connectors::sheets::client::a1::{A1Range, cell_at};
 use crate::connectors::sheets::verify::{Columns, Written, misses};
-use crate::sync::connector::{Blanked, Claimed, FollowUp, Outcome, Reassert};
 use crate::store::Db;
+use crate::sync::connector::{Blanked, Claimed, FollowUp, Outcome, Reassert};
 use crate::sync::context::PairContext;
 
 use lost::Settled;

@@ -30,7 +30,9 @@ pub(super) async fn renamed_rows(
                 expect_name: Some(name),
                 cells,
                 ..
-            } if cells.keys().any(|h| h.trim().eq_ignore_ascii_case(id_header))
+            } if cells
+                .keys()
+                .any(|h| h.trim().eq_ignore_ascii_case(id_header))
                 && !grid.has_id(lead_id)
                 && !name_col.is_some_and(|col| grid.shows_name(col, name)) =>
             {

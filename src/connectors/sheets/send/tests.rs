@@ -325,7 +325,11 @@ async fn an_id_write_whose_row_was_renamed_and_moved_finds_it_by_its_other_cells
     let report = b.dispatcher.run_once().await.expect("run");
     assert_eq!((report.sent, report.skipped), (1, 1), "{report:?}");
     assert_eq!(b.cell(3, 1), "L2", "the renamed row gets its lead's id");
-    assert_eq!(b.cell(2, 1), "", "a row sharing one status with a lead is not its row");
+    assert_eq!(
+        b.cell(2, 1),
+        "",
+        "a row sharing one status with a lead is not its row"
+    );
     assert_eq!(b.get_link("L2").await.row_hint, Some(3));
 }
 
@@ -371,7 +375,10 @@ async fn a_put_back_that_fails_has_the_other_row_s_lead_write_its_value_again() 
     b.google.gate().set_faults(faults(vec![200, 200, 500], 0));
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
-    assert_eq!((b.cell(2, 1), b.cell(2, 7)), ("L2".into(), "for ada".into()));
+    assert_eq!(
+        (b.cell(2, 1), b.cell(2, 7)),
+        ("L2".into(), "for ada".into())
+    );
     b.make_retries_due().await;
     b.dispatcher.run_once().await.expect("run");
     assert_eq!(
@@ -379,5 +386,8 @@ async fn a_put_back_that_fails_has_the_other_row_s_lead_write_its_value_again() 
         ("L2".into(), String::new()),
         "Bob's agreed notes are written to his row again"
     );
-    assert_eq!((b.cell(3, 1), b.cell(3, 7)), ("L1".into(), "for ada".into()));
+    assert_eq!(
+        (b.cell(3, 1), b.cell(3, 7)),
+        ("L1".into(), "for ada".into())
+    );
 }
