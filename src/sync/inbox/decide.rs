@@ -255,14 +255,15 @@ fn id_write(ctx: &PairContext, lead_id: &str, group: &Group) -> Command {
 }
 
 /// What the row's event shows in the cells the write check emptied (a write meant for another
-/// row landed there before the event was read), written back; an empty one was typed empty.
+/// row landed there before the event was read), written back, an empty one too: the check's
+/// put-back may have failed, leaving the other lead's value there, which a later read would
+/// take for this row's (seed 12's shape).
 fn write_back(
     lead_id: &str,
     group: &Group,
     blanked: &[(String, String, String)],
 ) -> Option<Command> {
     let cells: BTreeMap<String, String> = (blanked.iter())
-        .filter(|(_, _, typed)| !typed.is_empty())
         .map(|(_, header, typed)| (header.clone(), typed.clone()))
         .collect();
     (!cells.is_empty()).then(|| Command::WriteRow {

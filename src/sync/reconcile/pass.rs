@@ -145,7 +145,7 @@ impl<'a> Pass<'a> {
 
     /// The cells of a row without an id that the write check emptied and whose event (set
     /// aside by the worker) showed what was typed there: set in `lead`, and returned as (blank's
-    /// key, header, value). A blank whose event showed the cell empty is only forgotten.
+    /// key, header, value). A blank whose cell already shows what was typed is only forgotten.
     pub(super) fn typed_blanks(&mut self, lead: &mut SheetLead) -> Vec<(String, String, String)> {
         let ctx = self.ctx;
         let values: HashMap<String, String> = (lead.fields.iter())
@@ -159,11 +159,13 @@ impl<'a> Pass<'a> {
                     .trim()
                     .eq_ignore_ascii_case(blank.header.trim())
             });
+            // The cell as read: empty (the check emptied it), or still what the misplaced write
+            // put there (the check's put-back failed): either way not the person's, so what the
+            // event showed goes there, an empty value too. Anything else was typed since.
+            let shown = |f: Field| lead.fields.get(f).map_or("", str::trim).to_owned();
+            let ours = |f: Field| shown(f).is_empty() || shown(f) == blank.written.trim();
             match field {
-                Some(f)
-                    if !typed.trim().is_empty()
-                        && lead.fields.get(f).is_none_or(|v| v.trim().is_empty()) =>
-                {
+                Some(f) if blank.typed.is_some() && ours(f) && shown(f) != typed.trim() => {
                     lead.fields.set(f, typed.trim());
                     out.push((
                         blank.key.clone(),

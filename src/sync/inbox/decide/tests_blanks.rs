@@ -37,7 +37,7 @@ fn a_new_row_s_lead_writes_back_the_cells_the_check_emptied_after_its_id() {
         id_for_row: true,
         blanked: vec![
             ("k1".into(), "Status".into(), "Lost".into()),
-            // Typed empty: the check's empty cell is right, nothing to write.
+            // Typed empty: written back too, as the put-back of the check may have failed.
             ("k2".into(), "Notes".into(), String::new()),
         ],
         ..LeadFacts::default()
@@ -54,7 +54,10 @@ fn a_new_row_s_lead_writes_back_the_cells_the_check_emptied_after_its_id() {
             lead_id: "Lnew".into(),
             row_hint: Some(4),
             expect_name: None,
-            cells: BTreeMap::from([("Status".to_owned(), "Lost".to_owned())]),
+            cells: BTreeMap::from([
+                ("Notes".to_owned(), String::new()),
+                ("Status".to_owned(), "Lost".to_owned())
+            ]),
         }]
     );
     assert_eq!(d.blanks_used, ["k1", "k2"]);

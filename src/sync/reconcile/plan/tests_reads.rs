@@ -215,3 +215,40 @@ fn a_new_lead_takes_and_writes_back_what_its_set_aside_event_showed_in_a_cell_th
         "{actions:?}"
     );
 }
+
+#[test]
+fn a_new_lead_puts_an_empty_typed_cell_back_over_what_a_misplaced_write_left_there() {
+    // The check's put-back failed: Cy's row still shows "Acme", another lead's company; Cy's
+    // event, set aside, showed the company empty. The new lead's company is empty, written so.
+    let g = grid(&[["", "Cy", "", "+1-9", "Acme", "Lost", "", ""]]);
+    let blank = crate::store::sheet_blanks::SheetBlank {
+        key: "k1".into(),
+        row: [("Name", "Cy"), ("Phone", "+1-9")]
+            .into_iter()
+            .map(|(h, v)| (h.to_owned(), v.to_owned()))
+            .collect(),
+        header: "Company".into(),
+        written: "Acme".into(),
+        typed: Some(String::new()),
+    };
+    let known = Known {
+        blanks: vec![blank],
+        ..Known::default()
+    };
+    let actions =
+        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    let sent = commands(&actions);
+    let company = |c: &&Command| match c {
+        Command::WriteRow { cells, .. } => cells.get("Company").cloned(),
+        _ => None,
+    };
+    assert_eq!(
+        sent.iter().filter_map(company).collect::<Vec<_>>(),
+        [String::new()],
+        "the empty company written back: {sent:?}"
+    );
+    assert!(
+        !sent.iter().any(|c| format!("{c:?}").contains("Acme")),
+        "no card or cell takes the other lead's company: {sent:?}"
+    );
+}
