@@ -81,9 +81,9 @@ impl<'a> Grid<'a> {
     }
 
     /// Among `open` rows, the one its lead's agreed `values` (by header, without the name; the
-    /// id column is left out) point to: it shares the most non-empty cells with them, two at least (one
-    /// shared status is no proof), more than it has differing (a person may have edited a cell
-    /// or two since), and no other row shares as many.
+    /// id column is left out) point to: it shares the most non-empty cells with them, two at
+    /// least (one shared status is no proof), more than it has differing (a person may have
+    /// edited a cell or two since), and no other row shares as many.
     pub(super) fn by_cells(
         &self,
         header: &Header<'_>,
