@@ -2,7 +2,7 @@
 //! write located to its row and turned into cell ranges, each append into a row of values, and
 //! the outcome of every command that needs no call. Pure: the sender (`send`) does the I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::clients::http::ClientError;
 use crate::connectors::sheets::client::ValueRange;
@@ -67,13 +67,14 @@ impl<'a> Grid<'a> {
         self.by_id.contains_key(lead_id)
     }
 
-    /// Whether a row without an id shows this name in the (1-based) name column.
-    pub(super) fn shows_name(&self, name_col: u32, name: &str) -> bool {
-        let id_col = u32::try_from(self.id_col + 1).unwrap_or(u32::MAX);
-        let last = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
-        (2..=last).any(|r| {
-            self.cell(r, id_col).trim().is_empty() && self.cell(r, name_col).trim() == name.trim()
-        })
+    /// The names (trimmed) the rows without an id show in the (1-based) name column: one pass,
+    /// so a first sync's thousands of id writes do not each scan the sheet.
+    pub(super) fn names_without_id(&self, name_col: u32) -> HashSet<&'a str> {
+        let rows = self.rows;
+        (1..rows.len())
+            .filter(|&i| cell_at(rows, i, self.id_col).trim().is_empty())
+            .map(|i| cell_at(rows, i, name_col as usize - 1).trim())
+            .collect()
     }
 
     fn cell(&self, row: u32, col: u32) -> &str {

@@ -23,6 +23,9 @@ pub(super) async fn renamed_rows(
     batch: &[Claimed],
 ) -> HashMap<String, BTreeMap<String, String>> {
     let id_header = ctx.columns.id.trim();
+    let names = name_col
+        .map(|col| grid.names_without_id(col))
+        .unwrap_or_default();
     let leads: Vec<&str> = (batch.iter())
         .filter_map(|c| match &c.cmd {
             Command::WriteRow {
@@ -34,7 +37,7 @@ pub(super) async fn renamed_rows(
                 .keys()
                 .any(|h| h.trim().eq_ignore_ascii_case(id_header))
                 && !grid.has_id(lead_id)
-                && !name_col.is_some_and(|col| grid.shows_name(col, name)) =>
+                && !names.contains(name.trim()) =>
             {
                 Some(lead_id.as_str())
             }
