@@ -10,7 +10,7 @@ use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Header, SheetBatch, Shown, hint};
 use crate::connectors::sheets::client::a1::cell_at;
 use crate::connectors::sheets::settle::{Unlanded, batch_landed, unlanded};
-use crate::connectors::sheets::verify::{Columns, Written};
+use crate::connectors::sheets::verify::{Columns, Written, misses};
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
 use crate::sync::outbox::follow_up;
@@ -78,7 +78,12 @@ impl SheetsTracker {
             Ok(read) => read.values,
             Err(e) => return Settled::all(writes, |_| Outcome::failed(&e)),
         };
-        if batch_landed(pre, &post, cols, writes) {
+        // Rows moved between the batch's read and its write: it landed, but on other rows,
+        // so the leads' rows do not show it. The check after a write tells that apart; taken
+        // for unlanded, the writes were sent again and the value each left in another lead's
+        // row stayed there, read later as that row's edit (chaos seed 12).
+        let elsewhere = || !misses(pre, &post, cols, writes, sheet).restore.is_empty();
+        if batch_landed(pre, &post, cols, writes) || elsewhere() {
             return Settled::Landed(post, cols);
         }
         let header = &shown.header;

@@ -96,3 +96,57 @@ async fn an_append_whose_answer_is_lost_is_settled_by_a_read_in_the_same_round()
         .filter(|r| r.method == "POST" && r.path.starts_with(&path) && r.path.ends_with(":append"));
     assert_eq!(appends.count(), 1);
 }
+
+#[tokio::test]
+async fn a_write_lost_after_it_landed_on_a_row_sorted_into_its_place_is_put_back_there() {
+    // Seed 12: the write landed on the row sorted into its place and its answer was lost; the
+    // lead's row does not show it, but the batch did land, and the other row gets its cell back.
+    let b = Bench::start().await;
+    b.rows(
+        2,
+        &[
+            &["L1", "Ada", "", "", "", "New"],
+            &["L2", "Bob", "", "", "", "New"],
+        ],
+    );
+    b.link("L1", None, Some(2)).await;
+    b.link("L2", None, Some(3)).await;
+    b.enqueue(&notes("L1", "for ada")).await;
+    // The dispatcher's read is answered late: meanwhile a user sorts Bob above Ada.
+    let faults = |fail_next: Vec<u16>, hang_next| Faults {
+        fail_next,
+        hang_next,
+        hang_for: std::time::Duration::from_millis(1500),
+        after_handler: true,
+        ..Faults::default()
+    };
+    b.google.gate().set_faults(faults(vec![], 1));
+    let round = tokio::spawn({
+        let dispatcher = b.dispatcher.clone();
+        async move { dispatcher.run_once().await }
+    });
+    for _ in 0..500 {
+        if b.google.gate().faults().hang_next == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    b.google
+        .sort_rows(SS, crate::connectors::bench::SHEET, 2, 2, false)
+        .expect("sort");
+    // The write is made and its connection reset before the answer.
+    b.google.gate().set_faults(faults(vec![0], 0));
+    round.await.expect("round").expect("run");
+    assert_eq!(
+        (b.cell(2, 1), b.cell(2, 7)),
+        ("L2".into(), String::new()),
+        "Bob's row is put back"
+    );
+    b.make_retries_due().await;
+    b.dispatcher.run_once().await.expect("run");
+    assert_eq!((b.cell(2, 1), b.cell(2, 7)), ("L2".into(), String::new()));
+    assert_eq!(
+        (b.cell(3, 1), b.cell(3, 7)),
+        ("L1".into(), "for ada".into())
+    );
+}
