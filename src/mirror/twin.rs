@@ -221,10 +221,16 @@ impl Mirrors {
             card: &twin,
             twin: card,
         };
-        self.copy_details(ctx, reader, &to, link_id).await?;
+        let edited = (self.copy_details(ctx, reader, &to, link_id, &details)).await?;
+        let (copied, edited): (Vec<String>, Vec<String>) =
+            details.into_iter().partition(|f| !edited.contains(f));
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
-        self.agree(&mut tx, ctx, link_id, side, card, &details)
+        self.agree(&mut tx, ctx, link_id, side, card, &copied)
             .await?;
+        // Edited on the new twin before its copy: no base, so each user's value counts.
+        for field in &edited {
+            mirror_links::delete_field(&mut *tx, &ctx.name, link_id.as_str(), field).await?;
+        }
         mirror_pending::clear(&mut *tx, &ctx.name, link_id.as_str()).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())

@@ -1,6 +1,6 @@
 //! A mirror's passes racing each other or the users (issue 14's chaos classes, each made
 //! deterministic): a one-off reconciliation whose listing is older than the worker's twin, and a
-//! twin deleted while its details were being copied.
+//! twin deleted while its details were being copied, or edited by its user before they were.
 
 use std::time::Duration;
 
@@ -161,4 +161,48 @@ async fn a_label_copy_stopped_halfway_is_finished_with_the_user_s_newer_edit() {
         "b's newer edit stays"
     );
     assert_eq!(t.card_label_names(&id), ["Hot"], "and reaches a");
+}
+
+/// A card with a checklist is made on a; its twin is made on b, and before the checklist is
+/// copied there (the copy's first call held up), b's user adds a checklist of that name to the
+/// twin. The copy reads the twin as it is now: one checklist of that name on each card, never
+/// two; the two users' values are one conflict, which `prefer_b` gives to b (seed 31).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checklist_added_to_a_new_twin_before_the_copy_is_not_made_twice() {
+    let m = mirror_world("prefer_b").await;
+    let t = &m.w.trello;
+    t.hold_deliveries(true);
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Listed", "")
+        .expect("card");
+    let list = t.user_add_checklist(&id, "Tasks").expect("checklist");
+    t.user_add_item(&list, "x").expect("item");
+    let jobs = held(&m.w, 3).await;
+    // The card read, marked, its twin made; the next call waits a while before it is handled.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 200],
+        hang_next: 1,
+        hang_for: Duration::from_secs(3),
+        ..Faults::default()
+    });
+    for job in jobs {
+        t.redeliver(job);
+    }
+    let twin = eventually("the twin is made", SETTLE, || async {
+        m.cards_b().first().map(|c| c.id.clone())
+    })
+    .await;
+    let mine = t.user_add_checklist(&twin, "Tasks").expect("on the twin");
+    t.user_add_item(&mine, "y").expect("item");
+    m.settle().await;
+    for card in [&id, &twin] {
+        let lists = t.checklists(card);
+        let names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Tasks"], "one checklist on {card}: {lists:?}");
+        let items: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(items, ["y"], "b's checklist on {card}");
+    }
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "checklist:Tasks");
 }
