@@ -1,6 +1,7 @@
 //! A mirror's passes racing each other or the users (issue 14's chaos classes, each made
 //! deterministic): a one-off reconciliation whose listing is older than the worker's twin, and a
-//! twin deleted while its details were being copied, or edited by its user before they were.
+//! twin deleted while its details were being copied, or edited by its user before they were; a
+//! reconciliation's conflict decided by the cards' histories.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use leadsync::sandbox::common::Faults;
 
 use crate::e2e::SETTLE;
 use crate::helpers::eventually;
-use crate::mirror_support::{a_pass_failed, held, marker, mirror_world, one_off_engine};
+use crate::mirror_support::{a_pass_failed, held, marker, mirror_world, name, one_off_engine};
 
 /// A one-off reconciliation lists board a (the new card without a twin), then board b, whose
 /// answer comes late; meanwhile the worker gives the card its twin. The reconciliation's listing
@@ -205,4 +206,36 @@ async fn a_checklist_added_to_a_new_twin_before_the_copy_is_not_made_twice() {
     let conflicts = m.activity("conflict").await;
     assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
     assert_eq!(conflicts[0].0, "checklist:Tasks");
+}
+
+/// Both cards of a link renamed while their deliveries are lost, b's the later. A
+/// reconciliation finds the conflict without change times (it reads the boards, not events),
+/// reads them from the cards' histories, and `last_writer_wins` gives it to b, not to side a
+/// as a conflict of unknown times (seed 18).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconciliation_s_conflict_goes_to_the_later_edit_by_the_cards_histories() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Old", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    t.hold_deliveries(true);
+    m.edit(&id, name("From a"));
+    let first = chrono::Utc::now().timestamp_millis();
+    // b's edit later by the board's clock: it waits for the clock to pass a's.
+    eventually("the clock ticks", SETTLE, || async {
+        (chrono::Utc::now().timestamp_millis() > first + 1).then_some(())
+    })
+    .await;
+    m.edit(&twin, name("From b"));
+    drop(held(&m.w, 2).await);
+    let engine = one_off_engine(&m).await.expect("a one-off engine");
+    assert!(engine.reconcile_all().await, "the reconciliation ran");
+    assert_eq!(m.card(&id).name, "From b", "b's later edit wins");
+    assert_eq!(m.card(&twin).name, "From b");
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "name");
 }
