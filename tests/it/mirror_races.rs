@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sandbox::common::Faults;
 
 use crate::e2e::SETTLE;
@@ -238,4 +239,60 @@ async fn a_reconciliation_s_conflict_goes_to_the_later_edit_by_the_cards_histori
     let conflicts = m.activity("conflict").await;
     assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
     assert_eq!(conflicts[0].0, "name");
+}
+
+/// A twin's create lands but its answer is lost; before the retry finds the twin by its marker,
+/// a's user renames the card and b's user edits the twin's description and labels it. The
+/// fields the create carried were agreed before it was sent, and the twin had no details yet:
+/// each edit is a change the merge copies, none is reverted to the card as the retry reads it
+/// (seed 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_made_before_a_lost_create_s_twin_is_found_again_are_kept() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let hot = t
+        .user_create_label(&m.b.board_id, "Hot", Some("red"))
+        .expect("label");
+    t.hold_deliveries(true);
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "First", "")
+        .expect("card");
+    let jobs = held(&m.w, 1).await;
+    // The card read, marked; the twin made and the create's answer lost; then every call
+    // fails until the users' edits are made, so no retry comes before them.
+    let mut fail_next = vec![200, 200, 0];
+    fail_next.extend([500; 200]);
+    t.gate().set_faults(Faults {
+        fail_next,
+        after_handler: true,
+        ..Faults::default()
+    });
+    for job in jobs {
+        t.redeliver(job);
+    }
+    eventually("the twin is made", SETTLE, || async {
+        (!m.cards_b().is_empty()).then_some(())
+    })
+    .await;
+    let twin = m.cards_b().first().expect("the twin was made").clone();
+    let link = marker(&twin).expect("the twin's marker");
+    // The edits' deliveries are lost: the failed pass's retry finds the twin by its marker.
+    t.hold_deliveries(true);
+    m.edit(&id, name("Renamed on a"));
+    let desc = UserCardChange {
+        desc: Some(format!("Told on b\n\nleadsync:{link}")),
+        ..UserCardChange::default()
+    };
+    m.edit(&twin.id, desc);
+    t.user_card_label(&twin.id, &hot, true).expect("labelled");
+    drop(held(&m.w, 3).await);
+    t.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert_eq!(m.cards_b().len(), 1, "one twin: {:?}", m.cards_b());
+    for card in [&id, &twin.id] {
+        let card = m.card(card);
+        assert_eq!(card.name, "Renamed on a", "a's rename kept");
+        assert!(card.desc.starts_with("Told on b"), "b's notes: {card:?}");
+        assert_eq!(t.card_label_names(&card.id), ["Hot"], "b's label");
+    }
 }
