@@ -4,12 +4,14 @@
 //! Each checklist is a field of its own; a side's merged checklists are written together, by one
 //! plan over the card's checklists (`values::with_checklists`, then `diff::checklists`).
 
+use std::collections::BTreeMap;
+
 use crate::model::LeadId;
 use crate::model::board::{Card, CardUpdate, ChecklistEdit};
 use crate::store::mirror_links::MirrorSide;
 use crate::sync::board::OnLost;
 
-use super::context::MirrorContext;
+use super::context::{MirrorContext, checklist_name};
 use super::diff::{self, Step};
 use super::reader::Reader;
 use super::values::{self, LabelKey, ListValue, label_key};
@@ -24,33 +26,70 @@ pub struct Target<'a> {
 }
 
 impl Mirrors {
-    /// A new (or found again) twin gets the source card's due date, labels and checklists,
-    /// which a card create does not carry; the bases saved next are the source's values.
+    /// A new (or found again) twin gets the source card's due date, labels and checklists
+    /// (`fields`), which a card create does not carry. They are diffed against the twin as it is
+    /// now, read again first: its user may have edited the brand-new twin meanwhile, and a
+    /// checklist added there would otherwise be added a second time. A field that user changed
+    /// since the twin was made is not written: it is answered, and left to the merge without a
+    /// base (two users' values: a conflict the policy decides; an empty side takes the other's).
     pub(super) async fn copy_details(
         &self,
         ctx: &MirrorContext,
         reader: &Reader,
         to: &Target<'_>,
         link: &LeadId,
-    ) -> Result<(), Error> {
-        let due = values::due(to.twin);
-        if due != values::due(to.card) {
+        fields: &[String],
+    ) -> Result<Vec<String>, Error> {
+        let source = to.side.other();
+        let want = |f: &str| ctx.value(source, to.twin, f).unwrap_or_default();
+        let of = |card: &Card, f: &str| ctx.value(to.side, card, f).unwrap_or_default();
+        if fields.iter().all(|f| want(f) == of(to.card, f)) {
+            return Ok(Vec::new());
+        }
+        let Some(now) = reader.fresh(&to.card.id).await? else {
+            // Deleted meanwhile: the link is whole, and its next pass archives the source card.
+            return Ok(Vec::new());
+        };
+        let (mut write, mut edited) = (Vec::new(), Vec::new());
+        for field in fields {
+            let value = of(&now, field);
+            if value == want(field) {
+                continue;
+            }
+            if value == of(to.card, field) {
+                write.push(field.as_str());
+            } else {
+                edited.push(field.clone());
+            }
+        }
+        let to = Target {
+            side: to.side,
+            card: &now,
+            twin: to.twin,
+        };
+        if write.contains(&"due") {
             let mut update = CardUpdate::default();
-            ctx.write(to.side, &mut update, "due", &due, link);
+            ctx.write(to.side, &mut update, "due", &want("due"), link);
             (self.board)
-                .update_card(&to.card.id, &update, OnLost::Report)
+                .update_card(&now.id, &update, OnLost::Report)
                 .await?;
         }
-        let labels = values::labels(to.twin);
-        if labels != values::labels(to.card) {
-            self.write_labels(ctx, reader, to, &labels).await?;
+        if write.contains(&"labels") {
+            self.write_labels(ctx, reader, &to, &want("labels")).await?;
         }
-        let lists = values::checklists(to.twin);
-        if lists != values::checklists(to.card) {
-            let want: Vec<ListValue> = values::parse("checklists", &lists).map_err(Error::Value)?;
-            self.write_checklists(to.card, &want).await?;
+        let mut lists = BTreeMap::new();
+        for field in &write {
+            if let Some(name) = checklist_name(field) {
+                let items = values::checklist_items(&want(field)).map_err(Error::Value)?;
+                lists.insert(name.to_owned(), items);
+            }
         }
-        Ok(())
+        if !lists.is_empty() {
+            // The twin's own checklists (a user's, of another name) are kept.
+            let plan = values::with_checklists(&now, &lists, to.twin);
+            self.write_checklists(&now, &plan).await?;
+        }
+        Ok(edited)
     }
 
     /// Gives a card exactly the checklists `want`, in order.

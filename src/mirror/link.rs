@@ -19,6 +19,7 @@ use crate::sync::board::OnLost;
 use super::context::{CHECKLISTS, MirrorContext, checklist_name, fields_of};
 use super::decide::{Known, Outcome, decide, split_legacy};
 use super::details::Target;
+use super::history;
 use super::log::{self, At, Conflict};
 use super::merge::Merge;
 use super::values;
@@ -79,6 +80,15 @@ impl Mirrors {
             live = super::reader::Reader::live(std::sync::Arc::clone(&self.board));
             reader = &live;
             read = self.read(ctx, link, reader, times).await?;
+        }
+        // A conflict the last writer decides, without both change times (a reconciliation's):
+        // the cards' histories give them, and the fields are decided again with them.
+        if let Read::Both { outcomes, .. } = &read
+            && history::untimed(ctx.policy, outcomes)
+        {
+            let cards = [id_a, link.card_b.as_deref().unwrap_or_default()];
+            let found = (self.history_times(&ctx.member_id, cards, times)).await?;
+            read = self.read(ctx, link, reader, &found).await?;
         }
         let (a, b, outcomes, legacy) = match read {
             Read::Both {

@@ -7,6 +7,7 @@ mod context;
 mod decide;
 mod details;
 mod diff;
+mod history;
 mod link;
 mod lock;
 mod log;

@@ -161,34 +161,22 @@ impl Mirrors {
                 .update_card(&card.id, &update, OnLost::Report)
                 .await?;
         }
-        // An interrupted create may have made the twin: the other board is searched first.
-        let found = if search {
-            reader.by_marker_now(ctx.board(other), link_id).await?
-        } else {
-            None
+        let (made, details): (Vec<String>, Vec<String>) = fields_of(&[card], std::iter::empty())
+            .into_iter()
+            .partition(|f| CREATED.contains(&f.as_str()));
+        let made_now = MadeNow {
+            link_id,
+            side,
+            card,
+            made: &made,
         };
-        let twin = match found {
-            Some(found) => found,
-            // Archived while its create was retried: an archived card gets no twin (until it is
-            // unarchived); a twin made now would be open, its archive copied back over the card's.
-            None if card.closed => return Ok(()),
-            None => {
-                let mapping = ctx.mapped(side, &card.list_id).unwrap_or_default();
-                let Some(list_id) = ctx.list_id(other, mapping) else {
-                    return Ok(());
-                };
-                let new = NewCard {
-                    list_id: list_id.to_owned(),
-                    name: card.name.clone(),
-                    desc: compose_description(&notes, link_id),
-                };
-                self.board.create_card(&new).await?
-            }
+        let Some((twin, as_made)) = self.make_twin(ctx, &made_now, reader, search).await? else {
+            return Ok(());
         };
         // The twin is the link's at once, before its details: a twin deleted while they are
         // copied archives the card (its link is whole), and is never made again. The fields
-        // the create carried are agreed; the details are pending writes until copied (a pass
-        // that runs before finishes them, and takes a user's edit since for one).
+        // the create carried were agreed before it; the details are pending writes until
+        // copied (a pass that runs before finishes them, and takes a user's edit since for one).
         let card_a = if side == MirrorSide::A {
             &card.id
         } else {
@@ -199,17 +187,13 @@ impl Mirrors {
             link_id: link_id.as_str(),
             card_a,
         };
-        let (made, details): (Vec<String>, Vec<String>) = fields_of(&[card], std::iter::empty())
-            .into_iter()
-            .partition(|f| CREATED.contains(&f.as_str()));
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
         mirror_links::set_card(&mut *tx, &ctx.name, link_id.as_str(), other, &twin.id).await?;
-        self.agree(&mut tx, ctx, link_id, side, card, &made).await?;
         for field in &details {
             let pending = Pending {
                 side: other,
                 value: ctx.value(side, card, field).unwrap_or_default(),
-                was: ctx.value(other, &twin, field).unwrap_or_default(),
+                was: ctx.value(other, &as_made, field).unwrap_or_default(),
                 at: 0,
             };
             mirror_pending::set(&mut *tx, &ctx.name, link_id.as_str(), field, &pending).await?;
@@ -218,16 +202,74 @@ impl Mirrors {
         tx.commit().await.map_err(StoreError::from)?;
         let to = Target {
             side: other,
-            card: &twin,
+            card: &as_made,
             twin: card,
         };
-        self.copy_details(ctx, reader, &to, link_id).await?;
+        let edited = (self.copy_details(ctx, reader, &to, link_id, &details)).await?;
+        let (copied, edited): (Vec<String>, Vec<String>) =
+            details.into_iter().partition(|f| !edited.contains(f));
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
-        self.agree(&mut tx, ctx, link_id, side, card, &details)
+        self.agree(&mut tx, ctx, link_id, side, card, &copied)
             .await?;
+        // Edited on the new twin before its copy: no base, so each user's value counts.
+        for field in &edited {
+            mirror_links::delete_field(&mut *tx, &ctx.name, link_id.as_str(), field).await?;
+        }
         mirror_pending::clear(&mut *tx, &ctx.name, link_id.as_str()).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
+    }
+
+    /// The twin, made now or found again by its marker (a create whose answer was lost), and
+    /// the twin as its create made it. The fields a create carries are agreed before it is
+    /// sent: a twin found again holds them, whatever either card's users did since (the merge
+    /// sees those edits as changes); and it holds no details yet (they are copied only once
+    /// the twin is known). `None`: no twin is to be made.
+    async fn make_twin(
+        &self,
+        ctx: &MirrorContext,
+        now: &MadeNow<'_>,
+        reader: &Reader,
+        search: bool,
+    ) -> Result<Option<(Card, Card)>, Error> {
+        let (side, card) = (now.side, now.card);
+        let other = side.other();
+        // An interrupted create may have made the twin: the other board is searched first.
+        let found = if search {
+            reader.by_marker_now(ctx.board(other), now.link_id).await?
+        } else {
+            None
+        };
+        if let Some(found) = found {
+            let as_made = Card {
+                labels: Vec::new(),
+                checklists: Vec::new(),
+                due: None,
+                due_complete: false,
+                ..found.clone()
+            };
+            return Ok(Some((found, as_made)));
+        }
+        // Archived while its create was retried: an archived card gets no twin (until it is
+        // unarchived); a twin made now would be open, its archive copied back over the card's.
+        if card.closed {
+            return Ok(None);
+        }
+        let mapping = ctx.mapped(side, &card.list_id).unwrap_or_default();
+        let Some(list_id) = ctx.list_id(other, mapping) else {
+            return Ok(None);
+        };
+        let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
+        self.agree(&mut tx, ctx, now.link_id, side, card, now.made)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        let new = NewCard {
+            list_id: list_id.to_owned(),
+            name: card.name.clone(),
+            desc: compose_description(&split_description(&card.desc).0, now.link_id),
+        };
+        let twin = self.board.create_card(&new).await?;
+        Ok(Some((twin.clone(), twin)))
     }
 
     /// Saves `fields` agreed on the source card's values.
@@ -250,6 +292,15 @@ impl Mirrors {
         }
         Ok(())
     }
+}
+
+/// A twin about to be made: its link, the source card and its side, and the fields its create
+/// carries.
+struct MadeNow<'a> {
+    link_id: &'a LeadId,
+    side: MirrorSide,
+    card: &'a Card,
+    made: &'a [String],
 }
 
 /// A new link id: 20 hex digits, unique enough per mirror and valid in a marker.

@@ -8,8 +8,8 @@
 //! - `checklist:<name>`: one checklist, the card's first of that name: its items in their order,
 //!   `[[name, checked]…]`, or the empty text when the card has no checklist of that name (each
 //!   checklist is its own field, CONTRACT §8).
-//! - `checklists`, all of a card's checklists in their order, each `{"name", "items"}`, is what a
-//!   new twin is given, and what links made before checklists were fields kept as their base.
+//! - `checklists`, all of a card's checklists in their order, each `{"name", "items"}`, is what
+//!   links made before checklists were fields kept as their base.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -78,6 +78,8 @@ fn items(list: &Checklist) -> Items {
         .collect()
 }
 
+/// All of a card's checklists in one text (the tests compare whole cards by it).
+#[cfg(test)]
 pub fn checklists(card: &Card) -> String {
     let lists: Vec<ListValue> = (card.checklists.iter())
         .map(|l| ListValue {

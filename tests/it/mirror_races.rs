@@ -1,14 +1,16 @@
 //! A mirror's passes racing each other or the users (issue 14's chaos classes, each made
 //! deterministic): a one-off reconciliation whose listing is older than the worker's twin, and a
-//! twin deleted while its details were being copied.
+//! twin deleted while its details were being copied, or edited by its user before they were; a
+//! reconciliation's conflict decided by the cards' histories.
 
 use std::time::Duration;
 
+use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sandbox::common::Faults;
 
 use crate::e2e::SETTLE;
 use crate::helpers::eventually;
-use crate::mirror_support::{a_pass_failed, held, marker, mirror_world, one_off_engine};
+use crate::mirror_support::{a_pass_failed, held, marker, mirror_world, name, one_off_engine};
 
 /// A one-off reconciliation lists board a (the new card without a twin), then board b, whose
 /// answer comes late; meanwhile the worker gives the card its twin. The reconciliation's listing
@@ -161,4 +163,136 @@ async fn a_label_copy_stopped_halfway_is_finished_with_the_user_s_newer_edit() {
         "b's newer edit stays"
     );
     assert_eq!(t.card_label_names(&id), ["Hot"], "and reaches a");
+}
+
+/// A card with a checklist is made on a; its twin is made on b, and before the checklist is
+/// copied there (the copy's first call held up), b's user adds a checklist of that name to the
+/// twin. The copy reads the twin as it is now: one checklist of that name on each card, never
+/// two; the two users' values are one conflict, which `prefer_b` gives to b (seed 31).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checklist_added_to_a_new_twin_before_the_copy_is_not_made_twice() {
+    let m = mirror_world("prefer_b").await;
+    let t = &m.w.trello;
+    t.hold_deliveries(true);
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Listed", "")
+        .expect("card");
+    let list = t.user_add_checklist(&id, "Tasks").expect("checklist");
+    t.user_add_item(&list, "x").expect("item");
+    let jobs = held(&m.w, 3).await;
+    // The card read, marked, its twin made; the next call waits a while before it is handled.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 200],
+        hang_next: 1,
+        hang_for: Duration::from_secs(3),
+        ..Faults::default()
+    });
+    for job in jobs {
+        t.redeliver(job);
+    }
+    let twin = eventually("the twin is made", SETTLE, || async {
+        m.cards_b().first().map(|c| c.id.clone())
+    })
+    .await;
+    let mine = t.user_add_checklist(&twin, "Tasks").expect("on the twin");
+    t.user_add_item(&mine, "y").expect("item");
+    m.settle().await;
+    for card in [&id, &twin] {
+        let lists = t.checklists(card);
+        let names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Tasks"], "one checklist on {card}: {lists:?}");
+        let items: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(items, ["y"], "b's checklist on {card}");
+    }
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "checklist:Tasks");
+}
+
+/// Both cards of a link renamed while their deliveries are lost, b's the later. A
+/// reconciliation finds the conflict without change times (it reads the boards, not events),
+/// reads them from the cards' histories, and `last_writer_wins` gives it to b, not to side a
+/// as a conflict of unknown times (seed 18).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconciliation_s_conflict_goes_to_the_later_edit_by_the_cards_histories() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Old", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    t.hold_deliveries(true);
+    m.edit(&id, name("From a"));
+    let first = chrono::Utc::now().timestamp_millis();
+    // b's edit later by the board's clock: it waits for the clock to pass a's.
+    eventually("the clock ticks", SETTLE, || async {
+        (chrono::Utc::now().timestamp_millis() > first + 1).then_some(())
+    })
+    .await;
+    m.edit(&twin, name("From b"));
+    drop(held(&m.w, 2).await);
+    let engine = one_off_engine(&m).await.expect("a one-off engine");
+    assert!(engine.reconcile_all().await, "the reconciliation ran");
+    assert_eq!(m.card(&id).name, "From b", "b's later edit wins");
+    assert_eq!(m.card(&twin).name, "From b");
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "name");
+}
+
+/// A twin's create lands but its answer is lost; before the retry finds the twin by its marker,
+/// a's user renames the card and b's user edits the twin's description and labels it. The
+/// fields the create carried were agreed before it was sent, and the twin had no details yet:
+/// each edit is a change the merge copies, none is reverted to the card as the retry reads it
+/// (seed 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_made_before_a_lost_create_s_twin_is_found_again_are_kept() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let hot = t
+        .user_create_label(&m.b.board_id, "Hot", Some("red"))
+        .expect("label");
+    t.hold_deliveries(true);
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "First", "")
+        .expect("card");
+    let jobs = held(&m.w, 1).await;
+    // The card read, marked; the twin made and the create's answer lost; then every call
+    // fails until the users' edits are made, so no retry comes before them.
+    let mut fail_next = vec![200, 200, 0];
+    fail_next.extend([500; 200]);
+    t.gate().set_faults(Faults {
+        fail_next,
+        after_handler: true,
+        ..Faults::default()
+    });
+    for job in jobs {
+        t.redeliver(job);
+    }
+    eventually("the twin is made", SETTLE, || async {
+        (!m.cards_b().is_empty()).then_some(())
+    })
+    .await;
+    let twin = m.cards_b().first().expect("the twin was made").clone();
+    let link = marker(&twin).expect("the twin's marker");
+    // The edits' deliveries are lost: the failed pass's retry finds the twin by its marker.
+    t.hold_deliveries(true);
+    m.edit(&id, name("Renamed on a"));
+    let desc = UserCardChange {
+        desc: Some(format!("Told on b\n\nleadsync:{link}")),
+        ..UserCardChange::default()
+    };
+    m.edit(&twin.id, desc);
+    t.user_card_label(&twin.id, &hot, true).expect("labelled");
+    drop(held(&m.w, 3).await);
+    t.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert_eq!(m.cards_b().len(), 1, "one twin: {:?}", m.cards_b());
+    for card in [&id, &twin.id] {
+        let card = m.card(card);
+        assert_eq!(card.name, "Renamed on a", "a's rename kept");
+        assert!(card.desc.starts_with("Told on b"), "b's notes: {card:?}");
+        assert_eq!(t.card_label_names(&card.id), ["Hot"], "b's label");
+    }
 }
