@@ -96,7 +96,8 @@ impl LeaderLock {
 }
 
 /// Asks the leader, wherever it runs, to reconcile `pair` (`*`: every pair). Lost when no
-/// replica leads at that moment; the next leader reconciles every pair when it starts anyway.
+/// replica leads at that moment (a hand-over's few seconds): `NOTIFY` keeps nothing for later,
+/// and the periodic reconciliation is what covers that gap.
 pub async fn request_reconcile(db: impl Exec<'_>, pair: &str) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(RECONCILE_CHANNEL)
