@@ -285,3 +285,51 @@ async fn a_leader_killed_with_sigkill_hands_over_and_loses_nothing() {
 async fn leads_then(base: &str) -> Option<()> {
     leads(base).await.then_some(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_loses_its_lock_stops_and_leads_again_when_it_is_free() {
+    let test = "a_leader_that_loses_its_lock_stops_and_leads_again_when_it_is_free";
+    let Some(url) = crate::postgres::fresh_database(test).await else {
+        return;
+    };
+    let w = world_on(url.clone(), true).await;
+    eventually("the daemon leads", LIMIT, || async {
+        world_leads(&w).then_some(())
+    })
+    .await;
+    // Its lock's session ends (a server restart, a network cut), and someone else takes
+    // the lock before it can ask again.
+    let mut other = leadsync::store::postgres::connect(&url)
+        .await
+        .expect("connect");
+    let key = leadsync::store::leader::LEADER_KEY;
+    let ended: bool = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+         AND granted AND objsubid = 1 AND classid::bigint = ($1 >> 32) \
+         AND objid::bigint = ($1 & 4294967295)",
+    )
+    .bind(key)
+    .fetch_one(&mut other)
+    .await
+    .expect("terminate");
+    assert!(ended);
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut other)
+        .await
+        .expect("lock");
+    eventually("the daemon knows it lost the lead", LIMIT, || async {
+        (!world_leads(&w)).then_some(())
+    })
+    .await;
+    // Stored while it waits; worked on once it leads again, by loops started afresh.
+    let status = post_lead(&w, &w.base_url(), 0).await;
+    assert!(status.is_success(), "{status}");
+    sqlx::Connection::close(other).await.expect("close");
+    eventually("the daemon leads again", LIMIT, || async {
+        world_leads(&w).then_some(())
+    })
+    .await;
+    every_row_has_its_card(&w, 1).await;
+    assert_sides_equal(&w, P);
+}
