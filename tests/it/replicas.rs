@@ -298,13 +298,15 @@ async fn a_leader_that_loses_its_lock_stops_and_leads_again_when_it_is_free() {
     })
     .await;
     // Its lock's session ends (a server restart, a network cut), and someone else takes
-    // the lock before it can ask again.
+    // the lock before it can ask again. (`pg_locks` shows every database's locks: only this
+    // test's database is meant.)
     let mut other = leadsync::store::postgres::connect(&url)
         .await
         .expect("connect");
     let key = leadsync::store::leader::LEADER_KEY;
     let ended: bool = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
          AND granted AND objsubid = 1 AND classid::bigint = ($1 >> 32) \
          AND objid::bigint = ($1 & 4294967295)",
     )
