@@ -25,6 +25,8 @@ use crate::sync::outbox::DispatchOptions;
 
 pub use crate::shutdown::SHUTDOWN_DEADLINE;
 
+mod leader;
+
 pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
@@ -148,14 +150,13 @@ impl App {
             mirrors,
             upkeep,
         } = self;
-        let mut tasks = engine.map(|e| e.spawn(&shutdown)).unwrap_or_default();
-        if let Some(mirrors) = mirrors {
-            tasks.push(("mirrors", tokio::spawn(mirrors.run(shutdown.clone()))));
-        }
-        if let Some(upkeep) = upkeep {
-            let task = tokio::spawn(upkeep.run(shutdown.clone()));
-            tasks.push(("airtable webhook upkeep", task));
-        }
+        let background = leader::Background {
+            engine,
+            mirrors,
+            upkeep,
+        };
+        let db_url = (state.settings.database.url.as_str(), state.db.dialect());
+        let tasks = leader::start(background, db_url, state.engine.clone(), &shutdown);
         tracing::info!(%addr, "listening");
         let db = state.db.clone();
         let limits = http::serve::Limits::from_settings(&state.settings.server);

@@ -128,11 +128,21 @@ impl World {
         &self,
         event: &SheetEventDelivery,
     ) -> anyhow::Result<reqwest::StatusCode> {
+        self.post_sheet_event_to(&self.base_url(), event).await
+    }
+
+    /// As [`World::post_sheet_event`], to the daemon at `base` (one of several replicas, as a
+    /// load balancer would pick).
+    pub async fn post_sheet_event_to(
+        &self,
+        base: &str,
+        event: &SheetEventDelivery,
+    ) -> anyhow::Result<reqwest::StatusCode> {
         let key = StandardWebhooksKey::from_secret(&apps_script_secret(&self.settings))
             .map_err(|e| anyhow!("apps_script.secret: {e:?}"))?;
         let ts = chrono::Utc::now().timestamp();
         let response = reqwest::Client::new()
-            .post(format!("{}/webhooks/sheets", self.base_url()))
+            .post(format!("{base}/webhooks/sheets"))
             .header("webhook-id", &event.id)
             .header("webhook-timestamp", ts.to_string())
             .header(

@@ -47,7 +47,9 @@ pub enum Error {
     Value(String),
 }
 
-/// Every configured mirror, run by one task.
+/// Every configured mirror, run by one task (cloned for each run: a replica that leads again
+/// starts it afresh).
+#[derive(Clone)]
 pub struct Mirrors {
     db: Db,
     board: Arc<dyn BoardConnector>,

@@ -12,6 +12,7 @@ pub mod inbox_work;
 pub mod inbox_writer;
 pub mod lead_state;
 pub mod lead_view;
+pub mod leader;
 pub mod links;
 pub mod mirror_links;
 pub mod mirror_pending;

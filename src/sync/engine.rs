@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::shutdown::NamedTask;
 use crate::store::{Db, StoreError, activity, inbox_work, outbox};
 use crate::sync::board::BoardConnector;
-use crate::sync::connector::{ChangeFeed, Trackers};
+use crate::sync::connector::Trackers;
 use crate::sync::context::PairContext;
 use crate::sync::handle::EngineHandle;
 use crate::sync::inbox::Worker;
@@ -41,9 +41,11 @@ pub struct Engine {
     pub reconciler: Reconciler,
     pub worker: Worker,
     pub dispatcher: Dispatcher,
-    /// The change feeds of the trackers that have one (Airtable), for their pairs.
-    pub feeds: Vec<Box<dyn ChangeFeed>>,
-    requests: mpsc::UnboundedReceiver<String>,
+    /// The trackers, whose change feeds (Airtable's, Notion's) are made anew at each spawn.
+    trackers: Trackers,
+    /// Shared by every run of the reconciler: a replica that leads again (CONTRACT §9) keeps
+    /// the requests queued meanwhile; one run at a time holds it.
+    requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>>,
     handle: EngineHandle,
     running: Arc<AtomicUsize>,
     reconcile_interval: Duration,
@@ -63,8 +65,7 @@ impl Engine {
         let contexts = resolve_pairs(settings, &db, board.as_ref(), &trackers).await?;
         let (requests_tx, requests) = mpsc::unbounded_channel();
         let running = Arc::new(AtomicUsize::new(0));
-        let feeds = trackers.feeds(&db, &contexts);
-        let tasks = TASKS + feeds.len();
+        let tasks = TASKS + trackers.feeds(&db, &contexts).len();
         let reconciler = Reconciler::new(
             db.clone(),
             Arc::clone(&board),
@@ -74,21 +75,27 @@ impl Engine {
             settings.sync.activity_retention_days,
         );
         let handle = EngineHandle::new(requests_tx.clone(), Arc::clone(&running), tasks)
-            .with_reconciler(reconciler.clone());
+            .with_reconciler(reconciler.clone())
+            .with_db(db.clone());
         let worker = Worker::new(
             db.clone(),
             contexts.clone(),
             Duration::from_millis(settings.sync.debounce_ms),
             Some(requests_tx.clone()),
         );
-        let dispatcher = Dispatcher::new(db.clone(), board, trackers, contexts.values().cloned());
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            board,
+            trackers.clone(),
+            contexts.values().cloned(),
+        );
         Ok(Self {
             contexts,
             reconciler,
             worker,
             dispatcher,
-            feeds,
-            requests,
+            trackers,
+            requests: Arc::new(tokio::sync::Mutex::new(requests)),
             handle,
             running,
             reconcile_interval: Duration::from_secs(settings.sync.reconcile_interval_secs),
@@ -109,12 +116,13 @@ impl Engine {
     }
 
     /// Starts every loop, each under the name a shutdown warning uses; they stop when
-    /// `shutdown` is cancelled, also from inside their waits and outbound calls.
-    pub fn spawn(self, shutdown: &CancellationToken) -> Vec<NamedTask> {
-        let running = self.running;
+    /// `shutdown` is cancelled, also from inside their waits and outbound calls. Callable
+    /// again once those have stopped: a replica that loses and regains leadership.
+    pub fn spawn(&self, shutdown: &CancellationToken) -> Vec<NamedTask> {
+        let running = &self.running;
         let track = |name: &'static str,
                      fut: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>| {
-            let running = Arc::clone(&running);
+            let running = Arc::clone(running);
             running.fetch_add(1, Ordering::SeqCst);
             let handle = tokio::spawn(async move {
                 fut.await;
@@ -122,26 +130,32 @@ impl Engine {
             });
             (name, handle)
         };
+        let (reconciler, requests) = (self.reconciler.clone(), Arc::clone(&self.requests));
+        let (interval, stop) = (self.reconcile_interval, shutdown.clone());
+        let reconcile = async move {
+            let mut requests = requests.lock().await;
+            reconciler.run(interval, &mut requests, stop).await;
+        };
         let mut tasks = vec![
-            track("inbox worker", Box::pin(self.worker.run(shutdown.clone()))),
             track(
-                "outbox dispatcher",
-                Box::pin(self.dispatcher.run(shutdown.clone())),
+                "inbox worker",
+                Box::pin(self.worker.clone().run(shutdown.clone())),
             ),
             track(
-                "reconciler",
-                Box::pin(self.reconciler.run(
-                    self.reconcile_interval,
-                    self.requests,
+                "outbox dispatcher",
+                Box::pin(self.dispatcher.clone().run(shutdown.clone())),
+            ),
+            track("reconciler", Box::pin(reconcile)),
+            track(
+                "housekeeping",
+                Box::pin(housekeeping(
+                    self.db.clone(),
+                    self.retention_days,
                     shutdown.clone(),
                 )),
             ),
-            track(
-                "housekeeping",
-                Box::pin(housekeeping(self.db, self.retention_days, shutdown.clone())),
-            ),
         ];
-        for feed in self.feeds {
+        for feed in self.trackers.feeds(&self.db, &self.contexts) {
             tasks.push(track(feed.name(), feed.run(shutdown.clone())));
         }
         tasks

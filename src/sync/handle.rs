@@ -2,10 +2,11 @@
 //! console the pairs as it runs them and the API budgets its clients keep.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::mpsc;
 
+use crate::store::{Db, Dialect};
 use crate::sync::reconcile::{ReconcileError, ReconcileOutcome, Reconciler};
 
 #[derive(Clone)]
@@ -15,6 +16,10 @@ pub struct EngineHandle {
     tasks: usize,
     /// For plans without applying them (the console's dry-run preview).
     reconciler: Option<Reconciler>,
+    /// True while another replica leads (CONTRACT §9): this one's loops wait, by design.
+    standby: Arc<AtomicBool>,
+    /// Where a standby replica hands reconcile requests to the leader (PostgreSQL only).
+    db: Option<Db>,
 }
 
 impl std::fmt::Debug for EngineHandle {
@@ -37,7 +42,26 @@ impl EngineHandle {
             running,
             tasks,
             reconciler: None,
+            standby: Arc::new(AtomicBool::new(false)),
+            db: None,
         }
+    }
+
+    /// Lets a standby replica hand its reconcile requests to the leader through `db`.
+    pub fn with_db(mut self, db: Db) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// Marks this replica as waiting for leadership (`true`) or leading (`false`); set by the
+    /// leadership loop of the composition root.
+    pub fn set_standby(&self, standby: bool) {
+        self.standby.store(standby, Ordering::SeqCst);
+    }
+
+    /// Whether this replica runs the engine's loops (always, on SQLite).
+    pub fn is_leader(&self) -> bool {
+        !self.standby.load(Ordering::SeqCst)
     }
 
     /// Lets [`EngineHandle::dry_run`] plan with the engine's own reconciler.
@@ -81,13 +105,37 @@ impl EngineHandle {
     }
 
     /// Queues a reconciliation of one pair, or of every pair with `None`. False once stopped.
+    /// A standby replica on PostgreSQL hands it to the leader instead (its reconciler is the
+    /// one that runs, and its clients keep the tokens' budgets).
     pub fn request_reconcile(&self, pair: Option<&str>) -> bool {
-        self.requests.send(pair.unwrap_or("*").to_owned()).is_ok()
+        let pair = pair.unwrap_or("*").to_owned();
+        match &self.db {
+            Some(db) if !self.is_leader() && db.dialect() == Dialect::Postgres => {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    match crate::store::leader::request_reconcile(&db.pool, &pair).await {
+                        Ok(()) => tracing::info!(%pair, "reconciliation handed to the leader"),
+                        Err(err) => {
+                            tracing::warn!(%pair, error = %err, "reconcile request not sent")
+                        }
+                    }
+                });
+                !self.requests.is_closed()
+            }
+            _ => self.queue_reconcile(&pair),
+        }
     }
 
-    /// True while every engine task runs (part of readiness).
+    /// Queues a reconciliation on this replica's own reconciler (`*`: every pair), as the
+    /// leader does with the requests the others hand it. False once stopped.
+    pub fn queue_reconcile(&self, pair: &str) -> bool {
+        self.requests.send(pair.to_owned()).is_ok()
+    }
+
+    /// True while every engine task runs, or while the replica waits for leadership (its
+    /// loops are meant to be stopped then): part of readiness.
     pub fn is_running(&self) -> bool {
-        self.running.load(Ordering::SeqCst) == self.tasks
+        !self.is_leader() || self.running.load(Ordering::SeqCst) == self.tasks
     }
 }
 
@@ -106,6 +154,14 @@ mod tests {
         assert_eq!(rx.try_recv().ok().as_deref(), Some("p"));
         assert_eq!(rx.try_recv().ok().as_deref(), Some("*"));
         running.fetch_sub(1, Ordering::SeqCst);
+        assert!(!handle.is_running());
+        handle.set_standby(true);
+        assert!(
+            handle.is_running(),
+            "a standby replica's loops are stopped by design"
+        );
+        assert!(!handle.is_leader());
+        handle.set_standby(false);
         assert!(!handle.is_running());
         drop(rx);
         assert!(!handle.request_reconcile(None));

@@ -57,6 +57,7 @@ mod notion_door;
 mod postgres;
 mod raw_http;
 mod reconcile_cli;
+mod replicas;
 mod sheet_calls;
 mod shutdown;
 mod trello_budget;

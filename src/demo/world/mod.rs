@@ -5,6 +5,7 @@
 pub mod airtable;
 mod config_text;
 pub mod notion;
+pub mod replica;
 pub mod tracker_ops;
 
 use std::net::TcpListener as StdListener;
@@ -17,7 +18,7 @@ use secrecy::SecretString;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{App, EngineMode, EngineParts};
+use crate::app::{App, EngineMode};
 use crate::clients::http::{RateLimiter, RetryPolicy};
 use crate::config::{self, Settings, Sources};
 use crate::connectors::airtable::sandbox::{AirtableSandbox, TableSetup};
@@ -30,7 +31,6 @@ use crate::connectors::trello::sandbox::{BoardSetup, SandboxQuotas, TrelloSandbo
 use crate::http::AppState;
 use crate::model::TrackerKind;
 use crate::sandbox::common::Quota;
-use crate::sync::outbox::DispatchOptions;
 use config_text::config_text;
 
 /// The sheet's header row in every world sheet.
@@ -254,24 +254,7 @@ impl World {
 
     /// Starts (or restarts, on the same database) the daemon in this process.
     pub async fn start_app(&mut self) -> anyhow::Result<()> {
-        let (trello, sheets) = self.clients()?;
-        // The emulators answer at once: retry after milliseconds, not seconds.
-        let dispatch = DispatchOptions {
-            base_backoff: self.options.dispatch_backoff,
-            max_backoff: Duration::from_secs(2),
-            idle: Duration::from_millis(50),
-            ..DispatchOptions::default()
-        };
-        let airtable = (self.airtable.as_ref())
-            .map(|sandbox| airtable::client(sandbox, self.options.airtable_limited))
-            .transpose()?;
-        let parts = EngineParts {
-            trello,
-            sheets,
-            airtable,
-            notion: self.notion.as_ref().map(notion::client).transpose()?,
-            dispatch,
-        };
+        let parts = self.engine_parts()?;
         let app = App::build_with(
             self.settings.clone(),
             EngineMode::WithClients(Box::new(parts)),

@@ -138,7 +138,10 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         }));
     }
     let engine_running = state.engine.as_ref().is_some_and(|e| e.is_running());
+    // On PostgreSQL one replica leads the engine (CONTRACT §9); the others wait for it.
+    let leader = state.engine.as_ref().map(|e| e.is_leader());
     Ok(Json(json!({
+        "leader": leader,
         "pairs": pairs,
         "mirrors": mirrors,
         "inbox_depth": inbox_depth,

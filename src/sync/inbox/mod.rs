@@ -58,6 +58,8 @@ pub struct WorkerReport {
     pub events_failed: usize,
 }
 
+/// Cloned for each run: a replica that leads again starts its loops afresh.
+#[derive(Clone)]
 pub struct Worker {
     db: Db,
     pairs: HashMap<String, Arc<PairContext>>,

@@ -295,7 +295,7 @@ impl Reconciler {
     pub async fn run(
         self,
         interval: Duration,
-        mut requests: mpsc::UnboundedReceiver<String>,
+        requests: &mut mpsc::UnboundedReceiver<String>,
         shutdown: CancellationToken,
     ) {
         let mut ticker = (!interval.is_zero()).then(|| tokio::time::interval(interval));

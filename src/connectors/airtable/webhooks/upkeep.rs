@@ -29,6 +29,7 @@ pub fn refresh_within() -> chrono::Duration {
 pub const NOT_LISTED: &str =
     "Airtable no longer lists this webhook; run `leadsync webhooks register` to create a new one";
 
+#[derive(Clone)]
 pub struct WebhookUpkeep {
     db: Db,
     client: AirtableClient,
