@@ -96,7 +96,7 @@ async fn migrate_builds_the_postgres_schema_once() {
 }
 
 /// A fresh database on `LEADSYNC_TEST_PG_URL`'s server (its URL), or `None`, said loudly.
-async fn fresh_database(test: &str) -> Option<String> {
+pub(crate) async fn fresh_database(test: &str) -> Option<String> {
     let Ok(server) = std::env::var("LEADSYNC_TEST_PG_URL") else {
         let _ = writeln!(
             std::io::stderr(),
