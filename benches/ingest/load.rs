@@ -108,14 +108,25 @@ pub async fn drive(
     deliveries: Vec<Delivery>,
     concurrency: usize,
 ) -> Outcome {
+    drive_spread(client, &[url], deliveries, concurrency).await
+}
+
+/// [`drive`] across several replicas: worker `i` posts to `urls[i % urls.len()]`, as a load
+/// balancer spreading connections would.
+pub async fn drive_spread(
+    client: &reqwest::Client,
+    urls: &[&str],
+    deliveries: Vec<Delivery>,
+    concurrency: usize,
+) -> Outcome {
     let deliveries = Arc::new(deliveries);
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_time("self");
     let started = Instant::now();
     let deadline = started + TIME_LIMIT;
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.to_owned());
+        .map(|worker| {
+            let (client, url) = (client.clone(), urls[worker % urls.len()].to_owned());
             let (deliveries, next) = (Arc::clone(&deliveries), Arc::clone(&next));
             tokio::spawn(async move {
                 let (mut sent, mut unavailable, mut latencies) = (0, 0, Vec::new());

@@ -3,16 +3,20 @@
 //!
 //! - **app**: signed Trello webhooks posted over loopback to the real app in this process
 //!   (verify, route, group-committed durable insert; the sync engine off);
+//! - **postgres** ([`postgres`]): the app part again on PostgreSQL (`LEADSYNC_BENCH_PG_URL`, else
+//!   `LEADSYNC_TEST_PG_URL`; skipped, saying so, without one), as one replica and as two
+//!   replicas sharing the database with the load spread across both;
 //! - **serve** ([`serve`]): signed Apps Script events posted to the real `leadsync serve` binary
 //!   running with its engine on against the sandbox emulators.
 //!
 //! Each prints events/s, p50/p99/max latency, 503s, the ratio to the bare handler and `/healthz`
 //! latency seen by a prober during the load. Bounded: `LEADSYNC_BENCH_EVENTS` (default 2000, at
 //! most 20000) events per target and level, `LEADSYNC_BENCH_CONCURRENCY` (one level instead of
-//! 16 and 64, at most 256), `LEADSYNC_BENCH_PART` (`app` or `serve`; both by default), and 60 s
+//! 16 and 64, at most 256), `LEADSYNC_BENCH_PART` (`app`, `postgres` or `serve`; all by default), and 60 s
 //! per target.
 
 mod load;
+mod postgres;
 mod serve;
 
 use anyhow::Context as _;
@@ -98,15 +102,21 @@ fn deliveries(prefix: &str, count: usize) -> anyhow::Result<Vec<Delivery>> {
         .collect())
 }
 
-/// The real app with one pair on [`BOARD`], so every event is routed and stored.
+/// The real app with one pair on [`BOARD`], so every event is routed and stored, on a SQLite
+/// file in `dir`.
 async fn start_app(dir: &std::path::Path) -> anyhow::Result<(App, String)> {
+    let url = format!("sqlite://{}", dir.join("leadsync.db").display());
+    start_app_on(dir, &url).await
+}
+
+/// [`start_app`] on the database of `database_url`.
+async fn start_app_on(dir: &std::path::Path, database_url: &str) -> anyhow::Result<(App, String)> {
     let file = dir.join("leadsync.toml");
     let toml = format!(
         "[server]\nbind = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n\
-         [database]\nurl = \"sqlite://{}\"\n[trello]\napi_secret = \"{SECRET}\"\n\
+         [database]\nurl = \"{database_url}\"\n[trello]\napi_secret = \"{SECRET}\"\n\
          [sync]\non_card_archived = \"ignore\"\n[[pairs]]\nname = \"bench\"\nspreadsheet_id = \"bench-sheet\"\nsheet = \"Leads\"\n\
-         board_id = \"{BOARD}\"\n[pairs.status_lists]\nNew = \"New\"\n",
-        dir.join("leadsync.db").display()
+         board_id = \"{BOARD}\"\n[pairs.status_lists]\nNew = \"New\"\n"
     );
     std::fs::write(&file, toml).context("writing the bench config")?;
     let settings = config::load(&Sources {
@@ -144,15 +154,18 @@ async fn bench() -> anyhow::Result<()> {
     };
     let part = std::env::var("LEADSYNC_BENCH_PART").unwrap_or_default();
     anyhow::ensure!(
-        ["", "app", "serve"].contains(&part.as_str()),
-        "LEADSYNC_BENCH_PART must be app or serve (or unset for both), not {part:?}"
+        ["", "app", "postgres", "serve"].contains(&part.as_str()),
+        "LEADSYNC_BENCH_PART must be app, postgres or serve (or unset for all), not {part:?}"
     );
     let shutdown = CancellationToken::new();
     let bare_url = start_bare(shutdown.clone()).await?;
-    if part != "serve" {
+    if part.is_empty() || part == "app" {
         app_part(events, &levels, &bare_url).await?;
     }
-    if part != "app" {
+    if part.is_empty() || part == "postgres" {
+        postgres::part(events, &levels, &bare_url).await?;
+    }
+    if part.is_empty() || part == "serve" {
         serve::part(events, &levels, &bare_url).await?;
     }
     shutdown.cancel();

@@ -12,9 +12,8 @@
 //! committed in the same batches.
 
 mod busy;
+mod insert;
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -23,8 +22,9 @@ use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::inbox::Stored;
-use super::{Conn, Db, Dialect, StoreError, now_ms, tracker_webhooks};
+use super::{Conn, Db, Dialect, StoreError, tracker_webhooks};
 use crate::inbound::signature::{RawEvent, Verified};
+use insert::insert_events;
 
 /// Events queued for the writer, at most; past it a request is refused (503), not queued.
 pub const QUEUE: usize = 4096;
@@ -238,11 +238,15 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, limits: Limits, counts: Arc<Co
     close(held).await;
 }
 
+/// Closes the writer's connection, politely but not at any cost: a connection to a server that
+/// went silent would never answer the goodbye, and the writer must go on to the next batch.
 async fn close(conn: Option<Conn>) {
     if let Some(conn) = conn {
-        let _ = conn.close().await;
+        let _ = tokio::time::timeout(CLOSE_BOUND, conn.close()).await;
     }
 }
+
+const CLOSE_BOUND: Duration = Duration::from_secs(1);
 
 /// Commits `batch`, trying again while another connection holds the write lock (up to the
 /// bound). Requests that arrive meanwhile join the batch: they are committed with it, not
@@ -262,7 +266,7 @@ async fn commit_waiting(
             None => held.insert(db.connect_without_busy_wait().await?),
         };
         let started = std::time::Instant::now();
-        let result = commit(conn, db.dialect(), batch).await;
+        let result = bounded(db.dialect(), commit(conn, db.dialect(), batch)).await;
         if result.is_ok() {
             // The try that went through: the statement (or transaction) and its fsync.
             metrics::histogram!("leadsync_inbox_commit_seconds")
@@ -283,6 +287,26 @@ async fn commit_waiting(
                 return other;
             }
         }
+    }
+}
+
+/// On PostgreSQL, a try that has not answered within [`busy::BUSY_BOUND`] fails (its webhooks
+/// answer 503): a server behind a dead link never answers, and nothing else would end the wait.
+/// Whether it committed is then unknown, so the senders retry and a repeat is a duplicate.
+/// SQLite's statements run on its own file and end on their own (a lock wait is `busy`'s).
+async fn bounded<T>(
+    dialect: Dialect,
+    commit: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    if dialect == Dialect::Sqlite {
+        return commit.await;
+    }
+    match tokio::time::timeout(busy::BUSY_BOUND, commit).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Sqlx(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the database did not answer the inbox batch in time",
+        )))),
     }
 }
 
@@ -317,74 +341,6 @@ async fn commit(
     }
     tx.commit().await?;
     Ok(out)
-}
-
-const INSERT_HEAD: &str = "INSERT INTO inbox
-    (source, dedupe_key, pair, received_at, body, next_attempt_at, signed_at) VALUES ";
-/// Columns per row: row `i` binds `$7i+1 ..= $7i+7` (numbered placeholders, which both
-/// backends read).
-const INSERT_COLUMNS: usize = 7;
-const INSERT_TAIL: &str = " ON CONFLICT (source, dedupe_key, pair) DO NOTHING
-    RETURNING source, dedupe_key, pair, id";
-
-/// The whole batch in one `INSERT` statement. Outside an explicit transaction a statement is
-/// its own transaction, so every event is stored or none, committed (`synchronous=FULL`)
-/// before the statement reports done; and it is one round trip to SQLite's thread, not one
-/// per event plus `BEGIN` and `COMMIT` (each a thread hand-off that a profile showed costing
-/// as much as the inserts). Like the single insert, the first of two events with one key is
-/// stored and the other is a duplicate.
-async fn insert_events(
-    conn: &mut Conn,
-    events: &[(&Verified<RawEvent>, &str)],
-) -> Result<Vec<Stored>, StoreError> {
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
-    let received_at = now_ms();
-    let mut sql = String::with_capacity(
-        INSERT_HEAD.len() + events.len() * INSERT_COLUMNS * 7 + INSERT_TAIL.len(),
-    );
-    sql.push_str(INSERT_HEAD);
-    for i in 0..events.len() {
-        sql.push_str(if i > 0 { ",(" } else { "(" });
-        for column in 1..=INSERT_COLUMNS {
-            if column > 1 {
-                sql.push(',');
-            }
-            let _ = write!(sql, "${}", i * INSERT_COLUMNS + column);
-        }
-        sql.push(')');
-    }
-    sql.push_str(INSERT_TAIL);
-    // Not kept prepared: each batch size would be another statement in every cache.
-    let mut query = sqlx::query_as::<_, (String, String, String, i64)>(sqlx::AssertSqlSafe(sql))
-        .persistent(false);
-    for (event, pair) in events {
-        query = query
-            .bind(event.source.as_str())
-            .bind(event.dedupe_key.as_str())
-            .bind(*pair)
-            .bind(received_at)
-            .bind(event.body.as_ref())
-            .bind(received_at)
-            .bind(event.signed_at);
-    }
-    // Keyed by route too: one action stored for a pair and a mirror of its board is two rows.
-    let mut new: HashMap<(String, String, String), i64> = (query.fetch_all(&mut *conn).await?)
-        .into_iter()
-        .map(|(source, key, pair, id)| ((source, key, pair), id))
-        .collect();
-    Ok(events
-        .iter()
-        .map(|(event, pair)| {
-            let key = (
-                event.source.as_str().to_owned(),
-                event.dedupe_key.clone(),
-                (*pair).to_owned(),
-            );
-            new.remove(&key).map_or(Stored::Duplicate, Stored::New)
-        })
-        .collect())
 }
 
 #[cfg(test)]

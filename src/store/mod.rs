@@ -71,9 +71,30 @@ pub enum StoreError {
     },
 }
 
-/// Connections of the daemon's pool: the door's readers, the inbox writer's batches, the
-/// worker, the dispatcher's concurrent recorders and the console at once.
+/// Connections of the daemon's pool on SQLite: the door's readers, the inbox writer's batches,
+/// the worker, the dispatcher's concurrent recorders and the console at once.
 pub const POOL: u32 = 8;
+
+/// How long a statement waits for a pooled connection (or a new one to open) before it fails.
+/// On PostgreSQL this is also the bound on reaching an unreachable server: sqlx has no connect
+/// timeout of its own, and a server behind a dead link never answers the TCP handshake.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The daemon's pool on `dialect`, sized for the machine: SQLite has one writer whatever the
+/// pool, so [`POOL`]; a PostgreSQL server serves many statements at once, so four connections
+/// per core (most of a connection's time is a round trip), from 8 to 32. Each replica holds up
+/// to this many, plus the inbox writer's own connection: PostgreSQL's `max_connections` must
+/// cover replicas × (this + 2).
+pub fn pool_size(dialect: Dialect) -> u32 {
+    match dialect {
+        Dialect::Sqlite => POOL,
+        Dialect::Postgres => {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            u32::try_from(cores * 4).unwrap_or(u32::MAX).clamp(8, 32)
+        }
+    }
+}
 
 /// The database handle shared by every part of the daemon.
 #[derive(Clone, Debug)]
@@ -96,9 +117,10 @@ pub struct MigrationReport {
 
 impl Db {
     /// Opens (creating file and folder if missing) with the pragmas correctness depends on,
-    /// with up to [`POOL`] connections.
+    /// with up to [`pool_size`] connections.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with_pool(url, POOL).await
+        let dialect = Dialect::of(url).unwrap_or(Dialect::Sqlite);
+        Self::connect_with_pool(url, pool_size(dialect)).await
     }
 
     /// [`Db::connect`] with up to `connections` pooled connections (at least 1). Each SQLite
@@ -124,7 +146,10 @@ impl Db {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(match dialect {
+                Dialect::Sqlite => ACQUIRE_TIMEOUT,
+                Dialect::Postgres => PG_ACQUIRE_TIMEOUT,
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     match dialect {
@@ -198,15 +223,25 @@ impl Db {
     /// its owner decides how to wait (the inbox writer retries at millisecond steps, where the
     /// busy handler sleeps up to 100 ms at a time and wakes late). Opened with the pool's
     /// timeout (opening runs pragmas that may meet a lock too), then switched off. On
-    /// PostgreSQL a plain connection: writers wait on its locks, which wake them at once.
+    /// PostgreSQL a plain connection: writers wait on its locks, which wake them at once; its
+    /// opening is bounded as the pool's is, so an unreachable server fails it (a webhook then
+    /// answers 503) instead of holding it until the link comes back.
     pub async fn connect_without_busy_wait(&self) -> Result<Conn, StoreError> {
-        let mut conn = Conn::connect_with(&self.options).await?;
-        if self.dialect == Dialect::Sqlite {
-            sqlite::prepare(&mut conn).await?;
-            sqlx::query("PRAGMA busy_timeout = 0")
-                .execute(&mut conn)
-                .await?;
+        if self.dialect == Dialect::Postgres {
+            let open = Conn::connect_with(&self.options);
+            return match tokio::time::timeout(PG_ACQUIRE_TIMEOUT, open).await {
+                Ok(conn) => Ok(conn?),
+                Err(_) => Err(StoreError::Sqlx(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the database did not answer a new connection in time",
+                )))),
+            };
         }
+        let mut conn = Conn::connect_with(&self.options).await?;
+        sqlite::prepare(&mut conn).await?;
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut conn)
+            .await?;
         Ok(conn)
     }
 

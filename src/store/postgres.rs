@@ -1,6 +1,7 @@
-//! PostgreSQL (CONTRACT §9), so far its schema only: the migrations of `migrations_pg/`, which
-//! mirror `migrations/` one for one (same numbers and names, PostgreSQL's types), applied by
-//! `leadsync migrate`. The daemon itself still runs on SQLite alone (issue 15's next steps).
+//! PostgreSQL (CONTRACT §9): the migrations of `migrations_pg/`, which mirror `migrations/` one
+//! for one (same numbers and names, PostgreSQL's types), applied by `leadsync migrate` and by
+//! every replica's `serve` at start, safely at once; a connection of its own for tests and
+//! probes; URLs without their password.
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -11,24 +12,21 @@ use super::{MigrationReport, StoreError};
 /// Migrations from `migrations_pg/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations_pg");
 
-/// Applies pending PostgreSQL migrations and reports which ran. sqlx holds a PostgreSQL advisory
-/// lock while it migrates, so replicas starting at once apply each migration once.
+/// Applies pending PostgreSQL migrations and reports which ran. Replicas starting at once may
+/// all call this (CONTRACT §9): each first takes [`MIGRATE_LOCK`] on a connection of its own,
+/// then reads what is applied and runs the migrator (on a second connection, where sqlx takes
+/// its own advisory lock as well), so the first applies every migration and the others, waiting
+/// on the lock, find them all applied and report none as theirs. The lock is a session's: it is
+/// released when its connection closes, also on an error.
 pub async fn migrate(url: &str) -> Result<MigrationReport, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(redact(url)))?;
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
+    let mut lock = PgConnection::connect_with(&options).await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATE_LOCK)
+        .execute(&mut lock)
         .await?;
-    let before = applied_versions(&pool).await;
-    let outcome = match before {
-        Ok(before) => MIGRATOR
-            .run(&pool)
-            .await
-            .map(|()| before)
-            .map_err(Into::into),
-        Err(e) => Err(e),
-    };
-    pool.close().await;
+    let outcome = migrate_locked(options).await;
+    let _ = lock.close().await;
     let before = outcome?;
     let applied = MIGRATOR
         .iter()
@@ -39,6 +37,26 @@ pub async fn migrate(url: &str) -> Result<MigrationReport, StoreError> {
         applied,
         already: before.len(),
     })
+}
+
+/// The advisory lock `migrate` holds while it reads and applies: "leadsync" + "migr" in ASCII,
+/// apart from the write lock's key (`Dialect::begin_write`) and sqlx's own migration lock.
+const MIGRATE_LOCK: i64 = 0x6c73_6d69_6772_0001;
+
+/// Under [`MIGRATE_LOCK`]: the versions applied before, then the pending ones applied.
+async fn migrate_locked(options: PgConnectOptions) -> Result<Vec<i64>, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    let outcome = match applied_versions(&pool).await {
+        Ok(before) => (MIGRATOR.run(&pool).await)
+            .map(|()| before)
+            .map_err(Into::into),
+        Err(e) => Err(e),
+    };
+    pool.close().await;
+    outcome
 }
 
 async fn applied_versions(pool: &sqlx::PgPool) -> Result<Vec<i64>, StoreError> {

@@ -91,6 +91,50 @@ async fn migrate_applies_every_migration_once() {
     drop_database(&server, &url).await;
 }
 
+/// Replicas starting together on a fresh database (CONTRACT §9): every one's migrate succeeds,
+/// one applies the migrations, each once, and the others report them as found, not applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_migrating_at_once_apply_each_migration_once() {
+    let test = "replicas_migrating_at_once_apply_each_migration_once";
+    let Some((server, url)) = fresh_database(test).await else {
+        return;
+    };
+    const REPLICAS: usize = 6;
+    let runs: Vec<_> = (0..REPLICAS)
+        .map(|_| {
+            tokio::spawn({
+                let url = url.clone();
+                async move { migrate(&url).await }
+            })
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for run in runs {
+        reports.push(
+            run.await
+                .expect("joins")
+                .expect("every replica's migrate succeeds"),
+        );
+    }
+    let all = MIGRATOR.iter().count();
+    let appliers: Vec<_> = reports.iter().filter(|r| !r.applied.is_empty()).collect();
+    assert_eq!(appliers.len(), 1, "one replica applies them: {reports:?}");
+    assert_eq!(appliers[0].applied.len(), all);
+    assert_eq!(appliers[0].already, 0);
+    for report in reports.iter().filter(|r| r.applied.is_empty()) {
+        assert_eq!(report.already, all, "{reports:?}");
+    }
+    let mut conn = connect(&url).await.expect("connect");
+    let (rows, ok): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE success) FROM _sqlx_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+    conn.close().await.expect("close");
+    assert_eq!((rows, ok), (all as i64, all as i64));
+    drop_database(&server, &url).await;
+}
+
 /// Table → its columns in order, each with whether it may be NULL; and the index names.
 type Schema = (BTreeMap<String, Vec<(String, bool)>>, Vec<String>);
 

@@ -6,7 +6,11 @@ mod ingress;
 mod notion;
 mod receive;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::post;
 
 pub use ingress::{Ingress, IngressError};
@@ -34,4 +38,30 @@ pub fn router() -> Router<AppState> {
             NOTION_PATH,
             post(notion::receive).fallback(receive::method_not_allowed),
         )
+        .layer(axum::middleware::from_fn(bounded))
+}
+
+/// The longest a webhook is answered in. Each store step has a shorter bound of its own (the
+/// pool's acquire timeout, the inbox writer's), which answers 503 naming it; this one catches a
+/// statement sent on a connection whose server went silent (a dead link, no reset), which
+/// nothing else ends: the sender gets 503 with `Retry-After`, never a hung request.
+const WEBHOOK_BOUND: Duration = Duration::from_secs(10);
+
+async fn bounded(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(WEBHOOK_BOUND, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("leadsync_webhooks_timed_out_total").increment(1);
+            tracing::error!("a webhook was not stored in time; answered 503");
+            let mut response = receive::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database did not answer in time, retry",
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(receive::RETRY_AFTER_SECS),
+            );
+            response
+        }
+    }
 }
