@@ -2,6 +2,8 @@
 //! for another row landed there): what the person typed is known only to that row's Apps Script
 //! event, not read yet. Kept here until the lead made from that event writes it back; an event
 //! the worker sets aside for a reconciliation leaves its value (`typed`) for the reconciler.
+//! A cell put back in a row with an id from a read older than a person's edit is kept the same
+//! way (its row told by the id alone, [`keep_put_back`]) for that lead's next event.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -45,6 +47,13 @@ impl SheetBlank {
         shared >= 2
     }
 
+    /// Whether this is a cell put back in the row of `lead` ([`keep_put_back`]).
+    pub fn is_lead_row(&self, id_header: &str, lead: &str) -> bool {
+        self.row.len() == 1
+            && (self.row.iter())
+                .all(|(h, v)| h.trim().eq_ignore_ascii_case(id_header.trim()) && v.trim() == lead)
+    }
+
     /// The value of this blank's cell in `values`, trimmed.
     pub fn value_in<'a>(&self, values: &'a HashMap<String, String>) -> &'a str {
         (values.iter())
@@ -64,7 +73,7 @@ pub async fn keep(
 ) -> Result<(), StoreError> {
     let now = now_ms();
     let cells = serde_json::to_string(row).unwrap_or_default();
-    let key = format!("{pair}\n{header}\n{cells}");
+    let key = key_of(pair, row, header);
     sqlx::query("DELETE FROM sheet_blanks WHERE created_at < $1")
         .bind(now - KEEP_MS)
         .execute(&mut *conn)
@@ -82,6 +91,28 @@ pub async fn keep(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+fn key_of(pair: &str, row: &BTreeMap<String, String>, header: &str) -> String {
+    let cells = serde_json::to_string(row).unwrap_or_default();
+    format!("{pair}\n{header}\n{cells}")
+}
+
+/// Keeps a cell the write check put back in the row of `lead` (a row with an id) to `put`,
+/// what the read before the write showed: a person may have typed there after that read
+/// (seed 298), and that lead's next event writes back what it shows. A newer put-back of the
+/// same cell replaces an older one.
+pub async fn keep_put_back(
+    conn: &mut Conn,
+    pair: &str,
+    id_header: &str,
+    lead: &str,
+    header: &str,
+    put: &str,
+) -> Result<(), StoreError> {
+    let row = BTreeMap::from([(id_header.trim().to_owned(), lead.to_owned())]);
+    forget(&mut *conn, &key_of(pair, &row, header)).await?;
+    keep(conn, pair, &row, header, put).await
 }
 
 /// The pair's blanks, oldest first.

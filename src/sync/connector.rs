@@ -198,11 +198,15 @@ pub struct Reassert {
     /// In rows without an id: kept until the lead made from that row's event, which holds
     /// what the person typed, writes it back.
     pub blanked: Vec<Blanked>,
+    /// In rows with a lead's id, put back to what the read before the write showed, as (lead
+    /// id, header, value put back): a person may have typed there after that read, and only
+    /// that row's event knows it (seed 298), so the cell waits for it.
+    pub stale: Vec<(String, String, String)>,
 }
 
 impl Reassert {
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty() && self.blanked.is_empty()
+        self.cells.is_empty() && self.blanked.is_empty() && self.stale.is_empty()
     }
 }
 

@@ -262,10 +262,17 @@ impl SheetsTracker {
             .map(|(i, lead, c)| (i, lead, cell_at(pre, 0, c as usize - 1).trim().to_owned()))
             .collect();
         let blanked = blanked_cells(header, post, &found.blanked);
+        let stale = (found.stale.into_iter())
+            .map(|(i, lead, c, was)| {
+                let head = cell_at(pre, 0, c as usize - 1).trim().to_owned();
+                (i, (lead, head, was))
+            })
+            .collect();
         Missed {
             resend: found.commands,
             unknown,
             blanked,
+            stale,
         }
     }
 }
@@ -298,13 +305,15 @@ fn blanked_cells(
 }
 
 /// What the check after a batch found: the writes to send again (by index in the batch), and
-/// per write the cells it landed on in rows typed since, as (that row's lead id, header), and
-/// in rows typed since without an id.
+/// per write the cells it landed on in rows typed since, as (that row's lead id, header), in
+/// rows typed since without an id, and in rows with an id put back from the first read (lead
+/// id, header, value put back).
 #[derive(Default)]
 struct Missed {
     resend: Vec<usize>,
     unknown: Vec<(usize, String, String)>,
     blanked: Vec<(usize, Blanked)>,
+    stale: Vec<(usize, (String, String, String))>,
 }
 
 impl Missed {
@@ -317,6 +326,10 @@ impl Missed {
             blanked: (self.blanked.iter())
                 .filter(|(i, _)| *i == index)
                 .map(|(_, b)| b.clone())
+                .collect(),
+            stale: (self.stale.iter())
+                .filter(|(i, _)| *i == index)
+                .map(|(_, s)| s.clone())
                 .collect(),
         }
     }

@@ -44,6 +44,12 @@ pub(crate) struct Misses {
     /// Where each of `restore` puts a cell back: (write index, row of the second read, 0-based,
     /// column), so that a put-back that fails is not taken for done (`Misses::unrestored`).
     pub restored: Vec<(usize, usize, u32)>,
+    /// Cells put back in a row with an id from the first read, as (write index, that row's
+    /// lead id, column, value put back): a person may have typed there between that read and
+    /// the write (seed 298: a rename), which only that row's event knows. The engine keeps
+    /// them for that event to write back, or writes the lead's agreed value again when it is
+    /// newer than the value put back.
+    pub stale: Vec<(usize, String, u32, String)>,
 }
 
 impl Misses {
@@ -244,6 +250,8 @@ impl Hit<'_> {
                     } else if c0 != self.cols.id {
                         out.blanked.push((w.index, q, *c));
                     }
+                } else if found.is_some() && !id.is_empty() && !ours && c0 != self.cols.id {
+                    out.stale.push((w.index, id.to_owned(), *c, was.to_owned()));
                 }
                 took = true;
             }
@@ -351,3 +359,5 @@ fn owner_of<'a>(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_stale;

@@ -10,7 +10,7 @@ use crate::store::links::{Link, NewLink};
 use crate::sync::context::PairContext;
 use crate::sync::inbox::gone::record_gone_plan;
 use crate::sync::inbox::group::{Group, LeadFacts};
-use crate::sync::merge::LeadObservation;
+use crate::sync::merge::{LeadObservation, Observed};
 use crate::sync::plan::commands::Command;
 use crate::sync::plan::{LeadPlan, LinkView, plan_lead};
 
@@ -120,6 +120,10 @@ pub fn decide(facts: &LeadFacts, group: &Group, ctx: &PairContext, now: DateTime
         d.extra
             .extend(write_back(&facts.lead_id, group, &facts.blanked));
         d.blanks_used = facts.blanked.iter().map(|(k, ..)| k.clone()).collect();
+    } else if !facts.put_back.is_empty() {
+        let (back, used) = put_back_write(ctx, &facts.lead_id, group, facts, &sheet, &plan);
+        d.extra.extend(back);
+        d.blanks_used = used;
     }
     d.clear_card_deleted = plan
         .commands
@@ -272,4 +276,50 @@ fn write_back(
         expect_name: None,
         cells,
     })
+}
+
+/// What the row's event shows in the cells the write check put back to an older read's value
+/// (a person may have typed there after that read, seed 298: the rename the put-back undid),
+/// written back, and the kept cells this settles. A cell whose event value the merge does not
+/// weigh (a write of ours lands after it) or that is older than the agreed value waits for a
+/// later event; one the plan writes itself (the card's newer value) is settled by that write.
+fn put_back_write(
+    ctx: &PairContext,
+    lead_id: &str,
+    group: &Group,
+    facts: &LeadFacts,
+    sheet: &LeadObservation,
+    plan: &LeadPlan,
+) -> (Option<Command>, Vec<String>) {
+    let planned: Vec<(Side, Field)> = (plan.commands.iter())
+        .flat_map(|c| c.fields_written(ctx))
+        .collect();
+    let (mut cells, mut used) = (BTreeMap::new(), Vec::new());
+    for (key, header, shown) in &facts.put_back {
+        let same = |f: &Field| ctx.header(*f).trim().eq_ignore_ascii_case(header.trim());
+        let Some(field) = Field::ALL.into_iter().find(same) else {
+            continue;
+        };
+        // An event older than the agreed value (a delivery held back) shows what was there
+        // before a newer change: not the person's latest word, so the cell waits.
+        let agreed = facts.state.get(&field).and_then(|f| f.agreed.as_ref());
+        let older = |o: &Observed| {
+            agreed.is_some_and(|a| o.changed_at.is_some_and(|t| t < a.agreed_at))
+                && agreed.is_some_and(|a| a.value.trim() != shown.trim())
+        };
+        if sheet.get(&field).is_none_or(older) {
+            continue;
+        }
+        if !planned.contains(&(Side::Sheet, field)) {
+            cells.insert(header.clone(), shown.clone());
+        }
+        used.push(key.clone());
+    }
+    let cmd = (!cells.is_empty()).then(|| Command::WriteRow {
+        lead_id: lead_id.to_owned(),
+        row_hint: group.last_row(),
+        expect_name: None,
+        cells,
+    });
+    (cmd, used)
 }

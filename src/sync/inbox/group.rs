@@ -150,6 +150,10 @@ pub struct LeadFacts {
     /// Cells of the group's row (one without an id) that a write meant for another row landed
     /// on and the check emptied, as (blank's key, header, what the row's event shows there).
     pub blanked: Vec<(String, String, String)>,
+    /// Cells of the group's row (one with the lead's id) that the write check put back to an
+    /// older read's value (`store::sheet_blanks::keep_put_back`), as (key, header, what the
+    /// row's event shows there).
+    pub put_back: Vec<(String, String, String)>,
 }
 
 /// The latest observation of each field wins; equal times go to the later event. A user's

@@ -66,8 +66,32 @@ pub async fn read_lead(
         && let Some(row) = group.rows.last()
     {
         facts.blanked = blanked_cells(&mut *conn, ctx, &row.lead).await?;
+    } else if let Some(row) = group.rows.last() {
+        let lead = facts.lead_id.clone();
+        facts.put_back = put_back_cells(&mut *conn, ctx, &lead, &row.lead).await?;
     }
     Ok(Some(facts))
+}
+
+/// The cells of the lead's row that the write check put back to an older read's value, each
+/// with what the row's event shows there.
+async fn put_back_cells(
+    conn: &mut Conn,
+    ctx: &PairContext,
+    lead: &str,
+    row: &SheetLead,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let values: HashMap<String, String> = (row.fields.iter())
+        .map(|(f, v)| (ctx.header(f).to_owned(), v.to_owned()))
+        .collect();
+    let blanks = sheet_blanks::of_pair(&mut *conn, &ctx.name).await?;
+    Ok((blanks.into_iter())
+        .filter(|b| b.is_lead_row(&ctx.settings.columns.id, lead))
+        .map(|b| {
+            let shown = b.value_in(&values).to_owned();
+            (b.key, b.header, shown)
+        })
+        .collect())
 }
 
 /// The cells of a row without an id that the write check emptied (a write meant for another

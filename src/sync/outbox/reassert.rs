@@ -4,7 +4,11 @@
 //! written to its row again, found by its id. A lead with no agreed value for it yet (its
 //! row's event still to come) is left to that event. The same cells in a row typed without an
 //! id go to the lead made from that row's event, if it was read already (its id is still on its
-//! way), else they are kept (`store::sheet_blanks`) for that event to write back.
+//! way), else they are kept (`store::sheet_blanks`) for that event to write back. A cell put
+//! back in a row with an id to what the read before the write showed is kept the same way for
+//! that lead's next event (a person may have typed there since that read, seed 298); when the
+//! lead's agreed value already differs from the value put back (its event was read first), that
+//! agreed value is written again.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -45,20 +49,23 @@ impl Dispatcher {
                 }
             }
         }
+        let id_header = ctx.settings.columns.id.as_str();
+        for (lead, header, put) in &found.stale {
+            sheet_blanks::keep_put_back(tx, &ctx.name, id_header, lead, header, put).await?;
+            let agreed = agreed_of(tx, ctx, lead, header).await?;
+            if agreed.is_some_and(|(_, a)| a.trim() != put.trim()) {
+                cells.push((lead.clone(), header.clone()));
+            }
+        }
         for (lead, header) in &cells {
-            let same = |f: &Field| ctx.header(*f).trim().eq_ignore_ascii_case(header.trim());
-            let Some(field) = Field::ALL.into_iter().find(same) else {
-                continue;
-            };
-            let state = merge_state(&lead_state::load_lead(&mut *tx, &ctx.name, lead).await?);
-            let Some(agreed) = state.get(&field).and_then(|f| f.agreed.as_ref()) else {
+            let Some((field, agreed)) = agreed_of(tx, ctx, lead, header).await? else {
                 continue;
             };
             let cmd = Command::WriteRow {
                 lead_id: lead.clone(),
                 row_hint: None,
                 expect_name: None,
-                cells: BTreeMap::from([(header.clone(), agreed.value.clone())]),
+                cells: BTreeMap::from([(header.clone(), agreed)]),
             };
             let purpose = format!("reassert:{}:{lead}:{}", row.attempts, field.as_str());
             match follow_up(row, &purpose, &cmd, ctx.tracker) {
@@ -73,6 +80,22 @@ impl Dispatcher {
         }
         Ok(())
     }
+}
+
+/// The field a header maps and the lead's agreed value of it, if it has one.
+async fn agreed_of(
+    tx: &mut Conn,
+    ctx: &PairContext,
+    lead: &str,
+    header: &str,
+) -> Result<Option<(Field, String)>, StoreError> {
+    let same = |f: &Field| ctx.header(*f).trim().eq_ignore_ascii_case(header.trim());
+    let Some(field) = Field::ALL.into_iter().find(same) else {
+        return Ok(None);
+    };
+    let state = merge_state(&lead_state::load_lead(&mut *tx, &ctx.name, lead).await?);
+    let agreed = state.get(&field).and_then(|f| f.agreed.as_ref());
+    Ok(agreed.map(|a| (field, a.value.clone())))
 }
 
 /// The lead leadsync made from the event of the row a cell was emptied in, when that event was

@@ -106,6 +106,7 @@ async fn a_cell_emptied_in_a_row_typed_without_an_id_goes_to_its_new_lead_or_wai
         reassert: Reassert {
             cells: Vec::new(),
             blanked: vec![blank("Cy", "+1-9"), blank("Di", "+1-8")],
+            stale: Vec::new(),
         },
     };
     let recorded = dispatcher

@@ -27,25 +27,12 @@ async fn link(db: &crate::store::testdb::TestDb, lead: &str) {
     assert!(links::insert(&db.pool, &new).await.expect("link"));
 }
 
-#[tokio::test]
-async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_again() {
-    let db = temp_db().await;
-    let mut pair = ctx();
-    pair.name = "a".into();
-    let dispatcher = Dispatcher::new(
-        db.db.clone(),
-        Arc::new(StubBoard::default()),
-        Trackers::default(),
-        [Arc::new(pair)],
-    );
-    for lead in ["L1", "U9", "U7"] {
-        link(&db, lead).await;
-    }
+async fn save_agreed(db: &crate::store::testdb::TestDb, lead: &str, value: &str) {
     let agreed = StoredField {
-        lead_id: "U9".into(),
+        lead_id: lead.into(),
         field: "status".into(),
         agreed_hash: "h".into(),
-        agreed_value: "Contacted".into(),
+        agreed_value: value.into(),
         agreed_at: 1,
         last_writer: None,
         sheet_seen_at: None,
@@ -56,6 +43,10 @@ async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_aga
     lead_state::save(&db.pool, "a", &agreed)
         .await
         .expect("state");
+}
+
+/// L1's status write, claimed, as the dispatcher has it when the outcome comes.
+async fn claimed_write(db: &crate::store::testdb::TestDb) -> (outbox::Command, Command) {
     let cmd = Command::WriteRow {
         lead_id: "L1".into(),
         row_hint: Some(2),
@@ -75,13 +66,31 @@ async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_aga
         .fetch_one(&db.pool)
         .await
         .expect("id");
-    // Claimed, as the dispatcher has it when the outcome comes.
     sqlx::query("UPDATE outbox SET status = 'in_flight' WHERE id = $1")
         .bind(id)
         .execute(&db.pool)
         .await
         .expect("claim");
     let row = outbox::get(&db.pool, id).await.expect("get").expect("row");
+    (row, cmd)
+}
+
+#[tokio::test]
+async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_again() {
+    let db = temp_db().await;
+    let mut pair = ctx();
+    pair.name = "a".into();
+    let dispatcher = Dispatcher::new(
+        db.db.clone(),
+        Arc::new(StubBoard::default()),
+        Trackers::default(),
+        [Arc::new(pair)],
+    );
+    for lead in ["L1", "U9", "U7"] {
+        link(&db, lead).await;
+    }
+    save_agreed(&db, "U9", "Contacted").await;
+    let (row, cmd) = claimed_write(&db).await;
 
     let outcome = Outcome::Failed {
         retryable: true,
@@ -92,6 +101,7 @@ async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_aga
                 ("U7".to_owned(), "Status".to_owned()),
             ],
             blanked: Vec::new(),
+            stale: Vec::new(),
         },
     };
     let recorded = dispatcher
@@ -118,4 +128,58 @@ async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_aga
             cells: BTreeMap::from([("Status".to_owned(), "Contacted".to_owned())]),
         }
     );
+}
+
+fn dispatcher_of(db: &crate::store::testdb::TestDb) -> Dispatcher {
+    let mut pair = ctx();
+    pair.name = "a".into();
+    Dispatcher::new(
+        db.db.clone(),
+        Arc::new(StubBoard::default()),
+        Trackers::default(),
+        [Arc::new(pair)],
+    )
+}
+
+#[tokio::test]
+async fn a_cell_put_back_to_an_older_read_waits_for_its_event_or_gets_a_newer_agreed_value() {
+    // Seed 298's put-back: U9's event was read before (its agreed value is newer than what was
+    // put back), U7's is still to come.
+    let db = temp_db().await;
+    let dispatcher = dispatcher_of(&db);
+    for lead in ["L1", "U9", "U7"] {
+        link(&db, lead).await;
+    }
+    save_agreed(&db, "U9", "Contacted").await;
+    save_agreed(&db, "U7", "Won").await;
+    let (row, cmd) = claimed_write(&db).await;
+    let stale = |lead: &str, put: &str| (lead.to_owned(), "Status".to_owned(), put.to_owned());
+    let outcome = Outcome::Failed {
+        retryable: true,
+        error: "the sheet's rows moved".into(),
+        reassert: Reassert {
+            stale: vec![stale("U9", "New"), stale("U7", "Won")],
+            ..Reassert::default()
+        },
+    };
+    let recorded = dispatcher.record(&row, Some(&cmd), outcome).await;
+    assert_eq!(recorded.expect("record"), Recorded::Retried);
+    let queued: Vec<(String, String)> =
+        sqlx::query_as("SELECT lead_id, payload FROM outbox WHERE lead_id != 'L1'")
+            .fetch_all(&db.pool)
+            .await
+            .expect("outbox");
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let sent: Command = serde_json::from_str(&queued[0].1).expect("command");
+    let cells = BTreeMap::from([("Status".to_owned(), "Contacted".to_owned())]);
+    assert!(
+        matches!(sent, Command::WriteRow { lead_id, cells: c, .. } if lead_id == "U9" && c == cells)
+    );
+    let kept = crate::store::sheet_blanks::of_pair(&db.pool, "a").await;
+    let kept = kept.expect("blanks");
+    let leads: Vec<bool> = (kept.iter())
+        .map(|b| b.is_lead_row("Lead ID", "U7") || b.is_lead_row("Lead ID", "U9"))
+        .collect();
+    assert_eq!(leads, [true, true]);
+    assert_eq!(kept.iter().filter(|b| b.written == "Won").count(), 1);
 }

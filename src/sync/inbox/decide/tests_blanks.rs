@@ -62,3 +62,112 @@ fn a_new_row_s_lead_writes_back_the_cells_the_check_emptied_after_its_id() {
     );
     assert_eq!(d.blanks_used, ["k1", "k2"]);
 }
+
+fn renamed_row(name: &str) -> RowObservation {
+    let mut fields = LeadFields::new();
+    fields.set(Field::Name, name);
+    fields.set(Field::Phone, "+1-2");
+    RowObservation {
+        row: 2,
+        lead: SheetLead {
+            id: "L2".into(),
+            fields,
+            card_url: None,
+        },
+        fields: [
+            (Field::Name, Observed::set_by_user(name, t(10))),
+            (Field::Phone, Observed::user("+1-2", Some(t(10)))),
+        ]
+        .into(),
+    }
+}
+
+#[test]
+fn a_lead_s_event_writes_back_what_it_shows_in_a_cell_put_back_to_an_older_read() {
+    // Seed 298: the person renamed Bob to Robert; a write for another row landed there and the
+    // check put back Bob, the name the read before the write showed.
+    let g = Group {
+        event_ids: vec![5],
+        rows: vec![renamed_row("Robert")],
+        cards: Vec::new(),
+        records: Vec::new(),
+        record_gone: false,
+    };
+    let facts = LeadFacts {
+        lead_id: "L2".into(),
+        link: Some(crate::store::links::Link {
+            pair: "a".into(),
+            lead_id: "L2".into(),
+            card_id: Some("c2".into()),
+            row_hint: Some(2),
+            ..Default::default()
+        }),
+        put_back: vec![("k".into(), "Name".into(), "Robert".into())],
+        ..LeadFacts::default()
+    };
+    let Decided::Lead(d) = decide(&facts, &g, &ctx(), t(20)) else {
+        panic!("a lead decision");
+    };
+    assert_eq!(
+        d.extra,
+        [Command::WriteRow {
+            lead_id: "L2".into(),
+            row_hint: Some(2),
+            expect_name: None,
+            cells: BTreeMap::from([("Name".to_owned(), "Robert".to_owned())]),
+        }]
+    );
+    assert_eq!(d.blanks_used, ["k"]);
+}
+
+#[test]
+fn a_put_back_cell_whose_event_value_a_later_write_of_ours_replaces_waits() {
+    let g = Group {
+        event_ids: vec![5],
+        rows: vec![renamed_row("Robert")],
+        cards: Vec::new(),
+        records: Vec::new(),
+        record_gone: false,
+    };
+    let mut facts = LeadFacts {
+        lead_id: "L2".into(),
+        put_back: vec![("k".into(), "Phone".into(), "+1-2".into())],
+        ..LeadFacts::default()
+    };
+    // Phone is only shown by the event (its edit set the name), and a write of ours sets it
+    // after: the event's value is not the row's any more.
+    facts.cells_written.insert("phone".into());
+    let Decided::Lead(d) = decide(&facts, &g, &ctx(), t(20)) else {
+        panic!("a lead decision");
+    };
+    assert!(d.extra.is_empty(), "{:?}", d.extra);
+    assert!(d.blanks_used.is_empty());
+}
+
+#[test]
+fn a_held_back_event_older_than_the_agreed_value_writes_nothing_back() {
+    let g = Group {
+        event_ids: vec![5],
+        rows: vec![renamed_row("Robert")],
+        cards: Vec::new(),
+        records: Vec::new(),
+        record_gone: false,
+    };
+    let mut facts = LeadFacts {
+        lead_id: "L2".into(),
+        put_back: vec![("k".into(), "Name".into(), "Robert".into())],
+        ..LeadFacts::default()
+    };
+    // Renamed Bobby at 15, after the event's Robert (10).
+    let agreed = crate::sync::merge::FieldState {
+        agreed: Some(crate::sync::merge::Agreed::new("Bobby", t(15), None)),
+        ..Default::default()
+    };
+    facts.state.insert(Field::Name, agreed);
+    let Decided::Lead(d) = decide(&facts, &g, &ctx(), t(20)) else {
+        panic!("a lead decision");
+    };
+    let back = |c: &Command| matches!(c, Command::WriteRow { cells, .. } if cells.get("Name").is_some_and(|v| v == "Robert"));
+    assert!(!d.extra.iter().any(back), "{:?}", d.extra);
+    assert!(d.blanks_used.is_empty());
+}
