@@ -8,11 +8,13 @@
 //! `LEADSYNC_CHAOS_SEED=<seed> cargo test --locked --test it chaos::replicas::replay -- --ignored --nocapture`;
 //! `LEADSYNC_CHAOS_REPLICAS_SEEDS=1..11 cargo test --locked --test it chaos::replicas::seeded -- --ignored --nocapture`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use leadsync::demo::world::replica::Replica;
 use leadsync::demo::world::{World, WorldOptions};
+use leadsync::http::AppState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -33,6 +35,8 @@ pub struct Cluster {
     others: Vec<Option<Replica>>,
     /// The base URL of each replica that is up now, by index: what the balancer picks from.
     live: Arc<Mutex<Vec<Option<String>>>>,
+    /// Requests (Apps Script events, Trello delivery attempts, admin reconciles) each got.
+    hits: Arc<Vec<AtomicUsize>>,
 }
 
 impl Cluster {
@@ -47,15 +51,44 @@ impl Cluster {
             others.push(Some(replica));
         }
         let live = Arc::new(Mutex::new(live));
-        let (public, up) = (w.base_url(), Arc::clone(&live));
+        let hits: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..REPLICAS).map(|_| AtomicUsize::new(0)).collect());
+        let (public, up, count) = (w.base_url(), Arc::clone(&live), Arc::clone(&hits));
         let rng = Mutex::new(StdRng::seed_from_u64(seed ^ 0xba1a));
         w.trello.route_deliveries(Some(Arc::new(move |url: &str| {
-            let up: Vec<String> = lock(&up).iter().flatten().cloned().collect();
-            let pick = rng.lock().unwrap_or_else(|p| p.into_inner());
-            let base = pick_from(pick, &up).unwrap_or_else(|| public.clone());
-            url.replacen(&public, &base, 1)
+            let up: Vec<(usize, String)> = (lock(&up).iter().enumerate())
+                .filter_map(|(i, b)| Some((i, b.clone()?)))
+                .collect();
+            if up.is_empty() {
+                return url.to_owned();
+            }
+            let (i, base) = &up[lock(&rng).random_range(0..up.len())];
+            count[*i].fetch_add(1, Ordering::Relaxed);
+            url.replacen(&public, base, 1)
         })));
-        Ok(Self { others, live })
+        Ok(Self { others, live, hits })
+    }
+
+    /// How many requests each replica got, and which leads now: a line of the history.
+    pub fn summary(&self, w: &World) -> String {
+        let hits: Vec<usize> = self
+            .hits
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .collect();
+        let leads: Vec<bool> = (0..self.len()).map(|i| self.leads(w, i)).collect();
+        format!("requests per replica {hits:?}; leading now {leads:?}")
+    }
+
+    fn state<'a>(&'a self, w: &'a World, i: usize) -> Option<&'a AppState> {
+        match i {
+            0 => w.state(),
+            _ => self.others[i - 1].as_ref().map(|r| &r.state),
+        }
+    }
+
+    fn leads(&self, w: &World, i: usize) -> bool {
+        (self.state(w, i).and_then(|s| s.engine.as_ref())).is_some_and(|e| e.is_leader())
     }
 
     pub fn len(&self) -> usize {
@@ -64,6 +97,7 @@ impl Cluster {
 
     /// The base URL of replica `i` (the world's public URL for 0).
     pub fn base_url(&self, w: &World, i: usize) -> String {
+        self.hits[i].fetch_add(1, Ordering::Relaxed);
         lock(&self.live)[i].clone().unwrap_or_else(|| w.base_url())
     }
 
@@ -75,7 +109,8 @@ impl Cluster {
         i: usize,
         log: &mut Vec<String>,
     ) -> anyhow::Result<()> {
-        log.push(format!("restart replica {i}"));
+        let led = self.leads(w, i);
+        log.push(format!("restart replica {i} (leading: {led})"));
         lock(&self.live)[i] = None;
         if i == 0 {
             w.stop_app().await?;
@@ -94,12 +129,11 @@ impl Cluster {
 
     /// A reconciliation asked of replica `i`'s engine (a standby hands it to the leader).
     pub fn reconcile(&self, w: &World, i: usize, log: &mut Vec<String>) {
-        log.push(format!("reconcile on replica {i}"));
-        let state = match i {
-            0 => w.state(),
-            _ => self.others[i - 1].as_ref().map(|r| &r.state),
-        };
-        if let Some(engine) = state.and_then(|s| s.engine.as_ref()) {
+        log.push(format!(
+            "reconcile on replica {i} (leading: {})",
+            self.leads(w, i)
+        ));
+        if let Some(engine) = self.state(w, i).and_then(|s| s.engine.as_ref()) {
             engine.request_reconcile(None);
         }
     }
@@ -113,10 +147,6 @@ impl Cluster {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn pick_from(mut rng: std::sync::MutexGuard<'_, StdRng>, up: &[String]) -> Option<String> {
-    (!up.is_empty()).then(|| up[rng.random_range(0..up.len())].clone())
 }
 
 /// One more replica, started again (bounded) while the APIs' faults fail its start-up.
@@ -155,6 +185,12 @@ async fn run_seed(seed: u64) -> Result<(), String> {
     let mut d = Driver::new(world, seed).with_cluster(cluster);
     d.log = log;
     let outcome = super::play_and_check(&mut d).await;
+    if let Some(summary) = d.cluster.as_ref().map(|c| c.summary(&d.w)) {
+        d.log.push(summary);
+    }
+    if std::env::var_os("LEADSYNC_CHAOS_SHOW").is_some() {
+        eprintln!("seed {seed}:\n  {}", d.log.join("\n  "));
+    }
     if let Some(cluster) = d.cluster.take() {
         cluster.stop().await;
     }
