@@ -6,7 +6,8 @@
 //! gets a request, and restarting replica i. Needs `LEADSYNC_TEST_PG_URL` (skipped loudly).
 //!
 //! `LEADSYNC_CHAOS_SEED=<seed> cargo test --locked --test it chaos::replicas::replay -- --ignored --nocapture`;
-//! `LEADSYNC_CHAOS_REPLICAS_SEEDS=1..11 cargo test --locked --test it chaos::replicas::seeded -- --ignored --nocapture`.
+//! `LEADSYNC_CHAOS_REPLICAS_SEEDS=1..11 cargo test --locked --test it chaos::replicas::seeded -- --ignored --nocapture`;
+//! `LEADSYNC_CHAOS_SHOW=1` prints every history (its requests per replica, who leads), passing too.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
