@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connectors::airtable::webhooks::upkeep::WebhookUpkeep;
 use crate::mirror::Mirrors;
 use crate::shutdown::{self, NamedTask};
-use crate::store::leader::{self, LeaderLock};
+use crate::store::leader::{self, LeaderLock, ReconcileRequests};
 use crate::store::{Dialect, StoreError};
 use crate::sync::engine::Engine;
 use crate::sync::handle::EngineHandle;
@@ -20,6 +20,8 @@ use crate::sync::handle::EngineHandle;
 const TRY_EVERY: Duration = Duration::from_secs(2);
 /// The leader checks its lock's session this often; a failed check stops its work at once.
 const CHECK_EVERY: Duration = Duration::from_secs(2);
+/// How long a new leader waits to be listening for reconcile requests before its loops start.
+const LISTEN_BOUND: Duration = Duration::from_secs(5);
 /// How long a replica that lost the lock waits for its loops to stop before aborting them.
 const STOP_BOUND: Duration = Duration::from_secs(10);
 
@@ -97,9 +99,20 @@ async fn lead(
         }
         tracing::info!("leadership_acquired");
         let term = shutdown.child_token();
+        // Listening first, then the loops: the pass that listening queues (see `listen`) is the
+        // new leader's first work, so a request sent while no replica led is not lost.
+        let ear = match &handle {
+            Some(handle) => Some(start_listening(&url, handle).await),
+            None => None,
+        };
         let mut tasks = background.spawn(&term);
         if let Some(handle) = &handle {
-            let ear = forward_reconcile_requests(url.clone(), handle.clone(), term.clone());
+            let ear = forward_reconcile_requests(
+                url.clone(),
+                handle.clone(),
+                ear.flatten(),
+                term.clone(),
+            );
             tasks.push(("reconcile requests", tokio::spawn(ear)));
             handle.set_standby(false);
         }
@@ -138,11 +151,23 @@ async fn lead(
 }
 
 /// The leader's reconciler takes the requests other replicas' `POST /admin/reconcile` send.
-async fn forward_reconcile_requests(url: String, handle: EngineHandle, stop: CancellationToken) {
+async fn forward_reconcile_requests(
+    url: String,
+    handle: EngineHandle,
+    mut ear: Option<ReconcileRequests>,
+    stop: CancellationToken,
+) {
     while !stop.is_cancelled() {
+        let listening = async {
+            let ear = match ear.take() {
+                Some(ear) => ear,
+                None => listen(&url, &handle).await?,
+            };
+            forward(ear, &handle).await
+        };
         tokio::select! {
             () = stop.cancelled() => return,
-            Err(err) = listen(&url, &handle) => {
+            Err(err) = listening => {
                 tracing::warn!(error = %err, "listening for reconcile requests failed; again shortly");
             }
         }
@@ -153,16 +178,35 @@ async fn forward_reconcile_requests(url: String, handle: EngineHandle, stop: Can
     }
 }
 
+/// [`listen`], bounded: a leader whose first try fails starts its loops all the same, and
+/// `forward_reconcile_requests` tries again.
+async fn start_listening(url: &str, handle: &EngineHandle) -> Option<ReconcileRequests> {
+    match tokio::time::timeout(LISTEN_BOUND, listen(url, handle)).await {
+        Ok(Ok(ear)) => Some(ear),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "listening for reconcile requests failed; again shortly");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Starts listening for [`leader::request_reconcile`], then queues a reconciliation of every
+/// pair: `NOTIFY` keeps nothing for later, so a request sent while nobody listened (a
+/// hand-over, or this connection lost and made again) is covered by that pass, which starts
+/// after it; every later request is heard.
+async fn listen(url: &str, handle: &EngineHandle) -> Result<ReconcileRequests, StoreError> {
+    let ear = leader::reconcile_requests(url).await?;
+    handle.queue_reconcile("*");
+    Ok(ear)
+}
+
 /// Hands each request heard to this replica's reconciler; returns only on a failure.
-async fn listen(url: &str, handle: &EngineHandle) -> Result<(), StoreError> {
-    let mut ear = leader::reconcile_requests(url).await?;
+async fn forward(mut ear: ReconcileRequests, handle: &EngineHandle) -> Result<(), StoreError> {
     loop {
-        let note = ear.recv().await.map_err(StoreError::from)?;
-        tracing::info!(
-            pair = note.payload(),
-            "reconciliation requested by another replica"
-        );
-        handle.queue_reconcile(note.payload());
+        let pair = ear.recv().await?;
+        tracing::info!(%pair, "reconciliation requested by another replica");
+        handle.queue_reconcile(&pair);
     }
 }
 

@@ -95,9 +95,10 @@ impl LeaderLock {
     }
 }
 
-/// Asks the leader, wherever it runs, to reconcile `pair` (`*`: every pair). Lost when no
-/// replica leads at that moment (a hand-over's few seconds): `NOTIFY` keeps nothing for later,
-/// and the periodic reconciliation is what covers that gap.
+/// Asks the leader, wherever it runs, to reconcile `pair` (`*`: every pair). `NOTIFY` keeps
+/// nothing for later, so a request sent while no replica listens (a hand-over's few seconds)
+/// is heard by nobody: each leader, once it listens, reconciles every pair first, which covers
+/// it (`app::leader`).
 pub async fn request_reconcile(db: impl Exec<'_>, pair: &str) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(RECONCILE_CHANNEL)
@@ -108,10 +109,20 @@ pub async fn request_reconcile(db: impl Exec<'_>, pair: &str) -> Result<(), Stor
 }
 
 /// The leader's ear for [`request_reconcile`], on a connection of its own.
-pub async fn reconcile_requests(url: &str) -> Result<PgListener, StoreError> {
+pub struct ReconcileRequests(PgListener);
+
+impl ReconcileRequests {
+    /// The next request's pair (`*`: every pair); an error when the connection is lost.
+    pub async fn recv(&mut self) -> Result<String, StoreError> {
+        Ok(self.0.recv().await?.payload().to_owned())
+    }
+}
+
+/// Listens for [`request_reconcile`] from now on.
+pub async fn reconcile_requests(url: &str) -> Result<ReconcileRequests, StoreError> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(RECONCILE_CHANNEL).await?;
-    Ok(listener)
+    Ok(ReconcileRequests(listener))
 }
 
 #[cfg(test)]

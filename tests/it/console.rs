@@ -67,6 +67,11 @@ async fn the_overview_gives_a_missing_or_wrong_token_no_data() {
     let w = world().await;
     let overview = refused_without_the_token(&w, OVERVIEW).await;
     assert!(overview.contains("data-pair=\"default\""), "{overview}");
+    // One process on SQLite: it leads, and says it is the only one.
+    assert!(
+        overview.contains(r#"<span id="leadership" data-leader="true">one process (SQLite)"#),
+        "{overview}"
+    );
     assert!(
         overview.contains(r#"Trello API budget: <span class="budget" data-scope="per token">"#),
         "{overview}"

@@ -27,6 +27,7 @@ async fn an_operator_logs_in_sees_the_pair_and_watches_a_new_lead_arrive() {
     b.log_in(&w.base_url(), token(&w)).await;
     b.wait_text("[data-pair=default] h2", "default").await;
     b.wait_text("[data-pair=default] .links", "0").await;
+    b.wait_text("#leadership", "one process (SQLite)").await;
 
     w.user_edits_rows(
         P,

@@ -60,6 +60,7 @@ mod postgres_outage;
 mod raw_http;
 mod reconcile_cli;
 mod replicas;
+mod replicas_handover;
 mod sheet_calls;
 mod shutdown;
 mod trello_budget;

@@ -16,12 +16,12 @@ use secrecy::ExposeSecret as _;
 use crate::e2e::{CARD, P, STATUS, assert_sides_equal};
 use crate::helpers::eventually;
 
-const LIMIT: Duration = Duration::from_secs(120);
+pub(crate) const LIMIT: Duration = Duration::from_secs(120);
 
 /// A world on `url`. Under load, an event can arrive after an id leadsync wrote into a later
 /// row: its rows without an id are left to a reconciliation (by design), so the load tests
 /// reconcile every `reconcile_secs` (0: only on request).
-async fn world_on(url: String, start_app: bool, reconcile_secs: u64) -> World {
+pub(crate) async fn world_on(url: String, start_app: bool, reconcile_secs: u64) -> World {
     crate::e2e::world_with(WorldOptions {
         database_url: Some(url),
         start_app,
@@ -89,7 +89,7 @@ async fn every_row_has_its_card(w: &World, leads: usize) {
     .await;
 }
 
-fn world_leads(w: &World) -> bool {
+pub(crate) fn world_leads(w: &World) -> bool {
     (w.state().and_then(|s| s.engine.as_ref())).is_some_and(|e| e.is_leader())
 }
 

@@ -14,7 +14,7 @@ use crate::http::admin::ApiError;
 use crate::model::TrackerKind;
 use crate::store::activity::rfc3339;
 use crate::store::status::{PairStatus, pair_statuses};
-use crate::store::{now_ms, throughput, tracker_webhooks, webhooks};
+use crate::store::{Dialect, now_ms, throughput, tracker_webhooks, webhooks};
 use crate::sync::connector::Budget;
 
 /// An Airtable webhook this close to expiry is shown as a problem (the daemon refreshes them
@@ -34,11 +34,16 @@ async fn markup(state: &AppState) -> Result<Markup, ApiError> {
     let trello_hooks = webhooks::list(pool).await?;
     let tracker_hooks = tracker_webhooks::list(pool).await?;
     let engine = state.engine.as_ref().is_some_and(|e| e.is_running());
+    let standby = state.engine.as_ref().is_some_and(|e| !e.is_leader());
     let now = now_ms();
     let hour = throughput::last_hour(pool, now).await?;
     Ok(html! {
         p.muted {
-            "Engine: " @if engine { span.ok { "running" } } @else { span.bad { "not running" } }
+            "Engine: "
+            @if !engine { span.bad { "not running" } }
+            @else if standby { span { "standby" } }
+            @else { span.ok { "running" } }
+            " · " (leadership(state))
             " · refreshed " (rfc3339(now))
         }
         @if let Some(trello) = &state.trello { (trello_budget(trello.limiter_stats())) }
@@ -60,6 +65,23 @@ async fn markup(state: &AppState) -> Result<Markup, ApiError> {
         }
         @if statuses.is_empty() { p { "No pair is stored yet: the daemon records its pairs when it starts." } }
     })
+}
+
+/// Whether this replica leads the engine (CONTRACT §9): on PostgreSQL it is one of several
+/// replicas and only the leader runs the background work, so an operator looking at a standby
+/// knows why its queues move without it.
+fn leadership(state: &AppState) -> Markup {
+    let leads = state.engine.as_ref().is_some_and(|e| e.is_leader());
+    let several = state.db.dialect() == Dialect::Postgres;
+    html! {
+        span #leadership data-leader=(leads) {
+            @match (several, leads) {
+                (false, _) => "one process (SQLite): it runs the engine's work",
+                (true, true) => "this replica leads: one of the replicas on PostgreSQL, it runs the engine's work",
+                (true, false) => "standby: one of the replicas on PostgreSQL; another leads and runs the engine's work, this one serves webhooks and the console",
+            }
+        }
+    }
 }
 
 pub async fn fragment(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -300,12 +300,20 @@ impl Reconciler {
     ) {
         let mut ticker = (!interval.is_zero()).then(|| tokio::time::interval(interval));
         loop {
+            // Requests first: a new leader queues a pass of every pair before its loops start,
+            // and the ticker's first tick, due at once too, is then not a second such pass.
             let wanted: Vec<String> = tokio::select! {
+                biased;
                 () = shutdown.cancelled() => return,
                 Some(pair) = requests.recv() => {
                     let mut wanted = vec![pair];
                     while let Ok(more) = requests.try_recv() {
                         if !wanted.contains(&more) { wanted.push(more); }
+                    }
+                    let every_pair = wanted.iter().any(|p| !self.pairs.contains_key(p));
+                    if let Some(ticker) = ticker.as_mut().filter(|_| every_pair) {
+                        // A requested pass of every pair is the periodic one too.
+                        ticker.reset();
                     }
                     wanted
                 }

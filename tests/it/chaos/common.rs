@@ -222,11 +222,12 @@ pub fn writes(w: &World) -> usize {
     count(w.trello.gate().calls()) + count(w.google.gate().calls()) + airtable
 }
 
-/// `POST /admin/reconcile`: requeues dead letters and reconciles; waits for it to finish.
-pub async fn admin_reconcile(w: &World) -> anyhow::Result<()> {
+/// `POST /admin/reconcile` to the daemon at `base` (one of the replicas): requeues dead
+/// letters and reconciles; waits for it to finish.
+pub async fn admin_reconcile(w: &World, base: &str) -> anyhow::Result<()> {
     let token = w.settings.server.admin_token.expose_secret().to_owned();
     let resp = reqwest::Client::new()
-        .post(format!("{}/admin/reconcile", w.base_url()))
+        .post(format!("{base}/admin/reconcile"))
         .bearer_auth(token)
         .send()
         .await?;

@@ -14,6 +14,7 @@ use super::common;
 pub use super::common::PAIR;
 use super::oracle::{Field, History};
 use super::removals::Removed;
+use super::replicas::Cluster;
 
 pub(super) const PHONE: usize = 3;
 
@@ -73,6 +74,9 @@ pub struct Driver {
     pub acked: Vec<String>,
     /// Leads a user archived, deleted the card of, or deleted the row of.
     pub removed: Removed,
+    /// Several replicas on one database: requests and restarts reach either, drawn from the
+    /// seed. `None`: the world's one daemon (and no draw, so its seeds replay as they did).
+    pub(super) cluster: Option<Cluster>,
 }
 
 impl Driver {
@@ -88,6 +92,42 @@ impl Driver {
             unsent: Vec::new(),
             acked: Vec::new(),
             removed: Removed::default(),
+            cluster: None,
+        }
+    }
+
+    pub(super) fn with_cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// The replica a request goes to (drawn from the seed), as a load balancer would pick.
+    pub(super) fn target(&mut self) -> String {
+        match &self.cluster {
+            Some(c) => c.base_url(&self.w, self.rng.random_range(0..c.len())),
+            None => self.w.base_url(),
+        }
+    }
+
+    /// The daemon, or one replica drawn from the seed, stopped and started again.
+    async fn restart(&mut self) -> anyhow::Result<()> {
+        match &mut self.cluster {
+            Some(c) => {
+                let i = self.rng.random_range(0..c.len());
+                c.restart(&mut self.w, i, &mut self.log).await
+            }
+            None => common::restart(&mut self.w, &mut self.log).await,
+        }
+    }
+
+    /// A reconciliation asked of the daemon, or of one replica drawn from the seed.
+    fn reconcile(&mut self) {
+        match &self.cluster {
+            Some(c) => {
+                let i = self.rng.random_range(0..c.len());
+                c.reconcile(&self.w, i, &mut self.log);
+            }
+            None => common::reconcile(&self.w, &mut self.log),
         }
     }
 
@@ -128,9 +168,9 @@ impl Driver {
             Action::ArchiveCard => self.archive_card(),
             Action::DeleteCard => self.delete_card(),
             Action::DeleteRow => self.delete_row().await,
-            Action::Restart => common::restart(&mut self.w, &mut self.log).await,
+            Action::Restart => self.restart().await,
             Action::Reconcile => {
-                common::reconcile(&self.w, &mut self.log);
+                self.reconcile();
                 Ok(())
             }
             Action::Pause => {
@@ -185,9 +225,10 @@ impl Driver {
 
     /// Posts an event; one that is refused or unanswered waits for the script's resend.
     pub async fn deliver_sheet_event(&mut self, event: SheetEventDelivery) -> bool {
+        let target = self.target();
         let ok = self
             .w
-            .post_sheet_event(&event)
+            .post_sheet_event_to(&target, &event)
             .await
             .is_ok_and(|s| s.is_success());
         if ok {

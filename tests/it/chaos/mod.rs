@@ -20,6 +20,7 @@ mod mirror;
 mod notion;
 mod oracle;
 mod removals;
+mod replicas;
 mod runner;
 
 use std::collections::HashMap;
@@ -56,19 +57,24 @@ pub async fn run_seed(seed: u64) -> Result<(), String> {
     .await
     .map_err(|e| format!("seed {seed}: the world did not start: {e:#}"))?;
     let mut d = Driver::new(world, seed);
-    let outcome = match d.play(STEPS).await {
-        Ok(()) => match quiesce(&mut d).await {
-            Ok(()) => violations(&d).await,
-            Err(e) => vec![format!("the daemon did not settle: {e:#}")],
-        },
-        Err(e) => vec![format!("the history could not be played: {e:#}")],
-    };
+    let outcome = play_and_check(&mut d).await;
     let _ = d.w.stop_app().await;
     let replay = format!(
         "LEADSYNC_CHAOS_SEED={seed} cargo test --locked --test it chaos::replay -- --ignored --nocapture"
     );
     let title = format!("chaos seed {seed}");
     common::verdict(&title, started, &outcome, &d.log, &replay)
+}
+
+/// Plays a history, lets it settle and checks the end state; the violations found.
+async fn play_and_check(d: &mut Driver) -> Vec<String> {
+    match d.play(STEPS).await {
+        Ok(()) => match quiesce(d).await {
+            Ok(()) => violations(d).await,
+            Err(e) => vec![format!("the daemon did not settle: {e:#}")],
+        },
+        Err(e) => vec![format!("the history could not be played: {e:#}")],
+    }
 }
 
 /// Faults off, every held delivery and event sent, dead letters requeued (as an operator's
@@ -91,7 +97,8 @@ async fn quiesce(d: &mut Driver) -> anyhow::Result<()> {
     }
     anyhow::ensure!(d.unsent.is_empty(), "sheet events still refused");
     d.w.settle(QUIET).await?;
-    admin_reconcile(&d.w).await?;
+    let target = d.target();
+    admin_reconcile(&d.w, &target).await?;
     d.w.reconcile(QUIET).await?;
     let writes = || writes(&d.w);
     let before = writes();

@@ -1,5 +1,6 @@
 //! Webhook deliveries: one background queue POSTing signed actions in order, with a drain wait,
-//! a drop switch (to simulate missed webhooks) and a record of every delivery.
+//! a drop switch (to simulate missed webhooks), a route (a load balancer in front of the
+//! callback URL) and a record of every delivery.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,10 @@ pub struct DeliveryRecord {
     pub dropped: bool,
 }
 
+/// Picks, per attempt, the address a delivery is POSTed to (signed for its callback URL all
+/// the same): what a load balancer in front of several replicas does.
+pub type Route = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
 /// A delivery as queued: what a held one is, so a test can send it late, twice or never.
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -50,6 +55,7 @@ pub struct Deliveries {
     holding: Arc<AtomicBool>,
     held: Arc<Mutex<Vec<Job>>>,
     log: Arc<Mutex<Vec<DeliveryRecord>>>,
+    route: Arc<Mutex<Option<Route>>>,
 }
 
 impl Deliveries {
@@ -63,6 +69,7 @@ impl Deliveries {
             holding: Arc::default(),
             held: Arc::default(),
             log: Arc::default(),
+            route: Arc::default(),
         };
         tokio::spawn(worker(rx, secret, this.clone()));
         this
@@ -99,6 +106,11 @@ impl Deliveries {
         std::mem::take(&mut *self.held.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Routes every attempt from now on through `route` (`None`: to the callback URL itself).
+    pub fn set_route(&self, route: Option<Route>) {
+        *self.route.lock().unwrap_or_else(|p| p.into_inner()) = route;
+    }
+
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::SeqCst)
     }
@@ -128,6 +140,7 @@ async fn worker(mut rx: mpsc::UnboundedReceiver<Job>, secret: String, this: Deli
         holding,
         held,
         log,
+        route,
     } = this;
     // The queue ends with the last sender outside this task.
     drop(tx);
@@ -144,7 +157,7 @@ async fn worker(mut rx: mpsc::UnboundedReceiver<Job>, secret: String, this: Deli
         }
         let dropped = dropping.load(Ordering::SeqCst) || client.is_none();
         let (status, attempts) = match (&client, dropped) {
-            (Some(client), false) => post_with_retries(client, &secret, &job).await,
+            (Some(client), false) => post_with_retries(client, &secret, &job, &route).await,
             _ => (None, 0),
         };
         let record = DeliveryRecord {
@@ -164,13 +177,16 @@ async fn post_with_retries(
     client: &reqwest::Client,
     secret: &str,
     job: &Job,
+    route: &Mutex<Option<Route>>,
 ) -> (Option<u16>, u32) {
     let signature = sign(secret, &job.body, &job.url);
     let mut attempts = 0;
     loop {
         attempts += 1;
+        let routed =
+            (route.lock().unwrap_or_else(|p| p.into_inner()).as_ref()).map(|route| route(&job.url));
         let sent = client
-            .post(&job.url)
+            .post(routed.as_deref().unwrap_or(&job.url))
             .header("content-type", "application/json")
             .header("user-agent", "Trello")
             .header("x-trello-webhook", &signature)
@@ -183,6 +199,14 @@ async fn post_with_retries(
             Some(delay) if !ok => tokio::time::sleep(*delay).await,
             _ => return (status, attempts),
         }
+    }
+}
+
+impl super::TrelloSandbox {
+    /// Sends every delivery attempt (a retry too) where `route` says, as a load balancer in
+    /// front of the callback URL does; `None`: to the callback URL itself.
+    pub fn route_deliveries(&self, route: Option<Route>) {
+        self.core.deliveries.set_route(route);
     }
 }
 

@@ -37,7 +37,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use crate::sandbox::common::{Gate, Quota, Served, serve};
-pub use delivery::{DeliveryRecord, Job as HeldDelivery, sign};
+pub use delivery::{DeliveryRecord, Job as HeldDelivery, Route as DeliveryRoute, sign};
 use model::Model;
 pub use model::{
     SandboxBoard, SandboxCard, SandboxCheckItem, SandboxChecklist, SandboxField, SandboxLabel,

@@ -104,7 +104,7 @@ async fn quiesce(d: &mut Driver) -> anyhow::Result<()> {
     }
     d.tracker.release_all(&d.w);
     d.w.settle(QUIET).await?;
-    common::admin_reconcile(&d.w).await?;
+    common::admin_reconcile(&d.w, &d.w.base_url()).await?;
     d.w.reconcile(QUIET).await?;
     let before = common::writes(&d.w);
     d.w.reconcile(QUIET).await?;
