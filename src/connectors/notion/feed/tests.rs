@@ -139,7 +139,8 @@ async fn keep_read(
     early: Option<BTreeMap<String, String>>,
 ) -> (Vec<RecordChangeEvent>, Option<BTreeMap<String, String>>) {
     let at = "2026-01-05T10:06:30Z".parse().expect("a time");
-    let change = keep::PageChange::read(&ctx.name, page, "bot", early, false, at);
+    let when = keep::When::At(at);
+    let change = keep::PageChange::read(&ctx.name, page, "bot", early, false, when);
     let mut tx = db.begin_write().await.expect("tx");
     keep::store_change(&mut tx, Some(ctx), &change)
         .await
