@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use crate::connectors::notion::client::{Page, compact_id};
 use crate::connectors::notion::feed::FeedError;
 use crate::connectors::notion::feed::convert::{dedupe_key, deleted, kept_cells, page_read};
+use crate::connectors::notion::feed::dating::{Window, earliest};
+use crate::connectors::notion::source::page_cells;
 use crate::inbound::{RecordChangeEvent, Source};
 use crate::model::Field;
 use crate::store::notion as stored;
@@ -33,14 +35,23 @@ pub(super) enum What {
     Gone(RecordChangeEvent),
     /// A page read. `by_us`: leadsync's bot edited it last; `early`: its snapshot as it was
     /// before the read (`None`: none, or not taken); `whole`: seen as a new record (restored
-    /// from the trash); `at`: the change's time.
+    /// from the trash); `when`: the change's time.
     Read {
         page: Box<Page>,
         by_us: bool,
         early: Option<Cells>,
         whole: bool,
-        at: DateTime<Utc>,
+        when: When,
     },
+}
+
+/// When a read's change was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum When {
+    /// Known: the time of the events that named the page.
+    At(DateTime<Utc>),
+    /// Found by a poll: somewhere in the window, dated by `dating.rs`.
+    Polled(Window),
 }
 
 impl PageChange {
@@ -61,7 +72,7 @@ impl PageChange {
         bot: &str,
         early: Option<Cells>,
         whole: bool,
-        at: DateTime<Utc>,
+        when: When,
     ) -> Self {
         Self {
             pair: pair.to_owned(),
@@ -71,7 +82,7 @@ impl PageChange {
                 by_us: compact_id(&page.last_edited_by.id) == bot,
                 early,
                 whole,
-                at,
+                when,
             },
             key: None,
         }
@@ -97,7 +108,7 @@ pub(super) async fn store_change(
             by_us,
             early,
             whole,
-            at,
+            when,
         } => {
             let late = stored::page_snapshot(&mut **tx, &c.pair, &c.page_id).await?;
             let mut baselines: Vec<&Cells> = early.iter().chain(late.iter()).collect();
@@ -106,7 +117,19 @@ pub(super) async fn store_change(
                 _ => Vec::new(),
             };
             baselines.extend(linked.iter());
-            let read = page_read(page, *by_us, &baselines, *whole, *at);
+            let meanwhile = folded_meanwhile(page, early.as_ref(), late.as_ref());
+            if !meanwhile.is_empty() {
+                baselines.push(&meanwhile);
+            }
+            let at = match when {
+                When::At(at) => *at,
+                When::Polled(window) => window.after,
+            };
+            let mut read = page_read(page, *by_us, &baselines, *whole, at);
+            if let (When::Polled(window), Some(change)) = (when, read.change.as_mut()) {
+                let at = earliest(tx, ctx, page, &c.page_id, &change.changed, *window).await?;
+                change.timestamp = at.max(page.last_edited_time);
+            }
             if page.in_trash {
                 stored::forget_page(&mut **tx, &c.pair, &c.page_id).await?;
             } else {
@@ -128,6 +151,21 @@ pub(super) async fn store_change(
         serde_json::to_vec(&change).map_err(|e| StoreError::from(sqlx::Error::Encode(e.into())))?;
     let new = inbox::insert_fetched(&mut **tx, Source::Notion, &key, &c.pair, &body).await?;
     Ok(usize::from(new.is_some()))
+}
+
+/// The properties a write of ours was folded into while the read was on its way (the snapshot
+/// changed between `early` and `late`), as the read shows them: no edit. The read may have been
+/// answered between two writes of ours to one property, showing the first, which neither
+/// snapshot holds (the Notion chaos, seed 5 of a CI run: a poll read our older notes between
+/// our two writes and copied them over the card's newer notes). The next read is compared with
+/// what was folded (`kept_cells` keeps it), so a person's edit made meanwhile is found then.
+fn folded_meanwhile(page: &Page, early: Option<&Cells>, late: Option<&Cells>) -> Cells {
+    let (Some(early), Some(late)) = (early, late) else {
+        return Cells::new();
+    };
+    (page_cells(page).into_iter())
+        .filter(|(name, _)| early.get(name) != late.get(name))
+        .collect()
 }
 
 /// What a page never read before is compared with when a lead is linked to it: the lead's
@@ -153,10 +191,7 @@ async fn linked_baselines(
     {
         return Ok(Vec::new());
     }
-    let property = |header: &str| {
-        let header = header.trim().to_lowercase();
-        (page.properties.keys()).find(|n| n.trim().to_lowercase() == header)
-    };
+    let property = |header: &str| property_named(page, header);
     let states = lead_state::load_lead(&mut **tx, &ctx.name, page_id).await?;
     let mut agreed = Cells::new();
     for field in Field::ALL {
@@ -179,4 +214,10 @@ async fn linked_baselines(
         }
     }
     Ok(vec![agreed, on_the_way])
+}
+
+/// The page's property a column header names (case and spaces around it aside).
+pub(super) fn property_named<'p>(page: &'p Page, header: &str) -> Option<&'p String> {
+    let header = header.trim().to_lowercase();
+    (page.properties.keys()).find(|n| n.trim().to_lowercase() == header)
 }

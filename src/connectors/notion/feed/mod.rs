@@ -9,6 +9,7 @@
 //! (`recheck.rs`): the query never answers a page in the trash.
 
 mod convert;
+mod dating;
 mod keep;
 mod recheck;
 
@@ -28,7 +29,8 @@ use crate::store::{Db, StoreError, links, now_ms};
 use crate::sync::connector::{BoxFuture, ChangeFeed};
 use crate::sync::context::PairContext;
 
-use keep::{PageChange, store_change};
+use dating::Window;
+use keep::{PageChange, When, store_change};
 
 /// How often stored events are looked for: the door stores them, it does not signal.
 const TICK: Duration = Duration::from_millis(200);
@@ -206,7 +208,8 @@ impl Feed {
         };
         let whole = events.iter().any(|e| e.kind == "page.undeleted");
         let early = early.filter(|_| early_pair.as_deref() == Some(pair.as_str()));
-        let mut change = PageChange::read(&pair, &page, bot, early.flatten(), whole, at);
+        let when = When::At(at);
+        let mut change = PageChange::read(&pair, &page, bot, early.flatten(), whole, when);
         // Keyed by the event: a page restored in the minute it was trashed reads as it did
         // before, yet is a change of its own. A crash re-reads the same events, same key.
         change.key = Some(format!("ev:{}", last.id));
@@ -260,11 +263,17 @@ impl Feed {
             .query_data_source(&ds.id, since)
             .await?;
         let now = Utc::now();
+        // An edit the previous poll did not show was made after it began (`dating.rs`).
+        let previous = Utc.timestamp_millis_opt(mark).single();
         let changes: Vec<PageChange> = (pages.iter())
             .map(|page| {
-                let at = polled_change_time(page.last_edited_time, now);
+                let edited = page.last_edited_time;
+                let when = When::Polled(Window {
+                    after: previous.map_or(edited, |p| p.max(edited)),
+                    before: polled_change_time(edited, now),
+                });
                 let early = early.remove(&compact_id(&page.id));
-                PageChange::read(pair, page, bot, early, false, at)
+                PageChange::read(pair, page, bot, early, false, when)
             })
             .collect();
         let mut tx = self.db.begin_write().await?;
@@ -304,9 +313,9 @@ impl Feed {
     }
 }
 
-/// When a change a poll found was made, as best known: Notion rounds the edit time down to the
-/// minute, so the latest moment of that minute (never after the read). Taken as rounded, a user's
-/// edit would look older than a write of ours made in the same minute, and lose to it.
+/// The latest moment a change a poll found can have been made: Notion rounds the edit time down
+/// to the minute, so the end of that minute, never after the read. A poll's edit is dated at
+/// the earliest moment of its window (`dating.rs`); a trashed page a re-read found, here.
 fn polled_change_time(edited: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     let latest = edited + chrono::Duration::milliseconds(ROUNDING - 1);
     latest.min(now).max(edited)

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 
-use super::keep::{PageChange, store_change};
+use super::keep::{PageChange, When, store_change};
 use super::{Feed, FeedError, count, polled_change_time};
 use crate::connectors::notion::send::page_gone;
 use crate::store::StoreError;
@@ -40,7 +40,8 @@ impl Feed {
                 Ok(page) if page.in_trash => {
                     let at = polled_change_time(page.last_edited_time, now);
                     let early = unanswered.get(&id).cloned();
-                    Some(PageChange::read(&ctx.name, &page, bot, early, false, at))
+                    let when = When::At(at);
+                    Some(PageChange::read(&ctx.name, &page, bot, early, false, when))
                 }
                 Ok(_) => None,
                 Err(e) if page_gone(&e) => Some(PageChange::gone(ctx.name.clone(), &id, now)),

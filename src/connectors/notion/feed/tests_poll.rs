@@ -121,3 +121,79 @@ async fn a_kept_page_moved_to_the_trash_while_its_events_were_lost_is_found_by_a
     let kept = stored::page_snapshots(&s.db.pool, "p").await.expect("read");
     assert_eq!(kept.len(), 1, "the trashed pages are forgotten");
 }
+
+/// A person's edit whose events were lost is found by the next poll, seconds or a minute
+/// later; Notion dates it to the minute only. Dated at the read, it beat a card edit of the same
+/// field made after it (the Notion chaos, seed 27: a status typed in Notion overwrote the card's
+/// later move back). It is dated at the earliest moment it can have been made: after the
+/// previous poll began, which did not show it.
+#[tokio::test]
+async fn an_edit_a_poll_found_is_dated_at_the_earliest_moment_it_can_have_been_made() {
+    let s = setup().await;
+    let page = (s.sandbox.user_create_page(&s.ds, &[("Name", "Ada")])).expect("typed");
+    assert_eq!(s.feed.poll_all().await.expect("poll"), 1);
+    let mark = stored::polled_at(&s.db.pool, "p").await.expect("read");
+    let previous = Utc.timestamp_millis_opt(mark.expect("a mark")).unwrap();
+    s.sandbox
+        .user_update_page(&page, &[("Name", "Ada L")])
+        .expect("typed");
+    assert_eq!(s.feed.poll_all().await.expect("poll"), 1);
+    let edit = changes(&s.db).await.pop().expect("the edit");
+    assert_eq!(
+        edit.changed,
+        BTreeMap::from([("Name".to_owned(), "Ada L".to_owned())])
+    );
+    let edited = s.client.retrieve_page(&page).await.expect("read");
+    assert_eq!(edit.timestamp, previous.max(edited.last_edited_time));
+}
+
+/// The window's start moves past what the lead's state says leadsync knew: a read that showed
+/// the field as it was (`seen_at`), and a write of ours to it that landed (`written_at`). Dated
+/// before them, the edit would be old news to the merge (a read after it would have shown it)
+/// or older than the value our write put there, and lost.
+#[tokio::test]
+async fn an_edit_a_poll_found_is_dated_after_what_leadsync_saw_and_wrote_of_the_field() {
+    use crate::store::lead_state::{self, StoredField};
+    use crate::store::links::{self, NewLink};
+    let s = setup().await;
+    let page = (s.sandbox.user_create_page(&s.ds, &[("Name", "Ada")])).expect("typed");
+    assert_eq!(s.feed.poll_all().await.expect("poll"), 1);
+    let lead = compact_id(&page);
+    let pair = crate::store::testdb::pair("p");
+    crate::store::pairs::upsert(&s.db.pool, &pair)
+        .await
+        .expect("pair");
+    let link = NewLink {
+        pair: "p".into(),
+        lead_id: lead.clone(),
+        card_id: Some("c1".into()),
+        ..NewLink::default()
+    };
+    assert!(links::insert(&s.db.pool, &link).await.expect("link"));
+    // Both after the previous poll began, as a read and a write of ours since would be.
+    let written = now_ms();
+    let seen = written - 5;
+    let state = StoredField {
+        lead_id: lead.clone(),
+        field: "name".into(),
+        agreed_hash: crate::model::ValueHash::of("Ada").to_string(),
+        agreed_value: "Ada".into(),
+        agreed_at: 1,
+        last_writer: None,
+        sheet_seen_at: Some(seen),
+        sheet_written_at: Some(written),
+        trello_seen_at: None,
+        trello_written_at: None,
+    };
+    lead_state::save(&s.db.pool, "p", &state)
+        .await
+        .expect("state");
+    s.sandbox
+        .user_update_page(&page, &[("Name", "Ada L")])
+        .expect("typed");
+    assert_eq!(s.feed.poll_all().await.expect("poll"), 1);
+    let edit = changes(&s.db).await.pop().expect("the edit");
+    let after_write = Utc.timestamp_millis_opt(written + 1).unwrap();
+    let edited = s.client.retrieve_page(&page).await.expect("read");
+    assert_eq!(edit.timestamp, after_write.max(edited.last_edited_time));
+}
