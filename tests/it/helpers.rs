@@ -20,15 +20,25 @@ pub struct TestApp {
     pub _dir: tempfile::TempDir,
 }
 
+/// The database of a test app whose files live in `dir`: the one place the tests' apps get it
+/// from (as `World::start` does), so `LEADSYNC_IT_DATABASE=postgres` runs them all on a fresh
+/// PostgreSQL database each, and a SQLite file in `dir` otherwise.
+pub fn database_url(dir: &std::path::Path) -> String {
+    leadsync::demo::world::database::default_url(dir).expect("a test database")
+}
+
+/// The database of a test about SQLite itself (its file, pragmas, locks, the file after a
+/// SIGKILL): SQLite in `dir` whatever `LEADSYNC_IT_DATABASE` says. `grep sqlite_only` lists them.
+pub fn sqlite_only(dir: &std::path::Path) -> String {
+    leadsync::demo::world::database::sqlite_url(dir)
+}
+
 /// Settings for a test: defaults plus a loopback port-0 bind and a database in `dir`, then `extra`
 /// overrides in `LEADSYNC__…` form.
 pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("LEADSYNC__SERVER__BIND".into(), "127.0.0.1:0".into());
-    env.insert(
-        "LEADSYNC__DATABASE__URL".into(),
-        format!("sqlite://{}", dir.join("leadsync.db").display()),
-    );
+    env.insert("LEADSYNC__DATABASE__URL".into(), database_url(dir));
     // Never the real APIs: a test that reaches an outbound client by mistake fails on loopback.
     env.insert(
         "LEADSYNC__TRELLO__API_BASE".into(),
