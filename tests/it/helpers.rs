@@ -23,14 +23,11 @@ pub struct TestApp {
 /// The database of a test app whose files live in `dir`: the one place the tests' apps get it
 /// from (as `World::start` does), so `LEADSYNC_IT_DATABASE=postgres` runs them all on a fresh
 /// PostgreSQL database each, and a SQLite file in `dir` otherwise.
+///
+/// A test about SQLite itself (its file damaged or deleted, its locks, an old schema's file)
+/// ends its name with `_on_sqlite`: the PostgreSQL run (`.ci/run`) passes `--skip _on_sqlite`.
 pub fn database_url(dir: &std::path::Path) -> String {
     leadsync::demo::world::database::default_url(dir).expect("a test database")
-}
-
-/// The database of a test about SQLite itself (its file, pragmas, locks, the file after a
-/// SIGKILL): SQLite in `dir` whatever `LEADSYNC_IT_DATABASE` says. `grep sqlite_only` lists them.
-pub fn sqlite_only(dir: &std::path::Path) -> String {
-    leadsync::demo::world::database::sqlite_url(dir)
 }
 
 /// Settings for a test: defaults plus a loopback port-0 bind and a database in `dir`, then `extra`

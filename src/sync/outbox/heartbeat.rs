@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::store::{Db, dispatch_support};
 
-/// Renews the round's claims every third of a lease until dropped (the round ended, or was
+/// Renews the round's claims every quarter of a lease until dropped (the round ended, or was
 /// dropped at a stop: its claims then run out within one lease) or none is in flight any more.
 pub(super) struct Heartbeat(JoinHandle<()>);
 
@@ -19,8 +19,8 @@ impl Heartbeat {
         if ids.is_empty() {
             return None;
         }
-        // Three beats per lease: one late or failed beat still leaves the claim held.
-        let every = (lease / 3).max(Duration::from_millis(10));
+        // Four beats per lease: two late or failed beats still leave the claim held.
+        let every = (lease / 4).max(Duration::from_millis(10));
         Some(Self(tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -36,8 +36,9 @@ pub struct DispatchOptions {
     /// writes, not one per 64 cards. With nothing else queued they go out at once.
     pub tracker_linger: Duration,
     /// How long a claim holds before another dispatcher may take the command over (CONTRACT §9:
-    /// at most 60 s). A round renews its claims every third of it while it sends them
-    /// (`heartbeat.rs`), so a send may outlast it; a dead dispatcher's claims end within it.
+    /// at most 60 s). A round renews its claims every quarter of it while it sends them
+    /// (`heartbeat.rs`), so a send may outlast it, and it can be short: a dead replica's (or a
+    /// SIGKILLed one's, restarted on PostgreSQL) claims are taken over within it.
     pub lease: Duration,
     /// Trello calls in flight at once; the client's rate limiters pace them further.
     pub trello_concurrency: usize,
@@ -59,7 +60,7 @@ impl Default for DispatchOptions {
         Self {
             batch: 64,
             tracker_linger: Duration::from_secs(30),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(20),
             trello_concurrency: 8,
             max_attempts: 8,
             base_backoff: Duration::from_secs(2),
