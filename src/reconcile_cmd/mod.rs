@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::connectors;
 use crate::connectors::trello::board_ids::resolve_board_ids;
 use crate::connectors::trello::client::build::trello_client;
-use crate::store::Db;
+use crate::store::{Db, postgres};
 use crate::sync::outbox::Dispatcher;
 use crate::sync::reconcile::Reconciler;
 use crate::sync::reconcile::plan::Action;
@@ -121,12 +121,20 @@ fn say_what_is_left(sent: &drain::Sent, max_duration: Option<Duration>) {
     }
 }
 
-/// The database to plan against. A dry run must write nothing anywhere: with no database yet it
-/// plans against an empty one in a temporary folder (kept while the returned guard lives), and
-/// it never migrates or records anything.
+/// The database to plan against. A dry run must write nothing anywhere: with no database yet (no
+/// SQLite file, or a PostgreSQL database never migrated) it plans against an empty one in a
+/// temporary folder (kept while the returned guard lives), and it never migrates or records
+/// anything.
 async fn open_db(settings: &Settings, dry_run: bool) -> anyhow::Result<(Db, Option<TempDir>)> {
-    Ok(match (dry_run, settings.database_path()) {
-        (true, Some(path)) if !path.exists() => {
+    let none_yet = match settings.database_path() {
+        Some(path) => !path.exists(),
+        None if dry_run && settings.database_is_postgres() => {
+            !postgres::has_schema(&settings.database.url).await?
+        }
+        None => false,
+    };
+    Ok(match (dry_run, none_yet) {
+        (true, true) => {
             let scratch = tempfile::tempdir()?;
             let url = format!("sqlite://{}", scratch.path().join("plan.db").display());
             let db = Db::connect_with_pool(&url, POOL).await?;

@@ -1,7 +1,7 @@
 //! Pages of the activity log for the console: filtered, newest first, keyset-paged by
 //! `(at, id)` so a page deep in a large log costs what the first one does (no OFFSET scan).
 
-use super::Exec;
+use super::{Dialect, Exec};
 
 use super::StoreError;
 use super::activity::rfc3339;
@@ -67,7 +67,11 @@ struct Row {
 /// The page query with only the filters in use: a `$n IS NULL OR col = $n` term would keep
 /// SQLite from using the column's index, and a rare value would then cost a scan of the log.
 /// Returns the SQL and the values to bind, in order.
-fn page_sql(filter: &ActivityFilter, before: Option<Cursor>) -> (String, Vec<String>) {
+fn page_sql(
+    dialect: Dialect,
+    filter: &ActivityFilter,
+    before: Option<Cursor>,
+) -> (String, Vec<String>) {
     let mut sql = String::from(
         "SELECT id, at, pair, lead_id, card_id, field, decision, detail FROM activity WHERE 1 = 1",
     );
@@ -81,8 +85,10 @@ fn page_sql(filter: &ActivityFilter, before: Option<Cursor>) -> (String, Vec<Str
     // A lead has few entries, its pair or a decision many: with a lead named, the other terms
     // are written `+col` (which SQLite cannot serve from an index), so the planner reads the
     // lead's index and not a pair's whole range, filtered as it walks (the lead page's history
-    // walked its pair's 100,000 entries: 100 ms).
-    let by_lead = filter.lead_id.as_deref().is_some_and(|l| !l.is_empty());
+    // walked its pair's 100,000 entries: 100 ms). PostgreSQL has no unary `+` on text, and its
+    // planner weighs the terms by their statistics itself.
+    let by_lead =
+        dialect == Dialect::Sqlite && filter.lead_id.as_deref().is_some_and(|l| !l.is_empty());
     for (column, value) in terms {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             binds.push(v.to_owned());
@@ -143,7 +149,7 @@ pub async fn page(
     before: Option<Cursor>,
     limit: i64,
 ) -> Result<(Vec<PageEntry>, Option<Cursor>), StoreError> {
-    let (mut sql, binds) = page_sql(filter, before);
+    let (mut sql, binds) = page_sql(exec.dialect(), filter, before);
     // One row more than asked tells whether an older page exists.
     sql.push_str(&(limit.max(0) + 1).to_string());
     // Audited: the text is only fixed column names and numbered parameters; values are bound.
@@ -236,6 +242,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(by(lead).await, [6, 3, 0]);
+        // A lead with other terms: the lead page's history (on SQLite the others are `+col`).
+        let lead_in_pair = ActivityFilter {
+            pair: Some("a".into()),
+            lead_id: Some("L0".into()),
+            ..Default::default()
+        };
+        assert_eq!(by(lead_in_pair).await, [6, 0]);
         let both = ActivityFilter {
             field: Some("status".into()),
             decision: Some("copy_to_trello".into()),
@@ -298,7 +311,7 @@ mod tests {
         });
         for filter in &filters {
             for before in [None, deep] {
-                let (sql, binds) = page_sql(filter, before);
+                let (sql, binds) = page_sql(Dialect::Sqlite, filter, before);
                 let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(
                     format!("EXPLAIN QUERY PLAN {sql}50"),
                 ));

@@ -138,8 +138,9 @@ pub async fn enqueue(exec: impl Exec<'_>, cmd: &NewCommand) -> Result<bool, Stor
 }
 
 /// Claims up to `limit` due commands (of one pair, or all), in id order, marking them
-/// `in_flight` for `lease`. The lease must outlast a command's longest send (all its retries):
-/// a command still in flight when its lease runs out may be claimed and sent a second time.
+/// `in_flight` for `lease`. A command still in flight when its lease runs out may be claimed and
+/// sent a second time: a dispatcher renews the leases of what it is sending
+/// (`dispatch_support::renew_claims`, the dispatcher's heartbeat).
 ///
 /// A command is due when it is pending (or in flight with an expired lease: its dispatcher died)
 /// and its time has come, and its lead has no earlier unfinished command and no other command in

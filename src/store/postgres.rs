@@ -73,6 +73,18 @@ async fn applied_versions(pool: &sqlx::PgPool) -> Result<Vec<i64>, StoreError> {
     )
 }
 
+/// Whether `url`'s database has leadsync's schema (migrations applied, by `migrate` or a
+/// `serve`): a dry run on a database never migrated plans against an empty one, as on SQLite
+/// when the file does not exist yet.
+pub async fn has_schema(url: &str) -> Result<bool, StoreError> {
+    let mut conn = connect(url).await?;
+    let present: bool = sqlx::query_scalar("SELECT to_regclass('links') IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(present)
+}
+
 /// Opens one connection, for tests and probes that need a database of their own.
 pub async fn connect(url: &str) -> Result<PgConnection, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(redact(url)))?;

@@ -50,7 +50,7 @@ impl AdminEnv {
 }
 
 pub fn config_toml(
-    db: &std::path::Path,
+    db: &str,
     public_url: &str,
     trello: &TrelloSandbox,
     board_id: &str,
@@ -64,7 +64,7 @@ public_url = "{public_url}"
 admin_token = "{token}"
 
 [database]
-url = "sqlite://{db}"
+url = "{db}"
 
 [trello]
 api_base = "{base}"
@@ -76,7 +76,6 @@ api_secret = "{secret}"
 secret = "{sheets}"
 "#,
         token = opts.admin_token,
-        db = db.display(),
         base = trello.api_base(),
         key = trello.api_key(),
         api_token = trello.api_token(),
@@ -103,7 +102,7 @@ pub async fn admin_env(opts: Options<'_>) -> AdminEnv {
         .expect("bind");
     let public_url = format!("http://{}", listener.local_addr().expect("addr"));
     let config = dir.path().join("leadsync.toml");
-    let db = dir.path().join("leadsync.db");
+    let db = crate::helpers::database_url(dir.path());
     let toml = config_toml(&db, &public_url, &trello, &board.board_id, opts);
     std::fs::write(&config, toml).expect("write config");
     let app = start(&config, listener, dir).await;

@@ -66,7 +66,7 @@ pub async fn prepare() -> Prepared {
         .expect("bind");
     let public_url = format!("http://{}", listener.local_addr().expect("addr"));
     let file = dir.path().join("leadsync.toml");
-    let db = dir.path().join("leadsync.db");
+    let db = crate::helpers::database_url(dir.path());
     let toml = config_toml(
         &db,
         &public_url,

@@ -141,7 +141,7 @@ async fn a_mac_over_other_bytes_of_the_same_json_is_401() {
 }
 
 #[tokio::test]
-async fn a_ping_the_database_cannot_count_is_503_with_retry_after() {
+async fn a_ping_the_database_cannot_count_is_503_with_retry_after_on_sqlite() {
     let app = app_with_webhook().await;
     sqlx::query(
         "CREATE TRIGGER refuse BEFORE UPDATE ON tracker_webhooks

@@ -51,7 +51,7 @@ async fn the_cli_resolves_a_short_link_before_registering_and_check_shows_it() {
     let dir = env.config.parent().expect("folder").to_path_buf();
     let config = dir.join("short.toml");
     let toml = config_toml(
-        &dir.join("cli.db"),
+        &crate::helpers::database_url(&dir),
         &env.public_url,
         &env.trello,
         &env.board.short_link,

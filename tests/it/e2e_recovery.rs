@@ -14,7 +14,7 @@ use crate::e2e::{
 use crate::helpers::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deleted_database_is_rebuilt_by_reconciliation_without_duplicates() {
+async fn a_deleted_database_is_rebuilt_by_reconciliation_without_duplicates_on_sqlite() {
     let mut w = world().await;
     for (row, name) in [(2, "Linus"), (3, "Margaret"), (4, "Dennis")] {
         add_lead(&w, P, row, name, "New").await;

@@ -20,7 +20,7 @@ async fn readyz_is_200_while_the_database_answers() {
 }
 
 #[tokio::test]
-async fn readyz_turns_503_when_the_database_file_is_damaged() {
+async fn readyz_turns_503_when_the_database_file_is_damaged_on_sqlite() {
     let app = spawn_app().await;
     assert_eq!(app.get("/readyz").await.status(), 200);
     // Overwrite the header: SQLite can no longer open the file. (Tests run as root, so removing
@@ -39,7 +39,7 @@ async fn readyz_turns_503_when_the_database_file_is_damaged() {
 }
 
 #[tokio::test]
-async fn readyz_turns_503_when_the_database_file_is_removed() {
+async fn readyz_turns_503_when_the_database_file_is_removed_on_sqlite() {
     let app = spawn_app().await;
     std::fs::remove_file(app.state.db.path()).expect("remove database");
     assert_eq!(app.get("/readyz").await.status(), 503);

@@ -20,15 +20,22 @@ pub struct TestApp {
     pub _dir: tempfile::TempDir,
 }
 
+/// The database of a test app whose files live in `dir`: the one place the tests' apps get it
+/// from (as `World::start` does), so `LEADSYNC_IT_DATABASE=postgres` runs them all on a fresh
+/// PostgreSQL database each, and a SQLite file in `dir` otherwise.
+///
+/// A test about SQLite itself (its file damaged or deleted, its locks, an old schema's file)
+/// ends its name with `_on_sqlite`: the PostgreSQL run (`.ci/run`) passes `--skip _on_sqlite`.
+pub fn database_url(dir: &std::path::Path) -> String {
+    leadsync::demo::world::database::default_url(dir).expect("a test database")
+}
+
 /// Settings for a test: defaults plus a loopback port-0 bind and a database in `dir`, then `extra`
 /// overrides in `LEADSYNC__…` form.
 pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("LEADSYNC__SERVER__BIND".into(), "127.0.0.1:0".into());
-    env.insert(
-        "LEADSYNC__DATABASE__URL".into(),
-        format!("sqlite://{}", dir.join("leadsync.db").display()),
-    );
+    env.insert("LEADSYNC__DATABASE__URL".into(), database_url(dir));
     // Never the real APIs: a test that reaches an outbound client by mistake fails on loopback.
     env.insert(
         "LEADSYNC__TRELLO__API_BASE".into(),

@@ -26,7 +26,7 @@ public_url = "{PUBLIC_URL}"
 max_body_bytes = {max_body_bytes}
 
 [database]
-url = "sqlite://{db}"
+url = "{db}"
 
 [trello]
 api_base = "http://127.0.0.1:9/1"
@@ -50,7 +50,7 @@ board_id = "{BOARD}"
 [pairs.status_lists]
 New = "New"
 "#,
-        db = dir.join("leadsync.db").display()
+        db = crate::helpers::database_url(dir)
     )
 }
 

@@ -1,4 +1,7 @@
 //! Integration tests: one binary that starts the real app on 127.0.0.1:0 with a temp database.
+//! `LEADSYNC_IT_DATABASE=postgres` (with `LEADSYNC_TEST_PG_URL`) runs them on PostgreSQL, a fresh
+//! database each; tests about SQLite itself end with `_on_sqlite` and are skipped then
+//! (`--skip _on_sqlite`, `.ci/run`).
 
 mod admin;
 mod admin_cli;

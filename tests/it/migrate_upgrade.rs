@@ -224,7 +224,7 @@ async fn migrate_and_compare(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_of_the_schema_before_trackers_upgrades_in_place_and_keeps_syncing() {
+async fn a_database_of_the_schema_before_trackers_upgrades_in_place_and_keeps_syncing_on_sqlite() {
     let mut w = world().await;
     let (lead_id, card) = add_lead(&w, P, 2, "Ada Lovelace", "New").await;
     let command = leave_a_command_pending(&mut w).await;

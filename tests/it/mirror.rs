@@ -273,7 +273,7 @@ async fn a_replayed_delivery_changes_nothing_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_database_finds_the_twins_by_marker_and_makes_no_second_twin() {
+async fn a_lost_database_finds_the_twins_by_marker_and_makes_no_second_twin_on_sqlite() {
     let mut m = mirror_world("last_writer_wins").await;
     let id =
         m.w.trello

@@ -3,7 +3,7 @@
 use crate::ingress_support::*;
 
 #[tokio::test]
-async fn a_locked_database_makes_the_webhook_503_with_retry_after() {
+async fn a_locked_database_makes_the_webhook_503_with_retry_after_on_sqlite() {
     use sqlx::Connection as _;
     let app = spawn_ingress_app().await;
     let url = format!("sqlite://{}", app.state.db.path().display());
@@ -38,7 +38,7 @@ async fn a_locked_database_makes_the_webhook_503_with_retry_after() {
 }
 
 #[tokio::test]
-async fn a_lock_held_elsewhere_delays_the_answer_until_stored_never_503() {
+async fn a_lock_held_elsewhere_delays_the_answer_until_stored_never_503_on_sqlite() {
     use leadsync::store::inbox_writer::InboxWriter;
     use sqlx::Connection as _;
     use tower::ServiceExt as _;

@@ -24,8 +24,7 @@ pub(super) fn config_text(
          [apps_script]\nsecret = \"{secret}\"\n\n\
          [sync]\nreconcile_interval_secs = {ri}\ndebounce_ms = {db_ms}\nconflict_policy = \"{policy}\"\n",
         admin = uuid::Uuid::new_v4().simple(),
-        db = (o.database_url.clone())
-            .unwrap_or_else(|| format!("sqlite://{}", dir.join("leadsync.db").display())),
+        db = (o.database_url.clone()).unwrap_or_else(|| super::database::sqlite_url(dir)),
         tb = trello.api_base(),
         tk = trello.api_key(),
         tt = trello.api_token(),

@@ -4,6 +4,7 @@
 
 pub mod airtable;
 mod config_text;
+pub mod database;
 pub mod notion;
 pub mod replica;
 pub mod tracker_ops;
@@ -69,7 +70,8 @@ pub struct WorldOptions {
     pub airtable_limited: bool,
     /// A Notion world's `notion.poll_interval_secs` (0: polling off).
     pub notion_poll_secs: u64,
-    /// The daemon's `database.url`; a SQLite file in `dir` when `None`.
+    /// The daemon's `database.url`; when `None`, `database::default_url` (a SQLite file in `dir`,
+    /// or a fresh PostgreSQL database when the suite runs on PostgreSQL).
     pub database_url: Option<String>,
 }
 
@@ -132,7 +134,7 @@ fn scaled(max: u32, scale: u32, secs: u64) -> Quota {
 }
 
 impl World {
-    pub async fn start(options: WorldOptions) -> anyhow::Result<Self> {
+    pub async fn start(mut options: WorldOptions) -> anyhow::Result<Self> {
         let scale = options.quota_scale;
         let trello = TrelloSandbox::start_with(SandboxQuotas {
             per_token: Some(scaled(100, scale, 10)),
@@ -163,6 +165,9 @@ impl World {
             TrackerKind::Notion => Some(notion::start().await?),
             _ => None,
         };
+        if options.database_url.is_none() {
+            options.database_url = Some(database::default_url(&dir)?);
+        }
         let pairs = setup_pairs(&options, &trello, &google, (at.as_ref(), nt.as_ref()))?;
         google.write_service_account_key(&dir.join("service_account.json"))?;
         let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();

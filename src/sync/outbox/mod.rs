@@ -2,6 +2,7 @@
 //! batched per pair through the pair's tracker connector, and records each outcome (done,
 //! retried with backoff, or dead-lettered).
 
+mod heartbeat;
 mod reassert;
 mod record;
 mod restore;
@@ -15,7 +16,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Db, StoreError, dispatch_support};
+use crate::store::dispatch_support::{self, Stale};
+use crate::store::{Db, Dialect, StoreError};
 use crate::sync::board::BoardConnector;
 use crate::sync::connector::{Claimed, Outcome, Trackers};
 use crate::sync::context::PairContext;
@@ -33,8 +35,10 @@ pub struct DispatchOptions {
     /// round's claim is full of Trello work: a first sync's card URLs then cost a few sheet
     /// writes, not one per 64 cards. With nothing else queued they go out at once.
     pub tracker_linger: Duration,
-    /// How long a claim holds before another dispatcher may take the command over; longer
-    /// than any round can take (rate-limited calls with their own retries).
+    /// How long a claim holds before another dispatcher may take the command over (CONTRACT §9:
+    /// at most 60 s). A round renews its claims every quarter of it while it sends them
+    /// (`heartbeat.rs`), so a send may outlast it, and it can be short: a dead replica's (or a
+    /// SIGKILLed one's, restarted on PostgreSQL) claims are taken over within it.
     pub lease: Duration,
     /// Trello calls in flight at once; the client's rate limiters pace them further.
     pub trello_concurrency: usize,
@@ -56,7 +60,7 @@ impl Default for DispatchOptions {
         Self {
             batch: 64,
             tracker_linger: Duration::from_secs(30),
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(20),
             trello_concurrency: 8,
             max_attempts: 8,
             base_backoff: Duration::from_secs(2),
@@ -138,10 +142,16 @@ impl Dispatcher {
     /// Dispatches until `shutdown` is cancelled, pausing briefly whenever nothing was due. A
     /// round under way stops between calls: the calls made are recorded, the commands not yet
     /// sent go back to pending, so no claimed command is left behind. Claims found at
-    /// start-up belong to a daemon that was killed: they are released first, so its unfinished
-    /// commands go out now rather than when their lease runs out.
+    /// start-up on SQLite belong to a daemon that was killed: they are released first, so its
+    /// unfinished commands go out now rather than when their lease runs out. On PostgreSQL only
+    /// expired ones are: the leader before this one may still be sending (its heartbeat renews
+    /// those), until its lock check fails and its round stops.
     pub async fn run(self, shutdown: CancellationToken) {
-        match dispatch_support::release_stale_claims(&self.db.pool).await {
+        let stale = match self.db.dialect() {
+            Dialect::Sqlite => Stale::All,
+            Dialect::Postgres => Stale::Expired,
+        };
+        match dispatch_support::release_stale_claims(&self.db.pool, stale).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 commands = n,
@@ -239,5 +249,7 @@ mod tests;
 mod tests_blanks;
 #[cfg(test)]
 mod tests_board;
+#[cfg(test)]
+mod tests_lease;
 #[cfg(test)]
 mod tests_reassert;

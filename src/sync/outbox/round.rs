@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::store::outbox::{self, Command as Stored, Parsed, Targets};
 use crate::store::{StoreError, dispatch_support, now_ms};
 use crate::sync::connector::{Claimed, Outcome};
+use crate::sync::outbox::heartbeat::Heartbeat;
 use crate::sync::outbox::record::report;
 use crate::sync::outbox::types::Recorded;
 use crate::sync::outbox::{DispatchReport, Dispatcher};
@@ -38,6 +39,9 @@ impl Dispatcher {
             return Ok(DispatchReport::default());
         }
         let claimed = self.claim_round().await?;
+        let ids = claimed.iter().map(|p| p.row.id).collect();
+        // Held to the round's end (or its drop): its claims stay ours however long it sends.
+        let _heartbeat = Heartbeat::start(self.db.clone(), ids, self.options.lease);
         let mut report = DispatchReport {
             claimed: claimed.len(),
             ..DispatchReport::default()

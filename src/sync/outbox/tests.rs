@@ -69,14 +69,14 @@ impl TrackerConnector for Fake {
 }
 
 /// A dispatcher for pair `a` (a Sheets pair) whose board is never called.
-fn dispatcher(db: &TestDb, trackers: Trackers) -> Dispatcher {
+pub(super) fn dispatcher(db: &TestDb, trackers: Trackers) -> Dispatcher {
     let mut pair = ctx();
     pair.name = "a".into();
     let board = Arc::new(StubBoard::default());
     Dispatcher::new(db.db.clone(), board, trackers, [Arc::new(pair)])
 }
 
-async fn enqueue_writes(db: &TestDb, leads: &[&str]) -> Vec<i64> {
+pub(super) async fn enqueue_writes(db: &TestDb, leads: &[&str]) -> Vec<i64> {
     let mut ids = Vec::new();
     for lead in leads {
         let cmd = Command::WriteRow {
