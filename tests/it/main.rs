@@ -54,6 +54,7 @@ mod mirror_bases;
 mod mirror_fields;
 mod mirror_ops;
 mod mirror_races;
+mod mirror_repair;
 mod mirror_support;
 mod mirror_twins;
 mod notion_door;

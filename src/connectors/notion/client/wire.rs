@@ -177,6 +177,12 @@ impl Page {
     pub fn text(&self, name: &str) -> &str {
         self.properties.get(name).map_or("", |p| p.text.as_str())
     }
+
+    /// The property a column header names (case and spaces around it aside).
+    pub fn property_named(&self, header: &str) -> Option<&String> {
+        let header = header.trim().to_lowercase();
+        (self.properties.keys()).find(|n| n.trim().to_lowercase() == header)
+    }
 }
 
 fn de_properties<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Properties, D::Error> {

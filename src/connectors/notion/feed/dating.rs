@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::connectors::notion::client::Page;
-use crate::connectors::notion::feed::keep::property_named;
 use crate::model::Field;
 use crate::store::notion as stored;
 use crate::store::{StoreError, Tx, lead_state};
@@ -58,7 +57,7 @@ pub(super) async fn earliest(
     let mut known = Vec::new();
     for field in Field::ALL {
         let header = ctx.header(field);
-        let Some(name) = property_named(page, header) else {
+        let Some(name) = page.property_named(header) else {
             continue;
         };
         let Some(state) = states.iter().find(|s| s.field == field.as_str()) else {

@@ -191,7 +191,7 @@ async fn linked_baselines(
     {
         return Ok(Vec::new());
     }
-    let property = |header: &str| property_named(page, header);
+    let property = |header: &str| page.property_named(header);
     let states = lead_state::load_lead(&mut **tx, &ctx.name, page_id).await?;
     let mut agreed = Cells::new();
     for field in Field::ALL {
@@ -214,10 +214,4 @@ async fn linked_baselines(
         }
     }
     Ok(vec![agreed, on_the_way])
-}
-
-/// The page's property a column header names (case and spaces around it aside).
-pub(super) fn property_named<'p>(page: &'p Page, header: &str) -> Option<&'p String> {
-    let header = header.trim().to_lowercase();
-    (page.properties.keys()).find(|n| n.trim().to_lowercase() == header)
 }
