@@ -8,7 +8,7 @@ use leadsync::sandbox::common::Faults;
 use secrecy::ExposeSecret;
 
 use crate::console_actions::{admin, both_hold, conflict_world};
-use crate::console_support::{Browser, SHOWS};
+use crate::console_support::{Browser, SHOWS, leads_alone};
 use crate::e2e::{NAME, P, SETTLE, add_lead, marker, pool, world};
 use crate::helpers::eventually;
 
@@ -27,7 +27,7 @@ async fn an_operator_logs_in_sees_the_pair_and_watches_a_new_lead_arrive() {
     b.log_in(&w.base_url(), token(&w)).await;
     b.wait_text("[data-pair=default] h2", "default").await;
     b.wait_text("[data-pair=default] .links", "0").await;
-    b.wait_text("#leadership", "one process (SQLite)").await;
+    b.wait_text("#leadership", leads_alone(&w)).await;
 
     w.user_edits_rows(
         P,

@@ -13,6 +13,16 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::helpers::eventually;
 
 /// How long a page may take to show what a test waits for (the sync itself settles within it).
+/// What the overview's `#leadership` says of a world's one daemon (CONTRACT §9): on SQLite the
+/// one process; on PostgreSQL (the suite's second pass) the leader of possible replicas.
+pub fn leads_alone(w: &leadsync::demo::world::World) -> &'static str {
+    if w.settings.database.url.starts_with("postgres") {
+        "this replica leads: one of the replicas on PostgreSQL"
+    } else {
+        "one process (SQLite)"
+    }
+}
+
 pub const SHOWS: Duration = Duration::from_secs(30);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
