@@ -36,7 +36,8 @@ async fn replicas_part(
     levels: &[usize],
     bare_url: &str,
 ) -> anyhow::Result<()> {
-    let database = fresh_database(server).await?;
+    let database =
+        leadsync::store::postgres::create_scratch_database(server, "leadsync_bench").await?;
     let shutdown = CancellationToken::new();
     let (mut urls, mut tasks, mut dirs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..replicas {
@@ -91,20 +92,4 @@ async fn replicas_part(
     }
     drop(dirs);
     Ok(())
-}
-
-/// A new database on `server` (its URL); left behind, as the tests' are, on a throwaway server.
-async fn fresh_database(server: &str) -> anyhow::Result<String> {
-    let name = format!("leadsync_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = leadsync::store::postgres::connect(server).await?;
-    // The name is ours (a UUID), never input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let base = server.split('?').next().unwrap_or(server);
-    let (scheme, rest) = (base.split_once("://"))
-        .ok_or_else(|| anyhow::anyhow!("the PostgreSQL URL is not a URL"))?;
-    let host = rest.split('/').next().unwrap_or(rest);
-    Ok(format!("{scheme}://{host}/{name}"))
 }

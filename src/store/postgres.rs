@@ -91,6 +91,28 @@ pub async fn connect(url: &str) -> Result<PgConnection, StoreError> {
     Ok(PgConnection::connect_with(&options).await?)
 }
 
+/// Creates a new, empty database named `{prefix}_{uuid}` on `server`'s cluster and returns its
+/// URL: the scratch databases of tests and benchmarks, on a throwaway cluster
+/// (`.ci/pg-cluster`), left behind with it. `prefix` must be a plain identifier.
+pub async fn create_scratch_database(server: &str, prefix: &str) -> Result<String, StoreError> {
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = connect(server).await?;
+    // The name is ours (a prefix of the caller's and a UUID), never input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await?;
+    let _ = admin.close().await;
+    Ok(with_database(server, &name))
+}
+
+/// `url` naming database `name` instead of its own (and without its query string).
+pub fn with_database(url: &str, name: &str) -> String {
+    let base = url.split('?').next().unwrap_or(url);
+    let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}/{name}")
+}
+
 /// `url` without its password, fit for messages and logs.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

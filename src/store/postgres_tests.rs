@@ -7,7 +7,7 @@ use std::io::Write;
 
 use sqlx::{Connection, Row};
 
-use super::{MIGRATOR, connect, migrate, redact};
+use super::{MIGRATOR, connect, create_scratch_database, migrate, redact, with_database};
 use crate::store::testdb;
 
 /// A fresh database on the test server, dropped by [`drop_database`]; `None` (said loudly) when
@@ -22,17 +22,10 @@ async fn fresh_database(test: &str) -> Option<(String, String)> {
         );
         return None;
     };
-    let name = format!("leadsync_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = connect(&url)
-        .await
-        .expect("connect to LEADSYNC_TEST_PG_URL");
-    // The name is ours (a UUID), never input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
+    let db = create_scratch_database(&url, "leadsync_test")
         .await
         .expect("create the test database");
-    admin.close().await.expect("close");
-    Some((url.clone(), with_database(&url, &name)))
+    Some((url, db))
 }
 
 async fn drop_database(server: &str, url: &str) {
@@ -44,14 +37,6 @@ async fn drop_database(server: &str, url: &str) {
     .execute(&mut admin)
     .await
     .expect("drop the test database");
-}
-
-/// `url` naming database `name` instead of its own.
-fn with_database(url: &str, name: &str) -> String {
-    let base = url.split('?').next().unwrap_or(url);
-    let (scheme, rest) = base.split_once("://").expect("a URL");
-    let host = rest.split('/').next().unwrap_or(rest);
-    format!("{scheme}://{host}/{name}")
 }
 
 #[test]

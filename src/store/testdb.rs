@@ -47,21 +47,11 @@ async fn temp_db_on(postgres: bool) -> TestDb {
 /// A new database on `LEADSYNC_TEST_PG_URL`'s server, its URL. Left behind: the server is a
 /// throwaway cluster (`.ci/pg-cluster`).
 async fn fresh_postgres() -> String {
-    use sqlx::Connection as _;
     let url = std::env::var("LEADSYNC_TEST_PG_URL")
         .expect("LEADSYNC_TEST_BACKEND=postgres needs LEADSYNC_TEST_PG_URL");
-    let name = format!("leadsync_store_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = super::postgres::connect(&url).await.expect("connect");
-    // The name is ours (a UUID), never input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
+    super::postgres::create_scratch_database(&url, "leadsync_store")
         .await
-        .expect("create the test database");
-    admin.close().await.expect("close");
-    let base = url.split('?').next().unwrap_or(&url);
-    let (scheme, rest) = base.split_once("://").expect("a URL");
-    let host = rest.split('/').next().unwrap_or(rest);
-    format!("{scheme}://{host}/{name}")
+        .expect("create the test database")
 }
 
 pub(crate) fn pair(name: &str) -> NewPair {

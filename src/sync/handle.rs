@@ -106,15 +106,13 @@ impl EngineHandle {
 
     /// Queues a reconciliation of one pair, or of every pair with `None`. False once stopped.
     /// A standby replica on PostgreSQL hands it to the leader instead (its reconciler is the
-    /// one that runs, and its clients keep the tokens' budgets). It queues it on its own
-    /// reconciler too: a `NOTIFY` no leader hears is lost (a replica that is starting, with no
-    /// leader yet, becomes the leader a moment later), and a queued one runs only if this replica
-    /// leads, at worst one reconciliation more (reconciling is idempotent).
+    /// one that runs, and its clients keep the tokens' budgets). A `NOTIFY` that no leader hears
+    /// (none leads at that moment) is not lost work: whichever replica leads next queues a pass
+    /// over every pair before its loops start (`app::leader`).
     pub fn request_reconcile(&self, pair: Option<&str>) -> bool {
         let pair = pair.unwrap_or("*").to_owned();
         match &self.db {
             Some(db) if !self.is_leader() && db.dialect() == Dialect::Postgres => {
-                let _ = self.requests.send(pair.clone());
                 let db = db.clone();
                 tokio::spawn(async move {
                     match crate::store::leader::request_reconcile(&db.pool, &pair).await {

@@ -26,3 +26,5 @@ pub mod reconcile;
 pub mod resolve;
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+pub(crate) mod test_tracker;

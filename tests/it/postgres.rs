@@ -31,17 +31,9 @@ async fn migrate_builds_the_postgres_schema_once() {
         );
         return;
     };
-    let name = format!("leadsync_it_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = leadsync::store::postgres::connect(&server)
-        .await
-        .expect("connect");
-    // The name is ours (a UUID), never input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
+    let url = leadsync::store::postgres::create_scratch_database(&server, "leadsync_it")
         .await
         .expect("create database");
-    let base = server.split('?').next().unwrap_or(&server);
-    let url = format!("{}/{name}", &base[..base.rfind('/').expect("a database")]);
     let dir = tempfile::tempdir().expect("tempdir");
 
     let first = leadsync(dir.path(), &url)
@@ -87,6 +79,10 @@ async fn migrate_builds_the_postgres_schema_once() {
     .expect("count");
     assert_eq!(tables, 5);
     conn.close().await.expect("close");
+    let name = url.rsplit('/').next().expect("a database name");
+    let mut admin = leadsync::store::postgres::connect(&server)
+        .await
+        .expect("connect");
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {name} WITH (FORCE)"
     )))
@@ -105,21 +101,11 @@ pub(crate) async fn fresh_database(test: &str) -> Option<String> {
         );
         return None;
     };
-    let name = format!("leadsync_it_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = leadsync::store::postgres::connect(&server)
-        .await
-        .expect("connect");
-    // The name is ours (a UUID), never input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    admin.close().await.expect("close");
-    let base = server.split('?').next().unwrap_or(&server);
-    Some(format!(
-        "{}/{name}",
-        &base[..base.rfind('/').expect("a database")]
-    ))
+    Some(
+        leadsync::store::postgres::create_scratch_database(&server, "leadsync_it")
+            .await
+            .expect("create database"),
+    )
 }
 
 /// The daemon itself on PostgreSQL: a lead typed into the sheet becomes a card, its id and

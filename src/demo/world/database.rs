@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use sqlx::Connection as _;
 
 /// The switch: `postgres` runs the worlds and test apps on `LEADSYNC_TEST_PG_URL`'s server.
 pub const SWITCH: &str = "LEADSYNC_IT_DATABASE";
@@ -49,18 +48,5 @@ pub fn default_url(dir: &Path) -> anyhow::Result<String> {
 
 /// A new, empty database on `server`'s cluster (named by a UUID), as a URL.
 pub async fn fresh_database(server: &str) -> anyhow::Result<String> {
-    let name = format!("leadsync_it_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = crate::store::postgres::connect(server).await?;
-    // The name is ours (a UUID), never input.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .context("CREATE DATABASE")?;
-    admin.close().await?;
-    let base = server.split('?').next().unwrap_or(server);
-    let root = base
-        .rfind('/')
-        .filter(|&at| at > base.find("://").map_or(0, |s| s + 2));
-    let root = root.map_or(base, |at| &base[..at]);
-    Ok(format!("{root}/{name}"))
+    Ok(crate::store::postgres::create_scratch_database(server, "leadsync_it").await?)
 }

@@ -5,11 +5,7 @@ use std::sync::Mutex;
 use super::*;
 use crate::store::testdb::temp_db;
 use crate::sync::test_support::{airtable_ctx, ctx};
-
-/// An Airtable-kind connector whose feed remembers the pairs it was given.
-struct Feeding {
-    given: Arc<Mutex<Vec<Vec<String>>>>,
-}
+use crate::sync::test_tracker::FakeTracker;
 
 struct Feed;
 
@@ -23,52 +19,16 @@ impl ChangeFeed for Feed {
     }
 }
 
-impl TrackerConnector for Feeding {
-    fn kind(&self) -> TrackerKind {
-        TrackerKind::Airtable
-    }
-
-    fn place(&self, pair: &PairSettings) -> String {
-        pair.name.clone()
-    }
-
-    fn stored(&self, pair: &PairSettings) -> NewPair {
-        NewPair::airtable(&pair.name, "", "", &pair.board_id)
-    }
-
-    fn column_names<'a>(
-        &'a self,
-        _pair: &'a PairSettings,
-    ) -> BoxFuture<'a, Result<Vec<String>, ClientError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn read_grid<'a>(
-        &'a self,
-        _ctx: &'a PairContext,
-    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn send<'a>(
-        &'a self,
-        _ctx: &'a PairContext,
-        _batch: &'a [Claimed],
-        _db: &'a Db,
-    ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn change_feed(
-        &self,
-        _db: Db,
-        pairs: HashMap<String, Arc<PairContext>>,
-    ) -> Option<Box<dyn ChangeFeed>> {
+/// An Airtable-kind connector whose feed remembers the pairs it was given.
+fn feeding(given: Arc<Mutex<Vec<Vec<String>>>>) -> FakeTracker {
+    let mut fake = FakeTracker::of(TrackerKind::Airtable);
+    fake.feed = Some(Arc::new(move |pairs: HashMap<String, Arc<PairContext>>| {
         let mut names: Vec<String> = pairs.into_keys().collect();
         names.sort();
-        self.given.lock().expect("lock").push(names);
-        Some(Box::new(Feed))
-    }
+        given.lock().expect("lock").push(names);
+        Some(Box::new(Feed) as Box<dyn ChangeFeed>)
+    }));
+    fake
 }
 
 fn contexts(list: Vec<(&str, PairContext)>) -> HashMap<String, Arc<PairContext>> {
@@ -84,9 +44,7 @@ fn contexts(list: Vec<(&str, PairContext)>) -> HashMap<String, Arc<PairContext>>
 async fn a_change_feed_is_run_for_the_pairs_of_its_kind_only_and_not_without_them() {
     let db = temp_db().await;
     let given = Arc::default();
-    let trackers = Trackers::default().with(Arc::new(Feeding {
-        given: Arc::clone(&given),
-    }));
+    let trackers = Trackers::default().with(Arc::new(feeding(Arc::clone(&given))));
     let mixed = contexts(vec![
         ("s", ctx()),
         ("t1", airtable_ctx()),
@@ -109,9 +67,7 @@ async fn a_change_feed_is_run_for_the_pairs_of_its_kind_only_and_not_without_the
 
 #[test]
 fn each_kind_finds_its_own_connector_and_a_missing_one_is_named() {
-    let trackers = Trackers::default().with(Arc::new(Feeding {
-        given: Arc::default(),
-    }));
+    let trackers = Trackers::default().with(Arc::new(feeding(Arc::default())));
     let found = trackers.of(&airtable_ctx()).expect("airtable connector");
     assert_eq!(found.kind(), TrackerKind::Airtable);
     let missing = trackers.of(&ctx()).err().expect("no sheets connector");

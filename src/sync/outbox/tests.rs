@@ -7,65 +7,27 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::clients::http::ClientError;
-use crate::config::PairSettings;
 use crate::model::TrackerKind;
 use crate::store::outbox::{self, NewCommand};
-use crate::store::pairs::NewPair;
 use crate::store::testdb::{TestDb, temp_db};
-use crate::sync::connector::{BoxFuture, FollowUp, TrackerConnector};
+use crate::sync::connector::FollowUp;
 use crate::sync::plan::commands::Command;
 use crate::sync::test_support::{StubBoard, ctx};
+use crate::sync::test_tracker::FakeTracker;
 
-/// Answers the first command of a batch as sent and the others as refused, or (`short`) only
-/// the first; remembers the lead ids of each batch it was given.
-struct Fake {
-    short: bool,
-    batches: Arc<Mutex<Vec<Vec<String>>>>,
-}
-
-impl TrackerConnector for Fake {
-    fn kind(&self) -> TrackerKind {
-        TrackerKind::Sheets
-    }
-
-    fn place(&self, pair: &PairSettings) -> String {
-        pair.name.clone()
-    }
-
-    fn stored(&self, pair: &PairSettings) -> NewPair {
-        NewPair::sheets(&pair.name, "", "", &pair.board_id)
-    }
-
-    fn column_names<'a>(
-        &'a self,
-        _pair: &'a PairSettings,
-    ) -> BoxFuture<'a, Result<Vec<String>, ClientError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn read_grid<'a>(
-        &'a self,
-        _ctx: &'a PairContext,
-    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn send<'a>(
-        &'a self,
-        _ctx: &'a PairContext,
-        batch: &'a [Claimed],
-        _db: &'a Db,
-    ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>> {
+/// A Sheets tracker that answers the first command of a batch as sent and the others as
+/// refused, or (`short`) only the first; it remembers the lead ids of each batch it was given.
+fn fake(short: bool, batches: Arc<Mutex<Vec<Vec<String>>>>) -> FakeTracker {
+    FakeTracker::sheets().sending(move |batch| {
         let leads = batch.iter().map(|c| c.cmd.lead_id().to_owned()).collect();
-        self.batches.lock().expect("lock").push(leads);
+        batches.lock().expect("lock").push(leads);
         let answer = |i: usize| match i {
             0 => Outcome::sent(FollowUp::default()),
             _ => Outcome::Invalid("refused by the fake".into()),
         };
-        let n = if self.short { 1 } else { batch.len() };
+        let n = if short { 1 } else { batch.len() };
         Box::pin(async move { Ok((0..n).map(answer).collect()) })
-    }
+    })
 }
 
 /// A dispatcher for pair `a` (a Sheets pair) whose board is never called.
@@ -113,10 +75,7 @@ async fn status(db: &TestDb, id: i64) -> (String, Option<String>) {
 async fn a_pairs_tracker_commands_go_to_its_connector_as_one_batch_and_each_outcome_is_recorded() {
     let db = temp_db().await;
     let batches = Arc::default();
-    let fake = Fake {
-        short: false,
-        batches: Arc::clone(&batches),
-    };
+    let fake = fake(false, Arc::clone(&batches));
     let d = dispatcher(&db, Trackers::default().with(Arc::new(fake)));
     let ids = enqueue_writes(&db, &["L1", "L2"]).await;
     let report = d.run_once().await.expect("round");
@@ -147,10 +106,7 @@ async fn a_pair_whose_tracker_has_no_connector_dead_letters_its_commands_naming_
 #[tokio::test]
 async fn a_connector_answering_too_few_outcomes_gets_every_command_retried_not_left_claimed() {
     let db = temp_db().await;
-    let fake = Fake {
-        short: true,
-        batches: Arc::default(),
-    };
+    let fake = fake(true, Arc::default());
     let d = dispatcher(&db, Trackers::default().with(Arc::new(fake)));
     let ids = enqueue_writes(&db, &["L1", "L2"]).await;
     let report = d.run_once().await.expect("round");

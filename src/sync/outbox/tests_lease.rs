@@ -10,61 +10,22 @@ use tokio::sync::Semaphore;
 
 use super::tests::{dispatcher, enqueue_writes};
 use super::*;
-use crate::clients::http::ClientError;
-use crate::config::PairSettings;
-use crate::model::TrackerKind;
 use crate::store::outbox;
-use crate::store::pairs::NewPair;
 use crate::store::testdb::temp_db;
-use crate::sync::connector::{BoxFuture, FollowUp, TrackerConnector};
+use crate::sync::connector::FollowUp;
+use crate::sync::test_tracker::FakeTracker;
 
-/// A sheet connector whose send waits until the test lets it finish (a send in its retries).
-struct Held {
-    started: Arc<AtomicBool>,
-    gate: Arc<Semaphore>,
-}
-
-impl TrackerConnector for Held {
-    fn kind(&self) -> TrackerKind {
-        TrackerKind::Sheets
-    }
-
-    fn place(&self, pair: &PairSettings) -> String {
-        pair.name.clone()
-    }
-
-    fn stored(&self, pair: &PairSettings) -> NewPair {
-        NewPair::sheets(&pair.name, "", "", &pair.board_id)
-    }
-
-    fn column_names<'a>(
-        &'a self,
-        _pair: &'a PairSettings,
-    ) -> BoxFuture<'a, Result<Vec<String>, ClientError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn read_grid<'a>(
-        &'a self,
-        _ctx: &'a PairContext,
-    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
-        Box::pin(async { Ok(Vec::new()) })
-    }
-
-    fn send<'a>(
-        &'a self,
-        _ctx: &'a PairContext,
-        batch: &'a [Claimed],
-        _db: &'a Db,
-    ) -> BoxFuture<'a, Result<Vec<Outcome>, StoreError>> {
-        self.started.store(true, Ordering::SeqCst);
+/// A Sheets tracker whose send waits until the test lets it finish (a send in its retries),
+/// and says when it has started.
+fn held(started: Arc<AtomicBool>, gate: Arc<Semaphore>) -> FakeTracker {
+    FakeTracker::sheets().sending(move |batch| {
+        started.store(true, Ordering::SeqCst);
+        let (n, gate) = (batch.len(), Arc::clone(&gate));
         Box::pin(async move {
-            let _pass = self.gate.acquire().await.expect("gate open");
-            Ok((batch.iter())
-                .map(|_| Outcome::sent(FollowUp::default()))
-                .collect())
+            let _pass = gate.acquire().await.expect("gate open");
+            Ok((0..n).map(|_| Outcome::sent(FollowUp::default())).collect())
         })
-    }
+    })
 }
 
 /// Polls `check` every 20 ms for up to 20 s.
@@ -85,10 +46,7 @@ async fn a_send_that_outlasts_its_lease_keeps_its_claim_and_is_sent_once() {
         Arc::new(AtomicBool::new(false)),
         Arc::new(Semaphore::new(0)),
     );
-    let held = Held {
-        started: Arc::clone(&started),
-        gate: Arc::clone(&gate),
-    };
+    let held = held(Arc::clone(&started), Arc::clone(&gate));
     let lease = Duration::from_secs(2);
     let d =
         dispatcher(&db, Trackers::default().with(Arc::new(held))).with_options(DispatchOptions {
