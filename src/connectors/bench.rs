@@ -181,6 +181,29 @@ impl Bench {
         dispatcher
     }
 
+    /// Starts a dispatcher round whose first Sheets read is answered 1.5 s late, and while it
+    /// hangs sorts the rows from row 2 by their Name, descending (a user sorting Bob above Ada);
+    /// returns the round once the sort is done (its next faults are the caller's to set).
+    pub async fn round_with_a_sort_during_its_read(
+        &self,
+    ) -> tokio::task::JoinHandle<
+        Result<crate::sync::outbox::DispatchReport, crate::store::StoreError>,
+    > {
+        self.google.gate().set_faults(late_answers(vec![], 1));
+        let round = tokio::spawn({
+            let dispatcher = self.dispatcher.clone();
+            async move { dispatcher.run_once().await }
+        });
+        for _ in 0..500 {
+            if self.google.gate().faults().hang_next == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.google.sort_rows(SS, SHEET, 2, 2, false).expect("sort");
+        round
+    }
+
     /// Brings every retry's time forward to now, in place of waiting out its backoff.
     pub async fn make_retries_due(&self) {
         sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE status = 'pending'")
@@ -225,4 +248,16 @@ fn context(trello: &TrelloSandbox, board: &BoardSetup) -> PairContext {
         trello.api_member_id(),
     )
     .expect("pair resolves")
+}
+
+/// Sheets faults applied after the handler: `fail_next` statuses (0: the connection reset after
+/// the change is made), then `hang_next` answers held 1.5 s.
+pub fn late_answers(fail_next: Vec<u16>, hang_next: u32) -> crate::sandbox::common::Faults {
+    crate::sandbox::common::Faults {
+        fail_next,
+        hang_next,
+        hang_for: Duration::from_millis(1500),
+        after_handler: true,
+        ..Default::default()
+    }
 }

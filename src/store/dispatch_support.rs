@@ -153,17 +153,7 @@ mod tests {
     #[tokio::test]
     async fn released_claims_are_due_at_once_and_keep_their_note() {
         let db = temp_db().await;
-        for key in ["k1", "k2"] {
-            let cmd = NewCommand {
-                pair: "a".into(),
-                lead_id: Some(key.into()),
-                target: "trello".into(),
-                kind: "create_card".into(),
-                payload: serde_json::json!({}),
-                idempotency_key: key.into(),
-            };
-            outbox::enqueue(&db.pool, &cmd).await.expect("enqueue");
-        }
+        two_commands(&db).await;
         let claimed = outbox::claim_due(&db, None, 1, Duration::from_secs(300))
             .await
             .expect("claim");

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::connectors::bench::{Bench, CARD_COL, SS};
+use crate::connectors::bench::{Bench, CARD_COL, SS, late_answers};
 use crate::sync::outbox::DispatchReport;
 use crate::sync::plan::commands::Command;
 
@@ -245,20 +245,7 @@ async fn a_write_that_lands_on_a_row_sorted_into_its_place_is_put_back_and_sent_
         .await;
     // The dispatcher's read is answered late; meanwhile a user sorts Bob above Ada, so the
     // write planned for row 2 lands on Bob's row.
-    b.google.gate().set_faults(crate::sandbox::common::Faults {
-        hang_next: 1,
-        hang_for: std::time::Duration::from_millis(1500),
-        after_handler: true,
-        ..Default::default()
-    });
-    let round = tokio::spawn({
-        let dispatcher = b.dispatcher.clone();
-        async move { dispatcher.run_once().await }
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    b.google
-        .sort_rows(SS, crate::connectors::bench::SHEET, 2, 2, false)
-        .expect("sort");
+    let round = b.round_with_a_sort_during_its_read().await;
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
     assert_eq!(
@@ -350,29 +337,11 @@ async fn a_put_back_that_fails_has_the_other_row_s_lead_write_its_value_again() 
         .await;
     // The dispatcher's read is answered late; meanwhile a user sorts Bob above Ada, so the
     // write planned for row 2 lands on Bob's row, and the put-back there fails.
-    let faults = |fail_next: Vec<u16>, hang_next| crate::sandbox::common::Faults {
-        fail_next,
-        hang_next,
-        hang_for: std::time::Duration::from_millis(1500),
-        after_handler: true,
-        ..Default::default()
-    };
-    b.google.gate().set_faults(faults(vec![], 1));
-    let round = tokio::spawn({
-        let dispatcher = b.dispatcher.clone();
-        async move { dispatcher.run_once().await }
-    });
-    for _ in 0..500 {
-        if b.google.gate().faults().hang_next == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    b.google
-        .sort_rows(SS, crate::connectors::bench::SHEET, 2, 2, false)
-        .expect("sort");
+    let round = b.round_with_a_sort_during_its_read().await;
     // The write and the check's read go through; the put-back fails.
-    b.google.gate().set_faults(faults(vec![200, 200, 500], 0));
+    b.google
+        .gate()
+        .set_faults(late_answers(vec![200, 200, 500], 0));
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
     assert_eq!(

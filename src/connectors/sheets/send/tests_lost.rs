@@ -1,6 +1,6 @@
 //! A sheet write whose answer is lost is settled by reading the sheet, never sent again blindly.
 
-use crate::connectors::bench::{Bench, SS};
+use crate::connectors::bench::{Bench, SS, late_answers};
 use crate::sandbox::common::Faults;
 use crate::sync::plan::commands::Command;
 
@@ -113,29 +113,9 @@ async fn a_write_lost_after_it_landed_on_a_row_sorted_into_its_place_is_put_back
     b.link("L2", None, Some(3)).await;
     b.enqueue(&notes("L1", "for ada")).await;
     // The dispatcher's read is answered late: meanwhile a user sorts Bob above Ada.
-    let faults = |fail_next: Vec<u16>, hang_next| Faults {
-        fail_next,
-        hang_next,
-        hang_for: std::time::Duration::from_millis(1500),
-        after_handler: true,
-        ..Faults::default()
-    };
-    b.google.gate().set_faults(faults(vec![], 1));
-    let round = tokio::spawn({
-        let dispatcher = b.dispatcher.clone();
-        async move { dispatcher.run_once().await }
-    });
-    for _ in 0..500 {
-        if b.google.gate().faults().hang_next == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    b.google
-        .sort_rows(SS, crate::connectors::bench::SHEET, 2, 2, false)
-        .expect("sort");
+    let round = b.round_with_a_sort_during_its_read().await;
     // The write is made and its connection reset before the answer.
-    b.google.gate().set_faults(faults(vec![0], 0));
+    b.google.gate().set_faults(late_answers(vec![0], 0));
     round.await.expect("round").expect("run");
     assert_eq!(
         (b.cell(2, 1), b.cell(2, 7)),

@@ -82,19 +82,32 @@ fn renamed_row(name: &str) -> RowObservation {
     }
 }
 
-#[test]
-fn a_lead_s_event_writes_back_what_it_shows_in_a_cell_put_back_to_an_older_read() {
-    // Seed 298: the person renamed Bob to Robert; a write for another row landed there and the
-    // check put back Bob, the name the read before the write showed.
-    let g = Group {
+/// The event of lead L2's row 2, renamed Robert by its person (phone +1-2).
+fn robert_s_event() -> Group {
+    Group {
         event_ids: vec![5],
         rows: vec![renamed_row("Robert")],
         cards: Vec::new(),
         records: Vec::new(),
         record_gone: false,
-    };
-    let facts = LeadFacts {
+    }
+}
+
+/// Lead L2's facts with its row's `column` put back to `value` by a write check (key `k`).
+fn put_back(column: &str, value: &str) -> LeadFacts {
+    LeadFacts {
         lead_id: "L2".into(),
+        put_back: vec![("k".into(), column.into(), value.into())],
+        ..LeadFacts::default()
+    }
+}
+
+#[test]
+fn a_lead_s_event_writes_back_what_it_shows_in_a_cell_put_back_to_an_older_read() {
+    // Seed 298: the person renamed Bob to Robert; a write for another row landed there and the
+    // check put back Bob, the name the read before the write showed.
+    let g = robert_s_event();
+    let facts = LeadFacts {
         link: Some(crate::store::links::Link {
             pair: "a".into(),
             lead_id: "L2".into(),
@@ -102,8 +115,7 @@ fn a_lead_s_event_writes_back_what_it_shows_in_a_cell_put_back_to_an_older_read(
             row_hint: Some(2),
             ..Default::default()
         }),
-        put_back: vec![("k".into(), "Name".into(), "Robert".into())],
-        ..LeadFacts::default()
+        ..put_back("Name", "Robert")
     };
     let Decided::Lead(d) = decide(&facts, &g, &ctx(), t(20)) else {
         panic!("a lead decision");
@@ -122,18 +134,8 @@ fn a_lead_s_event_writes_back_what_it_shows_in_a_cell_put_back_to_an_older_read(
 
 #[test]
 fn a_put_back_cell_whose_event_value_a_later_write_of_ours_replaces_waits() {
-    let g = Group {
-        event_ids: vec![5],
-        rows: vec![renamed_row("Robert")],
-        cards: Vec::new(),
-        records: Vec::new(),
-        record_gone: false,
-    };
-    let mut facts = LeadFacts {
-        lead_id: "L2".into(),
-        put_back: vec![("k".into(), "Phone".into(), "+1-2".into())],
-        ..LeadFacts::default()
-    };
+    let g = robert_s_event();
+    let mut facts = put_back("Phone", "+1-2");
     // Phone is only shown by the event (its edit set the name), and a write of ours sets it
     // after: the event's value is not the row's any more.
     facts.cells_written.insert("phone".into());
@@ -146,18 +148,8 @@ fn a_put_back_cell_whose_event_value_a_later_write_of_ours_replaces_waits() {
 
 #[test]
 fn a_held_back_event_older_than_the_agreed_value_writes_nothing_back() {
-    let g = Group {
-        event_ids: vec![5],
-        rows: vec![renamed_row("Robert")],
-        cards: Vec::new(),
-        records: Vec::new(),
-        record_gone: false,
-    };
-    let mut facts = LeadFacts {
-        lead_id: "L2".into(),
-        put_back: vec![("k".into(), "Name".into(), "Robert".into())],
-        ..LeadFacts::default()
-    };
+    let g = robert_s_event();
+    let mut facts = put_back("Name", "Robert");
     // Renamed Bobby at 15, after the event's Robert (10).
     let agreed = crate::sync::merge::FieldState {
         agreed: Some(crate::sync::merge::Agreed::new("Bobby", t(15), None)),

@@ -180,22 +180,7 @@ fn a_new_lead_takes_and_writes_back_what_its_set_aside_event_showed_in_a_cell_th
     // Seed 31: a write for another row landed on Cy's row (typed without an id) and the check
     // emptied its status; Cy's event, set aside for this reconciliation, showed "Lost" there.
     let g = grid(&[["", "Cy", "", "+1-9", "", "", "", ""]]);
-    let blank = crate::store::sheet_blanks::SheetBlank {
-        key: "k1".into(),
-        row: [("Name", "Cy"), ("Phone", "+1-9")]
-            .into_iter()
-            .map(|(h, v)| (h.to_owned(), v.to_owned()))
-            .collect(),
-        header: "Status".into(),
-        written: "New".into(),
-        typed: Some("Lost".into()),
-    };
-    let known = Known {
-        blanks: vec![blank],
-        ..Known::default()
-    };
-    let actions =
-        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    let actions = plan_with_cy_s_blank(&g, "Status", "New", "Lost");
     let sent = commands(&actions);
     let writes: Vec<_> = (sent.iter())
         .filter_map(|c| match c {
@@ -221,22 +206,7 @@ fn a_new_lead_puts_an_empty_typed_cell_back_over_what_a_misplaced_write_left_the
     // The check's put-back failed: Cy's row still shows "Acme", another lead's company; Cy's
     // event, set aside, showed the company empty. The new lead's company is empty, written so.
     let g = grid(&[["", "Cy", "", "+1-9", "Acme", "Lost", "", ""]]);
-    let blank = crate::store::sheet_blanks::SheetBlank {
-        key: "k1".into(),
-        row: [("Name", "Cy"), ("Phone", "+1-9")]
-            .into_iter()
-            .map(|(h, v)| (h.to_owned(), v.to_owned()))
-            .collect(),
-        header: "Company".into(),
-        written: "Acme".into(),
-        typed: Some(String::new()),
-    };
-    let known = Known {
-        blanks: vec![blank],
-        ..Known::default()
-    };
-    let actions =
-        plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, &g, &[], &known, t(0)).expect("plan");
+    let actions = plan_with_cy_s_blank(&g, "Company", "Acme", "");
     let sent = commands(&actions);
     let company = |c: &&Command| match c {
         Command::WriteRow { cells, .. } => cells.get("Company").cloned(),
@@ -251,4 +221,29 @@ fn a_new_lead_puts_an_empty_typed_cell_back_over_what_a_misplaced_write_left_the
         !sent.iter().any(|c| format!("{c:?}").contains("Acme")),
         "no card or cell takes the other lead's company: {sent:?}"
     );
+}
+
+/// The plan for `g` with Cy's event (Name Cy, Phone +1-9) set aside, its `header` cell emptied
+/// by a write check over `written`, where the event showed `typed`.
+fn plan_with_cy_s_blank(
+    g: &[Vec<String>],
+    header: &str,
+    written: &str,
+    typed: &str,
+) -> Vec<Action> {
+    let blank = crate::store::sheet_blanks::SheetBlank {
+        key: "k1".into(),
+        row: [("Name", "Cy"), ("Phone", "+1-9")]
+            .into_iter()
+            .map(|(h, v)| (h.to_owned(), v.to_owned()))
+            .collect(),
+        header: header.into(),
+        written: written.into(),
+        typed: Some(typed.into()),
+    };
+    let known = Known {
+        blanks: vec![blank],
+        ..Known::default()
+    };
+    plan_reconcile(&ctx(), OnRowDeleted::ArchiveCard, g, &[], &known, t(0)).expect("plan")
 }
