@@ -145,6 +145,9 @@ pub struct Model {
     pub webhooks: Vec<SandboxWebhook>,
     /// List-records iterators: the record ids of the table when the first page was read.
     pub iterators: HashMap<String, Vec<String>>,
+    /// How many of the next iterators expire as soon as their first page is served (a test's
+    /// way to expire one between two pages without racing the client's pacing).
+    pub expire_next_iterators: u32,
 }
 
 impl Model {

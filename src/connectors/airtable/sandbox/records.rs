@@ -80,7 +80,11 @@ fn iterator(
         let mut ids: Vec<String> = t.records.iter().map(|r| r.id.clone()).collect();
         ids.truncate(max.unwrap_or(usize::MAX));
         let itr = new_id("itr");
-        m.iterators.insert(itr.clone(), ids.clone());
+        if m.expire_next_iterators > 0 {
+            m.expire_next_iterators -= 1;
+        } else {
+            m.iterators.insert(itr.clone(), ids.clone());
+        }
         return Ok((itr, ids, 0));
     };
     let invalid = || {

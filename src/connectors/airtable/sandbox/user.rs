@@ -175,6 +175,12 @@ impl AirtableSandbox {
         self.core.lock().iterators.clear();
     }
 
+    /// Makes the next list-records iterator expire as soon as its first page is served: the
+    /// listing's next `offset` answers 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE.
+    pub fn expire_next_list_iterator(&self) {
+        self.core.lock().expire_next_iterators += 1;
+    }
+
     /// While true, notifications are kept aside, to be sent late, twice or never by the test.
     pub fn hold_notifications(&self, hold: bool) {
         self.core.notifier.set_holding(hold);
