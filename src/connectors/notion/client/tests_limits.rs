@@ -10,7 +10,14 @@ use crate::sandbox::common::Faults;
 
 #[tokio::test]
 async fn the_client_stays_under_three_calls_a_second() {
-    let (sb, client, db) = setup(Some(RateLimit::default()), REQUESTS_PER_SECOND).await;
+    // Notion's 3 calls, counted in any 900 ms rather than any second: the client paces 3 per
+    // 1.11 s, and the 210 ms between is for a busy machine's scheduling, which can bunch calls
+    // made on time (the production headroom alone, 111 ms, is not a test's margin).
+    let strict = RateLimit {
+        per: Duration::from_millis(900),
+        ..RateLimit::default()
+    };
+    let (sb, client, db) = setup(Some(strict), REQUESTS_PER_SECOND).await;
     for _ in 0..8 {
         client
             .retrieve_data_source(&db.data_source_id)
