@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::clients::http::ClientError;
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
 use crate::connectors::sheets::client::ValueRange;
@@ -19,6 +20,7 @@ use lost::Settled;
 
 mod known;
 mod lost;
+mod read_back;
 
 impl SheetsTracker {
     /// Sends the sheet commands of one pair; answers one outcome per command, in order.
@@ -111,15 +113,38 @@ impl SheetsTracker {
             }
         }
         let missed = match (sent, read_back) {
-            (0, _) => Missed::default(),
-            (_, Some((post, cols))) => {
-                self.put_back(ctx, pre, &post, cols, &b.writes[..sent])
-                    .await
-            }
+            (0, _) => Ok(Missed::default()),
+            (_, Some((post, cols))) => Ok(self
+                .put_back(ctx, pre, &post, cols, &b.writes[..sent])
+                .await),
             (_, None) => self.missed_rows(ctx, pre, id_col, &b.writes[..sent]).await,
+        };
+        // Landed but never checked: not done, or the reconciler would read the lead's row (which
+        // may not hold it) as a person's edit (seed 4); sent again from a fresh read instead.
+        let missed = match missed {
+            Ok(missed) => missed,
+            Err(e) => {
+                for w in &b.writes[..sent] {
+                    b.outcomes[w.index] = Some(Outcome::Failed {
+                        retryable: true,
+                        error: format!(
+                            "written, but the sheet could not be read back to check that the \
+                             write landed in its lead's row ({e}); sent again"
+                        ),
+                        reassert: Reassert::default(),
+                    });
+                }
+                Missed {
+                    unchecked: true,
+                    ..Missed::default()
+                }
+            }
         };
         let id_column = shown.header.column(&ctx.columns.id).unwrap_or(0);
         for (k, w) in b.writes.iter().enumerate() {
+            if missed.unchecked && k < sent {
+                continue;
+            }
             b.outcomes[w.index] = Some(match &failed {
                 Some(e) if k >= sent => settled
                     .remove(&w.index)
@@ -207,35 +232,30 @@ fn chunks(sizes: impl Iterator<Item = usize>, max: usize) -> Vec<Range<usize>> {
 
 impl SheetsTracker {
     /// Reads the sheet again after a batch was written and returns the batch indexes of writes
-    /// that landed on a row that moved in between; what they overwrote there is put back.
+    /// that landed on a row that moved in between; what they overwrote there is put back. An
+    /// error: the sheet could not be read (`read_to_settle`), so no write is checked.
     async fn missed_rows(
         &self,
         ctx: &PairContext,
         pre: &[Vec<String>],
         id_col: usize,
         writes: &[Written],
-    ) -> Missed {
-        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+    ) -> Result<Missed, ClientError> {
         let header = Header {
             cells: pre.first().map_or(&[][..], Vec::as_slice),
-            sheet,
+            sheet: &ctx.settings.sheet,
         };
         let Ok(name) = header.column(&ctx.columns.name) else {
-            return Missed::default();
+            return Ok(Missed::default());
         };
-        let post = match self.client.read_sheet(ss, sheet).await {
-            Ok(read) => read.values,
-            // Unverified is what every write was before: leave it to the next reconciliation.
-            Err(e) => {
-                tracing::warn!(pair = %ctx.name, error = %e, "could not read the sheet back after writing");
-                return Missed::default();
-            }
-        };
+        let post = self.read_to_settle(ctx).await.inspect_err(|e| {
+            tracing::warn!(pair = %ctx.name, error = %e, "could not read the sheet back after writing; its writes are sent again");
+        })?;
         let cols = Columns {
             id: id_col,
             name: name as usize - 1,
         };
-        self.put_back(ctx, pre, &post, cols, writes).await
+        Ok(self.put_back(ctx, pre, &post, cols, writes).await)
     }
 
     /// The writes of a batch that landed on rows that moved in between (to send again), what
@@ -273,6 +293,7 @@ impl SheetsTracker {
             unknown,
             blanked,
             stale,
+            unchecked: false,
         }
     }
 }
@@ -314,6 +335,8 @@ struct Missed {
     unknown: Vec<(usize, String, String)>,
     blanked: Vec<(usize, Blanked)>,
     stale: Vec<(usize, (String, String, String))>,
+    /// The sheet could not be read back: the written commands' outcomes are decided already.
+    unchecked: bool,
 }
 
 impl Missed {
@@ -343,3 +366,5 @@ mod tests_batching;
 mod tests_blanks;
 #[cfg(test)]
 mod tests_lost;
+#[cfg(test)]
+mod tests_read_back;
