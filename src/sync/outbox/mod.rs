@@ -7,6 +7,7 @@ mod reassert;
 mod record;
 mod restore;
 mod round;
+mod superseded;
 mod trello;
 mod types;
 
@@ -253,3 +254,5 @@ mod tests_board;
 mod tests_lease;
 #[cfg(test)]
 mod tests_reassert;
+#[cfg(test)]
+mod tests_superseded;

@@ -163,11 +163,6 @@ impl SheetsClient {
         )
     }
 
-    /// How each call is attempted (see [`ApiClient::policy`]).
-    pub fn policy(&self) -> &RetryPolicy {
-        self.api.policy()
-    }
-
     pub fn service_account(&self) -> &str {
         self.auth.as_deref().map_or("", TokenSource::client_email)
     }
