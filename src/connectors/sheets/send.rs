@@ -31,6 +31,8 @@ impl SheetsTracker {
         db: &Db,
     ) -> Vec<Outcome> {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        // Until the check after the writes is done, a read may show a value on the wrong row.
+        let _settling = self.settling.batch(ss, sheet).await;
         let read = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read,
             Err(e) => return batch.iter().map(|_| Outcome::failed(&e)).collect(),

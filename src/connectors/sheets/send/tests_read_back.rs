@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::connectors::bench::{Bench, SHEET, SS};
+use crate::model::TrackerKind;
 use crate::sandbox::common::Faults;
 use crate::sync::plan::commands::Command;
 
@@ -23,6 +24,27 @@ fn notes(lead: &str, value: &str) -> Command {
 /// the write goes through and the next `failing_reads` reads fail. Returns the round's counts
 /// (sent, retried).
 async fn write_under_an_inserted_row(b: &Bench, failing_reads: usize) -> (usize, usize) {
+    let mut fail_next = vec![200];
+    fail_next.extend(std::iter::repeat_n(500, failing_reads));
+    let faults = Faults {
+        fail_next,
+        ..Faults::default()
+    };
+    let report = start_under_an_inserted_row(b, faults)
+        .await
+        .await
+        .expect("round")
+        .expect("run");
+    (report.sent, report.retried)
+}
+
+/// [`write_under_an_inserted_row`]'s round, started, with `faults` set for the calls from its
+/// write on.
+async fn start_under_an_inserted_row(
+    b: &Bench,
+    faults: Faults,
+) -> tokio::task::JoinHandle<Result<crate::sync::outbox::DispatchReport, crate::store::StoreError>>
+{
     b.rows(
         2,
         &[
@@ -51,14 +73,8 @@ async fn write_under_an_inserted_row(b: &Bench, failing_reads: usize) -> (usize,
     }
     b.google.insert_row(SS, SHEET, 2).expect("insert");
     b.google.set_cell(SS, SHEET, 2, 2, "Cy").expect("typed");
-    let mut fail_next = vec![200];
-    fail_next.extend(std::iter::repeat_n(500, failing_reads));
-    b.google.gate().set_faults(Faults {
-        fail_next,
-        ..Faults::default()
-    });
-    let report = round.await.expect("round").expect("run");
-    (report.sent, report.retried)
+    b.google.gate().set_faults(faults);
+    round
 }
 
 #[tokio::test]
@@ -99,4 +115,44 @@ async fn a_write_whose_check_cannot_read_the_sheet_is_not_done_but_sent_again() 
         ("L1".into(), "for ada".into()),
         "sent again, to the row holding Ada's id"
     );
+}
+
+#[tokio::test]
+async fn a_reconciliation_s_read_waits_for_the_check_after_a_batch_s_writes() {
+    let b = Bench::start().await;
+    // The write goes through; the check's read is answered late.
+    let faults = Faults {
+        fail_next: vec![200],
+        hang_next: 1,
+        hang_for: Duration::from_millis(700),
+        ..Faults::default()
+    };
+    let round = start_under_an_inserted_row(&b, faults).await;
+    let path = format!("/v4/spreadsheets/{SS}/values:batchUpdate");
+    for _ in 0..2000 {
+        if b.google.gate().calls().count("POST", &path) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(b.google.gate().calls().count("POST", &path), 1);
+    // Ada's notes sit in Cy's row until the check puts them back: a reconciliation reading
+    // then would take them for Cy's edit.
+    let tracker = b
+        .dispatcher
+        .trackers
+        .get(TrackerKind::Sheets)
+        .expect("sheets");
+    let grid = tracker
+        .read_grid(&b.dispatcher.pairs["a"])
+        .await
+        .expect("read");
+    let notes = grid[1].get(6).map_or("", String::as_str);
+    assert_eq!(
+        (grid[1][1].as_str(), notes),
+        ("Cy", ""),
+        "read after the check"
+    );
+    let report = round.await.expect("round").expect("run");
+    assert_eq!(report.retried, 1, "{report:?}");
 }
