@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
-/// One lock per sheet (spreadsheet id, sheet name): batches hold it exclusively, reads shared.
+/// A sheet: (spreadsheet id, sheet name).
+type SheetKey = (String, String);
+
+/// One lock per sheet: batches hold it exclusively, reads shared.
 #[derive(Default)]
 pub(crate) struct Settling {
-    sheets: Mutex<HashMap<(String, String), Arc<RwLock<()>>>>,
+    sheets: Mutex<HashMap<SheetKey, Arc<RwLock<()>>>>,
 }
 
 impl Settling {
