@@ -3,6 +3,7 @@
 //! retried with backoff, or dead-lettered).
 
 mod heartbeat;
+mod mark;
 mod reassert;
 mod record;
 mod restore;
