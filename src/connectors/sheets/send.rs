@@ -121,36 +121,17 @@ impl SheetsTracker {
                 .await),
             (_, None) => self.missed_rows(ctx, pre, id_col, &b.writes[..sent]).await,
         };
-        // Landed but never checked: not done, or the reconciler would read the lead's row (which
-        // may not hold it) as a person's edit (seed 4); sent again from a fresh read instead.
-        let missed = match missed {
-            Ok(missed) => missed,
-            Err(e) => {
-                for w in &b.writes[..sent] {
-                    b.outcomes[w.index] = Some(Outcome::Failed {
-                        retryable: true,
-                        error: format!(
-                            "written, but the sheet could not be read back to check that the \
-                             write landed in its lead's row ({e}); sent again"
-                        ),
-                        reassert: Reassert::default(),
-                    });
-                }
-                Missed {
-                    unchecked: true,
-                    ..Missed::default()
-                }
-            }
+        let (missed, unchecked) = match missed {
+            Ok(missed) => (missed, None),
+            Err(e) => (Missed::default(), Some(e)),
         };
         let id_column = shown.header.column(&ctx.columns.id).unwrap_or(0);
         for (k, w) in b.writes.iter().enumerate() {
-            if missed.unchecked && k < sent {
-                continue;
-            }
-            b.outcomes[w.index] = Some(match &failed {
-                Some(e) if k >= sent => settled
+            b.outcomes[w.index] = Some(match (&failed, &unchecked) {
+                (Some(e), _) if k >= sent => settled
                     .remove(&w.index)
                     .unwrap_or_else(|| Outcome::failed(e)),
+                (_, Some(e)) => unchecked_outcome(e),
                 _ if missed.resend.contains(&w.index) => Outcome::Failed {
                     retryable: true,
                     error: "the sheet's rows moved while this write was sent; it is sent again \
@@ -193,6 +174,20 @@ impl SheetsTracker {
                 b.outcomes[i] = Some(appended(&result, n));
             }
         }
+    }
+}
+
+/// A write that landed but was never checked is not done: the reconciler would read its lead's
+/// row (which may not hold it) as a person's edit, and the row it may have taken instead as
+/// that row's (seed 4). It is sent again from a fresh read, which finds the row by its id.
+fn unchecked_outcome(e: &ClientError) -> Outcome {
+    Outcome::Failed {
+        retryable: true,
+        error: format!(
+            "written, but the sheet could not be read back to check that the write landed in \
+             its lead's row ({e}); sent again"
+        ),
+        reassert: Reassert::default(),
     }
 }
 
@@ -295,7 +290,6 @@ impl SheetsTracker {
             unknown,
             blanked,
             stale,
-            unchecked: false,
         }
     }
 }
@@ -337,8 +331,6 @@ struct Missed {
     unknown: Vec<(usize, String, String)>,
     blanked: Vec<(usize, Blanked)>,
     stale: Vec<(usize, (String, String, String))>,
-    /// The sheet could not be read back: the written commands' outcomes are decided already.
-    unchecked: bool,
 }
 
 impl Missed {
