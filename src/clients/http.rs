@@ -63,6 +63,12 @@ impl ApiClient {
         self.system
     }
 
+    /// How each call is attempted: a caller that must try a read again past the client's own
+    /// retries paces itself by it.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
     /// Each limiter's budget and counters, in the order they are acquired.
     pub fn limiter_stats(&self) -> Vec<LimiterStats> {
         self.limiters.iter().map(RateLimiter::stats).collect()

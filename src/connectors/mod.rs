@@ -17,6 +17,8 @@ mod tests_dispatch;
 #[cfg(test)]
 mod tests_dispatch_fields;
 #[cfg(test)]
+mod tests_dispatch_mark;
+#[cfg(test)]
 mod tests_dispatch_restore;
 #[cfg(test)]
 mod tests_shutdown;

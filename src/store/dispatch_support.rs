@@ -1,6 +1,6 @@
 //! Store helpers only the outbox dispatcher needs: a note on a claimed command that a call
-//! whose outcome cannot be taken back is on its way, and the release of claims a stopped round did
-//! not send or a dispatcher that died left behind.
+//! whose outcome cannot be taken back is on its way, the release of claims a stopped round did
+//! not send or a dispatcher that died left behind, and a lead's commands queued after one.
 
 use std::time::Duration;
 
@@ -104,6 +104,25 @@ pub async fn renew_claims(
         .execute(exec)
         .await?;
     Ok(result.rows_affected())
+}
+
+/// The payloads of a lead's commands queued after command `after` (a higher id) and not sent
+/// yet (pending or in flight): what lands after it, per lead, in order.
+pub async fn queued_after(
+    exec: impl Exec<'_>,
+    pair: &str,
+    lead_id: &str,
+    after: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE pair = $1 AND lead_id = $2 AND id > $3
+           AND status IN ('pending', 'in_flight') ORDER BY id",
+    )
+    .bind(pair)
+    .bind(lead_id)
+    .bind(after)
+    .fetch_all(exec)
+    .await?)
 }
 
 #[cfg(test)]

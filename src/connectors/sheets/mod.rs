@@ -11,6 +11,7 @@ pub mod client;
 pub mod sandbox;
 mod send;
 mod settle;
+mod settling;
 mod verify;
 
 use crate::clients::http::ClientError;
@@ -31,11 +32,17 @@ pub const SHEET_BATCH: usize = 10_000;
 /// The Sheets connector: every Sheets pair's spreadsheet through one client.
 pub struct SheetsTracker {
     client: SheetsClient,
+    /// Keeps a reconciliation's read out of a batch's window between its writes and their
+    /// check (`settling`).
+    settling: settling::Settling,
 }
 
 impl SheetsTracker {
     pub fn new(client: SheetsClient) -> Self {
-        Self { client }
+        Self {
+            client,
+            settling: settling::Settling::default(),
+        }
     }
 
     /// A Sheets pair as stored: its settings are the spreadsheet and the sheet (tab).
@@ -92,6 +99,7 @@ impl TrackerConnector for SheetsTracker {
     ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
         let s = &ctx.settings;
         Box::pin(async move {
+            let _settled = self.settling.read(&s.spreadsheet_id, &s.sheet).await;
             Ok(self
                 .client
                 .read_sheet(&s.spreadsheet_id, &s.sheet)

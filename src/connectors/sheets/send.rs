@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::clients::http::ClientError;
 use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
 use crate::connectors::sheets::client::ValueRange;
@@ -19,6 +20,7 @@ use lost::Settled;
 
 mod known;
 mod lost;
+mod read_back;
 
 impl SheetsTracker {
     /// Sends the sheet commands of one pair; answers one outcome per command, in order.
@@ -29,6 +31,8 @@ impl SheetsTracker {
         db: &Db,
     ) -> Vec<Outcome> {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        // Until the check after the writes is done, a read may show a value on the wrong row.
+        let _settling = self.settling.batch(ss, sheet).await;
         let read = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read,
             Err(e) => return batch.iter().map(|_| Outcome::failed(&e)).collect(),
@@ -111,19 +115,23 @@ impl SheetsTracker {
             }
         }
         let missed = match (sent, read_back) {
-            (0, _) => Missed::default(),
-            (_, Some((post, cols))) => {
-                self.put_back(ctx, pre, &post, cols, &b.writes[..sent])
-                    .await
-            }
+            (0, _) => Ok(Missed::default()),
+            (_, Some((post, cols))) => Ok(self
+                .put_back(ctx, pre, &post, cols, &b.writes[..sent])
+                .await),
             (_, None) => self.missed_rows(ctx, pre, id_col, &b.writes[..sent]).await,
+        };
+        let (missed, unchecked) = match missed {
+            Ok(missed) => (missed, None),
+            Err(e) => (Missed::default(), Some(e)),
         };
         let id_column = shown.header.column(&ctx.columns.id).unwrap_or(0);
         for (k, w) in b.writes.iter().enumerate() {
-            b.outcomes[w.index] = Some(match &failed {
-                Some(e) if k >= sent => settled
+            b.outcomes[w.index] = Some(match (&failed, &unchecked) {
+                (Some(e), _) if k >= sent => settled
                     .remove(&w.index)
                     .unwrap_or_else(|| Outcome::failed(e)),
+                (_, Some(e)) => unchecked_outcome(e),
                 _ if missed.resend.contains(&w.index) => Outcome::Failed {
                     retryable: true,
                     error: "the sheet's rows moved while this write was sent; it is sent again \
@@ -169,6 +177,20 @@ impl SheetsTracker {
     }
 }
 
+/// A write that landed but was never checked is not done: the reconciler would read its lead's
+/// row (which may not hold it) as a person's edit, and the row it may have taken instead as
+/// that row's (seed 4). It is sent again from a fresh read, which finds the row by its id.
+fn unchecked_outcome(e: &ClientError) -> Outcome {
+    Outcome::Failed {
+        retryable: true,
+        error: format!(
+            "written, but the sheet could not be read back to check that the write landed in \
+             its lead's row ({e}); sent again"
+        ),
+        reassert: Reassert::default(),
+    }
+}
+
 /// The most one `batchUpdate` or `append` body carries before the rest goes in another call:
 /// Google recommends at most 2 MB per request; the estimate below errs high.
 const MAX_BODY: usize = 1_500_000;
@@ -207,35 +229,30 @@ fn chunks(sizes: impl Iterator<Item = usize>, max: usize) -> Vec<Range<usize>> {
 
 impl SheetsTracker {
     /// Reads the sheet again after a batch was written and returns the batch indexes of writes
-    /// that landed on a row that moved in between; what they overwrote there is put back.
+    /// that landed on a row that moved in between; what they overwrote there is put back. An
+    /// error: the sheet could not be read (`read_to_settle`), so no write is checked.
     async fn missed_rows(
         &self,
         ctx: &PairContext,
         pre: &[Vec<String>],
         id_col: usize,
         writes: &[Written],
-    ) -> Missed {
-        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+    ) -> Result<Missed, ClientError> {
         let header = Header {
             cells: pre.first().map_or(&[][..], Vec::as_slice),
-            sheet,
+            sheet: &ctx.settings.sheet,
         };
         let Ok(name) = header.column(&ctx.columns.name) else {
-            return Missed::default();
+            return Ok(Missed::default());
         };
-        let post = match self.client.read_sheet(ss, sheet).await {
-            Ok(read) => read.values,
-            // Unverified is what every write was before: leave it to the next reconciliation.
-            Err(e) => {
-                tracing::warn!(pair = %ctx.name, error = %e, "could not read the sheet back after writing");
-                return Missed::default();
-            }
-        };
+        let post = self.read_to_settle(ctx).await.inspect_err(|e| {
+            tracing::warn!(pair = %ctx.name, error = %e, "could not read the sheet back after writing; its writes are sent again");
+        })?;
         let cols = Columns {
             id: id_col,
             name: name as usize - 1,
         };
-        self.put_back(ctx, pre, &post, cols, writes).await
+        Ok(self.put_back(ctx, pre, &post, cols, writes).await)
     }
 
     /// The writes of a batch that landed on rows that moved in between (to send again), what
@@ -343,3 +360,5 @@ mod tests_batching;
 mod tests_blanks;
 #[cfg(test)]
 mod tests_lost;
+#[cfg(test)]
+mod tests_read_back;

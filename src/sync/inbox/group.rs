@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::inbound::RecordChangeEvent;
 use crate::store::links::Link;
 use crate::store::tombstones::Tombstone;
-use crate::sync::merge::{LeadObservation, LeadState};
+use crate::sync::merge::{LeadObservation, LeadState, Observed};
 use crate::sync::observe::{CardChange, RowObservation};
 
 /// What one event contributes, per lead key.
@@ -158,15 +158,19 @@ pub struct LeadFacts {
 
 /// The latest observation of each field wins; equal times go to the later event. A user's
 /// change wins over an echo of our own write whatever their times: the echo carries no intent,
-/// and a change our write landed on must still reach the merge (which writes it back).
+/// and a change our write landed on must still reach the merge (which writes it back). For the
+/// same reason a cell a person set wins over a later event that only shows the cell (a whole
+/// row's): a value shown later that differs was put there by a write of ours (a person's own
+/// later change of it is set in its own event), and taken instead, the person's change never
+/// reached the merge (seed 53: a status typed while a copy of an older card move was on its way,
+/// its held event grouped with a later one showing the copy).
 fn combine<'a>(observations: impl Iterator<Item = &'a LeadObservation>) -> LeadObservation {
     let mut out = LeadObservation::new();
     for obs in observations {
         for (field, o) in obs {
+            let rank = |o: &Observed| (!o.by_leadsync, o.set, o.changed_at);
             let newer = match out.get(field) {
-                Some(prev) => {
-                    (!o.by_leadsync, o.changed_at) >= (!prev.by_leadsync, prev.changed_at)
-                }
+                Some(prev) => rank(o) >= rank(prev),
                 None => true,
             };
             if newer {
@@ -194,5 +198,23 @@ mod tests {
         assert_eq!(got[&Field::Name].value, "Admiral");
         let got = combine([&user, &echo, &later].into_iter());
         assert_eq!(got[&Field::Name].value, "Amazing", "the latest user change");
+    }
+
+    #[test]
+    fn a_cell_a_person_set_outranks_a_later_event_that_only_shows_it() {
+        // Seed 53: Lost typed (set), then a later whole-row event showing our copy, Contacted.
+        let typed: LeadObservation = [(Field::Status, Observed::set_by_user("Lost", t(10)))].into();
+        let shown: LeadObservation =
+            [(Field::Status, Observed::user("Contacted", Some(t(12))))].into();
+        let got = combine([&typed, &shown].into_iter());
+        assert_eq!(got[&Field::Status].value, "Lost");
+        let retyped: LeadObservation =
+            [(Field::Status, Observed::set_by_user("Won", t(13)))].into();
+        let got = combine([&typed, &shown, &retyped].into_iter());
+        assert_eq!(
+            got[&Field::Status].value,
+            "Won",
+            "the person's later change"
+        );
     }
 }

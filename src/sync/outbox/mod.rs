@@ -3,10 +3,12 @@
 //! retried with backoff, or dead-lettered).
 
 mod heartbeat;
+mod mark;
 mod reassert;
 mod record;
 mod restore;
 mod round;
+mod superseded;
 mod trello;
 mod types;
 
@@ -253,3 +255,5 @@ mod tests_board;
 mod tests_lease;
 #[cfg(test)]
 mod tests_reassert;
+#[cfg(test)]
+mod tests_superseded;

@@ -179,7 +179,8 @@ impl Dispatcher {
     }
 
     /// A write that landed replaced what its side showed until now, not when it was planned:
-    /// the fields it wrote are marked written now.
+    /// the fields it wrote are marked written now. A sheet write whose fields' agreed values
+    /// changed since it was planned has them written again (`superseded`).
     async fn mark_landed(
         &self,
         tx: &mut Conn,
@@ -202,7 +203,7 @@ impl Dispatcher {
                     .await?;
             }
         }
-        Ok(())
+        self.superseded(tx, row, cmd).await
     }
 
     async fn dead(&self, row: &Stored, error: &str) -> Result<Recorded, StoreError> {

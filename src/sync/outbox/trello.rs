@@ -16,7 +16,7 @@ use crate::store::outbox::Command as Stored;
 use crate::sync::board::OnLost;
 use crate::sync::connector::{Claimed, FollowUp, Outcome};
 use crate::sync::context::PairContext;
-use crate::sync::mapping::{compose_description, split_description};
+use crate::sync::mapping::split_description;
 use crate::sync::outbox::Dispatcher;
 use crate::sync::outbox::record::follow_up;
 use crate::sync::plan::commands::Command;
@@ -61,7 +61,7 @@ impl Dispatcher {
             );
         }
         if let Command::MarkCard { lead_id, card_id } = &claimed.cmd {
-            return Ok(self.mark_card(card_id, lead_id).await);
+            return Ok(self.mark_card(&ctx, card_id, lead_id).await);
         }
         let link = links::get_by_lead(&self.db.pool, &ctx.name, claimed.cmd.lead_id()).await?;
         let Some(link) = link else {
@@ -157,40 +157,6 @@ impl Dispatcher {
                 )),
                 Err(e) => Outcome::failed(&e),
             },
-            Err(e) => Outcome::failed(&e),
-        }
-    }
-
-    /// Reads the card's description now and writes it back with the lead's marker, so that
-    /// notes a user typed since the reconciler read the card are kept (Trello has no
-    /// conditional write; this narrows the race to the two calls).
-    async fn mark_card(&self, card_id: &str, lead_id: &str) -> Outcome {
-        let card = match self.board.card(card_id).await {
-            Ok(card) => card,
-            Err(ClientError::NotFound { .. }) => return Outcome::skipped("the card is gone"),
-            Err(e) => return Outcome::failed(&e),
-        };
-        let (notes, marker) = split_description(&card.desc);
-        if marker.is_some_and(|m| m.as_str() == lead_id) {
-            return Outcome::skipped("the card carries the marker already");
-        }
-        let Ok(id) = crate::model::LeadId::parse(lead_id) else {
-            return Outcome::Invalid(format!("mark_card names an invalid lead id {lead_id}"));
-        };
-        let update = CardUpdate {
-            desc: Some(compose_description(&notes, &id)),
-            ..CardUpdate::default()
-        };
-        // Once: a lost answer is settled by the next try's read of the card (its marker is
-        // there, or the description it composes from is the user's latest), never by sending
-        // this description again over notes a user typed since.
-        match self
-            .board
-            .update_card(card_id, &update, OnLost::Report)
-            .await
-        {
-            Ok(_) => Outcome::sent(FollowUp::default()),
-            Err(ClientError::NotFound { .. }) => Outcome::skipped("the card is gone"),
             Err(e) => Outcome::failed(&e),
         }
     }

@@ -1,9 +1,10 @@
-//! The Sheets client's per-user request budget: Google's published limit, or the configured one.
+//! The Sheets client's per-user request budget (Google's published limit, or the configured
+//! one) and its retry pacing.
 
 use std::time::Duration;
 
 use super::SheetsClient;
-use crate::clients::http::{LimiterStats, RateLimiter};
+use crate::clients::http::{LimiterStats, RateLimiter, RetryPolicy};
 
 /// Google's published Sheets budget: 60 requests per minute per user (reads and writes apart).
 pub const REQUESTS_PER_MINUTE: u32 = 60;
@@ -33,5 +34,11 @@ impl SheetsClient {
     /// The per-user limiter's budget and counters.
     pub fn limiter_stats(&self) -> Vec<LimiterStats> {
         self.api.limiter_stats()
+    }
+
+    /// How each call is attempted and retried: a caller that must try a read again past the
+    /// client's own retries paces itself by it.
+    pub fn policy(&self) -> &RetryPolicy {
+        self.api.policy()
     }
 }

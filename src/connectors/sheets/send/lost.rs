@@ -29,11 +29,7 @@ impl SheetsTracker {
         chunk: Range<usize>,
         lost: &ClientError,
     ) {
-        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
-        let read = match self.client.read_sheet(ss, sheet).await {
-            Ok(read) => read.values,
-            Err(_) => Vec::new(),
-        };
+        let read = self.read_to_settle(ctx).await.unwrap_or_default();
         let found: Vec<Option<u32>> = b.new_rows[chunk.clone()]
             .iter()
             .map(|row| {
@@ -66,7 +62,7 @@ impl SheetsTracker {
         writes: &[Written],
     ) -> Settled {
         let ctx = shown.ctx;
-        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        let sheet = &ctx.settings.sheet;
         let cols = match shown.header.column(&ctx.columns.name) {
             Ok(name) => Columns {
                 id: shown.grid.id_col,
@@ -74,8 +70,8 @@ impl SheetsTracker {
             },
             Err(e) => return Settled::all(writes, |_| Outcome::Invalid(e.clone())),
         };
-        let post = match self.client.read_sheet(ss, sheet).await {
-            Ok(read) => read.values,
+        let post = match self.read_to_settle(ctx).await {
+            Ok(read) => read,
             Err(e) => return Settled::all(writes, |_| Outcome::failed(&e)),
         };
         // Rows moved between the batch's read and its write: it landed, but on other rows,
