@@ -18,6 +18,10 @@ pub struct Outcome {
     pub write: Option<(MirrorSide, String)>,
     pub merge: Merge,
     pub values: (String, String),
+    /// A side holding the stored base although its user edited the field after the pass that
+    /// agreed it read the cards, with that read's time: a write of that pass may have
+    /// overwritten the edit unseen (`overwritten`).
+    pub unseen: Option<(MirrorSide, i64)>,
 }
 
 /// Links made before each checklist was a field of its own kept one base, `checklists`, for all
@@ -50,20 +54,24 @@ pub struct Known<'a> {
     pub pending: Option<&'a Pending>,
 }
 
-/// One field's merge. A field without a base (a link made before the field was mirrored, or
-/// adopted after a lost database) is merged by `merge`'s rule for it. A side in an unmapped list
-/// holds the base (without one, the other side's value): its twin keeps its list.
+/// One field's merge, of cards read at `read_at` (unix ms). A field without a base (a link made
+/// before the field was mirrored, or adopted after a lost database) is merged by `merge`'s rule
+/// for it. A side in an unmapped list holds the base (without one, the other side's value): its
+/// twin keeps its list.
 pub fn decide(
     ctx: &MirrorContext,
     field: &str,
-    a: &Card,
-    b: &Card,
+    [a, b]: [&Card; 2],
     known: Known<'_>,
     times: &Times,
+    read_at: i64,
 ) -> Outcome {
     let stored = known.stored;
     let va = ctx.value(MirrorSide::A, a, field);
     let vb = ctx.value(MirrorSide::B, b, field);
+    let unseen = (known.pending.is_none())
+        .then(|| unseen(field, stored?, [va.as_deref(), vb.as_deref()], times))
+        .flatten();
     let base = match (stored, &va, &vb) {
         (Some(s), _, _) => Some(s.base_value.clone()),
         (None, Some(_), Some(_)) => None,
@@ -125,14 +133,44 @@ pub fn decide(
             winner: MirrorSide::B,
         } => (vb.clone(), Some((MirrorSide::A, vb.clone()))),
     };
+    // An unchanged base keeps the time of the read that agreed it: an edit after that read,
+    // overwritten by that pass's write, is still told (`unseen`) by later passes.
+    let read_at = match merged {
+        Merge::Same => stored.and_then(|s| s.read_at),
+        _ => Some(read_at),
+    };
     Outcome {
         base: FieldBase {
             base_value: value,
             a_changed_at: a_at,
             b_changed_at: b_at,
+            read_at,
         },
         write,
         merge: merged,
         values: (va, vb),
+        unseen,
     }
+}
+
+/// The side that holds `stored`'s value although its user changed `field` after the read that
+/// agreed it, for the fields whose lost value a card's history can give back.
+fn unseen(
+    field: &str,
+    stored: &FieldBase,
+    [va, vb]: [Option<&str>; 2],
+    times: &Times,
+) -> Option<(MirrorSide, i64)> {
+    let read_at = stored.read_at?;
+    if !super::overwritten::RESTORABLE.contains(&field) {
+        return None;
+    }
+    let edited_after = |side: MirrorSide| {
+        let user = times.get(&(side, format!("{BY_USER}{field}")));
+        user.is_some_and(|at| *at > read_at)
+    };
+    [(MirrorSide::A, va), (MirrorSide::B, vb)]
+        .into_iter()
+        .find(|(side, v)| *v == Some(stored.base_value.as_str()) && edited_after(*side))
+        .map(|(side, _)| (side, read_at))
 }

@@ -287,6 +287,7 @@ impl Mirrors {
                 base_value: ctx.value(side, card, field).unwrap_or_default(),
                 a_changed_at: None,
                 b_changed_at: None,
+                read_at: None,
             };
             mirror_links::save_field(&mut **tx, &ctx.name, link_id.as_str(), field, &base).await?;
         }

@@ -296,3 +296,58 @@ async fn edits_made_before_a_lost_create_s_twin_is_found_again_are_kept() {
         assert_eq!(t.card_label_names(&card.id), ["Hot"], "b's label");
     }
 }
+
+/// A pass reads a, then b, to copy b's new description to a; a's user edits a's description
+/// before the copy's write is handled (held up a second), so the write lands over the edit
+/// unseen (Trello has no conditional write). That edit's event then finds a holding the base
+/// although its user changed it after the pass's read; a's history shows our write came after
+/// it: the edit, the later of the two, is put back and copied to b, one conflict that
+/// `last_writer_wins` gives to a (seed 36).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_s_edit_overwritten_by_a_copy_decided_before_it_is_put_back() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Notes", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    let link = marker(&m.card(&id)).expect("the card's marker");
+    let desc = |text: &str| UserCardChange {
+        desc: Some(format!("{text}\n\nleadsync:{link}")),
+        ..UserCardChange::default()
+    };
+    // Both cards read; the write to a waits a second before it is handled.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200],
+        hang_next: 1,
+        hang_for: Duration::from_secs(1),
+        ..Faults::default()
+    });
+    let read_b = format!("/1/cards/{twin}");
+    let reads_b = || t.gate().calls().count("GET", &read_b);
+    let before = reads_b();
+    m.edit(&twin, desc("Told on b"));
+    eventually("the pass read b", SETTLE, || async {
+        (reads_b() > before).then_some(())
+    })
+    .await;
+    // a's edit later than the pass's read by the board's clock.
+    let read = chrono::Utc::now().timestamp_millis();
+    eventually("the clock ticks", SETTLE, || async {
+        (chrono::Utc::now().timestamp_millis() > read + 1).then_some(())
+    })
+    .await;
+    m.edit(&id, desc("Told on a"));
+    m.settle().await;
+    for card in [&id, &twin] {
+        let card = m.card(card);
+        assert!(
+            card.desc.starts_with("Told on a"),
+            "a's later edit: {card:?}"
+        );
+    }
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "desc");
+}
