@@ -86,8 +86,21 @@ pub fn decide(
         let own = seen(field).max(generic.and_then(seen));
         own.max(stored_at)
     };
-    let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
-    let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
+    // A side that differs from the base changed after the read that agreed it: a known time
+    // no later than that read is an older change's (this one's event is not here yet, seed 7),
+    // so it is unknown, and a last writer's conflict reads it from the cards' histories.
+    let after_read = |value: &str, at: Option<i64>| match stored {
+        Some(s) if value != s.base_value && at.zip(s.read_at).is_some_and(|(t, r)| t <= r) => None,
+        _ => at,
+    };
+    let a_at = after_read(
+        &va,
+        latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at)),
+    );
+    let b_at = after_read(
+        &vb,
+        latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at)),
+    );
     let sides = Sides {
         a: &va,
         b: &vb,

@@ -351,3 +351,45 @@ async fn a_user_s_edit_overwritten_by_a_copy_decided_before_it_is_put_back() {
     assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
     assert_eq!(conflicts[0].0, "desc");
 }
+
+/// a's rename is synced (its time kept with the base); then b's user renames the twin, and a's
+/// user renames the card later still, but a's delivery is lost. The pass of b's event finds
+/// both changed: a's only known time is its older rename's, before the read that agreed the
+/// base, so it is unknown, read from the cards' histories, and `last_writer_wins` gives the
+/// conflict to a's later rename, not to b by a's stale time (seed 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_event_is_missing_is_not_timed_by_an_older_change() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Old", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    m.edit(&id, name("Synced"));
+    m.settle().await;
+    let tick = || async {
+        let from = chrono::Utc::now().timestamp_millis();
+        eventually("the clock ticks", SETTLE, || async {
+            (chrono::Utc::now().timestamp_millis() > from + 1).then_some(())
+        })
+        .await;
+    };
+    tick().await;
+    t.hold_deliveries(true);
+    m.edit(&twin, name("From b"));
+    let from_b = held(&m.w, 1).await;
+    tick().await;
+    t.hold_deliveries(true);
+    m.edit(&id, name("From a"));
+    drop(held(&m.w, 1).await);
+    for job in from_b {
+        t.redeliver(job);
+    }
+    m.settle().await;
+    assert_eq!(m.card(&id).name, "From a", "a's later rename wins");
+    assert_eq!(m.card(&twin).name, "From a");
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "name");
+}

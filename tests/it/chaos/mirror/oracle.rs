@@ -98,11 +98,18 @@ impl History {
             };
             let concurrent = (pos + 1..edits.len()).all(|i| edits[i].saw != other.value || own(i));
             let may_win = other.side == preferred(policy) || last.value == UNMAPPED;
-            // Undone: the last board ends at the value the other board showed before its edit
-            // (a round trip the merge may never see). That side then holds the base, unchanged
-            // (CONTRACT §5: only a value differing from it is a change), and the other board's
-            // edit travels whatever the policy: an undo does not revert a concurrent edit.
-            let undone = last.value == other.saw;
+            // Undone: the last board ends at the value the other board showed before its run of
+            // edits the last board never saw (a round trip the merge may never see). That side
+            // then holds the base, unchanged (CONTRACT §5: only a value differing from it is a
+            // change), and the other board's edit travels whatever the policy.
+            let unseen = |i: usize| {
+                (edits[i + 1..].iter()).all(|e| e.side != last.side || e.saw != edits[i].value)
+            };
+            let undone = (0..=pos)
+                .rev()
+                .filter(|&i| edits[i].side == other.side)
+                .take_while(|&i| unseen(i))
+                .any(|i| edits[i].saw == last.value);
             if concurrent && (may_win || undone) {
                 ok.push(other.value.clone());
             }
@@ -258,5 +265,11 @@ mod tests {
         h.record("k", "desc", Side::A, "y", "z");
         h.record("k", "desc", Side::A, "x", "y");
         assert_eq!(h.acceptable("k", "desc", "prefer_b"), ["x"]);
+        // Seed 5: b's two edits, both unseen by a, whose round trip ends where b began.
+        h.record("k", "labels", Side::A, "Hot", "");
+        h.record("k", "labels", Side::B, "Cold", "");
+        h.record("k", "labels", Side::B, "VIP", "Cold");
+        h.record("k", "labels", Side::A, "", "Hot");
+        assert_eq!(h.acceptable("k", "labels", "prefer_a"), ["", "VIP"]);
     }
 }
