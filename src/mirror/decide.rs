@@ -79,28 +79,7 @@ pub fn decide(
     };
     let fill = |v: Option<String>| v.or_else(|| base.clone()).unwrap_or_default();
     let (va, vb) = (fill(va), fill(vb));
-    // A checklist's own change time, or that of a change that did not name its checklists.
-    let generic = checklist_name(field).map(|_| CHECKLISTS);
-    let latest = |side: MirrorSide, stored_at: Option<i64>| {
-        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
-        let own = seen(field).max(generic.and_then(seen));
-        own.max(stored_at)
-    };
-    // A side that differs from the base changed after the read that agreed it: a known time
-    // no later than that read is an older change's (this one's event is not here yet, seed 7),
-    // so it is unknown, and a last writer's conflict reads it from the cards' histories.
-    let after_read = |value: &str, at: Option<i64>| match stored {
-        Some(s) if value != s.base_value && at.zip(s.read_at).is_some_and(|(t, r)| t <= r) => None,
-        _ => at,
-    };
-    let a_at = after_read(
-        &va,
-        latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at)),
-    );
-    let b_at = after_read(
-        &vb,
-        latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at)),
-    );
+    let (a_at, b_at) = change_times(field, stored, [&va, &vb], times);
     let sides = Sides {
         a: &va,
         b: &vb,
@@ -109,17 +88,10 @@ pub fn decide(
     };
     let empty = MirrorContext::empty(field);
     let mut base = base;
-    // A user's edit of the field on `side` after the pending write was decided.
-    let edited_since = |side: MirrorSide, at: i64| {
-        let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
-        user(field)
-            .max(generic.and_then(user))
-            .is_some_and(|t| t > at)
-    };
     let merged = match known.pending {
         // A write of ours stopped partway: finished, unless its side was edited since; then the
         // value it was writing is the base (what the pass left both sides agreeing on).
-        Some(p) if !edited_since(p.side, p.at) => {
+        Some(p) if !edited_since(times, field, p.side, p.at) => {
             // From what the side held when the write was decided (not the base: an earlier
             // write of ours to it may not have landed either).
             let stepwise = field == "labels" || checklist_name(field).is_some();
@@ -164,6 +136,48 @@ pub fn decide(
         values: (va, vb),
         unseen,
     }
+}
+
+/// Whether a user edited `field` on `side` after `at` (when a pending write was decided).
+fn edited_since(times: &Times, field: &str, side: MirrorSide, at: i64) -> bool {
+    let generic = checklist_name(field).map(|_| CHECKLISTS);
+    let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
+    user(field)
+        .max(generic.and_then(user))
+        .is_some_and(|t| t > at)
+}
+
+/// Each side's latest known change time of `field`: its events' (a checklist's own, or that of
+/// a change that did not name its checklists), else the one kept with the base.
+fn change_times(
+    field: &str,
+    stored: Option<&FieldBase>,
+    [va, vb]: [&str; 2],
+    times: &Times,
+) -> (Option<i64>, Option<i64>) {
+    let generic = checklist_name(field).map(|_| CHECKLISTS);
+    let latest = |side: MirrorSide, stored_at: Option<i64>| {
+        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
+        let own = seen(field).max(generic.and_then(seen));
+        own.max(stored_at)
+    };
+    // A side that differs from the base changed after the read that agreed it: a known time
+    // no later than that read is an older change's (this one's event is not here yet, seed 7),
+    // so it is unknown, and a last writer's conflict reads it from the cards' histories.
+    let after_read = |value: &str, at: Option<i64>| match stored {
+        Some(s) if value != s.base_value && at.zip(s.read_at).is_some_and(|(t, r)| t <= r) => None,
+        _ => at,
+    };
+    (
+        after_read(
+            va,
+            latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at)),
+        ),
+        after_read(
+            vb,
+            latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at)),
+        ),
+    )
 }
 
 /// The side that holds `stored`'s value although its user changed `field` after the read that

@@ -94,7 +94,7 @@ impl Mirrors {
         let fresh;
         if let Read::Both { outcomes, .. } = &read
             && outcomes.iter().any(|(_, o)| o.unseen.is_some())
-            && self.overwritten(ctx, &at, link, outcomes).await?
+            && self.overwritten(ctx, &at, link, outcomes, times).await?
         {
             fresh = super::reader::Reader::live(std::sync::Arc::clone(&self.board));
             reader = &fresh;

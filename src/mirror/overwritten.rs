@@ -18,11 +18,11 @@ use crate::store::now_ms;
 use crate::sync::board::OnLost;
 use crate::sync::mapping::split_description;
 
-use super::context::MirrorContext;
+use super::context::{BY_USER, MirrorContext};
 use super::decide::Outcome;
 use super::log::{self, At, Conflict};
 use super::merge::{Merge, Sides, merge};
-use super::{Error, Mirrors};
+use super::{Error, Mirrors, Times};
 
 /// The fields whose value an `updateCard` action shows whole.
 pub const RESTORABLE: [&str; 4] = ["name", "desc", "list", "closed"];
@@ -86,6 +86,7 @@ impl Mirrors {
         at: &At<'_>,
         link: &MirrorLink,
         outcomes: &[(String, Outcome)],
+        times: &Times,
     ) -> Result<bool, Error> {
         let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
         let mut histories: HashMap<MirrorSide, Vec<CardAction>> = HashMap::new();
@@ -104,9 +105,18 @@ impl Mirrors {
             else {
                 continue;
             };
-            let (held, other, other_at) = match side {
-                MirrorSide::A => (&o.values.0, &o.values.1, o.base.b_changed_at),
-                MirrorSide::B => (&o.values.1, &o.values.0, o.base.a_changed_at),
+            let (held, other) = match side {
+                MirrorSide::A => (&o.values.0, &o.values.1),
+                MirrorSide::B => (&o.values.1, &o.values.0),
+            };
+            // The other side's value: still the base, it was read before the lost edit (older
+            // than it); else its user's change here, if this pass has its event (not our own
+            // writes' times, which the base's carry).
+            let other_at = if o.merge == Merge::Same {
+                Some(read_at)
+            } else {
+                let user = (side.other(), format!("{BY_USER}{field}"));
+                times.get(&user).copied()
             };
             if lost == *held {
                 continue;
