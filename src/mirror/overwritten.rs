@@ -126,9 +126,8 @@ impl Mirrors {
                 MirrorSide::B => (other.as_str(), lost.as_str(), other_at, Some(lost_at)),
             };
             decided = true;
-            if let Merge::Conflict { winner } =
-                merge(None, Sides { a, b, a_at, b_at }, ctx.policy, None)
-            {
+            let merged = merge(None, Sides { a, b, a_at, b_at }, ctx.policy, None);
+            if let Merge::Conflict { winner } = merged {
                 let c = Conflict {
                     a,
                     b,
@@ -146,9 +145,13 @@ impl Mirrors {
                         .await?;
                 }
             }
-            // Saved after the write: a pass stopped before it finds the edit lost again.
+            // The base the pass then merges from: the other side's value once the edit is put
+            // back (the edit is copied over); else what the side holds (the other side's value,
+            // if it changed since our write, is copied over it). Saved after the write: a pass
+            // stopped before it finds the edit lost again.
+            let put_back = merged == (Merge::Conflict { winner: side });
             let base = FieldBase {
-                base_value: other.clone(),
+                base_value: if put_back { other } else { held }.clone(),
                 a_changed_at: a_at,
                 b_changed_at: b_at,
                 read_at: Some(now_ms()),

@@ -154,3 +154,61 @@ async fn a_user_s_edit_overwritten_by_a_new_twin_s_marker_is_put_back() {
     let twin = m.twin_of(&card);
     assert!(twin.desc.starts_with("second"), "on the twin: {twin:?}");
 }
+
+/// As the first test, under `prefer_b`, and b's user edits the twin again before a's lost edit
+/// is seen: the conflict goes to b, and b's newer value reaches a; b's edit is not reverted to
+/// the value our write left on a (seed 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_edit_that_loses_its_conflict_leaves_the_other_side_s_newer_value() {
+    let m = mirror_world("prefer_b").await;
+    let t = &m.w.trello;
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Notes", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    let link = marker(&m.card(&id)).expect("the card's marker");
+    let desc = |text: &str| UserCardChange {
+        desc: Some(format!("{text}\n\nleadsync:{link}")),
+        ..UserCardChange::default()
+    };
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200],
+        hang_next: 1,
+        hang_for: Duration::from_secs(1),
+        ..Faults::default()
+    });
+    let read_b = format!("/1/cards/{twin}");
+    let reads_b = || t.gate().calls().count("GET", &read_b);
+    let before = reads_b();
+    m.edit(&twin, desc("Told on b"));
+    eventually("the pass read b", SETTLE, || async {
+        (reads_b() > before).then_some(())
+    })
+    .await;
+    let read = chrono::Utc::now().timestamp_millis();
+    eventually("the clock ticks", SETTLE, || async {
+        (chrono::Utc::now().timestamp_millis() > read + 1).then_some(())
+    })
+    .await;
+    // Both edits' deliveries come together, once the copy has landed over a's.
+    t.hold_deliveries(true);
+    m.edit(&id, desc("Told on a"));
+    m.edit(&twin, desc("Again on b"));
+    let jobs = held(&m.w, 2).await;
+    eventually("the copy landed on a", SETTLE, || async {
+        m.card(&id).desc.starts_with("Told on b").then_some(())
+    })
+    .await;
+    for job in jobs {
+        t.redeliver(job);
+    }
+    m.settle().await;
+    for card in [&id, &twin] {
+        let card = m.card(card);
+        assert!(
+            card.desc.starts_with("Again on b"),
+            "b's newer edit: {card:?}"
+        );
+    }
+}
