@@ -18,6 +18,10 @@ pub struct Outcome {
     pub write: Option<(MirrorSide, String)>,
     pub merge: Merge,
     pub values: (String, String),
+    /// A side holding the stored base although its user edited the field after the pass that
+    /// agreed it read the cards, with that read's time: a write of that pass may have
+    /// overwritten the edit unseen (`overwritten`).
+    pub unseen: Option<(MirrorSide, i64)>,
 }
 
 /// Links made before each checklist was a field of its own kept one base, `checklists`, for all
@@ -50,20 +54,24 @@ pub struct Known<'a> {
     pub pending: Option<&'a Pending>,
 }
 
-/// One field's merge. A field without a base (a link made before the field was mirrored, or
-/// adopted after a lost database) is merged by `merge`'s rule for it. A side in an unmapped list
-/// holds the base (without one, the other side's value): its twin keeps its list.
+/// One field's merge, of cards read at `read_at` (unix ms). A field without a base (a link made
+/// before the field was mirrored, or adopted after a lost database) is merged by `merge`'s rule
+/// for it. A side in an unmapped list holds the base (without one, the other side's value): its
+/// twin keeps its list.
 pub fn decide(
     ctx: &MirrorContext,
     field: &str,
-    a: &Card,
-    b: &Card,
+    [a, b]: [&Card; 2],
     known: Known<'_>,
     times: &Times,
+    read_at: i64,
 ) -> Outcome {
     let stored = known.stored;
     let va = ctx.value(MirrorSide::A, a, field);
     let vb = ctx.value(MirrorSide::B, b, field);
+    let unseen = (known.pending.is_none())
+        .then(|| unseen(field, stored?, [va.as_deref(), vb.as_deref()], times))
+        .flatten();
     let base = match (stored, &va, &vb) {
         (Some(s), _, _) => Some(s.base_value.clone()),
         (None, Some(_), Some(_)) => None,
@@ -71,15 +79,7 @@ pub fn decide(
     };
     let fill = |v: Option<String>| v.or_else(|| base.clone()).unwrap_or_default();
     let (va, vb) = (fill(va), fill(vb));
-    // A checklist's own change time, or that of a change that did not name its checklists.
-    let generic = checklist_name(field).map(|_| CHECKLISTS);
-    let latest = |side: MirrorSide, stored_at: Option<i64>| {
-        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
-        let own = seen(field).max(generic.and_then(seen));
-        own.max(stored_at)
-    };
-    let a_at = latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at));
-    let b_at = latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at));
+    let (a_at, b_at) = change_times(field, stored, [&va, &vb], times);
     let sides = Sides {
         a: &va,
         b: &vb,
@@ -88,17 +88,10 @@ pub fn decide(
     };
     let empty = MirrorContext::empty(field);
     let mut base = base;
-    // A user's edit of the field on `side` after the pending write was decided.
-    let edited_since = |side: MirrorSide, at: i64| {
-        let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
-        user(field)
-            .max(generic.and_then(user))
-            .is_some_and(|t| t > at)
-    };
     let merged = match known.pending {
         // A write of ours stopped partway: finished, unless its side was edited since; then the
         // value it was writing is the base (what the pass left both sides agreeing on).
-        Some(p) if !edited_since(p.side, p.at) => {
+        Some(p) if !edited_since(times, field, p.side, p.at) => {
             // From what the side held when the write was decided (not the base: an earlier
             // write of ours to it may not have landed either).
             let stepwise = field == "labels" || checklist_name(field).is_some();
@@ -125,14 +118,86 @@ pub fn decide(
             winner: MirrorSide::B,
         } => (vb.clone(), Some((MirrorSide::A, vb.clone()))),
     };
+    // An unchanged base keeps the time of the read that agreed it: an edit after that read,
+    // overwritten by that pass's write, is still told (`unseen`) by later passes.
+    let read_at = match merged {
+        Merge::Same => stored.and_then(|s| s.read_at),
+        _ => Some(read_at),
+    };
     Outcome {
         base: FieldBase {
             base_value: value,
             a_changed_at: a_at,
             b_changed_at: b_at,
+            read_at,
         },
         write,
         merge: merged,
         values: (va, vb),
+        unseen,
     }
+}
+
+/// Whether a user edited `field` on `side` after `at` (when a pending write was decided).
+fn edited_since(times: &Times, field: &str, side: MirrorSide, at: i64) -> bool {
+    let generic = checklist_name(field).map(|_| CHECKLISTS);
+    let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
+    user(field)
+        .max(generic.and_then(user))
+        .is_some_and(|t| t > at)
+}
+
+/// Each side's latest known change time of `field`: its events' (a checklist's own, or that of
+/// a change that did not name its checklists), else the one kept with the base.
+fn change_times(
+    field: &str,
+    stored: Option<&FieldBase>,
+    [va, vb]: [&str; 2],
+    times: &Times,
+) -> (Option<i64>, Option<i64>) {
+    let generic = checklist_name(field).map(|_| CHECKLISTS);
+    let latest = |side: MirrorSide, stored_at: Option<i64>| {
+        let seen = |f: &str| times.get(&(side, f.to_owned())).copied();
+        let own = seen(field).max(generic.and_then(seen));
+        own.max(stored_at)
+    };
+    // A side that differs from the base changed after the read that agreed it: a known time
+    // no later than that read is an older change's (this one's event is not here yet, seed 7),
+    // so it is unknown, and a last writer's conflict reads it from the cards' histories.
+    let after_read = |value: &str, at: Option<i64>| match stored {
+        Some(s) if value != s.base_value && at.zip(s.read_at).is_some_and(|(t, r)| t <= r) => None,
+        _ => at,
+    };
+    (
+        after_read(
+            va,
+            latest(MirrorSide::A, stored.and_then(|s| s.a_changed_at)),
+        ),
+        after_read(
+            vb,
+            latest(MirrorSide::B, stored.and_then(|s| s.b_changed_at)),
+        ),
+    )
+}
+
+/// The side that holds `stored`'s value although its user changed `field` after the read that
+/// agreed it, for the fields whose lost value a card's history can give back.
+fn unseen(
+    field: &str,
+    stored: &FieldBase,
+    [va, vb]: [Option<&str>; 2],
+    times: &Times,
+) -> Option<(MirrorSide, i64)> {
+    let read_at = stored.read_at?;
+    if !super::overwritten::RESTORABLE.contains(&field) {
+        return None;
+    }
+    let edited_after = |side: MirrorSide| {
+        let user = times.get(&(side, format!("{BY_USER}{field}")));
+        user.is_some_and(|at| *at > read_at)
+    };
+    [(MirrorSide::A, va), (MirrorSide::B, vb)]
+        .into_iter()
+        .find(|(side, v)| *v == Some(stored.base_value.as_str()) && edited_after(*side))
+        .map(|(side, _)| (side, read_at))
 }

@@ -13,7 +13,7 @@ use super::merge::Merge;
 use super::{Error, Mirrors, Times};
 
 /// The mirrored field an `updateCard` action's changed key stands for.
-fn field_of(key: &str) -> Option<&'static str> {
+pub fn field_of(key: &str) -> Option<&'static str> {
     match key {
         "name" => Some("name"),
         "desc" => Some("desc"),

@@ -90,6 +90,16 @@ impl Mirrors {
             let found = (self.history_times(&ctx.member_id, cards, times)).await?;
             read = self.read(ctx, link, reader, &found).await?;
         }
+        // A user's edit a write of ours overwrote unseen is put back first (`overwritten`).
+        let fresh;
+        if let Read::Both { outcomes, .. } = &read
+            && outcomes.iter().any(|(_, o)| o.unseen.is_some())
+            && self.overwritten(ctx, &at, link, outcomes, times).await?
+        {
+            fresh = super::reader::Reader::live(std::sync::Arc::clone(&self.board));
+            reader = &fresh;
+            read = self.read(ctx, link, reader, times).await?;
+        }
         let (a, b, outcomes, legacy) = match read {
             Read::Both {
                 a,
@@ -126,6 +136,7 @@ impl Mirrors {
         times: &Times,
     ) -> Result<Read, Error> {
         let (id_a, id_b) = (link.card(MirrorSide::A), link.card(MirrorSide::B));
+        let read_at = reader.listed_at().unwrap_or_else(crate::store::now_ms);
         let (a, b) = match (id_a, id_b) {
             (Some(a), Some(b)) => (reader.card(a).await?, reader.card(b).await?),
             _ => (None, None),
@@ -143,7 +154,7 @@ impl Mirrors {
                     stored: bases.get(&field),
                     pending: pending.get(&field),
                 };
-                let outcome = decide(ctx, &field, &a, &b, known, times);
+                let outcome = decide(ctx, &field, [&a, &b], known, times, read_at);
                 (field, outcome)
             })
             .collect();
@@ -334,6 +345,7 @@ impl Mirrors {
             base_value: "true".into(),
             a_changed_at: None,
             b_changed_at: None,
+            read_at: None,
         };
         mirror_links::save_field(&self.db.pool, &ctx.name, at.link_id, "closed", &base).await?;
         Ok(())

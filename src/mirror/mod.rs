@@ -12,6 +12,7 @@ mod link;
 mod lock;
 mod log;
 mod merge;
+mod overwritten;
 mod reader;
 mod twin;
 mod values;

@@ -32,6 +32,7 @@ impl Mirrors {
         reader: &Reader,
         times: &Times,
     ) -> Result<(), Error> {
+        let read_at = reader.listed_at().unwrap_or_else(crate::store::now_ms);
         let Some(card) = reader.card(card_id).await? else {
             return Ok(());
         };
@@ -61,7 +62,11 @@ impl Mirrors {
         let _link = lock::hold(&ctx.name, link_id.as_str()).await;
         mirror_links::set_card(&self.db.pool, &ctx.name, link_id.as_str(), side, &card.id).await?;
         // A new intent: no create was sent for it yet, and a marker was searched for above.
-        self.create_twin(ctx, &link_id, side, &card, reader, false)
+        let how = Create {
+            search: false,
+            read_at,
+        };
+        self.create_twin(ctx, &link_id, side, &card, reader, how)
             .await
     }
 
@@ -80,13 +85,18 @@ impl Mirrors {
         };
         let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
         // Read now: a listing may be older than a marker or an archive since.
+        let read_at = crate::store::now_ms();
         let Some(card) = (match link.card(side) {
             Some(id) => reader.fresh(id).await?,
             None => None,
         }) else {
             return Ok(());
         };
-        self.create_twin(ctx, &link_id, side, &card, reader, true)
+        let how = Create {
+            search: true,
+            read_at,
+        };
+        self.create_twin(ctx, &link_id, side, &card, reader, how)
             .await
     }
 
@@ -148,7 +158,7 @@ impl Mirrors {
         side: MirrorSide,
         card: &Card,
         reader: &Reader,
-        search: bool,
+        how: Create,
     ) -> Result<(), Error> {
         let other = side.other();
         let (notes, marker) = split_description(&card.desc);
@@ -169,8 +179,10 @@ impl Mirrors {
             side,
             card,
             made: &made,
+            read_at: how.read_at,
         };
-        let Some((twin, as_made)) = self.make_twin(ctx, &made_now, reader, search).await? else {
+        let Some((twin, as_made)) = self.make_twin(ctx, &made_now, reader, how.search).await?
+        else {
             return Ok(());
         };
         // The twin is the link's at once, before its details: a twin deleted while they are
@@ -209,8 +221,7 @@ impl Mirrors {
         let (copied, edited): (Vec<String>, Vec<String>) =
             details.into_iter().partition(|f| !edited.contains(f));
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
-        self.agree(&mut tx, ctx, link_id, side, card, &copied)
-            .await?;
+        self.agree(&mut tx, ctx, &made_now, &copied).await?;
         // Edited on the new twin before its copy: no base, so each user's value counts.
         for field in &edited {
             mirror_links::delete_field(&mut *tx, &ctx.name, link_id.as_str(), field).await?;
@@ -260,8 +271,7 @@ impl Mirrors {
             return Ok(None);
         };
         let mut tx = self.db.pool.begin().await.map_err(StoreError::from)?;
-        self.agree(&mut tx, ctx, now.link_id, side, card, now.made)
-            .await?;
+        self.agree(&mut tx, ctx, now, now.made).await?;
         tx.commit().await.map_err(StoreError::from)?;
         let new = NewCard {
             list_id: list_id.to_owned(),
@@ -272,23 +282,24 @@ impl Mirrors {
         Ok(Some((twin.clone(), twin)))
     }
 
-    /// Saves `fields` agreed on the source card's values.
+    /// Saves `fields` agreed on the source card's values, as read at `now.read_at`: a user's
+    /// edit after it that our marker or copy overwrote is told by the next pass (`overwritten`).
     async fn agree(
         &self,
         tx: &mut crate::store::Tx,
         ctx: &MirrorContext,
-        link_id: &LeadId,
-        side: MirrorSide,
-        card: &Card,
+        now: &MadeNow<'_>,
         fields: &[String],
     ) -> Result<(), Error> {
         for field in fields {
             let base = FieldBase {
-                base_value: ctx.value(side, card, field).unwrap_or_default(),
+                base_value: ctx.value(now.side, now.card, field).unwrap_or_default(),
                 a_changed_at: None,
                 b_changed_at: None,
+                read_at: Some(now.read_at),
             };
-            mirror_links::save_field(&mut **tx, &ctx.name, link_id.as_str(), field, &base).await?;
+            let link_id = now.link_id.as_str();
+            mirror_links::save_field(&mut **tx, &ctx.name, link_id, field, &base).await?;
         }
         Ok(())
     }
@@ -301,6 +312,16 @@ struct MadeNow<'a> {
     side: MirrorSide,
     card: &'a Card,
     made: &'a [String],
+    /// When the source card was read (unix ms).
+    read_at: i64,
+}
+
+/// How a twin's create goes: the other board searched first (a create that may have been
+/// sent), and when the source card was read.
+#[derive(Clone, Copy)]
+struct Create {
+    search: bool,
+    read_at: i64,
 }
 
 /// A new link id: 20 hex digits, unique enough per mirror and valid in a marker.

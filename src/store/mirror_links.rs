@@ -55,13 +55,16 @@ impl MirrorLink {
     }
 }
 
-/// One field's merge base: the value both boards last agreed on, and the latest change time
-/// (unix ms) seen on each side.
+/// One field's merge base: the value both boards last agreed on, the latest change time (unix
+/// ms) seen on each side, and when the pass that agreed it read the cards.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FieldBase {
     pub base_value: String,
     pub a_changed_at: Option<i64>,
     pub b_changed_at: Option<i64>,
+    /// A user's edit after this was not seen by that pass (`None`: unknown, agreed before
+    /// migration 0013).
+    pub read_at: Option<i64>,
 }
 
 /// Records a configured mirror (its events are then the mirror engine's, not the pairs' worker's).
@@ -212,14 +215,17 @@ pub async fn set_card(
     Ok(())
 }
 
+/// field, base value, a's and b's change times, the agreeing read's time.
+type BaseRow = (String, String, Option<i64>, Option<i64>, Option<i64>);
+
 /// A link's merge bases, by field name.
 pub async fn fields(
     exec: impl Exec<'_>,
     mirror: &str,
     link_id: &str,
 ) -> Result<BTreeMap<String, FieldBase>, StoreError> {
-    let rows: Vec<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT field, base_value, a_changed_at, b_changed_at FROM mirror_fields
+    let rows: Vec<BaseRow> = sqlx::query_as(
+        "SELECT field, base_value, a_changed_at, b_changed_at, read_at FROM mirror_fields
          WHERE mirror = $1 AND link_id = $2",
     )
     .bind(mirror)
@@ -228,11 +234,12 @@ pub async fn fields(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(field, base_value, a_changed_at, b_changed_at)| {
+        .map(|(field, base_value, a_changed_at, b_changed_at, read_at)| {
             let base = FieldBase {
                 base_value,
                 a_changed_at,
                 b_changed_at,
+                read_at,
             };
             (field, base)
         })
@@ -248,10 +255,10 @@ pub async fn save_field(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO mirror_fields
-             (mirror, link_id, field, base_value, a_changed_at, b_changed_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+             (mirror, link_id, field, base_value, a_changed_at, b_changed_at, read_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (mirror, link_id, field) DO UPDATE SET base_value = $4,
-             a_changed_at = $5, b_changed_at = $6, updated_at = $7",
+             a_changed_at = $5, b_changed_at = $6, read_at = $7, updated_at = $8",
     )
     .bind(mirror)
     .bind(link_id)
@@ -259,6 +266,7 @@ pub async fn save_field(
     .bind(&base.base_value)
     .bind(base.a_changed_at)
     .bind(base.b_changed_at)
+    .bind(base.read_at)
     .bind(now_ms())
     .execute(exec)
     .await?;
@@ -320,6 +328,7 @@ mod tests {
             base_value: "\"Ada\"".into(),
             a_changed_at: Some(5),
             b_changed_at: None,
+            read_at: Some(4),
         };
         save_field(&db.pool, "m", "L1", "name", &base)
             .await

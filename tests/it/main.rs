@@ -57,6 +57,7 @@ mod mirror_races;
 mod mirror_repair;
 mod mirror_support;
 mod mirror_twins;
+mod mirror_unseen;
 mod notion_door;
 mod pg_proxy;
 mod postgres;

@@ -75,8 +75,9 @@ impl History {
 
     /// The final values a field may hold: the last edit's; or the other board's last edit
     /// before it, when no later edit was made by someone who saw that value (the two were
-    /// concurrent, a conflict) and the policy can pick its side. A change to the unmapped list
-    /// is no change the merge sees, so a concurrent move on the other board may move it back.
+    /// concurrent, a conflict) and the policy can pick its side, or the last board's edits since
+    /// were undone. A change to the unmapped list is no change the merge sees, so a concurrent
+    /// move on the other board may move it back.
     pub fn acceptable(&self, key: &str, field: &str, policy: &str) -> Vec<String> {
         let edits = (self.edits.get(key))
             .and_then(|f| f.get(field))
@@ -97,7 +98,19 @@ impl History {
             };
             let concurrent = (pos + 1..edits.len()).all(|i| edits[i].saw != other.value || own(i));
             let may_win = other.side == preferred(policy) || last.value == UNMAPPED;
-            if concurrent && may_win {
+            // Undone: the last board ends at the value the other board showed before its run of
+            // edits the last board never saw (a round trip the merge may never see). That side
+            // then holds the base, unchanged (CONTRACT §5: only a value differing from it is a
+            // change), and the other board's edit travels whatever the policy.
+            let unseen = |i: usize| {
+                (edits[i + 1..].iter()).all(|e| e.side != last.side || e.saw != edits[i].value)
+            };
+            let undone = (0..=pos)
+                .rev()
+                .filter(|&i| edits[i].side == other.side)
+                .take_while(|&i| unseen(i))
+                .any(|i| edits[i].saw == last.value);
+            if concurrent && (may_win || undone) {
                 ok.push(other.value.clone());
             }
         }
@@ -229,5 +242,34 @@ mod tests {
         h.record("k", "list", Side::A, UNMAPPED, "To Do");
         assert_eq!(h.acceptable("k", "list", "prefer_b"), [UNMAPPED, "Done"]);
         assert_eq!(h.acceptable("k", "list", "prefer_a"), [UNMAPPED, "Done"]);
+    }
+
+    #[test]
+    fn an_edit_undone_before_a_pass_saw_it_lets_the_other_board_s_edit_travel() {
+        // Seed 7: a completes the due date, b sets another, a uncompletes it. If no pass saw a's
+        // completion, a holds the base: b's date travels (CONTRACT §5), under any policy.
+        let mut h = History::default();
+        h.record("k", "due", Side::A, "-|true", "-|false");
+        h.record("k", "due", Side::B, "d|false", "-|false");
+        h.record("k", "due", Side::A, "-|false", "-|true");
+        for policy in ["last_writer_wins", "prefer_a", "prefer_b"] {
+            assert_eq!(h.acceptable("k", "due", policy), ["-|false", "d|false"]);
+        }
+        // Not undone: a ends at a value of its own, a conflict the policy decides.
+        h.record("k", "name", Side::A, "y", "x");
+        h.record("k", "name", Side::B, "z", "x");
+        h.record("k", "name", Side::A, "w", "y");
+        assert_eq!(h.acceptable("k", "name", "prefer_a"), ["w"]);
+        // Undone after b's edit reached a: a's undo is a change of its own, and only it stands.
+        h.record("k", "desc", Side::B, "z", "x");
+        h.record("k", "desc", Side::A, "y", "z");
+        h.record("k", "desc", Side::A, "x", "y");
+        assert_eq!(h.acceptable("k", "desc", "prefer_b"), ["x"]);
+        // Seed 5: b's two edits, both unseen by a, whose round trip ends where b began.
+        h.record("k", "labels", Side::A, "Hot", "");
+        h.record("k", "labels", Side::B, "Cold", "");
+        h.record("k", "labels", Side::B, "VIP", "Cold");
+        h.record("k", "labels", Side::A, "", "Hot");
+        assert_eq!(h.acceptable("k", "labels", "prefer_a"), ["", "VIP"]);
     }
 }
