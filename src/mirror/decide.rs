@@ -189,7 +189,7 @@ fn unseen(
     times: &Times,
 ) -> Option<(MirrorSide, i64)> {
     let read_at = stored.read_at?;
-    if !super::overwritten::RESTORABLE.contains(&field) {
+    if !super::context::RESTORABLE.contains(&field) {
         return None;
     }
     let edited_after = |side: MirrorSide| {

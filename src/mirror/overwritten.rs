@@ -24,9 +24,6 @@ use super::log::{self, At, Conflict};
 use super::merge::{Merge, Sides, merge};
 use super::{Error, Mirrors, Times};
 
-/// The fields whose value an `updateCard` action shows whole.
-pub const RESTORABLE: [&str; 4] = ["name", "desc", "list", "closed"];
-
 /// The value and time of the user's change of `field` on `side`'s card that a write of ours
 /// replaced: the card's latest change of the field (by `actions`, its history) is ours, and the
 /// latest user's change before it came after `read_at` (the read our write was decided from).
