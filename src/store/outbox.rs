@@ -238,8 +238,9 @@ async fn claim_rows(
     let now = now_ms();
     let (only, except) = targets.binds();
     let mut tx = db.begin_write().await?;
-    // Postgres would add `FOR UPDATE SKIP LOCKED` to the inner SELECT; SQLite's write lock
-    // already serialises claimers.
+    // `begin_write` serialises claimers on both backends (SQLite's write lock, PostgreSQL's
+    // transaction-scoped advisory lock), so no row is claimed twice and `FOR UPDATE SKIP
+    // LOCKED` would add nothing; `due_heads` keeps a lead's commands to one claimer at a time.
     let due_heads = due_heads(db.dialect());
     let sql = format!(
         "UPDATE outbox SET status = 'in_flight', next_attempt_at = $2, updated_at = $1
