@@ -203,6 +203,14 @@ impl PairContext {
         self.board.custom_fields.get(custom_field_id).copied()
     }
 
+    /// The lead field whose sheet header is `header` (trimmed, any case), if any.
+    pub fn field_of_header(&self, header: &str) -> Option<Field> {
+        let header = header.trim();
+        Field::ALL
+            .into_iter()
+            .find(|f| self.header(*f).trim().eq_ignore_ascii_case(header))
+    }
+
     /// Sheet header text of a lead field.
     pub fn header(&self, field: Field) -> &str {
         let c = &self.settings.columns;

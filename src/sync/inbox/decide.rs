@@ -296,8 +296,7 @@ fn put_back_write(
         .collect();
     let (mut cells, mut used) = (BTreeMap::new(), Vec::new());
     for (key, header, shown) in &facts.put_back {
-        let same = |f: &Field| ctx.header(*f).trim().eq_ignore_ascii_case(header.trim());
-        let Some(field) = Field::ALL.into_iter().find(same) else {
+        let Some(field) = ctx.field_of_header(header) else {
             continue;
         };
         // An event older than the agreed value (a delivery held back) shows what was there

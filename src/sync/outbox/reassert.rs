@@ -89,8 +89,7 @@ async fn agreed_of(
     lead: &str,
     header: &str,
 ) -> Result<Option<(Field, String)>, StoreError> {
-    let same = |f: &Field| ctx.header(*f).trim().eq_ignore_ascii_case(header.trim());
-    let Some(field) = Field::ALL.into_iter().find(same) else {
+    let Some(field) = ctx.field_of_header(header) else {
         return Ok(None);
     };
     let state = merge_state(&lead_state::load_lead(&mut *tx, &ctx.name, lead).await?);

@@ -203,7 +203,7 @@ impl Dispatcher {
                     .await?;
             }
         }
-        self.superseded(tx, row, cmd).await
+        super::superseded::write_superseded_again(tx, ctx, lead, row, cmd).await
     }
 
     async fn dead(&self, row: &Stored, error: &str) -> Result<Recorded, StoreError> {

@@ -10,89 +10,78 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Field, TrackerKind};
+use crate::model::TrackerKind;
 use crate::store::outbox::{self, Command as Stored};
 use crate::store::{Conn, StoreError, dispatch_support, lead_state};
 use crate::sync::context::PairContext;
 use crate::sync::merge::state::lead_state as merge_state;
-use crate::sync::outbox::Dispatcher;
 use crate::sync::outbox::record::follow_up;
 use crate::sync::plan::commands::Command;
 
-impl Dispatcher {
-    /// Enqueues, in the caller's transaction, a write of the agreed value of each field that
-    /// `cmd`, a sheet write that landed, wrote with another value: the agreed value changed
-    /// after the write was planned. Keyed by the landed command and its attempt.
-    pub(super) async fn superseded(
-        &self,
-        tx: &mut Conn,
-        row: &Stored,
-        cmd: &Command,
-    ) -> Result<(), StoreError> {
-        let (Some(ctx), Some(lead)) = (self.pair(&row.pair), row.lead_id.as_deref()) else {
-            return Ok(());
-        };
-        let cells = match cmd {
-            Command::WriteRow { cells, .. } | Command::AppendRow { cells, .. } => cells,
-            _ => return Ok(()),
-        };
-        if ctx.tracker != TrackerKind::Sheets {
-            return Ok(());
-        }
-        let state = merge_state(&lead_state::load_lead(&mut *tx, &ctx.name, lead).await?);
-        // A write queued after this one that carries the agreed value lands after it anyway
-        // (the decision that changed it saw this one on its way, `plan::overwrite_in_flight`).
-        let later = dispatch_support::queued_after(&mut *tx, &ctx.name, lead, row.id).await?;
-        let later: Vec<BTreeMap<String, String>> = (later.iter())
-            .filter_map(|p| match serde_json::from_str::<Command>(p) {
-                Ok(Command::WriteRow { cells, .. }) => Some(cells),
-                _ => None,
-            })
-            .collect();
-        let mut again = BTreeMap::new();
-        for (header, written) in cells {
-            let Some(field) = field_of(ctx, header) else {
-                continue;
-            };
-            let agreed = state.get(&field).and_then(|f| f.agreed.as_ref());
-            let Some(agreed) = agreed.filter(|a| a.value.trim() != written.trim()) else {
-                continue;
-            };
-            let carried = |c: &BTreeMap<String, String>| {
-                (c.iter()).any(|(h, v)| {
-                    field_of(ctx, h) == Some(field) && v.trim() == agreed.value.trim()
-                })
-            };
-            if !later.iter().any(carried) {
-                again.insert(header.clone(), agreed.value.clone());
-            }
-        }
-        if again.is_empty() {
-            return Ok(());
-        }
-        let fields: Vec<&str> = again.keys().map(String::as_str).collect();
-        tracing::warn!(pair = %ctx.name, lead_id = %lead, ?fields,
-            "a sheet write landed after a newer edit of its fields was agreed; the agreed values are written again");
-        let again = Command::WriteRow {
-            lead_id: lead.to_owned(),
-            row_hint: None,
-            expect_name: None,
-            cells: again,
-        };
-        let purpose = format!("superseded:{}", row.attempts);
-        match follow_up(row, &purpose, &again, ctx.tracker) {
-            Ok(new) => {
-                outbox::enqueue(&mut *tx, &new).await?;
-            }
-            Err(e) => tracing::error!(pair = %ctx.name, lead_id = %lead, error = %e,
-                "could not plan writing the agreed values again"),
-        }
-        Ok(())
+/// Enqueues, in the caller's transaction, a write of the agreed value of each field that
+/// `cmd`, a sheet write that landed, wrote with another value: the agreed value changed
+/// after the write was planned. Keyed by the landed command and its attempt.
+pub(super) async fn write_superseded_again(
+    tx: &mut Conn,
+    ctx: &PairContext,
+    lead: &str,
+    row: &Stored,
+    cmd: &Command,
+) -> Result<(), StoreError> {
+    let cells = match cmd {
+        Command::WriteRow { cells, .. } | Command::AppendRow { cells, .. } => cells,
+        _ => return Ok(()),
+    };
+    if ctx.tracker != TrackerKind::Sheets {
+        return Ok(());
     }
-}
-
-/// The field a header of the pair's sheet maps.
-fn field_of(ctx: &PairContext, header: &str) -> Option<Field> {
-    let same = |f: &Field| ctx.header(*f).trim().eq_ignore_ascii_case(header.trim());
-    Field::ALL.into_iter().find(same)
+    let state = merge_state(&lead_state::load_lead(&mut *tx, &ctx.name, lead).await?);
+    // A write queued after this one that carries the agreed value lands after it anyway
+    // (the decision that changed it saw this one on its way, `plan::overwrite_in_flight`).
+    let later = dispatch_support::queued_after(&mut *tx, &ctx.name, lead, row.id).await?;
+    let later: Vec<BTreeMap<String, String>> = (later.iter())
+        .filter_map(|p| match serde_json::from_str::<Command>(p) {
+            Ok(Command::WriteRow { cells, .. }) => Some(cells),
+            _ => None,
+        })
+        .collect();
+    let mut again = BTreeMap::new();
+    for (header, written) in cells {
+        let Some(field) = ctx.field_of_header(header) else {
+            continue;
+        };
+        let agreed = state.get(&field).and_then(|f| f.agreed.as_ref());
+        let Some(agreed) = agreed.filter(|a| a.value.trim() != written.trim()) else {
+            continue;
+        };
+        let carried = |c: &BTreeMap<String, String>| {
+            (c.iter()).any(|(h, v)| {
+                ctx.field_of_header(h) == Some(field) && v.trim() == agreed.value.trim()
+            })
+        };
+        if !later.iter().any(carried) {
+            again.insert(header.clone(), agreed.value.clone());
+        }
+    }
+    if again.is_empty() {
+        return Ok(());
+    }
+    let fields: Vec<&str> = again.keys().map(String::as_str).collect();
+    tracing::warn!(pair = %ctx.name, lead_id = %lead, ?fields,
+        "a sheet write landed after a newer edit of its fields was agreed; the agreed values are written again");
+    let again = Command::WriteRow {
+        lead_id: lead.to_owned(),
+        row_hint: None,
+        expect_name: None,
+        cells: again,
+    };
+    let purpose = format!("superseded:{}", row.attempts);
+    match follow_up(row, &purpose, &again, ctx.tracker) {
+        Ok(new) => {
+            outbox::enqueue(&mut *tx, &new).await?;
+        }
+        Err(e) => tracing::error!(pair = %ctx.name, lead_id = %lead, error = %e,
+            "could not plan writing the agreed values again"),
+    }
+    Ok(())
 }

@@ -38,6 +38,42 @@ pub(super) fn dispatcher(db: &TestDb, trackers: Trackers) -> Dispatcher {
     Dispatcher::new(db.db.clone(), board, trackers, [Arc::new(pair)])
 }
 
+/// L1's sheet write of `cells` (row 2), enqueued and claimed: the stored command and the
+/// command, as the dispatcher has them when the outcome comes.
+pub(super) async fn claimed_write(
+    db: &TestDb,
+    cells: &[(&str, &str)],
+) -> (outbox::Command, Command) {
+    let cmd = Command::WriteRow {
+        lead_id: "L1".into(),
+        row_hint: Some(2),
+        expect_name: None,
+        cells: (cells.iter())
+            .map(|(h, v)| ((*h).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    let new = NewCommand {
+        pair: "a".into(),
+        lead_id: Some("L1".into()),
+        target: cmd.target(TrackerKind::Sheets).into(),
+        kind: cmd.kind().into(),
+        payload: serde_json::to_value(&cmd).expect("json"),
+        idempotency_key: "w-L1".into(),
+    };
+    assert!(outbox::enqueue(&db.pool, &new).await.expect("enqueue"));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = 'w-L1'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("id");
+    sqlx::query("UPDATE outbox SET status = 'in_flight' WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .expect("claim");
+    let row = outbox::get(&db.pool, id).await.expect("get").expect("row");
+    (row, cmd)
+}
+
 pub(super) async fn enqueue_writes(db: &TestDb, leads: &[&str]) -> Vec<i64> {
     let mut ids = Vec::new();
     for lead in leads {

@@ -2,18 +2,15 @@
 //! already made from the row's event, else kept for that event.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use super::tests::{claimed_write, dispatcher};
 use super::*;
-use crate::model::TrackerKind;
 use crate::store::lead_state::{self, StoredField};
 use crate::store::links::{self, NewLink};
-use crate::store::outbox::{self, NewCommand};
 use crate::store::sheet_blanks;
 use crate::store::testdb::temp_db;
 use crate::sync::connector::{Blanked, Outcome, Reassert};
 use crate::sync::plan::commands::Command;
-use crate::sync::test_support::{StubBoard, ctx};
 
 async fn link(db: &crate::store::testdb::TestDb, lead: &str, id_assigned: bool) {
     let new = NewLink {
@@ -59,45 +56,14 @@ fn blank(name: &str, phone: &str) -> Blanked {
 #[tokio::test]
 async fn a_cell_emptied_in_a_row_typed_without_an_id_goes_to_its_new_lead_or_waits_for_its_event() {
     let db = temp_db().await;
-    let mut pair = ctx();
-    pair.name = "a".into();
-    let dispatcher = Dispatcher::new(
-        db.db.clone(),
-        Arc::new(StubBoard::default()),
-        Trackers::default(),
-        [Arc::new(pair)],
-    );
+    let dispatcher = dispatcher(&db, Trackers::default());
     link(&db, "L1", false).await;
     // U5 was made from Cy's row's event; its id is still on its way to the row.
     link(&db, "U5", true).await;
     for (field, value) in [("name", "Cy"), ("phone", "+1-9"), ("status", "Won")] {
         agree(&db, "U5", field, value).await;
     }
-    let cmd = Command::WriteRow {
-        lead_id: "L1".into(),
-        row_hint: Some(2),
-        expect_name: None,
-        cells: BTreeMap::from([("Status".to_owned(), "Lost".to_owned())]),
-    };
-    let new = NewCommand {
-        pair: "a".into(),
-        lead_id: Some("L1".into()),
-        target: cmd.target(TrackerKind::Sheets).into(),
-        kind: cmd.kind().into(),
-        payload: serde_json::to_value(&cmd).expect("json"),
-        idempotency_key: "w-L1".into(),
-    };
-    assert!(outbox::enqueue(&db.pool, &new).await.expect("enqueue"));
-    let id: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = 'w-L1'")
-        .fetch_one(&db.pool)
-        .await
-        .expect("id");
-    sqlx::query("UPDATE outbox SET status = 'in_flight' WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await
-        .expect("claim");
-    let row = outbox::get(&db.pool, id).await.expect("get").expect("row");
+    let (row, cmd) = claimed_write(&db, &[("Status", "Lost")]).await;
 
     // The write hit Cy's row (its event read already) and Di's (its event still to come).
     let outcome = Outcome::Failed {

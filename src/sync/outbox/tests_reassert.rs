@@ -3,17 +3,14 @@
 //! agreed value, found by the lead's id; a lead with no agreed value for the field gets none.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use super::tests::{claimed_write, dispatcher};
 use super::*;
-use crate::model::TrackerKind;
 use crate::store::lead_state::{self, StoredField};
 use crate::store::links::{self, NewLink};
-use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::temp_db;
 use crate::sync::connector::{Outcome, Reassert};
 use crate::sync::plan::commands::Command;
-use crate::sync::test_support::{StubBoard, ctx};
 
 async fn link(db: &crate::store::testdb::TestDb, lead: &str) {
     let new = NewLink {
@@ -45,52 +42,15 @@ async fn save_agreed(db: &crate::store::testdb::TestDb, lead: &str, value: &str)
         .expect("state");
 }
 
-/// L1's status write, claimed, as the dispatcher has it when the outcome comes.
-async fn claimed_write(db: &crate::store::testdb::TestDb) -> (outbox::Command, Command) {
-    let cmd = Command::WriteRow {
-        lead_id: "L1".into(),
-        row_hint: Some(2),
-        expect_name: None,
-        cells: BTreeMap::from([("Status".to_owned(), "Lost".to_owned())]),
-    };
-    let new = NewCommand {
-        pair: "a".into(),
-        lead_id: Some("L1".into()),
-        target: cmd.target(TrackerKind::Sheets).into(),
-        kind: cmd.kind().into(),
-        payload: serde_json::to_value(&cmd).expect("json"),
-        idempotency_key: "w-L1".into(),
-    };
-    assert!(outbox::enqueue(&db.pool, &new).await.expect("enqueue"));
-    let id: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = 'w-L1'")
-        .fetch_one(&db.pool)
-        .await
-        .expect("id");
-    sqlx::query("UPDATE outbox SET status = 'in_flight' WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await
-        .expect("claim");
-    let row = outbox::get(&db.pool, id).await.expect("get").expect("row");
-    (row, cmd)
-}
-
 #[tokio::test]
 async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_again() {
     let db = temp_db().await;
-    let mut pair = ctx();
-    pair.name = "a".into();
-    let dispatcher = Dispatcher::new(
-        db.db.clone(),
-        Arc::new(StubBoard::default()),
-        Trackers::default(),
-        [Arc::new(pair)],
-    );
+    let dispatcher = dispatcher(&db, Trackers::default());
     for lead in ["L1", "U9", "U7"] {
         link(&db, lead).await;
     }
     save_agreed(&db, "U9", "Contacted").await;
-    let (row, cmd) = claimed_write(&db).await;
+    let (row, cmd) = claimed_write(&db, &[("Status", "Lost")]).await;
 
     let outcome = Outcome::Failed {
         retryable: true,
@@ -130,29 +90,18 @@ async fn cells_a_write_hit_in_a_row_typed_since_get_their_leads_agreed_value_aga
     );
 }
 
-fn dispatcher_of(db: &crate::store::testdb::TestDb) -> Dispatcher {
-    let mut pair = ctx();
-    pair.name = "a".into();
-    Dispatcher::new(
-        db.db.clone(),
-        Arc::new(StubBoard::default()),
-        Trackers::default(),
-        [Arc::new(pair)],
-    )
-}
-
 #[tokio::test]
 async fn a_cell_put_back_to_an_older_read_waits_for_its_event_or_gets_a_newer_agreed_value() {
     // Seed 298's put-back: U9's event was read before (its agreed value is newer than what was
     // put back), U7's is still to come.
     let db = temp_db().await;
-    let dispatcher = dispatcher_of(&db);
+    let dispatcher = dispatcher(&db, Trackers::default());
     for lead in ["L1", "U9", "U7"] {
         link(&db, lead).await;
     }
     save_agreed(&db, "U9", "Contacted").await;
     save_agreed(&db, "U7", "Won").await;
-    let (row, cmd) = claimed_write(&db).await;
+    let (row, cmd) = claimed_write(&db, &[("Status", "Lost")]).await;
     let stale = |lead: &str, put: &str| (lead.to_owned(), "Status".to_owned(), put.to_owned());
     let outcome = Outcome::Failed {
         retryable: true,

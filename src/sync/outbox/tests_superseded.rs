@@ -3,8 +3,8 @@
 //! landing is recorded (seed 53); a write that still carries the agreed values enqueues nothing.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use super::tests::{claimed_write, dispatcher};
 use super::*;
 use crate::model::TrackerKind;
 use crate::store::lead_state::{self, StoredField};
@@ -13,7 +13,6 @@ use crate::store::outbox::{self, NewCommand};
 use crate::store::testdb::{TestDb, temp_db};
 use crate::sync::connector::{FollowUp, Outcome};
 use crate::sync::plan::commands::Command;
-use crate::sync::test_support::{StubBoard, ctx};
 
 async fn save_agreed(db: &TestDb, field: &str, value: &str) {
     let link = NewLink {
@@ -42,49 +41,6 @@ async fn save_agreed(db: &TestDb, field: &str, value: &str) {
         .expect("state");
 }
 
-/// L1's write of `cells`, claimed, as the dispatcher has it when the outcome comes.
-async fn claimed(db: &TestDb, cells: &[(&str, &str)]) -> (outbox::Command, Command) {
-    let cmd = Command::WriteRow {
-        lead_id: "L1".into(),
-        row_hint: Some(2),
-        expect_name: None,
-        cells: (cells.iter())
-            .map(|(h, v)| ((*h).to_owned(), (*v).to_owned()))
-            .collect(),
-    };
-    let new = NewCommand {
-        pair: "a".into(),
-        lead_id: Some("L1".into()),
-        target: cmd.target(TrackerKind::Sheets).into(),
-        kind: cmd.kind().into(),
-        payload: serde_json::to_value(&cmd).expect("json"),
-        idempotency_key: "w-L1".into(),
-    };
-    assert!(outbox::enqueue(&db.pool, &new).await.expect("enqueue"));
-    let id: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = 'w-L1'")
-        .fetch_one(&db.pool)
-        .await
-        .expect("id");
-    sqlx::query("UPDATE outbox SET status = 'in_flight' WHERE id = $1")
-        .bind(id)
-        .execute(&db.pool)
-        .await
-        .expect("claim");
-    let row = outbox::get(&db.pool, id).await.expect("get").expect("row");
-    (row, cmd)
-}
-
-fn dispatcher_of(db: &TestDb) -> Dispatcher {
-    let mut pair = ctx();
-    pair.name = "a".into();
-    Dispatcher::new(
-        db.db.clone(),
-        Arc::new(StubBoard::default()),
-        Trackers::default(),
-        [Arc::new(pair)],
-    )
-}
-
 /// The commands queued besides the one recorded.
 async fn queued(db: &TestDb) -> Vec<Command> {
     let payloads: Vec<String> =
@@ -101,10 +57,10 @@ async fn queued(db: &TestDb) -> Vec<Command> {
 async fn a_sheet_write_that_landed_after_a_newer_edit_was_agreed_has_the_agreed_value_written_again()
  {
     let db = temp_db().await;
-    let dispatcher = dispatcher_of(&db);
+    let dispatcher = dispatcher(&db, Trackers::default());
     // The copy of a card move to Contacted, planned then; a person typed Won in the sheet, and
     // that edit was decided (copied to the card) before the copy landed over it.
-    let (row, cmd) = claimed(&db, &[("Status", "Contacted"), ("Notes", "call back")]).await;
+    let (row, cmd) = claimed_write(&db, &[("Status", "Contacted"), ("Notes", "call back")]).await;
     save_agreed(&db, "status", "Won").await;
     save_agreed(&db, "notes", "call back").await;
     let recorded = dispatcher
@@ -127,8 +83,8 @@ async fn a_sheet_write_that_landed_after_a_newer_edit_was_agreed_has_the_agreed_
 #[tokio::test]
 async fn a_sheet_write_that_still_carries_the_agreed_values_enqueues_nothing_more() {
     let db = temp_db().await;
-    let dispatcher = dispatcher_of(&db);
-    let (row, cmd) = claimed(&db, &[("Status", "Contacted"), ("Lead ID", "L1")]).await;
+    let dispatcher = dispatcher(&db, Trackers::default());
+    let (row, cmd) = claimed_write(&db, &[("Status", "Contacted"), ("Lead ID", "L1")]).await;
     save_agreed(&db, "status", " Contacted").await;
     let outcomes = vec![Outcome::sent(FollowUp::default())];
     let batch = [crate::sync::connector::Claimed { row, cmd }];
@@ -140,8 +96,8 @@ async fn a_sheet_write_that_still_carries_the_agreed_values_enqueues_nothing_mor
 #[tokio::test]
 async fn a_write_queued_after_it_with_the_agreed_value_is_left_to_land_after_it() {
     let db = temp_db().await;
-    let dispatcher = dispatcher_of(&db);
-    let (row, cmd) = claimed(&db, &[("Status", "Contacted")]).await;
+    let dispatcher = dispatcher(&db, Trackers::default());
+    let (row, cmd) = claimed_write(&db, &[("Status", "Contacted")]).await;
     save_agreed(&db, "status", "Won").await;
     // The decision that agreed Won saw the copy on its way and queued Won behind it.
     let behind = Command::WriteRow {

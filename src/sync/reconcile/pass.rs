@@ -154,11 +154,7 @@ impl<'a> Pass<'a> {
         let mut out = Vec::new();
         for blank in self.known.blanks.iter().filter(|b| b.is_row(&values)) {
             let typed = blank.typed.clone().unwrap_or_default();
-            let field = (Field::ALL.into_iter()).find(|f| {
-                ctx.header(*f)
-                    .trim()
-                    .eq_ignore_ascii_case(blank.header.trim())
-            });
+            let field = ctx.field_of_header(&blank.header);
             // The cell as read: empty (the check emptied it), or still what the misplaced write
             // put there (the check's put-back failed): either way not the person's, so what the
             // event showed goes there, an empty value too. Anything else was typed since.
