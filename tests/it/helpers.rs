@@ -117,6 +117,16 @@ where
     }
 }
 
+/// Waits until the millisecond clock (the emulators' and the daemon's) has passed the time
+/// this was called at, so that what happens next is later by every clock's reading.
+pub async fn clock_passes() {
+    let from = chrono::Utc::now().timestamp_millis();
+    eventually("the clock ticks", Duration::from_secs(5), || async {
+        (chrono::Utc::now().timestamp_millis() > from + 1).then_some(())
+    })
+    .await;
+}
+
 /// Tests log nothing unless `TEST_LOG=1` (then JSON lines on stderr, filtered by `RUST_LOG`).
 pub fn test_log() {
     if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {

@@ -9,7 +9,7 @@ use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sandbox::common::Faults;
 
 use crate::e2e::SETTLE;
-use crate::helpers::eventually;
+use crate::helpers::{clock_passes, eventually};
 use crate::mirror_support::{a_pass_failed, held, marker, mirror_world, name, one_off_engine};
 
 /// A one-off reconciliation lists board a (the new card without a twin), then board b, whose
@@ -224,12 +224,8 @@ async fn a_reconciliation_s_conflict_goes_to_the_later_edit_by_the_cards_histori
     let twin = m.twin_of(&m.card(&id)).id;
     t.hold_deliveries(true);
     m.edit(&id, name("From a"));
-    let first = chrono::Utc::now().timestamp_millis();
     // b's edit later by the board's clock: it waits for the clock to pass a's.
-    eventually("the clock ticks", SETTLE, || async {
-        (chrono::Utc::now().timestamp_millis() > first + 1).then_some(())
-    })
-    .await;
+    clock_passes().await;
     m.edit(&twin, name("From b"));
     drop(held(&m.w, 2).await);
     let engine = one_off_engine(&m).await.expect("a one-off engine");

@@ -8,8 +8,50 @@ use leadsync::connectors::trello::sandbox::UserCardChange;
 use leadsync::sandbox::common::Faults;
 
 use crate::e2e::SETTLE;
-use crate::helpers::eventually;
-use crate::mirror_support::{held, marker, mirror_world, name};
+use crate::helpers::{clock_passes, eventually};
+use crate::mirror_support::{Mirror, held, marker, mirror_world, name};
+
+/// A card made in a's To Do and given its twin: the card's id, the twin's, and the marker's
+/// link id its descriptions end with.
+async fn card_with_a_twin(m: &Mirror) -> (String, String, String) {
+    let id = (m.w.trello)
+        .user_create_card(&m.a.lists["To Do"], "Notes", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    let link = marker(&m.card(&id)).expect("the card's marker");
+    (id, twin, link)
+}
+
+/// A user's description `text`, above the marker line of `link`.
+fn desc(link: &str, text: &str) -> UserCardChange {
+    UserCardChange {
+        desc: Some(format!("{text}\n\nleadsync:{link}")),
+        ..UserCardChange::default()
+    }
+}
+
+/// b's user writes `text` on the twin; the pass that copies it reads both cards, and its write
+/// to a waits a second before it is handled. Returns once that pass has read b and the clock
+/// has moved on, so an edit of a made now is later than the pass's read.
+async fn copy_to_a_held(m: &Mirror, twin: &str, link: &str, text: &str) {
+    let t = &m.w.trello;
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200],
+        hang_next: 1,
+        hang_for: Duration::from_secs(1),
+        ..Faults::default()
+    });
+    let read_b = format!("/1/cards/{twin}");
+    let reads_b = || t.gate().calls().count("GET", &read_b);
+    let before = reads_b();
+    m.edit(twin, desc(link, text));
+    eventually("the pass read b", SETTLE, || async {
+        (reads_b() > before).then_some(())
+    })
+    .await;
+    clock_passes().await;
+}
 
 /// A pass reads a, then b, to copy b's new description to a; a's user edits a's description
 /// before the copy's write is handled (held up a second), so the write lands over the edit
@@ -20,39 +62,10 @@ use crate::mirror_support::{held, marker, mirror_world, name};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_s_edit_overwritten_by_a_copy_decided_before_it_is_put_back() {
     let m = mirror_world("last_writer_wins").await;
-    let t = &m.w.trello;
-    let id = t
-        .user_create_card(&m.a.lists["To Do"], "Notes", "")
-        .expect("card");
-    m.settle().await;
-    let twin = m.twin_of(&m.card(&id)).id;
-    let link = marker(&m.card(&id)).expect("the card's marker");
-    let desc = |text: &str| UserCardChange {
-        desc: Some(format!("{text}\n\nleadsync:{link}")),
-        ..UserCardChange::default()
-    };
-    // Both cards read; the write to a waits a second before it is handled.
-    t.gate().set_faults(Faults {
-        fail_next: vec![200, 200],
-        hang_next: 1,
-        hang_for: Duration::from_secs(1),
-        ..Faults::default()
-    });
-    let read_b = format!("/1/cards/{twin}");
-    let reads_b = || t.gate().calls().count("GET", &read_b);
-    let before = reads_b();
-    m.edit(&twin, desc("Told on b"));
-    eventually("the pass read b", SETTLE, || async {
-        (reads_b() > before).then_some(())
-    })
-    .await;
-    // a's edit later than the pass's read by the board's clock.
-    let read = chrono::Utc::now().timestamp_millis();
-    eventually("the clock ticks", SETTLE, || async {
-        (chrono::Utc::now().timestamp_millis() > read + 1).then_some(())
-    })
-    .await;
-    m.edit(&id, desc("Told on a"));
+    let (id, twin, link) = card_with_a_twin(&m).await;
+    // Both cards read; the write to a waits a second; a's edit later than the pass's read.
+    copy_to_a_held(&m, &twin, &link, "Told on b").await;
+    m.edit(&id, desc(&link, "Told on a"));
     m.settle().await;
     for card in [&id, &twin] {
         let card = m.card(card);
@@ -82,18 +95,11 @@ async fn a_change_whose_event_is_missing_is_not_timed_by_an_older_change() {
     let twin = m.twin_of(&m.card(&id)).id;
     m.edit(&id, name("Synced"));
     m.settle().await;
-    let tick = || async {
-        let from = chrono::Utc::now().timestamp_millis();
-        eventually("the clock ticks", SETTLE, || async {
-            (chrono::Utc::now().timestamp_millis() > from + 1).then_some(())
-        })
-        .await;
-    };
-    tick().await;
+    clock_passes().await;
     t.hold_deliveries(true);
     m.edit(&twin, name("From b"));
     let from_b = held(&m.w, 1).await;
-    tick().await;
+    clock_passes().await;
     t.hold_deliveries(true);
     m.edit(&id, name("From a"));
     drop(held(&m.w, 1).await);
@@ -135,11 +141,7 @@ async fn a_user_s_edit_overwritten_by_a_new_twin_s_marker_is_put_back() {
         (reads() > before).then_some(())
     })
     .await;
-    let read = chrono::Utc::now().timestamp_millis();
-    eventually("the clock ticks", SETTLE, || async {
-        (chrono::Utc::now().timestamp_millis() > read + 1).then_some(())
-    })
-    .await;
+    clock_passes().await;
     m.edit(
         &id,
         UserCardChange {
@@ -162,39 +164,12 @@ async fn a_user_s_edit_overwritten_by_a_new_twin_s_marker_is_put_back() {
 async fn a_lost_edit_that_loses_its_conflict_leaves_the_other_side_s_newer_value() {
     let m = mirror_world("prefer_b").await;
     let t = &m.w.trello;
-    let id = t
-        .user_create_card(&m.a.lists["To Do"], "Notes", "")
-        .expect("card");
-    m.settle().await;
-    let twin = m.twin_of(&m.card(&id)).id;
-    let link = marker(&m.card(&id)).expect("the card's marker");
-    let desc = |text: &str| UserCardChange {
-        desc: Some(format!("{text}\n\nleadsync:{link}")),
-        ..UserCardChange::default()
-    };
-    t.gate().set_faults(Faults {
-        fail_next: vec![200, 200],
-        hang_next: 1,
-        hang_for: Duration::from_secs(1),
-        ..Faults::default()
-    });
-    let read_b = format!("/1/cards/{twin}");
-    let reads_b = || t.gate().calls().count("GET", &read_b);
-    let before = reads_b();
-    m.edit(&twin, desc("Told on b"));
-    eventually("the pass read b", SETTLE, || async {
-        (reads_b() > before).then_some(())
-    })
-    .await;
-    let read = chrono::Utc::now().timestamp_millis();
-    eventually("the clock ticks", SETTLE, || async {
-        (chrono::Utc::now().timestamp_millis() > read + 1).then_some(())
-    })
-    .await;
+    let (id, twin, link) = card_with_a_twin(&m).await;
+    copy_to_a_held(&m, &twin, &link, "Told on b").await;
     // Both edits' deliveries come together, once the copy has landed over a's.
     t.hold_deliveries(true);
-    m.edit(&id, desc("Told on a"));
-    m.edit(&twin, desc("Again on b"));
+    m.edit(&id, desc(&link, "Told on a"));
+    m.edit(&twin, desc(&link, "Again on b"));
     let jobs = held(&m.w, 2).await;
     eventually("the copy landed on a", SETTLE, || async {
         m.card(&id).desc.starts_with("Told on b").then_some(())
