@@ -189,6 +189,21 @@ impl Bench {
     ) -> tokio::task::JoinHandle<
         Result<crate::sync::outbox::DispatchReport, crate::store::StoreError>,
     > {
+        self.round_with_during_its_read(|google| {
+            google.sort_rows(SS, SHEET, 2, 2, false).expect("sort");
+        })
+        .await
+    }
+
+    /// Starts a dispatcher round whose first Sheets read is answered 1.5 s late, and while it
+    /// hangs lets a user change the sheet (`user`); returns the round once that is done (its
+    /// next faults are the caller's to set).
+    pub async fn round_with_during_its_read(
+        &self,
+        user: impl FnOnce(&GoogleSandbox),
+    ) -> tokio::task::JoinHandle<
+        Result<crate::sync::outbox::DispatchReport, crate::store::StoreError>,
+    > {
         self.google.gate().set_faults(late_answers(vec![], 1));
         let round = tokio::spawn({
             let dispatcher = self.dispatcher.clone();
@@ -200,7 +215,7 @@ impl Bench {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        self.google.sort_rows(SS, SHEET, 2, 2, false).expect("sort");
+        user(&self.google);
         round
     }
 

@@ -55,24 +55,14 @@ async fn start_under_an_inserted_row(
     b.link("L1", None, Some(2)).await;
     b.link("L2", None, Some(3)).await;
     b.enqueue(&notes("L1", "for ada")).await;
-    b.google.gate().set_faults(Faults {
-        hang_next: 1,
-        hang_for: Duration::from_millis(1500),
-        after_handler: true,
-        ..Faults::default()
-    });
-    let round = tokio::spawn({
-        let dispatcher = b.dispatcher.clone();
-        async move { dispatcher.run_once().await }
-    });
-    for _ in 0..500 {
-        if b.google.gate().faults().hang_next == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    b.google.insert_row(SS, SHEET, 2).expect("insert");
-    b.google.set_cell(SS, SHEET, 2, 2, "Cy").expect("typed");
+    // The dispatcher's read is answered late: meanwhile a user inserts a row above Ada's and
+    // types a name in it.
+    let round = b
+        .round_with_during_its_read(|google| {
+            google.insert_row(SS, SHEET, 2).expect("insert");
+            google.set_cell(SS, SHEET, 2, 2, "Cy").expect("typed");
+        })
+        .await;
     b.google.gate().set_faults(faults);
     round
 }
