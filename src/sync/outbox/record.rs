@@ -203,7 +203,20 @@ impl Dispatcher {
                     .await?;
             }
         }
-        super::superseded::write_superseded_again(tx, ctx, lead, row, cmd).await
+        let Some(again) = super::superseded::superseded_again(tx, ctx, lead, row, cmd).await?
+        else {
+            return Ok(());
+        };
+        // Keyed by the landed command and its attempt.
+        let purpose = format!("superseded:{}", row.attempts);
+        match follow_up(row, &purpose, &again, ctx.tracker) {
+            Ok(new) => {
+                outbox::enqueue(&mut *tx, &new).await?;
+            }
+            Err(e) => tracing::error!(pair = %ctx.name, lead_id = %lead, error = %e,
+                "could not plan writing the agreed values again"),
+        }
+        Ok(())
     }
 
     async fn dead(&self, row: &Stored, error: &str) -> Result<Recorded, StoreError> {

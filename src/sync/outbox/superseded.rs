@@ -11,29 +11,28 @@
 use std::collections::BTreeMap;
 
 use crate::model::TrackerKind;
-use crate::store::outbox::{self, Command as Stored};
+use crate::store::outbox::Command as Stored;
 use crate::store::{Conn, StoreError, dispatch_support, lead_state};
 use crate::sync::context::PairContext;
 use crate::sync::merge::state::lead_state as merge_state;
-use crate::sync::outbox::record::follow_up;
 use crate::sync::plan::commands::Command;
 
-/// Enqueues, in the caller's transaction, a write of the agreed value of each field that
-/// `cmd`, a sheet write that landed, wrote with another value: the agreed value changed
-/// after the write was planned. Keyed by the landed command and its attempt.
-pub(super) async fn write_superseded_again(
+/// The write of the agreed value of each field that `cmd`, a sheet write that landed, wrote
+/// with another value (the agreed value changed after the write was planned), if any; read in
+/// the caller's transaction, which enqueues it.
+pub(super) async fn superseded_again(
     tx: &mut Conn,
     ctx: &PairContext,
     lead: &str,
     row: &Stored,
     cmd: &Command,
-) -> Result<(), StoreError> {
+) -> Result<Option<Command>, StoreError> {
     let cells = match cmd {
         Command::WriteRow { cells, .. } | Command::AppendRow { cells, .. } => cells,
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
     if ctx.tracker != TrackerKind::Sheets {
-        return Ok(());
+        return Ok(None);
     }
     let state = merge_state(&lead_state::load_lead(&mut *tx, &ctx.name, lead).await?);
     // A write queued after this one that carries the agreed value lands after it anyway
@@ -64,24 +63,15 @@ pub(super) async fn write_superseded_again(
         }
     }
     if again.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let fields: Vec<&str> = again.keys().map(String::as_str).collect();
     tracing::warn!(pair = %ctx.name, lead_id = %lead, ?fields,
         "a sheet write landed after a newer edit of its fields was agreed; the agreed values are written again");
-    let again = Command::WriteRow {
+    Ok(Some(Command::WriteRow {
         lead_id: lead.to_owned(),
         row_hint: None,
         expect_name: None,
         cells: again,
-    };
-    let purpose = format!("superseded:{}", row.attempts);
-    match follow_up(row, &purpose, &again, ctx.tracker) {
-        Ok(new) => {
-            outbox::enqueue(&mut *tx, &new).await?;
-        }
-        Err(e) => tracing::error!(pair = %ctx.name, lead_id = %lead, error = %e,
-            "could not plan writing the agreed values again"),
-    }
-    Ok(())
+    }))
 }
