@@ -223,9 +223,12 @@ impl Hit<'_> {
                 continue;
             }
             let c0 = *c as usize - 1;
-            // A row not told apart from the rows read may be one that held this value already.
+            // A row not told apart from the rows read may be one that held this value already;
+            // a read row whose id the second read shows in another row is not this one (seed
+            // 2086: a status typed in a row inserted since was taken for another row's).
             let held_elsewhere = (1..pre.len()).any(|p| {
                 cell_at(pre, p, self.cols.id).trim() != w.lead_id
+                    && !self.elsewhere(p)
                     && cell_at(pre, p, c0).trim() == value.trim()
             });
             if found.is_none() && !blank && held_elsewhere {
@@ -296,6 +299,15 @@ impl Hit<'_> {
             .count()
     }
 
+    /// True when row `p` of the first read has an id that the second read shows in a row
+    /// other than `q`: that row moved there, and the row now at `q` is another.
+    fn elsewhere(&self, p: usize) -> bool {
+        let id = cell_at(self.pre, p, self.cols.id).trim();
+        !id.is_empty()
+            && (1..self.post.len())
+                .any(|r| r != self.q && cell_at(self.post, r, self.cols.id).trim() == id)
+    }
+
     /// The row (0-based, in `pre`) that the row now at `q` was before the write: the one with
     /// its id, or for a row without one, the one row that agrees with it on every column no
     /// write of the batch touched.
@@ -315,13 +327,8 @@ impl Hit<'_> {
         // one shared status is no proof, and taking a row typed since for a read one would
         // put that row's id into it and make it another lead's (seed 21). A read row whose id
         // the second read shows in another row is that row, not this one.
-        let elsewhere = |p: usize| {
-            let id = cell_at(pre, p, self.cols.id).trim();
-            !id.is_empty()
-                && (1..post.len()).any(|r| r != q && cell_at(post, r, self.cols.id).trim() == id)
-        };
         let scores: Vec<(usize, usize)> = (1..pre.len())
-            .filter(|&p| !elsewhere(p))
+            .filter(|&p| !self.elsewhere(p))
             .map(|p| (self.shared(p), p))
             .collect();
         let best = scores.iter().map(|(n, _)| *n).max().filter(|n| *n >= 2)?;
@@ -361,3 +368,5 @@ fn owner_of<'a>(
 mod tests;
 #[cfg(test)]
 mod tests_stale;
+#[cfg(test)]
+mod tests_typed;
