@@ -94,7 +94,8 @@ pub fn decide(
         Some(p) if !edited_since(times, field, p.side, p.at) => {
             // From what the side held when the write was decided (not the base: an earlier
             // write of ours to it may not have landed either).
-            let stepwise = field == "labels" || checklist_name(field).is_some();
+            // A label set is written whole, in one call (`write_labels`): never partly.
+            let stepwise = checklist_name(field).is_some();
             finish_pending(&p.was, p.side, &p.value, sides, stepwise).unwrap_or_else(|| {
                 base = Some(p.value.clone());
                 merge(base.as_deref(), sides, ctx.policy, empty.as_deref())

@@ -1,5 +1,6 @@
 //! Writing a merged label set or checklist value onto a card (`diff.rs` says what differs): a
-//! label the card's board lacks is made there first, with the colour it has on the other card;
+//! label set is one update replacing the card's whole set, a label the card's board lacks made
+//! there first, with the colour it has on the other card;
 //! checklist steps run in order, a new checklist's items after it. Only what differs is written.
 //! Each checklist is a field of its own; a side's merged checklists are written together, by one
 //! plan over the card's checklists (`values::with_checklists`, then `diff::checklists`).
@@ -104,7 +105,10 @@ impl Mirrors {
         Ok(())
     }
 
-    /// Gives a card the label set `value` (a `labels` field's value).
+    /// Gives a card the label set `value` (a `labels` field's value) in one card update that
+    /// replaces its whole set (`idLabels`): a label a user put on since the card was read is
+    /// taken off, never kept beside the merged value (the union no side held); the card's
+    /// history then shows it lost (`overwritten`). Missing labels are made first.
     pub(super) async fn write_labels(
         &self,
         ctx: &MirrorContext,
@@ -113,10 +117,7 @@ impl Mirrors {
         value: &str,
     ) -> Result<(), Error> {
         let want: Vec<LabelKey> = values::parse("labels", value).map_err(Error::Value)?;
-        let (remove, add) = diff::labels(to.card, &want);
-        for id in remove {
-            self.board.card_label(&to.card.id, &id, false).await?;
-        }
+        let (mut ids, add) = diff::labels(to.card, &want);
         let board_id = ctx.board(to.side);
         for key in add {
             let known = reader.labels(board_id).await?;
@@ -137,8 +138,15 @@ impl Mirrors {
                     made
                 }
             };
-            self.board.card_label(&to.card.id, &label.id, true).await?;
+            ids.push(label.id);
         }
+        let update = CardUpdate {
+            label_ids: Some(ids),
+            ..CardUpdate::default()
+        };
+        (self.board)
+            .update_card(&to.card.id, &update, OnLost::Report)
+            .await?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ mod merge;
 mod overwritten;
 mod reader;
 mod twin;
+mod undo;
 mod values;
 mod worker;
 
