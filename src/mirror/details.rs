@@ -12,7 +12,7 @@ use crate::model::board::{Card, CardUpdate, ChecklistEdit};
 use crate::store::mirror_links::MirrorSide;
 use crate::sync::board::OnLost;
 
-use super::context::{MirrorContext, checklist_name};
+use super::context::{CHECKLIST, MirrorContext, checklist_name};
 use super::diff::{self, Step};
 use super::reader::Reader;
 use super::values::{self, LabelKey, ListValue, label_key};
@@ -91,6 +91,46 @@ impl Mirrors {
             self.write_checklists(&now, &plan).await?;
         }
         Ok(edited)
+    }
+
+    /// Writes the merged checklist values `lists` (by name) on `to.card` as read. A plan that
+    /// adds a checklist reads the card again first: a user's checklist of that name added since
+    /// the read would otherwise get a second one beside it (seed 10). A checklist field whose
+    /// value changed since the read is not written (its user's edit is neither merged into nor
+    /// overwritten unseen): returned, its base dropped, the next pass merges the two users'
+    /// values without one, as the conflict they are.
+    pub(super) async fn write_checklist_fields(
+        &self,
+        ctx: &MirrorContext,
+        reader: &Reader,
+        to: &Target<'_>,
+        mut lists: BTreeMap<String, Option<values::Items>>,
+    ) -> Result<Vec<String>, Error> {
+        let want = values::with_checklists(to.card, &lists, to.twin);
+        let adds = (diff::checklists(to.card, &want).iter()).any(|s| matches!(s, Step::AddList(_)));
+        if !adds {
+            self.write_checklists(to.card, &want).await?;
+            return Ok(Vec::new());
+        }
+        let Some(now) = reader.fresh(&to.card.id).await? else {
+            return Ok(Vec::new());
+        };
+        let field = |name: &str| format!("{CHECKLIST}{name}");
+        let moved = |name: &str| {
+            let f = field(name);
+            ctx.value(to.side, &now, &f) != ctx.value(to.side, to.card, &f)
+        };
+        let skipped: Vec<String> = lists
+            .keys()
+            .filter(|n| moved(n))
+            .map(|n| field(n))
+            .collect();
+        lists.retain(|name, _| !moved(name));
+        if !lists.is_empty() {
+            let want = values::with_checklists(&now, &lists, to.twin);
+            self.write_checklists(&now, &want).await?;
+        }
+        Ok(skipped)
     }
 
     /// Gives a card exactly the checklists `want`, in order.

@@ -102,3 +102,32 @@ async fn a_due_date_completed_before_a_copy_s_write_is_put_back() {
     assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
     assert_eq!(conflicts[0].0, "due");
 }
+
+/// b's user adds a checklist "Tasks" to the twin; the pass copying it reads the card again
+/// before adding it there, and a's user adds a checklist "Tasks" of their own first (the read
+/// held up a second). The copy is not written beside it: a has one "Tasks", never two, and the
+/// two users' checklists are one conflict the policy decides (a's, the later; seed 10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checklist_added_before_a_copy_of_one_of_its_name_is_not_made_twice() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let (id, twin) = card_with_a_twin(&m).await;
+    copy_to_a_held(&m, &twin, 0, || {
+        let list = t.user_add_checklist(&twin, "Tasks").expect("checklist");
+        t.user_add_item(&list, "theirs").expect("item");
+    })
+    .await;
+    let list = t.user_add_checklist(&id, "Tasks").expect("checklist");
+    t.user_add_item(&list, "mine").expect("item");
+    m.settle().await;
+    for card in [&id, &twin] {
+        let lists = t.checklists(card);
+        let names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["Tasks"], "one checklist on {card}: {lists:?}");
+        let items: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(items, ["mine"], "a's checklist on {card}");
+    }
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "checklist:Tasks");
+}
