@@ -52,6 +52,8 @@ pub fn split_legacy(
 pub struct Known<'a> {
     pub stored: Option<&'a FieldBase>,
     pub pending: Option<&'a Pending>,
+    /// The pending write is known never to have landed (`unlanded`): the stored base stands.
+    pub unlanded: bool,
 }
 
 /// One field's merge, of cards read at `read_at` (unix ms). A field without a base (a link made
@@ -101,6 +103,8 @@ pub fn decide(
                 merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
             })
         }
+        // Its side edited since, and the write never landed: as if there were none.
+        Some(_) if known.unlanded => merge(base.as_deref(), sides, ctx.policy, empty.as_deref()),
         Some(p) => {
             base = Some(p.value.clone());
             merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
@@ -140,7 +144,7 @@ pub fn decide(
 }
 
 /// Whether a user edited `field` on `side` after `at` (when a pending write was decided).
-fn edited_since(times: &Times, field: &str, side: MirrorSide, at: i64) -> bool {
+pub fn edited_since(times: &Times, field: &str, side: MirrorSide, at: i64) -> bool {
     let generic = checklist_name(field).map(|_| CHECKLISTS);
     let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
     user(field)

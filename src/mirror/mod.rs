@@ -16,6 +16,7 @@ mod overwritten;
 mod reader;
 mod twin;
 mod undo;
+mod unlanded;
 mod values;
 mod worker;
 

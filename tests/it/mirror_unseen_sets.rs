@@ -131,3 +131,37 @@ async fn a_checklist_added_before_a_copy_of_one_of_its_name_is_not_made_twice() 
     assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
     assert_eq!(conflicts[0].0, "checklist:Tasks");
 }
+
+/// a's user labels the card "X"; its copy to b fails whole. Before the retry, a's user takes
+/// "X" off again and b's user labels the twin "Y". The copy never landed (b's history shows no
+/// write of ours since): the stored base stands, a is unchanged, and b's "Y" is copied to a;
+/// not a conflict over a base of "X" that `prefer_a` would give to a's empty set (seed 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_while_its_copy_failed_leaves_the_other_side_s_edit() {
+    let m = mirror_world("prefer_a").await;
+    let t = &m.w.trello;
+    let x = (t.user_create_label(&m.a.board_id, "X", Some("red"))).expect("label");
+    let y = (t.user_create_label(&m.b.board_id, "Y", Some("blue"))).expect("label");
+    let (id, twin) = card_with_a_twin(&m).await;
+    // Both cards read, b's labels read; the one write of the set to b fails.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 200, 400],
+        ..Faults::default()
+    });
+    t.user_card_label(&id, &x, true).expect("labelled");
+    crate::mirror_support::a_pass_failed(&m.w).await;
+    assert!(t.card_label_names(&twin).is_empty(), "the copy failed");
+    // Every call fails until both users have edited again.
+    t.gate().set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    clock_passes().await;
+    t.user_card_label(&id, &x, false).expect("unlabelled");
+    t.user_card_label(&twin, &y, true).expect("labelled");
+    t.gate().set_faults(Faults::default());
+    m.settle().await;
+    for card in [&id, &twin] {
+        assert_eq!(t.card_label_names(card), ["Y"], "b's edit on {card}");
+    }
+}
