@@ -52,8 +52,8 @@ pub fn split_legacy(
 pub struct Known<'a> {
     pub stored: Option<&'a FieldBase>,
     pub pending: Option<&'a Pending>,
-    /// The pending write is known never to have landed (`unlanded`): the stored base stands.
-    pub unlanded: bool,
+    /// Whether the pending write landed, when its card's history was read (`unlanded`).
+    pub landed: Option<bool>,
 }
 
 /// One field's merge, of cards read at `read_at` (unix ms). A field without a base (a link made
@@ -91,6 +91,15 @@ pub fn decide(
     let empty = MirrorContext::empty(field);
     let mut base = base;
     let merged = match known.pending {
+        // Never landed: the stored base stands, as if there were no write.
+        Some(_) if known.landed == Some(false) => {
+            merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
+        }
+        // Landed, and its side changed since by its user: the written value was the base.
+        Some(p) if known.landed == Some(true) => {
+            base = Some(p.value.clone());
+            merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
+        }
         // A write of ours stopped partway: finished, unless its side was edited since; then the
         // value it was writing is the base (what the pass left both sides agreeing on).
         Some(p) if !edited_since(times, field, p.side, p.at) => {
@@ -103,8 +112,6 @@ pub fn decide(
                 merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
             })
         }
-        // Its side edited since, and the write never landed: as if there were none.
-        Some(_) if known.unlanded => merge(base.as_deref(), sides, ctx.policy, empty.as_deref()),
         Some(p) => {
             base = Some(p.value.clone());
             merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
@@ -144,7 +151,7 @@ pub fn decide(
 }
 
 /// Whether a user edited `field` on `side` after `at` (when a pending write was decided).
-pub fn edited_since(times: &Times, field: &str, side: MirrorSide, at: i64) -> bool {
+fn edited_since(times: &Times, field: &str, side: MirrorSide, at: i64) -> bool {
     let generic = checklist_name(field).map(|_| CHECKLISTS);
     let user = |f: &str| times.get(&(side, format!("{BY_USER}{f}"))).copied();
     user(field)

@@ -146,7 +146,7 @@ impl Mirrors {
         };
         let stored = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
         let pending = mirror_pending::of_link(&self.db.pool, &ctx.name, &link.link_id).await?;
-        let unlanded = self.unlanded(ctx, link, &pending, times).await?;
+        let landed = self.pending_landed(ctx, link, &pending, [&a, &b]).await?;
         let (bases, legacy) = split_legacy(stored)?;
         let fields = fields_of(&[&a, &b], bases.keys().map(String::as_str));
         let outcomes: Vec<(String, Outcome)> = (fields.into_iter())
@@ -154,7 +154,7 @@ impl Mirrors {
                 let known = Known {
                     stored: bases.get(&field),
                     pending: pending.get(&field),
-                    unlanded: unlanded.contains(&field),
+                    landed: landed.get(&field).copied(),
                 };
                 let outcome = decide(ctx, &field, [&a, &b], known, times, read_at);
                 (field, outcome)

@@ -1,23 +1,25 @@
-//! A write of ours still pending (a pass stopped before its bases were saved) whose side its
-//! user has edited since: `decide` takes the pending value for the base (what the pass left
-//! both sides agreeing on) when the write may have landed. When it did not, that value was
-//! never on both cards, and taking it for the base makes the other side look changed: a user's
-//! undo there (a label put on and taken off again while its copy was failing, chaos seed 4)
-//! becomes a conflict the policy may decide against the edit that was really made. The card's
-//! history tells (one read, only then): no write of ours to the field since the pending one was
-//! decided means it never landed, and the stored base still stands.
+//! Whether a write of ours still pending (a pass stopped before its bases were saved) landed,
+//! when its side no longer holds the value it wrote. `decide` cannot tell from the values: a
+//! side holding what it held when the write was decided may be a write that never landed, or
+//! one that landed and its user then moved back (chaos seed 8: a list move reverted once); a
+//! side holding another value was edited since, over our write or not. Taking a write that
+//! never landed for the base makes a user's undo on the other side look like a change (seed 4);
+//! taking a landed one for unlanded copies the other side over its user's edit. The card's
+//! history tells (one read, only then): a write of ours to the field since the pending one was
+//! decided means it landed. Only for the fields the history shows, each written by one call
+//! (name, description, list, archived state, labels, due date); a checklist keeps `decide`'s
+//! rules. Assumes Trello's action dates and this host's clock agree, as the events' times do.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use crate::model::board::CardAction;
+use crate::model::board::{Card, CardAction};
 use crate::store::mirror_links::{MirrorLink, MirrorSide};
 use crate::store::mirror_pending::Pending;
 
 use super::context::{MirrorContext, RESTORABLE};
-use super::decide::edited_since;
 use super::history::field_of;
-use super::{Error, Mirrors, Times};
+use super::{Error, Mirrors};
 
 /// Whether `actions` (a card's history) hold a change of `field` by `member` made at or after
 /// `at` (unix ms).
@@ -30,18 +32,21 @@ pub fn written_since(actions: &[CardAction], member: &str, field: &str, at: i64)
 }
 
 impl Mirrors {
-    /// The pending fields whose side was edited since and whose write never landed.
-    pub(super) async fn unlanded(
+    /// Whether each pending write to a history-shown field whose side no longer holds its value
+    /// landed (`true`) or never did (`false`).
+    pub(super) async fn pending_landed(
         &self,
         ctx: &MirrorContext,
         link: &MirrorLink,
         pending: &BTreeMap<String, Pending>,
-        times: &Times,
-    ) -> Result<BTreeSet<String>, Error> {
+        [a, b]: [&Card; 2],
+    ) -> Result<BTreeMap<String, bool>, Error> {
         let mut histories: HashMap<MirrorSide, Vec<CardAction>> = HashMap::new();
-        let mut unlanded = BTreeSet::new();
+        let mut landed = BTreeMap::new();
         for (field, p) in pending {
-            if !RESTORABLE.contains(&field.as_str()) || !edited_since(times, field, p.side, p.at) {
+            let card = if p.side == MirrorSide::A { a } else { b };
+            let holds = ctx.value(p.side, card, field);
+            if !RESTORABLE.contains(&field.as_str()) || holds.as_deref() == Some(&p.value) {
                 continue;
             }
             let Some(card_id) = link.card(p.side) else {
@@ -50,11 +55,13 @@ impl Mirrors {
             if let Entry::Vacant(slot) = histories.entry(p.side) {
                 slot.insert(self.board.card_history(card_id).await?);
             }
-            if !written_since(&histories[&p.side], &ctx.member_id, field, p.at) {
-                unlanded.insert(field.clone());
-            }
+            let history = &histories[&p.side];
+            landed.insert(
+                field.clone(),
+                written_since(history, &ctx.member_id, field, p.at),
+            );
         }
-        Ok(unlanded)
+        Ok(landed)
     }
 }
 

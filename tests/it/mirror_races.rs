@@ -292,3 +292,47 @@ async fn edits_made_before_a_lost_create_s_twin_is_found_again_are_kept() {
         assert_eq!(t.card_label_names(&card.id), ["Hot"], "b's label");
     }
 }
+
+/// a's user moves the card to Done; the copy of the move to b lands, its answer lost, and every
+/// call fails after it. b's user moves the twin back, its delivery dropped, so the retry has no
+/// event of it. The retry finds b holding what it held when the copy was decided: b's history
+/// shows our move landed, so that is b's user's move, the later edit, copied to a; not a copy
+/// that never landed, finished over it (seed 8: a list move reverted once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landed_copy_its_user_moved_back_is_not_taken_for_one_that_never_landed() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Moved", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    let move_to = |list: &str| UserCardChange {
+        id_list: Some(list.to_owned()),
+        ..UserCardChange::default()
+    };
+    // Both cards read; the move's write to b lands, its answer lost; then every call fails.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 0],
+        after_handler: true,
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    m.edit(&id, move_to(&m.a.lists["Done"]));
+    eventually("the move landed on b", SETTLE, || async {
+        (m.card(&twin).id_list == m.b.lists["Done"]).then_some(())
+    })
+    .await;
+    a_pass_failed(&m.w).await;
+    t.hold_deliveries(true);
+    m.edit(&twin, move_to(&m.b.lists["Backlog"]));
+    drop(held(&m.w, 1).await);
+    t.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert_eq!(
+        m.card(&twin).id_list,
+        m.b.lists["Backlog"],
+        "b's move stays"
+    );
+    assert_eq!(m.card(&id).id_list, m.a.lists["To Do"], "and reaches a");
+}
