@@ -93,12 +93,13 @@ impl Mirrors {
         Ok(edited)
     }
 
-    /// Writes the merged checklist values `lists` (by name) on `to.card` as read. A plan that
-    /// adds a checklist reads the card again first: a user's checklist of that name added since
-    /// the read would otherwise get a second one beside it (seed 10). A checklist field whose
-    /// value changed since the read is not written (its user's edit is neither merged into nor
-    /// overwritten unseen): returned, its base dropped, the next pass merges the two users'
-    /// values without one, as the conflict they are.
+    /// Writes the merged checklist values `lists` (by name) on `to.card`, read again first:
+    /// Trello has no whole-checklist write, and steps planned on the card as the pass read it
+    /// would add a second checklist beside one of that name its user added since (seed 10), or
+    /// keep an item its user added since beside the merged ones, the union no side held (seed
+    /// 20). A checklist field whose value changed since the read is not written (its user's edit
+    /// is neither merged into nor overwritten unseen): returned, its base dropped, the next pass
+    /// merges the two users' values without one, as the conflict they are.
     pub(super) async fn write_checklist_fields(
         &self,
         ctx: &MirrorContext,
@@ -106,12 +107,6 @@ impl Mirrors {
         to: &Target<'_>,
         mut lists: BTreeMap<String, Option<values::Items>>,
     ) -> Result<Vec<String>, Error> {
-        let want = values::with_checklists(to.card, &lists, to.twin);
-        let adds = (diff::checklists(to.card, &want).iter()).any(|s| matches!(s, Step::AddList(_)));
-        if !adds {
-            self.write_checklists(to.card, &want).await?;
-            return Ok(Vec::new());
-        }
         let Some(now) = reader.fresh(&to.card.id).await? else {
             return Ok(Vec::new());
         };

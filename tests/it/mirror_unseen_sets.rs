@@ -1,9 +1,8 @@
-//! A user's label or due-date edit a mirror pass did not see (issue 14's chaos seeds 16, 20,
-//! 49 and 10, made deterministic): a pass reads both cards to copy b's change to a, a's user
-//! edits a before the copy's write is handled, and the write, decided from the older read,
-//! replaces a's value whole. a's edit's event then finds a holding the base; a's history gives
-//! back what a held before our write, and the two users' values are one logged conflict that
-//! the policy decides: one side's whole value, never their union.
+//! A user's label, due-date or checklist edit a mirror pass did not see (issue 14's chaos
+//! seeds 16, 20, 49, 10 and 4, made deterministic): a pass reads both cards to copy b's change
+//! to a, a's user edits a before the copy's write is handled, and the write, decided from the
+//! older read, would replace a's value whole or be merged around it. The two users' values are
+//! one logged conflict that the policy decides: one side's whole value, never their union.
 
 use std::time::Duration;
 
@@ -164,4 +163,34 @@ async fn an_undo_while_its_copy_failed_leaves_the_other_side_s_edit() {
     for card in [&id, &twin] {
         assert_eq!(t.card_label_names(card), ["Y"], "b's edit on {card}");
     }
+}
+
+/// Both cards hold a checklist "Tasks"; b's user adds an item to the twin's, and a's user one to
+/// the card's after the pass copying b's read the card (its read again held up a second). The
+/// copy is not written around a's new item: the checklists end as one user's, never both new
+/// items, one conflict the policy decides (a's, the later; seed 20).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_added_before_a_copy_s_write_is_one_conflict_not_a_union() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let (id, twin) = card_with_a_twin(&m).await;
+    let list = t.user_add_checklist(&id, "Tasks").expect("checklist");
+    t.user_add_item(&list, "x").expect("item");
+    m.settle().await;
+    let theirs = t.checklists(&twin)[0].id.clone();
+    copy_to_a_held(&m, &twin, 0, || {
+        t.user_add_item(&theirs, "theirs").expect("item");
+    })
+    .await;
+    t.user_add_item(&list, "mine").expect("item");
+    m.settle().await;
+    for card in [&id, &twin] {
+        let lists = t.checklists(card);
+        assert_eq!(lists.len(), 1, "one checklist on {card}: {lists:?}");
+        let items: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(items, ["x", "mine"], "a's checklist on {card}");
+    }
+    let conflicts = m.activity("conflict").await;
+    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+    assert_eq!(conflicts[0].0, "checklist:Tasks");
 }
