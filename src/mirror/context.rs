@@ -15,9 +15,11 @@ use super::values;
 /// The fixed mirrored fields, in the order they are merged and logged; each checklist name is a
 /// field of its own after them (`CHECKLIST` and the name).
 pub const FIELDS: [&str; 6] = ["name", "desc", "list", "closed", "labels", "due"];
-/// The fields whose value an `updateCard` action shows whole, so a card's history can put back
-/// a user's value a write of ours replaced unseen (`overwritten`).
-pub const RESTORABLE: [&str; 4] = ["name", "desc", "list", "closed"];
+/// The fields whose value a card's history can give back when a write of ours replaced a
+/// user's value unseen (`overwritten`): an `updateCard` action shows the first four whole; a
+/// label set and a due date (the date and its complete flag) are what the card held before
+/// our writes, undone from the history (their actions carry the label, or the old value).
+pub const RESTORABLE: [&str; 6] = ["name", "desc", "list", "closed", "labels", "due"];
 
 /// The prefix of a checklist's field: `checklist:QA` is the card's checklist "QA".
 pub const CHECKLIST: &str = "checklist:";

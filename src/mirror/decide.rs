@@ -52,6 +52,8 @@ pub fn split_legacy(
 pub struct Known<'a> {
     pub stored: Option<&'a FieldBase>,
     pub pending: Option<&'a Pending>,
+    /// Whether the pending write landed, when its card's history was read (`unlanded`).
+    pub landed: Option<bool>,
 }
 
 /// One field's merge, of cards read at `read_at` (unix ms). A field without a base (a link made
@@ -86,26 +88,7 @@ pub fn decide(
         a_at,
         b_at,
     };
-    let empty = MirrorContext::empty(field);
-    let mut base = base;
-    let merged = match known.pending {
-        // A write of ours stopped partway: finished, unless its side was edited since; then the
-        // value it was writing is the base (what the pass left both sides agreeing on).
-        Some(p) if !edited_since(times, field, p.side, p.at) => {
-            // From what the side held when the write was decided (not the base: an earlier
-            // write of ours to it may not have landed either).
-            let stepwise = field == "labels" || checklist_name(field).is_some();
-            finish_pending(&p.was, p.side, &p.value, sides, stepwise).unwrap_or_else(|| {
-                base = Some(p.value.clone());
-                merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
-            })
-        }
-        Some(p) => {
-            base = Some(p.value.clone());
-            merge(base.as_deref(), sides, ctx.policy, empty.as_deref())
-        }
-        None => merge(base.as_deref(), sides, ctx.policy, empty.as_deref()),
-    };
+    let (merged, base) = merge_known(ctx, field, known, sides, times, base);
     let (value, write) = match merged {
         Merge::Same => (base.unwrap_or_default(), None),
         Merge::Agreed => (va.clone(), None),
@@ -136,6 +119,47 @@ pub fn decide(
         values: (va, vb),
         unseen,
     }
+}
+
+/// The merge of `sides` from `base` (the stored one), with what the link knows of a write of
+/// ours on its way; answers the base it merged from.
+fn merge_known(
+    ctx: &MirrorContext,
+    field: &str,
+    known: Known<'_>,
+    sides: Sides<'_>,
+    times: &Times,
+    mut base: Option<String>,
+) -> (Merge, Option<String>) {
+    let empty = MirrorContext::empty(field);
+    let from = |base: &Option<String>| merge(base.as_deref(), sides, ctx.policy, empty.as_deref());
+    let merged = match known.pending {
+        // Never landed: the stored base stands, as if there were no write.
+        Some(_) if known.landed == Some(false) => from(&base),
+        // Landed, and its side changed since by its user: the written value was the base.
+        Some(p) if known.landed == Some(true) => {
+            base = Some(p.value.clone());
+            from(&base)
+        }
+        // A write of ours stopped partway: finished, unless its side was edited since; then the
+        // value it was writing is the base (what the pass left both sides agreeing on).
+        Some(p) if !edited_since(times, field, p.side, p.at) => {
+            // From what the side held when the write was decided (not the base: an earlier
+            // write of ours to it may not have landed either). A label set is written whole,
+            // in one call (`write_labels`): never partly; a checklist step by step.
+            let stepwise = checklist_name(field).is_some();
+            finish_pending(&p.was, p.side, &p.value, sides, stepwise).unwrap_or_else(|| {
+                base = Some(p.value.clone());
+                from(&base)
+            })
+        }
+        Some(p) => {
+            base = Some(p.value.clone());
+            from(&base)
+        }
+        None => from(&base),
+    };
+    (merged, base)
 }
 
 /// Whether a user edited `field` on `side` after `at` (when a pending write was decided).

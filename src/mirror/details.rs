@@ -1,5 +1,6 @@
 //! Writing a merged label set or checklist value onto a card (`diff.rs` says what differs): a
-//! label the card's board lacks is made there first, with the colour it has on the other card;
+//! label set is one update replacing the card's whole set, a label the card's board lacks made
+//! there first, with the colour it has on the other card;
 //! checklist steps run in order, a new checklist's items after it. Only what differs is written.
 //! Each checklist is a field of its own; a side's merged checklists are written together, by one
 //! plan over the card's checklists (`values::with_checklists`, then `diff::checklists`).
@@ -11,7 +12,7 @@ use crate::model::board::{Card, CardUpdate, ChecklistEdit};
 use crate::store::mirror_links::MirrorSide;
 use crate::sync::board::OnLost;
 
-use super::context::{MirrorContext, checklist_name};
+use super::context::{CHECKLIST, MirrorContext, checklist_name};
 use super::diff::{self, Step};
 use super::reader::Reader;
 use super::values::{self, LabelKey, ListValue, label_key};
@@ -92,6 +93,41 @@ impl Mirrors {
         Ok(edited)
     }
 
+    /// Writes the merged checklist values `lists` (by name) on `to.card`, read again first:
+    /// Trello has no whole-checklist write, and steps planned on the card as the pass read it
+    /// would add a second checklist beside one of that name its user added since (seed 10), or
+    /// keep an item its user added since beside the merged ones, the union no side held (seed
+    /// 20). A checklist field whose value changed since the read is not written (its user's edit
+    /// is neither merged into nor overwritten unseen): returned, its base dropped, the next pass
+    /// merges the two users' values without one, as the conflict they are.
+    pub(super) async fn write_checklist_fields(
+        &self,
+        ctx: &MirrorContext,
+        reader: &Reader,
+        to: &Target<'_>,
+        mut lists: BTreeMap<String, Option<values::Items>>,
+    ) -> Result<Vec<String>, Error> {
+        let Some(now) = reader.fresh(&to.card.id).await? else {
+            return Ok(Vec::new());
+        };
+        let field = |name: &str| format!("{CHECKLIST}{name}");
+        let moved = |name: &str| {
+            let f = field(name);
+            ctx.value(to.side, &now, &f) != ctx.value(to.side, to.card, &f)
+        };
+        let skipped: Vec<String> = lists
+            .keys()
+            .filter(|n| moved(n))
+            .map(|n| field(n))
+            .collect();
+        lists.retain(|name, _| !moved(name));
+        if !lists.is_empty() {
+            let want = values::with_checklists(&now, &lists, to.twin);
+            self.write_checklists(&now, &want).await?;
+        }
+        Ok(skipped)
+    }
+
     /// Gives a card exactly the checklists `want`, in order.
     pub(super) async fn write_checklists(
         &self,
@@ -104,7 +140,10 @@ impl Mirrors {
         Ok(())
     }
 
-    /// Gives a card the label set `value` (a `labels` field's value).
+    /// Gives a card the label set `value` (a `labels` field's value) in one card update that
+    /// replaces its whole set (`idLabels`): a label a user put on since the card was read is
+    /// taken off, never kept beside the merged value (the union no side held); the card's
+    /// history then shows it lost (`overwritten`). Missing labels are made first.
     pub(super) async fn write_labels(
         &self,
         ctx: &MirrorContext,
@@ -113,10 +152,7 @@ impl Mirrors {
         value: &str,
     ) -> Result<(), Error> {
         let want: Vec<LabelKey> = values::parse("labels", value).map_err(Error::Value)?;
-        let (remove, add) = diff::labels(to.card, &want);
-        for id in remove {
-            self.board.card_label(&to.card.id, &id, false).await?;
-        }
+        let (mut ids, add) = diff::labels(to.card, &want);
         let board_id = ctx.board(to.side);
         for key in add {
             let known = reader.labels(board_id).await?;
@@ -137,8 +173,15 @@ impl Mirrors {
                     made
                 }
             };
-            self.board.card_label(&to.card.id, &label.id, true).await?;
+            ids.push(label.id);
         }
+        let update = CardUpdate {
+            label_ids: Some(ids),
+            ..CardUpdate::default()
+        };
+        (self.board)
+            .update_card(&to.card.id, &update, OnLost::Report)
+            .await?;
         Ok(())
     }
 

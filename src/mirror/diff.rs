@@ -13,18 +13,23 @@ use crate::model::board::{Card, CheckItem, Checklist};
 
 use super::values::{LabelKey, ListValue, label_key};
 
-/// Labels to take off the card (by id) and to put on (by key).
+/// The card's labels to keep (by id, the first of each wanted key) and the keys it lacks:
+/// together the whole label set a write replaces the card's with.
 pub fn labels(card: &Card, want: &[LabelKey]) -> (Vec<String>, Vec<LabelKey>) {
-    let remove = (card.labels.iter())
-        .filter(|l| !want.contains(&label_key(l)))
-        .map(|l| l.id.clone())
-        .collect();
-    let have: Vec<LabelKey> = card.labels.iter().map(label_key).collect();
+    let mut kept: Vec<LabelKey> = Vec::new();
+    let mut keep = Vec::new();
+    for label in &card.labels {
+        let key = label_key(label);
+        if want.contains(&key) && !kept.contains(&key) {
+            keep.push(label.id.clone());
+            kept.push(key);
+        }
+    }
     let add = (want.iter())
-        .filter(|k| !have.contains(k))
+        .filter(|k| !kept.contains(k))
         .cloned()
         .collect();
-    (remove, add)
+    (keep, add)
 }
 
 /// One write to a card's checklists.
@@ -364,19 +369,23 @@ mod tests {
     }
 
     #[test]
-    fn labels_go_by_key_and_leave_the_rest() {
+    fn labels_go_by_key_and_the_card_s_own_label_of_a_key_is_kept() {
         let label = |id: &str, name: &str, color: &str| Label {
             id: id.into(),
             name: name.into(),
             color: Some(color.into()),
         };
         let have = Card {
-            labels: vec![label("1", "Hot", "red"), label("2", "", "blue")],
+            labels: vec![
+                label("1", "Hot", "red"),
+                label("2", "", "blue"),
+                label("3", "Hot", "green"),
+            ],
             ..Card::default()
         };
         let want: Vec<LabelKey> = vec![("Big".into(), None), ("Hot".into(), None)];
-        let (remove, add) = labels(&have, &want);
-        assert_eq!(remove, vec!["2".to_owned()]);
+        let (keep, add) = labels(&have, &want);
+        assert_eq!(keep, vec!["1".to_owned()]);
         assert_eq!(add, vec![("Big".to_owned(), None)]);
     }
 }

@@ -2,7 +2,8 @@
 //! reads the boards, not their events) gets them from the two cards' histories: without them it
 //! would go to side a (CONTRACT §8), even when b's user edited the field later (chaos seed 18).
 //! Trello's card history shows the card's own fields (name, description, list, archive, due
-//! date); a label or checklist conflict without times still goes to side a.
+//! date) and its labels put on and taken off; a checklist conflict without times still goes to
+//! side a.
 
 use crate::config::MirrorPolicySetting;
 use crate::model::board::CardAction;
@@ -20,6 +21,7 @@ pub fn field_of(key: &str) -> Option<&'static str> {
         "idList" => Some("list"),
         "closed" => Some("closed"),
         "due" | "dueComplete" => Some("due"),
+        "idLabels" => Some("labels"),
         _ => None,
     }
 }
@@ -37,7 +39,7 @@ pub fn untimed(policy: MirrorPolicySetting, outcomes: &[(String, Outcome)]) -> b
 
 /// Whether the card history shows changes of this field.
 fn field_of_merged(field: &str) -> bool {
-    ["name", "desc", "list", "closed", "due"].contains(&field)
+    ["name", "desc", "list", "closed", "due", "labels"].contains(&field)
 }
 
 /// `times` with each side's latest change of every field by anyone but leadsync (`member`)

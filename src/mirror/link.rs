@@ -122,9 +122,9 @@ impl Mirrors {
         // Decided before written: a pass interrupted after its writes finds the sides equal when
         // run again and decides nothing, so its copies are in the activity log only this way.
         self.record(ctx, &at, &outcomes).await?;
-        self.write(ctx, reader, &link_id, [&a, &b], &outcomes)
-            .await?;
-        self.commit(ctx, &at, &outcomes, ours, legacy).await
+        let skipped = (self.write(ctx, reader, &link_id, [&a, &b], &outcomes)).await?;
+        self.commit(ctx, &at, &outcomes, (ours, legacy), &skipped)
+            .await
     }
 
     /// Both cards read and each field decided, unless a card is gone.
@@ -146,6 +146,7 @@ impl Mirrors {
         };
         let stored = mirror_links::fields(&self.db.pool, &ctx.name, &link.link_id).await?;
         let pending = mirror_pending::of_link(&self.db.pool, &ctx.name, &link.link_id).await?;
+        let landed = self.pending_landed(ctx, link, &pending, [&a, &b]).await?;
         let (bases, legacy) = split_legacy(stored)?;
         let fields = fields_of(&[&a, &b], bases.keys().map(String::as_str));
         let outcomes: Vec<(String, Outcome)> = (fields.into_iter())
@@ -153,6 +154,7 @@ impl Mirrors {
                 let known = Known {
                     stored: bases.get(&field),
                     pending: pending.get(&field),
+                    landed: landed.get(&field).copied(),
                 };
                 let outcome = decide(ctx, &field, [&a, &b], known, times, read_at);
                 (field, outcome)
@@ -175,7 +177,8 @@ impl Mirrors {
         link_id: &LeadId,
         [a, b]: [&Card; 2],
         outcomes: &[(String, Outcome)],
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<String>, Error> {
+        let mut skipped = Vec::new();
         let mut updates = [CardUpdate::default(), CardUpdate::default()];
         for (field, outcome) in outcomes {
             if let Some((side, value)) = &outcome.write {
@@ -211,13 +214,13 @@ impl Mirrors {
                 }
             }
             if !lists.is_empty() {
-                let want = values::with_checklists(card, &lists, twin);
-                self.write_checklists(card, &want).await?;
-                let checklist = |f: &str| checklist_name(f).is_some();
+                let moved = self.write_checklist_fields(ctx, reader, &to, lists).await?;
+                let checklist = |f: &str| checklist_name(f).is_some() && !moved.contains(&f.into());
                 self.landed(ctx, link_id, outcomes, side, checklist).await?;
+                skipped.extend(moved);
             }
         }
-        Ok(())
+        Ok(skipped)
     }
 
     /// Writes to `side` of the fields `which` landed: their new bases saved at once, no longer
@@ -291,14 +294,15 @@ impl Mirrors {
         Ok(())
     }
 
-    /// The new bases, in one transaction, and the quiet decisions' log lines.
+    /// The new bases, in one transaction, and the quiet decisions' log lines; a `skipped`
+    /// field (not written: its user changed it meanwhile) loses its base instead.
     async fn commit(
         &self,
         ctx: &MirrorContext,
         at: &At<'_>,
         outcomes: &[(String, Outcome)],
-        ours: bool,
-        legacy: bool,
+        (ours, legacy): (bool, bool),
+        skipped: &[String],
     ) -> Result<(), Error> {
         let mut tx = self
             .db
@@ -312,6 +316,10 @@ impl Mirrors {
         mirror_pending::clear(&mut *tx, &ctx.name, at.link_id).await?;
         for (field, outcome) in outcomes {
             let field = field.as_str();
+            if skipped.iter().any(|s| s == field) {
+                mirror_links::delete_field(&mut *tx, &ctx.name, at.link_id, field).await?;
+                continue;
+            }
             save_base(&mut tx, &ctx.name, at.link_id, field, &outcome.base).await?;
             match outcome.merge {
                 Merge::Same => log::quiet(at, field, ours),

@@ -15,6 +15,8 @@ mod merge;
 mod overwritten;
 mod reader;
 mod twin;
+mod undo;
+mod unlanded;
 mod values;
 mod worker;
 

@@ -5,10 +5,12 @@
 //! (`decide`'s `unseen`). The card's history then tells whether a write of ours came after that
 //! user's change; if so, the user's value is the side's, merged with the other side's as the
 //! conflict it was (the policy decides): put back on its card when it wins, or logged as lost.
-//! Only the fields an update's action carries whole: name, description, list, archived state.
+//! The fields an update's action carries whole (name, description, list, archived state), and
+//! those whose lost value is undone from the history: a label set and a due date (`undo`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use crate::inbound::trello_event;
 use crate::model::LeadId;
@@ -20,35 +22,45 @@ use crate::sync::mapping::split_description;
 
 use super::context::{BY_USER, MirrorContext};
 use super::decide::Outcome;
+use super::details::Target;
 use super::log::{self, At, Conflict};
 use super::merge::{Merge, Sides, merge};
+use super::reader::Reader;
 use super::{Error, Mirrors, Times};
 
 /// The value and time of the user's change of `field` on `side`'s card that a write of ours
 /// replaced: the card's latest change of the field (by `actions`, its history) is ours, and the
 /// latest user's change before it came after `read_at` (the read our write was decided from).
+/// The value is the one that change gave the card (its action shows it whole), or for a label
+/// set or a due date what the card, holding `held` now, held before our writes (`undo`).
 pub fn lost_edit(
     ctx: &MirrorContext,
     side: MirrorSide,
     actions: &[CardAction],
     field: &str,
-    read_at: i64,
+    (held, read_at): (&str, i64),
 ) -> Option<(String, i64)> {
-    let mut changes: Vec<(&CardAction, BoardEvent)> = (actions.iter())
+    let mut changes: Vec<&CardAction> = (actions.iter())
         .filter(|a| (a.keys.iter()).any(|k| super::history::field_of(k) == Some(field)))
-        .filter_map(|a| trello_event::parse(&a.delivery).ok().map(|e| (a, e)))
         .collect();
-    changes.sort_by(|x, y| (x.0.date, &x.0.action_id).cmp(&(y.0.date, &y.0.action_id)));
+    changes.sort_by(|x, y| (x.date, &x.action_id).cmp(&(y.date, &y.action_id)));
     let ours = |a: &CardAction| a.member_creator_id == ctx.member_id;
-    if !ours(changes.last()?.0) {
+    if !ours(changes.last()?) {
         return None;
     }
-    let (user, event) = changes.iter().rev().find(|(a, _)| !ours(a))?;
-    let at = user.date.timestamp_millis();
-    (at > read_at)
-        .then(|| value_of(ctx, side, event, field))
-        .flatten()
-        .map(|v| (v, at))
+    let user = changes.iter().rposition(|a| !ours(a))?;
+    let at = changes[user].date.timestamp_millis();
+    if at <= read_at {
+        return None;
+    }
+    let value = match field {
+        "labels" | "due" => super::undo::before(field, held, &changes[user + 1..])?,
+        _ => {
+            let event = trello_event::parse(&changes[user].delivery).ok()?;
+            value_of(ctx, side, &event, field)?
+        }
+    };
+    Some((value, at))
 }
 
 /// The value of `field` an update's action shows the card was given.
@@ -85,7 +97,6 @@ impl Mirrors {
         outcomes: &[(String, Outcome)],
         times: &Times,
     ) -> Result<bool, Error> {
-        let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
         let mut histories: HashMap<MirrorSide, Vec<CardAction>> = HashMap::new();
         let mut decided = false;
         for (field, o) in outcomes {
@@ -98,13 +109,14 @@ impl Mirrors {
             if let Entry::Vacant(slot) = histories.entry(side) {
                 slot.insert(self.board.card_history(card_id).await?);
             }
-            let Some((lost, lost_at)) = lost_edit(ctx, side, &histories[&side], field, read_at)
-            else {
-                continue;
-            };
             let (held, other) = match side {
                 MirrorSide::A => (&o.values.0, &o.values.1),
                 MirrorSide::B => (&o.values.1, &o.values.0),
+            };
+            let history = &histories[&side];
+            let Some((lost, lost_at)) = lost_edit(ctx, side, history, field, (held, read_at))
+            else {
+                continue;
             };
             // The other side's value: still the base, it was read before the lost edit (older
             // than it); else its user's change here, if this pass has its event (not our own
@@ -135,11 +147,7 @@ impl Mirrors {
                 };
                 log::conflict(&self.db.pool, at, field, &c).await?;
                 if winner == side {
-                    let mut update = CardUpdate::default();
-                    ctx.write(side, &mut update, field, &lost, &link_id);
-                    (self.board)
-                        .update_card(card_id, &update, OnLost::Report)
-                        .await?;
+                    self.put_back(ctx, link, side, field, &lost).await?;
                 }
             }
             // The base the pass then merges from: the other side's value once the edit is put
@@ -156,6 +164,44 @@ impl Mirrors {
             mirror_links::save_field(&self.db.pool, &ctx.name, at.link_id, field, &base).await?;
         }
         Ok(decided)
+    }
+}
+
+impl Mirrors {
+    /// Writes a lost edit's value back on its card: a label set by its own call (both cards
+    /// read again for it: the set replaces the card's, a missing label takes the twin's colour).
+    async fn put_back(
+        &self,
+        ctx: &MirrorContext,
+        link: &MirrorLink,
+        side: MirrorSide,
+        field: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        let (Some(card_id), Some(twin_id)) = (link.card(side), link.card(side.other())) else {
+            return Ok(());
+        };
+        if field == "labels" {
+            let reader = Reader::live(Arc::clone(&self.board));
+            let (Some(card), Some(twin)) =
+                (reader.card(card_id).await?, reader.card(twin_id).await?)
+            else {
+                return Ok(());
+            };
+            let to = Target {
+                side,
+                card: &card,
+                twin: &twin,
+            };
+            return self.write_labels(ctx, &reader, &to, value).await;
+        }
+        let link_id = LeadId::parse(&link.link_id).map_err(|e| Error::Link(e.to_string()))?;
+        let mut update = CardUpdate::default();
+        ctx.write(side, &mut update, field, value, &link_id);
+        (self.board)
+            .update_card(card_id, &update, OnLost::Report)
+            .await?;
+        Ok(())
     }
 }
 
@@ -204,7 +250,8 @@ mod tests {
     #[test]
     fn a_user_s_change_after_the_read_then_ours_is_lost_and_else_it_is_not() {
         let ctx = ctx();
-        let lost = |actions: &[CardAction]| lost_edit(&ctx, MirrorSide::A, actions, "name", 100);
+        let lost =
+            |actions: &[CardAction]| lost_edit(&ctx, MirrorSide::A, actions, "name", ("x", 100));
         // The user renamed after our read (100), our write (decided before it) landed after.
         let overwritten = [rename("user", 120, "Mine"), rename("us", 121, "Theirs")];
         assert_eq!(lost(&overwritten), Some(("Mine".into(), 120)));
@@ -216,7 +263,7 @@ mod tests {
         assert_eq!(lost(&seen), None);
         // Another field's changes say nothing of this one.
         assert_eq!(
-            lost_edit(&ctx, MirrorSide::A, &overwritten, "desc", 100),
+            lost_edit(&ctx, MirrorSide::A, &overwritten, "desc", ("x", 100)),
             None
         );
     }

@@ -51,7 +51,11 @@ fn text<T: Serialize>(value: &T) -> String {
 }
 
 pub fn labels(card: &Card) -> String {
-    let mut keys: Vec<LabelKey> = card.labels.iter().map(label_key).collect();
+    label_set(card.labels.iter().map(label_key).collect())
+}
+
+/// A `labels` value of these keys, in any order, repeated or not.
+pub fn label_set(mut keys: Vec<LabelKey>) -> String {
     keys.sort();
     keys.dedup();
     text(&keys)
@@ -66,9 +70,14 @@ fn normal_date(due: &str) -> String {
 }
 
 pub fn due(card: &Card) -> String {
+    due_value(card.due.as_deref(), card.due_complete)
+}
+
+/// A `due` value of a date (any RFC 3339 spelling, or none) and its complete flag.
+pub fn due_value(due: Option<&str>, complete: bool) -> String {
     text(&Due {
-        due: card.due.as_deref().map(normal_date),
-        complete: card.due_complete,
+        due: due.map(normal_date),
+        complete,
     })
 }
 

@@ -101,6 +101,8 @@ pub struct CardUpdate {
     /// `Some(None)` removes the due date.
     pub due: Option<Option<String>>,
     pub due_complete: Option<bool>,
+    /// The card's whole label set, by label id (the board's): replaces the labels it has.
+    pub label_ids: Option<Vec<String>>,
 }
 
 impl CardUpdate {
@@ -111,6 +113,7 @@ impl CardUpdate {
             && self.closed.is_none()
             && self.due.is_none()
             && self.due_complete.is_none()
+            && self.label_ids.is_none()
     }
 }
 

@@ -58,6 +58,7 @@ mod mirror_repair;
 mod mirror_support;
 mod mirror_twins;
 mod mirror_unseen;
+mod mirror_unseen_sets;
 mod notion_door;
 mod pg_proxy;
 mod postgres;

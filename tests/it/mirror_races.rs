@@ -116,12 +116,12 @@ async fn a_twin_deleted_while_its_details_were_copied_archives_the_card_and_is_n
     );
 }
 
-/// Two labels put on b are copied to a one call at a time; the second call fails, so a holds
-/// half of them. Before the retry, the user of b takes the first label off again. The retry
-/// finishes its own half-written copy (a's one label is ours, not an edit of a's user) with b's
-/// newer value, even under `prefer_a`, which a conflict would have given to a's partial set.
+/// Two labels put on b are copied to a in one call (the whole set), which fails, so a holds
+/// none. Before the retry, the user of b takes the first label off again. The retry finishes
+/// its own copy (a's empty set is what it held when the copy was decided, not an edit of a's
+/// user) with b's newer value, even under `prefer_a`, which a conflict would have given to a.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_label_copy_stopped_halfway_is_finished_with_the_user_s_newer_edit() {
+async fn a_failed_label_copy_is_finished_with_the_user_s_newer_edit() {
     let m = mirror_world("prefer_a").await;
     let t = &m.w.trello;
     let mut on_b = Vec::new();
@@ -138,16 +138,16 @@ async fn a_label_copy_stopped_halfway_is_finished_with_the_user_s_newer_edit() {
         .expect("card");
     m.settle().await;
     let twin = m.twin_of(&m.card(&id));
-    // Both cards read, a's labels read, "Cold" put on a; putting "Hot" on fails.
+    // Both cards read, a's labels read; the one write of the set fails.
     t.gate().set_faults(Faults {
-        fail_next: vec![200, 200, 200, 200, 400],
+        fail_next: vec![200, 200, 200, 400],
         ..Faults::default()
     });
     for label in &on_b {
         t.user_card_label(&twin.id, label, true).expect("labelled");
     }
     a_pass_failed(&m.w).await;
-    assert_eq!(t.card_label_names(&id), ["Cold"], "half the copy landed");
+    assert!(t.card_label_names(&id).is_empty(), "the copy failed whole");
     // Every call fails until b's user has changed the labels again.
     t.gate().set_faults(Faults {
         error_rate: 1.0,
@@ -291,4 +291,48 @@ async fn edits_made_before_a_lost_create_s_twin_is_found_again_are_kept() {
         assert!(card.desc.starts_with("Told on b"), "b's notes: {card:?}");
         assert_eq!(t.card_label_names(&card.id), ["Hot"], "b's label");
     }
+}
+
+/// a's user moves the card to Done; the copy of the move to b lands, its answer lost, and every
+/// call fails after it. b's user moves the twin back, its delivery dropped, so the retry has no
+/// event of it. The retry finds b holding what it held when the copy was decided: b's history
+/// shows our move landed, so that is b's user's move, the later edit, copied to a; not a copy
+/// that never landed, finished over it (seed 8: a list move reverted once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landed_copy_its_user_moved_back_is_not_taken_for_one_that_never_landed() {
+    let m = mirror_world("last_writer_wins").await;
+    let t = &m.w.trello;
+    let id = t
+        .user_create_card(&m.a.lists["To Do"], "Moved", "")
+        .expect("card");
+    m.settle().await;
+    let twin = m.twin_of(&m.card(&id)).id;
+    let move_to = |list: &str| UserCardChange {
+        id_list: Some(list.to_owned()),
+        ..UserCardChange::default()
+    };
+    // Both cards read; the move's write to b lands, its answer lost; then every call fails.
+    t.gate().set_faults(Faults {
+        fail_next: vec![200, 200, 0],
+        after_handler: true,
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    m.edit(&id, move_to(&m.a.lists["Done"]));
+    eventually("the move landed on b", SETTLE, || async {
+        (m.card(&twin).id_list == m.b.lists["Done"]).then_some(())
+    })
+    .await;
+    a_pass_failed(&m.w).await;
+    t.hold_deliveries(true);
+    m.edit(&twin, move_to(&m.b.lists["Backlog"]));
+    drop(held(&m.w, 1).await);
+    t.gate().set_faults(Faults::default());
+    m.settle().await;
+    assert_eq!(
+        m.card(&twin).id_list,
+        m.b.lists["Backlog"],
+        "b's move stays"
+    );
+    assert_eq!(m.card(&id).id_list, m.a.lists["To Do"], "and reaches a");
 }

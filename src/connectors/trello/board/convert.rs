@@ -44,17 +44,21 @@ pub(super) fn card_update(update: &CardUpdate) -> client::CardUpdate {
         closed: update.closed,
         due: update.due.clone(),
         due_complete: update.due_complete,
+        id_labels: update.label_ids.as_ref().map(|ids| ids.join(",")),
     }
 }
 
 /// An action of a card's history as the engine's [`CardAction`]: the keys it changed are those
-/// of an update's `data.old`, or a custom field change's field id; its delivery wraps it as a
+/// of an update's `data.old`, a custom field change's field id, or `idLabels` for a label put
+/// on or taken off; its delivery wraps it as a
 /// webhook of its board would. `None` for an action without id, date, member or board.
 pub(super) fn card_action(action: &Value) -> Option<CardAction> {
     let data = &action["data"];
     let keys = match action["type"].as_str()? {
         "updateCard" => data["old"].as_object()?.keys().cloned().collect(),
         "updateCustomFieldItem" => vec![data["customField"]["id"].as_str()?.to_owned()],
+        // A label change names no key of `data.old`: it is the card's `idLabels`.
+        "addLabelToCard" | "removeLabelFromCard" => vec!["idLabels".to_owned()],
         _ => return None,
     };
     let board_id = data["board"]["id"].as_str()?;

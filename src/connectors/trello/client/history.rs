@@ -8,8 +8,8 @@ use super::wire::WireAction;
 use super::{TrelloClient, id_segment};
 use crate::clients::http::ClientError;
 
-/// The actions that change a card's synced fields.
-const FIELD_CHANGES: &str = "updateCard,updateCustomFieldItem";
+/// The actions that change a card's synced fields (a mirror's labels too).
+const FIELD_CHANGES: &str = "updateCard,updateCustomFieldItem,addLabelToCard,removeLabelFromCard";
 
 impl TrelloClient {
     /// When the card was last archived, from its `updateCard:closed` actions (newest first);

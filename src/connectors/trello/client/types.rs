@@ -92,6 +92,9 @@ pub struct CardUpdate {
     pub due: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_complete: Option<bool>,
+    /// Label ids, comma-separated: the card's whole label set ("" takes every label off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_labels: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -89,6 +89,39 @@ pub fn remove_label(m: &mut Model, actor: &str, card_id: &str, label: &str) -> C
     Ok((json!([]), vec![act]))
 }
 
+/// PUT `/cards/{id}`'s `idLabels`, comma-separated ids of labels of the card's board (none:
+/// every label off): the card's whole new label set, checked before anything is written.
+pub fn label_ids(m: &Model, card: &SandboxCard, ids: &str) -> Result<Vec<String>, ApiError> {
+    let mut want: Vec<String> = Vec::new();
+    for id in ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let on_board = (m.labels.iter()).any(|l| l.id == id && l.id_board == card.id_board);
+        if !on_board {
+            return Err(ApiError::invalid("idLabels"));
+        }
+        if !want.iter().any(|w| w == id) {
+            want.push(id.to_owned());
+        }
+    }
+    Ok(want)
+}
+
+/// The actions Trello records for a card's label set replaced by `want`: one
+/// `removeLabelFromCard` per label taken off, then one `addLabelToCard` per label put on.
+pub fn relabel(m: &mut Model, actor: &str, card: &SandboxCard, want: &[String]) -> Vec<Action> {
+    let gone = card.id_labels.iter().filter(|l| !want.contains(l));
+    let gone: Vec<String> = gone.cloned().collect();
+    let new = want.iter().filter(|l| !card.id_labels.contains(l));
+    let new: Vec<String> = new.cloned().collect();
+    let mut acts = Vec::new();
+    for label in &gone {
+        acts.push(label_action(m, actor, card, label, "removeLabelFromCard"));
+    }
+    for label in &new {
+        acts.push(label_action(m, actor, card, label, "addLabelToCard"));
+    }
+    acts
+}
+
 fn checklist_ref(l: &SandboxChecklist) -> Value {
     json!({"id": l.id, "name": l.name})
 }

@@ -5,7 +5,9 @@
 //! and their items on cards (one: `PUT /cards/{id}/customField/{field}/item`; several at once:
 //! `PUT /cards/{id}/customFields`), cards (read one, list a board's cards with `open|closed|all`,
 //! `customFieldItems`, `limit` ≤ 1000 and `before` paging,
-//! create, update, delete), a card's actions (`GET /cards/{id}/actions` with `filter`, newest
+//! create, update — its `idLabels` replacing the card's label set with one `addLabelToCard` or
+//! `removeLabelFromCard` action per label changed, as Trello records them —, delete), a board's
+//! labels and a card's labels and checklists (`details.rs`), a card's actions (`GET /cards/{id}/actions` with `filter`, newest
 //! first), and webhooks (create with a HEAD check of the callback, duplicate refusal per token,
 //! list per token, delete). Auth is the OAuth header or `key`/`token` query
 //! parameters; the quotas (100 per 10 s per token, 300 per key) answer 429, and the shared
@@ -13,7 +15,7 @@
 //! or through the `user_*` methods (by a separate "browser" member) — is delivered as an action
 //! to each webhook of the board, in order, signed with `X-Trello-Webhook`.
 //!
-//! Not emulated: labels, members on cards, checklists, attachments, comments, organisations,
+//! Not emulated: members on cards, attachments, comments, organisations,
 //! custom field types other than text for item values, form-encoded bodies, rate-limit headers,
 //! webhook deactivation after failures, and callbacks outside loopback (refused on purpose).
 

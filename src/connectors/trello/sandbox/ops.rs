@@ -214,6 +214,10 @@ pub fn update_card(
     let due = due_param(p)?;
     let due_complete = bool_param(p, "dueComplete")?;
     let id_list = text_param(p, "idList")?;
+    let id_labels = text_param(p, "idLabels")?;
+    let id_labels = (id_labels.as_deref())
+        .map(|ids| super::details::label_ids(m, &before, ids))
+        .transpose()?;
     if let Some(l) = &id_list {
         let ok = m.list(l).is_some_and(|l| l.id_board == before.id_board);
         if !ok {
@@ -264,6 +268,10 @@ pub fn update_card(
         let data = json!({"card": card, "old": {"idList": before.id_list},
             "listBefore": list_ref_by_id(m, &before.id_list), "listAfter": list_ref_by_id(m, &l)});
         acts.push(action(m, &after.id_board, actor, "updateCard", data));
+    }
+    if let Some(want) = id_labels {
+        acts.extend(super::details::relabel(m, actor, &after, &want));
+        after.id_labels = want;
     }
     if !acts.is_empty() {
         after.date_last_activity = Utc::now();

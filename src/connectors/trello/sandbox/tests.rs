@@ -237,3 +237,44 @@ async fn serves_a_cards_actions_newest_first_by_type_and_changed_field() {
     let url = format!("{}/cards/{card}/actions", sb.api_base());
     assert_eq!(http.get(url).send().await.unwrap().status(), 401);
 }
+
+#[tokio::test]
+async fn an_update_s_id_labels_replace_the_card_s_labels_with_an_action_per_label() {
+    let (sb, b) = started().await;
+    let card = sb.user_create_card(&b.lists["New"], "Ada", "").unwrap();
+    let hot = sb
+        .user_create_label(&b.board_id, "Hot", Some("red"))
+        .unwrap();
+    let vip = sb.user_create_label(&b.board_id, "VIP", None).unwrap();
+    sb.user_card_label(&card, &hot, true).unwrap();
+    let http = reqwest::Client::new();
+    let put = |body: Value| {
+        http.put(format!("{}/cards/{card}", sb.api_base()))
+            .header("authorization", oauth(&sb))
+            .json(&body)
+            .send()
+    };
+    let r = put(json!({"idLabels": vip.clone()})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(sb.card_label_names(&card), ["VIP"]);
+    let kinds: Vec<Value> = (sb.card_actions(&card).iter().rev().take(2))
+        .map(|a| json!([a["type"], a["data"]["label"]["name"], a["idMemberCreator"]]))
+        .collect();
+    let me = sb.api_member_id();
+    assert_eq!(
+        kinds,
+        [
+            json!(["addLabelToCard", "VIP", me]),
+            json!(["removeLabelFromCard", "Hot", me])
+        ]
+    );
+    let r = put(json!({"idLabels": "not-a-label"})).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        sb.card_label_names(&card),
+        ["VIP"],
+        "a bad set changes nothing"
+    );
+    put(json!({"idLabels": ""})).await.unwrap();
+    assert!(sb.card_label_names(&card).is_empty());
+}
