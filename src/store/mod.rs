@@ -31,6 +31,8 @@ pub mod throughput;
 pub mod tombstones;
 pub mod tracker_webhooks;
 pub mod webhooks;
+#[cfg(test)]
+mod write_lock_tests;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
