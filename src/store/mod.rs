@@ -23,6 +23,7 @@ pub mod pairs;
 pub mod postgres;
 mod rename;
 pub mod sheet_blanks;
+pub mod sheet_settling;
 mod sqlite;
 pub mod status;
 #[cfg(test)]

@@ -32,7 +32,15 @@ impl SheetsTracker {
     ) -> Vec<Outcome> {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
         // Until the check after the writes is done, a read may show a value on the wrong row.
-        let _settling = self.settling.batch(ss, sheet).await;
+        let settling = self.settling.batch(db, ss, sheet).await;
+        let outcomes = self.send_held(ctx, batch, db).await;
+        settling.release().await;
+        outcomes
+    }
+
+    /// [`Self::send_batch`] once its sheet is held.
+    async fn send_held(&self, ctx: &PairContext, batch: &[Claimed], db: &Db) -> Vec<Outcome> {
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
         let read = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read,
             Err(e) => return batch.iter().map(|_| Outcome::failed(&e)).collect(),

@@ -134,7 +134,7 @@ async fn a_reconciliation_s_read_waits_for_the_check_after_a_batch_s_writes() {
         .get(TrackerKind::Sheets)
         .expect("sheets");
     let grid = tracker
-        .read_grid(&b.dispatcher.pairs["a"])
+        .read_grid(&b.dispatcher.pairs["a"], &b.db)
         .await
         .expect("read");
     let notes = grid[1].get(6).map_or("", String::as_str);
@@ -142,6 +142,41 @@ async fn a_reconciliation_s_read_waits_for_the_check_after_a_batch_s_writes() {
         (grid[1][1].as_str(), notes),
         ("Cy", ""),
         "read after the check"
+    );
+    let report = round.await.expect("round").expect("run");
+    assert_eq!(report.retried, 1, "{report:?}");
+}
+
+/// The same window seen from another process on the database (a one-off `leadsync reconcile`
+/// beside the daemon): its connector has locks of its own, so only the store's settling lease
+/// can keep its read out of the batch's window. The check's read fails once and is tried again
+/// 0.5 s later (seed 4's path); the other process's read must come after it.
+#[tokio::test]
+async fn another_process_s_read_waits_for_the_check_after_a_batch_s_writes() {
+    use crate::sync::connector::TrackerConnector;
+    let b = Bench::start().await;
+    let other = b.other_process_sheets().await;
+    // The write goes through; the check's first read fails.
+    let faults = Faults {
+        fail_next: vec![200, 500],
+        ..Faults::default()
+    };
+    let round = start_under_an_inserted_row(&b, faults).await;
+    let path = format!("/v4/spreadsheets/{SS}/values:batchUpdate");
+    for _ in 0..2000 {
+        if b.google.gate().calls().count("POST", &path) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(b.google.gate().calls().count("POST", &path), 1);
+    let grid =
+        (other.read_grid(&b.dispatcher.pairs["a"], &b.db).await).expect("the other process's read");
+    let notes = grid[1].get(6).map_or("", String::as_str);
+    assert_eq!(
+        (grid[1][1].as_str(), notes),
+        ("Cy", ""),
+        "read after the check put Cy's row back"
     );
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
