@@ -181,3 +181,28 @@ async fn another_process_s_read_waits_for_the_check_after_a_batch_s_writes() {
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
 }
+
+/// The put-back after a misplaced write is owed too (chaos seed 4's second class: an id write
+/// over the id of the row above; the put-back failed and the row stayed another lead's). Here
+/// the write lands on Cy's inserted row, the check sees it, and the put-back fails once: it is
+/// tried again after reading the sheet again, and Cy's row gets its cell back.
+#[tokio::test]
+async fn a_put_back_that_fails_once_is_tried_again_after_reading_the_sheet_again() {
+    let b = Bench::start().await;
+    // The write and the check's read go through; the put-back fails once.
+    let faults = Faults {
+        fail_next: vec![200, 200, 502],
+        ..Faults::default()
+    };
+    let report = start_under_an_inserted_row(&b, faults)
+        .await
+        .await
+        .expect("round")
+        .expect("run");
+    assert_eq!(report.retried, 1, "{report:?}");
+    assert_eq!(
+        (b.cell(2, 2), b.cell(2, 7)),
+        ("Cy".into(), String::new()),
+        "Cy's row gets its cell back"
+    );
+}
