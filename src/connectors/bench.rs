@@ -219,6 +219,18 @@ impl Bench {
         round
     }
 
+    /// A Sheets connector of its own on the bench's emulator, as another process on the same
+    /// database has (its own client and its own per-process locks).
+    pub async fn other_process_sheets(&self) -> SheetsTracker {
+        let google = &self.google;
+        let key = ServiceAccountKey::from_json(&google.service_account_key_json()).expect("key");
+        let limiter = RateLimiter::new(10_000, Duration::from_secs(1));
+        let sheets = SheetsClient::new(&google.sheets_api_base(), key, policy(), limiter)
+            .expect("sheets client");
+        sheets.authenticate().await.expect("token");
+        SheetsTracker::new(sheets)
+    }
+
     /// Brings every retry's time forward to now, in place of waiting out its backoff.
     pub async fn make_retries_due(&self) {
         sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE status = 'pending'")

@@ -23,6 +23,7 @@ pub mod pairs;
 pub mod postgres;
 mod rename;
 pub mod sheet_blanks;
+pub mod sheet_settling;
 mod sqlite;
 pub mod status;
 #[cfg(test)]
@@ -31,6 +32,8 @@ pub mod throughput;
 pub mod tombstones;
 pub mod tracker_webhooks;
 pub mod webhooks;
+#[cfg(test)]
+mod write_lock_tests;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -43,10 +43,12 @@ pub trait TrackerConnector: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<String>, ClientError>>;
 
     /// The whole tracker as one grid for reconciliation: row 1 = the column names, then one
-    /// row per record with its lead id in the pair's id column.
+    /// row per record with its lead id in the pair's id column. `db` is for what the read
+    /// must wait for (a sheet batch's settling lease, held by any process on the database).
     fn read_grid<'a>(
         &'a self,
         ctx: &'a PairContext,
+        db: &'a Db,
     ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>>;
 
     /// Sends one pair's batch of tracker commands (`WriteRow`, `AppendRow`); answers one

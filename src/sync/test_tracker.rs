@@ -84,6 +84,7 @@ impl TrackerConnector for FakeTracker {
     fn read_grid<'a>(
         &'a self,
         _ctx: &'a PairContext,
+        _db: &'a Db,
     ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
         Box::pin(async { Ok(Vec::new()) })
     }

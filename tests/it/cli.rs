@@ -92,7 +92,7 @@ fn migrate_creates_the_database_and_is_idempotent() {
     assert!(second.status.success());
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
-        stdout.starts_with("0 migration(s) applied, 13 already present"),
+        stdout.starts_with("0 migration(s) applied, 14 already present"),
         "{stdout}"
     );
 }

@@ -64,7 +64,7 @@ async fn migrate_builds_the_postgres_schema_once() {
         .expect("runs");
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
-        stdout.starts_with("0 migration(s) applied, 13 already present"),
+        stdout.starts_with("0 migration(s) applied, 14 already present"),
         "{stdout}"
     );
     let mut conn = leadsync::store::postgres::connect(&url)

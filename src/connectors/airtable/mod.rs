@@ -129,6 +129,7 @@ impl TrackerConnector for AirtableTracker {
     fn read_grid<'a>(
         &'a self,
         ctx: &'a PairContext,
+        _db: &'a Db,
     ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
         Box::pin(async move {
             let (base, table) = base_and_table(&ctx.settings);

@@ -102,6 +102,7 @@ impl TrackerConnector for NotionTracker {
     fn read_grid<'a>(
         &'a self,
         ctx: &'a PairContext,
+        _db: &'a Db,
     ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
         Box::pin(async move {
             let ds = self.sources.get(&ctx.settings).await?;

@@ -96,10 +96,11 @@ impl TrackerConnector for SheetsTracker {
     fn read_grid<'a>(
         &'a self,
         ctx: &'a PairContext,
+        db: &'a Db,
     ) -> BoxFuture<'a, Result<Vec<Vec<String>>, ClientError>> {
         let s = &ctx.settings;
         Box::pin(async move {
-            let _settled = self.settling.read(&s.spreadsheet_id, &s.sheet).await;
+            let _settled = self.settling.read(db, &s.spreadsheet_id, &s.sheet).await;
             Ok(self
                 .client
                 .read_sheet(&s.spreadsheet_id, &s.sheet)

@@ -11,7 +11,7 @@ use crate::connectors::sheets::SheetsTracker;
 use crate::connectors::sheets::batch::{Grid, Header, SheetBatch, Shown, appended, hint};
 use crate::connectors::sheets::client::ValueRange;
 use crate::connectors::sheets::client::a1::{A1Range, cell_at};
-use crate::connectors::sheets::verify::{Columns, Written, misses};
+use crate::connectors::sheets::verify::{Columns, Written};
 use crate::store::Db;
 use crate::sync::connector::{Blanked, Claimed, FollowUp, Outcome, Reassert};
 use crate::sync::context::PairContext;
@@ -32,7 +32,15 @@ impl SheetsTracker {
     ) -> Vec<Outcome> {
         let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
         // Until the check after the writes is done, a read may show a value on the wrong row.
-        let _settling = self.settling.batch(ss, sheet).await;
+        let settling = self.settling.batch(db, ss, sheet).await;
+        let outcomes = self.send_held(ctx, batch, db).await;
+        settling.release().await;
+        outcomes
+    }
+
+    /// [`Self::send_batch`] once its sheet is held.
+    async fn send_held(&self, ctx: &PairContext, batch: &[Claimed], db: &Db) -> Vec<Outcome> {
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
         let read = match self.client.read_sheet(ss, sheet).await {
             Ok(read) => read,
             Err(e) => return batch.iter().map(|_| Outcome::failed(&e)).collect(),
@@ -265,15 +273,10 @@ impl SheetsTracker {
         cols: Columns,
         writes: &[Written],
     ) -> Missed {
-        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
-        let mut found = misses(pre, post, cols, writes, sheet);
-        if !found.restore.is_empty() {
-            tracing::warn!(pair = %ctx.name, writes = found.commands.len(), "rows moved while the sheet was written; putting back what landed on other rows");
-            if let Err(e) = self.client.batch_update(ss, &found.restore).await {
-                tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved; their leads' values are written again");
-                found.unrestored(post, cols, writes);
-            }
-        }
+        let (found, post) = self
+            .put_back_owed(ctx, pre, post.to_vec(), cols, writes)
+            .await;
+        let post = post.as_slice();
         let header = pre.first().map_or(&[][..], Vec::as_slice);
         let unknown = (found.unknown.into_iter())
             .map(|(i, lead, c)| (i, lead, cell_at(pre, 0, c as usize - 1).trim().to_owned()))

@@ -2,7 +2,7 @@
 //! typed after the write was planned: the sheet cannot tell what the person typed there (the
 //! check after the write only empties the cell), so the lead's agreed value of that field is
 //! written to its row again, found by its id. A lead with no agreed value for it yet (its
-//! row's event still to come) is left to that event. The same cells in a row typed without an
+//! row's event still to come) has the emptied cell kept for that event to write back. The same cells in a row typed without an
 //! id go to the lead made from that row's event, if it was read already (its id is still on its
 //! way), else they are kept (`store::sheet_blanks`) for that event to write back. A cell put
 //! back in a row with an id to what the read before the write showed is kept the same way for
@@ -59,6 +59,11 @@ impl Dispatcher {
         }
         for (lead, header) in &cells {
             let Some((field, agreed)) = agreed_of(tx, ctx, lead, header).await? else {
+                // The lead's row event is still to come (seed 273: a row typed with its own id
+                // while a write meant for another row was on its way). That event shows what
+                // the person typed, and the lead it makes takes it for what the sheet holds:
+                // the cell the check emptied is kept for it to write back (`put_back_write`).
+                sheet_blanks::keep_put_back(tx, &ctx.name, id_header, lead, header, "").await?;
                 continue;
             };
             let cmd = Command::WriteRow {

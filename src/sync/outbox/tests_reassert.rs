@@ -1,6 +1,7 @@
 //! A sheet write that landed on a row typed since it was planned reports the cells it hit
 //! there (`reassert`): recording its outcome enqueues, for each, a write of that row's lead's
-//! agreed value, found by the lead's id; a lead with no agreed value for the field gets none.
+//! agreed value, found by the lead's id; a lead with no agreed value for the field gets none,
+//! its cell kept for its row's event.
 
 use std::collections::BTreeMap;
 
@@ -131,4 +132,33 @@ async fn a_cell_put_back_to_an_older_read_waits_for_its_event_or_gets_a_newer_ag
         .collect();
     assert_eq!(leads, [true, true]);
     assert_eq!(kept.iter().filter(|b| b.written == "Won").count(), 1);
+}
+
+#[tokio::test]
+async fn a_cell_emptied_in_the_row_of_a_lead_still_to_come_is_kept_for_its_event() {
+    // Seed 273: a person typed a row with its own id (U7) while a write meant for another row
+    // was on its way; it landed on U7's Name and the check emptied it. U7's event, still to
+    // come, shows the name typed; the lead it makes must write it back.
+    let db = temp_db().await;
+    let dispatcher = dispatcher(&db, Trackers::default());
+    link(&db, "L1").await;
+    let (row, cmd) = claimed_write(&db, &[("Name", "Ada")]).await;
+    let outcome = Outcome::Failed {
+        retryable: true,
+        error: "the sheet's rows moved".into(),
+        reassert: Reassert {
+            cells: vec![("U7".to_owned(), "Name".to_owned())],
+            ..Reassert::default()
+        },
+    };
+    let recorded = dispatcher.record(&row, Some(&cmd), outcome).await;
+    assert_eq!(recorded.expect("record"), Recorded::Retried);
+    let kept = crate::store::sheet_blanks::of_pair(&db.pool, "a").await;
+    let kept = kept.expect("blanks");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].is_lead_row("Lead ID", "U7"));
+    assert_eq!(
+        (kept[0].header.as_str(), kept[0].written.as_str()),
+        ("Name", "")
+    );
 }

@@ -121,3 +121,62 @@ async fn a_write_queued_after_it_with_the_agreed_value_is_left_to_land_after_it(
     assert_eq!(recorded.expect("record"), Recorded::Sent);
     assert_eq!(queued(&db).await, [behind], "no second write of Won");
 }
+
+/// The other order of seed 53's race, on either backend: the worker's decision agreeing the
+/// person's value is open (its write transaction not yet committed) when the write's landing
+/// is recorded. The landing check must not read the agreed value before that decision
+/// commits, nor the decision read before the check's mark commits, or neither writes the
+/// person's value again. Both start with `Db::begin_write` (SQLite's write lock, PostgreSQL's
+/// transaction advisory lock): the record waits for the decision and then sees its value.
+#[tokio::test]
+async fn the_landing_check_waits_for_a_decision_in_flight_and_reads_what_it_agreed() {
+    let db = temp_db().await;
+    let dispatcher = dispatcher(&db, Trackers::default());
+    let (row, cmd) = claimed_write(&db, &[("Status", "Contacted")]).await;
+    save_agreed(&db, "status", "Contacted").await;
+    // The worker's transaction: it agreed Won (a person's edit) and has not committed yet.
+    let mut decision = db.begin_write().await.expect("the decision's transaction");
+    let won = StoredField {
+        lead_id: "L1".into(),
+        field: "status".into(),
+        agreed_hash: "h2".into(),
+        agreed_value: "Won".into(),
+        agreed_at: 2,
+        last_writer: None,
+        sheet_seen_at: None,
+        sheet_written_at: None,
+        trello_seen_at: None,
+        trello_written_at: None,
+    };
+    lead_state::save(&mut *decision, "a", &won)
+        .await
+        .expect("agree Won");
+    let d = dispatcher.clone();
+    let mut record = tokio::spawn(async move {
+        d.record(&row, Some(&cmd), Outcome::sent(FollowUp::default()))
+            .await
+    });
+    // Bounded: the record must still be waiting for the decision's lock after this long.
+    let early = tokio::time::timeout(std::time::Duration::from_millis(400), &mut record).await;
+    assert!(
+        early.is_err(),
+        "the landing was recorded while the decision was still open"
+    );
+    decision.commit().await.expect("commit the decision");
+    let recorded = tokio::time::timeout(std::time::Duration::from_secs(10), record)
+        .await
+        .expect("the record went on once the decision committed")
+        .expect("join")
+        .expect("record");
+    assert_eq!(recorded, Recorded::Sent);
+    assert_eq!(
+        queued(&db).await,
+        [Command::WriteRow {
+            lead_id: "L1".into(),
+            row_hint: None,
+            expect_name: None,
+            cells: BTreeMap::from([("Status".to_owned(), "Won".to_owned())]),
+        }],
+        "the write of Won again, read after the decision committed"
+    );
+}

@@ -218,7 +218,7 @@ impl Reconciler {
             .trackers
             .of(ctx)
             .map_err(|e| read(ClientError::Config(e)))?;
-        let grid = tracker.read_grid(ctx).await.map_err(read)?;
+        let grid = tracker.read_grid(ctx, &self.db).await.map_err(read)?;
         let cards = (self.board.cards(&ctx.settings.board_id).await).map_err(|source| {
             ReconcileError::Read {
                 system: self.board.system(),

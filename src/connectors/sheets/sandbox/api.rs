@@ -151,6 +151,9 @@ fn check_major_dimension(query: Option<&str>) -> Result<(), ApiError> {
 fn read_range(book: &mut Spreadsheet, text: &str) -> Result<Value, ApiError> {
     let (sheet, rect) = book.locate(text)?;
     let values = sheet.read(rect);
+    // Beside the writes' lines below: a replay's log then shows what each read saw, and when
+    // (a check or a reconciliation reading between a write and another edit).
+    tracing::debug!(target: "sandbox::sheets", range = %text, at = %sheet.a1(rect), ?values, "read");
     let mut out = json!({ "range": sheet.a1(rect), "majorDimension": "ROWS" });
     if !values.is_empty() {
         out["values"] = json!(values);

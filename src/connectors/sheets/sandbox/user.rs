@@ -87,6 +87,7 @@ impl GoogleSandbox {
         if row == 0 || col == 0 {
             return Err(SandboxError::ZeroIndex);
         }
+        tracing::debug!(target: "sandbox::sheets", row, col, value, "user typed");
         self.edit(spreadsheet_id, sheet, |s| s.set(row, col, value))
     }
 
@@ -110,6 +111,7 @@ impl GoogleSandbox {
                 .iter()
                 .position(|r| r.get(key_col as usize - 1).is_some_and(|c| c == key))?;
             let row = u32::try_from(index + 1).ok()?;
+            tracing::debug!(target: "sandbox::sheets", row, col, value, "user typed in a keyed row");
             s.set(row, col, value);
             Some(row)
         })
@@ -130,6 +132,7 @@ impl GoogleSandbox {
                 .rposition(|r| r.iter().any(|c| !c.is_empty()))
                 .map_or(0, |i| i + 1);
             let row = u32::try_from(used + 1).unwrap_or(u32::MAX);
+            tracing::debug!(target: "sandbox::sheets", row, ?cells, "user typed a new row");
             for (i, value) in cells.iter().enumerate() {
                 s.set(row, i as u32 + 1, value);
             }
@@ -152,6 +155,7 @@ impl GoogleSandbox {
         if first_row == 0 {
             return Err(SandboxError::ZeroIndex);
         }
+        tracing::debug!(target: "sandbox::sheets", first_row, rows = rows.len(), "user typed whole rows");
         self.edit(spreadsheet_id, sheet, |s| {
             for (i, row) in rows.iter().enumerate() {
                 let r = first_row + i as u32;
@@ -175,6 +179,7 @@ impl GoogleSandbox {
         if row == 0 {
             return Err(SandboxError::ZeroIndex);
         }
+        tracing::debug!(target: "sandbox::sheets", row, "user inserted a row");
         self.edit(spreadsheet_id, sheet, |s| s.insert_rows(row, 1))
     }
 
@@ -188,6 +193,7 @@ impl GoogleSandbox {
         if row == 0 {
             return Err(SandboxError::ZeroIndex);
         }
+        tracing::debug!(target: "sandbox::sheets", row, "user deleted a row");
         self.edit(spreadsheet_id, sheet, |s| s.delete_row(row))
     }
 
@@ -203,6 +209,7 @@ impl GoogleSandbox {
         if first_row == 0 || col == 0 {
             return Err(SandboxError::ZeroIndex);
         }
+        tracing::debug!(target: "sandbox::sheets", first_row, col, ascending, "user sorted");
         self.edit(spreadsheet_id, sheet, |s| {
             s.sort_rows(first_row, col, ascending)
         })

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::clients::http::ClientError;
 use crate::connectors::sheets::SheetsTracker;
+use crate::connectors::sheets::verify::{Columns, Misses, Written, misses};
 use crate::sync::context::PairContext;
 
 /// Reads of the sheet past the first call (each with the client's own retries) before the
@@ -34,6 +35,56 @@ impl SheetsTracker {
                 }
             }
         }
+    }
+
+    /// Compares `post`, read after the batch's writes, with `pre` and puts back what landed
+    /// on rows that moved. The put-back is owed as the read is: a write that took another
+    /// row's id cell, left there, makes that row another lead's (chaos seed 4: an id write
+    /// over the id of the row above after a row was inserted; the put-back failed, and the
+    /// fallback below finds a lead's row by the id that was lost). So a failed put-back is
+    /// tried again, after reading the sheet again and comparing anew (rows may have moved
+    /// since, and a put-back whose answer was lost may have landed), up to [`READS_AGAIN`]
+    /// times; given up, its cells are named by their rows' leads (`Misses::unrestored`).
+    /// Answers the misses and the read they were found in.
+    pub(super) async fn put_back_owed(
+        &self,
+        ctx: &PairContext,
+        pre: &[Vec<String>],
+        mut post: Vec<Vec<String>>,
+        cols: Columns,
+        writes: &[Written],
+    ) -> (Misses, Vec<Vec<String>>) {
+        let (ss, sheet) = (&ctx.settings.spreadsheet_id, &ctx.settings.sheet);
+        let mut found = misses(pre, &post, cols, writes, sheet);
+        let mut again = 0;
+        while !found.restore.is_empty() {
+            tracing::warn!(pair = %ctx.name, writes = found.commands.len(), "rows moved while the sheet was written; putting back what landed on other rows");
+            let error = match self.client.batch_update(ss, &found.restore).await {
+                Ok(_) => break,
+                Err(e) => e,
+            };
+            let read = match again < READS_AGAIN && error.is_retryable() {
+                true => {
+                    tracing::warn!(pair = %ctx.name, error = %error, "could not put back cells written to rows that moved; reading the sheet again to put them back");
+                    tokio::time::sleep(self.settle_pause(again)).await;
+                    again += 1;
+                    self.client.read_sheet(ss, sheet).await.map(|r| r.values)
+                }
+                false => Err(error),
+            };
+            match read {
+                Ok(values) => {
+                    post = values;
+                    found = misses(pre, &post, cols, writes, sheet);
+                }
+                Err(e) => {
+                    tracing::error!(pair = %ctx.name, error = %e, "could not put back cells written to rows that moved; their leads' values are written again");
+                    found.unrestored(&post, cols, writes);
+                    break;
+                }
+            }
+        }
+        (found, post)
     }
 
     /// The pause before the settling read number `again` + 1 (0-based): the client's backoff

@@ -338,10 +338,11 @@ async fn a_put_back_that_fails_has_the_other_row_s_lead_write_its_value_again() 
     // The dispatcher's read is answered late; meanwhile a user sorts Bob above Ada, so the
     // write planned for row 2 lands on Bob's row, and the put-back there fails.
     let round = b.round_with_a_sort_during_its_read().await;
-    // The write and the check's read go through; the put-back fails.
+    // The write and the check's read go through; the put-back fails, and so does the read
+    // again before it would be tried again (`put_back_owed`).
     b.google
         .gate()
-        .set_faults(late_answers(vec![200, 200, 500], 0));
+        .set_faults(late_answers(vec![200, 200, 500, 500], 0));
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
     assert_eq!(

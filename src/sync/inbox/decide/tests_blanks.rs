@@ -163,3 +163,16 @@ fn a_held_back_event_older_than_the_agreed_value_writes_nothing_back() {
     assert!(!d.extra.iter().any(back), "{:?}", d.extra);
     assert!(d.blanks_used.is_empty());
 }
+
+#[test]
+fn the_first_event_of_a_row_typed_with_its_id_writes_back_a_cell_the_check_emptied() {
+    // Seed 273: no lead yet (no link, no agreed value); its row's Name was emptied by the check
+    // of a write meant for another row, and kept for this event.
+    let g = robert_s_event();
+    let Decided::Lead(d) = decide(&put_back("Name", "Robert"), &g, &ctx(), t(20)) else {
+        panic!("a lead decision");
+    };
+    let back = |c: &Command| matches!(c, Command::WriteRow { cells, .. } if cells.get("Name").is_some_and(|v| v == "Robert"));
+    assert!(d.extra.iter().any(back), "{:?}", d.extra);
+    assert_eq!(d.blanks_used, ["k"]);
+}
