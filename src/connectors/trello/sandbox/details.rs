@@ -10,6 +10,9 @@ use super::model::{
 };
 use super::ops::{ApiError, Params, action, bool_param, text_param};
 
+pub(super) mod labels;
+use labels::label_action;
+
 type Change = Result<(Value, Vec<Action>), ApiError>;
 
 /// Trello's label colours, each also in a `_light` and a `_dark` shade; `null` is colourless.
@@ -51,14 +54,6 @@ fn card_of(m: &Model, card_id: &str) -> Result<SandboxCard, ApiError> {
     m.card(card_id).cloned().ok_or_else(ApiError::not_found)
 }
 
-fn label_action(m: &mut Model, actor: &str, card: &SandboxCard, label: &str, kind: &str) -> Action {
-    let l = m.labels.iter().find(|l| l.id == label).cloned();
-    let (name, color) = l.map_or((String::new(), None), |l| (l.name, l.color));
-    let data = json!({"card": card_ref(card), "label": {"id": label, "name": name, "color": color},
-        "value": color, "text": name});
-    action(m, &card.id_board, actor, kind, data)
-}
-
 /// POST `/cards/{id}/idLabels` (`value`: a label of the card's board); answers the card's ids.
 pub fn add_label(m: &mut Model, actor: &str, card_id: &str, p: &Params) -> Change {
     let card = card_of(m, card_id)?;
@@ -87,39 +82,6 @@ pub fn remove_label(m: &mut Model, actor: &str, card_id: &str, label: &str) -> C
     let c = m.card_mut(&card.id).ok_or_else(ApiError::not_found)?;
     c.id_labels.retain(|l| l != label);
     Ok((json!([]), vec![act]))
-}
-
-/// PUT `/cards/{id}`'s `idLabels`, comma-separated ids of labels of the card's board (none:
-/// every label off): the card's whole new label set, checked before anything is written.
-pub fn label_ids(m: &Model, card: &SandboxCard, ids: &str) -> Result<Vec<String>, ApiError> {
-    let mut want: Vec<String> = Vec::new();
-    for id in ids.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let on_board = (m.labels.iter()).any(|l| l.id == id && l.id_board == card.id_board);
-        if !on_board {
-            return Err(ApiError::invalid("idLabels"));
-        }
-        if !want.iter().any(|w| w == id) {
-            want.push(id.to_owned());
-        }
-    }
-    Ok(want)
-}
-
-/// The actions Trello records for a card's label set replaced by `want`: one
-/// `removeLabelFromCard` per label taken off, then one `addLabelToCard` per label put on.
-pub fn relabel(m: &mut Model, actor: &str, card: &SandboxCard, want: &[String]) -> Vec<Action> {
-    let gone = card.id_labels.iter().filter(|l| !want.contains(l));
-    let gone: Vec<String> = gone.cloned().collect();
-    let new = want.iter().filter(|l| !card.id_labels.contains(l));
-    let new: Vec<String> = new.cloned().collect();
-    let mut acts = Vec::new();
-    for label in &gone {
-        acts.push(label_action(m, actor, card, label, "removeLabelFromCard"));
-    }
-    for label in &new {
-        acts.push(label_action(m, actor, card, label, "addLabelToCard"));
-    }
-    acts
 }
 
 fn checklist_ref(l: &SandboxChecklist) -> Value {

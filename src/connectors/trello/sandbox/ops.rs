@@ -216,7 +216,10 @@ pub fn update_card(
     let id_list = text_param(p, "idList")?;
     let id_labels = text_param(p, "idLabels")?;
     let id_labels = (id_labels.as_deref())
-        .map(|ids| super::details::label_ids(m, &before, ids))
+        .map(|ids| {
+            super::details::labels::label_ids(m, &before, ids)
+                .ok_or_else(|| ApiError::invalid("idLabels"))
+        })
         .transpose()?;
     if let Some(l) = &id_list {
         let ok = m.list(l).is_some_and(|l| l.id_board == before.id_board);
@@ -270,7 +273,7 @@ pub fn update_card(
         acts.push(action(m, &after.id_board, actor, "updateCard", data));
     }
     if let Some(want) = id_labels {
-        acts.extend(super::details::relabel(m, actor, &after, &want));
+        acts.extend(super::details::labels::relabel(m, actor, &after, &want));
         after.id_labels = want;
     }
     if !acts.is_empty() {
