@@ -197,16 +197,8 @@ async fn a_checklist_added_to_a_new_twin_before_the_copy_is_not_made_twice() {
     let mine = t.user_add_checklist(&twin, "Tasks").expect("on the twin");
     t.user_add_item(&mine, "y").expect("item");
     m.settle().await;
-    for card in [&id, &twin] {
-        let lists = t.checklists(card);
-        let names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
-        assert_eq!(names, ["Tasks"], "one checklist on {card}: {lists:?}");
-        let items: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(items, ["y"], "b's checklist on {card}");
-    }
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "checklist:Tasks");
+    m.one_checklist([&id, &twin], "Tasks", &["y"], "b's");
+    m.one_conflict("checklist:Tasks").await;
 }
 
 /// Both cards of a link renamed while their deliveries are lost, b's the later. A
@@ -232,9 +224,7 @@ async fn a_reconciliation_s_conflict_goes_to_the_later_edit_by_the_cards_histori
     assert!(engine.reconcile_all().await, "the reconciliation ran");
     assert_eq!(m.card(&id).name, "From b", "b's later edit wins");
     assert_eq!(m.card(&twin).name, "From b");
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "name");
+    m.one_conflict("name").await;
 }
 
 /// A twin's create lands but its answer is lost; before the retry finds the twin by its marker,

@@ -108,6 +108,25 @@ impl Mirror {
         self.w.settle(SETTLE).await.expect("settles");
     }
 
+    /// Asserts that exactly one conflict was logged, about `field`.
+    pub async fn one_conflict(&self, field: &str) {
+        let conflicts = self.activity("conflict").await;
+        assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
+        assert_eq!(conflicts[0].0, field);
+    }
+
+    /// Asserts that each of `cards` holds one checklist, `name`, with `items` in this order
+    /// (`whose`: the user whose checklist it is, for the message).
+    pub fn one_checklist(&self, cards: [&str; 2], name: &str, items: &[&str], whose: &str) {
+        for card in cards {
+            let lists = self.w.trello.checklists(card);
+            let names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
+            assert_eq!(names, [name], "one checklist on {card}: {lists:?}");
+            let got: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
+            assert_eq!(got, items, "{whose} checklist on {card}");
+        }
+    }
+
     pub async fn activity(&self, decision: &str) -> Vec<(String, String)> {
         let db = &self.w.state().expect("running").db;
         sqlx::query_as("SELECT coalesce(field, ''), coalesce(detail, '') FROM activity WHERE pair = $1 AND decision = $2")

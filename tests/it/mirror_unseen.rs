@@ -74,9 +74,7 @@ async fn a_user_s_edit_overwritten_by_a_copy_decided_before_it_is_put_back() {
             "a's later edit: {card:?}"
         );
     }
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "desc");
+    m.one_conflict("desc").await;
 }
 
 /// a's rename is synced (its time kept with the base); then b's user renames the twin, and a's
@@ -109,9 +107,7 @@ async fn a_change_whose_event_is_missing_is_not_timed_by_an_older_change() {
     m.settle().await;
     assert_eq!(m.card(&id).name, "From a", "a's later rename wins");
     assert_eq!(m.card(&twin).name, "From a");
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "name");
+    m.one_conflict("name").await;
 }
 
 /// A card is made on a; the pass that gives it a twin reads it, and its marker write to the

@@ -70,9 +70,7 @@ async fn a_label_put_on_before_a_copy_s_write_is_one_conflict_not_a_union() {
     for card in [&id, &twin] {
         assert_eq!(sorted(t.card_label_names(card)), ["Mine"], "a's later set");
     }
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "labels");
+    m.one_conflict("labels").await;
 }
 
 /// b's user moves the twin's due date; a's user completes the card's due date after the pass
@@ -97,9 +95,7 @@ async fn a_due_date_completed_before_a_copy_s_write_is_put_back() {
         let due = (card.due.as_deref(), card.due_complete);
         assert_eq!(due, (Some("2026-12-24T10:00:00.000Z"), true), "a's value");
     }
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "due");
+    m.one_conflict("due").await;
 }
 
 /// b's user adds a checklist "Tasks" to the twin; the pass copying it reads the card again
@@ -119,16 +115,8 @@ async fn a_checklist_added_before_a_copy_of_one_of_its_name_is_not_made_twice() 
     let list = t.user_add_checklist(&id, "Tasks").expect("checklist");
     t.user_add_item(&list, "mine").expect("item");
     m.settle().await;
-    for card in [&id, &twin] {
-        let lists = t.checklists(card);
-        let names: Vec<&str> = lists.iter().map(|l| l.name.as_str()).collect();
-        assert_eq!(names, ["Tasks"], "one checklist on {card}: {lists:?}");
-        let items: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(items, ["mine"], "a's checklist on {card}");
-    }
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "checklist:Tasks");
+    m.one_checklist([&id, &twin], "Tasks", &["mine"], "a's");
+    m.one_conflict("checklist:Tasks").await;
 }
 
 /// a's user labels the card "X"; its copy to b fails whole. Before the retry, a's user takes
@@ -184,13 +172,6 @@ async fn an_item_added_before_a_copy_s_write_is_one_conflict_not_a_union() {
     .await;
     t.user_add_item(&list, "mine").expect("item");
     m.settle().await;
-    for card in [&id, &twin] {
-        let lists = t.checklists(card);
-        assert_eq!(lists.len(), 1, "one checklist on {card}: {lists:?}");
-        let items: Vec<&str> = lists[0].items.iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(items, ["x", "mine"], "a's checklist on {card}");
-    }
-    let conflicts = m.activity("conflict").await;
-    assert_eq!(conflicts.len(), 1, "one conflict: {conflicts:?}");
-    assert_eq!(conflicts[0].0, "checklist:Tasks");
+    m.one_checklist([&id, &twin], "Tasks", &["x", "mine"], "a's");
+    m.one_conflict("checklist:Tasks").await;
 }

@@ -42,6 +42,16 @@ async fn save_agreed(db: &TestDb, field: &str, value: &str) {
 }
 
 /// The commands queued besides the one recorded.
+/// A write of Won to L1's Status, found by its id: the write the landing check queues.
+fn status_won() -> Command {
+    Command::WriteRow {
+        lead_id: "L1".into(),
+        row_hint: None,
+        expect_name: None,
+        cells: BTreeMap::from([("Status".to_owned(), "Won".to_owned())]),
+    }
+}
+
 async fn queued(db: &TestDb) -> Vec<Command> {
     let payloads: Vec<String> =
         sqlx::query_scalar("SELECT payload FROM outbox WHERE idempotency_key != 'w-L1'")
@@ -70,12 +80,7 @@ async fn a_sheet_write_that_landed_after_a_newer_edit_was_agreed_has_the_agreed_
     assert_eq!(recorded, Recorded::Sent);
     assert_eq!(
         queued(&db).await,
-        [Command::WriteRow {
-            lead_id: "L1".into(),
-            row_hint: None,
-            expect_name: None,
-            cells: BTreeMap::from([("Status".to_owned(), "Won".to_owned())]),
-        }],
+        [status_won()],
         "only the field whose agreed value changed"
     );
 }
@@ -100,12 +105,7 @@ async fn a_write_queued_after_it_with_the_agreed_value_is_left_to_land_after_it(
     let (row, cmd) = claimed_write(&db, &[("Status", "Contacted")]).await;
     save_agreed(&db, "status", "Won").await;
     // The decision that agreed Won saw the copy on its way and queued Won behind it.
-    let behind = Command::WriteRow {
-        lead_id: "L1".into(),
-        row_hint: None,
-        expect_name: None,
-        cells: BTreeMap::from([("Status".to_owned(), "Won".to_owned())]),
-    };
+    let behind = status_won();
     let new = NewCommand {
         pair: "a".into(),
         lead_id: Some("L1".into()),
@@ -171,12 +171,7 @@ async fn the_landing_check_waits_for_a_decision_in_flight_and_reads_what_it_agre
     assert_eq!(recorded, Recorded::Sent);
     assert_eq!(
         queued(&db).await,
-        [Command::WriteRow {
-            lead_id: "L1".into(),
-            row_hint: None,
-            expect_name: None,
-            cells: BTreeMap::from([("Status".to_owned(), "Won".to_owned())]),
-        }],
+        [status_won()],
         "the write of Won again, read after the decision committed"
     );
 }

@@ -118,14 +118,7 @@ async fn a_reconciliation_s_read_waits_for_the_check_after_a_batch_s_writes() {
         ..Faults::default()
     };
     let round = start_under_an_inserted_row(&b, faults).await;
-    let path = format!("/v4/spreadsheets/{SS}/values:batchUpdate");
-    for _ in 0..2000 {
-        if b.google.gate().calls().count("POST", &path) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    assert_eq!(b.google.gate().calls().count("POST", &path), 1);
+    batch_written(&b).await;
     // Ada's notes sit in Cy's row until the check puts them back: a reconciliation reading
     // then would take them for Cy's edit.
     let tracker = b
@@ -137,12 +130,7 @@ async fn a_reconciliation_s_read_waits_for_the_check_after_a_batch_s_writes() {
         .read_grid(&b.dispatcher.pairs["a"], &b.db)
         .await
         .expect("read");
-    let notes = grid[1].get(6).map_or("", String::as_str);
-    assert_eq!(
-        (grid[1][1].as_str(), notes),
-        ("Cy", ""),
-        "read after the check"
-    );
+    cy_s_row_put_back(&grid, "read after the check");
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
 }
@@ -162,22 +150,10 @@ async fn another_process_s_read_waits_for_the_check_after_a_batch_s_writes() {
         ..Faults::default()
     };
     let round = start_under_an_inserted_row(&b, faults).await;
-    let path = format!("/v4/spreadsheets/{SS}/values:batchUpdate");
-    for _ in 0..2000 {
-        if b.google.gate().calls().count("POST", &path) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    assert_eq!(b.google.gate().calls().count("POST", &path), 1);
+    batch_written(&b).await;
     let grid =
         (other.read_grid(&b.dispatcher.pairs["a"], &b.db).await).expect("the other process's read");
-    let notes = grid[1].get(6).map_or("", String::as_str);
-    assert_eq!(
-        (grid[1][1].as_str(), notes),
-        ("Cy", ""),
-        "read after the check put Cy's row back"
-    );
+    cy_s_row_put_back(&grid, "read after the check put Cy's row back");
     let report = round.await.expect("round").expect("run");
     assert_eq!(report.retried, 1, "{report:?}");
 }
@@ -205,4 +181,22 @@ async fn a_put_back_that_fails_once_is_tried_again_after_reading_the_sheet_again
         ("Cy".into(), String::new()),
         "Cy's row gets its cell back"
     );
+}
+
+/// Waits (bounded) until the round has posted its one batch of writes.
+async fn batch_written(b: &Bench) {
+    let path = format!("/v4/spreadsheets/{SS}/values:batchUpdate");
+    for _ in 0..2000 {
+        if b.google.gate().calls().count("POST", &path) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(b.google.gate().calls().count("POST", &path), 1);
+}
+
+/// Row 2 of a read is Cy's inserted row, without Ada's notes that landed there.
+fn cy_s_row_put_back(grid: &[Vec<String>], why: &str) {
+    let notes = grid[1].get(6).map_or("", String::as_str);
+    assert_eq!((grid[1][1].as_str(), notes), ("Cy", ""), "{why}");
 }

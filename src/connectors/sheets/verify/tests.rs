@@ -2,13 +2,14 @@
 
 use super::*;
 
-fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
+/// A sheet's values from string slices (the header row first).
+pub(super) fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
         .collect()
 }
 
-const COLS: Columns = Columns { id: 0, name: 1 };
+pub(super) const COLS: Columns = Columns { id: 0, name: 1 };
 
 #[test]
 fn a_write_that_reached_its_row_is_a_hit() {

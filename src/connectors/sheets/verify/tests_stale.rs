@@ -1,12 +1,7 @@
 //! A cell put back in a row with an id names its lead and the value put back (seed 298).
 
+use super::tests::grid;
 use super::*;
-
-fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
-        .collect()
-}
 
 #[test]
 fn a_name_put_back_in_a_row_with_an_id_names_its_lead_and_the_older_name() {

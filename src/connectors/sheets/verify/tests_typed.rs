@@ -1,15 +1,8 @@
 //! The write check against a row a person inserted and typed between the batch's read and its
 //! write, whose cell took a value another read row also holds.
 
+use super::tests::{COLS, grid};
 use super::*;
-
-fn grid(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
-        .collect()
-}
-
-const COLS: Columns = Columns { id: 0, name: 1 };
 
 #[test]
 fn a_status_that_hit_a_typed_row_is_taken_back_though_a_row_seen_elsewhere_holds_it_too() {
