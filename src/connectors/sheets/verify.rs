@@ -133,6 +133,9 @@ pub(crate) fn misses(
 struct Index<'a> {
     /// Lead id -> the rows (0-based) of `pre` holding it.
     pre_rows: HashMap<&'a str, Vec<usize>>,
+    /// The same for `post` (a read row whose id shows in another row of it is not the row
+    /// now at a written position).
+    post_rows: HashMap<&'a str, Vec<usize>>,
     /// Per row of `post`, the write it is the target of (never the header).
     owners: Vec<Option<&'a Written>>,
     /// Lead id -> the rows of `post` its write owns.
@@ -169,13 +172,7 @@ impl<'a> Index<'a> {
                 owned.entry(o.lead_id.as_str()).or_default().push(q);
             }
         }
-        let mut pre_rows: HashMap<&str, Vec<usize>> = HashMap::new();
-        for p in 1..pre.len() {
-            pre_rows
-                .entry(cell_at(pre, p, cols.id).trim())
-                .or_default()
-                .push(p);
-        }
+        let (pre_rows, post_rows) = (rows_by_id(pre, cols), rows_by_id(post, cols));
         let width = pre.iter().chain(post).map(Vec::len).max().unwrap_or(0);
         let mut touched = vec![false; width];
         for (c, _) in written.iter().flat_map(|w| &w.cells) {
@@ -185,6 +182,7 @@ impl<'a> Index<'a> {
         }
         Self {
             pre_rows,
+            post_rows,
             owners,
             owned,
             leads: by_lead,
@@ -227,9 +225,9 @@ impl Hit<'_> {
             // a read row whose id the second read shows in another row is not this one (seed
             // 2086: a status typed in a row inserted since was taken for another row's).
             let held_elsewhere = (1..pre.len()).any(|p| {
-                cell_at(pre, p, self.cols.id).trim() != w.lead_id
+                cell_at(pre, p, c0).trim() == value.trim()
+                    && cell_at(pre, p, self.cols.id).trim() != w.lead_id
                     && !self.elsewhere(p)
-                    && cell_at(pre, p, c0).trim() == value.trim()
             });
             if found.is_none() && !blank && held_elsewhere {
                 continue;
@@ -304,8 +302,7 @@ impl Hit<'_> {
     fn elsewhere(&self, p: usize) -> bool {
         let id = cell_at(self.pre, p, self.cols.id).trim();
         !id.is_empty()
-            && (1..self.post.len())
-                .any(|r| r != self.q && cell_at(self.post, r, self.cols.id).trim() == id)
+            && (self.index.post_rows.get(id)).is_some_and(|rows| rows.iter().any(|&r| r != self.q))
     }
 
     /// The row (0-based, in `pre`) that the row now at `q` was before the write: the one with
@@ -338,6 +335,17 @@ impl Hit<'_> {
             _ => None,
         }
     }
+}
+
+/// The rows (0-based, never the header) of a read by the id each shows.
+fn rows_by_id(grid: &[Vec<String>], cols: Columns) -> HashMap<&str, Vec<usize>> {
+    let mut rows: HashMap<&str, Vec<usize>> = HashMap::new();
+    for r in 1..grid.len() {
+        rows.entry(cell_at(grid, r, cols.id).trim())
+            .or_default()
+            .push(r);
+    }
+    rows
 }
 
 /// The write of the batch this row is the target of, if any: the row holds the lead's id, and
