@@ -222,7 +222,7 @@ fn have_postgres(test: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "minutes long: .ci/run plays it as a step of its own"]
+#[ignore = "minutes long: .ci/run plays it as a step of its own, and gates on it"]
 async fn seeded() {
     if !have_postgres("seeded") {
         return;

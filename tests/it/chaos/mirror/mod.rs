@@ -226,7 +226,7 @@ async fn play(second: Second) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a minute or two: .ci/run plays it as a step of its own"]
+#[ignore = "a minute or two: .ci/run plays it as a step of its own, and gates on it"]
 async fn seeded() {
     play(Second::Chance).await;
 }
